@@ -1,0 +1,7 @@
+"""`python -m modelaudit`."""
+
+import sys
+
+from modelaudit.cli.app import main
+
+sys.exit(main())

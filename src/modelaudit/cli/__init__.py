@@ -1,0 +1,1 @@
+"""The command line: parse, call one function, render, return an exit code."""

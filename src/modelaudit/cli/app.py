@@ -1,0 +1,109 @@
+"""The typer app and `main()`, the single error boundary.
+
+Each command lives in its own module and is registered here with one line. Commands
+import what they need when they run, so `--version` and `config check` stay quick.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from modelaudit import __version__
+from modelaudit.exitcodes import ExitCode
+
+app = typer.Typer(
+    name="modelaudit",
+    help="Audit the reliability of the LLMs you depend on.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"modelaudit {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """Audit the reliability of the LLMs you depend on."""
+
+
+def _register() -> None:
+    from modelaudit.cli import config, providers
+
+    app.add_typer(config.app, name="config")
+    app.command("providers")(providers.providers)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:  # the fast path: no typer, rich or pydantic import
+        sys.stdout.write(f"modelaudit {__version__}\n")
+        return ExitCode.OK
+    return _run(args)
+
+
+def _run(args: list[str]) -> int:
+    from modelaudit.cli import console
+    from modelaudit.errors import ConfigError, ModelauditError
+
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="modelaudit", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.TyperException as exc:  # click's usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            console.error(exc.format_message())
+        return ExitCode.USAGE
+    except (typer.Abort, KeyboardInterrupt):
+        console.error("interrupted")
+        return ExitCode.INTERRUPTED
+    except ConfigError as exc:
+        for problem in exc.problems:
+            console.plain(problem)
+        plural = "s" if len(exc.problems) != 1 else ""
+        console.error(f"the registry has {len(exc.problems)} problem{plural}")
+        return exc.exit_code
+    except ModelauditError as exc:
+        console.error(exc.message)
+        return exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - the boundary: anything else is a bug
+        return _internal_error(exc)
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _internal_error(exc: BaseException) -> int:
+    from modelaudit.cli import console
+    from modelaudit.redact import redact
+
+    if os.environ.get("MODELAUDIT_DEBUG"):
+        import traceback
+
+        console.err().print(redact("".join(traceback.format_exception(exc))), soft_wrap=True)
+    console.error(
+        f"internal error: {type(exc).__name__}: {redact(str(exc))} "
+        "(this is a bug in modelaudit; rerun with MODELAUDIT_DEBUG=1 for the traceback)"
+    )
+    return ExitCode.INTERNAL

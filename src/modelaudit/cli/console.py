@@ -1,0 +1,68 @@
+"""The one Console for human text (stderr), and the writer for data (stdout).
+
+Markup is off: text that came from a provider is printed as it is, never interpreted.
+Rich honours NO_COLOR and FORCE_COLOR itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+
+@cache
+def err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, markup=False, highlight=False, emoji=False)
+
+
+@cache
+def out() -> Console:
+    """For rich tables written to stdout as data."""
+    from rich.console import Console
+
+    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False)
+
+
+def error(message: str) -> None:
+    from rich.text import Text
+
+    from modelaudit.redact import redact
+
+    err().print(Text("error: ", style="bold red") + Text(redact(message)), soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    from rich.text import Text
+
+    from modelaudit.redact import redact
+
+    err().print(Text("warning: ", style="yellow") + Text(redact(message)), soft_wrap=True)
+
+
+def info(renderable: RenderableType | str) -> None:
+    err().print(renderable, soft_wrap=True)
+
+
+def data(text: str) -> None:
+    """Write data (JSON, reports) to stdout, unchanged but for redaction."""
+    from modelaudit.redact import redact
+
+    sys.stdout.write(redact(text))
+    if not text.endswith("\n"):
+        sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def plain(text: str) -> None:
+    """A line of human text on stderr, without a prefix."""
+    from rich.text import Text
+
+    from modelaudit.redact import redact
+
+    err().print(Text(redact(text)), soft_wrap=True)

@@ -1,0 +1,208 @@
+"""The interface every wire family implements.
+
+A family is pure: it turns what we want to ask into an `HttpRequest`, and what came back
+into an observation (`CatalogPage`, `Generation`, stream events, `ProviderError`). It never
+opens a socket, reads a key or looks at the clock; the runner does that. This keeps every
+family testable with plain bytes, and keeps every decision about error classes in
+`modelaudit.probe.classify`, which reads the `ProviderError` a family extracted.
+
+To add a family: one new module with a `Family` subclass, one line in `families/__init__.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+
+if TYPE_CHECKING:
+    from modelaudit.registry.schema import ModelSpec, ProviderSpec
+
+# The fixed prompt of every generation probe: short, and answerable in one token.
+PROBE_PROMPT = "Reply with the single word: ok"
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: Literal["GET", "POST", "HEAD"]
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Headers other than credentials; the runner adds `Family.auth_headers`."""
+    json_body: object | None = None
+    stream: bool = False
+    authenticated: bool = True
+    """False for endpoints that need no key (OpenRouter's model list, health checks)."""
+
+    def body_bytes(self) -> bytes | None:
+        if self.json_body is None:
+            return None
+        return json.dumps(self.json_body, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]
+    """Lower-cased header names."""
+    body: bytes
+
+    def json(self) -> object:
+        """The body as JSON; raises ValueError when it is not JSON."""
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass(frozen=True)
+class ProviderError:
+    """What a provider said about a failure, read from its own error envelope."""
+
+    type: str | None = None
+    code: str | None = None
+    message: str | None = None
+    retry_after_s: float | None = None
+    """A retry hint carried in the body (Gemini `RetryInfo.retryDelay`)."""
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    id: str
+    retires: date | None = None
+    """The shutdown / deprecation / expiration date the list carries, if any."""
+    lifecycle: str | None = None
+    """The list's own lifecycle word when it has one: `deprecated`, `legacy`, `inactive`..."""
+    note: str | None = None
+    """A human hint such as the replacement model the provider names."""
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    entries: tuple[CatalogEntry, ...]
+    next_request: HttpRequest | None = None
+    """The request for the next page; None on the last page."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What a complete (non-streamed) generation reply said."""
+
+    served_model: str | None = None
+    system_fingerprint: str | None = None
+    finish_reason: str | None = None
+    output_tokens: int | None = None
+    text_chars: int = 0
+    """Characters of answer and reasoning text (an empty reply cut by the length limit is
+    still a live model)."""
+    filtered: bool = False
+    """The reply was a content-filter block, a refusal or a safety stop: the model is alive."""
+    error: ProviderError | None = None
+    """An error carried inside a 200."""
+
+
+# --- streaming -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamToken:
+    """A chunk with non-empty text: the first one marks the time to first token."""
+
+    chars: int
+    reasoning: bool = False
+
+
+@dataclass(frozen=True)
+class StreamMeta:
+    served_model: str | None = None
+    system_fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """The family's terminator was seen (`[DONE]`, `message_stop`, `done: true`...)."""
+
+    finish_reason: str | None = None
+    output_tokens: int | None = None
+    filtered: bool = False
+
+
+@dataclass(frozen=True)
+class StreamFailure:
+    """An error event inside a 200 stream, or bytes that do not parse."""
+
+    error: ProviderError | None = None
+    malformed: str | None = None
+    """Set when the stream broke the wire format; says how."""
+
+
+StreamEvent = StreamToken | StreamMeta | StreamEnd | StreamFailure
+
+
+class StreamDecoder(Protocol):
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Decode the next bytes of the body (any split, even mid-line or mid-character)."""
+        ...
+
+    def close(self) -> list[StreamEvent]:
+        """The body ended: flush what is buffered."""
+        ...
+
+
+# --- the family ------------------------------------------------------------------------
+
+
+class Family(ABC):
+    name: ClassVar[str]
+    default_api_version: ClassVar[str | None] = None
+
+    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+        """Say what is wrong with a provider's `base_url`/`api_version` for this family
+        (None when fine). Conventions follow the family's official SDK."""
+        if api_version is not None:
+            return f"`api_version` has no meaning for api `{self.name}`: remove it"
+        return None
+
+    @abstractmethod
+    def auth_headers(self, key: str) -> dict[str, str]:
+        """The headers that carry `key`. Only ever sent to the provider's own host."""
+
+    @abstractmethod
+    def catalog_request(self, provider: ProviderSpec) -> HttpRequest | None:
+        """The first page of the model list; None when the API has no list endpoint."""
+
+    @abstractmethod
+    def parse_catalog(self, provider: ProviderSpec, response: HttpResponse) -> CatalogPage:
+        """Read one 200 page of the model list; raises ValueError on a body that is not one."""
+
+    def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
+        """The id under which `model` appears in the catalog."""
+        return model.id
+
+    @abstractmethod
+    def completion_request(
+        self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0
+    ) -> HttpRequest:
+        """The cheapest real generation. `variant` > 0 asks for the alternative form after
+        the provider refused a parameter (see `alternative_variant`)."""
+
+    def alternative_variant(self, error: ProviderError, variant: int) -> int | None:
+        """After a 400 naming an unsupported parameter: the variant to retry once with."""
+        return None
+
+    @abstractmethod
+    def parse_completion(self, response: HttpResponse) -> Generation:
+        """Read a 200 generation reply; raises ValueError on a body that is not one."""
+
+    @abstractmethod
+    def stream_request(
+        self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0
+    ) -> HttpRequest:
+        """A streamed generation."""
+
+    @abstractmethod
+    def stream_decoder(self) -> StreamDecoder:
+        """A fresh decoder for one streamed response body."""
+
+    @abstractmethod
+    def parse_error(self, response: HttpResponse) -> ProviderError:
+        """Read the provider's error envelope from a non-2xx response (never raises)."""

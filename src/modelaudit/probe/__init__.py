@@ -1,0 +1,1 @@
+"""Probing: families in, results and verdicts out."""

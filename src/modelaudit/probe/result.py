@@ -1,0 +1,129 @@
+"""The values a probe run produces: frozen, free of secrets, and the same for every consumer
+(the table, the JSON document, the store, the report, the gate).
+
+An `Attempt` is one HTTP exchange; a `ProbeResult` is one kind of probe of one model, with
+every attempt it took; a `ModelVerdict` is the run's conclusion about one model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from modelaudit.vocabulary import ErrorClass, Phase, ProbeKind, RunStatus, Verdict
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    """1-based: attempt 2 is the first retry."""
+    started_at: datetime
+    """Timezone-aware UTC."""
+    error_class: ErrorClass
+    http_status: int | None = None
+    latency_ms: float | None = None
+    """From the request's start to the complete response (monotonic clock)."""
+    ttft_ms: float | None = None
+    """Streams only: to the first non-empty text or reasoning delta."""
+    failed_phase: Phase | None = None
+    """Which deadline was hit, for timeouts."""
+    connect_ms: float | None = None
+    """Connection setup (DNS, TCP, TLS) when this attempt opened a new connection."""
+    connection_reused: bool | None = None
+    served_model: str | None = None
+    """The model id the response says served it."""
+    system_fingerprint: str | None = None
+    output_tokens: int | None = None
+    tokens_per_s: float | None = None
+    """Streams: output tokens per second after the first token."""
+    max_gap_ms: float | None = None
+    """Streams: the longest pause between two chunks with text."""
+    retry_after_s: float | None = None
+    """The server's retry hint (header or body), if it gave one."""
+    ratelimit: tuple[tuple[str, str], ...] = ()
+    """Rate-limit headers seen (`x-ratelimit-*`, `anthropic-ratelimit-*`), sorted by name."""
+    detail: str = ""
+    """One redacted line: what happened, in words a person can act on."""
+
+
+@dataclass(frozen=True)
+class CatalogFinding:
+    listed: bool
+    retires: date | None = None
+    """The shutdown or deprecation date the provider's list gives."""
+    lifecycle: str | None = None
+    note: str | None = None
+
+
+class HealthState(StrEnum):
+    OK = "ok"
+    LOADING = "loading"
+    """The server is up but still loading its model (llama.cpp's 503 "Loading model")."""
+    UNHEALTHY = "unhealthy"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    provider: str
+    model: str
+    kind: ProbeKind
+    attempts: tuple[Attempt, ...]
+    catalog: CatalogFinding | None = None
+    """catalog probes: what the list said about this model."""
+    health: HealthState | None = None
+    """health probes: what the server's own endpoint said."""
+
+    def __post_init__(self) -> None:
+        if not self.attempts:
+            raise ValueError("a ProbeResult needs at least one attempt")
+
+    @property
+    def final(self) -> Attempt:
+        return self.attempts[-1]
+
+    @property
+    def error_class(self) -> ErrorClass:
+        return self.final.error_class
+
+    @property
+    def ok(self) -> bool:
+        return self.final.error_class is ErrorClass.OK
+
+    @property
+    def started_at(self) -> datetime:
+        return self.attempts[0].started_at
+
+
+@dataclass(frozen=True)
+class ModelVerdict:
+    provider: str
+    model: str
+    verdict: Verdict
+    reason: str
+    """One line a person can act on; names the variable to set for `skipped`."""
+    error_class: ErrorClass | None = None
+    """The error class that decided the verdict, when one did."""
+
+
+@dataclass(frozen=True)
+class ControlCheck:
+    """Whether this machine could reach the outside when every provider failed to connect."""
+
+    reachable: bool
+    target: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class RunReport:
+    started_at: datetime
+    finished_at: datetime
+    status: RunStatus
+    results: tuple[ProbeResult, ...]
+    verdicts: tuple[ModelVerdict, ...]
+    control: ControlCheck | None = None
+    requests_sent: int = 0
+    output_tokens_requested: int = 0
+    notes: tuple[str, ...] = field(default=())
+    """Run-level remarks (budget exhausted, connection reuse...)."""

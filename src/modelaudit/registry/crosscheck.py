@@ -1,0 +1,85 @@
+"""Checks that need the whole registry: unique names and fallbacks that resolve.
+
+They read the raw document (not the validated model) so that they still report when some
+other field is wrong: a user fixes every problem in one pass, not one per run.
+"""
+
+from __future__ import annotations
+
+from modelaudit.registry.yamlsafe import Path
+
+
+def crosscheck(data: object) -> list[tuple[Path, str]]:
+    providers = data.get("providers") if isinstance(data, dict) else None
+    if not isinstance(providers, list):
+        return []
+    problems: list[tuple[Path, str]] = []
+    known: dict[str, set[str]] = {}
+    first_provider: dict[str, int] = {}
+    for p_index, provider in enumerate(providers):
+        if not isinstance(provider, dict):
+            continue
+        name = provider.get("name")
+        if isinstance(name, str):
+            if name in first_provider:
+                problems.append(
+                    (
+                        ("providers", p_index, "name"),
+                        f"duplicate provider name `{name}` (also providers[{first_provider[name]}]"
+                        "): give each provider a unique name",
+                    )
+                )
+            else:
+                first_provider[name] = p_index
+        models = provider.get("models")
+        ids = known.setdefault(name, set()) if isinstance(name, str) else set()
+        for m_index, model in enumerate(models if isinstance(models, list) else []):
+            model_id = model.get("id") if isinstance(model, dict) else None
+            if not isinstance(model_id, str):
+                continue
+            if model_id in ids:
+                problems.append(
+                    (
+                        ("providers", p_index, "models", m_index, "id"),
+                        f"duplicate model id `{model_id}` in provider `{name}`: list it once",
+                    )
+                )
+            ids.add(model_id)
+    problems.extend(_check_fallbacks(providers, known))
+    return problems
+
+
+def _check_fallbacks(providers: list[object], known: dict[str, set[str]]) -> list[tuple[Path, str]]:
+    problems: list[tuple[Path, str]] = []
+    for p_index, provider in enumerate(providers):
+        if not isinstance(provider, dict) or not isinstance(provider.get("models"), list):
+            continue
+        own_name = provider.get("name")
+        for m_index, model in enumerate(provider["models"]):
+            if not isinstance(model, dict) or not isinstance(model.get("fallbacks"), list):
+                continue
+            for f_index, ref in enumerate(model["fallbacks"]):
+                if not isinstance(ref, str) or "/" not in ref:
+                    continue  # the schema reports the shape
+                path: Path = ("providers", p_index, "models", m_index, "fallbacks", f_index)
+                message = _fallback_problem(ref, known, own_name, model.get("id"))
+                if message:
+                    problems.append((path, message))
+    return problems
+
+
+def _fallback_problem(
+    ref: str, known: dict[str, set[str]], own_provider: object, own_model: object
+) -> str | None:
+    provider, _, model = ref.partition("/")
+    if provider not in known:
+        names = ", ".join(sorted(known)) or "none"
+        return f"fallback `{ref}` names no provider `{provider}` (providers: {names})"
+    if model not in known[provider]:
+        return (
+            f"fallback `{ref}`: provider `{provider}` lists no model `{model}` "
+            "(add it to that provider's models, or fix the id)"
+        )
+    if provider == own_provider and model == own_model:
+        return f"fallback `{ref}` is the model itself: name a different model"
+    return None

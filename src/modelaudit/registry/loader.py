@@ -1,0 +1,274 @@
+"""Load `providers.yaml`: file → safe YAML → schema → cross-checks, or every problem at once.
+
+Each problem is one line a person can act on:
+`providers.yaml:12:7: providers[2].models[0].retires: what is wrong (how to fix)`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import typing
+from dataclasses import dataclass
+from pathlib import Path as FilePath
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from modelaudit.errors import ConfigError, UsageError
+from modelaudit.redact import looks_like_key
+from modelaudit.registry import yamlsafe
+from modelaudit.registry.crosscheck import crosscheck
+from modelaudit.registry.schema import Registry
+from modelaudit.registry.yamlsafe import Path, Position, YamlProblem
+
+MAX_BYTES = 2 * 1024 * 1024
+CONFIG_ENV = "MODELAUDIT_CONFIG"
+DEFAULT_NAME = "providers.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedRegistry:
+    registry: Registry
+    path: FilePath
+    sha256: str
+    """Of the file's bytes: identifies the registry a run used."""
+    document: yamlsafe.Document
+
+    def line_of(self, path: Path) -> int:
+        """The line where the value at `path` starts (1 when unknown)."""
+        return _position_of(self.document, path).line
+
+    def model_path(self, provider_name: str, model_id: str) -> Path:
+        for p_index, provider in enumerate(self.registry.providers):
+            if provider.name != provider_name:
+                continue
+            for m_index, model in enumerate(provider.models):
+                if model.id == model_id:
+                    return ("providers", p_index, "models", m_index)
+        return ()
+
+
+def discover(option: FilePath | None) -> FilePath:
+    """`--config`, then `$MODELAUDIT_CONFIG`, then `./providers.yaml`."""
+    if option is not None:
+        return option
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return FilePath(from_env)
+    default = FilePath(DEFAULT_NAME)
+    if default.exists():
+        return default
+    raise UsageError(
+        f"no {DEFAULT_NAME} here: pass --config PATH, set {CONFIG_ENV}, "
+        f"or run from a directory that has one"
+    )
+
+
+def load(path: FilePath) -> LoadedRegistry:
+    raw = _read(path)
+    label = str(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{label}:1:1: the file is not UTF-8 text ({exc.reason})"]) from None
+    try:
+        document, problems = yamlsafe.parse(text)
+    except yamlsafe.YamlSyntaxError as exc:
+        raise ConfigError([_format(label, exc.problem)]) from None
+    if problems and not document.values:
+        raise ConfigError([_format(label, p) for p in problems])
+    problems = [*problems, *_schema_problems(document), *_cross_problems(document)]
+    if problems:
+        ordered = sorted(problems, key=lambda p: (p.position.line, p.position.column))
+        raise ConfigError([_format(label, p) for p in ordered])
+    registry = Registry.model_validate(document.data)
+    return LoadedRegistry(registry, path, hashlib.sha256(raw).hexdigest(), document)
+
+
+def _read(path: FilePath) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ConfigError(
+                [
+                    f"{path}:1:1: the file is {size / 1_048_576:.1f} MiB; a registry is capped at "
+                    f"{MAX_BYTES // 1_048_576} MiB (is this the right file?)"
+                ]
+            )
+        with path.open("rb") as handle:
+            return handle.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, not a providers.yaml") from None
+    except PermissionError:
+        raise UsageError(f"{path}: permission denied") from None
+
+
+def _format(label: str, problem: YamlProblem) -> str:
+    where = f"{label}:{problem.position.line}:{problem.position.column}"
+    dotted = dotted_path(problem.path)
+    return f"{where}: {dotted}: {problem.message}" if dotted else f"{where}: {problem.message}"
+
+
+def dotted_path(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _position_of(document: yamlsafe.Document, path: Path, *, key: bool = False) -> Position:
+    if key and path in document.keys:
+        return document.keys[path]
+    while path and path not in document.values:
+        path = path[:-1]
+    return document.values.get(path, Position(1, 1))
+
+
+def _cross_problems(document: yamlsafe.Document) -> list[YamlProblem]:
+    return [
+        YamlProblem(_position_of(document, path), path, message)
+        for path, message in crosscheck(document.data)
+    ]
+
+
+def _schema_problems(document: yamlsafe.Document) -> list[YamlProblem]:
+    try:
+        Registry.model_validate(document.data)
+    except ValidationError as exc:
+        return [
+            _problem(document, error)
+            for error in exc.errors(include_url=False)
+            if not _follows_from_item_errors(error)
+        ]
+    return []
+
+
+def _follows_from_item_errors(error: ErrorDetails) -> bool:
+    """pydantic adds "too short after validation" to a list whose items all failed."""
+    value = error.get("input")
+    return error["type"] == "too_short" and isinstance(value, list) and len(value) > 0
+
+
+def _problem(document: yamlsafe.Document, error: ErrorDetails) -> YamlProblem:
+    path: Path = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "missing":
+        parent = path[:-1]
+        return YamlProblem(_position_of(document, parent), path, _missing(path))
+    if kind == "extra_forbidden":
+        return YamlProblem(_position_of(document, path, key=True), path, _unknown_field(path))
+    return YamlProblem(_position_of(document, path), path, _message(path, error))
+
+
+_EXAMPLES: dict[str, str] = {
+    "version": "version: 1",
+    "providers": "providers: followed by a list of providers",
+    "name": "name: openai",
+    "api": "api: openai",
+    "base_url": "base_url: https://api.openai.com/v1",
+    "hosting": "hosting: vendor, third-party or self-hosted",
+    "models": "models: followed by a list of models",
+    "id": "id: gpt-4o-mini",
+    "weights": "weights: open or closed",
+}
+
+
+def _missing(path: Path) -> str:
+    field = path[-1]
+    example = _EXAMPLES.get(str(field))
+    hint = f" (add `{example}`)" if example else ""
+    return f"required field `{field}` is missing{hint}"
+
+
+def _unknown_field(path: Path) -> str:
+    field = str(path[-1])
+    allowed = sorted(_fields_at(path[:-1]))
+    close = difflib.get_close_matches(field, allowed, n=1)
+    hint = f"did you mean `{close[0]}`?" if close else f"allowed: {', '.join(allowed)}"
+    return f"unknown field `{field}` ({hint})"
+
+
+def _fields_at(path: Path) -> set[str]:
+    """The field names of the schema model found at `path`."""
+    model: type[BaseModel] = Registry
+    for part in path:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        found = _model_in(info.annotation) if info else None
+        if found is None:
+            return set()
+        model = found
+    return set(model.model_fields)
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+_TYPE_MESSAGES: dict[str, str] = {
+    "string_type": "expected text",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "int_type": "expected a whole number",
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number",
+    "float_parsing": "expected a number",
+    "list_type": "expected a list (items written `- item`)",
+    "tuple_type": "expected a list (items written `- item`)",
+    "dict_type": "expected a mapping of `key: value` lines",
+    "model_type": "expected a mapping of `key: value` lines",
+    "model_attributes_type": "expected a mapping of `key: value` lines",
+}
+
+
+def _message(path: Path, error: ErrorDetails) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind in _TYPE_MESSAGES:
+        return f"{_TYPE_MESSAGES[kind]}, got {_kind_of(value)}"
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return f"`{value}` is not a valid date (write YYYY-MM-DD, e.g. 2026-06-30)"
+    if kind in ("enum", "literal_error"):
+        if path == ("version",):
+            return f"`{value}` is not a supported schema version (write `version: 1`)"
+        return _not_one_of(value, str(error.get("ctx", {}).get("expected", "")))
+    if kind == "too_short":
+        return "must list at least one item"
+    return str(error["msg"]).replace("Input should be", "must be")
+
+
+def _not_one_of(value: object, expected: str) -> str:
+    """`expected` is pydantic's "'a', 'b' or 'c'"."""
+    choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
+    close = difflib.get_close_matches(str(value), choices, n=1)
+    hint = f" (did you mean `{close[0]}`?)" if close else ""
+    return f"`{value}` is not one of: {', '.join(choices)}{hint}"
+
+
+def _kind_of(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        short = len(value) <= 40 and not looks_like_key(value)
+        return f"`{value}`" if short else "a text"
+    return f"`{value}`"

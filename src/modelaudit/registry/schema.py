@@ -1,0 +1,349 @@
+"""The `providers.yaml` schema (version 1): a public contract, documented in the README.
+
+Every model forbids unknown fields, so a typo is an error rather than a silently ignored
+setting. Checks that need the whole document (unique names, fallbacks that resolve) live
+in `modelaudit.registry.crosscheck`, where they can point at the offending line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from modelaudit.families import FAMILIES
+from modelaudit.registry.jurisdictions import COMMON_MISTAKES, ISO_3166_ALPHA2
+from modelaudit.vocabulary import Hosting, ProbeKind, ServerEngine, Weights
+
+_ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+# Headers that carry credentials: they belong in `api_key`, never in plain YAML.
+_CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization", "cookie"}
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeyRef(_Strict):
+    """Where a key is read from at send time. The key itself never enters the registry."""
+
+    source: Literal["env", "file"]
+    name: str
+    """The environment variable's name, or the file's path."""
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.name}"
+
+
+def parse_key_ref(value: object) -> object:
+    """Accept `env:VAR` and `file:PATH`; refuse anything that could be a literal key."""
+    if not isinstance(value, str):
+        return value
+    source, sep, name = value.partition(":")
+    if sep and source == "env":
+        if not _ENV_VAR.fullmatch(name):
+            raise ValueError(
+                "`env:` must be followed by an environment variable name "
+                "(letters, digits and _), e.g. env:OPENAI_API_KEY"
+            )
+        return {"source": "env", "name": name}
+    if sep and source == "file":
+        if not name.strip():
+            raise ValueError("`file:` must be followed by a path, e.g. file:~/.config/keys/openai")
+        return {"source": "file", "name": name}
+    # Never echo the value: it may be a real key.
+    raise ValueError(
+        "must name where the key is, not be the key itself: export the key and write "
+        "`api_key: env:VARIABLE_NAME`, or store it in a file readable only by you and write "
+        "`api_key: file:/path/to/key`"
+    )
+
+
+ApiKey = Annotated[KeyRef, Field(description="env:VAR or file:PATH")]
+
+
+def _fraction_not_percent(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value <= 100:
+        raise ValueError(f"availability is a fraction: write {value / 100:g} for {value:g}%")
+    return value
+
+
+Availability = Annotated[float, BeforeValidator(_fraction_not_percent), Field(gt=0, le=1)]
+
+
+class Timeouts(_Strict):
+    connect_s: float = Field(5.0, gt=0)
+    first_byte_s: float = Field(30.0, gt=0)
+    first_token_s: float = Field(30.0, gt=0)
+    stall_s: float = Field(15.0, gt=0)
+    total_s: float = Field(60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _total_covers_phases(self) -> Timeouts:
+        if self.total_s < self.connect_s:
+            raise ValueError("total_s must be at least connect_s")
+        return self
+
+
+class Concurrency(_Strict):
+    total: int = Field(16, ge=1, le=1024)
+    """How many requests may be in flight at once across all providers."""
+    per_provider: int = Field(4, ge=1, le=256)
+    """In flight at once per vendor or third-party provider."""
+    per_self_hosted: int = Field(1, ge=1, le=256)
+    """In flight at once per self-hosted provider (a GPU serializes requests)."""
+
+
+class Budget(_Strict):
+    max_requests: int = Field(1000, ge=1)
+    """Requests a run may send, retries included; checked before each send."""
+    max_output_tokens: int = Field(20000, ge=1)
+    """Output tokens a run may ask for (the sum of every generation's cap)."""
+    output_tokens_per_probe: int = Field(16, ge=1, le=4096)
+    """The output cap of one generation: small, but enough for a reasoning model to answer."""
+
+
+class Retry(_Strict):
+    attempts: int = Field(3, ge=1, le=10)
+    """Attempts per probe for transient failures (429, 5xx, timeouts, resets)."""
+    backoff_s: float = Field(0.5, ge=0)
+    max_backoff_s: float = Field(8.0, ge=0)
+    max_retry_after_s: float = Field(20.0, ge=0)
+    """A server's `retry-after` longer than this is not waited for."""
+
+
+class Slo(_Strict):
+    availability: Availability = 0.99
+    """Target share of successful probes, as a fraction (0.995 = 99.5%)."""
+    p95_latency_ms: float = Field(10000.0, gt=0)
+    """Budget for the 95th percentile of completion latency."""
+
+
+class SloOverride(_Strict):
+    availability: Availability | None = None
+    p95_latency_ms: float | None = Field(None, gt=0)
+
+
+class Control(_Strict):
+    """The control check that tells "this machine is offline" from "every provider is down"."""
+
+    urls: tuple[str, ...] = (
+        "https://www.gstatic.com/generate_204",
+        "https://one.one.one.one/",
+    )
+    timeout_s: float = Field(5.0, gt=0)
+
+    @field_validator("urls")
+    @classmethod
+    def _urls_are_http(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            _check_http_url(url)
+        return value
+
+
+class Defaults(_Strict):
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    kinds: tuple[ProbeKind, ...] = (ProbeKind.CATALOG, ProbeKind.COMPLETION)
+    concurrency: Concurrency = Field(default_factory=Concurrency)
+    budget: Budget = Field(default_factory=Budget)
+    retry: Retry = Field(default_factory=Retry)
+    slo: Slo = Field(default_factory=Slo)
+    control: Control = Field(default_factory=Control)
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds_not_empty(cls, value: tuple[ProbeKind, ...]) -> tuple[ProbeKind, ...]:
+        if not value:
+            raise ValueError("list at least one probe kind, e.g. [catalog, completion]")
+        return tuple(dict.fromkeys(value))
+
+
+class Regulatory(_Strict):
+    gated: bool = False
+    """The provider's frontier models are under government pre-release control."""
+    notes: str | None = None
+
+
+class Limits(_Strict):
+    concurrency: int | None = Field(None, ge=1, le=256)
+    """Overrides the default per-provider concurrency."""
+
+
+class ModelSpec(_Strict):
+    id: str = Field(min_length=1)
+    weights: Weights
+    license: str | None = None
+    family: str | None = None
+    pinned: bool = False
+    retires: date | None = None
+    fallbacks: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    slo: SloOverride | None = None
+    base_model: str | None = None
+    """azure-openai only: the model behind the deployment named by `id`, for lifecycle data."""
+
+    @field_validator("fallbacks")
+    @classmethod
+    def _fallbacks_are_refs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for ref in value:
+            provider, sep, model = ref.partition("/")
+            if not sep or not provider or not model:
+                raise ValueError(
+                    f"fallback `{ref}` must be written provider/model, "
+                    "e.g. anthropic/claude-sonnet-4-5"
+                )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_are_words(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for tag in value:
+            if not tag or any(c.isspace() or c == "," for c in tag):
+                raise ValueError(f"tag `{tag}` must be one word without spaces or commas")
+        return value
+
+
+class ProviderSpec(_Strict):
+    name: str
+    api: str
+    base_url: str
+    api_key: ApiKey | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    api_version: str | None = None
+    """azure-openai: the `api-version` query parameter; gemini: the path version (v1beta)."""
+    server: ServerEngine | None = None
+    hosting: Hosting
+    jurisdiction: str | None = None
+    regulatory: Regulatory = Field(default_factory=Regulatory)
+    limits: Limits = Field(default_factory=Limits)
+    ca_bundle: Path | None = None
+    """A PEM file of CA certificates to trust for this provider (self-signed servers)."""
+    models: tuple[ModelSpec, ...] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_slug(cls, value: str) -> str:
+        if not _PROVIDER_NAME.fullmatch(value):
+            raise ValueError(
+                f"provider name `{value}` must be lower-case letters, digits, '.', '_' or '-' "
+                "(it is the first half of a provider/model reference)"
+            )
+        return value
+
+    @field_validator("api")
+    @classmethod
+    def _api_is_known(cls, value: str) -> str:
+        if value not in FAMILIES:
+            known = ", ".join(sorted(FAMILIES))
+            raise ValueError(
+                f"unknown api `{value}` (one of: {known}; "
+                "every OpenAI-compatible vendor or server is `openai`)"
+            )
+        return value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _key_is_reference(cls, value: object) -> object:
+        return parse_key_ref(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str) -> str:
+        _check_http_url(value)
+        return value.rstrip("/")
+
+    @field_validator("headers")
+    @classmethod
+    def _no_credential_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for header in value:
+            if header.lower() in _CREDENTIAL_HEADERS:
+                raise ValueError(
+                    f"header `{header}` carries a credential: put the key in `api_key` "
+                    "as env:VAR or file:PATH instead"
+                )
+        return value
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _jurisdiction_is_iso(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value in COMMON_MISTAKES:
+            raise ValueError(
+                f"`{value}` is not an ISO 3166-1 alpha-2 code: use {COMMON_MISTAKES[value]}"
+            )
+        if value.upper() in ISO_3166_ALPHA2 and value != value.upper():
+            raise ValueError(f"write the country code in capitals: {value.upper()}")
+        if value not in ISO_3166_ALPHA2:
+            raise ValueError(
+                f"`{value}` is not an ISO 3166-1 alpha-2 country code (e.g. US, CN, FR, GB)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProviderSpec:
+        if self.hosting is not Hosting.SELF_HOSTED and self.jurisdiction is None:
+            raise ValueError(
+                "a vendor or third-party provider needs `jurisdiction`: the ISO code of the "
+                "country its operator is established in (self-hosted providers may leave it out)"
+            )
+        if self.server is not None and self.hosting is not Hosting.SELF_HOSTED:
+            raise ValueError("`server` names a self-hosted engine: set `hosting: self-hosted`")
+        problem = FAMILIES[self.api].check_provider(self.base_url, self.api_version)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def concurrency(self, defaults: Concurrency) -> int:
+        if self.limits.concurrency is not None:
+            return self.limits.concurrency
+        if self.hosting is Hosting.SELF_HOSTED:
+            return defaults.per_self_hosted
+        return defaults.per_provider
+
+    def model(self, model_id: str) -> ModelSpec | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+
+class Registry(_Strict):
+    version: Literal[1]
+    defaults: Defaults = Field(default_factory=Defaults)
+    providers: tuple[ProviderSpec, ...] = Field(min_length=1)
+
+    def provider(self, name: str) -> ProviderSpec | None:
+        return next((p for p in self.providers if p.name == name), None)
+
+    def resolve(self, ref: str) -> tuple[ProviderSpec, ModelSpec] | None:
+        """Find `provider/model` (model ids may contain '/', provider names never do)."""
+        provider_name, _, model_id = ref.partition("/")
+        provider = self.provider(provider_name)
+        model = provider.model(model_id) if provider else None
+        return (provider, model) if provider and model else None
+
+    def slo_for(self, model: ModelSpec) -> Slo:
+        base = self.defaults.slo
+        if model.slo is None:
+            return base
+        return Slo(
+            availability=model.slo.availability or base.availability,
+            p95_latency_ms=model.slo.p95_latency_ms or base.p95_latency_ms,
+        )
+
+
+def _check_http_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"`{url}` is not an http(s) URL, e.g. https://api.openai.com/v1")
+    if parts.username or parts.password:
+        raise ValueError(
+            "the URL carries credentials (user:password@): remove them and use `api_key`"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError("the URL must not have a ?query or #fragment")

@@ -1,0 +1,221 @@
+"""A YAML reader that keeps line numbers and refuses what PyYAML lets through.
+
+PyYAML's safe loader still silently keeps the last of two duplicate keys and expands
+aliases without limit (the "billion laughs" bomb). This module composes the node tree
+with the safe loader (no object is ever constructed from a tag), then builds plain
+Python values itself: duplicate keys, unknown tags, merge keys and oversized expansions
+become `YamlProblem`s, and every value's position is recorded by its path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+Path = tuple[str | int, ...]
+
+# The most values a document may expand to once aliases are followed.
+MAX_VALUES = 100_000
+MAX_DEPTH = 64
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int
+    """1-based."""
+    column: int
+    """1-based."""
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    position: Position
+    path: Path
+    message: str
+
+
+@dataclass
+class Document:
+    data: object
+    values: dict[Path, Position] = field(default_factory=dict)
+    """Where each value starts."""
+    keys: dict[Path, Position] = field(default_factory=dict)
+    """Where each mapping key starts (path of the value it names)."""
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, problem: YamlProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+class _TooBigError(Exception):
+    pass
+
+
+def _position(node: Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _short_tag(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.document = Document(data=None)
+        self.problems: list[YamlProblem] = []
+        self._count = 0
+        self._scalar = yaml.SafeLoader("")  # only its scalar constructors are used
+
+    def build(self, node: Node, path: Path, active: tuple[int, ...]) -> object:
+        self._count += 1
+        if self._count > MAX_VALUES:
+            raise _TooBigError
+        if id(node) in active or len(active) > MAX_DEPTH:
+            self.problems.append(
+                YamlProblem(_position(node), path, "an alias refers to itself (recursive YAML)")
+            )
+            return None
+        self.document.values.setdefault(path, _position(node))
+        if isinstance(node, ScalarNode):
+            return self._build_scalar(node, path)
+        active = (*active, id(node))
+        if isinstance(node, SequenceNode):
+            if node.tag != _SEQ_TAG:
+                return self._bad_tag(node, path)
+            return [self.build(item, (*path, i), active) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            if node.tag != _MAP_TAG:
+                return self._bad_tag(node, path)
+            return self._build_mapping(node, path, active)
+        return self._bad_tag(node, path)
+
+    def _build_scalar(self, node: ScalarNode, path: Path) -> object:
+        if node.tag not in _SCALAR_TAGS:
+            return self._bad_tag(node, path)
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            # An impossible date such as 2026-02-30 stays a string for the schema to reject.
+            try:
+                value = self._scalar.construct_yaml_timestamp(node)
+            except ValueError:
+                return node.value
+            return value.date() if isinstance(value, datetime) else value
+        value = self._scalar.construct_object(node, deep=True)
+        assert value is None or isinstance(value, str | int | float | bool | date)
+        return value
+
+    def _build_mapping(self, node: MappingNode, path: Path, active: tuple[int, ...]) -> object:
+        result: dict[str, object] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.problems.append(
+                    YamlProblem(
+                        _position(key_node),
+                        path,
+                        "YAML merge keys (<<) are not supported: write the fields out",
+                    )
+                )
+                continue
+            if not isinstance(key_node, ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                self.problems.append(
+                    YamlProblem(
+                        _position(key_node),
+                        path,
+                        f"keys must be plain words; `{_describe(key_node)}` is not",
+                    )
+                )
+                continue
+            key = key_node.value
+            if key in result:
+                first = self.document.keys[(*path, key)]
+                self.problems.append(
+                    YamlProblem(
+                        _position(key_node),
+                        (*path, key),
+                        f"duplicate key `{key}` (first at line {first.line}); "
+                        "YAML would silently keep only the last, so remove one",
+                    )
+                )
+                continue
+            self.document.keys[(*path, key)] = _position(key_node)
+            result[key] = self.build(value_node, (*path, key), active)
+        return result
+
+    def _bad_tag(self, node: Node, path: Path) -> object:
+        self.problems.append(
+            YamlProblem(
+                _position(node),
+                path,
+                f"unsupported YAML tag `{_short_tag(node.tag)}` "
+                "(providers.yaml is plain YAML: remove the tag)",
+            )
+        )
+        return None
+
+
+def _describe(node: Node) -> str:
+    if isinstance(node, ScalarNode):
+        return str(node.value)
+    return "a list" if isinstance(node, SequenceNode) else "a mapping"
+
+
+def parse(text: str) -> tuple[Document, list[YamlProblem]]:
+    """Parse one YAML document. Raises `YamlSyntaxError` when the text is not YAML."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        raise YamlSyntaxError(_syntax_problem(exc)) from None
+    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+        raise YamlSyntaxError(YamlProblem(Position(1, 1), (), f"not valid YAML: {exc}")) from None
+    finally:
+        loader.dispose()
+    builder = _Builder()
+    if node is None:
+        return builder.document, [YamlProblem(Position(1, 1), (), "the file is empty")]
+    try:
+        builder.document.data = builder.build(node, (), ())
+    except _TooBigError:
+        problem = YamlProblem(
+            _position(node),
+            (),
+            f"the document expands to more than {MAX_VALUES:,} values once aliases are "
+            "followed (an alias bomb?): write it out plainly",
+        )
+        return builder.document, [problem]
+    return builder.document, builder.problems
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:
+    mark = exc.problem_mark or exc.context_mark
+    position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
+    problem = exc.problem or "not valid YAML"
+    hint = _SYNTAX_HINTS.get(problem, "")
+    context = f" {exc.context}" if exc.context else ""
+    return YamlProblem(position, (), f"YAML syntax error: {problem}{context}{hint}")
+
+
+_SYNTAX_HINTS = {
+    "mapping values are not allowed here": (
+        " (check the indentation, or quote a value that contains ': ')"
+    ),
+    "found character '\\t' that cannot start any token": " (indent with spaces, not tabs)",
+    "could not find expected ':'": " (a key is missing its ':', or a quote is not closed)",
+    "did not find expected key": " (check the indentation of this line and the one above)",
+    "did not find expected '-' indicator": " (check the indentation of this list item)",
+}
