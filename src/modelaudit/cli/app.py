@@ -44,10 +44,11 @@ def _root(
 
 
 def _register() -> None:
-    from modelaudit.cli import config, providers
+    from modelaudit.cli import config, probe, providers
 
     app.add_typer(config.app, name="config")
     app.command("providers")(providers.providers)
+    app.command("probe")(probe.probe)
 
 
 _register()

@@ -131,6 +131,16 @@ class SloOverride(_Strict):
     p95_latency_ms: float | None = Field(None, gt=0)
 
 
+def effective_slo(default: Slo, override: SloOverride | None) -> Slo:
+    """A model's SLO: its own targets where it sets them, the registry defaults elsewhere."""
+    if override is None:
+        return default
+    return Slo(
+        availability=override.availability or default.availability,
+        p95_latency_ms=override.p95_latency_ms or default.p95_latency_ms,
+    )
+
+
 class Control(_Strict):
     """The control check that tells "this machine is offline" from "every provider is down"."""
 
@@ -328,13 +338,7 @@ class Registry(_Strict):
         return (provider, model) if provider and model else None
 
     def slo_for(self, model: ModelSpec) -> Slo:
-        base = self.defaults.slo
-        if model.slo is None:
-            return base
-        return Slo(
-            availability=model.slo.availability or base.availability,
-            p95_latency_ms=model.slo.p95_latency_ms or base.p95_latency_ms,
-        )
+        return effective_slo(self.defaults.slo, model.slo)
 
 
 def _check_http_url(url: str) -> None:

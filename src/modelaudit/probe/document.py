@@ -1,0 +1,119 @@
+"""The probe's JSON document: a public, versioned contract (see the README).
+
+`schema_version` changes only when a field is removed or changes meaning; new fields are
+added without bumping it. Every string passes through the redactor on its way out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from modelaudit import __version__
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
+
+SCHEMA_VERSION = 1
+
+
+def iso(moment: datetime | None) -> str | None:
+    """UTC with a `Z`, to the millisecond."""
+    if moment is None:
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def run_json(report: RunReport) -> dict[str, Any]:
+    return {
+        "started_at": iso(report.started_at),
+        "finished_at": iso(report.finished_at),
+        "status": report.status.value,
+        "requests_sent": report.requests_sent,
+        "output_tokens_requested": report.output_tokens_requested,
+        "control": (
+            {
+                "reachable": report.control.reachable,
+                "target": report.control.target,
+                "detail": report.control.detail,
+            }
+            if report.control
+            else None
+        ),
+        "notes": list(report.notes),
+    }
+
+
+def attempt_json(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "number": attempt.number,
+        "started_at": iso(attempt.started_at),
+        "error_class": attempt.error_class.value,
+        "http_status": attempt.http_status,
+        "latency_ms": attempt.latency_ms,
+        "ttft_ms": attempt.ttft_ms,
+        "failed_phase": attempt.failed_phase.value if attempt.failed_phase else None,
+        "connect_ms": attempt.connect_ms,
+        "connection_reused": attempt.connection_reused,
+        "retry_after_s": attempt.retry_after_s,
+        "detail": attempt.detail,
+    }
+
+
+def result_json(result: ProbeResult) -> dict[str, Any]:
+    final = result.final
+    catalog = result.catalog
+    return {
+        "provider": result.provider,
+        "model": result.model,
+        "kind": result.kind.value,
+        "error_class": final.error_class.value,
+        "http_status": final.http_status,
+        "latency_ms": final.latency_ms,
+        "ttft_ms": final.ttft_ms,
+        "attempts": len(result.attempts),
+        "served_model": final.served_model,
+        "detail": final.detail,
+        "started_at": iso(result.started_at),
+        "failed_phase": final.failed_phase.value if final.failed_phase else None,
+        "system_fingerprint": final.system_fingerprint,
+        "connect_ms": final.connect_ms,
+        "connection_reused": final.connection_reused,
+        "output_tokens": final.output_tokens,
+        "tokens_per_s": final.tokens_per_s,
+        "max_gap_ms": final.max_gap_ms,
+        "ratelimit": dict(final.ratelimit),
+        "catalog": (
+            {
+                "listed": catalog.listed,
+                "retires": catalog.retires.isoformat() if catalog.retires else None,
+                "lifecycle": catalog.lifecycle,
+                "note": catalog.note,
+            }
+            if catalog
+            else None
+        ),
+        "health": result.health.value if result.health else None,
+        "attempt_log": [attempt_json(a) for a in result.attempts],
+    }
+
+
+def verdict_json(verdict: ModelVerdict) -> dict[str, Any]:
+    return {
+        "provider": verdict.provider,
+        "model": verdict.model,
+        "verdict": verdict.verdict.value,
+        "reason": verdict.reason,
+        "error_class": verdict.error_class.value if verdict.error_class else None,
+    }
+
+
+def report_json(report: RunReport) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "modelaudit", "version": __version__},
+        "run": run_json(report),
+        "results": [result_json(r) for r in report.results],
+        "verdicts": [verdict_json(v) for v in report.verdicts],
+    }

@@ -1,0 +1,24 @@
+"""The interface of a probe output format."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelaudit.probe.runner import Observer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from modelaudit.probe.result import RunReport
+
+
+class ProbeFormatter(Observer):
+    """Writes data to stdout: as the run goes (as an `Observer`) and/or at its end."""
+
+    def __init__(self, write: Callable[[str], None] | None = None) -> None:
+        from modelaudit.cli.console import data
+
+        self.write = write or data
+
+    def emit(self, report: RunReport) -> None:
+        """Write the final output for the finished run."""

@@ -1,0 +1,29 @@
+"""`--format jsonl`: one JSON object per line, written as results complete.
+
+Lines carry a `type`: `result` (as each probe finishes), then `verdict` (one per model) and
+a final `run` line, each with `schema_version`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from modelaudit.probe.document import SCHEMA_VERSION, result_json, run_json, verdict_json
+from modelaudit.probe.formats.base import ProbeFormatter
+
+if TYPE_CHECKING:
+    from modelaudit.probe.result import ProbeResult, RunReport
+
+
+class JsonLinesFormatter(ProbeFormatter):
+    def _line(self, kind: str, body: dict[str, Any]) -> None:
+        self.write(json.dumps({"type": kind, "schema_version": SCHEMA_VERSION, **body}))
+
+    def result(self, result: ProbeResult) -> None:
+        self._line("result", result_json(result))
+
+    def emit(self, report: RunReport) -> None:
+        for verdict in report.verdicts:
+            self._line("verdict", verdict_json(verdict))
+        self._line("run", run_json(report))

@@ -1,0 +1,582 @@
+"""The four probe kinds: catalog, completion, stream, health.
+
+Each kind builds its requests through the provider's family, sends them through
+`transport.exchange`, lets `classify` name what happened, and retries transient failures
+under the run's policy. Every exchange becomes an `Attempt`; nothing is summarized away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import ssl
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import httpx
+
+from modelaudit import credentials
+from modelaudit.families import FAMILIES
+from modelaudit.families.base import (
+    CatalogEntry,
+    HttpResponse,
+    ProviderError,
+    StreamEnd,
+    StreamFailure,
+    StreamMeta,
+    StreamToken,
+)
+from modelaudit.probe import classify, health, retry
+from modelaudit.probe.result import Attempt, CatalogFinding, HealthState, ProbeResult
+from modelaudit.probe.timing import DeadlineExceeded
+from modelaudit.probe.transport import BodyTooLarge, Exchange, Redirected, exchange, same_host
+from modelaudit.redact import redact
+from modelaudit.vocabulary import ErrorClass, Phase, ProbeKind
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from pathlib import Path
+
+    from modelaudit.families.base import Family, HttpRequest, StreamDecoder
+    from modelaudit.registry.schema import Defaults, ModelSpec, ProviderSpec
+
+MAX_CATALOG_PAGES = 100
+# What a transport failure looks like from here; anything else is a bug and propagates.
+TRANSPORT_ERRORS = (
+    httpx.HTTPError,
+    DeadlineExceeded,
+    Redirected,
+    BodyTooLarge,
+    OSError,
+    ssl.SSLError,
+)
+
+
+class BudgetExhausted(Exception):  # noqa: N818 - reads as the event it is
+    def __init__(self, what: str) -> None:
+        super().__init__(f"the run's {what} budget is spent")
+
+
+@dataclass
+class RunBudget:
+    """Per-run caps, checked before anything is sent."""
+
+    max_requests: int
+    max_output_tokens: int
+    requests: int = 0
+    output_tokens: int = 0
+
+    def take(self, output_tokens: int = 0) -> None:
+        if self.requests + 1 > self.max_requests:
+            raise BudgetExhausted("request")
+        if self.output_tokens + output_tokens > self.max_output_tokens:
+            raise BudgetExhausted("output-token")
+        self.requests += 1
+        self.output_tokens += output_tokens
+
+
+@dataclass
+class ProbeContext:
+    client: httpx.AsyncClient
+    defaults: Defaults
+    budget: RunBudget
+    base_dir: Path
+    rng: random.Random = field(default_factory=random.Random)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one exchange said, before deciding whether to try again."""
+
+    error_class: ErrorClass
+    detail: str
+    http_status: int | None = None
+    phase: Phase | None = None
+    provider_error: ProviderError | None = None
+    retry_after_s: float | None = None
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    connect_ms: float | None = None
+    reused: bool | None = None
+    served_model: str | None = None
+    system_fingerprint: str | None = None
+    output_tokens: int | None = None
+    tokens_per_s: float | None = None
+    max_gap_ms: float | None = None
+    ratelimit: tuple[tuple[str, str], ...] = ()
+
+    def attempt(self, number: int, started_at: datetime) -> Attempt:
+        return Attempt(
+            number=number,
+            started_at=started_at,
+            error_class=self.error_class,
+            http_status=self.http_status,
+            latency_ms=_round(self.latency_ms),
+            ttft_ms=_round(self.ttft_ms),
+            failed_phase=self.phase,
+            connect_ms=_round(self.connect_ms),
+            connection_reused=self.reused,
+            served_model=self.served_model,
+            system_fingerprint=self.system_fingerprint,
+            output_tokens=self.output_tokens,
+            tokens_per_s=_round(self.tokens_per_s),
+            max_gap_ms=_round(self.max_gap_ms),
+            retry_after_s=self.retry_after_s,
+            ratelimit=self.ratelimit,
+            detail=redact(self.detail),
+        )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- the attempt loop ------------------------------------------------------------------
+
+
+async def attempt_loop(
+    ctx: ProbeContext,
+    send: Callable[[int], Awaitable[Outcome]],
+    alternative: Callable[[Outcome, int], int | None] | None = None,
+) -> tuple[Attempt, ...]:
+    """Send until success, a definitive failure, or the retry policy says stop.
+
+    `send(variant)` performs one exchange. A 400 that names an unsupported parameter is
+    retried once with the family's alternative variant; transient failures are retried
+    with backoff (or the server's own `retry-after` when it fits the budget).
+    """
+    policy = ctx.defaults.retry
+    attempts: list[Attempt] = []
+    variant, switched, retries = 0, False, 0
+    while True:
+        started = utc_now()
+        try:
+            outcome = await send(variant)
+        except BudgetExhausted:
+            if not attempts:
+                raise
+            break  # keep what was learned; the run's notes say the budget ran out
+        attempts.append(outcome.attempt(len(attempts) + 1, started))
+        if outcome.error_class is ErrorClass.OK:
+            break
+        alt = alternative(outcome, variant) if alternative and not switched else None
+        if alt is not None:
+            variant, switched = alt, True
+            continue
+        if not classify.is_transient(outcome.error_class, outcome.http_status):
+            break
+        if retries + 1 >= policy.attempts:
+            break
+        wait = retry.next_wait(policy, retries + 1, outcome.retry_after_s, ctx.rng)
+        if wait is None:
+            break
+        retries += 1
+        await asyncio.sleep(wait.seconds)
+    return tuple(attempts)
+
+
+# --- shared pieces -----------------------------------------------------------------------
+
+
+def auth_headers(ctx: ProbeContext, provider: ProviderSpec, request: HttpRequest) -> dict[str, str]:
+    """The key, read now, and only for a request to the provider's own host."""
+    if not request.authenticated or provider.api_key is None:
+        return {}
+    if not same_host(request.url, provider.base_url):
+        return {}
+    key = credentials.read_key(provider.api_key, ctx.base_dir)
+    return FAMILIES[provider.api].auth_headers(key)
+
+
+def failure(exc: BaseException) -> Outcome:
+    error_class = classify.classify_exception(exc)
+    phase = exc.phase if isinstance(exc, DeadlineExceeded) else None
+    return Outcome(error_class, _exception_detail(exc), phase=phase)
+
+
+def _exception_detail(exc: BaseException) -> str:
+    text: str = str(exc) or type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause) and str(cause) not in text:
+        text = f"{text}: {cause}"
+    first_line = text.splitlines()[0] if text.strip() else type(exc).__name__
+    return first_line[:300]
+
+
+def error_outcome(family: Family, ex: Exchange) -> Outcome:
+    response = HttpResponse(ex.status, ex.headers, ex.body)
+    error = family.parse_error(response)
+    error_class = classify.classify_response(ex.status, error)
+    return Outcome(
+        error_class,
+        classify.reason(error_class, ex.status, error),
+        http_status=ex.status,
+        provider_error=error,
+        retry_after_s=retry.retry_after_s(ex.headers, error.retry_after_s),
+        latency_ms=ex.timings.ms(ex.timings.end),
+        connect_ms=ex.timings.connect_ms,
+        reused=ex.timings.reused,
+        ratelimit=ex.kept_headers(),
+    )
+
+
+def _timed(outcome: Outcome, ex: Exchange) -> Outcome:
+    return replace(
+        outcome,
+        http_status=ex.status,
+        latency_ms=ex.timings.ms(ex.timings.end),
+        connect_ms=ex.timings.connect_ms,
+        reused=ex.timings.reused,
+        ratelimit=ex.kept_headers(),
+    )
+
+
+def _not_the_format(what: str, ex: Exchange, problem: ValueError) -> Outcome:
+    start = ex.body[:60].decode("utf-8", "replace").strip().replace("\n", " ")
+    content_type = ex.headers.get("content-type", "no content-type")
+    return _timed(
+        Outcome(
+            ErrorClass.PROTOCOL_ERROR,
+            f"{ex.status} but not a {what} ({content_type}; {problem}; body starts {start!r})",
+        ),
+        ex,
+    )
+
+
+# --- catalog -------------------------------------------------------------------------------
+
+
+async def probe_catalog(
+    ctx: ProbeContext, provider: ProviderSpec, models: tuple[ModelSpec, ...]
+) -> list[ProbeResult]:
+    """One pass over the provider's model list (every page), shared by its models."""
+    family = FAMILIES[provider.api]
+    first = family.catalog_request(provider)
+    assert first is not None, "planning only schedules catalogs that exist"
+    pager = _Pager(ctx, provider, family, first)
+    attempts = await attempt_loop(ctx, pager.send)
+    entries = {entry.id: entry for entry in pager.entries}
+    results = []
+    for model in models:
+        if attempts[-1].error_class is not ErrorClass.OK:
+            results.append(ProbeResult(provider.name, model.id, ProbeKind.CATALOG, attempts))
+            continue
+        entry = entries.get(family.catalog_id(provider, model))
+        results.append(_catalog_result(provider, model, attempts, entry, len(entries)))
+    return results
+
+
+def _catalog_result(
+    provider: ProviderSpec,
+    model: ModelSpec,
+    attempts: tuple[Attempt, ...],
+    entry: CatalogEntry | None,
+    listed_count: int,
+) -> ProbeResult:
+    if entry is None:
+        final = replace(
+            attempts[-1],
+            error_class=ErrorClass.MODEL_NOT_FOUND,
+            detail=f"not in the catalog ({listed_count} models listed)",
+        )
+        finding = CatalogFinding(listed=False)
+        return ProbeResult(
+            provider.name, model.id, ProbeKind.CATALOG, (*attempts[:-1], final), catalog=finding
+        )
+    finding = CatalogFinding(
+        listed=True, retires=entry.retires, lifecycle=entry.lifecycle, note=entry.note
+    )
+    detail = f"listed ({listed_count} models)" + _lifecycle_words(finding)
+    final = replace(attempts[-1], detail=redact(detail))
+    return ProbeResult(
+        provider.name, model.id, ProbeKind.CATALOG, (*attempts[:-1], final), catalog=finding
+    )
+
+
+def _lifecycle_words(finding: CatalogFinding) -> str:
+    words = []
+    if finding.lifecycle:
+        words.append(finding.lifecycle)
+    if finding.retires:
+        words.append(f"retires {finding.retires.isoformat()}")
+    if finding.note:
+        words.append(finding.note)
+    return f"; {', '.join(words)}" if words else ""
+
+
+class _Pager:
+    """Fetches the list page by page; a retry resumes at the page that failed."""
+
+    def __init__(
+        self, ctx: ProbeContext, provider: ProviderSpec, family: Family, first: HttpRequest
+    ) -> None:
+        self.ctx, self.provider, self.family = ctx, provider, family
+        self.pending: HttpRequest | None = first
+        self.entries: list[CatalogEntry] = []
+        self.pages = 0
+
+    async def send(self, variant: int) -> Outcome:
+        total_ms = 0.0
+        last: Exchange | None = None
+        while self.pending is not None:
+            if self.pages >= MAX_CATALOG_PAGES:
+                return Outcome(
+                    ErrorClass.PROTOCOL_ERROR,
+                    f"the model list goes on past {MAX_CATALOG_PAGES} pages",
+                )
+            outcome, last = await self._page(self.pending)
+            if outcome is not None:
+                return outcome
+            assert last is not None
+            total_ms += last.timings.ms(last.timings.end) or 0.0
+        assert last is not None
+        return replace(
+            _timed(Outcome(ErrorClass.OK, f"{len(self.entries)} models listed"), last),
+            latency_ms=total_ms,
+        )
+
+    async def _page(self, request: HttpRequest) -> tuple[Outcome | None, Exchange | None]:
+        self.ctx.budget.take()
+        try:
+            auth = auth_headers(self.ctx, self.provider, request)
+            ex = await exchange(self.ctx.client, request, auth, self.ctx.defaults.timeouts)
+        except TRANSPORT_ERRORS as exc:
+            return failure(exc), None
+        if not 200 <= ex.status < 300:
+            return error_outcome(self.family, ex), ex
+        try:
+            page = self.family.parse_catalog(
+                self.provider, HttpResponse(ex.status, ex.headers, ex.body)
+            )
+        except ValueError as problem:
+            return _not_the_format("model list", ex, problem), ex
+        self.entries.extend(page.entries)
+        self.pages += 1
+        self.pending = page.next_request
+        return None, ex
+
+
+# --- completion ------------------------------------------------------------------------------
+
+
+async def probe_completion(
+    ctx: ProbeContext, provider: ProviderSpec, model: ModelSpec
+) -> ProbeResult:
+    family = FAMILIES[provider.api]
+    max_tokens = ctx.defaults.budget.output_tokens_per_probe
+
+    async def send(variant: int) -> Outcome:
+        request = family.completion_request(provider, model, max_tokens, variant)
+        ctx.budget.take(max_tokens)
+        try:
+            auth = auth_headers(ctx, provider, request)
+            ex = await exchange(ctx.client, request, auth, ctx.defaults.timeouts)
+        except TRANSPORT_ERRORS as exc:
+            return failure(exc)
+        if not 200 <= ex.status < 300:
+            return error_outcome(family, ex)
+        try:
+            generation = family.parse_completion(HttpResponse(ex.status, ex.headers, ex.body))
+        except ValueError as problem:
+            return _not_the_format("completion", ex, problem)
+        error_class = classify.classify_generation(generation)
+        detail = _generation_detail(error_class, generation.finish_reason, generation.error)
+        return _timed(
+            Outcome(
+                error_class,
+                detail,
+                provider_error=generation.error,
+                served_model=generation.served_model,
+                system_fingerprint=generation.system_fingerprint,
+                output_tokens=generation.output_tokens,
+            ),
+            ex,
+        )
+
+    attempts = await attempt_loop(ctx, send, _alternative(family))
+    return ProbeResult(provider.name, model.id, ProbeKind.COMPLETION, attempts)
+
+
+def _alternative(family: Family) -> Callable[[Outcome, int], int | None]:
+    def pick(outcome: Outcome, variant: int) -> int | None:
+        if outcome.error_class is not ErrorClass.BAD_REQUEST or outcome.provider_error is None:
+            return None
+        return family.alternative_variant(outcome.provider_error, variant)
+
+    return pick
+
+
+def _generation_detail(
+    error_class: ErrorClass, finish_reason: str | None, error: ProviderError | None
+) -> str:
+    if error is not None:
+        return "error inside a 200: " + classify.reason(error_class, None, error)
+    if error_class is ErrorClass.CONTENT_FILTERED:
+        return f"answered, but the reply was filtered (finish: {finish_reason or 'blocked'})"
+    return f"answered (finish: {finish_reason or 'unknown'})"
+
+
+# --- stream --------------------------------------------------------------------------------
+
+
+class StreamCollector:
+    """Feeds a family's stream decoder and remembers what the stream said."""
+
+    def __init__(self, decoder: StreamDecoder) -> None:
+        self.decoder = decoder
+        self.tokens = 0
+        self.meta = StreamMeta()
+        self.end: StreamEnd | None = None
+        self.error: StreamFailure | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def feed(self, chunk: bytes) -> bool:
+        return self._take(self.decoder.feed(chunk))
+
+    def finish(self) -> None:
+        self._take(self.decoder.close())
+
+    def _take(self, events: list[StreamToken | StreamMeta | StreamEnd | StreamFailure]) -> bool:
+        carried_text = False
+        for event in events:
+            if isinstance(event, StreamToken):
+                self.tokens += 1
+                carried_text = True
+            elif isinstance(event, StreamMeta):
+                self.meta = StreamMeta(
+                    self.meta.served_model or event.served_model,
+                    self.meta.system_fingerprint or event.system_fingerprint,
+                )
+            elif isinstance(event, StreamEnd):
+                self.end = event
+            elif self.error is None:
+                self.error = event
+        return carried_text
+
+
+async def probe_stream(ctx: ProbeContext, provider: ProviderSpec, model: ModelSpec) -> ProbeResult:
+    family = FAMILIES[provider.api]
+    max_tokens = ctx.defaults.budget.output_tokens_per_probe
+
+    async def send(variant: int) -> Outcome:
+        request = family.stream_request(provider, model, max_tokens, variant)
+        ctx.budget.take(max_tokens)
+        collector = StreamCollector(family.stream_decoder())
+        try:
+            auth = auth_headers(ctx, provider, request)
+            ex = await exchange(ctx.client, request, auth, ctx.defaults.timeouts, collector)
+        except TRANSPORT_ERRORS as exc:
+            return _stream_failure(exc, collector)
+        if not 200 <= ex.status < 300:
+            return error_outcome(family, ex)
+        return _stream_outcome(ex, collector)
+
+    attempts = await attempt_loop(ctx, send, _alternative(family))
+    return ProbeResult(provider.name, model.id, ProbeKind.STREAM, attempts)
+
+
+def _stream_failure(exc: BaseException, collector: StreamCollector) -> Outcome:
+    outcome = failure(exc)
+    if collector.tokens:
+        return replace(outcome, detail=f"{outcome.detail} (after {collector.tokens} tokens)")
+    return outcome
+
+
+def _stream_outcome(ex: Exchange, collector: StreamCollector) -> Outcome:
+    t = ex.timings
+    tokens = (collector.end.output_tokens if collector.end else None) or collector.tokens
+    error_class, detail = _stream_verdict(collector)
+    if t.first_token is not None and t.end is not None and tokens > 1 and t.end > t.first_token:
+        tokens_per_s: float | None = (tokens - 1) / (t.end - t.first_token)
+    else:
+        tokens_per_s = None
+    gaps = t.token_gaps
+    return _timed(
+        Outcome(
+            error_class,
+            detail,
+            provider_error=collector.error.error if collector.error else None,
+            ttft_ms=t.ms(t.first_token),
+            served_model=collector.meta.served_model,
+            system_fingerprint=collector.meta.system_fingerprint,
+            output_tokens=tokens or None,
+            tokens_per_s=tokens_per_s,
+            max_gap_ms=max(gaps) * 1000.0 if gaps else None,
+        ),
+        ex,
+    )
+
+
+def _stream_verdict(collector: StreamCollector) -> tuple[ErrorClass, str]:
+    if collector.error is not None:
+        if collector.error.error is not None:
+            error_class = classify.classify_response(None, collector.error.error)
+            return error_class, "error event inside the 200 stream: " + classify.reason(
+                error_class, None, collector.error.error
+            )
+        return ErrorClass.PROTOCOL_ERROR, f"malformed stream: {collector.error.malformed}"
+    if collector.end is None:
+        return (
+            ErrorClass.PROTOCOL_ERROR,
+            f"the stream ended without its terminator after {collector.tokens} tokens",
+        )
+    if collector.end.filtered:
+        return ErrorClass.CONTENT_FILTERED, "streamed, but the reply was filtered"
+    finish = collector.end.finish_reason or "unknown"
+    return ErrorClass.OK, f"streamed {collector.tokens} chunks with text (finish: {finish})"
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    attempts: tuple[Attempt, ...]
+    state: HealthState | None
+
+
+async def probe_health(ctx: ProbeContext, provider: ProviderSpec) -> HealthProbe:
+    assert provider.server is not None, "planning only schedules health for servers"
+    request = health.health_request(provider.server, provider.base_url)
+    states: list[HealthState | None] = []
+
+    async def send(variant: int) -> Outcome:
+        ctx.budget.take()
+        try:
+            ex = await exchange(ctx.client, request, {}, ctx.defaults.timeouts)
+        except TRANSPORT_ERRORS as exc:
+            states.append(None)
+            return failure(exc)
+        state = health.parse_health(provider.server, HttpResponse(ex.status, ex.headers, ex.body))
+        states.append(state)
+        if state is HealthState.OK:
+            return _timed(Outcome(ErrorClass.OK, f"{provider.server} reports healthy"), ex)
+        outcome = error_outcome(FAMILIES[provider.api], ex)
+        words = "is loading its model" if state is HealthState.LOADING else "reports unhealthy"
+        error_class = ErrorClass.OVERLOADED if state is HealthState.LOADING else outcome.error_class
+        if error_class is ErrorClass.OK:  # a 2xx that still says unhealthy
+            error_class = ErrorClass.SERVER_ERROR
+        return replace(
+            outcome, error_class=error_class, detail=f"{provider.server} {words} ({ex.status})"
+        )
+
+    attempts = await attempt_loop(ctx, send)
+    return HealthProbe(attempts, states[-1] if states else None)
+
+
+def health_results(
+    provider: ProviderSpec, models: tuple[ModelSpec, ...], probe: HealthProbe
+) -> list[ProbeResult]:
+    """The server's health is every model's health on it."""
+    return [
+        ProbeResult(provider.name, m.id, ProbeKind.HEALTH, probe.attempts, health=probe.state)
+        for m in models
+    ]

@@ -1,0 +1,28 @@
+"""The exit code of a probe run: a public contract (see the README)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelaudit.exitcodes import ExitCode
+from modelaudit.vocabulary import RunStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from modelaudit.probe.result import RunReport
+    from modelaudit.vocabulary import Verdict
+
+
+def exit_code(report: RunReport, fail_on: Collection[Verdict] = ()) -> ExitCode:
+    """130 interrupted; 1 when a `--fail-on` verdict was seen; 3 inconclusive; else 0.
+
+    A definitive finding (a model gone) outranks "this machine is offline" for the rest.
+    """
+    if report.status is RunStatus.INTERRUPTED:
+        return ExitCode.INTERRUPTED
+    if any(v.verdict in fail_on for v in report.verdicts):
+        return ExitCode.POLICY
+    if report.status is RunStatus.INCONCLUSIVE:
+        return ExitCode.INCONCLUSIVE
+    return ExitCode.OK

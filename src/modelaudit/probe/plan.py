@@ -1,0 +1,141 @@
+"""What a run will probe: targets selected from the registry, kinds per provider, keys.
+
+Planning sends nothing: `--dry-run` prints the plan and its worst-case cost from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from modelaudit import credentials
+from modelaudit.errors import UsageError
+from modelaudit.families import FAMILIES
+from modelaudit.vocabulary import ProbeKind
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from modelaudit.registry.loader import LoadedRegistry
+    from modelaudit.registry.schema import Defaults, ModelSpec, ProviderSpec
+
+GENERATION_KINDS = (ProbeKind.COMPLETION, ProbeKind.STREAM)
+
+
+@dataclass(frozen=True)
+class Selection:
+    providers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    """Model ids, or `provider/model` references."""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProviderPlan:
+    provider: ProviderSpec
+    models: tuple[ModelSpec, ...]
+    kinds: tuple[ProbeKind, ...]
+    """The requested kinds that apply to this provider, in the order they run."""
+    skip_reason: str | None = None
+    """Set when nothing can be sent (its key is not available); names what to set."""
+
+
+@dataclass(frozen=True)
+class Cost:
+    requests: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    providers: tuple[ProviderPlan, ...]
+    kinds: tuple[ProbeKind, ...]
+    defaults: Defaults
+    base_dir: Path
+    """The registry's directory: `file:` key paths are relative to it."""
+
+    @property
+    def model_count(self) -> int:
+        return sum(len(p.models) for p in self.providers)
+
+    def worst_case(self, provider_plan: ProviderPlan) -> Cost:
+        """Every probe retried to the limit, plus the one retry with an alternative
+        parameter that generation probes may take. Catalog pages are counted as one."""
+        if provider_plan.skip_reason is not None:
+            return Cost(0, 0)
+        attempts = self.defaults.retry.attempts
+        per_model = sum(attempts + 1 for k in provider_plan.kinds if k in GENERATION_KINDS)
+        shared = sum(attempts for k in provider_plan.kinds if k not in GENERATION_KINDS)
+        requests = shared + per_model * len(provider_plan.models)
+        tokens = (
+            per_model * len(provider_plan.models) * self.defaults.budget.output_tokens_per_probe
+        )
+        return Cost(requests, tokens)
+
+    def total_worst_case(self) -> Cost:
+        costs = [self.worst_case(p) for p in self.providers]
+        return Cost(sum(c.requests for c in costs), sum(c.output_tokens for c in costs))
+
+
+def make_plan(
+    loaded: LoadedRegistry, selection: Selection, kinds: tuple[ProbeKind, ...] | None
+) -> Plan:
+    registry = loaded.registry
+    chosen_kinds = tuple(dict.fromkeys(kinds or registry.defaults.kinds))
+    _check_filters(loaded, selection)
+    plans = []
+    for provider in registry.providers:
+        models = tuple(m for m in provider.models if _selected(provider, m, selection))
+        if not models:
+            continue
+        key = credentials.status(provider.api_key, loaded.path.parent)
+        plans.append(
+            ProviderPlan(
+                provider=provider,
+                models=models,
+                kinds=tuple(k for k in chosen_kinds if applies(k, provider)),
+                skip_reason=None if key.present else key.reason,
+            )
+        )
+    if not plans:
+        raise UsageError("no model matches the --provider/--model/--tag filters")
+    return Plan(tuple(plans), chosen_kinds, registry.defaults, loaded.path.parent)
+
+
+def applies(kind: ProbeKind, provider: ProviderSpec) -> bool:
+    """Health needs a self-hosted engine; a catalog needs a list endpoint."""
+    if kind is ProbeKind.HEALTH:
+        return provider.server is not None
+    if kind is ProbeKind.CATALOG:
+        return FAMILIES[provider.api].catalog_request(provider) is not None
+    return True
+
+
+def _selected(provider: ProviderSpec, model: ModelSpec, selection: Selection) -> bool:
+    if selection.providers and provider.name not in selection.providers:
+        return False
+    if selection.models and not (
+        model.id in selection.models or f"{provider.name}/{model.id}" in selection.models
+    ):
+        return False
+    return not selection.tags or bool(set(selection.tags) & set(model.tags))
+
+
+def _check_filters(loaded: LoadedRegistry, selection: Selection) -> None:
+    registry = loaded.registry
+    names = {p.name for p in registry.providers}
+    for name in selection.providers:
+        if name not in names:
+            raise UsageError(
+                f"--provider {name}: no such provider (have: {', '.join(sorted(names))})"
+            )
+    ids = {m.id for p in registry.providers for m in p.models}
+    refs = {f"{p.name}/{m.id}" for p in registry.providers for m in p.models}
+    for model in selection.models:
+        if model not in ids and model not in refs:
+            raise UsageError(f"--model {model}: no such model in {loaded.path}")
+    tags = {t for p in registry.providers for m in p.models for t in m.tags}
+    for tag in selection.tags:
+        if tag not in tags:
+            known = ", ".join(sorted(tags)) or "none"
+            raise UsageError(f"--tag {tag}: no model has this tag (tags: {known})")

@@ -1,0 +1,281 @@
+"""Run a plan: every provider at once under a global and a per-provider cap, one shared
+client, results reported as they complete, verdicts decided at the end.
+
+Self-hosted GPUs serialize requests, so their default cap is 1; vendors get more. Within
+a provider, the health and catalog probes go first: the catalog's connection is then
+reused by the generations that follow (its setup time is reported apart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from modelaudit.probe import control, kinds, verdict
+from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget, utc_now
+from modelaudit.probe.result import ModelVerdict, RunReport
+from modelaudit.probe.transport import make_client, ssl_context
+from modelaudit.registry.schema import effective_slo
+from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+    from datetime import datetime
+    from pathlib import Path
+
+    import httpx
+
+    from modelaudit.probe.plan import Plan, ProviderPlan
+    from modelaudit.probe.result import ControlCheck, ProbeResult
+    from modelaudit.registry.schema import ModelSpec, ProviderSpec
+
+
+class Observer:
+    """Hears about a run as it goes (progress display, JSON lines, the store)."""
+
+    def started(self, plan: Plan, started_at: datetime) -> None:
+        """The run began."""
+
+    def result(self, result: ProbeResult) -> None:
+        """One probe of one model finished (all its attempts)."""
+
+    def model_done(self, provisional: ModelVerdict) -> None:
+        """Every probe of a model finished. The verdict may still turn inconclusive if the
+        control check at the end finds this machine offline."""
+
+    def finished(self, report: RunReport) -> None:
+        """The run ended (completed, inconclusive or interrupted)."""
+
+
+class Fanout(Observer):
+    """Passes every event to several observers, in order."""
+
+    def __init__(self, *observers: Observer) -> None:
+        self.observers = observers
+
+    def started(self, plan: Plan, started_at: datetime) -> None:
+        for observer in self.observers:
+            observer.started(plan, started_at)
+
+    def result(self, result: ProbeResult) -> None:
+        for observer in self.observers:
+            observer.result(result)
+
+    def model_done(self, provisional: ModelVerdict) -> None:
+        for observer in self.observers:
+            observer.model_done(provisional)
+
+    def finished(self, report: RunReport) -> None:
+        for observer in self.observers:
+            observer.finished(report)
+
+
+@dataclass
+class _RunState:
+    plan: Plan
+    observer: Observer
+    results: dict[tuple[str, str], list[ProbeResult]] = field(default_factory=dict)
+    skipped: dict[tuple[str, str], str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, result: ProbeResult) -> None:
+        self.results.setdefault((result.provider, result.model), []).append(result)
+        self.observer.result(result)
+
+
+async def run(plan: Plan, observer: Observer | None = None, seed: int | None = None) -> RunReport:
+    state = _RunState(plan, observer or Observer())
+    started_at = utc_now()
+    state.observer.started(plan, started_at)
+    defaults = plan.defaults
+    budget = RunBudget(defaults.budget.max_requests, defaults.budget.max_output_tokens)
+    interrupted = False
+    control_check: ControlCheck | None = None
+    async with _client(plan) as client:
+        ctx = ProbeContext(client, defaults, budget, plan.base_dir, random.Random(seed))  # noqa: S311
+        limits = _Limits(asyncio.Semaphore(defaults.concurrency.total))
+        try:
+            await asyncio.gather(*(_run_provider(ctx, state, limits, p) for p in plan.providers))
+        except asyncio.CancelledError:
+            interrupted = True
+        if not interrupted and _needs_control(state):
+            control_check = await control.check(client, defaults.control)
+    network_down = control_check is not None and not control_check.reachable
+    report = RunReport(
+        started_at=started_at,
+        finished_at=utc_now(),
+        status=_status(interrupted, network_down),
+        results=tuple(r for rs in state.results.values() for r in rs),
+        verdicts=_verdicts(state, network_down, interrupted),
+        control=control_check,
+        requests_sent=budget.requests,
+        output_tokens_requested=budget.output_tokens,
+        notes=tuple(state.notes),
+    )
+    state.observer.finished(report)
+    return report
+
+
+def run_sync(plan: Plan, observer: Observer | None = None) -> RunReport:
+    """Run in a fresh event loop; Ctrl-C and SIGTERM end the run as `interrupted`."""
+    import signal
+
+    with asyncio.Runner() as runner:
+        task_holder: list[asyncio.Task[RunReport]] = []
+
+        async def main() -> RunReport:
+            task = asyncio.current_task()
+            assert task is not None
+            task_holder.append(task)
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signal.SIGTERM, task.cancel)
+            return await run(plan, observer)
+
+        return runner.run(main())
+
+
+@contextlib.asynccontextmanager
+async def _client(plan: Plan) -> AsyncIterator[httpx.AsyncClient]:
+    mounts = {
+        _mount_pattern(p.provider.base_url): ssl_context(_ca_path(plan, p.provider))
+        for p in plan.providers
+        if p.provider.ca_bundle is not None
+    }
+    client = make_client(plan.defaults.concurrency.total, plan.defaults.timeouts.connect_s, mounts)
+    async with client:
+        yield client
+
+
+def _ca_path(plan: Plan, provider: ProviderSpec) -> Path:
+    assert provider.ca_bundle is not None
+    path = provider.ca_bundle.expanduser()
+    return path if path.is_absolute() else plan.base_dir / path
+
+
+def _mount_pattern(base_url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+_GenerationProbe = Callable[[ProbeContext, ProviderSpec, ModelSpec], Awaitable[ProbeResult]]
+
+
+@dataclass
+class _Limits:
+    total: asyncio.Semaphore
+
+    @contextlib.asynccontextmanager
+    async def slot(self, provider: asyncio.Semaphore) -> AsyncIterator[None]:
+        async with provider, self.total:
+            yield
+
+
+async def _run_provider(
+    ctx: ProbeContext, state: _RunState, limits: _Limits, plan: ProviderPlan
+) -> None:
+    provider = plan.provider
+    if plan.skip_reason is not None:
+        for model in plan.models:
+            state.skipped[(provider.name, model.id)] = plan.skip_reason
+            state.observer.model_done(_skipped(provider.name, model.id, plan.skip_reason))
+        return
+    cap = asyncio.Semaphore(provider.concurrency(ctx.defaults.concurrency))
+    try:
+        if ProbeKind.HEALTH in plan.kinds:
+            async with limits.slot(cap):
+                probe = await kinds.probe_health(ctx, provider)
+            for result in kinds.health_results(provider, plan.models, probe):
+                state.add(result)
+        if ProbeKind.CATALOG in plan.kinds:
+            async with limits.slot(cap):
+                for result in await kinds.probe_catalog(ctx, provider, plan.models):
+                    state.add(result)
+    except BudgetExhausted as exc:
+        state.notes.append(f"{provider.name}: {exc}")
+    await asyncio.gather(*(_run_model(ctx, state, limits, cap, plan, m) for m in plan.models))
+
+
+async def _run_model(
+    ctx: ProbeContext,
+    state: _RunState,
+    limits: _Limits,
+    cap: asyncio.Semaphore,
+    plan: ProviderPlan,
+    model: ModelSpec,
+) -> None:
+    provider = plan.provider
+    probes: dict[
+        ProbeKind, Callable[[ProbeContext, ProviderSpec, ModelSpec], Awaitable[ProbeResult]]
+    ]
+    probes = {ProbeKind.COMPLETION: kinds.probe_completion, ProbeKind.STREAM: kinds.probe_stream}
+    for kind in plan.kinds:
+        if kind not in probes:
+            continue
+        try:
+            async with limits.slot(cap):
+                state.add(await probes[kind](ctx, provider, model))
+        except BudgetExhausted as exc:
+            state.notes.append(f"{provider.name}/{model.id} {kind.value}: {exc}")
+            break
+    key = (provider.name, model.id)
+    state.observer.model_done(_decide(state, provider, model, state.results.get(key, [])))
+
+
+def _decide(
+    state: _RunState,
+    provider: ProviderSpec,
+    model: ModelSpec,
+    results: Sequence[ProbeResult],
+    network_down: bool = False,
+    interrupted: bool = False,
+) -> ModelVerdict:
+    if not results:
+        reason = (
+            "the run was interrupted before this model was probed"
+            if interrupted
+            else "the run's request or token budget was spent before this model's turn"
+        )
+        return _skipped(provider.name, model.id, reason)
+    return verdict.decide(
+        provider.name,
+        model.id,
+        results,
+        effective_slo(state.plan.defaults.slo, model.slo),
+        network_down=network_down,
+        key_ref=str(provider.api_key) if provider.api_key else None,
+        fallbacks=model.fallbacks,
+    )
+
+
+def _skipped(provider: str, model: str, reason: str) -> ModelVerdict:
+    return ModelVerdict(provider, model, Verdict.SKIPPED, reason)
+
+
+def _needs_control(state: _RunState) -> bool:
+    return any(verdict.connection_level(r) for rs in state.results.values() for r in rs)
+
+
+def _status(interrupted: bool, network_down: bool) -> RunStatus:
+    if interrupted:
+        return RunStatus.INTERRUPTED
+    return RunStatus.INCONCLUSIVE if network_down else RunStatus.COMPLETE
+
+
+def _verdicts(state: _RunState, network_down: bool, interrupted: bool) -> tuple[ModelVerdict, ...]:
+    verdicts = []
+    for provider_plan in state.plan.providers:
+        provider = provider_plan.provider
+        for model in provider_plan.models:
+            key = (provider.name, model.id)
+            if key in state.skipped:
+                verdicts.append(_skipped(provider.name, model.id, state.skipped[key]))
+                continue
+            results = state.results.get(key, [])
+            verdicts.append(_decide(state, provider, model, results, network_down, interrupted))
+    return tuple(verdicts)

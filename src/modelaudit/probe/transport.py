@@ -1,0 +1,285 @@
+"""The only module that touches sockets: one HTTP exchange under per-phase deadlines.
+
+httpx's own read timeout applies to each socket read, so a server that trickles one byte
+every few seconds never trips it. Here every phase has its own deadline on the monotonic
+clock (connect, first byte, first token, stall between chunks, total), enforced with
+asyncio, and httpx's connection trace tells a fresh connection (and its setup time) from
+a reused one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from modelaudit.probe.timing import DeadlineExceeded
+from modelaudit.vocabulary import Phase
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Mapping
+    from pathlib import Path
+
+    from modelaudit.families.base import HttpRequest
+    from modelaudit.registry.schema import Timeouts
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+USER_AGENT = "modelaudit"
+_KEEP_HEADERS = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after", "x-should-retry")
+
+
+class BodyTooLarge(Exception):  # noqa: N818 - reads as the event it is
+    def __init__(self) -> None:
+        super().__init__(f"the response body is over {MAX_BODY_BYTES // 1_048_576} MiB")
+
+
+class Redirected(Exception):  # noqa: N818 - reads as the event it is
+    """A 3xx: never followed, so a key can never be carried to another host."""
+
+    def __init__(self, status: int, location: str) -> None:
+        target = urlsplit(location).netloc or location
+        super().__init__(f"redirected ({status}) to {target}: not followed")
+        self.status = status
+        self.location = location
+
+
+class BodyConsumer(Protocol):
+    """Receives a 2xx stream chunk by chunk, as it arrives."""
+
+    @property
+    def failed(self) -> bool:
+        """True once the stream reported an error: nothing after it matters, stop reading.
+        (After a normal terminator the body is read to its end, so the connection can be
+        reused.)"""
+        ...
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take the next chunk; True when it carried text (a token)."""
+        ...
+
+    def finish(self) -> None:
+        """The body ended normally."""
+        ...
+
+
+@dataclass
+class Timings:
+    """Marks on the monotonic clock, in seconds; filled in as the exchange goes."""
+
+    start: float
+    connect_start: float | None = None
+    connect_end: float | None = None
+    headers: float | None = None
+    first_token: float | None = None
+    end: float | None = None
+    token_gaps: list[float] = field(default_factory=list)
+    _last_token: float | None = None
+
+    @property
+    def reused(self) -> bool:
+        return self.connect_start is None
+
+    def ms(self, mark: float | None) -> float | None:
+        return None if mark is None else (mark - self.start) * 1000.0
+
+    @property
+    def connect_ms(self) -> float | None:
+        if self.connect_start is None or self.connect_end is None:
+            return None
+        return (self.connect_end - self.connect_start) * 1000.0
+
+    def token(self, now: float) -> None:
+        if self.first_token is None:
+            self.first_token = now
+        elif self._last_token is not None:
+            self.token_gaps.append(now - self._last_token)
+        self._last_token = now
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        now = time.perf_counter()
+        if event == "connection.connect_tcp.started":
+            self.connect_start = now
+        elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            self.connect_end = now
+
+
+@dataclass(frozen=True)
+class Exchange:
+    status: int
+    headers: Mapping[str, str]
+    """Lower-cased names."""
+    body: bytes
+    """The whole body (empty when a stream consumer took it)."""
+    timings: Timings
+
+    def kept_headers(self) -> tuple[tuple[str, str], ...]:
+        """Rate-limit and retry headers, sorted: what the store keeps of a response."""
+        return tuple(sorted((k, v) for k, v in self.headers.items() if k.startswith(_KEEP_HEADERS)))
+
+
+def ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
+    """Verification on; `SSL_CERT_FILE`/`SSL_CERT_DIR` honoured; a provider's bundle added."""
+    context = httpx.create_ssl_context(trust_env=True)
+    if ca_bundle is not None:
+        context.load_verify_locations(cafile=str(ca_bundle))
+    return context
+
+
+def make_client(
+    total_connections: int,
+    connect_s: float,
+    mounts: Mapping[str, ssl.SSLContext] | None = None,
+) -> httpx.AsyncClient:
+    """One client for the run: connections are pooled and reused across probes.
+
+    `mounts` maps a URL prefix to the TLS context of a provider with its own CA bundle.
+    """
+    limits = httpx.Limits(
+        max_connections=total_connections, max_keepalive_connections=total_connections
+    )
+    transports = {
+        pattern: httpx.AsyncHTTPTransport(verify=context, limits=limits)
+        for pattern, context in (mounts or {}).items()
+    }
+    return httpx.AsyncClient(
+        verify=ssl_context(),
+        limits=limits,
+        follow_redirects=False,
+        # httpx bounds the connection setup; every later deadline is enforced here.
+        timeout=httpx.Timeout(None, connect=connect_s),
+        trust_env=True,
+        headers={"user-agent": USER_AGENT},
+        mounts=transports,
+    )
+
+
+def same_host(url: str, base_url: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+async def exchange(
+    client: httpx.AsyncClient,
+    request: HttpRequest,
+    auth: Mapping[str, str],
+    timeouts: Timeouts,
+    consumer: BodyConsumer | None = None,
+) -> Exchange:
+    """Send `request` with `auth` headers added; read the whole response under deadlines.
+
+    Raises `DeadlineExceeded` (with the phase), `Redirected`, `BodyTooLarge`, or whatever
+    httpx raised; `modelaudit.probe.classify` turns each into an error class.
+    """
+    timings = Timings(start=time.perf_counter())
+    built = client.build_request(
+        request.method,
+        request.url,
+        headers={**request.headers, **auth},
+        content=request.body_bytes(),
+        extensions={"trace": timings.trace},
+    )
+    if request.json_body is not None:
+        built.headers["content-type"] = "application/json"
+    response = await _headers(client, built, timings, timeouts)
+    try:
+        if 300 <= response.status_code < 400:
+            raise Redirected(response.status_code, response.headers.get("location", "?"))
+        # Only a 2xx body is the stream; an error reply is read whole and parsed as such.
+        body = await _body(response, timings, timeouts, consumer if response.is_success else None)
+    finally:
+        await response.aclose()
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    return Exchange(response.status_code, headers, body, timings)
+
+
+async def _headers(
+    client: httpx.AsyncClient, built: httpx.Request, timings: Timings, timeouts: Timeouts
+) -> httpx.Response:
+    budget = min(timeouts.connect_s + timeouts.first_byte_s, timeouts.total_s)
+    try:
+        async with asyncio.timeout(budget):
+            response = await client.send(built, stream=True)
+    except httpx.ConnectTimeout:
+        raise DeadlineExceeded(Phase.CONNECT, timeouts.connect_s) from None
+    except TimeoutError:
+        if timings.connect_start is not None and timings.connect_end is None:
+            raise DeadlineExceeded(Phase.CONNECT, timeouts.connect_s) from None
+        if budget == timeouts.total_s:
+            raise DeadlineExceeded(Phase.TOTAL, timeouts.total_s) from None
+        raise DeadlineExceeded(Phase.FIRST_BYTE, timeouts.first_byte_s) from None
+    timings.headers = time.perf_counter()
+    if timings.connect_start is not None and timings.connect_end is None:
+        timings.connect_end = timings.headers
+    return response
+
+
+async def _body(
+    response: httpx.Response,
+    timings: Timings,
+    timeouts: Timeouts,
+    consumer: BodyConsumer | None,
+) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    stream = response.aiter_bytes()
+    while True:
+        phase, budget = _next_chunk_budget(timings, timeouts, streaming=consumer is not None)
+        try:
+            async with asyncio.timeout(budget):
+                chunk = await _next(stream)
+        except TimeoutError:
+            raise DeadlineExceeded(phase, _phase_budget(phase, timeouts)) from None
+        if chunk is None:
+            break
+        now = time.perf_counter()
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge
+        if consumer is None:
+            chunks.append(chunk)
+        else:
+            if consumer.feed(chunk):
+                timings.token(now)
+            if consumer.failed:
+                break
+    timings.end = time.perf_counter()
+    if consumer is not None:
+        consumer.finish()
+    return b"".join(chunks)
+
+
+async def _next(stream: AsyncIterator[bytes]) -> bytes | None:
+    try:
+        return await anext(stream)
+    except StopAsyncIteration:
+        return None
+
+
+def _next_chunk_budget(
+    timings: Timings, timeouts: Timeouts, *, streaming: bool
+) -> tuple[Phase, float]:
+    """The tightest deadline that applies to the next chunk, and its phase."""
+    now = time.perf_counter()
+    options = [
+        (Phase.STALL, timeouts.stall_s),
+        (Phase.TOTAL, timings.start + timeouts.total_s - now),
+    ]
+    if streaming and timings.first_token is None:
+        options.append((Phase.FIRST_TOKEN, timings.start + timeouts.first_token_s - now))
+    phase, budget = min(options, key=lambda option: option[1])
+    return phase, max(budget, 0.0)
+
+
+def _phase_budget(phase: Phase, timeouts: Timeouts) -> float:
+    return {
+        Phase.STALL: timeouts.stall_s,
+        Phase.TOTAL: timeouts.total_s,
+        Phase.FIRST_TOKEN: timeouts.first_token_s,
+        Phase.CONNECT: timeouts.connect_s,
+        Phase.FIRST_BYTE: timeouts.first_byte_s,
+    }[phase]
