@@ -2,6 +2,6 @@
 
 import sys
 
-from modelaudit.cli.app import main
+from modelaudit.cli.main import main
 
 sys.exit(main())

@@ -55,14 +55,13 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args == ["--version"]:  # the fast path: no typer, rich or pydantic import
-        sys.stdout.write(f"modelaudit {__version__}\n")
-        return ExitCode.OK
-    return _run(args)
+    from modelaudit.cli.main import main as entry
+
+    return entry(argv)
 
 
-def _run(args: list[str]) -> int:
+def run(args: list[str]) -> int:
+    """Parse `args`, run the command, and turn every outcome into an exit code."""
     from modelaudit.cli import console
     from modelaudit.errors import ConfigError, ModelauditError
 

@@ -6,6 +6,7 @@ Rich honours NO_COLOR and FORCE_COLOR itself.
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import cache
 from typing import TYPE_CHECKING
@@ -23,10 +24,13 @@ def err() -> Console:
 
 @cache
 def out() -> Console:
-    """For rich tables written to stdout as data."""
+    """For rich tables written to stdout as data. Piped, they are not cut at 80 columns."""
     from rich.console import Console
 
-    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False)
+    piped_width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+    return Console(
+        file=sys.stdout, markup=False, highlight=False, emoji=False, width=piped_width
+    )
 
 
 def error(message: str) -> None:

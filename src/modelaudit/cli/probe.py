@@ -113,9 +113,10 @@ def _summarize(report: RunReport) -> None:
 
 
 def _render_plan(plan: Plan) -> None:
+    from rich import box
     from rich.table import Table
 
-    table = Table(pad_edge=False, show_edge=False, header_style="bold")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for column in ("provider", "models", "kinds", "key", "requests (max)", "output tokens (max)"):
         table.add_column(column, overflow="fold")
     for p in plan.providers:

@@ -72,11 +72,12 @@ def _to_json(reg: Registry) -> str:
 
 
 def _to_table(reg: Registry) -> object:
+    from rich import box
     from rich.table import Table
 
-    table = Table(show_lines=False, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in ("provider", "model", "hosting", "jurisdiction", "weights", "pinned", "retires"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=True)
     for p in reg.providers:
         for m in p.models:
             table.add_row(

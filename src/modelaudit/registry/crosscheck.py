@@ -32,7 +32,9 @@ def crosscheck(data: object) -> list[tuple[Path, str]]:
             else:
                 first_provider[name] = p_index
         models = provider.get("models")
-        ids = known.setdefault(name, set()) if isinstance(name, str) else set()
+        ids: set[str] = set()
+        if isinstance(name, str) and first_provider[name] == p_index:
+            known[name] = ids
         for m_index, model in enumerate(models if isinstance(models, list) else []):
             model_id = model.get("id") if isinstance(model, dict) else None
             if not isinstance(model_id, str):

@@ -79,11 +79,11 @@ def load(path: FilePath) -> LoadedRegistry:
         raise ConfigError([_format(label, exc.problem)]) from None
     if problems and not document.values:
         raise ConfigError([_format(label, p) for p in problems])
-    problems = [*problems, *_schema_problems(document), *_cross_problems(document)]
-    if problems:
+    registry, schema_problems = _validate(document)
+    problems = [*problems, *schema_problems, *_cross_problems(document)]
+    if problems or registry is None:
         ordered = sorted(problems, key=lambda p: (p.position.line, p.position.column))
         raise ConfigError([_format(label, p) for p in ordered])
-    registry = Registry.model_validate(document.data)
     return LoadedRegistry(registry, path, hashlib.sha256(raw).hexdigest(), document)
 
 
@@ -135,16 +135,15 @@ def _cross_problems(document: yamlsafe.Document) -> list[YamlProblem]:
     ]
 
 
-def _schema_problems(document: yamlsafe.Document) -> list[YamlProblem]:
+def _validate(document: yamlsafe.Document) -> tuple[Registry | None, list[YamlProblem]]:
     try:
-        Registry.model_validate(document.data)
+        return Registry.model_validate(document.data), []
     except ValidationError as exc:
-        return [
+        return None, [
             _problem(document, error)
             for error in exc.errors(include_url=False)
             if not _follows_from_item_errors(error)
         ]
-    return []
 
 
 def _follows_from_item_errors(error: ErrorDetails) -> bool:

@@ -35,6 +35,7 @@ def _ms(value: float | None) -> str:
 
 
 def build_table(report: RunReport) -> Table:
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
@@ -43,9 +44,9 @@ def build_table(report: RunReport) -> Table:
     by_model: dict[tuple[str, str], list[ProbeResult]] = {}
     for result in report.results:
         by_model.setdefault((result.provider, result.model), []).append(result)
-    table = Table(pad_edge=False, show_edge=False, header_style="bold")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for column in ("provider", "model", "verdict", "error class", "latency", "TTFT", "reason"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("latency", "TTFT"))
+        table.add_column(column, overflow="fold", no_wrap=column != "reason")
     for verdict in report.verdicts:
         results = by_model.get((verdict.provider, verdict.model), [])
         completion = next((r for r in results if r.kind is ProbeKind.COMPLETION), None)

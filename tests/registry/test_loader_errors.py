@@ -1,0 +1,227 @@
+"""Broken registries: each gets its exact message at file:line:col, exit 2, no traceback,
+and nothing in the file is ever executed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelaudit.cli.app import main
+
+VALID_PROVIDER = """\
+  - name: openai
+    api: openai
+    base_url: https://api.openai.com/v1
+    api_key: env:OPENAI_API_KEY
+    hosting: vendor
+    jurisdiction: US
+    models:
+      - id: gpt-4o-mini
+        weights: closed
+"""
+
+
+def registry(body: str) -> str:
+    return "version: 1\nproviders:\n" + body
+
+
+CASES: dict[str, tuple[str, list[str]]] = {
+    "yaml syntax error": (
+        registry(VALID_PROVIDER) + '    headers: {"a": "b"\n',
+        [
+            "providers.yaml:13:1: YAML syntax error: did not find expected ',' or '}' "
+            "(while parsing a flow mapping that starts at line 12, column 14)"
+        ],
+    ),
+    "bad indentation": (
+        registry(VALID_PROVIDER.replace("    hosting: vendor", "      hosting: vendor")),
+        [
+            "providers.yaml:7:14: YAML syntax error: mapping values are not allowed in this "
+            "context (check the indentation, or quote a value that contains ': ')"
+        ],
+    ),
+    "unknown api": (
+        registry(VALID_PROVIDER.replace("api: openai", "api: opnai")),
+        [
+            "providers.yaml:4:10: providers[0].api: unknown api `opnai` (one of: anthropic, "
+            "azure-openai, gemini, ollama, openai; every OpenAI-compatible vendor or server "
+            "is `openai`)"
+        ],
+    ),
+    "missing base_url": (
+        registry(VALID_PROVIDER.replace("    base_url: https://api.openai.com/v1\n", "")),
+        [
+            "providers.yaml:3:5: providers[0].base_url: required field `base_url` is missing "
+            "(add `base_url: https://api.openai.com/v1`)"
+        ],
+    ),
+    "literal key": (
+        registry(VALID_PROVIDER.replace("env:OPENAI_API_KEY", "sk-proj-AbCdEf0123456789xyzXYZ")),
+        [
+            "providers.yaml:6:14: providers[0].api_key: must name where the key is, not be the "
+            "key itself: export the key and write `api_key: env:VARIABLE_NAME`, or store it in "
+            "a file readable only by you and write `api_key: file:/path/to/key`"
+        ],
+    ),
+    "duplicate provider names": (
+        registry(VALID_PROVIDER + VALID_PROVIDER),
+        [
+            "providers.yaml:12:11: providers[1].name: duplicate provider name `openai` "
+            "(also providers[0]): give each provider a unique name"
+        ],
+    ),
+    "duplicate key in one mapping": (
+        registry(
+            VALID_PROVIDER.replace(
+                "    hosting: vendor\n", "    hosting: vendor\n    hosting: self-hosted\n"
+            )
+        ),
+        [
+            "providers.yaml:8:5: providers[0].hosting: duplicate key `hosting` (first at line 7); "
+            "YAML would silently keep only the last, so remove one"
+        ],
+    ),
+    "fallback naming a missing model": (
+        registry(VALID_PROVIDER + "        fallbacks: [openai/gpt-9]\n"),
+        [
+            "providers.yaml:12:21: providers[0].models[0].fallbacks[0]: fallback `openai/gpt-9`: "
+            "provider `openai` lists no model `gpt-9` (add it to that provider's models, "
+            "or fix the id)"
+        ],
+    ),
+    "wrong types": (
+        registry(VALID_PROVIDER + "        pinned: sometimes\n        tags: chat\n"),
+        [
+            "providers.yaml:12:17: providers[0].models[0].pinned: expected true or false, "
+            "got `sometimes`",
+            "providers.yaml:13:15: providers[0].models[0].tags: expected a list "
+            "(items written `- item`), got `chat`",
+        ],
+    ),
+    "invalid date": (
+        registry(VALID_PROVIDER + "        retires: 2026-02-30\n"),
+        [
+            "providers.yaml:12:18: providers[0].models[0].retires: `2026-02-30` is not a valid "
+            "date (write YYYY-MM-DD, e.g. 2026-06-30)"
+        ],
+    ),
+    "python object tag": (
+        registry(
+            VALID_PROVIDER + "        license: !!python/object/apply:os.system [touch PWNED]\n"
+        ),
+        [
+            "providers.yaml:12:18: providers[0].models[0].license: unsupported YAML tag "
+            "`!!python/object/apply:os.system` (providers.yaml is plain YAML: remove the tag)"
+        ],
+    ),
+    "alias bomb": (
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n"
+            for i in range(8)
+        )
+        + "version: 1\n",
+        [
+            "providers.yaml:1:1: the document expands to more than 100,000 values once aliases "
+            "are followed (an alias bomb?): write it out plainly"
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_broken_registry_gets_its_exact_message_and_exit_2(
+    case: str, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, expected = CASES[case]
+    (isolated_env / "providers.yaml").write_text(text)
+
+    code = main(["config", "check"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    problems = [line for line in err.splitlines() if line.startswith("providers.yaml:")]
+    assert problems == expected
+    assert "Traceback" not in err
+
+
+def test_nothing_in_the_file_is_executed(isolated_env: Path) -> None:
+    text, _ = CASES["python object tag"]
+    (isolated_env / "providers.yaml").write_text(text)
+
+    main(["config", "check"])
+
+    assert not (isolated_env / "X").exists()
+
+
+def test_a_20_mb_file_is_refused_without_reading_it(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = isolated_env / "providers.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(20 * 1024 * 1024)
+
+    code = main(["config", "check"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "providers.yaml:1:1: the file is 20.0 MiB; a registry is capped at 2 MiB "
+        "(is this the right file?)"
+    )
+
+
+def test_every_problem_is_reported_in_one_pass(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = VALID_PROVIDER.replace("api: openai", "api: opnai").replace(
+        "weights: closed", "weights: shut"
+    )
+    (isolated_env / "providers.yaml").write_text(registry(broken + VALID_PROVIDER))
+
+    code = main(["config", "check"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert [line.split(": ")[1] for line in err.splitlines() if line.startswith("providers")] == [
+        "providers[0].api",
+        "providers[0].models[0].weights",
+        "providers[1].name",
+    ]
+    assert "the registry has 3 problems" in err
+
+
+def test_the_literal_key_is_never_echoed(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "sk-proj-CANARY0123456789abcdefABCDEF"
+    (isolated_env / "providers.yaml").write_text(
+        registry(VALID_PROVIDER.replace("env:OPENAI_API_KEY", key).replace("vendor", key))
+    )
+
+    main(["config", "check"])
+
+    captured = capsys.readouterr()
+    assert key not in captured.err + captured.out
+
+
+def test_a_broken_registry_never_prints_a_traceback_from_the_real_command(
+    isolated_env: Path,
+) -> None:
+    text, _ = CASES["alias bomb"]
+    (isolated_env / "providers.yaml").write_text(text)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "modelaudit", "config", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("providers.yaml:1:1: the document expands")
