@@ -1,0 +1,1 @@
+"""Reports over the stored history: one view model, one module per output format."""

@@ -1,0 +1,1 @@
+"""Business-continuity risk: a pure scorer and fallback selection."""

@@ -1,0 +1,1 @@
+"""The history store: probe runs, attempts, verdicts and catalog snapshots over time."""
