@@ -60,7 +60,7 @@ def parse_error_response(response: HttpResponse) -> ProviderError:
     """The provider's own account of a failed response (never raises)."""
     try:
         found = _from_body(response.body, response.headers)
-    except (ValueError, TypeError, RecursionError):  # pragma: no cover - defensive
+    except (ValueError, TypeError, RecursionError):  # pragma: no cover - never expected
         found = ProviderError()
     return _with_header_hints(found, response.headers)
 

@@ -14,12 +14,15 @@ from datetime import UTC, date, datetime
 JsonObject = dict[str, object]
 
 
-def load_json(body: bytes) -> object:
-    """The body as JSON; raises ValueError (also for bytes that are not UTF-8)."""
+def load_json(body: bytes | str) -> object:
+    """Decoded JSON; raises ValueError for anything that is not (bytes that are not UTF-8,
+    and nesting too deep to decode, included)."""
     try:
-        return json.loads(body.decode("utf-8"))
+        return json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
     except UnicodeDecodeError as exc:
         raise ValueError(f"body is not UTF-8: {exc}") from exc
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
 
 
 def load_json_object(body: bytes, what: str) -> JsonObject:

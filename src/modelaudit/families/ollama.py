@@ -6,7 +6,6 @@ under `/v1` is the `openai` family's business.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from modelaudit.families.base import (
@@ -29,6 +28,7 @@ from modelaudit.families.fields import (
     JsonObject,
     as_object,
     integer,
+    load_json,
     load_json_object,
     path,
     text,
@@ -180,7 +180,7 @@ class ChatLinesDecoder:
 
     def _line(self, line: str) -> list[StreamEvent]:
         try:
-            chunk = as_object(json.loads(line))
+            chunk = as_object(load_json(line))
         except ValueError:
             chunk = None
         if chunk is None:

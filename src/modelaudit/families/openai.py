@@ -7,7 +7,6 @@ family appends `/models` and `/chat/completions`.
 
 from __future__ import annotations
 
-import json
 import re
 from enum import IntFlag
 from typing import TYPE_CHECKING
@@ -406,7 +405,7 @@ def decode_event_json(event: SseEvent) -> tuple[JsonObject | None, StreamFailure
     """An SSE event's data as a JSON object, or the StreamFailure it amounts to: an
     in-band error (`data: {"error":...}`, `event: error`) or data that is not JSON."""
     try:
-        decoded = json.loads(event.data)
+        decoded = load_json(event.data)
     except ValueError:
         return None, StreamFailure(malformed=f"event data is not JSON: {event.data[:80]!r}")
     error = inband_error(decoded)

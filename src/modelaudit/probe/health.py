@@ -8,9 +8,8 @@ unauthenticated and a key is never sent where it is not needed.
 
 from __future__ import annotations
 
-import json
-
 from modelaudit.families.base import HttpRequest, HttpResponse
+from modelaudit.families.fields import load_json
 from modelaudit.probe.result import HealthState
 from modelaudit.vocabulary import ServerEngine
 
@@ -70,8 +69,8 @@ def _success(response: HttpResponse) -> bool:
 
 def _json(response: HttpResponse) -> object:
     try:
-        return json.loads(response.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        return load_json(response.body)
+    except ValueError:
         return None
 
 
