@@ -5,6 +5,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from modelaudit.families.anthropic import AnthropicFamily
 from modelaudit.families.base import (
@@ -244,3 +245,12 @@ def test_credit_balance_error_envelope() -> None:
     assert error.type == "invalid_request_error"
     assert error.message is not None
     assert error.message.startswith("Your credit balance is too low")
+
+
+def test_trailing_slash_does_not_hide_the_v1() -> None:
+    assert FAMILY.check_provider("https://api.anthropic.com/v1/", None) is not None
+
+
+def test_the_registry_reports_the_convention_when_loading() -> None:
+    with pytest.raises(ValidationError, match="must not end in /v1"):
+        provider("anthropic", "https://api.anthropic.com/v1")

@@ -199,3 +199,7 @@ def test_model_not_found_envelope() -> None:
         )
     )
     assert error.message == 'model "llama9" not found, try pulling it first'
+
+
+def test_trailing_slash_does_not_hide_the_v1() -> None:
+    assert FAMILY.check_provider("http://localhost:11434/v1/", None) is not None

@@ -445,3 +445,7 @@ def test_events_after_done_are_ignored() -> None:
         FAMILY.stream_decoder(), LLAMACPP_STREAM + _chunk('[{"delta":{"content":"x"}}]')
     )
     assert events == LLAMACPP_EVENTS
+
+
+def test_trailing_slash_does_not_hide_the_endpoint() -> None:
+    assert FAMILY.check_provider("https://api.openai.com/v1/chat/completions/", None) is not None

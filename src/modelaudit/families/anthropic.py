@@ -56,6 +56,7 @@ class AnthropicFamily(Family):
                 "header is fixed at 2023-06-01; override it under `headers` if you must): "
                 "remove it"
             )
+        base_url = base_url.rstrip("/")  # the registry strips it; direct callers may not
         if base_url.endswith("/v1"):
             return (
                 "base_url must not end in /v1: like the Anthropic SDK, modelaudit adds "

@@ -81,6 +81,7 @@ class OpenAIFamily(Family):
     name = "openai"
 
     def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+        base_url = base_url.rstrip("/")  # the registry strips it; direct callers may not
         problem = super().check_provider(base_url, api_version)
         if problem:
             return problem
