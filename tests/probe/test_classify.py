@@ -574,6 +574,7 @@ def test_status_alone_without_a_body() -> None:
     assert classify_response(502, None) is E.SERVER_ERROR
     assert classify_response(408, None) is E.TIMEOUT
     assert classify_response(404, None) is E.BAD_REQUEST
+    assert classify_response(451, None) is E.ACCESS_DENIED  # Unavailable For Legal Reasons
     assert classify_response(200, None) is E.OK
     assert classify_response(301, None) is E.PROTOCOL_ERROR
     assert classify_response(None, None) is E.PROTOCOL_ERROR

@@ -337,7 +337,7 @@ def _deprecated(s: _Signals) -> ErrorClass | None:
 
 
 def _region(s: _Signals) -> ErrorClass | None:
-    if s.has(_REGION_CODES) or s.says(*_REGION_WORDS):
+    if s.status == 451 or s.has(_REGION_CODES) or s.says(*_REGION_WORDS):
         return ErrorClass.ACCESS_DENIED
     if "forbidden" in s.codes and s.says("request not allowed"):
         return ErrorClass.ACCESS_DENIED  # Anthropic's edge layer
