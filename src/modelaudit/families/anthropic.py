@@ -25,6 +25,7 @@ from modelaudit.families.base import (
     StreamToken,
 )
 from modelaudit.families.envelopes import inband_error, parse_error_response
+from modelaudit.families.events import decode_event_json
 from modelaudit.families.fields import (
     JsonObject,
     as_object,
@@ -33,7 +34,7 @@ from modelaudit.families.fields import (
     path,
     text,
 )
-from modelaudit.families.openai import decode_event_json
+from modelaudit.families.headers import EVENT_STREAM, JSON, request_headers
 from modelaudit.families.sse import SseDecoder, SseEvent
 
 if TYPE_CHECKING:
@@ -142,14 +143,12 @@ class AnthropicFamily(Family):
     def _headers(
         self, provider: ProviderSpec, *, json_body: bool = False, stream: bool = False
     ) -> dict[str, str]:
-        headers = {
-            "accept": "text/event-stream" if stream else "application/json",
-            "anthropic-version": ANTHROPIC_VERSION,
-        }
-        if json_body:
-            headers["content-type"] = "application/json"
-        headers.update(provider.headers)
-        return headers
+        return request_headers(
+            provider,
+            accept=EVENT_STREAM if stream else JSON,
+            json_body=json_body,
+            fixed={"anthropic-version": ANTHROPIC_VERSION},
+        )
 
 
 def _messages_body(model_id: str, max_tokens: int) -> JsonObject:

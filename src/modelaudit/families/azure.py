@@ -27,13 +27,13 @@ from modelaudit.families.base import (
     ProviderError,
 )
 from modelaudit.families.envelopes import parse_error_response
+from modelaudit.families.headers import EVENT_STREAM, request_headers
 from modelaudit.families.openai import (
     ChatStreamDecoder,
     alternative_chat_variant,
     chat_body,
     parse_chat_completion,
     parse_model_list,
-    request_headers,
     streamed,
     token_limit_param,
 )
@@ -110,7 +110,7 @@ class AzureOpenAIFamily(Family):
         return HttpRequest(
             method="POST",
             url=self._chat_url(provider, model),
-            headers=request_headers(provider, json_body=True, stream=True),
+            headers=request_headers(provider, accept=EVENT_STREAM, json_body=True),
             json_body=streamed(self._chat_body(provider, model, max_tokens, variant), variant),
             stream=True,
         )

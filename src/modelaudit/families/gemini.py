@@ -27,6 +27,7 @@ from modelaudit.families.base import (
     StreamToken,
 )
 from modelaudit.families.envelopes import inband_error, parse_error_response
+from modelaudit.families.events import decode_event_json
 from modelaudit.families.fields import (
     JsonObject,
     as_list,
@@ -37,7 +38,7 @@ from modelaudit.families.fields import (
     path,
     text,
 )
-from modelaudit.families.openai import decode_event_json
+from modelaudit.families.headers import EVENT_STREAM, request_headers
 from modelaudit.families.sse import SseDecoder, SseEvent
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class GeminiFamily(Family):
         return HttpRequest(
             method="POST",
             url=self._model_url(provider, model, "generateContent"),
-            headers=_headers(provider, json_body=True),
+            headers=request_headers(provider, json_body=True),
             json_body=_generate_body(max_tokens, variant),
         )
 
@@ -142,7 +143,7 @@ class GeminiFamily(Family):
         return HttpRequest(
             method="POST",
             url=self._model_url(provider, model, "streamGenerateContent") + "?alt=sse",
-            headers=_headers(provider, json_body=True, stream=True),
+            headers=request_headers(provider, accept=EVENT_STREAM, json_body=True),
             json_body=_generate_body(max_tokens, variant),
             stream=True,
         )
@@ -163,22 +164,12 @@ class GeminiFamily(Family):
         return HttpRequest(
             method="GET",
             url=f"{provider.base_url}/{self._version(provider)}/models?{urlencode(query)}",
-            headers=_headers(provider),
+            headers=request_headers(provider),
         )
 
     def _model_url(self, provider: ProviderSpec, model: ModelSpec, method: str) -> str:
         model_id = quote(self.catalog_id(provider, model), safe="")
         return f"{provider.base_url}/{self._version(provider)}/models/{model_id}:{method}"
-
-
-def _headers(
-    provider: ProviderSpec, *, json_body: bool = False, stream: bool = False
-) -> dict[str, str]:
-    headers = {"accept": "text/event-stream" if stream else "application/json"}
-    if json_body:
-        headers["content-type"] = "application/json"
-    headers.update(provider.headers)
-    return headers
 
 
 def _generate_body(max_tokens: int, variant: int) -> JsonObject:

@@ -33,6 +33,7 @@ from modelaudit.families.fields import (
     path,
     text,
 )
+from modelaudit.families.headers import NDJSON, request_headers
 from modelaudit.families.ndjson import NdjsonDecoder
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class OllamaFamily(Family):
 
     def catalog_request(self, provider: ProviderSpec) -> HttpRequest:
         return HttpRequest(
-            method="GET", url=f"{provider.base_url}/api/tags", headers=_headers(provider)
+            method="GET", url=f"{provider.base_url}/api/tags", headers=request_headers(provider)
         )
 
     def parse_catalog(self, provider: ProviderSpec, response: HttpResponse) -> CatalogPage:
@@ -91,7 +92,7 @@ class OllamaFamily(Family):
         return HttpRequest(
             method="POST",
             url=f"{provider.base_url}/api/chat",
-            headers=_headers(provider, json_body=True),
+            headers=request_headers(provider, json_body=True),
             json_body=_chat_body(model.id, max_tokens, stream=False),
         )
 
@@ -116,7 +117,7 @@ class OllamaFamily(Family):
         return HttpRequest(
             method="POST",
             url=f"{provider.base_url}/api/chat",
-            headers=_headers(provider, json_body=True, ndjson=True),
+            headers=request_headers(provider, accept=NDJSON, json_body=True),
             json_body=_chat_body(model.id, max_tokens, stream=True),
             stream=True,
         )
@@ -131,16 +132,6 @@ class OllamaFamily(Family):
 def with_tag(model_id: str) -> str:
     name = model_id.rsplit("/", 1)[-1]
     return model_id if ":" in name else model_id + _DEFAULT_TAG
-
-
-def _headers(
-    provider: ProviderSpec, *, json_body: bool = False, ndjson: bool = False
-) -> dict[str, str]:
-    headers = {"accept": "application/x-ndjson" if ndjson else "application/json"}
-    if json_body:
-        headers["content-type"] = "application/json"
-    headers.update(provider.headers)
-    return headers
 
 
 def _chat_body(model_id: str, max_tokens: int, *, stream: bool) -> JsonObject:

@@ -23,11 +23,11 @@ from modelaudit.families.base import (
     ProviderError,
     StreamEnd,
     StreamEvent,
-    StreamFailure,
     StreamMeta,
     StreamToken,
 )
 from modelaudit.families.envelopes import inband_error, parse_error_response
+from modelaudit.families.events import decode_event_json
 from modelaudit.families.fields import (
     JsonObject,
     as_list,
@@ -39,6 +39,7 @@ from modelaudit.families.fields import (
     path,
     text,
 )
+from modelaudit.families.headers import EVENT_STREAM, request_headers
 from modelaudit.families.sse import SseDecoder, SseEvent
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ class OpenAIFamily(Family):
         return HttpRequest(
             method="POST",
             url=f"{provider.base_url}/chat/completions",
-            headers=request_headers(provider, json_body=True, stream=True),
+            headers=request_headers(provider, accept=EVENT_STREAM, json_body=True),
             json_body=streamed(self._chat_body(provider, model, max_tokens, variant), variant),
             stream=True,
         )
@@ -160,17 +161,6 @@ class OpenAIFamily(Family):
 
 
 # --- requests shared with azure-openai ------------------------------------------------
-
-
-def request_headers(
-    provider: ProviderSpec, *, json_body: bool = False, stream: bool = False
-) -> dict[str, str]:
-    """Content negotiation plus the provider's configured headers (which win)."""
-    headers = {"accept": "text/event-stream" if stream else "application/json"}
-    if json_body:
-        headers["content-type"] = "application/json"
-    headers.update(provider.headers)
-    return headers
 
 
 def host_is(base_url: str, host: str) -> bool:
@@ -400,23 +390,3 @@ class ChatStreamDecoder:
             if content:
                 tokens.append(StreamToken(chars=content))
         return tokens
-
-
-def decode_event_json(event: SseEvent) -> tuple[JsonObject | None, StreamFailure | None]:
-    """An SSE event's data as a JSON object, or the StreamFailure it amounts to: an
-    in-band error (`data: {"error":...}`, `event: error`) or data that is not JSON."""
-    try:
-        decoded = load_json(event.data)
-    except ValueError:
-        return None, StreamFailure(malformed=f"event data is not JSON: {event.data[:80]!r}")
-    error = inband_error(decoded)
-    if error is None and event.event == "error":
-        error = inband_error({"error": decoded}) or ProviderError()
-    if error is not None:
-        return None, StreamFailure(error=error)
-    chunk = as_object(decoded)
-    if chunk is None:
-        return None, StreamFailure(
-            malformed=f"event data is not a JSON object: {event.data[:80]!r}"
-        )
-    return chunk, None
