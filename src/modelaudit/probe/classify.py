@@ -34,6 +34,7 @@ import httpx
 
 from modelaudit.families.base import Generation, ProviderError, StreamFailure
 from modelaudit.probe.timing import DeadlineExceeded
+from modelaudit.probe.transport import BodyTooLarge, ExchangeFailed, Redirected
 from modelaudit.redact import redact
 from modelaudit.vocabulary import ErrorClass
 
@@ -62,6 +63,11 @@ def classify_exception(exc: BaseException, *, response_started: bool | None = No
     connection reset before the response (connect_failed) from one in the middle of the
     body (protocol_error); when unknown, a read error counts as the latter."""
     chain = list(_exception_chain(exc))
+    if any(isinstance(e, Redirected | BodyTooLarge) for e in chain):
+        return ErrorClass.PROTOCOL_ERROR  # the answer was not one we can use
+    if response_started is None:
+        started = next((e for e in chain if isinstance(e, ExchangeFailed)), None)
+        response_started = started.response_started if started else None
     if any(isinstance(e, DeadlineExceeded | httpx.TimeoutException | TimeoutError) for e in chain):
         return ErrorClass.TIMEOUT
     if any(isinstance(e, socket.gaierror) for e in chain) or _mentions(chain, _DNS_WORDS):
