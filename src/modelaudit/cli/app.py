@@ -44,11 +44,13 @@ def _root(
 
 
 def _register() -> None:
-    from modelaudit.cli import config, probe, providers
+    from modelaudit.cli import config, drill, probe, providers, report
 
     app.add_typer(config.app, name="config")
     app.command("providers")(providers.providers)
     app.command("probe")(probe.probe)
+    app.command("report")(report.report)
+    app.command("drill")(drill.drill)
 
 
 _register()

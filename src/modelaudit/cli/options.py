@@ -17,3 +17,22 @@ ConfigOption = Annotated[
         dir_okay=False,
     ),
 ]
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="The history database. Default: the store's default path.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+
+SinceOption = Annotated[
+    str,
+    typer.Option(
+        "--since",
+        "-s",
+        help="The window, back from now: hours or days, e.g. 24h, 7d, 30d.",
+    ),
+]

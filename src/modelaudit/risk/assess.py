@@ -93,8 +93,8 @@ def assess_one(
         custody=custody(provider, model),
         custody_note=_custody_note(provider, model),
         today=evidence.now.date(),
-        down=_down(evidence, key, standing),
-        gone=_gone(standing),
+        down=_stopped(evidence, key, standing, Verdict.DOWN),
+        gone=_stopped(evidence, key, standing, Verdict.GONE),
         retires=model.retires,
         vanished=_vanished(evidence, key, standing),
         floating_alias=_floating(evidence, key, model),
@@ -137,25 +137,21 @@ def _custody_note(provider: ProviderSpec, model: ModelSpec) -> str:
             return f"open weights you host ({provider.name}): you hold it"
 
 
-def _down(evidence: Evidence, key: ModelKey, standing: Standing) -> str | None:
+def _stopped(evidence: Evidence, key: ModelKey, standing: Standing, verdict: Verdict) -> str | None:
+    """When the last verdict is `verdict`: since when (its ongoing incident) and why."""
     last = standing.last_verdict
-    if last is None or last.verdict is not Verdict.DOWN:
+    if last is None or last.verdict is not verdict:
         return None
-    ongoing = [i for i in evidence.incidents if (i.provider, i.model) == key and i.end is None]
-    since = min((i.start for i in ongoing), default=last.at)
+    ongoing = [
+        i.start for i in evidence.incidents_of(key) if i.end is None and i.verdict is verdict
+    ]
+    since = min(ongoing, default=last.at)
     return f"since {since:%Y-%m-%d %H:%M} UTC ({last.reason})"
-
-
-def _gone(standing: Standing) -> str | None:
-    last = standing.last_verdict
-    if last is None or last.verdict is not Verdict.GONE:
-        return None
-    return f"last verdict `gone` ({last.at:%Y-%m-%d %H:%M} UTC): {last.reason}"
 
 
 def _vanished(evidence: Evidence, key: ModelKey, standing: Standing) -> str | None:
     at = evidence.vanished_at(key)
-    if at is None or _gone(standing):
+    if at is None or _stopped(evidence, key, standing, Verdict.GONE):
         return None
     return f"vanished from {key[0]}'s model list on {at:%Y-%m-%d}"
 

@@ -8,7 +8,7 @@ module only summarises what the store answered, model by model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from modelaudit.risk.stats import Proportion, proportion
 from modelaudit.vocabulary import Verdict
@@ -88,6 +88,18 @@ class Evidence:
     catalog_changes: tuple[CatalogChange, ...] = ()
     drift: tuple[DriftEvent, ...] = ()
     ratelimits: Mapping[ModelKey, tuple[RateLimitPoint, ...]] = field(default_factory=dict)
+    _incidents_of: dict[ModelKey, list[Incident]] = field(init=False, repr=False, compare=False)
+    _changes_of: dict[ModelKey, list[CatalogChange]] = field(init=False, repr=False, compare=False)
+    _drift_of: dict[ModelKey, list[DriftEvent]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Indexed once: a report looks each model up, and a month may hold many events.
+        object.__setattr__(self, "_incidents_of", _by_model(self.incidents))
+        object.__setattr__(self, "_changes_of", _by_model(self.catalog_changes))
+        object.__setattr__(self, "_drift_of", _by_model(self.drift))
+
+    def incidents_of(self, key: ModelKey) -> list[Incident]:
+        return self._incidents_of.get(key, [])
 
     def standing(self, key: ModelKey) -> Standing:
         history = self.models.get(key)
@@ -101,7 +113,7 @@ class Evidence:
 
     def vanished_at(self, key: ModelKey) -> datetime | None:
         """When the model left its provider's list, if the last change seen was leaving."""
-        changes = [c for c in self.catalog_changes if (c.provider, c.model) == key]
+        changes = self._changes_of.get(key)
         if not changes:
             return None
         last = max(changes, key=lambda c: c.at)
@@ -109,9 +121,7 @@ class Evidence:
 
     def served_as(self, key: ModelKey) -> str | None:
         """The last model id the responses named instead of the one asked for."""
-        events = [
-            d for d in self.drift if (d.provider, d.model) == key and d.kind == "served_model"
-        ]
+        events = [d for d in self._drift_of.get(key, ()) if d.kind == "served_model"]
         return max(events, key=lambda d: d.at).after if events else None
 
     def ceilings(self, key: ModelKey) -> tuple[CeilingTrend, ...]:
@@ -132,6 +142,23 @@ class Evidence:
                 )
             )
         return tuple(trends)
+
+
+class _Keyed(Protocol):
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+
+
+_K = TypeVar("_K", bound=_Keyed)
+
+
+def _by_model(items: tuple[_K, ...]) -> dict[ModelKey, list[_K]]:
+    grouped: dict[ModelKey, list[_K]] = {}
+    for item in items:
+        grouped.setdefault((item.provider, item.model), []).append(item)
+    return grouped
 
 
 def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evidence:
