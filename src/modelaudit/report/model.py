@@ -114,6 +114,7 @@ class IncidentView:
 class Recommendation:
     provider: str
     model: str
+    pinned: bool
     risk: RiskScore
     fallback: FallbackOption | None
     """The best fallback verified live in the window; None when there is none."""
@@ -124,6 +125,11 @@ class Recommendation:
     @property
     def ref(self) -> str:
         return f"{self.provider}/{self.model}"
+
+    @property
+    def label(self) -> str:
+        """`provider/model (pinned)`: pinned models are the ones production depends on."""
+        return f"{self.ref} (pinned)" if self.pinned else self.ref
 
     @property
     def advice(self) -> str:
@@ -310,10 +316,11 @@ def _recommendations(assessments: dict[ModelKey, Assessment]) -> tuple[Recommend
             Recommendation(
                 provider=a.provider.name,
                 model=a.model.id,
+                pinned=a.model.pinned,
                 risk=a.risk,
                 fallback=option,
                 fallback_risk=assessments[(option.provider, option.model)].risk if option else None,
                 unverified=tuple(o.ref for o in a.fallbacks if not o.verified_live),
             )
         )
-    return tuple(sorted(found, key=lambda r: (-r.risk.score, r.provider, r.model)))
+    return tuple(sorted(found, key=lambda r: (not r.pinned, -r.risk.score, r.provider, r.model)))

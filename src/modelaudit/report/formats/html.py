@@ -147,7 +147,8 @@ def _recommendations(report: Report) -> str:
         )
     items = "".join(
         f'<li><span class="level level-{r.risk.level.value}">{r.risk.score} '
-        f"{r.risk.level.value}</span> <code>{esc(r.ref)}</code>: {esc(r.advice)}</li>"
+        f"{r.risk.level.value}</span> <code>{esc(r.ref)}</code>"
+        f"{' (pinned)' if r.pinned else ''}: {esc(r.advice)}</li>"
         for r in report.recommendations
     )
     return (

@@ -179,6 +179,7 @@ def recommendation_json(r: Recommendation) -> dict[str, Any]:
     return {
         "provider": r.provider,
         "model": r.model,
+        "pinned": r.pinned,
         "score": r.risk.score,
         "level": r.risk.level.value,
         "fallback": fallback_json(r.fallback) if r.fallback else None,

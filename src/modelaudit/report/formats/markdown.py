@@ -122,7 +122,7 @@ def _recommendations(report: Report) -> str:
     if not report.recommendations:
         return "## Recommendations\n\nNo model is at high or critical risk."
     items = [
-        f"- **{md(r.ref)}** ({md(_risk(r.risk.score, r.risk.level))}): {md(r.advice)}"
+        f"- **{md(r.label)}** ({md(_risk(r.risk.score, r.risk.level))}): {md(r.advice)}"
         for r in report.recommendations
     ]
     return "## Recommendations\n\n" + "\n".join(items)
@@ -132,30 +132,28 @@ def _sections(report: Report) -> list[_Section]:
     sections = [
         _Section(
             "Models, riskiest first",
-            [
-                "Risk",
-                "Model",
-                "Pinned",
-                "Availability [95% CI]",
-                "Latency p50 / p95 / p99",
-                "Errors",
-                "Last verdict",
-                "Top factors",
-            ],
+            ["Risk", "Model", "Pinned", "Availability [95% CI]", "Last verdict", "Top factors"],
             [
                 [
                     _risk(m.risk.score, m.risk.level) if m.risk else "not in registry",
                     m.ref,
                     "yes" if m.pinned else "",
                     text.availability(m.availability),
-                    text.latency(m.latency),
-                    text.errors(m),
                     text.verdict(m),
                     text.factor_summary(m.risk) if m.risk else "-",
                 ]
                 for m in report.models
             ],
-        )
+        ),
+        _Section(
+            "Latency (successes, ms) and errors",
+            ["Model", "Latency p50 / p95 / p99", "TTFT p50 / p95 / p99", "Errors (all attempts)"],
+            [
+                [m.ref, text.latency(m.latency), text.latency(m.ttft), text.errors(m)]
+                for m in report.models
+            ],
+            folded=True,
+        ),
     ]
     drills = [*report.portfolio.vendors, *report.portfolio.jurisdictions]
     if drills:

@@ -79,6 +79,7 @@ def renderables(report: Report) -> list[RenderableType]:
     if not report.has_history:
         parts.append(Text(f"no probe history in the last {report.label}: run `modelaudit probe`"))
     parts += [_models(report), _recommendations(report), _why(report), _portfolio(report)]
+    parts.append(_service(report))
     parts += [_incidents(report), _changes(report), _ceilings(report)]
     return [p for p in parts if p is not None]
 
@@ -92,11 +93,9 @@ def _models(report: Report) -> Table:
         "model",
         "pinned",
         "availability [95% CI]",
-        "latency p50/p95/p99",
-        "errors",
         "last verdict",
         "top factors",
-        keep=2,
+        keep=1,
     )
     for m in report.models:
         risk = (
@@ -110,11 +109,22 @@ def _models(report: Report) -> Table:
             m.ref,
             "yes" if m.pinned else "",
             text.availability(m.availability),
-            text.latency(m.latency),
-            text.errors(m),
             text.verdict(m),
             text.factor_summary(m.risk) if m.risk else "-",
         )
+    return table
+
+
+def _service(report: Report) -> Table:
+    table = _table(
+        "Latency (successes, ms) and errors",
+        "model",
+        "latency p50/p95/p99",
+        "TTFT p50/p95/p99",
+        "errors (all attempts)",
+    )
+    for m in report.models:
+        _row(table, m.ref, text.latency(m.latency), text.latency(m.ttft), text.errors(m))
     return table
 
 
@@ -123,7 +133,7 @@ def _recommendations(report: Report) -> Table | None:
         return None
     table = _table("Recommendations (high and critical risk)", "model", "risk", "advice")
     for r in report.recommendations:
-        _row(table, r.ref, f"{r.risk.score} {r.risk.level.value}", r.advice)
+        _row(table, r.label, f"{r.risk.score} {r.risk.level.value}", r.advice)
     return table
 
 
