@@ -4,7 +4,6 @@ no colour, a fixed terminal width. Nothing here may reach beyond 127.0.0.1."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ _SCRUBBED_SUFFIXES = ("_API_KEY", "_TOKEN")
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
         if name.startswith(_SCRUBBED_PREFIXES) or name.endswith(_SCRUBBED_SUFFIXES):
             monkeypatch.delenv(name)
@@ -36,4 +35,4 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    yield work
+    return work
