@@ -352,7 +352,7 @@ class FakeAnthropic(FamilyFake):
 
     def stream_plan(self, ctx: GenContext) -> StreamPlan:
         frames: list[Frame] = []
-        message = {
+        message: dict[str, Any] = {
             "id": f"msg_fake{ctx.seq:020d}",
             "type": "message",
             "role": "assistant",

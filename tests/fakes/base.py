@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from tests.fakes.http import FakeServer, Handler, Reply, Request, html_reply, redirect
 
@@ -383,14 +383,14 @@ class FamilyFake(ABC):
 
     # -- lifecycle and plumbing
 
-    def start(self) -> FamilyFake:
+    def start(self) -> Self:
         self.server.start()
         return self
 
     def stop(self) -> None:
         self.server.stop()
 
-    def __enter__(self) -> FamilyFake:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -34,7 +34,7 @@ from email.utils import formatdate
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 if TYPE_CHECKING:
@@ -335,7 +335,7 @@ class FakeServer:
         scheme = "https" if self._tls_ca is not None else "http"
         return f"{scheme}://{self.host}:{self.port}"
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         if self._listener is not None:
             return self
         if self._tls_ca is not None:
@@ -383,7 +383,7 @@ class FakeServer:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
-    def __enter__(self) -> FakeServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -702,7 +702,7 @@ class ClosedPort:
     def close(self) -> None:
         self._sock.close()
 
-    def __enter__(self) -> ClosedPort:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -25,9 +26,9 @@ from tests.fakes.http import (
 
 
 @pytest.fixture
-def server() -> FakeServer:
+def server() -> Iterator[FakeServer]:
     with FakeServer() as s:
-        yield s  # type: ignore[misc]
+        yield s
 
 
 def test_keep_alive_reuses_one_connection(server: FakeServer) -> None:

@@ -484,3 +484,18 @@ def test_moonshot_overload_is_429(http: httpx.Client) -> None:
                 "type": "engine_overloaded_error",
             }
         }
+
+
+def test_family_fake_over_self_signed_tls() -> None:
+    import trustme
+
+    with FakeOpenAI(key=KEY, models=["gpt-4o-mini"], tls=trustme.CA()) as fake:
+        assert fake.base_url.startswith("https://127.0.0.1:")
+        assert fake.ca_path is not None
+        with httpx.Client(trust_env=False, verify=fake.server.client_ssl_context()) as trusted:
+            assert trusted.get(f"{fake.base_url}/models", headers=AUTH).status_code == 200
+        with (
+            httpx.Client(trust_env=False) as untrusted,
+            pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
+        ):
+            untrusted.get(f"{fake.base_url}/models", headers=AUTH)
