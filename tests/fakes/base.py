@@ -142,6 +142,8 @@ class Behaviour:
     reply: Reply | Handler | None = None
     redirect_to: str | FakeServer | FamilyFake | None = None
     html_status: int = 200
+    drops_next: bool = False
+    """After this reply, the connection is dropped when the next request arrives on it."""
 
     # -- constructors
 
@@ -253,6 +255,12 @@ class Behaviour:
 
     def paced(self, ttft_s: float = 0.0, gap_s: float = 0.0) -> Behaviour:
         return replace(self, ttft_s=ttft_s, gap_s=gap_s)
+
+    def dropping_next(self) -> Behaviour:
+        """Keep the connection alive, then drop it silently when the next request arrives
+        (llama.cpp's server after some streams): the client's pooled connection fails with
+        "Server disconnected without sending a response"."""
+        return replace(self, drops_next=True)
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -651,10 +659,9 @@ class FamilyFake(ABC):
     def _deliver_simple(self, request: Request, b: Behaviour, render: Callable[[], Reply]) -> Reply:
         """Catalog and health endpoints: no streams, the same misbehaviours."""
         special = self._special(request, b, model="")
-        if special is not None:
-            return special
-        reply = render()
-        return _decorate_body(reply, b)
+        reply = special if special is not None else _decorate_body(render(), b)
+        reply.drop_next = reply.drop_next or b.drops_next
+        return reply
 
     def _special(self, request: Request, b: Behaviour, *, model: str) -> Reply | None:
         if b.kind == "error":
@@ -684,6 +691,13 @@ class FamilyFake(ABC):
         return reply
 
     def _deliver_generation(
+        self, request: Request, body: dict[str, Any], model_id: str, stream: bool, b: Behaviour
+    ) -> Reply:
+        reply = self._generation_reply(request, body, model_id, stream, b)
+        reply.drop_next = reply.drop_next or b.drops_next
+        return reply
+
+    def _generation_reply(
         self, request: Request, body: dict[str, Any], model_id: str, stream: bool, b: Behaviour
     ) -> Reply:
         special = self._special(request, b, model=model_id)

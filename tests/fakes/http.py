@@ -34,7 +34,7 @@ from email.utils import formatdate
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 if TYPE_CHECKING:
@@ -117,6 +117,11 @@ class Reply:
     """Abort with a TCP RST (SO_LINGER 0) instead of replying, or after the chunks if any."""
     close_after: bool = False
     """Send `Connection: close` and close the connection after this reply."""
+    drop_next: bool = False
+    """Keep the connection open (no `Connection: close`), then close it without a word when
+    the next request arrives on it: the client sees "Server disconnected without sending a
+    response" on a pooled connection. (llama.cpp's server does this now and then after a
+    streamed reply.) The dropped request is recorded in `requests`."""
 
 
 Handler = Callable[[Request], Reply]
@@ -464,12 +469,20 @@ class FakeServer:
                     self._sockets.add(sock)
             sock.settimeout(_READ_POLL_S)
             reader = _Reader(sock, self._stopping)
+            drop = False
             while not self._stopping.is_set():
                 request = self._read_request(reader, conn_id)
                 if request is None:
                     return
-                if not self._respond(sock, request):
+                if drop:
+                    with self._lock:
+                        self.requests.append(request)
+                    _close_gracefully(sock)
                     return
+                state = self._respond(sock, request)
+                if state == "close":
+                    return
+                drop = state == "drop_next"
         finally:
             with self._lock:
                 self._sockets.discard(raw)
@@ -540,8 +553,10 @@ class FakeServer:
                     return route
         return None
 
-    def _respond(self, sock: socket.socket, request: Request) -> bool:
-        """Send the reply; True when the connection stays open for the next request."""
+    def _respond(
+        self, sock: socket.socket, request: Request
+    ) -> Literal["keep", "close", "drop_next"]:
+        """Send the reply; say what becomes of the connection."""
         route = self._find_route(request)
         with self._lock:
             self.requests.append(request)
@@ -559,9 +574,11 @@ class FakeServer:
             )
         keep_alive = request.headers.get("connection", "").lower() != "close"
         try:
-            return self._send(sock, request, reply, keep_alive)
+            if not self._send(sock, request, reply, keep_alive):
+                return "close"
         except (OSError, _ClosedError):
-            return False
+            return "close"
+        return "drop_next" if reply.drop_next else "keep"
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0 and self._stopping.wait(seconds):

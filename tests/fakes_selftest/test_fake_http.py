@@ -249,3 +249,14 @@ def test_timing_server_delays(http: httpx.Client) -> None:
         assert http.get(f"{server.url}/any?delay_ms=100").json()["delay_ms"] == 100
         assert time.perf_counter() - started >= 0.1
         assert fast < 0.15
+
+
+def test_drop_next_fails_the_next_request_on_the_pooled_connection(server: FakeServer) -> None:
+    server.route("GET", "/a", [Reply(body=b"first", drop_next=True), Reply(body=b"again")])
+    with httpx.Client(trust_env=False) as client:
+        assert client.get(f"{server.url}/a").text == "first"
+        with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+            client.get(f"{server.url}/a")
+        assert client.get(f"{server.url}/a").text == "again"  # a fresh connection works
+    assert len(server.requests) == 3
+    assert server.connections == 2

@@ -499,3 +499,27 @@ def test_family_fake_over_self_signed_tls() -> None:
             pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
         ):
             untrusted.get(f"{fake.base_url}/models", headers=AUTH)
+
+
+def test_catalog_then_stream_then_completion_share_one_connection(fake: FakeOpenAI) -> None:
+    with httpx.Client(trust_env=False, headers=AUTH) as client:
+        assert client.get(f"{fake.base_url}/models").status_code == 200
+        with client.stream(
+            "POST",
+            f"{fake.base_url}/chat/completions",
+            json={"model": "gpt-4o-mini", "messages": MSGS, "stream": True},
+        ) as response:
+            assert sse_events(response.read())[-1].data == "[DONE]"
+        assert chat(client, fake, model="gpt-4o-mini").status_code == 200
+    assert fake.connections == 1
+
+
+def test_retry_after_as_http_date(http: httpx.Client, fake: FakeOpenAI) -> None:
+    from email.utils import parsedate_to_datetime
+
+    from tests.fakes import http_date
+
+    fake.behave("gpt-4o-mini", Behaviour.error("rate_limited", retry_after=http_date(30)))
+    value = chat(http, fake, model="gpt-4o-mini").headers["retry-after"]
+    assert value.endswith(" GMT")
+    assert parsedate_to_datetime(value).tzinfo is not None

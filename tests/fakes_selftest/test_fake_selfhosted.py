@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from tests.fakes import Behaviour, FakeLiteLLM, FakeLlamaCpp, FakeVLLM
 from tests.fakes.wire import sse_events
 
@@ -130,3 +131,15 @@ def test_litellm_like_measured(http: httpx.Client) -> None:
             ).status_code
             == 200
         )
+
+
+def test_llamacpp_dropping_the_connection_after_a_stream() -> None:
+    with FakeLlamaCpp() as fake, httpx.Client(trust_env=False) as client:
+        fake.behave("smollm2-135m", Behaviour.ok().dropping_next(), on="stream")
+        streamed = client.post(
+            f"{fake.base_url}/chat/completions",
+            json={"model": "smollm2-135m", "messages": MSGS, "stream": True},
+        )
+        assert sse_events(streamed.content)[-1].data == "[DONE]"
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get(f"{fake.url}/metrics")
