@@ -456,7 +456,9 @@ class FakeAnthropic(FamilyFake):
         }
         return StreamPlan(frames=frames, headers=headers)
 
-    def stream_error_frame(self, spec: ErrorSpec, model: str) -> bytes:
+    def stream_error_frame(
+        self, spec: ErrorSpec, model: str, plan: StreamPlan | None = None
+    ) -> bytes:
         raw = self.render_error(spec, model=model).body
         try:
             error = dict(json.loads(raw).get("error", {}))

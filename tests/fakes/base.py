@@ -512,7 +512,9 @@ class FamilyFake(ABC):
     def stream_plan(self, ctx: GenContext) -> StreamPlan: ...
 
     @abstractmethod
-    def stream_error_frame(self, spec: ErrorSpec, model: str) -> bytes: ...
+    def stream_error_frame(
+        self, spec: ErrorSpec, model: str, plan: StreamPlan | None = None
+    ) -> bytes: ...
 
     @abstractmethod
     def malformed_frame(self) -> bytes: ...
@@ -765,7 +767,8 @@ class FamilyFake(ABC):
             if after is None:
                 after = next((i + 1 for i, f in enumerate(frames) if f.kind == "content"), 1)
             spec = self.library[b.name]
-            frames = [*frames[:after], Frame(self.stream_error_frame(spec, model_id), "end")]
+            error = self.stream_error_frame(spec, model_id, plan)
+            frames = [*frames[:after], Frame(error, "end")]
         elif b.cuts:
             if b.cut_after is not None:
                 frames = frames[: b.cut_after]

@@ -505,8 +505,13 @@ class FakeGemini(FamilyFake):
         headers = {"content-type": content_type, "server": "scaffolding on HTTPServer2"}
         return StreamPlan(frames=frames, headers=headers)
 
-    def stream_error_frame(self, spec: ErrorSpec, model: str) -> bytes:
+    def stream_error_frame(
+        self, spec: ErrorSpec, model: str, plan: StreamPlan | None = None
+    ) -> bytes:
         raw = self.render_error(spec, model=model).body
+        if plan is not None and not plan.headers.get("content-type", "").startswith("text/"):
+            # without alt=sse the stream is one JSON array: the error is its next element
+            return b",\r\n" + raw.rstrip(b"\n") + b"]"
         try:
             return _sse_event(json.loads(raw))
         except ValueError:

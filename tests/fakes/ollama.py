@@ -292,7 +292,9 @@ class FakeOllama(FamilyFake):
         frames.append(Frame(_line(self._final(ctx, "")), "end"))
         return StreamPlan(frames=frames, headers={"content-type": "application/x-ndjson"})
 
-    def stream_error_frame(self, spec: ErrorSpec, model: str) -> bytes:
+    def stream_error_frame(
+        self, spec: ErrorSpec, model: str, plan: StreamPlan | None = None
+    ) -> bytes:
         return self.render_error(spec, model=model).body + b"\n"
 
     def malformed_frame(self) -> bytes:

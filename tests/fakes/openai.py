@@ -501,7 +501,9 @@ class FakeOpenAI(FamilyFake):
         headers = {"content-type": "text/event-stream; charset=utf-8", **self.response_headers()}
         return StreamPlan(frames=frames, headers=headers)
 
-    def stream_error_frame(self, spec: ErrorSpec, model: str) -> bytes:
+    def stream_error_frame(
+        self, spec: ErrorSpec, model: str, plan: StreamPlan | None = None
+    ) -> bytes:
         reply = self.render_error(spec, model=model)
         return b"data: " + reply.body.replace(b"\n", b"") + b"\n\n"
 

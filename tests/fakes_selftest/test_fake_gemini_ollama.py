@@ -244,3 +244,14 @@ def test_ollama_errors(http: httpx.Client, ollama: FakeOllama) -> None:
     )
     assert busy.status_code == 503
     assert "server busy" in busy.json()["error"]
+
+
+def test_gemini_error_inside_a_stream(http: httpx.Client, gemini: FakeGemini) -> None:
+    gemini.behave("gemini-fake-3", Behaviour.stream_error("overloaded"))
+    url = f"{gemini.url}/v1beta/models/gemini-fake-3:streamGenerateContent"
+    sse = http.post(url, params={"alt": "sse"}, json=CONTENTS, headers=GH)
+    assert sse.status_code == 200
+    assert sse_events(sse.content)[-1].json()["error"]["status"] == "UNAVAILABLE"
+    array = json.loads(http.post(url, json=CONTENTS, headers=GH).content)
+    assert array[-1]["error"]["code"] == 503
+    assert "candidates" in array[0]
