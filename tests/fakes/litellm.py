@@ -68,9 +68,10 @@ LITELLM_ERRORS: Mapping[str, ErrorSpec] = {
                 "code": "400",
             }
         },
-        "auth_failed",
+        "bad_request",
         _MEASURED + " (no database: a wrong key cannot be looked up)",
-        note="a 400 whose type says why; a proxy with a database answers 401",
+        note="really a wrong key, but nothing in the reply says so; with a database the proxy "
+        "answers 401",
     ),
     "rate_limited": ErrorSpec(
         429,
