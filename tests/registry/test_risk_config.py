@@ -80,66 +80,47 @@ def test_weights_set_in_the_file_override_only_what_they_name(isolated_env: Path
 
 
 @pytest.mark.parametrize(
-    ("fields", "expected"),
+    ("edit", "expected"),
     [
         (
-            {"control": -5},
+            ("control: 15", "control: -5"),
             "providers.yaml:5:14: risk.weights.control: must be greater than or equal to 0",
         ),
         (
-            {"control": "high"},
+            ("control: 15", "control: high"),
             "providers.yaml:5:14: risk.weights.control: expected a number, got `high`",
         ),
         (
-            {"control": 500},
+            ("control: 15", "control: 500"),
             "providers.yaml:5:14: risk.weights.control: must be less than or equal to 100",
         ),
         (
-            {"elevated": 90},
+            ("elevated: 30", "elevated: 90"),
             "providers.yaml:7:5: risk.levels: levels must rise: elevated < high < critical "
             "(got 90, 55, 80)",
         ),
+        (
+            ("availability: 40", "availabilty: 40"),
+            "providers.yaml:4:5: risk.weights.availabilty: unknown field `availabilty` "
+            "(did you mean `availability`?)",
+        ),
+        (
+            ("home_jurisdiction: FR", "home_jurisdiction: UK"),
+            "providers.yaml:8:22: risk.home_jurisdiction: `UK` is not an ISO 3166-1 alpha-2 "
+            "code: use GB",
+        ),
     ],
 )
-def test_a_bad_weight_or_level_is_reported_at_its_line_and_column(
+def test_a_bad_risk_setting_is_reported_at_its_line_and_column(
     isolated_env: Path,
     capsys: pytest.CaptureFixture[str],
-    fields: dict[str, object],
+    edit: tuple[str, str],
     expected: str,
 ) -> None:
-    write(isolated_env, **fields)
+    path = write(isolated_env)
+    path.write_text(path.read_text().replace(*edit))
 
     code = main(["config", "check"])
 
     assert code == 2
     assert problems(capsys) == [expected]
-
-
-def test_a_misspelt_factor_is_an_error_with_a_suggestion(
-    isolated_env: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = write(isolated_env)
-    path.write_text(path.read_text().replace("availability: 40", "availabilty: 40"))
-
-    code = main(["config", "check"])
-
-    assert code == 2
-    assert problems(capsys) == [
-        "providers.yaml:4:5: risk.weights.availabilty: unknown field `availabilty` "
-        "(did you mean `availability`?)"
-    ]
-
-
-def test_home_jurisdiction_must_be_an_iso_code(
-    isolated_env: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = write(isolated_env)
-    path.write_text(path.read_text().replace("home_jurisdiction: FR", "home_jurisdiction: UK"))
-
-    code = main(["config", "check"])
-
-    assert code == 2
-    assert problems(capsys) == [
-        "providers.yaml:8:22: risk.home_jurisdiction: `UK` is not an ISO 3166-1 alpha-2 "
-        "code: use GB"
-    ]

@@ -298,7 +298,7 @@ WORSENINGS: dict[str, Worsening] = {
 
 
 @pytest.mark.parametrize("worsening", sorted(WORSENINGS))
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(data=st.data(), base=evidence(), config_weights=weights)
 def test_worse_evidence_never_lowers_the_risk(
     worsening: str, data: st.DataObject, base: RiskInputs, config_weights: RiskWeights
@@ -313,7 +313,7 @@ def test_worse_evidence_never_lowers_the_risk(
         assert new.badness >= old.badness, (old, new)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(base=evidence(), config_weights=weights, other_share=shares, fallback=refs.filter(bool))
 def test_a_self_hosted_model_with_a_healthy_fallback_never_outscores_a_closed_gated_one(
     base: RiskInputs, config_weights: RiskWeights, other_share: float, fallback: tuple[str, ...]
