@@ -19,6 +19,7 @@ from modelaudit.risk.evidence import read_evidence
 from modelaudit.risk.portfolio import portfolio
 from modelaudit.risk.score import Level
 from modelaudit.risk.stats import percent, proportion
+from modelaudit.store.history import Percentiles
 
 if TYPE_CHECKING:
     from datetime import date, datetime, timedelta
@@ -36,13 +37,13 @@ if TYPE_CHECKING:
         HistoryReader,
         ModelHistory,
         ModelKey,
-        Percentiles,
         TimelinePoint,
         VerdictPoint,
         Window,
     )
     from modelaudit.vocabulary import ErrorClass, Hosting, Verdict, Weights
 
+NO_SAMPLE = Percentiles(n=0)
 MIN_P99_N = 100
 """A p99 from fewer samples is mostly the single slowest one: it is not shown."""
 AT_RISK = frozenset({Level.HIGH, Level.CRITICAL})
@@ -246,10 +247,8 @@ def _registry_model(
         slo_p95_latency_ms=inputs.latency_slo_ms,
         availability=a.standing.availability,
         excluded=history.excluded if history else 0,
-        latency=latency_view(history.latency)
-        if history
-        else LatencyView(0, None, None, None, False),
-        ttft=latency_view(history.ttft) if history else LatencyView(0, None, None, None, False),
+        latency=latency_view(history.latency if history else NO_SAMPLE),
+        ttft=latency_view(history.ttft if history else NO_SAMPLE),
         error_classes=_error_classes(history),
         last_verdict=a.standing.last_verdict,
         last_ok=history.last_ok if history else None,
