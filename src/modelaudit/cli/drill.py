@@ -16,6 +16,8 @@ from modelaudit.errors import UsageError
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from rich.console import RenderableType
+
     from modelaudit.registry.schema import Registry
     from modelaudit.risk.portfolio import DrillResult, Removal
 
@@ -126,10 +128,11 @@ def _render(results: list[DrillResult], chosen: DrillFormat, now: datetime) -> N
         }
         console.data(json.dumps(document, indent=2))
         return
-    from modelaudit.report.formats.table import drill_table
+    from modelaudit.report.formats.base import RenderOptions
+    from modelaudit.report.formats.table import drill_table, to_text
 
-    for result in results:
-        console.out().print(drill_table(result))
+    tables: list[RenderableType] = [drill_table(r) for r in results]
+    console.data(to_text(tables, RenderOptions(width=console.width())))
 
 
 def _outcome(results: list[DrillResult], min_coverage: float | None) -> int:

@@ -65,7 +65,7 @@ def report(
             span=span,
             registry_sha256=loaded.sha256,
         )
-    options = RenderOptions(width=console.out().width, color=_wants_color(chosen, output))
+    options = RenderOptions(width=console.width(), color=_wants_color(chosen, output))
     rendered = render(built, chosen, options)
     if output is not None:
         write_atomic(output, rendered)

@@ -26,6 +26,10 @@ LEVEL_STYLE = {
 
 
 def render(report: Report, options: RenderOptions) -> str:
+    return to_text(renderables(report), options)
+
+
+def to_text(parts: list[RenderableType], options: RenderOptions) -> str:
     from rich.console import Console
 
     buffer = io.StringIO()
@@ -38,7 +42,7 @@ def render(report: Report, options: RenderOptions) -> str:
         highlight=False,
         emoji=False,
     )
-    for part in renderables(report):
+    for part in parts:
         console.print(part)
     return buffer.getvalue()
 
