@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from modelaudit import __version__
@@ -22,18 +23,17 @@ from modelaudit.risk.stats import percent, proportion
 from modelaudit.store.history import Percentiles
 
 if TYPE_CHECKING:
-    from datetime import date, datetime, timedelta
+    from datetime import date, datetime
 
     from modelaudit.registry.schema import Registry
     from modelaudit.risk.assess import Assessment
-    from modelaudit.risk.evidence import CeilingTrend, Evidence
+    from modelaudit.risk.evidence import CeilingTrend, DriftSummary, Evidence
     from modelaudit.risk.fallbacks import FallbackOption
     from modelaudit.risk.portfolio import Portfolio
     from modelaudit.risk.score import RiskScore
     from modelaudit.risk.stats import Proportion
     from modelaudit.store.history import (
         CatalogChange,
-        DriftEvent,
         HistoryReader,
         ModelHistory,
         ModelKey,
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from modelaudit.vocabulary import ErrorClass, Hosting, Verdict, Weights
 
 NO_SAMPLE = Percentiles(n=0)
+ZERO = timedelta(0)
 MIN_P99_N = 100
 """A p99 from fewer samples is mostly the single slowest one: it is not shown."""
 AT_RISK = frozenset({Level.HIGH, Level.CRITICAL})
@@ -92,6 +93,8 @@ class ModelView:
     fallbacks: tuple[FallbackOption, ...]
     ceilings: tuple[CeilingTrend, ...]
     timeline: tuple[TimelinePoint, ...]
+    downtime: Downtime | None
+    """None when the model had no incident in the window."""
 
     @property
     def ref(self) -> str:
@@ -109,6 +112,17 @@ class IncidentView:
     runs: int
     duration: timedelta
     """To `end`, or to the report's now while it goes on."""
+
+
+@dataclass(frozen=True)
+class Downtime:
+    """A model's incidents over the window, in one line."""
+
+    incidents: int
+    total: timedelta
+    """Down or gone inside the window (an incident that began before it is clipped)."""
+    longest: timedelta
+    ongoing_since: datetime | None
 
 
 @dataclass(frozen=True)
@@ -160,7 +174,8 @@ class Report:
     """Riskiest first."""
     incidents: tuple[IncidentView, ...]
     catalog_changes: tuple[CatalogChange, ...]
-    drift: tuple[DriftEvent, ...]
+    drift: tuple[DriftSummary, ...]
+    """Per model and kind, oldest last change first."""
     portfolio: Portfolio
     recommendations: tuple[Recommendation, ...]
 
@@ -192,11 +207,14 @@ def build_report(
     evidence = read_evidence(reader, window, now)
     timelines = reader.timelines(window, bucket)
     assessments = assess(registry, evidence)
+    incidents = _incidents(evidence)
+    downtime = _downtime(incidents, window)
     views = [
-        _registry_model(a, evidence, tuple(timelines.get(a.key, ()))) for a in assessments.values()
+        _registry_model(a, evidence, tuple(timelines.get(a.key, ())), downtime.get(a.key))
+        for a in assessments.values()
     ]
     views += [
-        _unlisted_model(h, evidence, tuple(timelines.get(key, ())))
+        _unlisted_model(h, evidence, tuple(timelines.get(key, ())), downtime.get(key))
         for key, h in evidence.models.items()
         if key not in assessments
     ]
@@ -208,9 +226,9 @@ def build_report(
         bucket=bucket,
         registry_sha256=registry_sha256,
         models=tuple(sorted(views, key=_riskiest_first)),
-        incidents=_incidents(evidence),
+        incidents=incidents,
         catalog_changes=tuple(sorted(evidence.catalog_changes, key=lambda c: (c.at, c.provider))),
-        drift=tuple(sorted(evidence.drift, key=lambda d: (d.at, d.provider, d.model))),
+        drift=tuple(sorted(evidence.drift, key=lambda d: (d.last_at, d.provider, d.model))),
         portfolio=portfolio(assessments),
         recommendations=_recommendations(assessments),
     )
@@ -229,7 +247,10 @@ def _error_classes(history: ModelHistory | None) -> tuple[tuple[ErrorClass, int]
 
 
 def _registry_model(
-    a: Assessment, evidence: Evidence, timeline: tuple[TimelinePoint, ...]
+    a: Assessment,
+    evidence: Evidence,
+    timeline: tuple[TimelinePoint, ...],
+    downtime: Downtime | None,
 ) -> ModelView:
     history = a.standing.history
     inputs = a.inputs
@@ -256,11 +277,15 @@ def _registry_model(
         fallbacks=a.fallbacks,
         ceilings=evidence.ceilings(a.key),
         timeline=timeline,
+        downtime=downtime,
     )
 
 
 def _unlisted_model(
-    history: ModelHistory, evidence: Evidence, timeline: tuple[TimelinePoint, ...]
+    history: ModelHistory,
+    evidence: Evidence,
+    timeline: tuple[TimelinePoint, ...],
+    downtime: Downtime | None,
 ) -> ModelView:
     key = (history.provider, history.model)
     return ModelView(
@@ -280,12 +305,13 @@ def _unlisted_model(
         latency=latency_view(history.latency),
         ttft=latency_view(history.ttft),
         error_classes=_error_classes(history),
-        last_verdict=evidence.last_verdict(key),
+        last_verdict=evidence.last_verdicts.get(key),
         last_ok=history.last_ok,
         risk=None,
         fallbacks=(),
         ceilings=evidence.ceilings(key),
         timeline=timeline,
+        downtime=downtime,
     )
 
 
@@ -303,6 +329,26 @@ def _incidents(evidence: Evidence) -> tuple[IncidentView, ...]:
         for i in evidence.incidents
     ]
     return tuple(sorted(views, key=lambda v: (v.start, v.provider, v.model)))
+
+
+def _downtime(incidents: tuple[IncidentView, ...], window: Window) -> dict[ModelKey, Downtime]:
+    grouped: dict[ModelKey, list[IncidentView]] = {}
+    for incident in incidents:
+        grouped.setdefault((incident.provider, incident.model), []).append(incident)
+    found = {}
+    for key, runs in grouped.items():
+        inside = [
+            max(min(i.end or window.until, window.until) - max(i.start, window.since), ZERO)
+            for i in runs
+        ]
+        ongoing = [i.start for i in runs if i.end is None]
+        found[key] = Downtime(
+            incidents=len(runs),
+            total=sum(inside, ZERO),
+            longest=max(i.duration for i in runs),
+            ongoing_since=min(ongoing) if ongoing else None,
+        )
+    return found
 
 
 def _recommendations(assessments: dict[ModelKey, Assessment]) -> tuple[Recommendation, ...]:

@@ -3,14 +3,18 @@ availability, a latency, a duration or a moment, so the formats read alike."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from modelaudit.risk.stats import percent
 
+ZERO = timedelta(0)
+
 if TYPE_CHECKING:
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     from modelaudit.report.model import LatencyView, ModelView, Report
+    from modelaudit.risk.evidence import DriftSummary
     from modelaudit.risk.portfolio import DrillResult
     from modelaudit.risk.score import FactorScore, RiskScore
     from modelaudit.risk.stats import Proportion
@@ -87,16 +91,74 @@ def uncovered(drill: DrillResult) -> str:
     return ", ".join(lost) or "-"
 
 
-def changes(report: Report) -> list[tuple[datetime, str, str]]:
-    """Catalog changes and served-model drift, oldest first: (at, provider/model, what)."""
+MAX_LISTED = 40
+"""Events listed in the human formats; the JSON report has them all."""
+
+
+def drift_text(d: DriftSummary) -> str:
+    """`answered as m-2026-11 (was m)`, or for many changes `system_fingerprint changed
+    1,000 times among 3 values since ...; now fp_b (was fp_a)`."""
+    what = "answered as" if d.kind == "served_model" else "system_fingerprint"
+    if d.changes == 1:
+        return f"{what} {d.last_after} (was {d.last_before})"
+    what = "the served model" if d.kind == "served_model" else "system_fingerprint"
+    return (
+        f"{what} changed {d.changes:,} times among {d.values} values since "
+        f"{when(d.first_at)}; now {d.last_after} (was {d.last_before})"
+    )
+
+
+def changes(report: Report) -> tuple[list[list[str]], int]:
+    """Catalog changes and drift, at most MAX_LISTED, newest last; and how many were left
+    out: `[at, provider/model, what]` rows."""
     found = [
         (c.at, f"{c.provider}/{c.model}", f"{c.change} in the model list")
         for c in report.catalog_changes
     ]
-    for d in report.drift:
-        what = "answered as" if d.kind == "served_model" else "system_fingerprint"
-        found.append((d.at, f"{d.provider}/{d.model}", f"{what}: {d.before} → {d.after}"))
-    return sorted(found, key=lambda row: (row[0], row[1]))
+    found += [(d.last_at, f"{d.provider}/{d.model}", drift_text(d)) for d in report.drift]
+    found.sort(key=lambda row: (row[0], row[1]))
+    shown = found[-MAX_LISTED:]
+    return [[when(at), ref, what] for at, ref, what in shown], len(found) - len(shown)
+
+
+def incidents(report: Report) -> tuple[list[list[str]], int]:
+    """The latest MAX_LISTED incidents, oldest first, and how many were left out:
+    `[provider/model, verdict, start, end, duration, runs]` rows."""
+    shown = report.incidents[-MAX_LISTED:]
+    rows = [
+        [
+            f"{i.provider}/{i.model}",
+            i.verdict.value,
+            when(i.start),
+            when(i.end) if i.end else "ongoing",
+            duration(i.duration),
+            str(i.runs),
+        ]
+        for i in shown
+    ]
+    return rows, len(report.incidents) - len(shown)
+
+
+def downtime(report: Report) -> list[list[str]]:
+    """`[provider/model, incidents, downtime in the window, longest, ongoing since]` for
+    every model with an incident, the most down first."""
+    down = [m for m in report.models if m.downtime]
+    down.sort(key=lambda m: (-m.downtime.total if m.downtime else ZERO, m.ref))
+    return [
+        [
+            m.ref,
+            str(m.downtime.incidents),
+            duration(m.downtime.total),
+            duration(m.downtime.longest),
+            when(m.downtime.ongoing_since) if m.downtime.ongoing_since else "-",
+        ]
+        for m in down
+        if m.downtime
+    ]
+
+
+def left_out(count: int, what: str) -> str:
+    return f"{count:,} earlier {what} in the window: see the JSON report" if count else ""
 
 
 def headline(report: Report) -> str:

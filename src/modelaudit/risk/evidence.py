@@ -8,13 +8,15 @@ module only summarises what the store answered, model by model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from modelaudit.risk.stats import Proportion, proportion
+from modelaudit.store.history import Window
 from modelaudit.vocabulary import Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
 
     from modelaudit.store.history import (
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
         ModelKey,
         RateLimitPoint,
         VerdictPoint,
-        Window,
     )
 
 RATELIMIT_MIN_DROP = 0.1
@@ -79,37 +80,57 @@ class Standing:
 
 
 @dataclass(frozen=True)
+class DriftSummary:
+    """The drift of one kind seen for one model over the window, in one line: a vendor
+    whose backends each report their own `system_fingerprint` changes it on most requests,
+    and a month of that is a summary, not a list."""
+
+    provider: str
+    model: str
+    kind: Literal["served_model", "fingerprint"]
+    changes: int
+    values: int
+    """How many different values were seen (before and after the changes)."""
+    first_at: datetime
+    last_at: datetime
+    last_before: str | None
+    last_after: str | None
+
+
+@dataclass(frozen=True)
 class Evidence:
     window: Window
     now: datetime
     models: Mapping[ModelKey, ModelHistory] = field(default_factory=dict)
-    verdicts: Mapping[ModelKey, tuple[VerdictPoint, ...]] = field(default_factory=dict)
+    last_verdicts: Mapping[ModelKey, VerdictPoint] = field(default_factory=dict)
+    """Per model, the last run of the window that reached a verdict (skipped and
+    inconclusive runs passed over)."""
     incidents: tuple[Incident, ...] = ()
     catalog_changes: tuple[CatalogChange, ...] = ()
-    drift: tuple[DriftEvent, ...] = ()
+    drift: tuple[DriftSummary, ...] = ()
     ratelimits: Mapping[ModelKey, tuple[RateLimitPoint, ...]] = field(default_factory=dict)
     _incidents_of: dict[ModelKey, list[Incident]] = field(init=False, repr=False, compare=False)
     _changes_of: dict[ModelKey, list[CatalogChange]] = field(init=False, repr=False, compare=False)
-    _drift_of: dict[ModelKey, list[DriftEvent]] = field(init=False, repr=False, compare=False)
+    _served_as: dict[ModelKey, str | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Indexed once: a report looks each model up, and a month may hold many events.
         object.__setattr__(self, "_incidents_of", _by_model(self.incidents))
         object.__setattr__(self, "_changes_of", _by_model(self.catalog_changes))
-        object.__setattr__(self, "_drift_of", _by_model(self.drift))
+        served = {
+            (d.provider, d.model): d.last_after for d in self.drift if d.kind == "served_model"
+        }
+        object.__setattr__(self, "_served_as", served)
 
     def incidents_of(self, key: ModelKey) -> list[Incident]:
         return self._incidents_of.get(key, [])
 
     def standing(self, key: ModelKey) -> Standing:
         history = self.models.get(key)
+        last = self.last_verdicts.get(key)
         if history is None:
-            return Standing(proportion(0, 0), self.last_verdict(key), None)
-        return Standing(proportion(history.ok, history.n), self.last_verdict(key), history)
-
-    def last_verdict(self, key: ModelKey) -> VerdictPoint | None:
-        decided = [v for v in self.verdicts.get(key, ()) if v.verdict not in _UNDECIDED]
-        return decided[-1] if decided else None
+            return Standing(proportion(0, 0), last, None)
+        return Standing(proportion(history.ok, history.n), last, history)
 
     def vanished_at(self, key: ModelKey) -> datetime | None:
         """When the model left its provider's list, if the last change seen was leaving."""
@@ -121,8 +142,7 @@ class Evidence:
 
     def served_as(self, key: ModelKey) -> str | None:
         """The last model id the responses named instead of the one asked for."""
-        events = [d for d in self._drift_of.get(key, ()) if d.kind == "served_model"]
-        return max(events, key=lambda d: d.at).after if events else None
+        return self._served_as.get(key)
 
     def ceilings(self, key: ModelKey) -> tuple[CeilingTrend, ...]:
         by_header: dict[str, list[RateLimitPoint]] = {}
@@ -163,15 +183,68 @@ def _by_model(items: tuple[_K, ...]) -> dict[ModelKey, list[_K]]:
 
 def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evidence:
     """Ask the store everything but the timelines (which only the report draws)."""
+    models = {(m.provider, m.model): m for m in reader.models(window)}
     return Evidence(
         window=window,
         now=now,
-        models={(m.provider, m.model): m for m in reader.models(window)},
-        verdicts={key: tuple(points) for key, points in reader.verdicts(window).items()},
+        models=models,
+        last_verdicts=last_verdicts(reader, window, set(models)),
         incidents=tuple(reader.incidents(window)),
         catalog_changes=tuple(reader.catalog_changes(window)),
-        drift=tuple(reader.drift(window)),
+        drift=summarize_drift(reader.drift(window)),
         ratelimits={
             key: tuple(points) for key, points in reader.ratelimit_ceilings(window).items()
         },
     )
+
+
+VERDICT_TAIL = timedelta(days=2)
+"""Where the last verdicts are looked for first: a month of runs holds hundreds of
+thousands of verdicts, and only each model's last one is needed."""
+
+
+def last_verdicts(
+    reader: HistoryReader, window: Window, expected: set[ModelKey]
+) -> dict[ModelKey, VerdictPoint]:
+    """Each model's last decisive verdict: from the window's last two days, and from the
+    whole window only when a model probed in it had none there."""
+    tail = Window(since=max(window.since, window.until - VERDICT_TAIL), until=window.until)
+    found = _last_decisive(reader.verdicts(tail))
+    if tail.since > window.since and not expected <= set(found):
+        found = {**_last_decisive(reader.verdicts(window)), **found}
+    return found
+
+
+def _last_decisive(
+    verdicts: Mapping[ModelKey, Sequence[VerdictPoint]],
+) -> dict[ModelKey, VerdictPoint]:
+    found = {}
+    for key, points in verdicts.items():
+        decided = [p for p in points if p.verdict not in _UNDECIDED]
+        if decided:
+            found[key] = max(decided, key=lambda p: (p.at, p.run_id))
+    return found
+
+
+def summarize_drift(events: Iterable[DriftEvent]) -> tuple[DriftSummary, ...]:
+    grouped: dict[tuple[str, str, str], list[DriftEvent]] = {}
+    for event in events:
+        grouped.setdefault((event.provider, event.model, event.kind), []).append(event)
+    summaries = []
+    for (provider, model, _), found in sorted(grouped.items()):
+        found.sort(key=lambda e: e.at)
+        values = {e.before for e in found} | {e.after for e in found}
+        summaries.append(
+            DriftSummary(
+                provider=provider,
+                model=model,
+                kind=found[0].kind,
+                changes=len(found),
+                values=len(values - {None}),
+                first_at=found[0].at,
+                last_at=found[-1].at,
+                last_before=found[-1].before,
+                last_after=found[-1].after,
+            )
+        )
+    return tuple(summaries)

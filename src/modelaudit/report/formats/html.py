@@ -30,7 +30,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neu
   background: #fff; line-height: 1.4; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
-h3 { font-size: 1.05em; margin: 0; display: inline; }
+h3 { font-size: 1.05em; margin: 1em 0 0.4em; }
+summary h3 { margin: 0; display: inline; }
 .headline { color: #57606a; margin-top: 0; }
 .cards { display: flex; gap: 12px; flex-wrap: wrap; margin: 16px 0; }
 .card { border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 16px; min-width: 96px; }
@@ -227,31 +228,28 @@ def _continuity(report: Report) -> str:
 def _incidents(report: Report) -> str:
     if not report.incidents:
         return ""
-    rows = [
-        [
-            f"<td><code>{esc(f'{i.provider}/{i.model}')}</code></td>",
-            _td(i.verdict.value),
-            _td(text.when(i.start)),
-            _td(text.when(i.end) if i.end else "ongoing"),
-            _td(text.duration(i.duration), "num"),
-            _td(i.runs, "num"),
-        ]
-        for i in report.incidents
-    ]
-    header = ["Model", "Verdict", "Start (UTC)", "End (UTC)", "Duration", "Runs"]
-    return '<section id="incidents"><h2>Incidents</h2>' + _table(header, rows) + "</section>"
+    downtime = [[_td(cell) for cell in row] for row in text.downtime(report)]
+    rows, hidden = text.incidents(report)
+    latest = [[_td(cell) for cell in row] for row in rows]
+    return (
+        '<section id="incidents"><h2>Incidents</h2><h3>Downtime by model</h3>'
+        + _table(["Model", "Incidents", "Down in the window", "Longest", "Ongoing since"], downtime)
+        + "<h3>Latest incidents</h3>"
+        + _table(["Model", "Verdict", "Start (UTC)", "End (UTC)", "Duration", "Runs"], latest)
+        + (f'<p class="muted">{esc(text.left_out(hidden, "incidents"))}</p>' if hidden else "")
+        + "</section>"
+    )
 
 
 def _changes(report: Report) -> str:
-    rows = [
-        [_td(text.when(at)), f"<td><code>{esc(ref)}</code></td>", _td(what)]
-        for at, ref, what in text.changes(report)
-    ]
+    rows, hidden = text.changes(report)
     if not rows:
         return ""
+    cells = [[_td(cell) for cell in row] for row in rows]
     return (
         '<section id="changes"><h2>Catalog changes and served-model drift</h2>'
-        + _table(["At (UTC)", "Model", "Change"], rows)
+        + _table(["At (UTC)", "Model", "Change"], cells)
+        + (f'<p class="muted">{esc(text.left_out(hidden, "changes"))}</p>' if hidden else "")
         + "</section>"
     )
 
@@ -302,6 +300,12 @@ def _model_detail(index: int, m: ModelView, starts: list[datetime]) -> str:
         if m.slo_availability is not None
         else "",
         f"TTFT p50/p95/p99: {text.latency(m.ttft)}" if m.ttft.n else "",
+        (
+            f"incidents: {m.downtime.incidents}, down {text.duration(m.downtime.total)} "
+            f"in the window, longest {text.duration(m.downtime.longest)}"
+            if m.downtime
+            else ""
+        ),
     ]
     charts = [
         _chart("Availability timeline", svg.availability_timeline(m.ref, m.timeline, starts)),

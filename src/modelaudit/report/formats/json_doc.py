@@ -65,9 +65,12 @@ def document(report: Report) -> dict[str, Any]:
                 "provider": d.provider,
                 "model": d.model,
                 "kind": d.kind,
-                "at": iso(d.at),
-                "before": d.before,
-                "after": d.after,
+                "changes": d.changes,
+                "values": d.values,
+                "first_at": iso(d.first_at),
+                "last_at": iso(d.last_at),
+                "last_before": d.last_before,
+                "last_after": d.last_after,
             }
             for d in report.drift
         ],
@@ -160,6 +163,16 @@ def model_json(m: ModelView) -> dict[str, Any]:
         "risk": risk_json(m.risk) if m.risk else None,
         "fallbacks": [fallback_json(o) for o in m.fallbacks],
         "ratelimit_ceilings": [_ceiling_json(t) for t in m.ceilings],
+        "downtime": (
+            {
+                "incidents": m.downtime.incidents,
+                "total_s": int(m.downtime.total.total_seconds()),
+                "longest_s": int(m.downtime.longest.total_seconds()),
+                "ongoing_since": iso(m.downtime.ongoing_since),
+            }
+            if m.downtime
+            else None
+        ),
         "timeline": [
             {
                 "start": iso(p.start),

@@ -56,6 +56,8 @@ class _Section:
     cuttable: bool = True
     folded: bool = False
     """Inside a <details> block (long and secondary)."""
+    note: str = ""
+    """A line under the table (rows the human formats never list)."""
     _lines: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
 
     def line(self, index: int) -> str:
@@ -108,6 +110,8 @@ def _section(section: _Section, limit: int | None) -> str:
             f"\n_{len(section.rows) - len(shown)} {which} rows left out to fit GitHub's size "
             "limit: see the JSON or HTML report._"
         )
+    if section.note:
+        lines.append(f"\n_{md(section.note)}_")
     table = "\n".join(lines)
     if section.folded:
         return f"<details><summary>{section.heading}</summary>\n\n{table}\n\n</details>"
@@ -174,32 +178,30 @@ def _sections(report: Report) -> list[_Section]:
             )
         )
     if report.incidents:
-        sections.append(
+        rows, hidden = text.incidents(report)
+        sections += [
             _Section(
-                "Incidents",
+                "Downtime by model",
+                ["Model", "Incidents", "Down in the window", "Longest", "Ongoing since"],
+                text.downtime(report),
+            ),
+            _Section(
+                "Latest incidents",
                 ["Model", "Verdict", "Start (UTC)", "End (UTC)", "Duration", "Runs"],
-                [
-                    [
-                        f"{i.provider}/{i.model}",
-                        i.verdict.value,
-                        text.when(i.start),
-                        text.when(i.end) if i.end else "ongoing",
-                        text.duration(i.duration),
-                        i.runs,
-                    ]
-                    for i in report.incidents
-                ],
+                rows,
                 newest_last=True,
-            )
-        )
-    changes = text.changes(report)
+                note=text.left_out(hidden, "incidents"),
+            ),
+        ]
+    changes, hidden = text.changes(report)
     if changes:
         sections.append(
             _Section(
                 "Catalog changes and served-model drift",
                 ["At (UTC)", "Model", "Change"],
-                [[text.when(at), ref, what] for at, ref, what in changes],
+                changes,
                 newest_last=True,
+                note=text.left_out(hidden, "changes"),
             )
         )
     falling = [

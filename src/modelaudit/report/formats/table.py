@@ -84,7 +84,7 @@ def renderables(report: Report) -> list[RenderableType]:
         parts.append(Text(f"no probe history in the last {report.label}: run `modelaudit probe`"))
     parts += [_models(report), _recommendations(report), _why(report), _portfolio(report)]
     parts.append(_service(report))
-    parts += [_incidents(report), _changes(report), _ceilings(report)]
+    parts += [*_incidents(report), *_changes(report), _ceilings(report)]
     return [p for p in parts if p is not None]
 
 
@@ -191,39 +191,38 @@ def drill_table(result: DrillResult) -> Table:
     return table
 
 
-def _incidents(report: Report) -> Table | None:
+INCIDENT_COLUMNS = ("model", "verdict", "start (UTC)", "end (UTC)", "duration", "runs")
+DOWNTIME_COLUMNS = ("model", "incidents", "down in the window", "longest", "ongoing since")
+
+
+def _incidents(report: Report) -> list[RenderableType]:
+    from rich.text import Text
+
     if not report.incidents:
-        return None
-    table = _table(
-        "Incidents (down or gone)",
-        "model",
-        "verdict",
-        "start (UTC)",
-        "end (UTC)",
-        "duration",
-        "runs",
-    )
-    for i in report.incidents:
-        _row(
-            table,
-            f"{i.provider}/{i.model}",
-            i.verdict.value,
-            text.when(i.start),
-            text.when(i.end) if i.end else "ongoing",
-            text.duration(i.duration),
-            str(i.runs),
-        )
-    return table
+        return []
+    downtime = _table("Downtime by model (down or gone)", *DOWNTIME_COLUMNS)
+    for row in text.downtime(report):
+        _row(downtime, *row)
+    rows, hidden = text.incidents(report)
+    latest = _table("Latest incidents", *INCIDENT_COLUMNS)
+    for row in rows:
+        _row(latest, *row)
+    parts: list[RenderableType] = [downtime, latest]
+    if hidden:
+        parts.append(Text(text.left_out(hidden, "incidents")))
+    return parts
 
 
-def _changes(report: Report) -> Table | None:
-    rows = text.changes(report)
+def _changes(report: Report) -> list[RenderableType]:
+    from rich.text import Text
+
+    rows, hidden = text.changes(report)
     if not rows:
-        return None
+        return []
     table = _table("Catalog changes and served-model drift", "at (UTC)", "model", "change")
-    for at, ref, what in rows:
-        _row(table, text.when(at), ref, what)
-    return table
+    for row in rows:
+        _row(table, *row)
+    return [table, Text(text.left_out(hidden, "changes"))] if hidden else [table]
 
 
 def _ceilings(report: Report) -> Table | None:
