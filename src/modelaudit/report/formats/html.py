@@ -37,6 +37,7 @@ summary h3 { margin: 0; display: inline; }
 .card { border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 16px; min-width: 96px; }
 .card b { display: block; font-size: 1.8em; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
+.scroll { overflow-x: auto; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #eaeef2;
   vertical-align: top; }
 th { background: #f6f8fa; }
@@ -108,7 +109,8 @@ def _table(header: list[str], rows: list[list[str]], css_class: str = "") -> str
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(rows_cell for rows_cell in row) + "</tr>" for row in rows)
     attr = f' class="{css_class}"' if css_class else ""
-    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll">{table}</div>'  # a narrow window scrolls the table, not the page
 
 
 def _td(value: object, css_class: str = "") -> str:
@@ -166,7 +168,7 @@ def _models(report: Report, starts: list[datetime]) -> str:
             _td("yes" if m.pinned else ""),
             _td(text.availability(m.availability), "nowrap"),
             _raw_td(svg.availability_timeline(m.ref, m.timeline, starts, width=168, height=14)),
-            _td(text.latency(m.latency), "nowrap"),
+            _td(text.latency(m.latency)),
             _td(text.errors(m)),
             _td(text.verdict(m)),
             _td(text.factor_summary(m.risk) if m.risk else "-"),
