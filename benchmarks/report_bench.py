@@ -8,7 +8,9 @@ providers), then runs the real command in fresh processes, once per format:
     modelaudit report --db DB -c providers.yaml --since 30d --format FORMAT -o FILE
 
 and prints the median wall time and the peak RSS of the process (interpreter start and
-imports included). Target (issue 5): <= 3 s and <= 250 MB.
+imports included). Target (issue 5): <= 3 s and <= 250 MB. A last run, in-process, splits
+one HTML report into the store's reads (per HistoryReader method) and the report's own
+work (scoring, view model, rendering), so a slow figure says whose it is.
 
     .venv/bin/python benchmarks/report_bench.py [--attempts 1000000] [--models 200] [--repeat 5]
 """
@@ -16,6 +18,7 @@ imports included). Target (issue 5): <= 3 s and <= 250 MB.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -63,6 +66,57 @@ def registry_yaml(models: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+SPLIT_SCRIPT = """
+import json, sys, time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from modelaudit.registry import load
+from modelaudit.report.formats.base import ReportFormat
+from modelaudit.report.model import build_report
+from modelaudit.report.render import render
+from modelaudit.report.source import open_history
+
+spent = {}
+
+class Timed:
+    def __init__(self, reader):
+        self.reader = reader
+    def __getattr__(self, name):
+        method = getattr(self.reader, name)
+        def timed(*args):
+            start = time.perf_counter()
+            try:
+                return method(*args)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+        return timed
+
+registry = load(Path(sys.argv[2])).registry
+start = time.perf_counter()
+with open_history(Path(sys.argv[1])) as reader:
+    report = build_report(registry, Timed(reader), now=datetime.now(UTC), span=timedelta(days=30))
+built = time.perf_counter()
+render(report, ReportFormat.HTML)
+done = time.perf_counter()
+print(json.dumps({"store": spent, "build": built - start, "render": done - built}))
+"""
+
+
+def split_once(
+    db: Path, registry: Path, env: dict[str, str]
+) -> tuple[dict[str, float], float, float]:
+    """Seconds per HistoryReader method, for the whole view model, and for rendering."""
+    done = subprocess.run(
+        [sys.executable, "-c", SPLIT_SCRIPT, str(db), str(registry)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    return result["store"], result["build"], result["render"]
+
+
 def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one fresh process."""
     start = time.perf_counter()
@@ -83,18 +137,21 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="build the database here and keep it")
+    parser.add_argument(
+        "--reuse", type=Path, help="time an existing database (from --keep) instead of building"
+    )
     args = parser.parse_args()
     entry = shutil.which("modelaudit") or str(Path(sys.executable).parent / "modelaudit")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        db = args.keep or work / "history.sqlite3"
-        until = datetime.now(UTC)
-        begin = time.perf_counter()
-        stats = build(db, until - timedelta(days=DAYS), args.attempts, args.models)
-        print(
-            f"database: {stats['attempts']:,} attempts in {stats['runs']:,} runs, "
-            f"{db_size(db):,} bytes, built in {time.perf_counter() - begin:.0f} s"
-        )
+        db = args.reuse or args.keep or work / "history.sqlite3"
+        if args.reuse is None:
+            begin = time.perf_counter()
+            stats = build(db, datetime.now(UTC) - timedelta(days=DAYS), args.attempts, args.models)
+            print(
+                f"database: {stats['attempts']:,} attempts in {stats['runs']:,} runs, "
+                f"{db_size(db):,} bytes, built in {time.perf_counter() - begin:.0f} s"
+            )
         registry = work / "providers.yaml"
         registry.write_text(registry_yaml(args.models))
         env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}
@@ -112,6 +169,13 @@ def main() -> None:
                 f"peak RSS {peak:.0f} MB, {out.stat().st_size:,} bytes "
                 f"(target <= 3 s, <= 250 MB)"
             )
+        store, build_s, render_s = split_once(db, registry, env)
+        reads = ", ".join(f"{name} {seconds:.2f}" for name, seconds in store.items())
+        print(f"one HTML report, in-process: store reads {sum(store.values()):.2f} s ({reads})")
+        print(
+            f"  the report's own work: scoring and view model "
+            f"{build_s - sum(store.values()):.2f} s, rendering {render_s:.2f} s"
+        )
 
 
 if __name__ == "__main__":
