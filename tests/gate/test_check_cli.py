@@ -5,7 +5,6 @@ contract CI relies on: 0 clear, 1 act now, 2 usage or config, 3 could not tell."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,19 +17,6 @@ from tests.fakes.openai import FakeOpenAI
 from tests.gate.loopback import KEY, PIN_LINE, PINNED, SERVED_AS, Outcome, run_cli, write_registry
 
 TODAY = date(2026, 11, 29)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    models = [Model("acme-small"), Model(PINNED, served_as=SERVED_AS)]
-    with FakeOpenAI(key=KEY, models=models) as server:
-        yield server
-
-
-@pytest.fixture
-def control_port() -> Iterator[int]:
-    with closed_port() as port:
-        yield port.port
 
 
 @pytest.fixture

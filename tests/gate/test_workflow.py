@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,9 @@ import pytest
 import yaml
 
 from tests.fakes.base import Model
-from tests.fakes.http import closed_port
 from tests.fakes.openai import FakeOpenAI
 from tests.gate.loopback import KEY, PIN_LINE, PINNED, SERVED_AS, write_registry
+from tests.gate.registries import COMMENTED, write
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / "examples" / "github-workflow.yml"
@@ -26,19 +25,6 @@ ACTION = ROOT / "action.yml"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 DOCS = ROOT / "docs" / "readme" / "ci-gate.md"
 SECRET = re.compile(r"^\$\{\{\s*secrets\.(\w+)\s*\}\}$")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    models = [Model("acme-small"), Model(PINNED, served_as=SERVED_AS)]
-    with FakeOpenAI(key=KEY, models=models) as server:
-        yield server
-
-
-@pytest.fixture
-def control_port() -> Iterator[int]:
-    with closed_port() as port:
-        yield port.port
 
 
 def step_named(document: dict[str, Any], name: str) -> dict[str, Any]:
@@ -81,14 +67,21 @@ def run_step(
     )
 
 
-def test_the_documented_workflow_fails_on_removal_passes_on_return_and_cannot_tell_offline(
-    fake: FakeOpenAI, control_port: int, isolated_env: Path
-) -> None:
-    repo = isolated_env / "repo"
+def workflow_repo(
+    directory: Path, fake: FakeOpenAI, control_port: int, secrets: dict[str, str]
+) -> tuple[Path, dict[str, Any], dict[str, str]]:
+    """A repository holding the fake's registry, the documented check step, and its env."""
+    repo = directory / "repo"
     repo.mkdir()
     write_registry(repo, fake.base_url, control_port, key_env="OPENAI_API_KEY")
     step = step_named(yaml.safe_load(WORKFLOW.read_text()), "Check pinned models")
-    env = runner_env(repo, step.get("env", {}), {"OPENAI_API_KEY": KEY})
+    return repo, step, runner_env(repo, step.get("env", {}), secrets)
+
+
+def test_the_documented_workflow_fails_on_removal_passes_on_return_and_cannot_tell_offline(
+    fake: FakeOpenAI, control_port: int, isolated_env: Path
+) -> None:
+    repo, step, env = workflow_repo(isolated_env, fake, control_port, {"OPENAI_API_KEY": KEY})
     summary = repo.parent / "step_summary.md"
 
     present = run_step(repo, step, env)
@@ -128,12 +121,9 @@ def test_the_documented_workflow_fails_on_removal_passes_on_return_and_cannot_te
 def test_the_workflow_without_its_secret_says_skipped_not_gone(
     fake: FakeOpenAI, control_port: int, isolated_env: Path
 ) -> None:
-    repo = isolated_env / "repo"
-    repo.mkdir()
-    write_registry(repo, fake.base_url, control_port, key_env="OPENAI_API_KEY")
-    step = step_named(yaml.safe_load(WORKFLOW.read_text()), "Check pinned models")
+    repo, step, env = workflow_repo(isolated_env, fake, control_port, {})
 
-    done = run_step(repo, step, runner_env(repo, step.get("env", {}), {}))
+    done = run_step(repo, step, env)
 
     assert done.returncode == 3
     assert "OPENAI_API_KEY is set but empty" in done.stdout
@@ -198,33 +188,21 @@ def test_the_action_installs_from_pypi_or_its_own_checkout() -> None:
 
 def test_the_pre_commit_hook_runs_config_check_on_the_registry(isolated_env: Path) -> None:
     (hook,) = yaml.safe_load(HOOKS.read_text())
-    env = runner_env(isolated_env, {}, {})
-    (isolated_env / "providers.yaml").write_text(
-        (ROOT / "tests" / "gate" / "registries.py")
-        .read_text()
-        .split('"""\\\n', 1)[1]
-        .split('"""', 1)[0]
-    )
 
-    good = subprocess.run(
-        [*hook["entry"].split()],
-        cwd=isolated_env,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    (isolated_env / "providers.yaml").write_text("version: 2\nproviders: []\n")
-    bad = subprocess.run(
-        [*hook["entry"].split()],
-        cwd=isolated_env,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    def run_hook(registry: str) -> subprocess.CompletedProcess[str]:
+        write(isolated_env, registry)
+        return subprocess.run(
+            hook["entry"].split(),
+            cwd=isolated_env,
+            env=runner_env(isolated_env, {}, {}),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    good = run_hook(COMMENTED)
+    bad = run_hook("version: 2\nproviders: []\n")
 
     assert hook["entry"] == "modelaudit config check"
     assert (hook["language"], hook["pass_filenames"]) == ("python", False)
@@ -246,11 +224,7 @@ def test_a_machine_with_no_network_at_all_could_not_tell(
 ) -> None:
     from tests.netns import run_offline
 
-    repo = isolated_env / "repo"
-    repo.mkdir()
-    write_registry(repo, fake.base_url, control_port, key_env="OPENAI_API_KEY")
-    step = step_named(yaml.safe_load(WORKFLOW.read_text()), "Check pinned models")
-    env = runner_env(repo, step.get("env", {}), {"OPENAI_API_KEY": KEY})
+    repo, step, env = workflow_repo(isolated_env, fake, control_port, {"OPENAI_API_KEY": KEY})
 
     result = run_offline(["bash", "-eo", "pipefail", "-c", step["run"]], env=env, cwd=repo)
 
