@@ -405,3 +405,27 @@ def test_config_problems_are_usage_errors_for_both_commands(
     assert result.code == 2
     assert message in result.err
     assert not fake.requests
+
+
+@pytest.mark.usefixtures("keyed")
+def test_only_the_pins_are_probed_even_when_another_id_spells_a_pin(
+    fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry = write_registry(isolated_env, fake.base_url, control_port)
+    # A router that lists vendors' models as `vendor/model`, as OpenRouter does.
+    router = f"""
+  - name: router
+    api: openai
+    base_url: {fake.base_url}
+    hosting: third-party
+    jurisdiction: US
+    models:
+      - id: acme/{PINNED}
+        weights: closed
+"""
+    registry.write_text(registry.read_text() + router)
+
+    result = check(capsys, "--live")
+
+    assert result.code == 0, result.out
+    assert [fake.model_of(r) for r in fake.generation_requests()] == [PINNED]
