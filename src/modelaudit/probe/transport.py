@@ -52,9 +52,11 @@ class ExchangeFailed(Exception):  # noqa: N818 - wraps the failure, says when it
     """A transport failure, with whether the response had begun when it happened (a reset
     before the headers is a connection failure; one mid-body is a truncated response)."""
 
-    def __init__(self, cause: BaseException, *, response_started: bool) -> None:
+    def __init__(self, cause: BaseException, *, response_started: bool, reused: bool) -> None:
         super().__init__(str(cause) or type(cause).__name__)
         self.response_started = response_started
+        self.reused = reused
+        """The request went out on a pooled connection (no new connection was opened)."""
 
 
 _FAILURES = (httpx.HTTPError, OSError, ssl.SSLError, DeadlineExceeded, BodyTooLarge)
@@ -184,7 +186,31 @@ async def exchange(
 ) -> Exchange:
     """Send `request` with `auth` headers added; read the whole response under deadlines.
 
-    Raises `Redirected`, or `ExchangeFailed` wrapping what went wrong (a `DeadlineExceeded`
+    A server may close an idle keep-alive connection just as we reuse it (llama.cpp does
+    after a stream, without `Connection: close`). That is not the server failing: the
+    request is sent once more, on a fresh connection, and only that exchange is timed.
+    """
+    try:
+        return await _exchange_once(client, request, auth, timeouts, consumer)
+    except ExchangeFailed as exc:
+        if not _stale_connection(exc):
+            raise
+    return await _exchange_once(client, request, auth, timeouts, consumer)
+
+
+def _stale_connection(exc: ExchangeFailed) -> bool:
+    broken = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+    return exc.reused and not exc.response_started and isinstance(exc.__cause__, broken)
+
+
+async def _exchange_once(
+    client: httpx.AsyncClient,
+    request: HttpRequest,
+    auth: Mapping[str, str],
+    timeouts: Timeouts,
+    consumer: BodyConsumer | None,
+) -> Exchange:
+    """Raises `Redirected`, or `ExchangeFailed` wrapping what went wrong (a `DeadlineExceeded`
     with its phase, `BodyTooLarge`, or whatever httpx raised); `modelaudit.probe.classify`
     turns each into an error class.
     """
@@ -201,14 +227,14 @@ async def exchange(
     try:
         response = await _headers(client, built, timings, timeouts)
     except _FAILURES as exc:
-        raise ExchangeFailed(exc, response_started=False) from exc
+        raise ExchangeFailed(exc, response_started=False, reused=timings.reused) from exc
     try:
         if 300 <= response.status_code < 400:
             raise Redirected(response.status_code, response.headers.get("location", "?"))
         # Only a 2xx body is the stream; an error reply is read whole and parsed as such.
         body = await _body(response, timings, timeouts, consumer if response.is_success else None)
     except _FAILURES as exc:
-        raise ExchangeFailed(exc, response_started=True) from exc
+        raise ExchangeFailed(exc, response_started=True, reused=timings.reused) from exc
     finally:
         await response.aclose()
     headers = {k.lower(): v for k, v in response.headers.items()}
