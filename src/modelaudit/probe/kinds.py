@@ -36,7 +36,7 @@ from modelaudit.probe.transport import (
     exchange,
     same_host,
 )
-from modelaudit.redact import redact
+from modelaudit.redact import redact, redacted_excerpt
 from modelaudit.vocabulary import ErrorClass, Phase, ProbeKind
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from modelaudit.registry.schema import Defaults, ModelSpec, ProviderSpec
 
 MAX_CATALOG_PAGES = 100
+MAX_EXCERPT_BYTES = 16384
+"""Of a body that is not the API's format, only the start is decoded (then redacted, cut)."""
 # What a transport failure looks like from here; anything else is a bug and propagates.
 TRANSPORT_ERRORS = (ExchangeFailed, Redirected)
 
@@ -225,7 +227,7 @@ def _exception_detail(exc: BaseException) -> str:
     if isinstance(exc, httpx.ConnectError) and not str(exc):
         text = "connection failed"
     first_line = text.splitlines()[0] if text.strip() else type(exc).__name__
-    return first_line[:300]
+    return redacted_excerpt(first_line, 300)
 
 
 def error_outcome(family: Family, ex: Exchange) -> Outcome:
@@ -257,7 +259,8 @@ def _timed(outcome: Outcome, ex: Exchange) -> Outcome:
 
 
 def _not_the_format(what: str, ex: Exchange, problem: ValueError) -> Outcome:
-    start = ex.body[:60].decode("utf-8", "replace").strip().replace("\n", " ")
+    text = ex.body[:MAX_EXCERPT_BYTES].decode("utf-8", "replace").strip().replace("\n", " ")
+    start = redacted_excerpt(text, 60)
     content_type = ex.headers.get("content-type", "no content-type")
     return _timed(
         Outcome(
