@@ -221,13 +221,25 @@ def failure(exc: BaseException) -> Outcome:
 
 def _exception_detail(exc: BaseException) -> str:
     text: str = str(exc) or type(exc).__name__
-    cause = exc.__cause__ or exc.__context__
-    if cause is not None and str(cause) and str(cause) not in text:
+    cause = _root_cause(exc)
+    if cause is not exc and str(cause) and str(cause) not in text:
         text = f"{text}: {cause}"
     if isinstance(exc, httpx.ConnectError) and not str(exc):
         text = "connection failed"
     first_line = text.splitlines()[0] if text.strip() else type(exc).__name__
     return redacted_excerpt(first_line, 300)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost cause: httpx says "All connection attempts failed" for a refused port
+    and an unreachable network alike; the OSError at the bottom says which, and where."""
+    seen = {id(exc)}
+    while True:
+        cause = exc.__cause__ or exc.__context__  # httpcore suppresses the context it maps
+        if cause is None or id(cause) in seen:
+            return exc
+        seen.add(id(cause))
+        exc = cause
 
 
 def error_outcome(family: Family, ex: Exchange) -> Outcome:
