@@ -175,12 +175,6 @@ def _key_shape(fake_class: type[FamilyFake]) -> str:
     return "openai"
 
 
-def _make_fake(fake_class: type[FamilyFake], key: str, **options: Any) -> FamilyFake:
-    if fake_class is FakeLlamaCpp:
-        return FakeLlamaCpp(key=key, **options)
-    return fake_class(key=key, **options)
-
-
 def _model_id(fake: FamilyFake, name: str) -> str:
     return f"{name}:latest" if isinstance(fake, FakeOllama) else name
 
@@ -277,7 +271,7 @@ def test_no_error_or_broken_reply_of_any_family_shows_the_key(
             name = fake_class.__name__.lower()
             secrets[name] = canary(fake_class.__name__, _key_shape(fake_class))
             monkeypatch.setenv(f"{name.upper()}_KEY", secrets[name])
-            fake = stack.enter_context(_make_fake(fake_class, secrets[name]))
+            fake = stack.enter_context(fake_class(key=secrets[name]))
             echoes[name] = Echoes(fake)
             models = _serve(fake, _behaviours(fake, echoes[name], secrets[name]), echoes[name])
             entries.append(_entry(fake, models, name=name, env=f"{name.upper()}_KEY"))
