@@ -231,15 +231,17 @@ def _exception_detail(exc: BaseException) -> str:
 
 
 def _root_cause(exc: BaseException) -> BaseException:
-    """The innermost cause: httpx says "All connection attempts failed" for a refused port
-    and an unreachable network alike; the OSError at the bottom says which, and where."""
-    seen = {id(exc)}
-    while True:
-        cause = exc.__cause__ or exc.__context__  # httpcore suppresses the context it maps
-        if cause is None or id(cause) in seen:
-            return exc
+    """The innermost OSError of the chain (else `exc`): httpx says "All connection attempts
+    failed" for a refused port and an unreachable network alike; the OSError at the bottom
+    says which, and where. (Other causes, such as anyio's cancel scopes, say nothing.)"""
+    found, seen = exc, {id(exc)}
+    cause = exc.__cause__ or exc.__context__  # httpcore suppresses the context it maps
+    while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        exc = cause
+        if isinstance(cause, OSError):
+            found = cause
+        cause = cause.__cause__ or cause.__context__
+    return found
 
 
 def error_outcome(family: Family, ex: Exchange) -> Outcome:
