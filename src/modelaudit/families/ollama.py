@@ -36,6 +36,7 @@ from modelaudit.families.fields import (
 from modelaudit.families.framing import FramedDecoder
 from modelaudit.families.headers import NDJSON, request_headers
 from modelaudit.families.ndjson import NdjsonDecoder
+from modelaudit.redact import redacted_excerpt
 
 if TYPE_CHECKING:
     from modelaudit.registry.schema import ModelSpec, ProviderSpec
@@ -161,7 +162,11 @@ class ChatLinesDecoder(FramedDecoder[str]):
         except ValueError:
             chunk = None
         if chunk is None:
-            return [StreamFailure(malformed=f"line is not a JSON object: {line[:80]!r}")]
+            return [
+                StreamFailure(
+                    malformed=f"line is not a JSON object: {redacted_excerpt(line, 80)!r}"
+                )
+            ]
         error = inband_error(chunk)
         if error is not None:
             return [StreamFailure(error=error)]
