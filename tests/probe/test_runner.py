@@ -802,5 +802,5 @@ def test_on_a_narrow_terminal_each_model_keeps_its_whole_reason(
     assert lines[0].split()[:2] == ["up", "openai/gpt-4o"]
     assert lines[2].split()[:3] == ["gone", "openai/gone-model", "model_not_found"]
     reason = " ".join(line.strip() for line in lines[3:])
-    assert "not in the catalog" in reason
+    assert "404 model_not_found" in reason
     assert reason.endswith("no fallback declared")
