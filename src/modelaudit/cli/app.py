@@ -44,11 +44,13 @@ def _root(
 
 
 def _register() -> None:
-    from modelaudit.cli import config, drill, probe, providers, report
+    from modelaudit.cli import check, config, drill, lock, probe, providers, report
 
     app.add_typer(config.app, name="config")
     app.command("providers")(providers.providers)
     app.command("probe")(probe.probe)
+    app.command("lock")(lock.lock)
+    app.command("check")(check.check)
     app.command("report")(report.report)
     app.command("drill")(drill.drill)
 

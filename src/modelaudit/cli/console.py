@@ -22,13 +22,14 @@ def err() -> Console:
     return Console(stderr=True, markup=False, highlight=False, emoji=False)
 
 
-@cache
 def out() -> Console:
-    """For rich tables written to stdout as data. Piped, they are not cut at 80 columns."""
+    """For rich tables written to stdout as data. Piped, they are not cut at 80 columns.
+    Made afresh for each use: a table is laid out for the terminal as it is now."""
     from rich.console import Console
 
     piped_width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
-    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, width=piped_width)
+    # No `file=`: rich then writes to whatever sys.stdout is at the time of writing.
+    return Console(markup=False, highlight=False, emoji=False, width=piped_width)
 
 
 def width() -> int:

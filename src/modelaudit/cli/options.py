@@ -18,6 +18,16 @@ ConfigOption = Annotated[
     ),
 ]
 
+LockOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--lock",
+        help="The lockfile. Default: modelaudit.lock beside the registry.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+
 DbOption = Annotated[
     Path | None,
     typer.Option(

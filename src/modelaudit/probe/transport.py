@@ -22,7 +22,7 @@ from modelaudit.probe.timing import DeadlineExceeded
 from modelaudit.vocabulary import Phase
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator, Callable, Mapping
     from pathlib import Path
 
     from modelaudit.families.base import HttpRequest
@@ -42,7 +42,11 @@ class Redirected(Exception):  # noqa: N818 - reads as the event it is
     """A 3xx: never followed, so a key can never be carried to another host."""
 
     def __init__(self, status: int, location: str) -> None:
-        target = urlsplit(location).netloc or location
+        parts = urlsplit(location)
+        # Host and port only: a Location may carry someone's user:password@.
+        target = parts.hostname or "an unparseable location"
+        if parts.port:
+            target += f":{parts.port}"
         super().__init__(f"redirected ({status}) to {target}: not followed")
         self.status = status
         self.location = location
@@ -93,6 +97,8 @@ class Timings:
     end: float | None = None
     token_gaps: list[float] = field(default_factory=list)
     _last_token: float | None = None
+    on_request_sent: Callable[[], None] | None = None
+    """Called when the request's headers start going out (connection ready)."""
 
     @property
     def reused(self) -> bool:
@@ -120,6 +126,8 @@ class Timings:
             self.connect_start = now
         elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
             self.connect_end = now
+        elif event.endswith("send_request_headers.started") and self.on_request_sent:
+            self.on_request_sent()
 
 
 @dataclass(frozen=True)
@@ -244,18 +252,29 @@ async def _exchange_once(
 async def _headers(
     client: httpx.AsyncClient, built: httpx.Request, timings: Timings, timeouts: Timeouts
 ) -> httpx.Response:
-    budget = min(timeouts.connect_s + timeouts.first_byte_s, timeouts.total_s)
+    """Send and wait for the response headers. The first-byte budget runs from the moment
+    the request goes out (a slow connection setup is the connect phase's business)."""
+    loop = asyncio.get_running_loop()
+    total_deadline = loop.time() + timeouts.total_s
+    binding = [Phase.FIRST_BYTE]
+
+    def deadline_from(start: float) -> float:
+        first_byte = start + timeouts.first_byte_s
+        binding[0] = Phase.FIRST_BYTE if first_byte < total_deadline else Phase.TOTAL
+        return min(first_byte, total_deadline)
+
     try:
-        async with asyncio.timeout(budget):
+        async with asyncio.timeout(deadline_from(loop.time() + timeouts.connect_s)) as scope:
+            timings.on_request_sent = lambda: scope.reschedule(deadline_from(loop.time()))
             response = await client.send(built, stream=True)
     except httpx.ConnectTimeout:
         raise DeadlineExceeded(Phase.CONNECT, timeouts.connect_s) from None
     except TimeoutError:
         if timings.connect_start is not None and timings.connect_end is None:
             raise DeadlineExceeded(Phase.CONNECT, timeouts.connect_s) from None
-        if budget == timeouts.total_s:
-            raise DeadlineExceeded(Phase.TOTAL, timeouts.total_s) from None
-        raise DeadlineExceeded(Phase.FIRST_BYTE, timeouts.first_byte_s) from None
+        raise DeadlineExceeded(binding[0], _phase_budget(binding[0], timeouts)) from None
+    finally:
+        timings.on_request_sent = None
     timings.headers = time.perf_counter()
     if timings.connect_start is not None and timings.connect_end is None:
         timings.connect_end = timings.headers
