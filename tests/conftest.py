@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Real-server fixtures (llamacpp_server, litellm_server...) and the `netns` marker's skip.
+pytest_plugins = ("tests.realservers", "tests.netns")
+
 # Variables a developer may have exported that must never reach a test.
 _SCRUBBED_PREFIXES = ("MODELAUDIT_",)
 _SCRUBBED_SUFFIXES = ("_API_KEY", "_TOKEN")

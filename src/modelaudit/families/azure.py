@@ -1,10 +1,162 @@
-"""PLACEHOLDER: conventions only; request building and parsing land with the probe engine."""
+"""Azure OpenAI: the OpenAI chat format addressed by deployment.
+
+Two conventions, as in the OpenAI SDK's `AzureOpenAI` client and Azure's v1 API:
+
+* `base_url` is the resource endpoint (`https://{resource}.openai.azure.com`) and
+  `api_version` is required: calls go to `/openai/deployments/{model id}/chat/completions
+  ?api-version=...`, so a model's `id` is the deployment name;
+* `base_url` ends in `/openai/v1` (the v1 API) and takes no `api_version`: calls go to
+  `/chat/completions` with the deployment in the body's `model`.
+
+The model list (`/openai/models`) names the models the resource may deploy, not the
+deployments, so the catalog is checked under `base_model` when the registry gives one.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlencode, urlsplit
 
-class AzureOpenAIFamily:
+from modelaudit.families.base import (
+    CatalogPage,
+    Family,
+    Generation,
+    HttpRequest,
+    HttpResponse,
+    ProviderError,
+)
+from modelaudit.families.envelopes import parse_error_response
+from modelaudit.families.headers import EVENT_STREAM, request_headers
+from modelaudit.families.openai import (
+    ChatStreamDecoder,
+    alternative_chat_variant,
+    chat_body,
+    parse_chat_completion,
+    parse_model_list,
+    streamed,
+    token_limit_param,
+)
+
+if TYPE_CHECKING:
+    from modelaudit.families.fields import JsonObject
+    from modelaudit.registry.schema import ModelSpec, ProviderSpec
+
+_V1_SUFFIX = "/openai/v1"
+_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(?:-preview)?")
+# The first api-version that knows `max_completion_tokens`.
+_COMPLETION_TOKENS_SINCE = "2024-09-01"
+_ENDPOINT_EXAMPLE = "https://{resource}.openai.azure.com"
+
+
+class AzureOpenAIFamily(Family):
     name = "azure-openai"
 
     def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+        if _is_v1(base_url):
+            if api_version is not None:
+                return (
+                    "the Azure OpenAI v1 API (a base_url ending in /openai/v1) takes no "
+                    "api_version: remove it"
+                )
+            return None
+        problem = _endpoint_problem(urlsplit(base_url).path.rstrip("/"))
+        if problem:
+            return problem
+        if api_version is None:
+            return (
+                "azure-openai needs `api_version` (e.g. 2024-10-21) with a resource endpoint "
+                f"base_url, or a base_url ending in {_V1_SUFFIX} for the v1 API"
+            )
+        if not _API_VERSION.fullmatch(api_version):
+            return f"api_version `{api_version}` is not YYYY-MM-DD[-preview], e.g. 2024-10-21"
         return None
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"api-key": key}
+
+    def catalog_request(self, provider: ProviderSpec) -> HttpRequest:
+        return HttpRequest(
+            method="GET",
+            url=self._url(provider, "models"),
+            headers=request_headers(provider),
+        )
+
+    def parse_catalog(self, provider: ProviderSpec, response: HttpResponse) -> CatalogPage:
+        return CatalogPage(entries=parse_model_list(response.body))
+
+    def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
+        return model.base_model or model.id
+
+    def completion_request(
+        self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0
+    ) -> HttpRequest:
+        return HttpRequest(
+            method="POST",
+            url=self._chat_url(provider, model),
+            headers=request_headers(provider, json_body=True),
+            json_body=self._chat_body(provider, model, max_tokens, variant),
+        )
+
+    def alternative_variant(self, error: ProviderError, variant: int) -> int | None:
+        return alternative_chat_variant(error, variant)
+
+    def parse_completion(self, response: HttpResponse) -> Generation:
+        return parse_chat_completion(response)
+
+    def stream_request(
+        self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0
+    ) -> HttpRequest:
+        return HttpRequest(
+            method="POST",
+            url=self._chat_url(provider, model),
+            headers=request_headers(provider, accept=EVENT_STREAM, json_body=True),
+            json_body=streamed(self._chat_body(provider, model, max_tokens, variant), variant),
+            stream=True,
+        )
+
+    def stream_decoder(self) -> ChatStreamDecoder:
+        return ChatStreamDecoder()
+
+    def parse_error(self, response: HttpResponse) -> ProviderError:
+        return parse_error_response(response)
+
+    def _url(self, provider: ProviderSpec, resource: str) -> str:
+        if _is_v1(provider.base_url):
+            return f"{provider.base_url}/{resource}"
+        query = urlencode({"api-version": provider.api_version or ""})
+        return f"{provider.base_url}/openai/{resource}?{query}"
+
+    def _chat_url(self, provider: ProviderSpec, model: ModelSpec) -> str:
+        if _is_v1(provider.base_url):
+            return self._url(provider, "chat/completions")
+        return self._url(provider, f"deployments/{quote(model.id, safe='')}/chat/completions")
+
+    def _chat_body(
+        self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int
+    ) -> JsonObject:
+        v1 = _is_v1(provider.base_url)
+        knows_completion_tokens = v1 or (provider.api_version or "") >= _COMPLETION_TOKENS_SINCE
+        default_limit = "max_completion_tokens" if knows_completion_tokens else "max_tokens"
+        return chat_body(
+            model.id if v1 else None, max_tokens, token_limit_param(default_limit, variant)
+        )
+
+
+def _is_v1(base_url: str) -> bool:
+    return urlsplit(base_url).path.rstrip("/").endswith(_V1_SUFFIX)
+
+
+def _endpoint_problem(path: str) -> str | None:
+    if "/openai/deployments" in path or path.endswith("/chat/completions"):
+        return (
+            f"base_url is the resource endpoint ({_ENDPOINT_EXAMPLE}), not a deployment URL: "
+            "modelaudit adds /openai/deployments/{id}/chat/completions, and a model's `id` is "
+            "the deployment name"
+        )
+    if path.endswith("/openai"):
+        return (
+            f"drop the trailing /openai: base_url is the resource endpoint ({_ENDPOINT_EXAMPLE}), "
+            f"or ends in {_V1_SUFFIX} for the v1 API"
+        )
+    return None

@@ -30,7 +30,8 @@ class HttpRequest:
     method: Literal["GET", "POST", "HEAD"]
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
-    """Headers other than credentials; the runner adds `Family.auth_headers`."""
+    """Headers other than credentials, including the provider's configured `headers`;
+    the runner adds `Family.auth_headers`."""
     json_body: object | None = None
     stream: bool = False
     authenticated: bool = True
@@ -60,9 +61,17 @@ class ProviderError:
 
     type: str | None = None
     code: str | None = None
+    """The most specific code the envelope gives, as text (`insufficient_quota`, `"1211"`,
+    Gemini's `ErrorInfo.reason` such as `API_KEY_INVALID`)."""
     message: str | None = None
     retry_after_s: float | None = None
-    """A retry hint carried in the body (Gemini `RetryInfo.retryDelay`)."""
+    """The server's retry hint: `retry-after-ms` / `retry-after` (seconds) headers, else one
+    carried in the body (Gemini `RetryInfo.retryDelay`, "Please try again in 1.2s")."""
+    status: int | None = None
+    """The HTTP status the body itself states (Gemini/vLLM/llama.cpp/OpenRouter `error.code`):
+    what lets an error that arrived inside a 200 be classified like the same error outside."""
+    param: str | None = None
+    """The request parameter the provider blames (OpenAI-style `param`)."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import ssl
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -30,7 +29,13 @@ from modelaudit.families.base import (
 from modelaudit.probe import classify, health, retry
 from modelaudit.probe.result import Attempt, CatalogFinding, HealthState, ProbeResult
 from modelaudit.probe.timing import DeadlineExceeded
-from modelaudit.probe.transport import BodyTooLarge, Exchange, Redirected, exchange, same_host
+from modelaudit.probe.transport import (
+    Exchange,
+    ExchangeFailed,
+    Redirected,
+    exchange,
+    same_host,
+)
 from modelaudit.redact import redact
 from modelaudit.vocabulary import ErrorClass, Phase, ProbeKind
 
@@ -43,14 +48,7 @@ if TYPE_CHECKING:
 
 MAX_CATALOG_PAGES = 100
 # What a transport failure looks like from here; anything else is a bug and propagates.
-TRANSPORT_ERRORS = (
-    httpx.HTTPError,
-    DeadlineExceeded,
-    Redirected,
-    BodyTooLarge,
-    OSError,
-    ssl.SSLError,
-)
+TRANSPORT_ERRORS = (ExchangeFailed, Redirected)
 
 
 class BudgetExhausted(Exception):  # noqa: N818 - reads as the event it is
@@ -193,10 +191,30 @@ def auth_headers(ctx: ProbeContext, provider: ProviderSpec, request: HttpRequest
     return FAMILIES[provider.api].auth_headers(key)
 
 
+async def send_one(
+    ctx: ProbeContext,
+    provider: ProviderSpec,
+    request: HttpRequest,
+    consumer: StreamCollector | None = None,
+) -> Exchange | Outcome:
+    """One exchange with the provider's key; a failure comes back as its `Outcome`."""
+    try:
+        auth = auth_headers(ctx, provider, request)
+    except LookupError as missing:  # the key vanished since the run was planned
+        return Outcome(ErrorClass.AUTH_FAILED, f"the key could not be read: {missing}")
+    try:
+        return await exchange(ctx.client, request, auth, ctx.defaults.timeouts, consumer)
+    except TRANSPORT_ERRORS as exc:
+        return failure(exc)
+
+
 def failure(exc: BaseException) -> Outcome:
+    """What a transport failure says: its class, the phase whose deadline passed, and a
+    line naming the underlying error."""
     error_class = classify.classify_exception(exc)
-    phase = exc.phase if isinstance(exc, DeadlineExceeded) else None
-    return Outcome(error_class, _exception_detail(exc), phase=phase)
+    inner = exc.__cause__ if isinstance(exc, ExchangeFailed) and exc.__cause__ else exc
+    phase = inner.phase if isinstance(inner, DeadlineExceeded) else None
+    return Outcome(error_class, _exception_detail(inner), phase=phase)
 
 
 def _exception_detail(exc: BaseException) -> str:
@@ -204,6 +222,8 @@ def _exception_detail(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
     if cause is not None and str(cause) and str(cause) not in text:
         text = f"{text}: {cause}"
+    if isinstance(exc, httpx.ConnectError) and not str(exc):
+        text = "connection failed"
     first_line = text.splitlines()[0] if text.strip() else type(exc).__name__
     return first_line[:300]
 
@@ -346,11 +366,9 @@ class _Pager:
 
     async def _page(self, request: HttpRequest) -> tuple[Outcome | None, Exchange | None]:
         self.ctx.budget.take()
-        try:
-            auth = auth_headers(self.ctx, self.provider, request)
-            ex = await exchange(self.ctx.client, request, auth, self.ctx.defaults.timeouts)
-        except TRANSPORT_ERRORS as exc:
-            return failure(exc), None
+        ex = await send_one(self.ctx, self.provider, request)
+        if isinstance(ex, Outcome):
+            return ex, None
         if not 200 <= ex.status < 300:
             return error_outcome(self.family, ex), ex
         try:
@@ -377,11 +395,9 @@ async def probe_completion(
     async def send(variant: int) -> Outcome:
         request = family.completion_request(provider, model, max_tokens, variant)
         ctx.budget.take(max_tokens)
-        try:
-            auth = auth_headers(ctx, provider, request)
-            ex = await exchange(ctx.client, request, auth, ctx.defaults.timeouts)
-        except TRANSPORT_ERRORS as exc:
-            return failure(exc)
+        ex = await send_one(ctx, provider, request)
+        if isinstance(ex, Outcome):
+            return ex
         if not 200 <= ex.status < 300:
             return error_outcome(family, ex)
         try:
@@ -474,11 +490,9 @@ async def probe_stream(ctx: ProbeContext, provider: ProviderSpec, model: ModelSp
         request = family.stream_request(provider, model, max_tokens, variant)
         ctx.budget.take(max_tokens)
         collector = StreamCollector(family.stream_decoder())
-        try:
-            auth = auth_headers(ctx, provider, request)
-            ex = await exchange(ctx.client, request, auth, ctx.defaults.timeouts, collector)
-        except TRANSPORT_ERRORS as exc:
-            return _stream_failure(exc, collector)
+        ex = await send_one(ctx, provider, request, collector)
+        if isinstance(ex, Outcome):
+            return _cut_short(ex, collector)
         if not 200 <= ex.status < 300:
             return error_outcome(family, ex)
         return _stream_outcome(ex, collector)
@@ -487,8 +501,7 @@ async def probe_stream(ctx: ProbeContext, provider: ProviderSpec, model: ModelSp
     return ProbeResult(provider.name, model.id, ProbeKind.STREAM, attempts)
 
 
-def _stream_failure(exc: BaseException, collector: StreamCollector) -> Outcome:
-    outcome = failure(exc)
+def _cut_short(outcome: Outcome, collector: StreamCollector) -> Outcome:
     if collector.tokens:
         return replace(outcome, detail=f"{outcome.detail} (after {collector.tokens} tokens)")
     return outcome
@@ -548,29 +561,27 @@ class HealthProbe:
 
 
 async def probe_health(ctx: ProbeContext, provider: ProviderSpec) -> HealthProbe:
-    assert provider.server is not None, "planning only schedules health for servers"
-    request = health.health_request(provider.server, provider.base_url)
+    server = provider.server
+    assert server is not None, "planning only schedules health for servers"
+    request = health.health_request(server, provider.base_url)
     states: list[HealthState | None] = []
 
     async def send(variant: int) -> Outcome:
         ctx.budget.take()
-        try:
-            ex = await exchange(ctx.client, request, {}, ctx.defaults.timeouts)
-        except TRANSPORT_ERRORS as exc:
+        ex = await send_one(ctx, provider, request)
+        if isinstance(ex, Outcome):
             states.append(None)
-            return failure(exc)
-        state = health.parse_health(provider.server, HttpResponse(ex.status, ex.headers, ex.body))
+            return ex
+        state = health.parse_health(server, HttpResponse(ex.status, ex.headers, ex.body))
         states.append(state)
         if state is HealthState.OK:
-            return _timed(Outcome(ErrorClass.OK, f"{provider.server} reports healthy"), ex)
+            return _timed(Outcome(ErrorClass.OK, f"{server} reports healthy"), ex)
         outcome = error_outcome(FAMILIES[provider.api], ex)
         words = "is loading its model" if state is HealthState.LOADING else "reports unhealthy"
         error_class = ErrorClass.OVERLOADED if state is HealthState.LOADING else outcome.error_class
         if error_class is ErrorClass.OK:  # a 2xx that still says unhealthy
             error_class = ErrorClass.SERVER_ERROR
-        return replace(
-            outcome, error_class=error_class, detail=f"{provider.server} {words} ({ex.status})"
-        )
+        return replace(outcome, error_class=error_class, detail=f"{server} {words} ({ex.status})")
 
     attempts = await attempt_loop(ctx, send)
     return HealthProbe(attempts, states[-1] if states else None)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from modelaudit.probe import control, kinds, verdict
 from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget, utc_now
@@ -163,7 +163,9 @@ def _mount_pattern(base_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-_GenerationProbe = Callable[[ProbeContext, ProviderSpec, ModelSpec], Awaitable[ProbeResult]]
+_GenerationProbe: TypeAlias = (
+    "Callable[[ProbeContext, ProviderSpec, ModelSpec], Awaitable[ProbeResult]]"
+)
 
 
 @dataclass

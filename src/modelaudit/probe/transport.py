@@ -48,6 +48,18 @@ class Redirected(Exception):  # noqa: N818 - reads as the event it is
         self.location = location
 
 
+class ExchangeFailed(Exception):  # noqa: N818 - wraps the failure, says when it happened
+    """A transport failure, with whether the response had begun when it happened (a reset
+    before the headers is a connection failure; one mid-body is a truncated response)."""
+
+    def __init__(self, cause: BaseException, *, response_started: bool) -> None:
+        super().__init__(str(cause) or type(cause).__name__)
+        self.response_started = response_started
+
+
+_FAILURES = (httpx.HTTPError, OSError, ssl.SSLError, DeadlineExceeded, BodyTooLarge)
+
+
 class BodyConsumer(Protocol):
     """Receives a 2xx stream chunk by chunk, as it arrives."""
 
@@ -172,8 +184,9 @@ async def exchange(
 ) -> Exchange:
     """Send `request` with `auth` headers added; read the whole response under deadlines.
 
-    Raises `DeadlineExceeded` (with the phase), `Redirected`, `BodyTooLarge`, or whatever
-    httpx raised; `modelaudit.probe.classify` turns each into an error class.
+    Raises `Redirected`, or `ExchangeFailed` wrapping what went wrong (a `DeadlineExceeded`
+    with its phase, `BodyTooLarge`, or whatever httpx raised); `modelaudit.probe.classify`
+    turns each into an error class.
     """
     timings = Timings(start=time.perf_counter())
     built = client.build_request(
@@ -185,12 +198,17 @@ async def exchange(
     )
     if request.json_body is not None:
         built.headers["content-type"] = "application/json"
-    response = await _headers(client, built, timings, timeouts)
+    try:
+        response = await _headers(client, built, timings, timeouts)
+    except _FAILURES as exc:
+        raise ExchangeFailed(exc, response_started=False) from exc
     try:
         if 300 <= response.status_code < 400:
             raise Redirected(response.status_code, response.headers.get("location", "?"))
         # Only a 2xx body is the stream; an error reply is read whole and parsed as such.
         body = await _body(response, timings, timeouts, consumer if response.is_success else None)
+    except _FAILURES as exc:
+        raise ExchangeFailed(exc, response_started=True) from exc
     finally:
         await response.aclose()
     headers = {k.lower(): v for k, v in response.headers.items()}

@@ -1,0 +1,286 @@
+"""Reading providers' error envelopes into a `ProviderError`.
+
+One reader serves every family: an OpenAI-compatible base URL may front vLLM, LiteLLM,
+Mistral or Zhipu, so each family must understand every shape anyway. Shapes handled
+(reference section 5.1): OpenAI-style `{"error":{message,type,param,code}}` with string or
+numeric codes, Azure `{"error":{code,message,innererror}}`, Anthropic
+`{"type":"error","error":{type,message}}` and its edge `{"error":{"type":"forbidden"}}`,
+Gemini `{"error":{code,message,status,details[]}}` (also wrapped in `[...]`), Mistral flat
+and `{"detail":...}`, OpenRouter int codes with `metadata.raw`, Zhipu numeric-string codes,
+vLLM new and flat, llama.cpp, Ollama `{"error":"..."}`, TGI `error_type`, Bedrock
+`{"message"}` + `x-amzn-errortype`, and plain-text or HTML bodies (message only).
+
+Nothing here raises: a body we cannot read still yields a `ProviderError` (maybe empty),
+because the status alone still classifies the failure.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Mapping
+
+from modelaudit.families.base import HttpResponse, ProviderError
+from modelaudit.families.fields import (
+    JsonObject,
+    as_list,
+    as_object,
+    code_text,
+    first_object,
+    integer,
+    load_json,
+    path,
+    text,
+)
+from modelaudit.redact import redact
+
+MAX_MESSAGE_CHARS = 500
+
+_WHITESPACE = re.compile(r"\s+")
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"<[^>]+>")
+_HTML_SKIPPED = re.compile(r"<(script|style)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+_PROTOBUF_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+# Go-style durations after "try again in" (OpenAI, Groq: 1.2s, 120ms, 6m0s) or
+# "retry in" (Gemini: 26.660853464s).
+_GO_DURATION_HINT = re.compile(
+    r"(?:try again|retry) in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)(?![a-z])", re.IGNORECASE
+)
+_GO_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+# Whole words after "try again in" (Azure: 20 seconds).
+_SECONDS_HINT = re.compile(
+    r"(?:try again|retry) in (\d+(?:\.\d+)?) ?sec(?:ond)?s?\b", re.IGNORECASE
+)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_error_response(response: HttpResponse) -> ProviderError:
+    """The provider's own account of a failed response (never raises)."""
+    try:
+        found = _from_body(response.body, response.headers)
+    except (ValueError, TypeError, RecursionError):  # pragma: no cover - never expected
+        found = ProviderError()
+    return _with_header_hints(found, response.headers)
+
+
+def inband_error(value: object) -> ProviderError | None:
+    """An error object carried where a reply or a stream chunk was expected (inside a 200):
+    `{"error": {...}}`, `{"error": "..."}`, `{"type":"error",...}` or `{"object":"error"}`."""
+    body = as_object(value)
+    if body is None:
+        return None
+    inner = body.get("error")
+    if (isinstance(inner, dict) and inner) or text(inner):
+        return error_from_payload(body)
+    if body.get("object") == "error" or body.get("type") == "error":
+        return error_from_payload(body)
+    return None
+
+
+def error_from_payload(value: object) -> ProviderError | None:
+    """Read any known error envelope from decoded JSON; None when it holds no error."""
+    if isinstance(value, list):
+        # Gemini without `alt=sse` wraps the whole reply, errors included, in an array.
+        return error_from_payload(value[0]) if value else None
+    body = as_object(value)
+    if body is None:
+        return None
+    inner = body.get("error")
+    if isinstance(inner, dict):
+        return _nested(inner, body)
+    if text(inner):
+        return _string_error(body)
+    if body.get("object") == "error" or (
+        text(body.get("message")) and ("type" in body or "code" in body)
+    ):
+        return _flat(body)
+    return _loose(body)
+
+
+def clean_message(value: str | None) -> str | None:
+    """One line, secrets masked, at most MAX_MESSAGE_CHARS."""
+    if not value:
+        return None
+    line = redact(_WHITESPACE.sub(" ", value).strip())
+    if len(line) > MAX_MESSAGE_CHARS:
+        line = line[: MAX_MESSAGE_CHARS - 1].rstrip() + "…"
+    return line or None
+
+
+def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
+    """`retry-after-ms`, else `retry-after` in seconds. The HTTP-date form needs a clock,
+    so it is left to the runner."""
+    milliseconds = _positive_float(headers.get("retry-after-ms"))
+    if milliseconds is not None:
+        return milliseconds / 1000
+    return _positive_float(headers.get("retry-after"))
+
+
+def retry_after_from_message(message: str | None) -> float | None:
+    if not message:
+        return None
+    match = _GO_DURATION_HINT.search(message)
+    if match:
+        return _go_duration(match[1])
+    match = _SECONDS_HINT.search(message)
+    return float(match[1]) if match else None
+
+
+# --- shapes ---------------------------------------------------------------------------
+
+
+def _from_body(body: bytes, headers: Mapping[str, str]) -> ProviderError:
+    try:
+        decoded = load_json(body)
+    except ValueError:
+        return ProviderError(message=_text_body_message(body, headers))
+    found = error_from_payload(decoded)
+    if found is None:
+        return ProviderError(message=clean_message(json.dumps(decoded, ensure_ascii=False)))
+    return found
+
+
+def _nested(inner: JsonObject, outer: JsonObject) -> ProviderError:
+    raw_code = inner.get("code")
+    reason, body_retry = _google_details(inner.get("details"))
+    message = text(inner.get("message")) or text(outer.get("message"))
+    return ProviderError(
+        # Gemini names its canonical code in `status` ("NOT_FOUND") and has no `type`.
+        type=text(inner.get("type")) or text(inner.get("status")) or text(outer.get("type")),
+        code=reason or code_text(raw_code) or code_text(path(inner, "innererror", "code")),
+        message=clean_message(_with_upstream(message, inner.get("metadata"))),
+        retry_after_s=body_retry,
+        status=_http_status(raw_code),
+        param=text(inner.get("param")),
+    )
+
+
+def _flat(body: JsonObject) -> ProviderError:
+    raw_code = body.get("code")
+    return ProviderError(
+        type=text(body.get("type")),
+        code=code_text(raw_code),
+        message=clean_message(text(body.get("message"))),
+        status=_http_status(raw_code),
+        param=text(body.get("param")),
+    )
+
+
+def _string_error(body: JsonObject) -> ProviderError:
+    # Ollama {"error": "..."}; TGI adds "error_type": "overloaded" | "validation" | ...
+    return ProviderError(
+        type=text(body.get("error_type")),
+        message=clean_message(text(body.get("error"))),
+    )
+
+
+def _loose(body: JsonObject) -> ProviderError | None:
+    detail = body.get("detail")
+    if text(detail):
+        return ProviderError(message=clean_message(text(detail)))
+    first_detail = first_object(detail)  # FastAPI validation errors: [{"msg": ...}]
+    if first_detail is not None:
+        return ProviderError(message=clean_message(text(first_detail.get("msg"))))
+    if text(body.get("message")):
+        return ProviderError(message=clean_message(text(body.get("message"))))
+    first = first_object(body.get("errors"))
+    if first is not None:
+        return ProviderError(
+            code=code_text(first.get("code")),
+            message=clean_message(text(first.get("message"))),
+        )
+    return None
+
+
+def _google_details(details: object) -> tuple[str | None, float | None]:
+    """`ErrorInfo.reason` (e.g. API_KEY_INVALID) and `RetryInfo.retryDelay` ("26s")."""
+    reason: str | None = None
+    retry: float | None = None
+    for item in as_list(details):
+        detail = as_object(item) or {}
+        kind = text(detail.get("@type")) or ""
+        if kind.endswith("google.rpc.ErrorInfo"):
+            reason = reason or text(detail.get("reason"))
+        elif kind.endswith("google.rpc.RetryInfo"):
+            retry = _protobuf_duration(detail.get("retryDelay"))
+    return reason, retry
+
+
+def _with_upstream(message: str | None, metadata: object) -> str | None:
+    """OpenRouter's "Provider returned error" says what failed only in `metadata.raw`."""
+    raw = path(metadata, "raw")
+    if raw is None:
+        return message
+    raw_text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+    provider = text(path(metadata, "provider_name"))
+    prefix = f"{message or 'upstream error'}" + (f" ({provider})" if provider else "")
+    return f"{prefix}: {raw_text}"
+
+
+def _text_body_message(body: bytes, headers: Mapping[str, str]) -> str | None:
+    decoded = body.decode("utf-8", errors="replace").strip()
+    if not decoded:
+        return None
+    content_type = headers.get("content-type", "")
+    if "html" in content_type or decoded.startswith("<"):
+        title = _HTML_TITLE.search(decoded)
+        if title:
+            return clean_message(html.unescape(title[1]))
+        stripped = _HTML_TAG.sub(" ", _HTML_SKIPPED.sub(" ", decoded))
+        return clean_message(html.unescape(stripped))
+    return clean_message(decoded)
+
+
+def _with_header_hints(found: ProviderError, headers: Mapping[str, str]) -> ProviderError:
+    retry = (
+        retry_after_from_headers(headers)
+        or found.retry_after_s
+        or retry_after_from_message(found.message)
+    )
+    error_type = found.type
+    if error_type is None and headers.get("x-amzn-errortype"):
+        # Bedrock names the exception in a header, followed by a colon and a URL.
+        error_type = headers["x-amzn-errortype"].split(":", 1)[0] or None
+    return ProviderError(
+        type=error_type,
+        code=found.code,
+        message=found.message,
+        retry_after_s=retry,
+        status=found.status,
+        param=found.param,
+    )
+
+
+# --- small parsers --------------------------------------------------------------------
+
+
+def _http_status(raw_code: object) -> int | None:
+    """A code that is an HTTP status (429, "429"); Zhipu's "1211" and Mistral's "1500" are
+    not."""
+    if isinstance(raw_code, str) and len(raw_code.strip()) != 3:
+        return None
+    value = integer(raw_code)
+    return value if value is not None and 100 <= value <= 599 else None
+
+
+def _protobuf_duration(value: object) -> float | None:
+    match = _PROTOBUF_DURATION.match(value) if isinstance(value, str) else None
+    return float(match[1]) if match else None
+
+
+def _go_duration(value: str) -> float:
+    return sum(
+        float(number) * _UNIT_SECONDS[unit] for number, unit in _GO_DURATION_PART.findall(value)
+    )
+
+
+def _positive_float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if number > 0 and math.isfinite(number) else None

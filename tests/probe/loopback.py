@@ -1,0 +1,48 @@
+"""One-connection TCP servers on 127.0.0.1 that misbehave on purpose."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+
+Handler = Callable[[socket.socket, threading.Event], None]
+
+
+@contextmanager
+def serve_once(handler: Handler) -> Iterator[int]:
+    """Accept one connection, hand it to `handler`, and yield the port meanwhile."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(5)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        with connection:
+            connection.settimeout(5)
+            with suppress(OSError):
+                handler(connection, stop)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(timeout=5)
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    probe.bind(("127.0.0.1", 0))
+    port: int = probe.getsockname()[1]
+    probe.close()
+    return port

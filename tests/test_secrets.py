@@ -1,0 +1,81 @@
+"""Keys: read from `env:`/`file:` at send time, masked everywhere once read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelaudit import credentials
+from modelaudit.redact import MASK, redact, register_secret
+from modelaudit.registry.schema import KeyRef
+
+
+def test_a_registered_secret_is_masked_wherever_it_appears() -> None:
+    secret = "plain-looking-secret-value-42"
+    register_secret(secret)
+    assert redact(f"server said: bad key {secret}!") == f"server said: bad key {MASK}!"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sk-proj-abcdefghijklmnop0123456789",
+        "sk-ant-api03-abcdefghijklmnopqrstuvwxyz",
+        "AIzaSyA0123456789abcdefghijklmnopqrstu",
+        "gsk_abcdefghijklmnopqrstuv0123",
+        "xai-abcdefghijklmnopqrstuv0123",
+    ],
+)
+def test_vendor_key_shapes_are_masked_even_when_never_registered(text: str) -> None:
+    assert text not in redact(f"echo: {text} end")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /v1beta/models?key=abc123secret&pageSize=5",
+        "Authorization: Bearer abc123secret",
+        "x-api-key: abc123secret",
+    ],
+)
+def test_keys_in_query_strings_and_echoed_headers_are_masked(text: str) -> None:
+    assert "abc123secret" not in redact(text)
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    text = "429 rate_limited: Rate limit reached for gpt-4o-mini (retry after 2 s)"
+    assert redact(text) == text
+
+
+def test_an_env_key_is_read_and_registered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ACME_KEY", "  acme-secret-value-123\n")
+    value = credentials.read_key(KeyRef(source="env", name="ACME_KEY"), tmp_path)
+    assert value == "acme-secret-value-123"
+    assert "acme-secret-value-123" not in redact("echo acme-secret-value-123")
+
+
+def test_a_missing_env_key_names_the_variable(tmp_path: Path) -> None:
+    status = credentials.status(KeyRef(source="env", name="ACME_KEY"), tmp_path)
+    assert (status.present, status.reason) == (
+        False,
+        "ACME_KEY is not set: export it to probe this provider",
+    )
+
+
+def test_an_empty_env_key_is_not_a_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ACME_KEY", "   ")
+    status = credentials.status(KeyRef(source="env", name="ACME_KEY"), tmp_path)
+    assert (status.present, status.reason) == (False, "ACME_KEY is set but empty")
+
+
+def test_a_file_key_is_relative_to_the_registry(tmp_path: Path) -> None:
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "acme").write_text("file-secret-value-456\n")
+    ref = KeyRef(source="file", name="keys/acme")
+    assert credentials.read_key(ref, tmp_path) == "file-secret-value-456"
+
+
+def test_a_missing_key_file_is_named(tmp_path: Path) -> None:
+    status = credentials.status(KeyRef(source="file", name="keys/nope"), tmp_path)
+    assert (status.present, status.reason) == (False, "key file keys/nope does not exist")
