@@ -88,7 +88,8 @@ def test_a_model_without_successes_has_empty_percentiles(store: SqliteStore) -> 
 
     (model,) = store.history().models(DAY)
 
-    assert model.latency == Percentiles(0) and model.ttft == Percentiles(0)
+    assert model.latency == Percentiles(0)
+    assert model.ttft == Percentiles(0)
     assert model.last_ok is None
 
 

@@ -55,6 +55,8 @@ class SqliteStore:
         self._generation = -1
         self._targets: dict[tuple[str, str], int] = {}
         self._snapshots: set[tuple[int, str]] = set()
+        self.swept: list[int] = []
+        """Runs this open found abandoned (their process gone) and marked interrupted."""
 
     @classmethod
     def open(cls, db: Path | None = None, *, create: bool = True) -> SqliteStore:
@@ -65,7 +67,7 @@ class SqliteStore:
         try:
             retry_busy(lambda: migrate(conn))
             store = cls(conn, path)
-            store.sweep_stale_runs()
+            store.swept = store.sweep_stale_runs()
         except BaseException:
             conn.close()
             raise
