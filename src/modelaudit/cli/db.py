@@ -22,14 +22,25 @@ app = typer.Typer(
 def check(db: DbOption = None) -> int:
     """Check the database's integrity and schema version (and close runs whose process
     died)."""
+    import sqlite3
+
     from modelaudit.errors import StoreError
     from modelaudit.store.check import check as check_store
+    from modelaudit.store.db import resolve_path
     from modelaudit.store.sqlite import SqliteStore
 
-    with SqliteStore.open(db, create=False) as store:
-        swept = [*store.swept, *store.sweep_stale_runs()]
-        report = check_store(store)
+    try:
+        store = SqliteStore.open(db, create=False)
+    except StoreError as exc:  # too damaged to open
+        cause = exc.__cause__ if isinstance(exc.__cause__, sqlite3.Error) else exc.message
+        raise StoreError(f"{resolve_path(db)} failed its check: {cause}") from None
+    with store:
         path = store.path
+        try:
+            swept = [*store.swept, *store.sweep_stale_runs()]
+            report = check_store(store)
+        except sqlite3.DatabaseError as exc:  # too damaged to finish checking
+            raise StoreError(f"{path} failed its check: {exc}") from None
     if not report.ok:
         for problem in report.problems:
             console.plain(problem)
@@ -59,11 +70,12 @@ def prune(
 
     from modelaudit.cli.watch import duration
     from modelaudit.probe.document import iso
+    from modelaudit.store.db import reported
     from modelaudit.store.prune import prune as prune_store
     from modelaudit.store.sqlite import SqliteStore
 
     window = duration(older_than)
-    with SqliteStore.open(db, create=False) as store:
+    with SqliteStore.open(db, create=False) as store, reported(store.path):
         result = prune_store(store.conn, window, datetime.now(UTC))
     console.info(
         f"rolled {result.attempts} attempts from before {iso(result.cutoff)} up into "
@@ -95,14 +107,18 @@ def export(
 
     from modelaudit.cli.watch import duration
     from modelaudit.redact import redact
-    from modelaudit.store.db import ms
+    from modelaudit.store.db import ms, reported
     from modelaudit.store.export import attempt_lines
     from modelaudit.store.sqlite import SqliteStore
 
     assert output_format is ExportFormat.JSONL
     since_ms = ms(datetime.now(UTC) - duration(since)) if since else None
     lines = 0
-    with SqliteStore.open(db, create=False) as store, contextlib.ExitStack() as stack:
+    with (
+        SqliteStore.open(db, create=False) as store,
+        reported(store.path),
+        contextlib.ExitStack() as stack,
+    ):
         sink = sys.stdout if output is None else stack.enter_context(output.open("w"))
         for line in attempt_lines(store.conn, since_ms):
             sink.write(redact(line) + "\n")

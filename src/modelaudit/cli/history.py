@@ -40,10 +40,11 @@ def history(
     import json
 
     from modelaudit.store import runs
+    from modelaudit.store.db import reported
     from modelaudit.store.sqlite import SqliteStore
 
     chosen = output_format or (HistoryFormat.TABLE if sys.stdout.isatty() else HistoryFormat.JSON)
-    with SqliteStore.open(db, create=False) as store:
+    with SqliteStore.open(db, create=False) as store, reported(store.path):
         if model is None:
             recent = runs.recent_runs(store.conn, limit)
             document: dict[str, Any] = {"runs": [_run_json(r) for r in recent]}

@@ -143,6 +143,19 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+@contextlib.contextmanager
+def reported(path: Path) -> Iterator[None]:
+    """SQLite failing (a damaged file, a full disk) becomes a StoreError that names the
+    file, never a traceback."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(
+            f"the history database {path} failed: {exc} (`modelaudit db check --db {path}` "
+            "checks it)"
+        ) from exc
+
+
 def ms(moment: datetime) -> int:
     """A timezone-aware datetime as integer milliseconds since the epoch: how times are
     stored."""

@@ -50,6 +50,8 @@ NEUTRAL_VERDICTS = frozenset({Verdict.SKIPPED, Verdict.INCONCLUSIVE})
 """Say nothing about the model (not probed, or this machine offline): they neither
 continue nor end an incident."""
 LOOKBACK_ROWS = 1000
+RANGED_BUCKETS = 64
+"""Up to this many timeline buckets, each is counted by index ranges (no sort)."""
 # The sets of `history.py`, bound as JSON arrays (`x IN (SELECT value FROM json_each(?))`):
 # no SQL text is ever built from values.
 OK_CLASSES = json.dumps(sorted(c.value for c in SUCCESS_CLASSES))
@@ -68,27 +70,37 @@ class _Tally:
     last: int | None = None
     last_ok: int | None = None
 
-    def add(self, row: tuple[str, str, int, int, int, int]) -> None:
+    def add(self, row: tuple[str, str, int, int, int | None, int | None]) -> None:
         """One group of attempts: kind, class, how many, how many in inconclusive runs,
-        first and last start."""
+        first and last start (None where a timeline does not need them)."""
         kind, error_class, n, inconclusive, first, last = row
         cls = ErrorClass(error_class)
         self.classes[cls] += n
-        self.first = first if self.first is None else min(self.first, first)
-        self.last = last if self.last is None else max(self.last, last)
+        self.first = _earliest(self.first, first)
+        self.last = _latest(self.last, last)
         if ProbeKind(kind) not in AVAILABILITY_KINDS:
             return
         counted = counts_as(cls)
         setattr(self, counted, getattr(self, counted) + n - inconclusive)
         self.excluded += inconclusive
         if counted == "ok":
-            self.last_ok = last if self.last_ok is None else max(self.last_ok, last)
+            self.last_ok = _latest(self.last_ok, last)
+
+
+def _earliest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _latest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 @dataclass(frozen=True)
 class _Sample:
     """Which attempts a percentile is taken over: successes of one kind, one metric. The
-    SQL is literal per metric: SQLite uses a partial index only for a literal `kind`."""
+    SQL is literal per metric: SQLite uses a partial index only for a literal `kind`, and
+    `INDEXED BY` keeps it from preferring attempt_summary (more equality columns, but the
+    values are not in it, so every sample would be looked up and sorted)."""
 
     kind: ProbeKind
     metric: Literal["latency", "ttft"]
@@ -100,32 +112,34 @@ class _Sample:
 LATENCY = _Sample(
     ProbeKind.COMPLETION,
     "latency",
-    count_sql="SELECT count(*) FROM attempt WHERE kind = 'completion' AND target_id = :target"
-    " AND error_class = :cls AND latency_ms IS NOT NULL"
+    count_sql="SELECT count(*) FROM attempt INDEXED BY attempt_latency"
+    " WHERE kind = 'completion' AND target_id = :target AND error_class = :cls"
+    " AND latency_ms IS NOT NULL"
     " AND started_ms >= :since AND started_ms < :until",
-    nth_sql="SELECT latency_ms FROM attempt WHERE kind = 'completion' AND target_id = :target"
-    " AND error_class = :cls AND latency_ms IS NOT NULL"
+    nth_sql="SELECT latency_ms FROM attempt INDEXED BY attempt_latency"
+    " WHERE kind = 'completion' AND target_id = :target AND error_class = :cls"
+    " AND latency_ms IS NOT NULL"
     " AND started_ms >= :since AND started_ms < :until"
     " ORDER BY latency_ms LIMIT 1 OFFSET :offset",
-    values_sql="SELECT (started_ms - :since) / :width, latency_ms FROM attempt"
-    " WHERE kind = 'completion' AND target_id = :target AND error_class = :cls"
-    " AND latency_ms IS NOT NULL AND started_ms >= :since AND started_ms < :until"
-    " ORDER BY latency_ms",
+    values_sql="SELECT (started_ms - :since) / :width AS g, json_group_array(latency_ms)"
+    " FROM attempt INDEXED BY attempt_latency WHERE kind = 'completion'"
+    " AND target_id = :target AND error_class = :cls AND latency_ms IS NOT NULL"
+    " AND started_ms >= :since AND started_ms < :until GROUP BY g",
 )
 TTFT = _Sample(
     ProbeKind.STREAM,
     "ttft",
-    count_sql="SELECT count(*) FROM attempt WHERE kind = 'stream' AND target_id = :target"
-    " AND error_class = :cls AND ttft_ms IS NOT NULL"
+    count_sql="SELECT count(*) FROM attempt INDEXED BY attempt_ttft"
+    " WHERE kind = 'stream' AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
     " AND started_ms >= :since AND started_ms < :until",
-    nth_sql="SELECT ttft_ms FROM attempt WHERE kind = 'stream' AND target_id = :target"
-    " AND error_class = :cls AND ttft_ms IS NOT NULL"
+    nth_sql="SELECT ttft_ms FROM attempt INDEXED BY attempt_ttft"
+    " WHERE kind = 'stream' AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
     " AND started_ms >= :since AND started_ms < :until"
     " ORDER BY ttft_ms LIMIT 1 OFFSET :offset",
-    values_sql="SELECT (started_ms - :since) / :width, ttft_ms FROM attempt"
-    " WHERE kind = 'stream' AND target_id = :target AND error_class = :cls"
-    " AND ttft_ms IS NOT NULL AND started_ms >= :since AND started_ms < :until"
-    " ORDER BY ttft_ms",
+    values_sql="SELECT (started_ms - :since) / :width AS g, json_group_array(ttft_ms)"
+    " FROM attempt INDEXED BY attempt_ttft WHERE kind = 'stream'"
+    " AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
+    " AND started_ms >= :since AND started_ms < :until GROUP BY g",
 )
 SUCCESSES = tuple(sorted(c.value for c in SUCCESS_CLASSES))
 _VERDICTS = {v.value: v for v in Verdict}
@@ -225,10 +239,12 @@ class SqliteHistory:
 
     def _raw_groups(
         self, params: dict[str, int], whole_window: bool
-    ) -> Iterable[tuple[int, int, str, str, int, int, int]]:
-        """Attempts per (model, bucket, kind, error class). Over the whole window SQLite
-        counts along attempt_summary with no sort (`+started_ms` keeps it off the time
-        index) and finds each group's first and last attempt by two seeks."""
+    ) -> Iterable[tuple[int, int, str, str, int, int | None, int | None]]:
+        """Attempts per (model, bucket, kind, error class), counted along attempt_summary
+        (`+started_ms` keeps SQLite off the time index). Over the whole window the GROUP BY
+        follows the index, so nothing is sorted, and each group's first and last attempt
+        are two seeks. For a timeline of few buckets, each (group, bucket) is counted by a
+        range of the index, again without a sort; many buckets are grouped by a sort."""
         if whole_window:
             return self.conn.execute(
                 "SELECT t, 0, k, c, n,"
@@ -237,14 +253,29 @@ class SqliteHistory:
                 " (SELECT max(started_ms) FROM attempt WHERE target_id = t AND kind = k"
                 "  AND error_class = c AND started_ms >= :since AND started_ms < :until)"
                 " FROM (SELECT target_id AS t, kind AS k, error_class AS c, count(*) AS n"
-                "  FROM attempt WHERE +started_ms >= :since AND +started_ms < :until"
+                "  FROM attempt INDEXED BY attempt_summary"
+                "  WHERE +started_ms >= :since AND +started_ms < :until"
                 "  GROUP BY target_id, kind, error_class)",
                 params,
             )
+        count = -(-(params["until"] - params["since"]) // params["width"])
+        if count <= RANGED_BUCKETS:
+            return self.conn.execute(
+                "WITH RECURSIVE b(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM b"
+                "  WHERE g + 1 < :buckets),"
+                " groups AS (SELECT target_id AS t, kind AS k, error_class AS c"
+                "  FROM attempt INDEXED BY attempt_summary"
+                "  WHERE +started_ms >= :since AND +started_ms < :until GROUP BY 1, 2, 3)"
+                " SELECT t, g, k, c, n, NULL, NULL FROM (SELECT t, g, k, c,"
+                "  (SELECT count(*) FROM attempt WHERE target_id = t AND kind = k"
+                "   AND error_class = c AND started_ms >= :since + g * :width"
+                "   AND started_ms < min(:until, :since + (g + 1) * :width)) AS n"
+                "  FROM groups CROSS JOIN b) WHERE n > 0",
+                {**params, "buckets": count},
+            )
         return self.conn.execute(
             "SELECT target_id, (started_ms - :since) / :width AS g, kind, error_class, count(*),"
-            " min(started_ms), max(started_ms) FROM attempt"
-            " WHERE +started_ms >= :since AND +started_ms < :until"
+            " NULL, NULL FROM attempt WHERE +started_ms >= :since AND +started_ms < :until"
             " GROUP BY target_id, kind, error_class, g",
             params,
         )
@@ -254,7 +285,7 @@ class SqliteHistory:
         as excluded. Such runs are rare and short: each is found by its time span."""
         rows = self.conn.execute(
             "SELECT a.target_id, (a.started_ms - :since) / :width, a.kind, a.error_class,"
-            " count(*) FROM run r JOIN attempt a ON a.run_id = r.id"
+            " count(*) FROM run r CROSS JOIN attempt a ON +a.run_id = r.id"  # runs first
             " AND a.started_ms BETWEEN r.started_ms AND coalesce(r.last_attempt_ms, r.finished_ms)"
             " WHERE r.status = 'inconclusive' AND r.started_ms < :until"
             " AND coalesce(r.last_attempt_ms, r.finished_ms) >= :since"
@@ -311,14 +342,14 @@ class SqliteHistory:
         return Percentiles(n, p50, p95, p99)
 
     def _sorted_samples(self, sample: _Sample, params: dict[str, object]) -> dict[int, list[float]]:
-        """One model's successful samples per bucket, each list sorted."""
+        """One model's successful samples per bucket, each list sorted. SQLite hands each
+        bucket over as one JSON array: far fewer rows to build in Python."""
         samples: dict[int, list[float]] = defaultdict(list)
         for cls in SUCCESSES:
-            for group_no, value in self.conn.execute(sample.values_sql, {**params, "cls": cls}):
-                samples[group_no].append(value)  # in index order: sorted within a class
-        if len(SUCCESSES) > 1:
-            for values in samples.values():
-                values.sort()
+            for group_no, values in self.conn.execute(sample.values_sql, {**params, "cls": cls}):
+                samples[group_no].extend(json.loads(values))
+        for values in samples.values():
+            values.sort()
         return samples
 
     def _rolled_histograms(self, params: dict[str, object]) -> dict[_Key, buckets.Histogram]:

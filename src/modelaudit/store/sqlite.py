@@ -16,7 +16,15 @@ from modelaudit import __version__
 from modelaudit.redact import generation as redact_generation
 from modelaudit.redact import redact
 from modelaudit.store import liveness
-from modelaudit.store.db import connect, from_ms, ms, resolve_path, retry_busy, transaction
+from modelaudit.store.db import (
+    connect,
+    from_ms,
+    ms,
+    reported,
+    resolve_path,
+    retry_busy,
+    transaction,
+)
 from modelaudit.store.history import AVAILABILITY_KINDS, counts_as
 from modelaudit.store.migrations import migrate
 
@@ -65,9 +73,10 @@ class SqliteStore:
         path = resolve_path(db)
         conn = connect(path, create=create)
         try:
-            retry_busy(lambda: migrate(conn))
-            store = cls(conn, path)
-            store.swept = store.sweep_stale_runs()
+            with reported(path):
+                retry_busy(lambda: migrate(conn))
+                store = cls(conn, path)
+                store.swept = store.sweep_stale_runs()
         except BaseException:
             conn.close()
             raise
