@@ -11,14 +11,18 @@ import pytest
 # Real-server fixtures (llamacpp_server, litellm_server...) and the `netns` marker's skip.
 pytest_plugins = ("tests.realservers", "tests.netns")
 
-# Variables a developer may have exported that must never reach a test.
+# Variables a developer may have exported that must never reach a test. The suite's own
+# switches (MODELAUDIT_REQUIRE_*, MODELAUDIT_SKIP_*, MODELAUDIT_TEST_*) are kept.
 _SCRUBBED_PREFIXES = ("MODELAUDIT_",)
+_KEPT_PREFIXES = ("MODELAUDIT_REQUIRE_", "MODELAUDIT_SKIP_", "MODELAUDIT_TEST_")
 _SCRUBBED_SUFFIXES = ("_API_KEY", "_TOKEN")
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
+        if name.startswith(_KEPT_PREFIXES):
+            continue
         if name.startswith(_SCRUBBED_PREFIXES) or name.endswith(_SCRUBBED_SUFFIXES):
             monkeypatch.delenv(name)
     home = tmp_path / "home"

@@ -20,6 +20,15 @@ ConfigOption = Annotated[
     ),
 ]
 
+LockOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--lock",
+        help="The lockfile. Default: modelaudit.lock beside the registry.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
 ProviderOption = Annotated[
     list[str] | None, typer.Option("--provider", "-p", help="Only this provider (repeatable).")
 ]

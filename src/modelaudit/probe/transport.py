@@ -22,7 +22,7 @@ from modelaudit.probe.timing import DeadlineExceeded
 from modelaudit.vocabulary import Phase
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator, Callable, Mapping
     from pathlib import Path
 
     from modelaudit.families.base import HttpRequest
@@ -52,9 +52,11 @@ class ExchangeFailed(Exception):  # noqa: N818 - wraps the failure, says when it
     """A transport failure, with whether the response had begun when it happened (a reset
     before the headers is a connection failure; one mid-body is a truncated response)."""
 
-    def __init__(self, cause: BaseException, *, response_started: bool) -> None:
+    def __init__(self, cause: BaseException, *, response_started: bool, reused: bool) -> None:
         super().__init__(str(cause) or type(cause).__name__)
         self.response_started = response_started
+        self.reused = reused
+        """The request went out on a pooled connection (no new connection was opened)."""
 
 
 _FAILURES = (httpx.HTTPError, OSError, ssl.SSLError, DeadlineExceeded, BodyTooLarge)
@@ -91,6 +93,8 @@ class Timings:
     end: float | None = None
     token_gaps: list[float] = field(default_factory=list)
     _last_token: float | None = None
+    on_request_sent: Callable[[], None] | None = None
+    """Called when the request's headers start going out (connection ready)."""
 
     @property
     def reused(self) -> bool:
@@ -118,6 +122,8 @@ class Timings:
             self.connect_start = now
         elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
             self.connect_end = now
+        elif event.endswith("send_request_headers.started") and self.on_request_sent:
+            self.on_request_sent()
 
 
 @dataclass(frozen=True)
@@ -184,7 +190,31 @@ async def exchange(
 ) -> Exchange:
     """Send `request` with `auth` headers added; read the whole response under deadlines.
 
-    Raises `Redirected`, or `ExchangeFailed` wrapping what went wrong (a `DeadlineExceeded`
+    A server may close an idle keep-alive connection just as we reuse it (llama.cpp does
+    after a stream, without `Connection: close`). That is not the server failing: the
+    request is sent once more, on a fresh connection, and only that exchange is timed.
+    """
+    try:
+        return await _exchange_once(client, request, auth, timeouts, consumer)
+    except ExchangeFailed as exc:
+        if not _stale_connection(exc):
+            raise
+    return await _exchange_once(client, request, auth, timeouts, consumer)
+
+
+def _stale_connection(exc: ExchangeFailed) -> bool:
+    broken = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+    return exc.reused and not exc.response_started and isinstance(exc.__cause__, broken)
+
+
+async def _exchange_once(
+    client: httpx.AsyncClient,
+    request: HttpRequest,
+    auth: Mapping[str, str],
+    timeouts: Timeouts,
+    consumer: BodyConsumer | None,
+) -> Exchange:
+    """Raises `Redirected`, or `ExchangeFailed` wrapping what went wrong (a `DeadlineExceeded`
     with its phase, `BodyTooLarge`, or whatever httpx raised); `modelaudit.probe.classify`
     turns each into an error class.
     """
@@ -201,14 +231,14 @@ async def exchange(
     try:
         response = await _headers(client, built, timings, timeouts)
     except _FAILURES as exc:
-        raise ExchangeFailed(exc, response_started=False) from exc
+        raise ExchangeFailed(exc, response_started=False, reused=timings.reused) from exc
     try:
         if 300 <= response.status_code < 400:
             raise Redirected(response.status_code, response.headers.get("location", "?"))
         # Only a 2xx body is the stream; an error reply is read whole and parsed as such.
         body = await _body(response, timings, timeouts, consumer if response.is_success else None)
     except _FAILURES as exc:
-        raise ExchangeFailed(exc, response_started=True) from exc
+        raise ExchangeFailed(exc, response_started=True, reused=timings.reused) from exc
     finally:
         await response.aclose()
     headers = {k.lower(): v for k, v in response.headers.items()}
@@ -218,18 +248,29 @@ async def exchange(
 async def _headers(
     client: httpx.AsyncClient, built: httpx.Request, timings: Timings, timeouts: Timeouts
 ) -> httpx.Response:
-    budget = min(timeouts.connect_s + timeouts.first_byte_s, timeouts.total_s)
+    """Send and wait for the response headers. The first-byte budget runs from the moment
+    the request goes out (a slow connection setup is the connect phase's business)."""
+    loop = asyncio.get_running_loop()
+    total_deadline = loop.time() + timeouts.total_s
+    binding = [Phase.FIRST_BYTE]
+
+    def deadline_from(start: float) -> float:
+        first_byte = start + timeouts.first_byte_s
+        binding[0] = Phase.FIRST_BYTE if first_byte < total_deadline else Phase.TOTAL
+        return min(first_byte, total_deadline)
+
     try:
-        async with asyncio.timeout(budget):
+        async with asyncio.timeout(deadline_from(loop.time() + timeouts.connect_s)) as scope:
+            timings.on_request_sent = lambda: scope.reschedule(deadline_from(loop.time()))
             response = await client.send(built, stream=True)
     except httpx.ConnectTimeout:
         raise DeadlineExceeded(Phase.CONNECT, timeouts.connect_s) from None
     except TimeoutError:
         if timings.connect_start is not None and timings.connect_end is None:
             raise DeadlineExceeded(Phase.CONNECT, timeouts.connect_s) from None
-        if budget == timeouts.total_s:
-            raise DeadlineExceeded(Phase.TOTAL, timeouts.total_s) from None
-        raise DeadlineExceeded(Phase.FIRST_BYTE, timeouts.first_byte_s) from None
+        raise DeadlineExceeded(binding[0], _phase_budget(binding[0], timeouts)) from None
+    finally:
+        timings.on_request_sent = None
     timings.headers = time.perf_counter()
     if timings.connect_start is not None and timings.connect_end is None:
         timings.connect_end = timings.headers
