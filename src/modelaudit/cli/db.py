@@ -20,8 +20,7 @@ app = typer.Typer(
 
 @app.command("check")
 def check(db: DbOption = None) -> int:
-    """Check the database's integrity and schema version (and close runs whose process
-    died)."""
+    """Check the database's integrity and schema version; close runs whose process died."""
     import sqlite3
 
     from modelaudit.errors import StoreError
@@ -64,8 +63,7 @@ def prune(
     ],
     db: DbOption = None,
 ) -> int:
-    """Roll raw attempts older than the window up into hourly aggregates that still give
-    availability and percentiles."""
+    """Roll raw attempts older than a window up into hourly aggregates (percentiles stay)."""
     from datetime import UTC, datetime
 
     from modelaudit.cli.watch import duration
@@ -99,8 +97,7 @@ def export(
     ] = None,
     db: DbOption = None,
 ) -> int:
-    """Export raw attempts (JSON lines, `schema_version` on each) for ClickHouse, BigQuery
-    or PostgreSQL."""
+    """Export raw attempts as versioned JSON lines, for ClickHouse, BigQuery or PostgreSQL."""
     import contextlib
     import sys
     from datetime import UTC, datetime

@@ -78,8 +78,7 @@ def watch(
     ] = "127.0.0.1",
     ping_url: PingUrlOption = None,
 ) -> int:
-    """Probe on a schedule until stopped (SIGTERM or Ctrl-C): never overlapping itself,
-    holding the scheduled-run lock, storing every run."""
+    """Probe on a schedule until stopped, never overlapping itself; store every run."""
     import asyncio
 
     from modelaudit import registry
