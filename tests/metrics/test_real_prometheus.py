@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import Behaviour, FakeOpenAI, wait_until
-from tests.store.cli_support import KEY, spawn, write_registry
+from tests.store.cli_support import KEY, running, write_registry
 
 from .conftest import RunningPrometheus
 
@@ -36,13 +36,8 @@ def test_prometheus_scrapes_the_watchers_series(
     with FakeOpenAI(key=KEY, models=["good", "bad"]) as fake:
         fake.behave("bad", Behaviour.error("server_error"))
         write_registry(isolated_env, fake.base_url, ["good", "bad"], kinds=("completion", "stream"))
-        with log.open("wb") as sink:
-            watcher = spawn(
-                ["watch", "--every", "2s", "--metrics-port", "0", "--no-store"],
-                isolated_env,
-                stderr=sink,
-            )
-        try:
+        args = ["watch", "--every", "2s", "--metrics-port", "0", "--no-store"]
+        with running(args, isolated_env, log) as watcher:
             wait_until(lambda: "metrics on http" in log.read_text(), timeout_s=60)
             port = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", log.read_text())
             assert port is not None, log.read_text()
@@ -57,9 +52,8 @@ def test_prometheus_scrapes_the_watchers_series(
             )
             ttft = _by_model(prometheus.query("modelaudit_ttft_seconds_bucket{le='+Inf'}"))
             last_run = prometheus.query("modelaudit_last_run_timestamp_seconds")
-        finally:
             watcher.send_signal(signal.SIGTERM)
-            watcher.wait(timeout=30)
+            assert watcher.wait(timeout=30) == 0
 
     good_labels, good_value = success["good"]
     assert good_value == 1

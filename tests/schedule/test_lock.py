@@ -8,8 +8,8 @@ import pytest
 
 from modelaudit.errors import LockedError
 from modelaudit.schedule.lock import exclusive, lock_path
-from tests.fakes import Behaviour, FakeOpenAI, wait_until
-from tests.store.cli_support import KEY, count, modelaudit, spawn, write_registry
+from tests.fakes import wait_until
+from tests.store.cli_support import count, half_done, modelaudit, running
 
 
 def test_the_lock_is_exclusive_and_released_when_its_holder_leaves(tmp_path: Path) -> None:
@@ -25,20 +25,16 @@ def test_an_overlapping_exclusive_run_exits_5_at_once_and_plain_probes_do_not_wa
     isolated_env: Path,
 ) -> None:
     db = isolated_env / "h.sqlite3"
-    with FakeOpenAI(key=KEY, models=["hanging", "quick"]) as fake:
-        fake.behave("hanging", Behaviour.slow_headers(120))
-        write_registry(isolated_env, fake.base_url, ["hanging", "quick"], total_s=300)
-        holder = spawn(["probe", "--exclusive", "--db", str(db), "-m", "hanging"], isolated_env)
-        try:
-            wait_until(lambda: count(db, "SELECT count(*) FROM run") == 1, timeout_s=60)
+    with (
+        half_done(isolated_env),
+        running(["probe", "--exclusive", "--db", str(db), "-m", "hanging"], isolated_env) as holder,
+    ):
+        wait_until(lambda: count(db, "SELECT count(*) FROM run") == 1, timeout_s=60)
 
-            second = modelaudit(["probe", "--exclusive", "--db", str(db)], isolated_env)
-            plain = modelaudit(["probe", "--db", str(db), "-m", "quick"], isolated_env)
+        second = modelaudit(["probe", "--exclusive", "--db", str(db)], isolated_env)
+        plain = modelaudit(["probe", "--db", str(db), "-m", "quick"], isolated_env)
 
-            assert holder.poll() is None  # still holding the lock all along
-        finally:
-            holder.kill()
-            holder.wait(timeout=30)
+        assert holder.poll() is None  # still holding the lock all along
     assert second.returncode == 5
     assert "another exclusive modelaudit run" in second.stderr
     assert "holds" in second.stderr

@@ -17,7 +17,7 @@ from tests.store.cli_support import (
     lock_is_free,
     modelaudit,
     rows,
-    spawn,
+    running,
     write_registry,
 )
 
@@ -72,13 +72,8 @@ def test_sigterm_stops_watch_cleanly_between_runs_and_mid_run(isolated_env: Path
     with FakeOpenAI(key=KEY, models=["quick", "slow"]) as fake:
         fake.behave("slow", [Behaviour.ok(), Behaviour.slow_headers(120)])
         write_registry(isolated_env, fake.base_url, ["quick", "slow"], total_s=300)
-        with log.open("wb") as sink:
-            watcher = spawn(
-                ["watch", "--every", "2s", "--jitter", "0s", "--db", str(db)],
-                isolated_env,
-                stderr=sink,
-            )
-        try:
+        args = ["watch", "--every", "2s", "--jitter", "0s", "--db", str(db)]
+        with running(args, isolated_env, log) as watcher:
             # The first run completes; the second hangs on `slow`: stop it there.
             wait_until(lambda: count(db, "SELECT count(*) FROM run") == 2, timeout_s=90)
             wait_until(
@@ -86,9 +81,6 @@ def test_sigterm_stops_watch_cleanly_between_runs_and_mid_run(isolated_env: Path
             )
             watcher.send_signal(signal.SIGTERM)
             code = watcher.wait(timeout=30)
-        finally:
-            watcher.kill()
-            watcher.wait(timeout=30)
 
     assert code == 0, log.read_text()
     assert "Traceback" not in log.read_text()
@@ -104,22 +96,16 @@ def test_watch_serves_metrics_for_prometheus_on_loopback(isolated_env: Path) -> 
     log = isolated_env / "watch.log"
     with FakeOpenAI(key=KEY, models=["good"]) as fake:
         write_registry(isolated_env, fake.base_url, ["good"], kinds=("completion", "stream"))
-        with log.open("wb") as sink:
-            watcher = spawn(
-                ["watch", "--every", "1h", "--metrics-port", "0", "--db", str(db)],
-                isolated_env,
-                stderr=sink,
-            )
-        try:
+        args = ["watch", "--every", "1h", "--metrics-port", "0", "--db", str(db)]
+        with running(args, isolated_env, log) as watcher:
             wait_until(lambda: count(db, "SELECT count(*) FROM verdict") == 1, timeout_s=90)
             found = re.search(r"metrics on (http://127\.0\.0\.1:\d+/metrics)", log.read_text())
             assert found is not None, log.read_text()
             url = found.group(1)
             wait_until(lambda: "modelaudit_last_run" in httpx.get(url).text, 30)
             text = httpx.get(url).text
-        finally:
             watcher.send_signal(signal.SIGTERM)
-            watcher.wait(timeout=30)
+            assert watcher.wait(timeout=30) == 0
 
     labels = 'model="good",provider="acme"'
     assert f'modelaudit_probe_success{{error_class="ok",kind="completion",{labels}}} 1.0' in text

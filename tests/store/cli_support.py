@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
+
+from tests.fakes import Behaviour, FakeOpenAI
 
 KEY = "sk-proj-CANARYstore0123456789abcdefKEY"
 KEY_ENV = "ACME_API_KEY"
@@ -86,6 +89,39 @@ def spawn(
         stdout=subprocess.DEVNULL,
         stderr=stderr,
     )
+
+
+@contextlib.contextmanager
+def running(
+    args: Sequence[str], cwd: Path, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`modelaudit ARGS` in the background (stderr to `log`), killed on the way out if it
+    is still running."""
+    with log.open("wb") if log else contextlib.nullcontext(subprocess.DEVNULL) as sink:
+        process = spawn(args, cwd, stderr=sink)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+
+
+QUICK_COMPLETIONS = (
+    "SELECT count(*) FROM attempt a JOIN target t ON t.id = a.target_id"
+    " WHERE t.model = 'quick' AND a.kind = 'completion'"
+)
+"""How many completions of `quick` are stored: 1 once a half-done run has got that far."""
+
+
+@contextlib.contextmanager
+def half_done(directory: Path) -> Iterator[FakeOpenAI]:
+    """A fake serving `quick` and `hanging` (which never answers), with its registry: a run
+    against it stores `quick` and stays in progress."""
+    with FakeOpenAI(key=KEY, models=["quick", "hanging"]) as fake:
+        fake.behave("hanging", Behaviour.slow_headers(120))
+        write_registry(directory, fake.base_url, ["quick", "hanging"], total_s=300)
+        yield fake
 
 
 def rows(db: Path, sql: str, *params: object) -> list[tuple[object, ...]]:

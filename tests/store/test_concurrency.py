@@ -8,7 +8,18 @@ from pathlib import Path
 from modelaudit.store.migrations import LATEST
 from tests.fakes import Behaviour, FakeOpenAI, wait_until
 
-from .cli_support import KEY, count, lock_is_free, modelaudit, rows, spawn, write_registry
+from .cli_support import (
+    KEY,
+    QUICK_COMPLETIONS,
+    count,
+    half_done,
+    lock_is_free,
+    modelaudit,
+    rows,
+    running,
+    spawn,
+    write_registry,
+)
 
 PROCESSES = 20
 
@@ -47,17 +58,11 @@ def test_kill_9_mid_run_leaves_a_sound_database_an_interrupted_run_and_a_free_lo
     isolated_env: Path,
 ) -> None:
     db = isolated_env / "h.sqlite3"
-    with FakeOpenAI(key=KEY, models=["quick", "hanging"]) as fake:
-        fake.behave("hanging", Behaviour.slow_headers(120))
-        write_registry(isolated_env, fake.base_url, ["quick", "hanging"], total_s=300)
-        process = spawn(["probe", "--exclusive", "--db", str(db)], isolated_env)
-        done_quick = (
-            "SELECT count(*) FROM attempt a JOIN target t ON t.id = a.target_id"
-            " WHERE t.model = 'quick' AND a.kind = 'completion'"
-        )
-        wait_until(lambda: count(db, done_quick) == 1, timeout_s=60)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+    with half_done(isolated_env):
+        with running(["probe", "--exclusive", "--db", str(db)], isolated_env) as process:
+            wait_until(lambda: count(db, QUICK_COMPLETIONS) == 1, timeout_s=60)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
 
         assert rows(db, "SELECT status FROM run") == [("running",)]
         checked = modelaudit(["db", "check", "--db", str(db)], isolated_env)
@@ -65,7 +70,7 @@ def test_kill_9_mid_run_leaves_a_sound_database_an_interrupted_run_and_a_free_lo
         assert "integrity ok" in checked.stderr
         assert "marked 1 run(s) whose process had died as interrupted" in checked.stderr
         assert rows(db, "SELECT status FROM run") == [("interrupted",)]
-        assert count(db, done_quick) == 1
+        assert count(db, QUICK_COMPLETIONS) == 1
         assert count(db, "SELECT count(*) FROM attempt WHERE error_class = 'ok'") == 3
         assert lock_is_free(db)
         history = modelaudit(["history", "--db", str(db), "-f", "json"], isolated_env)
@@ -74,16 +79,9 @@ def test_kill_9_mid_run_leaves_a_sound_database_an_interrupted_run_and_a_free_lo
 
 def test_a_running_run_of_a_live_process_is_left_alone(isolated_env: Path) -> None:
     db = isolated_env / "h.sqlite3"
-    with FakeOpenAI(key=KEY, models=["hanging"]) as fake:
-        fake.behave("hanging", Behaviour.slow_headers(120))
-        write_registry(isolated_env, fake.base_url, ["hanging"], total_s=300)
-        process = spawn(["probe", "--db", str(db)], isolated_env)
-        try:
-            wait_until(lambda: count(db, "SELECT count(*) FROM attempt") == 1, timeout_s=60)
-            checked = modelaudit(["db", "check", "--db", str(db)], isolated_env)
-            assert checked.returncode == 0, checked.stderr
-            assert rows(db, "SELECT status FROM run") == [("running",)]
-        finally:
-            process.kill()
-            process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    with half_done(isolated_env), running(["probe", "--db", str(db)], isolated_env) as process:
+        wait_until(lambda: count(db, QUICK_COMPLETIONS) == 1, timeout_s=60)
+        checked = modelaudit(["db", "check", "--db", str(db)], isolated_env)
+        assert checked.returncode == 0, checked.stderr
+        assert rows(db, "SELECT status FROM run") == [("running",)]
+        assert process.poll() is None

@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +16,16 @@ from modelaudit.store.history import Window
 from modelaudit.store.sqlite import SqliteStore
 from tests.fakes import Behaviour, FakeOpenAI, wait_until
 
-from .cli_support import KEY, KEY_ENV, count, rows, spawn, write_registry
+from .cli_support import (
+    KEY,
+    KEY_ENV,
+    QUICK_COMPLETIONS,
+    count,
+    half_done,
+    rows,
+    running,
+    write_registry,
+)
 
 
 @pytest.fixture
@@ -101,26 +109,14 @@ def test_sigterm_mid_run_keeps_what_completed_and_marks_the_run_interrupted(
     isolated_env: Path,
 ) -> None:
     db = isolated_env / "h.sqlite3"
-    with FakeOpenAI(key=KEY, models=["quick", "slow"]) as fake:
-        fake.behave("slow", Behaviour.slow_headers(60))
-        write_registry(isolated_env, fake.base_url, ["quick", "slow"], total_s=120)
-        process = spawn(["probe", "--db", str(db)], isolated_env, stderr=subprocess.PIPE)
-        wait_until(
-            lambda: (
-                count(
-                    db,
-                    "SELECT count(*) FROM attempt a JOIN target t ON t.id = a.target_id"
-                    " WHERE t.model = 'quick' AND a.kind = 'completion'",
-                )
-                == 1
-            ),
-            timeout_s=30,
-        )
+    log = isolated_env / "probe.log"
+    with half_done(isolated_env), running(["probe", "--db", str(db)], isolated_env, log) as process:
+        wait_until(lambda: count(db, QUICK_COMPLETIONS) == 1, timeout_s=30)
         process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=30)
+        process.wait(timeout=30)
 
     assert process.returncode == 130
-    assert b"Traceback" not in err
+    assert "Traceback" not in log.read_text()
     (status,) = rows(db, "SELECT status FROM run")
     assert status == ("interrupted",)
     assert count(db, "SELECT count(*) FROM attempt WHERE error_class = 'ok'") >= 2
