@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,7 @@ from modelaudit.schedule.watch import next_slot
 from tests.fakes import Behaviour, FakeOpenAI, closed_port, wait_until
 from tests.store.cli_support import (
     KEY,
+    KEY_ENV,
     count,
     lock_is_free,
     modelaudit,
@@ -113,3 +116,37 @@ def test_watch_serves_metrics_for_prometheus_on_loopback(isolated_env: Path) -> 
     assert f'modelaudit_model_verdict{{{labels},verdict="down"}} 0.0' in text
     assert f"modelaudit_ttft_seconds_count{{{labels}}} 1.0" in text
     assert f'modelaudit_probe_latency_seconds_count{{kind="stream",{labels}}} 1.0' in text
+
+
+def test_a_registry_broken_between_runs_is_reported_and_the_last_good_one_kept(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelaudit import registry
+    from modelaudit.errors import ConfigError
+    from modelaudit.probe.plan import Plan, Selection, make_plan
+    from modelaudit.schedule.job import Job, JobOptions
+    from modelaudit.schedule.watch import Schedule, Voice, Watcher
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    said: list[str] = []
+    with FakeOpenAI(key=KEY, models=["good"]) as fake:
+        path = write_registry(isolated_env, fake.base_url, ["good"])
+        loads = 0
+
+        def plan_source() -> tuple[Plan, str]:
+            nonlocal loads
+            loads += 1
+            if loads > 1:
+                raise ConfigError(["providers.yaml:3:1: defaults.kinds: not a list"])
+            loaded = registry.load(path)
+            return make_plan(loaded, Selection(), None), loaded.sha256
+
+        voice = Voice(said.append, said.append, said.append)
+        schedule = Schedule(timedelta(milliseconds=10), timedelta(0), count=2)
+        with Job(JobOptions(store=False), said.append) as job:
+            watcher = Watcher(plan_source, schedule, job, (), voice)
+            assert asyncio.run(watcher.watch()) == 0
+
+    assert watcher.runs == 2
+    assert any("keeping the last good one: providers.yaml:3:1" in line for line in said)
+    assert [line.split(":")[0] for line in said if "run complete" in line] == ["run 1", "run 2"]
