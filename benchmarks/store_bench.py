@@ -55,23 +55,33 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=1_000_000)
     parser.add_argument("--models", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--keep", type=Path, help="build the database here and keep it")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="build the database here and keep it; if it exists, reuse it (reads only)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = args.keep or Path(tmp) / "history.sqlite3"
         until = datetime(2026, 11, 1, tzinfo=UTC)
         since = until - timedelta(days=DAYS)
-        stats = build(db, since, args.attempts, args.models)
+        if db.exists():
+            print(f"reusing {db}: no insert figures")
+            attempts = stored_attempts(db)
+        else:
+            stats = build(db, since, args.attempts, args.models)
+            attempts = int(stats["attempts"])
+            print(
+                f"insert rate, one transaction per probe result (as `probe` writes): "
+                f"{stats['per_result_rate']:,.0f} attempts/s"
+            )
+            print(
+                f"insert rate, one transaction per run (bulk): "
+                f"{stats['per_run_rate']:,.0f} attempts/s"
+            )
         size = db_size(db)
-        print(f"database: {stats['attempts']:,} attempts in {stats['runs']:,} runs, {size:,} bytes")
-        print(f"bytes per stored attempt: {size / stats['attempts']:.1f} (target <= 200)")
-        print(
-            f"insert rate, one transaction per probe result (as `probe` writes): "
-            f"{stats['per_result_rate']:,.0f} attempts/s"
-        )
-        print(
-            f"insert rate, one transaction per run (bulk): {stats['per_run_rate']:,.0f} attempts/s"
-        )
+        print(f"database: {attempts:,} attempts, {size:,} bytes")
+        print(f"bytes per stored attempt: {size / attempts:.1f} (target <= 200)")
         reads = {
             "models(30 days)": "models(Window(since, until))",
             "timelines(30 days, 1 day buckets)": (
@@ -208,6 +218,16 @@ def report(
         for p, m in targets
     )
     return RunReport(started, started + timedelta(seconds=90), RunStatus.COMPLETE, (), verdicts)
+
+
+def stored_attempts(db: Path) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        return int(conn.execute("SELECT count(*) FROM attempt").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def db_size(db: Path) -> int:

@@ -252,3 +252,38 @@ def test_every_attempt_is_stored_not_only_the_last(store: SqliteStore) -> None:
 
     assert rows == [(1, "rate_limited", 429, 2.0), (2, "ok", 200, None)]
     assert store.conn.execute("SELECT attempts FROM run").fetchone()[0] == 2
+
+
+def test_a_vendor_alternating_between_known_fingerprints_is_not_drift(
+    store: SqliteStore,
+) -> None:
+    run = store.begin_run(at(), None)
+    for minute, fingerprint in enumerate(["fp_a", "fp_b", "fp_a", "fp_b", "fp_c", "fp_a"]):
+        store.add_result(run, completion("m", at(minutes=minute), system_fingerprint=fingerprint))
+
+    events = store.history().drift(DAY)
+
+    assert [(e.at, e.before, e.after) for e in events] == [
+        (at(minutes=1), "fp_a", "fp_b"),
+        (at(minutes=4), "fp_b", "fp_c"),
+    ]
+
+
+def test_changes_outlive_prune_and_ceilings_in_effect_show_at_the_window_start(
+    store: SqliteStore,
+) -> None:
+    from modelaudit.store.prune import prune
+
+    run = store.begin_run(at(days=-3), None)
+    ceiling = (("x-ratelimit-limit-tokens", "30000"),)
+    store.add_result(run, completion("m", at(days=-3), served_model="m-1", ratelimit=ceiling))
+    store.add_result(run, completion("m", at(hours=1), served_model="m-2", ratelimit=ceiling))
+
+    prune(store.conn, timedelta(hours=1), now=at(days=1))
+
+    assert store.counts()["attempts"] == 0
+    history = store.history()
+    assert [(e.at, e.before, e.after) for e in history.drift(DAY)] == [(at(hours=1), "m-1", "m-2")]
+    assert [(p.at, p.limit) for p in history.ratelimit_ceilings(DAY)[("acme", "m")]] == [
+        (at(), 30000.0)
+    ]

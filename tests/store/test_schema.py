@@ -36,7 +36,17 @@ EXPECTED_TABLES = {
         "attempts",
         "last_attempt_ms",
     ],
-    "target": ["id", "provider", "model", "first_seen_ms", "last_seen_ms", "last_ok_ms"],
+    "target": [
+        "id",
+        "provider",
+        "model",
+        "first_seen_ms",
+        "last_seen_ms",
+        "last_ok_ms",
+        "served_model_id",
+        "fingerprint_id",
+        "ratelimit_id",
+    ],
     "string": ["id", "value"],
     "attempt": [
         "id",
@@ -76,6 +86,8 @@ EXPECTED_TABLES = {
         "latency_hist",
         "ttft_hist",
     ],
+    "target_fingerprint": ["target_id", "fingerprint_id", "first_ms"],
+    "change_event": ["id", "target_id", "at_ms", "kind", "before_id", "after_id"],
 }
 EXPECTED_INDEXES = {
     "run_started": ["started_ms"],
@@ -87,6 +99,8 @@ EXPECTED_INDEXES = {
     "verdict_target": ["target_id", "run_id"],
     "catalog_snapshot_provider": ["provider", "taken_ms"],
     "rollup_hour": ["hour_ms"],
+    "change_event_at": ["kind", "at_ms"],
+    "change_event_target": ["target_id", "kind", "at_ms"],
 }
 
 
@@ -121,7 +135,7 @@ def schema(conn: sqlite3.Connection) -> dict[str, Any]:
 def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "h.sqlite3") as store:
         found = schema(store.conn)
-        assert user_version(store.conn) == LATEST == 3
+        assert user_version(store.conn) == LATEST == 4
         assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
@@ -143,11 +157,15 @@ def _seed(conn: sqlite3.Connection, version: int) -> None:
             (t, t + 1000),
         )
         conn.execute("INSERT INTO target (id, provider, model) VALUES (1, 'acme', 'm')")
-        conn.execute("INSERT INTO string (id, value) VALUES (1, 'answered')")
-        conn.execute(
+        conn.executemany(
+            "INSERT INTO string (id, value) VALUES (?, ?)",
+            [(1, "answered"), (2, "m-2025"), (3, "m-2026"), (4, "fp_a"), (5, "fp_b")],
+        )
+        conn.executemany(
             "INSERT INTO attempt (run_id, target_id, kind, number, started_ms, error_class,"
-            " latency_ms, detail_id) VALUES (1, 1, 'completion', 1, ?, 'ok', 512.5, 1)",
-            (t,),
+            " latency_ms, detail_id, served_model_id, fingerprint_id)"
+            " VALUES (1, 1, 'completion', ?, ?, 'ok', 512.5, 1, ?, ?)",
+            [(1, t, 2, 4), (2, t + 1, 3, 5), (3, t + 2, 3, 4)],
         )
         conn.execute("INSERT INTO verdict VALUES (1, 1, 'up', NULL, 'completion 512 ms')")
     if version >= 2:
@@ -172,11 +190,16 @@ def test_a_database_at_any_earlier_version_migrates_to_the_same_schema_and_keeps
         logged = store.conn.execute("SELECT version FROM schema_migration ORDER BY 1").fetchall()
         assert [v for (v,) in logged] == list(range(1, LATEST + 1))
         if version >= 1:
-            row = store.conn.execute(
+            rows = store.conn.execute(
                 "SELECT kind, error_class, latency_ms FROM attempt WHERE run_id = 1"
-            ).fetchone()
-            assert row == ("completion", "ok", 512.5)
+            ).fetchall()
+            assert rows == [("completion", "ok", 512.5)] * 3
             assert store.counts()["verdicts"] == 1
+            # Migration 4 derived the change events of the attempts already stored.
+            events = store.conn.execute(
+                "SELECT kind, before_id, after_id FROM change_event ORDER BY id"
+            ).fetchall()
+            assert events == [("served_model", 2, 3), ("fingerprint", 4, 5)]
 
 
 def test_every_migration_is_a_function_of_its_own() -> None:

@@ -160,10 +160,41 @@ def _v3_hourly_rollups(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4_change_events(conn: sqlite3.Connection) -> None:
+    _execute_all(
+        conn,
+        """
+        ALTER TABLE target ADD COLUMN served_model_id INTEGER REFERENCES string (id);
+        ALTER TABLE target ADD COLUMN fingerprint_id INTEGER REFERENCES string (id);
+        ALTER TABLE target ADD COLUMN ratelimit_id INTEGER REFERENCES string (id);
+        CREATE TABLE target_fingerprint (
+            target_id INTEGER NOT NULL REFERENCES target (id),
+            fingerprint_id INTEGER NOT NULL REFERENCES string (id),
+            first_ms INTEGER NOT NULL,
+            PRIMARY KEY (target_id, fingerprint_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE change_event (
+            id INTEGER PRIMARY KEY,
+            target_id INTEGER NOT NULL REFERENCES target (id),
+            at_ms INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            before_id INTEGER REFERENCES string (id),
+            after_id INTEGER NOT NULL REFERENCES string (id)
+        );
+        CREATE INDEX change_event_at ON change_event (kind, at_ms);
+        CREATE INDEX change_event_target ON change_event (target_id, kind, at_ms);
+        """,
+    )
+    from modelaudit.store import changes
+
+    changes.backfill(conn)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_runs_and_attempts,
     _v2_catalog_snapshots,
     _v3_hourly_rollups,
+    _v4_change_events,
 )
 LATEST = len(MIGRATIONS)
 

@@ -3,9 +3,9 @@
 An hour of one model's attempts of one kind and error class becomes one `rollup` row: how
 many, the first and last start, and histograms of latency and TTFT in the fixed buckets of
 `buckets` (not averages), so availability, error classes and p50/p95/p99 still read back
-for those hours. What is given up: the individual attempts (details, HTTP statuses, served
-model ids, fingerprints, rate-limit ceilings). Runs, verdicts and catalog snapshots are
-kept.
+for those hours. What is given up: the individual attempts (details, HTTP statuses,
+timings). Runs, verdicts, catalog snapshots and change events (served model, fingerprint,
+rate-limit ceilings) are kept.
 
 Each hour is its own short transaction: a prune running beside `probe` or `watch` never
 holds the write lock for long, and an interrupted prune leaves whole hours done.

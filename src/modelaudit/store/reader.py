@@ -18,7 +18,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
-from modelaudit.probe.verdict import same_model
 from modelaudit.store import buckets
 from modelaudit.store.db import from_ms, ms
 from modelaudit.store.history import (
@@ -145,8 +144,6 @@ SUCCESSES = tuple(sorted(c.value for c in SUCCESS_CLASSES))
 _VERDICTS = {v.value: v for v in Verdict}
 _Key = tuple[int, int]
 """(target id, bucket number)."""
-_Tracked = Literal["served_model", "fingerprint", "ratelimit"]
-"""Attempt fields whose changes are events."""
 
 
 class SqliteHistory:
@@ -460,58 +457,54 @@ class SqliteHistory:
 
     def drift(self, window: Window) -> list[DriftEvent]:
         """Served-model events: the first answer naming another model than the one asked
-        for, then every change of the served model. Fingerprint events: every change of
-        `system_fingerprint` between consecutive attempts that report one. The value before
-        the window is looked for as far back as the window is long."""
-        events = []
-        for kind in ("served_model", "fingerprint"):
-            for target_id, started, value, previous in self._changes(kind, window):
-                provider, model = self._name(target_id)
-                after = self._string(value)
-                if previous is not None:
-                    before = self._string(previous)
-                    events.append(
-                        DriftEvent(provider, model, from_ms(started), kind, before, after)
-                    )
-                elif kind == "served_model" and not same_model(model, after):
-                    events.append(DriftEvent(provider, model, from_ms(started), kind, None, after))
-        return sorted(events, key=lambda e: (e.at, e.provider, e.model, e.kind))
-
-    def _changes(
-        self, field: _Tracked, window: Window, *, look_back: bool = True
-    ) -> list[tuple[int, int, int, int | None]]:
-        """Attempts in the window whose `field` differs from the same model's previous
-        non-null value (or that have none before them): (target, start, value, previous).
-        Without `look_back`, each model's first value in the window has no previous."""
+        for, then every change of the served model. Fingerprint events: a
+        `system_fingerprint` the model never reported before, with the one it reported
+        last (a vendor alternating between backends it already used is not drift). Both
+        are recorded as attempts are written (`changes`), so they outlive `db prune`."""
         since, until = _bounds(window)
-        lookback = 2 * since - until if look_back else since
-        return self.conn.execute(
-            "SELECT target_id, started_ms, v, prev FROM (SELECT target_id, started_ms, v,"
-            "  lag(v) OVER (PARTITION BY target_id ORDER BY started_ms, id) AS prev"
-            "  FROM (SELECT target_id, started_ms, id, CASE :field"
-            "   WHEN 'fingerprint' THEN fingerprint_id WHEN 'ratelimit' THEN ratelimit_id"
-            "   ELSE served_model_id END AS v FROM attempt"
-            "   WHERE started_ms >= :lookback AND started_ms < :until) WHERE v IS NOT NULL)"
-            " WHERE started_ms >= :since AND (prev IS NULL OR prev != v)",
-            {"field": field, "since": since, "until": until, "lookback": lookback},
-        ).fetchall()
+        rows = self.conn.execute(
+            "SELECT e.target_id, e.at_ms, e.kind, b.value, a.value FROM change_event e"
+            " JOIN string a ON a.id = e.after_id LEFT JOIN string b ON b.id = e.before_id"
+            " WHERE e.kind IN ('served_model', 'fingerprint')"
+            " AND e.at_ms >= ? AND e.at_ms < ? ORDER BY e.at_ms, e.id",
+            (since, until),
+        )
+        events = [
+            DriftEvent(*self._name(target_id), from_ms(at), kind, before, after)
+            for target_id, at, kind, before, after in rows
+        ]
+        return sorted(events, key=lambda e: (e.at, e.provider, e.model, e.kind))
 
     def _string(self, string_id: int) -> str:
         row = self.conn.execute("SELECT value FROM string WHERE id = ?", (string_id,)).fetchone()
         return str(row[0])
 
     def ratelimit_ceilings(self, window: Window) -> dict[ModelKey, list[RateLimitPoint]]:
-        """Each ceiling header when first seen in the window, then whenever it changes."""
+        """The ceilings in effect when the window starts (at its start), then each change
+        of a ceiling header inside it."""
+        since, until = _bounds(window)
+        in_effect = self.conn.execute(
+            "SELECT e.target_id, max(e.at_ms), s.value FROM change_event e"
+            " JOIN string s ON s.id = e.after_id"
+            " WHERE e.kind = 'ratelimit' AND e.at_ms < ? GROUP BY e.target_id",
+            (since,),
+        )
+        changes = self.conn.execute(
+            "SELECT e.target_id, e.at_ms, s.value FROM change_event e"
+            " JOIN string s ON s.id = e.after_id"
+            " WHERE e.kind = 'ratelimit' AND e.at_ms >= ? AND e.at_ms < ? ORDER BY e.at_ms, e.id",
+            (since, until),
+        )
         seen: dict[ModelKey, dict[str, float]] = defaultdict(dict)
         points: dict[ModelKey, list[RateLimitPoint]] = {}
-        for target_id, started, value, _ in self._changes("ratelimit", window, look_back=False):
+        for target_id, at, text in (*((t, since, v) for t, _, v in in_effect), *changes):
             key = self._name(target_id)
-            for header, text in sorted(json.loads(self._string(value)).items()):
-                limit = _number(text)
+            for header, value in sorted(json.loads(text).items()):
+                limit = _number(value)
                 if limit is None or seen[key].get(header) == limit:
                     continue
                 seen[key][header] = limit
-                points.setdefault(key, []).append(RateLimitPoint(from_ms(started), header, limit))
+                points.setdefault(key, []).append(RateLimitPoint(from_ms(at), header, limit))
         return dict(sorted(points.items()))
 
 

@@ -10,12 +10,12 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from modelaudit import __version__
 from modelaudit.redact import generation as redact_generation
 from modelaudit.redact import redact
-from modelaudit.store import liveness
+from modelaudit.store import changes, liveness
 from modelaudit.store.db import (
     connect,
     from_ms,
@@ -30,7 +30,7 @@ from modelaudit.store.migrations import migrate
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
     from datetime import datetime
     from pathlib import Path
     from types import TracebackType
@@ -181,17 +181,19 @@ class SqliteStore:
         with transaction(self.conn) as conn:
             for result in results:
                 target_id = self._target(conn, result, pending.targets)
+                rows = [
+                    self._attempt_row(conn, run_id, target_id, result, a, pending.strings)
+                    for a in result.attempts
+                ]
                 conn.executemany(
                     "INSERT INTO attempt (run_id, target_id, kind, number, started_ms,"
                     " error_class, http_status, latency_ms, ttft_ms, failed_phase, connect_ms,"
                     " connection_reused, served_model_id, fingerprint_id, output_tokens,"
                     " tokens_per_s, max_gap_ms, retry_after_s, ratelimit_id, detail_id)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        self._attempt_row(conn, run_id, target_id, result, a, pending.strings)
-                        for a in result.attempts
-                    ],
+                    rows,
                 )
+                changes.record(conn, target_id, result.model, _observations(result, rows))
                 _touch_target(conn, target_id, result)
                 conn.execute(
                     "UPDATE run SET attempts = attempts + ?,"
@@ -216,12 +218,12 @@ class SqliteStore:
         result: ProbeResult,
         attempt: Attempt,
         pending: dict[object, int],
-    ) -> tuple[object, ...]:
+    ) -> _AttemptRow:
         def text(value: str | None) -> int | None:
             return None if not value else self._string(conn, value, redact, pending)
 
         ceilings = tuple(pair for pair in attempt.ratelimit if is_ceiling(pair[0]))
-        return (
+        return _AttemptRow(
             run_id,
             target_id,
             result.kind.value,
@@ -361,6 +363,43 @@ def _snapshot(
         " SELECT ?, ?, ?, id FROM catalog_set WHERE sha256 = ?",
         (run_id, provider, ms(taken), digest),
     )
+
+
+class _AttemptRow(NamedTuple):
+    """One `attempt` row, in the INSERT's column order."""
+
+    run_id: int
+    target_id: int
+    kind: str
+    number: int
+    started_ms: int
+    error_class: str
+    http_status: int | None
+    latency_ms: float | None
+    ttft_ms: float | None
+    failed_phase: str | None
+    connect_ms: float | None
+    connection_reused: bool | None
+    served_model_id: int | None
+    fingerprint_id: int | None
+    output_tokens: int | None
+    tokens_per_s: float | None
+    max_gap_ms: float | None
+    retry_after_s: float | None
+    ratelimit_id: int | None
+    detail_id: int | None
+
+
+def _observations(result: ProbeResult, rows: list[_AttemptRow]) -> Iterator[changes.Observation]:
+    """What each attempt reported, as stored, for the change events."""
+    for attempt, row in zip(result.attempts, rows, strict=True):
+        yield changes.Observation(
+            at_ms=row.started_ms,
+            served_model=row.served_model_id,
+            served_name=redact(attempt.served_model) if attempt.served_model else None,
+            fingerprint=row.fingerprint_id,
+            ratelimit=row.ratelimit_id,
+        )
 
 
 def _ended_ms(attempt: Attempt) -> int:
