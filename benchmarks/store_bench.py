@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -24,6 +25,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from sqlite3 import sqlite_version
 
 from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
 from modelaudit.store.sqlite import SqliteStore
@@ -61,6 +63,8 @@ def main() -> None:
         help="build the database here and keep it; if it exists, reuse it (reads only)",
     )
     args = parser.parse_args()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load}; SQLite {sqlite_version}")
     with tempfile.TemporaryDirectory() as tmp:
         db = args.keep or Path(tmp) / "history.sqlite3"
         until = datetime(2026, 11, 1, tzinfo=UTC)

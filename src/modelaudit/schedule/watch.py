@@ -105,16 +105,16 @@ class Watcher:
         self.runs += 1
         try:
             report = await self._run(plan, registry_sha256)
+            if report is not None:
+                await self._after(report)
         except Exception as exc:  # noqa: BLE001 - a bug in one run must not end the watch
             from modelaudit.redact import redact
 
+            self.job.abandon_run()  # what it stored stays, marked interrupted
             self.voice.error(
                 f"run {self.runs} failed: internal error: {type(exc).__name__}: "
                 f"{redact(str(exc))} (this is a bug in modelaudit)"
             )
-            return
-        if report is not None:
-            await self._after(report)
 
     def _refresh(self) -> tuple[Plan, str]:
         try:

@@ -366,20 +366,20 @@ class SqliteHistory:
 
     def verdicts(self, window: Window) -> dict[ModelKey, list[VerdictPoint]]:
         since, until = _bounds(window)
+        # Runs in start order (run_started), each run's verdicts by its primary key: the
+        # points of each model come out oldest first, with nothing to sort.
         rows = self.conn.execute(
             "SELECT v.target_id, v.run_id, r.started_ms, v.verdict, v.reason"
             " FROM run r JOIN verdict v ON v.run_id = r.id"
-            " WHERE r.started_ms >= ? AND r.started_ms < ? ORDER BY v.target_id, r.started_ms",
+            " WHERE r.started_ms >= ? AND r.started_ms < ? ORDER BY r.started_ms",
             (since, until),
         )
-        points: dict[ModelKey, list[VerdictPoint]] = {}
+        by_target: dict[int, list[VerdictPoint]] = defaultdict(list)
         moments: dict[int, datetime] = {}
         for target_id, run_id, started, verdict, reason in rows:
             at = moments.get(started) or moments.setdefault(started, from_ms(started))
-            points.setdefault(self._name(target_id), []).append(
-                VerdictPoint(run_id, at, _VERDICTS[verdict], reason)
-            )
-        return dict(sorted(points.items()))
+            by_target[target_id].append(VerdictPoint(run_id, at, _VERDICTS[verdict], reason))
+        return dict(sorted((self._name(t), points) for t, points in by_target.items()))
 
     def incidents(self, window: Window) -> list[Incident]:
         since, _ = _bounds(window)
