@@ -9,7 +9,7 @@ import pytest
 from modelaudit.errors import LockedError
 from modelaudit.schedule.lock import exclusive, lock_path
 from tests.fakes import wait_until
-from tests.store.cli_support import count, half_done, modelaudit, running
+from tests.store.cli_support import KEY, KEY_ENV, count, half_done, in_process, running
 
 
 def test_the_lock_is_exclusive_and_released_when_its_holder_leaves(tmp_path: Path) -> None:
@@ -22,8 +22,9 @@ def test_the_lock_is_exclusive_and_released_when_its_holder_leaves(tmp_path: Pat
 
 
 def test_an_overlapping_exclusive_run_exits_5_at_once_and_plain_probes_do_not_wait(
-    isolated_env: Path,
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    monkeypatch.setenv(KEY_ENV, KEY)
     db = isolated_env / "h.sqlite3"
     with (
         half_done(isolated_env),
@@ -31,12 +32,12 @@ def test_an_overlapping_exclusive_run_exits_5_at_once_and_plain_probes_do_not_wa
     ):
         wait_until(lambda: count(db, "SELECT count(*) FROM run") == 1, timeout_s=60)
 
-        second = modelaudit(["probe", "--exclusive", "--db", str(db)], isolated_env)
-        plain = modelaudit(["probe", "--db", str(db), "-m", "quick"], isolated_env)
+        second = in_process(["probe", "--exclusive", "--db", str(db)], capsys)
+        plain = in_process(["probe", "-f", "json", "--db", str(db), "-m", "quick"], capsys)
 
         assert holder.poll() is None  # still holding the lock all along
-    assert second.returncode == 5
-    assert "another exclusive modelaudit run" in second.stderr
-    assert "holds" in second.stderr
-    assert plain.returncode == 0, plain.stderr
+    assert second[0] == 5
+    assert "another exclusive modelaudit run (pid " in second[2]
+    assert "holds" in second[2]
+    assert plain[0] == 0, plain[2]
     assert count(db, "SELECT count(*) FROM run") == 2  # the locked-out run never started

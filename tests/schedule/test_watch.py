@@ -17,8 +17,8 @@ from tests.store.cli_support import (
     KEY,
     KEY_ENV,
     count,
+    in_process,
     lock_is_free,
-    modelaudit,
     rows,
     running,
     write_registry,
@@ -46,20 +46,20 @@ def test_the_next_slot_skips_missed_slots(previous: float, now: float, expected:
     assert next_slot(previous, now, 10.0) == expected
 
 
-def test_watch_runs_each_slot_and_survives_a_provider_that_is_down(isolated_env: Path) -> None:
+def test_watch_runs_each_slot_and_survives_a_provider_that_is_down(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(KEY_ENV, KEY)
     db = isolated_env / "h.sqlite3"
     with FakeOpenAI(key=KEY, models=["good"]) as fake, closed_port() as refused:
         extra = DOWN_PROVIDER.format(port=refused.port)
         write_registry(isolated_env, fake.base_url, ["good"], extra_providers=extra)
-        done = modelaudit(
-            ["watch", "--every", "1s", "--jitter", "0s", "--count", "2", "--db", str(db)],
-            isolated_env,
-            timeout=120,
-        )
+        args = ["watch", "--every", "1s", "--jitter", "0s", "--count", "2", "--db", str(db)]
+        code, _, err = in_process(args, capsys)
 
-    assert done.returncode == 0, done.stderr
-    assert "run 1: run complete" in done.stderr
-    assert "run 2: run complete" in done.stderr
+    assert code == 0, err
+    assert "run 1: run complete" in err
+    assert "run 2: run complete" in err
     assert rows(db, "SELECT status FROM run ORDER BY id") == [("complete",), ("complete",)]
     verdicts = rows(
         db,

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 from tests.fakes import Behaviour, FakeOpenAI
 
 KEY = "sk-proj-CANARYstore0123456789abcdefKEY"
@@ -60,6 +62,15 @@ def write_registry(
 def env(**extra: str) -> dict[str, str]:
     """The (already isolated) environment, with the key and `extra`."""
     return {**os.environ, KEY_ENV: KEY, **extra}
+
+
+def in_process(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """`modelaudit ARGS` in this process (quicker than a new interpreter): code, out, err."""
+    from modelaudit.cli.app import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def modelaudit(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from modelaudit.store.migrations import LATEST
 from tests.fakes import Behaviour, FakeOpenAI, wait_until
 
@@ -13,8 +15,8 @@ from .cli_support import (
     QUICK_COMPLETIONS,
     count,
     half_done,
+    in_process,
     lock_is_free,
-    modelaudit,
     rows,
     running,
     spawn,
@@ -55,7 +57,7 @@ def test_twenty_concurrent_probes_share_one_new_database(isolated_env: Path) -> 
 
 
 def test_kill_9_mid_run_leaves_a_sound_database_an_interrupted_run_and_a_free_lock(
-    isolated_env: Path,
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = isolated_env / "h.sqlite3"
     with half_done(isolated_env):
@@ -65,23 +67,25 @@ def test_kill_9_mid_run_leaves_a_sound_database_an_interrupted_run_and_a_free_lo
             process.wait(timeout=30)
 
         assert rows(db, "SELECT status FROM run") == [("running",)]
-        checked = modelaudit(["db", "check", "--db", str(db)], isolated_env)
-        assert checked.returncode == 0, checked.stderr
-        assert "integrity ok" in checked.stderr
-        assert "marked 1 run(s) whose process had died as interrupted" in checked.stderr
+        code, _, err = in_process(["db", "check", "--db", str(db)], capsys)
+        assert code == 0, err
+        assert "integrity ok" in err
+        assert "marked 1 run(s) whose process had died as interrupted" in err
         assert rows(db, "SELECT status FROM run") == [("interrupted",)]
         assert count(db, QUICK_COMPLETIONS) == 1
         assert count(db, "SELECT count(*) FROM attempt WHERE error_class = 'ok'") == 3
         assert lock_is_free(db)
-        history = modelaudit(["history", "--db", str(db), "-f", "json"], isolated_env)
-        assert '"status": "interrupted"' in history.stdout
+        _, history, _ = in_process(["history", "--db", str(db), "-f", "json"], capsys)
+        assert '"status": "interrupted"' in history
 
 
-def test_a_running_run_of_a_live_process_is_left_alone(isolated_env: Path) -> None:
+def test_a_running_run_of_a_live_process_is_left_alone(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = isolated_env / "h.sqlite3"
     with half_done(isolated_env), running(["probe", "--db", str(db)], isolated_env) as process:
         wait_until(lambda: count(db, QUICK_COMPLETIONS) == 1, timeout_s=60)
-        checked = modelaudit(["db", "check", "--db", str(db)], isolated_env)
-        assert checked.returncode == 0, checked.stderr
+        code, _, err = in_process(["db", "check", "--db", str(db)], capsys)
+        assert code == 0, err
         assert rows(db, "SELECT status FROM run") == [("running",)]
         assert process.poll() is None
