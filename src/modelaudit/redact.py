@@ -12,6 +12,8 @@ import re
 import threading
 
 MASK = "[REDACTED]"
+_LONGEST_KEY = 8192
+"""Longer than any API key or token we read (JWTs run to a few KiB)."""
 
 _KEY_SHAPES = re.compile(
     r"(?:sk-(?:proj-|ant-(?:api\d+-)?|or-v1-)?[A-Za-z0-9_\-]{16,}"
@@ -53,6 +55,13 @@ def redact(text: str) -> str:
             text = text.replace(secret, MASK)
     text = _KEY_SHAPES.sub(MASK, text)
     return _KEY_PARAMS.sub(lambda m: m.group(1) + MASK, text)
+
+
+def redacted_excerpt(text: str, limit: int) -> str:
+    """The first `limit` characters of `text`, redacted. Cutting first could keep the start of
+    a key, a piece that `redact` no longer recognises: redact a window (longer than any key)
+    first, then cut."""
+    return redact(text[: limit + _LONGEST_KEY])[:limit]
 
 
 def looks_like_key(text: str) -> bool:
