@@ -40,6 +40,13 @@ def register_secret(value: str) -> None:
             _secrets.add(value)
 
 
+def generation() -> int:
+    """Grows whenever a new secret is registered (secrets are never forgotten): a cache of
+    redacted strings stays valid exactly as long as this number does not change."""
+    with _lock:
+        return len(_secrets)
+
+
 def redact(text: str) -> str:
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)

@@ -44,13 +44,27 @@ def _root(
 
 
 def _register() -> None:
-    from modelaudit.cli import check, config, drill, lock, probe, providers, report
+    from modelaudit.cli import (
+        check,
+        config,
+        db,
+        drill,
+        history,
+        lock,
+        probe,
+        providers,
+        report,
+        watch,
+    )
 
     app.add_typer(config.app, name="config")
     app.command("providers")(providers.providers)
     app.command("probe")(probe.probe)
     app.command("lock")(lock.lock)
     app.command("check")(check.check)
+    app.command("watch")(watch.watch)
+    app.command("history")(history.history)
+    app.add_typer(db.app, name="db")
     app.command("report")(report.report)
     app.command("drill")(drill.drill)
 

@@ -298,13 +298,14 @@ async def probe_catalog(
     pager = _Pager(ctx, provider, family, first)
     attempts = await attempt_loop(ctx, pager.send)
     entries = {entry.id: entry for entry in pager.entries}
+    listed_ids = tuple(entries)
     results = []
     for model in models:
         if attempts[-1].error_class is not ErrorClass.OK:
             results.append(ProbeResult(provider.name, model.id, ProbeKind.CATALOG, attempts))
             continue
         entry = entries.get(family.catalog_id(provider, model))
-        results.append(_catalog_result(provider, model, attempts, entry, len(entries)))
+        results.append(_catalog_result(provider, model, attempts, entry, listed_ids))
     return results
 
 
@@ -313,25 +314,28 @@ def _catalog_result(
     model: ModelSpec,
     attempts: tuple[Attempt, ...],
     entry: CatalogEntry | None,
-    listed_count: int,
+    listed_ids: tuple[str, ...],
 ) -> ProbeResult:
     if entry is None:
         final = replace(
             attempts[-1],
             error_class=ErrorClass.MODEL_NOT_FOUND,
-            detail=f"not in the catalog ({listed_count} models listed)",
+            detail=f"not in the catalog ({len(listed_ids)} models listed)",
         )
         finding = CatalogFinding(listed=False)
-        return ProbeResult(
-            provider.name, model.id, ProbeKind.CATALOG, (*attempts[:-1], final), catalog=finding
+    else:
+        finding = CatalogFinding(
+            listed=True, retires=entry.retires, lifecycle=entry.lifecycle, note=entry.note
         )
-    finding = CatalogFinding(
-        listed=True, retires=entry.retires, lifecycle=entry.lifecycle, note=entry.note
-    )
-    detail = f"listed ({listed_count} models)" + _lifecycle_words(finding)
-    final = replace(attempts[-1], detail=redact(detail))
+        detail = f"listed ({len(listed_ids)} models)" + _lifecycle_words(finding)
+        final = replace(attempts[-1], detail=redact(detail))
     return ProbeResult(
-        provider.name, model.id, ProbeKind.CATALOG, (*attempts[:-1], final), catalog=finding
+        provider.name,
+        model.id,
+        ProbeKind.CATALOG,
+        (*attempts[:-1], final),
+        catalog=finding,
+        catalog_ids=listed_ids,
     )
 
 

@@ -119,7 +119,7 @@ def _gone(model: str, results: Sequence[ProbeResult]) -> ProbeResult | None:
     if unlisted is None:
         return None
     answered = any(
-        r.kind in GENERATION and r.ok and _same_model(model, r.final.served_model) for r in results
+        r.kind in GENERATION and r.ok and same_model(model, r.final.served_model) for r in results
     )
     return None if answered else unlisted
 
@@ -130,14 +130,14 @@ def _stand_in(model: str, results: Sequence[ProbeResult]) -> str:
         (
             r.final.served_model
             for r in results
-            if r.kind in GENERATION and r.ok and not _same_model(model, r.final.served_model)
+            if r.kind in GENERATION and r.ok and not same_model(model, r.final.served_model)
         ),
         None,
     )
     return f"; the server answered as `{served}` instead" if served else ""
 
 
-def _same_model(requested: str, served: str | None) -> bool:
+def same_model(requested: str, served: str | None) -> bool:
     """A response naming a dated snapshot of the requested alias still is the model."""
     if served is None:
         return True
