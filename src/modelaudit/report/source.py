@@ -6,8 +6,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from modelaudit.errors import StoreError
-
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
@@ -17,10 +15,13 @@ if TYPE_CHECKING:
 
 @contextmanager
 def open_history(db: Path | None) -> Iterator[HistoryReader]:
-    """The history store at `db` (default: the store's own default path), read-only."""
-    # The SQLite store (issue 4) is not on main yet: until it is, there is nothing to read.
-    raise StoreError(
-        "this build has no history store yet (issue 4): `modelaudit report` and "
-        "`modelaudit drill` read the history that `modelaudit probe` records there"
-    )
-    yield  # pragma: no cover - unreachable until the store lands
+    """The history at `db` (`--db`, then `$MODELAUDIT_DB`, then the user data directory).
+
+    A missing database is a usage error that says to run `modelaudit probe` first; SQLite
+    failing while the report reads (a damaged file) is a StoreError naming the file.
+    """
+    from modelaudit.store.db import reported
+    from modelaudit.store.sqlite import SqliteStore
+
+    with SqliteStore.open(db, create=False) as store, reported(store.path):
+        yield store.history()
