@@ -88,17 +88,21 @@ def record(db: Path, now: datetime) -> None:
             )
 
 
+def write_registry(
+    folder: Path,
+    acme_url: str = "https://api.acme.invalid/v1",
+    host_url: str = "https://api.host.invalid/v1",
+) -> Path:
+    registry = folder / "providers.yaml"
+    registry.write_text(REGISTRY.format(acme_url=acme_url, host_url=host_url))
+    return registry
+
+
 @pytest.fixture
 def setup(isolated_env: Path) -> tuple[Path, Path]:
     db = isolated_env / "history.sqlite3"
     record(db, datetime.now(UTC))
-    registry = isolated_env / "providers.yaml"
-    registry.write_text(
-        REGISTRY.format(
-            acme_url="https://api.acme.invalid/v1", host_url="https://api.host.invalid/v1"
-        )
-    )
-    return db, registry
+    return db, write_registry(isolated_env)
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -167,11 +171,7 @@ def test_the_html_report_is_written_to_a_dated_file(
 def test_a_missing_database_says_to_probe_first(
     isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (isolated_env / "providers.yaml").write_text(
-        REGISTRY.format(
-            acme_url="https://api.acme.invalid/v1", host_url="https://api.host.invalid/v1"
-        )
-    )
+    write_registry(isolated_env)
 
     code, out, err = run(["report", "--db", str(isolated_env / "none.sqlite3")], capsys)
 
@@ -208,8 +208,7 @@ def test_a_drill_answers_from_history_without_a_single_request(isolated_env: Pat
         FakeOpenAI(key="sk-test", models=["acme-large"]) as acme,
         FakeOpenAI(key="sk-test", models=["qwen"]) as host,
     ):
-        registry = isolated_env / "providers.yaml"
-        registry.write_text(REGISTRY.format(acme_url=acme.base_url, host_url=host.base_url))
+        registry = write_registry(isolated_env, acme.base_url, host.base_url)
 
         done = subprocess.run(
             [
@@ -237,17 +236,10 @@ def test_a_drill_answers_from_history_without_a_single_request(isolated_env: Pat
 
 
 def test_a_drill_below_the_minimum_coverage_exits_1(
-    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+    setup: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = isolated_env / "history.sqlite3"
-    record(db, datetime.now(UTC))
-    registry = isolated_env / "providers.yaml"
+    db, registry = setup
     # Without France, host/qwen is gone too: acme-large keeps no fallback.
-    registry.write_text(
-        REGISTRY.format(
-            acme_url="https://api.acme.invalid/v1", host_url="https://api.host.invalid/v1"
-        )
-    )
 
     code, out, err = run(
         [

@@ -20,7 +20,7 @@ from modelaudit.risk.evidence import read_evidence
 from modelaudit.risk.portfolio import portfolio
 from modelaudit.risk.score import Level
 from modelaudit.risk.stats import percent, proportion
-from modelaudit.store.history import Percentiles
+from modelaudit.store.history import Incident, Percentiles
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         VerdictPoint,
         Window,
     )
-    from modelaudit.vocabulary import ErrorClass, Hosting, Verdict, Weights
+    from modelaudit.vocabulary import ErrorClass, Hosting, Weights
 
 NO_SAMPLE = Percentiles(n=0)
 ZERO = timedelta(0)
@@ -102,14 +102,7 @@ class ModelView:
 
 
 @dataclass(frozen=True)
-class IncidentView:
-    provider: str
-    model: str
-    verdict: Verdict
-    start: datetime
-    end: datetime | None
-    """None while it goes on."""
-    runs: int
+class IncidentView(Incident):
     duration: timedelta
     """To `end`, or to the report's now while it goes on."""
 
@@ -318,13 +311,13 @@ def _unlisted_model(
 def _incidents(evidence: Evidence) -> tuple[IncidentView, ...]:
     views = [
         IncidentView(
-            provider=i.provider,
-            model=i.model,
-            verdict=i.verdict,
-            start=i.start,
-            end=i.end,
-            runs=i.runs,
-            duration=(i.end or evidence.now) - i.start,
+            i.provider,
+            i.model,
+            i.verdict,
+            i.start,
+            i.end,
+            i.runs,
+            (i.end or evidence.now) - i.start,
         )
         for i in evidence.incidents
     ]
