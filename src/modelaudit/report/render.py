@@ -13,6 +13,8 @@ FORMATTERS: dict[ReportFormat, Renderer] = {
     ReportFormat.MARKDOWN: markdown.render,
     ReportFormat.HTML: html.render,
 }
+DRAWS_TIMELINES = frozenset({ReportFormat.JSON, ReportFormat.HTML})
+"""The formats that show each model's timeline; the others are built without them."""
 
 
 def render(report: Report, kind: ReportFormat, options: RenderOptions | None = None) -> str:
