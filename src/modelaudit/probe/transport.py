@@ -148,21 +148,29 @@ def make_client(
     total_connections: int,
     connect_s: float,
     mounts: Mapping[str, ssl.SSLContext] | None = None,
+    pools: Mapping[str, int] | None = None,
 ) -> httpx.AsyncClient:
     """One client for the run: connections are pooled and reused across probes.
 
-    `mounts` maps a URL prefix to the TLS context of a provider with its own CA bundle.
+    `mounts` maps a URL prefix (`scheme://host:port`) to the TLS context of a provider with
+    its own CA bundle; `pools` maps a prefix to the connections its own pool may hold.
+    Each prefix gets a pool of its own: httpcore checks every connection of a pool on each
+    request and response, so one shared pool of a hundred connections costs milliseconds
+    of CPU per request, while pools sized to one provider's cap stay small. When the
+    environment names a proxy, `pools` is ignored: a transport of its own would bypass it.
     """
-    limits = httpx.Limits(
-        max_connections=total_connections, max_keepalive_connections=total_connections
-    )
+    default_tls = ssl_context()
+    own_pools = {} if _proxy_configured() else dict(pools or {})
     transports = {
-        pattern: httpx.AsyncHTTPTransport(verify=context, limits=limits)
-        for pattern, context in (mounts or {}).items()
+        prefix: httpx.AsyncHTTPTransport(
+            verify=(mounts or {}).get(prefix, default_tls),
+            limits=_limits(own_pools.get(prefix, total_connections)),
+        )
+        for prefix in {**(mounts or {}), **own_pools}
     }
     return httpx.AsyncClient(
-        verify=ssl_context(),
-        limits=limits,
+        verify=default_tls,
+        limits=_limits(total_connections),
         follow_redirects=False,
         # httpx bounds the connection setup; every later deadline is enforced here.
         timeout=httpx.Timeout(None, connect=connect_s),
@@ -170,6 +178,17 @@ def make_client(
         headers={"user-agent": USER_AGENT},
         mounts=transports,
     )
+
+
+def _proxy_configured() -> bool:
+    """Whether httpx would send some requests through a proxy (`HTTPS_PROXY` and friends)."""
+    from urllib.request import getproxies
+
+    return any(getproxies().get(scheme) for scheme in ("http", "https", "all"))
+
+
+def _limits(connections: int) -> httpx.Limits:
+    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
 
 
 def same_host(url: str, base_url: str) -> bool:
