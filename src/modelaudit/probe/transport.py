@@ -83,9 +83,17 @@ class BodyConsumer(Protocol):
 
 @dataclass
 class Timings:
-    """Marks on the monotonic clock, in seconds; filled in as the exchange goes."""
+    """Marks on the monotonic clock, in seconds; filled in as the exchange goes.
+
+    Latency and time to first token count from `sent`, when the request reached the wire
+    (the connection attempt, or its first bytes on a reused connection), to the last byte
+    of the body: building the request and the pool's bookkeeping before, and closing the
+    response after, are this process's own CPU time, not the provider's (on a busy
+    machine, a few ms). Deadlines count from `start`, before all of it.
+    """
 
     start: float
+    sent: float | None = None
     connect_start: float | None = None
     connect_end: float | None = None
     headers: float | None = None
@@ -99,7 +107,8 @@ class Timings:
         return self.connect_start is None
 
     def ms(self, mark: float | None) -> float | None:
-        return None if mark is None else (mark - self.start) * 1000.0
+        origin = self.start if self.sent is None else self.sent
+        return None if mark is None else (mark - origin) * 1000.0
 
     @property
     def connect_ms(self) -> float | None:
@@ -116,10 +125,14 @@ class Timings:
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         now = time.perf_counter()
+        if self.sent is None:  # httpcore traces from the connection on, not the pool
+            self.sent = now
         if event == "connection.connect_tcp.started":
             self.connect_start = now
         elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
             self.connect_end = now
+        elif event == "http11.receive_response_body.complete":
+            self.end = now
 
 
 @dataclass(frozen=True)
@@ -310,7 +323,8 @@ async def _body(
                 timings.token(now)
             if consumer.failed:
                 break
-    timings.end = time.perf_counter()
+    if timings.end is None:  # stopped early: httpcore did not read the body to its end
+        timings.end = time.perf_counter()
     if consumer is not None:
         consumer.finish()
     return b"".join(chunks)
