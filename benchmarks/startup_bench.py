@@ -47,7 +47,11 @@ def main() -> None:
         "python -c pass (interpreter alone)": [sys.executable, "-c", "pass"],
         "modelaudit --version": [entry, "--version"],
         "modelaudit config check (shipped registry)": [
-            entry, "config", "check", "-c", str(ROOT / "providers.yaml"),
+            entry,
+            "config",
+            "check",
+            "-c",
+            str(ROOT / "providers.yaml"),
         ],
     }
     print(f"{'command':<46} {'median':>9} {'p95':>9}   (ms, {args.runs} runs)")

@@ -189,6 +189,8 @@ class FakeAnthropic(FamilyFake):
     family = "anthropic"
     ERRORS: ClassVar[Mapping[str, ErrorSpec]] = ANTHROPIC_ERRORS
     DEFAULT_LIMIT = 20
+    max_page_size = 1000
+    """The most entries a page holds whatever `limit` asks (lower it to force pagination)."""
 
     def install_routes(self) -> None:
         self.server.route("GET", "/v1/models", self.serve_catalog)
@@ -239,6 +241,7 @@ class FakeAnthropic(FamilyFake):
             return self.error_reply(
                 "bad_request", message="limit: Input should be greater than or equal to 1"
             )
+        limit = min(limit, self.max_page_size)
         ids = [e["id"] for e in entries]
         after, before = request.query_value("after_id"), request.query_value("before_id")
         if after is not None:

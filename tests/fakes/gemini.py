@@ -266,6 +266,8 @@ class FakeGemini(FamilyFake):
     family = "gemini"
     ERRORS: ClassVar[Mapping[str, ErrorSpec]] = GEMINI_ERRORS
     DEFAULT_PAGE_SIZE = 50
+    max_page_size = 1000
+    """The most entries a page holds whatever `pageSize` asks (lower it to force pagination)."""
 
     def install_routes(self) -> None:
         for version in ("v1beta", "v1"):
@@ -344,6 +346,7 @@ class FakeGemini(FamilyFake):
         raw_size = request.query_value("pageSize")
         size = int(raw_size) if raw_size and raw_size.isdigit() else self.DEFAULT_PAGE_SIZE
         size = min(max(size, 1), 1000) if size else self.DEFAULT_PAGE_SIZE
+        size = min(size, self.max_page_size)
         token = request.query_value("pageToken")
         start = 0
         if token:

@@ -44,11 +44,13 @@ def _root(
 
 
 def _register() -> None:
-    from modelaudit.cli import config, probe, providers
+    from modelaudit.cli import check, config, lock, probe, providers
 
     app.add_typer(config.app, name="config")
     app.command("providers")(providers.providers)
     app.command("probe")(probe.probe)
+    app.command("lock")(lock.lock)
+    app.command("check")(check.check)
 
 
 _register()

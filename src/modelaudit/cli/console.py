@@ -28,7 +28,8 @@ def out() -> Console:
     from rich.console import Console
 
     piped_width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
-    return Console(file=sys.stdout, markup=False, highlight=False, emoji=False, width=piped_width)
+    # No `file=`: rich then writes to whatever sys.stdout is at the time of writing.
+    return Console(markup=False, highlight=False, emoji=False, width=piped_width)
 
 
 def error(message: str) -> None:

@@ -17,3 +17,13 @@ ConfigOption = Annotated[
         dir_okay=False,
     ),
 ]
+
+LockOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--lock",
+        help="The lockfile. Default: modelaudit.lock beside the registry.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]

@@ -22,7 +22,7 @@ from modelaudit.probe.timing import DeadlineExceeded
 from modelaudit.vocabulary import Phase
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator, Callable, Mapping
     from pathlib import Path
 
     from modelaudit.families.base import HttpRequest
@@ -89,7 +89,7 @@ class Timings:
     (the connection attempt, or its first bytes on a reused connection), to the last byte
     of the body: building the request and the pool's bookkeeping before, and closing the
     response after, are this process's own CPU time, not the provider's (on a busy
-    machine, a few ms). Deadlines count from `start`, before all of it.
+    machine, a few ms). The total deadline counts from `start`, before all of it.
     """
 
     start: float
@@ -101,6 +101,8 @@ class Timings:
     end: float | None = None
     token_gaps: list[float] = field(default_factory=list)
     _last_token: float | None = None
+    on_request_sent: Callable[[], None] | None = None
+    """Called when the request's headers start going out (connection ready)."""
 
     @property
     def reused(self) -> bool:
@@ -131,6 +133,8 @@ class Timings:
             self.connect_start = now
         elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
             self.connect_end = now
+        elif event.endswith("send_request_headers.started") and self.on_request_sent:
+            self.on_request_sent()
         elif event == "http11.receive_response_body.complete":
             self.end = now
 
@@ -276,18 +280,29 @@ async def _exchange_once(
 async def _headers(
     client: httpx.AsyncClient, built: httpx.Request, timings: Timings, timeouts: Timeouts
 ) -> httpx.Response:
-    budget = min(timeouts.connect_s + timeouts.first_byte_s, timeouts.total_s)
+    """Send and wait for the response headers. The first-byte budget runs from the moment
+    the request goes out (a slow connection setup is the connect phase's business)."""
+    loop = asyncio.get_running_loop()
+    total_deadline = loop.time() + timeouts.total_s
+    binding = [Phase.FIRST_BYTE]
+
+    def deadline_from(start: float) -> float:
+        first_byte = start + timeouts.first_byte_s
+        binding[0] = Phase.FIRST_BYTE if first_byte < total_deadline else Phase.TOTAL
+        return min(first_byte, total_deadline)
+
     try:
-        async with asyncio.timeout(budget):
+        async with asyncio.timeout(deadline_from(loop.time() + timeouts.connect_s)) as scope:
+            timings.on_request_sent = lambda: scope.reschedule(deadline_from(loop.time()))
             response = await client.send(built, stream=True)
     except httpx.ConnectTimeout:
         raise DeadlineExceeded(Phase.CONNECT, timeouts.connect_s) from None
     except TimeoutError:
         if timings.connect_start is not None and timings.connect_end is None:
             raise DeadlineExceeded(Phase.CONNECT, timeouts.connect_s) from None
-        if budget == timeouts.total_s:
-            raise DeadlineExceeded(Phase.TOTAL, timeouts.total_s) from None
-        raise DeadlineExceeded(Phase.FIRST_BYTE, timeouts.first_byte_s) from None
+        raise DeadlineExceeded(binding[0], _phase_budget(binding[0], timeouts)) from None
+    finally:
+        timings.on_request_sent = None
     timings.headers = time.perf_counter()
     if timings.connect_start is not None and timings.connect_end is None:
         timings.connect_end = timings.headers
