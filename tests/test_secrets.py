@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from modelaudit import credentials
-from modelaudit.redact import MASK, redact, register_secret
+from modelaudit.redact import MASK, redact, redacted_excerpt, register_secret
 from modelaudit.registry.schema import KeyRef
 
 
@@ -79,3 +79,31 @@ def test_a_file_key_is_relative_to_the_registry(tmp_path: Path) -> None:
 def test_a_missing_key_file_is_named(tmp_path: Path) -> None:
     status = credentials.status(KeyRef(source="file", name="keys/nope"), tmp_path)
     assert (status.present, status.reason) == (False, "key file keys/nope does not exist")
+
+
+def test_an_excerpt_is_redacted_before_it_is_cut() -> None:
+    secret = "plain-looking-secret-excerpt-77"
+    register_secret(secret)
+    text = "x" * 50 + secret + " and more"
+    # cut first, the first 10 characters of the key would survive: redaction needs all of it
+    assert redacted_excerpt(text, 60) == "x" * 50 + MASK[:10]
+
+
+@pytest.mark.parametrize(
+    ("api", "line"),
+    [("openai", "data: {junk}\n\n"), ("anthropic", "data: {junk}\n\n"), ("ollama", "{junk}\n")],
+)
+def test_a_stream_that_is_not_json_is_quoted_without_a_piece_of_the_key(
+    api: str, line: str
+) -> None:
+    from modelaudit.families import FAMILIES
+    from modelaudit.families.base import StreamFailure
+
+    secret = f"plain-looking-secret-stream-{api}"
+    register_secret(secret)
+    decoder = FAMILIES[api].stream_decoder()
+    events = decoder.feed(line.format(junk="x" * 70 + secret).encode()) + decoder.close()
+
+    failures = [e.malformed for e in events if isinstance(e, StreamFailure) and e.malformed]
+    assert failures
+    assert all(secret[:8] not in text for text in failures), failures

@@ -12,6 +12,8 @@ import re
 import threading
 
 MASK = "[REDACTED]"
+_LONGEST_KEY = 8192
+"""Longer than any API key or token we read (JWTs run to a few KiB)."""
 
 _KEY_SHAPES = re.compile(
     r"(?:sk-(?:proj-|ant-(?:api\d+-)?|or-v1-)?[A-Za-z0-9_\-]{16,}"
@@ -38,6 +40,13 @@ def register_secret(value: str) -> None:
             _secrets.add(value)
 
 
+def generation() -> int:
+    """Grows whenever a new secret is registered (secrets are never forgotten): a cache of
+    redacted strings stays valid exactly as long as this number does not change."""
+    with _lock:
+        return len(_secrets)
+
+
 def redact(text: str) -> str:
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
@@ -46,6 +55,13 @@ def redact(text: str) -> str:
             text = text.replace(secret, MASK)
     text = _KEY_SHAPES.sub(MASK, text)
     return _KEY_PARAMS.sub(lambda m: m.group(1) + MASK, text)
+
+
+def redacted_excerpt(text: str, limit: int) -> str:
+    """The first `limit` characters of `text`, redacted. Cutting first could keep the start of
+    a key, a piece that `redact` no longer recognises: redact a window (longer than any key)
+    first, then cut."""
+    return redact(text[: limit + _LONGEST_KEY])[:limit]
 
 
 def looks_like_key(text: str) -> bool:

@@ -816,3 +816,11 @@ def test_exception_reason() -> None:
     text = exception_reason(_dns_failure())
     assert text.startswith("dns_failed: ConnectError: ")
     assert "Name or service not known" in text
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_key_wording_in_a_rate_limit_or_server_error_stays_retryable(status: int) -> None:
+    error = ProviderError(message="Invalid API key provided upstream; please retry")
+    error_class = classify_response(status, error)
+    assert error_class is not ErrorClass.AUTH_FAILED
+    assert is_transient(error_class, status)

@@ -778,3 +778,29 @@ def test_the_table_has_one_row_per_model(
     ]
     assert first.split()[:3] == ["openai", "gpt-4o", "up"]
     assert second.split()[:4] == ["openai", "gone-model", "gone", "model_not_found"]
+
+
+def test_on_a_narrow_terminal_each_model_keeps_its_whole_reason(
+    isolated_env: Path,
+    online: str,
+    openai_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from modelaudit.cli.app import run as cli
+
+    monkeypatch.setenv("COLUMNS", "80")
+    with FakeOpenAI(key=openai_key, models=["gpt-4o"]) as fake:
+        fake.behave("gone-model", Behaviour.unlisted())
+        openai_registry(isolated_env, fake, ["gpt-4o", "gone-model"], online)
+
+        cli(["probe", "-f", "table"])
+        out = capsys.readouterr().out
+
+    lines = out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    assert lines[0].split()[:2] == ["up", "openai/gpt-4o"]
+    assert lines[2].split()[:3] == ["gone", "openai/gone-model", "model_not_found"]
+    reason = " ".join(line.strip() for line in lines[3:])
+    assert "404 model_not_found" in reason
+    assert reason.endswith("no fallback declared")

@@ -88,13 +88,22 @@ def test_unlisted_but_answering_as_itself_is_up_not_gone() -> None:
 
 def test_unlisted_and_answered_by_another_model_is_gone() -> None:
     # A single-model llama.cpp server answers any name with the model it has loaded.
-    assert (
-        verdict_of(
+    decided = decide(
+        "acme",
+        "m1",
+        [
             result(ProbeKind.CATALOG, ErrorClass.MODEL_NOT_FOUND, catalog=UNLISTED),
             result(ProbeKind.COMPLETION, OK, served="smollm2-135m"),
-        )
-        is Verdict.GONE
+        ],
+        SLO,
     )
+    assert decided.verdict is Verdict.GONE
+    assert "the server answered as `smollm2-135m` instead" in decided.reason
+
+
+def test_a_catalog_refusing_our_key_does_not_block_a_model_that_answers() -> None:
+    catalog = result(ProbeKind.CATALOG, ErrorClass.AUTH_FAILED)
+    assert verdict_of(catalog, result(ProbeKind.COMPLETION, OK)) is Verdict.UP
 
 
 @pytest.mark.parametrize(

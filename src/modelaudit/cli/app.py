@@ -44,13 +44,16 @@ def _root(
 
 
 def _register() -> None:
-    from modelaudit.cli import check, config, lock, probe, providers
+    from modelaudit.cli import check, config, db, history, lock, probe, providers, watch
 
     app.add_typer(config.app, name="config")
     app.command("providers")(providers.providers)
     app.command("probe")(probe.probe)
     app.command("lock")(lock.lock)
     app.command("check")(check.check)
+    app.command("watch")(watch.watch)
+    app.command("history")(history.history)
+    app.add_typer(db.app, name="db")
 
 
 _register()

@@ -22,9 +22,9 @@ def err() -> Console:
     return Console(stderr=True, markup=False, highlight=False, emoji=False)
 
 
-@cache
 def out() -> Console:
-    """For rich tables written to stdout as data. Piped, they are not cut at 80 columns."""
+    """For rich tables written to stdout as data. Piped, they are not cut at 80 columns.
+    Made afresh for each use: a table is laid out for the terminal as it is now."""
     from rich.console import Console
 
     piped_width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200

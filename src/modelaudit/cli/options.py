@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from modelaudit.vocabulary import ProbeKind
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -25,5 +27,55 @@ LockOption = Annotated[
         help="The lockfile. Default: modelaudit.lock beside the registry.",
         show_default=False,
         dir_okay=False,
+    ),
+]
+ProviderOption = Annotated[
+    list[str] | None, typer.Option("--provider", "-p", help="Only this provider (repeatable).")
+]
+ModelOption = Annotated[
+    list[str] | None,
+    typer.Option("--model", "-m", help="Only this model id or provider/model (repeatable)."),
+]
+TagOption = Annotated[
+    list[str] | None, typer.Option("--tag", "-t", help="Only models with this tag (repeatable).")
+]
+KindOption = Annotated[
+    list[ProbeKind] | None,
+    typer.Option("--kind", "-k", help="Probe kind (repeatable). Default: from `defaults.kinds`."),
+]
+FailOnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on", help="Exit 1 when any model gets one of these verdicts, e.g. gone,down."
+    ),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="The history database. Default: $MODELAUDIT_DB, then the user data directory.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+NoStoreOption = Annotated[
+    bool, typer.Option("--no-store", help="Do not record the run in the history database.")
+]
+MetricsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--metrics-file",
+        help="Write Prometheus metrics here after each run (for node_exporter's textfile "
+        "collector; name it *.prom).",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+PingUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ping-url",
+        help="Dead-man's switch (healthchecks.io style): URL/start, then URL or URL/fail.",
+        show_default=False,
     ),
 ]

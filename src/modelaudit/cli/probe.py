@@ -8,13 +8,25 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelaudit.cli import console
-from modelaudit.cli.options import ConfigOption
+from modelaudit.cli.options import (
+    ConfigOption,
+    DbOption,
+    FailOnOption,
+    KindOption,
+    MetricsFileOption,
+    ModelOption,
+    NoStoreOption,
+    PingUrlOption,
+    ProviderOption,
+    TagOption,
+)
 from modelaudit.probe.formats import ProbeFormat
-from modelaudit.vocabulary import ProbeKind, Verdict
+from modelaudit.vocabulary import Verdict
 
 if TYPE_CHECKING:
     from modelaudit.probe.plan import Plan
     from modelaudit.probe.result import RunReport
+    from modelaudit.schedule.job import Job
 
 
 def parse_verdicts(value: str | None) -> tuple[Verdict, ...]:
@@ -33,45 +45,42 @@ def parse_verdicts(value: str | None) -> tuple[Verdict, ...]:
 
 def probe(
     config: ConfigOption = None,
-    provider: Annotated[
-        list[str] | None, typer.Option("--provider", "-p", help="Only this provider (repeatable).")
-    ] = None,
-    model: Annotated[
-        list[str] | None,
-        typer.Option("--model", "-m", help="Only this model id or provider/model (repeatable)."),
-    ] = None,
-    tag: Annotated[
-        list[str] | None,
-        typer.Option("--tag", "-t", help="Only models with this tag (repeatable)."),
-    ] = None,
-    kind: Annotated[
-        list[ProbeKind] | None,
-        typer.Option(
-            "--kind", "-k", help="Probe kind (repeatable). Default: from `defaults.kinds`."
-        ),
-    ] = None,
+    provider: ProviderOption = None,
+    model: ModelOption = None,
+    tag: TagOption = None,
+    kind: KindOption = None,
     output_format: Annotated[
         ProbeFormat | None,
         typer.Option(
             "--format", "-f", help="table, json or jsonl. Default: table on a terminal, else json."
         ),
     ] = None,
-    fail_on: Annotated[
-        str | None,
-        typer.Option(
-            "--fail-on", help="Exit 1 when any model gets one of these verdicts, e.g. gone,down."
-        ),
-    ] = None,
+    fail_on: FailOnOption = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Print the plan and its worst-case cost; send nothing."),
     ] = False,
+    db: DbOption = None,
+    no_store: NoStoreOption = False,
+    exclusive: Annotated[
+        bool,
+        typer.Option(
+            "--exclusive",
+            help="Hold the scheduled-run lock; exit 5 at once if another run holds it.",
+        ),
+    ] = False,
+    metrics_file: MetricsFileOption = None,
+    ping_url: PingUrlOption = None,
 ) -> int:
     """Probe the models in the registry: availability, latency, and a verdict for each."""
+    import contextlib
+
     from modelaudit import registry
-    from modelaudit.probe import outcome, runner
-    from modelaudit.probe.formats import formatter
     from modelaudit.probe.plan import Selection, make_plan
+    from modelaudit.schedule.job import Job, JobOptions
+    from modelaudit.schedule.lock import exclusive as hold_lock
+    from modelaudit.schedule.lock import lock_path
+    from modelaudit.store.db import resolve_path
 
     fail_verdicts = parse_verdicts(fail_on)
     loaded = registry.load(registry.discover(config))
@@ -81,28 +90,42 @@ def probe(
         _render_plan(plan)
         return 0
     chosen = output_format or (ProbeFormat.TABLE if sys.stdout.isatty() else ProbeFormat.JSON)
+    options = JobOptions(store=not no_store, db=db, metrics_file=metrics_file, ping_url=ping_url)
+    lock = hold_lock(lock_path(resolve_path(db))) if exclusive else contextlib.nullcontext()
+    with lock, Job(options, console.warn) as job:
+        return run_once(plan, loaded.sha256, job, chosen, fail_verdicts)
+
+
+def run_once(
+    plan: Plan, registry_sha256: str, job: Job, chosen: ProbeFormat, fail_on: tuple[Verdict, ...]
+) -> int:
+    """One run: output as it goes, stored, summarized, metrics written, switch pinged."""
+    from modelaudit.probe import outcome, runner
+    from modelaudit.probe.formats import formatter
+
     out = formatter(chosen)
-    observers: list[runner.Observer] = [out]
+    observers: list[runner.Observer] = [out, job.observer(registry_sha256)]
     if sys.stderr.isatty():
         from modelaudit.cli.progress import LiveProgress
 
         observers.append(LiveProgress())
+    job.ping_start()
     report = runner.run_sync(plan, runner.Fanout(*observers))
     out.emit(report)
-    _summarize(report)
-    return outcome.exit_code(report, fail_verdicts)
+    summary = _summarize(report)
+    for line in job.last_answers(report):
+        console.warn(line)
+    code = outcome.exit_code(report, fail_on)
+    job.finish(report, code, summary)
+    return code
 
 
-def _summarize(report: RunReport) -> None:
-    from collections import Counter
+def _summarize(report: RunReport) -> str:
+    """Print the run's summary and notes on stderr; returns the summary line."""
+    from modelaudit.probe.outcome import summary_line
 
-    counts = Counter(v.verdict.value for v in report.verdicts)
-    seconds = (report.finished_at - report.started_at).total_seconds()
-    tally = ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))
-    console.info(
-        f"run {report.status.value} in {seconds:.1f} s: {tally or 'no models'}; "
-        f"{report.requests_sent} requests sent"
-    )
+    line = summary_line(report)
+    console.info(line)
     if report.control is not None and not report.control.reachable:
         console.warn(
             f"this machine could not reach the network ({report.control.detail}); "
@@ -110,6 +133,7 @@ def _summarize(report: RunReport) -> None:
         )
     for note in report.notes:
         console.warn(note)
+    return line
 
 
 def _render_plan(plan: Plan) -> None:

@@ -34,12 +34,11 @@ from modelaudit.families.fields import (
     path,
     text,
 )
+from modelaudit.families.framing import FramedDecoder
 from modelaudit.families.headers import EVENT_STREAM, JSON, request_headers
 from modelaudit.families.sse import SseDecoder, SseEvent
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from modelaudit.registry.schema import ModelSpec, ProviderSpec
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -165,30 +164,16 @@ def _block_chars(block: object) -> int:
     return len(text(content.get("text")) or "") + len(text(content.get("thinking")) or "")
 
 
-class MessagesStreamDecoder:
+class MessagesStreamDecoder(FramedDecoder[SseEvent]):
     """`message_start`, `content_block_*`, `ping`, `message_delta`, `message_stop`; an
     `event: error` may arrive after the 200. There is no `[DONE]`: `message_stop` ends it."""
 
     def __init__(self) -> None:
-        self._sse = SseDecoder()
-        self._done = False
+        super().__init__(SseDecoder())
         self._stop_reason: str | None = None
         self._output_tokens: int | None = None
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        return self._decode(self._sse.feed(data))
-
-    def close(self) -> list[StreamEvent]:
-        return self._decode(self._sse.close())
-
-    def _decode(self, events: Iterable[SseEvent]) -> list[StreamEvent]:
-        decoded: list[StreamEvent] = []
-        for event in events:
-            if not self._done:
-                decoded.extend(self._event(event))
-        return decoded
-
-    def _event(self, event: SseEvent) -> list[StreamEvent]:
+    def _frame(self, event: SseEvent) -> list[StreamEvent]:
         payload, failure = decode_event_json(event)
         if failure is not None:
             return [failure]

@@ -6,6 +6,7 @@ from modelaudit.families.base import ProviderError, StreamFailure
 from modelaudit.families.envelopes import inband_error
 from modelaudit.families.fields import JsonObject, as_object, load_json
 from modelaudit.families.sse import SseEvent
+from modelaudit.redact import redacted_excerpt
 
 
 def decode_event_json(event: SseEvent) -> tuple[JsonObject | None, StreamFailure | None]:
@@ -14,7 +15,9 @@ def decode_event_json(event: SseEvent) -> tuple[JsonObject | None, StreamFailure
     try:
         decoded = load_json(event.data)
     except ValueError:
-        return None, StreamFailure(malformed=f"event data is not JSON: {event.data[:80]!r}")
+        return None, StreamFailure(
+            malformed=f"event data is not JSON: {redacted_excerpt(event.data, 80)!r}"
+        )
     error = inband_error(decoded)
     if error is None and event.event == "error":
         error = inband_error({"error": decoded}) or ProviderError()
@@ -23,6 +26,6 @@ def decode_event_json(event: SseEvent) -> tuple[JsonObject | None, StreamFailure
     chunk = as_object(decoded)
     if chunk is None:
         return None, StreamFailure(
-            malformed=f"event data is not a JSON object: {event.data[:80]!r}"
+            malformed=f"event data is not a JSON object: {redacted_excerpt(event.data, 80)!r}"
         )
     return chunk, None

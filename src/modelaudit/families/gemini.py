@@ -38,12 +38,11 @@ from modelaudit.families.fields import (
     path,
     text,
 )
+from modelaudit.families.framing import FramedDecoder
 from modelaudit.families.headers import EVENT_STREAM, request_headers
 from modelaudit.families.sse import SseDecoder, SseEvent
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from modelaudit.registry.schema import ModelSpec, ProviderSpec
 
 _PAGE_SIZE = 1000
@@ -225,29 +224,15 @@ def _output_tokens(body: JsonObject) -> int | None:
     return (answer or 0) + (thoughts or 0)
 
 
-class GenerateStreamDecoder:
+class GenerateStreamDecoder(FramedDecoder[SseEvent]):
     """`:streamGenerateContent?alt=sse`: one `data:` event per chunk and no `[DONE]`; the
     event that carries a `finishReason` (or a prompt-level `blockReason`) is the last."""
 
     def __init__(self) -> None:
-        self._sse = SseDecoder()
-        self._done = False
+        super().__init__(SseDecoder())
         self._served_model: str | None = None
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        return self._decode(self._sse.feed(data))
-
-    def close(self) -> list[StreamEvent]:
-        return self._decode(self._sse.close())
-
-    def _decode(self, events: Iterable[SseEvent]) -> list[StreamEvent]:
-        decoded: list[StreamEvent] = []
-        for event in events:
-            if not self._done:
-                decoded.extend(self._event(event))
-        return decoded
-
-    def _event(self, event: SseEvent) -> list[StreamEvent]:
+    def _frame(self, event: SseEvent) -> list[StreamEvent]:
         chunk, failure = decode_event_json(event)
         if failure is not None:
             return [failure]

@@ -33,12 +33,12 @@ from modelaudit.families.fields import (
     path,
     text,
 )
+from modelaudit.families.framing import FramedDecoder
 from modelaudit.families.headers import NDJSON, request_headers
 from modelaudit.families.ndjson import NdjsonDecoder
+from modelaudit.redact import redacted_excerpt
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from modelaudit.registry.schema import ModelSpec, ProviderSpec
 
 _DEFAULT_TAG = ":latest"
@@ -147,36 +147,26 @@ def _message_chars(message: JsonObject) -> int:
     return len(text(message.get("content")) or "") + len(text(message.get("thinking")) or "")
 
 
-class ChatLinesDecoder:
+class ChatLinesDecoder(FramedDecoder[str]):
     """NDJSON: `done: false` lines with `message.content` / `message.thinking`, then a
     `done: true` line with `done_reason` and `eval_count`; a `{"error": ...}` line reports a
     failure after the 200."""
 
     def __init__(self) -> None:
-        self._lines = NdjsonDecoder()
-        self._done = False
+        super().__init__(NdjsonDecoder())
         self._served_model: str | None = None
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        return self._decode(self._lines.feed(data))
-
-    def close(self) -> list[StreamEvent]:
-        return self._decode(self._lines.close())
-
-    def _decode(self, lines: Iterable[str]) -> list[StreamEvent]:
-        decoded: list[StreamEvent] = []
-        for line in lines:
-            if not self._done:
-                decoded.extend(self._line(line))
-        return decoded
-
-    def _line(self, line: str) -> list[StreamEvent]:
+    def _frame(self, line: str) -> list[StreamEvent]:
         try:
             chunk = as_object(load_json(line))
         except ValueError:
             chunk = None
         if chunk is None:
-            return [StreamFailure(malformed=f"line is not a JSON object: {line[:80]!r}")]
+            return [
+                StreamFailure(
+                    malformed=f"line is not a JSON object: {redacted_excerpt(line, 80)!r}"
+                )
+            ]
         error = inband_error(chunk)
         if error is not None:
             return [StreamFailure(error=error)]

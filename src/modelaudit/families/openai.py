@@ -39,12 +39,11 @@ from modelaudit.families.fields import (
     path,
     text,
 )
+from modelaudit.families.framing import FramedDecoder
 from modelaudit.families.headers import EVENT_STREAM, request_headers
 from modelaudit.families.sse import SseDecoder, SseEvent
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from modelaudit.registry.schema import ModelSpec, ProviderSpec
 
 OPENAI_HOST = "api.openai.com"
@@ -321,32 +320,18 @@ def reasoning_chars(message: JsonObject) -> int:
     )
 
 
-class ChatStreamDecoder:
+class ChatStreamDecoder(FramedDecoder[SseEvent]):
     """`data: {chunk}` events ending in `data: [DONE]`. Not tokens: the role-only first
     chunk, Azure's `prompt_filter_results` chunk with `choices: []`, the usage-only chunk."""
 
     def __init__(self) -> None:
-        self._sse = SseDecoder()
-        self._done = False
+        super().__init__(SseDecoder())
         self._finish_reason: str | None = None
         self._output_tokens: int | None = None
         self._served_model: str | None = None
         self._fingerprint: str | None = None
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        return self._decode(self._sse.feed(data))
-
-    def close(self) -> list[StreamEvent]:
-        return self._decode(self._sse.close())
-
-    def _decode(self, events: Iterable[SseEvent]) -> list[StreamEvent]:
-        decoded: list[StreamEvent] = []
-        for event in events:
-            if not self._done:
-                decoded.extend(self._event(event))
-        return decoded
-
-    def _event(self, event: SseEvent) -> list[StreamEvent]:
+    def _frame(self, event: SseEvent) -> list[StreamEvent]:
         data = event.data.strip()
         if data == "[DONE]":
             self._done = True

@@ -368,7 +368,10 @@ def _model_not_found(s: _Signals) -> ErrorClass | None:
 
 
 def _auth(s: _Signals) -> ErrorClass | None:
-    if s.status == 401 or s.has(_AUTH_CODES) or s.says(*_AUTH_WORDS):
+    # Key wording counts only where the status allows a rejected key: a 429 or a 5xx that
+    # mentions a key is still a rate limit or a server failure, and worth a retry.
+    worded = s.status in (None, 400, 401, 403) and s.says(*_AUTH_WORDS)
+    if s.status == 401 or s.has(_AUTH_CODES) or worded:
         return ErrorClass.AUTH_FAILED
     return None
 

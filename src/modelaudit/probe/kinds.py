@@ -36,7 +36,7 @@ from modelaudit.probe.transport import (
     exchange,
     same_host,
 )
-from modelaudit.redact import redact
+from modelaudit.redact import redact, redacted_excerpt
 from modelaudit.vocabulary import ErrorClass, Phase, ProbeKind
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from modelaudit.registry.schema import Defaults, ModelSpec, ProviderSpec
 
 MAX_CATALOG_PAGES = 100
+MAX_EXCERPT_BYTES = 16384
+"""Of a body that is not the API's format, only the start is decoded (then redacted, cut)."""
 # What a transport failure looks like from here; anything else is a bug and propagates.
 TRANSPORT_ERRORS = (ExchangeFailed, Redirected)
 
@@ -219,13 +221,27 @@ def failure(exc: BaseException) -> Outcome:
 
 def _exception_detail(exc: BaseException) -> str:
     text: str = str(exc) or type(exc).__name__
-    cause = exc.__cause__ or exc.__context__
-    if cause is not None and str(cause) and str(cause) not in text:
+    cause = _root_cause(exc)
+    if cause is not exc and str(cause) and str(cause) not in text:
         text = f"{text}: {cause}"
     if isinstance(exc, httpx.ConnectError) and not str(exc):
         text = "connection failed"
     first_line = text.splitlines()[0] if text.strip() else type(exc).__name__
-    return first_line[:300]
+    return redacted_excerpt(first_line, 300)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost OSError of the chain (else `exc`): httpx says "All connection attempts
+    failed" for a refused port and an unreachable network alike; the OSError at the bottom
+    says which, and where. (Other causes, such as anyio's cancel scopes, say nothing.)"""
+    found, seen = exc, {id(exc)}
+    cause = exc.__cause__ or exc.__context__  # httpcore suppresses the context it maps
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError):
+            found = cause
+        cause = cause.__cause__ or cause.__context__
+    return found
 
 
 def error_outcome(family: Family, ex: Exchange) -> Outcome:
@@ -257,7 +273,8 @@ def _timed(outcome: Outcome, ex: Exchange) -> Outcome:
 
 
 def _not_the_format(what: str, ex: Exchange, problem: ValueError) -> Outcome:
-    start = ex.body[:60].decode("utf-8", "replace").strip().replace("\n", " ")
+    text = ex.body[:MAX_EXCERPT_BYTES].decode("utf-8", "replace").strip().replace("\n", " ")
+    start = redacted_excerpt(text, 60)
     content_type = ex.headers.get("content-type", "no content-type")
     return _timed(
         Outcome(
@@ -281,13 +298,14 @@ async def probe_catalog(
     pager = _Pager(ctx, provider, family, first)
     attempts = await attempt_loop(ctx, pager.send)
     entries = {entry.id: entry for entry in pager.entries}
+    listed_ids = tuple(entries)
     results = []
     for model in models:
         if attempts[-1].error_class is not ErrorClass.OK:
             results.append(ProbeResult(provider.name, model.id, ProbeKind.CATALOG, attempts))
             continue
         entry = entries.get(family.catalog_id(provider, model))
-        results.append(_catalog_result(provider, model, attempts, entry, len(entries)))
+        results.append(_catalog_result(provider, model, attempts, entry, listed_ids))
     return results
 
 
@@ -296,25 +314,28 @@ def _catalog_result(
     model: ModelSpec,
     attempts: tuple[Attempt, ...],
     entry: CatalogEntry | None,
-    listed_count: int,
+    listed_ids: tuple[str, ...],
 ) -> ProbeResult:
     if entry is None:
         final = replace(
             attempts[-1],
             error_class=ErrorClass.MODEL_NOT_FOUND,
-            detail=f"not in the catalog ({listed_count} models listed)",
+            detail=f"not in the catalog ({len(listed_ids)} models listed)",
         )
         finding = CatalogFinding(listed=False)
-        return ProbeResult(
-            provider.name, model.id, ProbeKind.CATALOG, (*attempts[:-1], final), catalog=finding
+    else:
+        finding = CatalogFinding(
+            listed=True, retires=entry.retires, lifecycle=entry.lifecycle, note=entry.note
         )
-    finding = CatalogFinding(
-        listed=True, retires=entry.retires, lifecycle=entry.lifecycle, note=entry.note
-    )
-    detail = f"listed ({listed_count} models)" + _lifecycle_words(finding)
-    final = replace(attempts[-1], detail=redact(detail))
+        detail = f"listed ({len(listed_ids)} models)" + _lifecycle_words(finding)
+        final = replace(attempts[-1], detail=redact(detail))
     return ProbeResult(
-        provider.name, model.id, ProbeKind.CATALOG, (*attempts[:-1], final), catalog=finding
+        provider.name,
+        model.id,
+        ProbeKind.CATALOG,
+        (*attempts[:-1], final),
+        catalog=finding,
+        catalog_ids=listed_ids,
     )
 
 

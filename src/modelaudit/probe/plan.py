@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modelaudit import credentials
-from modelaudit.errors import UsageError
+from modelaudit.errors import ConfigError, UsageError
 from modelaudit.families import FAMILIES
 from modelaudit.vocabulary import ProbeKind
 
@@ -99,6 +99,7 @@ def make_plan(
         )
     if not plans:
         raise UsageError("no model matches the --provider/--model/--tag filters")
+    _check_ca_bundles(loaded, {p.provider.name for p in plans})
     return Plan(tuple(plans), chosen_kinds, registry.defaults, loaded.path.parent)
 
 
@@ -139,3 +140,38 @@ def _check_filters(loaded: LoadedRegistry, selection: Selection) -> None:
         if tag not in tags:
             known = ", ".join(sorted(tags)) or "none"
             raise UsageError(f"--tag {tag}: no model has this tag (tags: {known})")
+
+
+def ca_bundle_path(provider: ProviderSpec, base_dir: Path) -> Path | None:
+    """A provider's `ca_bundle`: relative to the registry's directory; `~` is expanded."""
+    if provider.ca_bundle is None:
+        return None
+    path = provider.ca_bundle.expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def _check_ca_bundles(loaded: LoadedRegistry, chosen: set[str]) -> None:
+    """Load each CA bundle now: a wrong path or a file that is not PEM is a problem in the
+    registry (exit 2, with its line), not a crash once the run has started."""
+    import ssl
+
+    from modelaudit.probe.transport import ssl_context
+
+    problems = []
+    for index, provider in enumerate(loaded.registry.providers):
+        path = ca_bundle_path(provider, loaded.path.parent)
+        if path is None or provider.name not in chosen:
+            continue
+        try:
+            ssl_context(path)
+        except OSError as exc:  # ssl.SSLError included
+            why = "not a PEM file of CA certificates" if isinstance(exc, ssl.SSLError) else None
+            where = ("providers", index, "ca_bundle")
+            position = loaded.document.values.get(where)
+            line, column = (position.line, position.column) if position else (1, 1)
+            problems.append(
+                f"{loaded.path}:{line}:{column}: providers[{index}].ca_bundle: cannot load "
+                f"{path}: {why or exc.strerror or exc}"
+            )
+    if problems:
+        raise ConfigError(problems)

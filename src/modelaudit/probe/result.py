@@ -74,6 +74,10 @@ class ProbeResult:
     """catalog probes: what the list said about this model."""
     health: HealthState | None = None
     """health probes: what the server's own endpoint said."""
+    catalog_ids: tuple[str, ...] | None = None
+    """catalog probes that read the whole model list: every id it returned (the same tuple
+    for each of the provider's models), so the store can tell which models appeared or
+    vanished between runs. None when the list could not be read."""
 
     def __post_init__(self) -> None:
         if not self.attempts:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeAlias
 
 from modelaudit.probe import control, kinds, verdict
@@ -211,7 +211,24 @@ async def _run_provider(
                     state.add(result)
     except BudgetExhausted as exc:
         state.notes.append(f"{provider.name}: {exc}")
-    await asyncio.gather(*(_run_model(ctx, state, limits, cap, plan, m) for m in plan.models))
+    models_ctx = _once_if_never_connected(ctx, state, plan)
+    await asyncio.gather(
+        *(_run_model(models_ctx, state, limits, cap, plan, m) for m in plan.models)
+    )
+
+
+def _once_if_never_connected(
+    ctx: ProbeContext, state: _RunState, plan: ProviderPlan
+) -> ProbeContext:
+    """When the server's own probes (health, catalog) never reached its host, through all
+    their retries, each model's probes try once: another round of backoff per model would
+    say the same thing seconds later, model after model on a serialized self-hosted server
+    (an offline run of the shipped registry spent 6 of its 7 seconds there)."""
+    first = [r for m in plan.models for r in state.results.get((plan.provider.name, m.id), [])]
+    if not first or not all(verdict.connection_level(r) for r in first):
+        return ctx
+    retry = ctx.defaults.retry.model_copy(update={"attempts": 1})
+    return replace(ctx, defaults=ctx.defaults.model_copy(update={"retry": retry}))
 
 
 async def _run_model(

@@ -42,7 +42,11 @@ class Redirected(Exception):  # noqa: N818 - reads as the event it is
     """A 3xx: never followed, so a key can never be carried to another host."""
 
     def __init__(self, status: int, location: str) -> None:
-        target = urlsplit(location).netloc or location
+        parts = urlsplit(location)
+        # Host and port only: a Location may carry someone's user:password@.
+        target = parts.hostname or "an unparseable location"
+        if parts.port:
+            target += f":{parts.port}"
         super().__init__(f"redirected ({status}) to {target}: not followed")
         self.status = status
         self.location = location

@@ -67,8 +67,12 @@ def decide(
     gone = _gone(model, results)
     if gone is not None:
         hint = f"; fallbacks: {', '.join(fallbacks)}" if fallbacks else "; no fallback declared"
-        return verdict(Verdict.GONE, _say(gone) + hint, gone.error_class)
-    blocked = _first(results, BLOCKED)
+        return verdict(
+            Verdict.GONE, _say(gone) + _stand_in(model, results) + hint, gone.error_class
+        )
+    # The model list failing says little about a model that answered a generation.
+    probes_of_the_model = [r for r in results if r.kind is not ProbeKind.CATALOG]
+    blocked = _first(probes_of_the_model or results, BLOCKED)
     if blocked is not None:
         fix = (
             f"; check {key_ref}"
@@ -76,8 +80,6 @@ def decide(
             else ""
         )
         return verdict(Verdict.BLOCKED, _say(blocked) + fix, blocked.error_class)
-    # The model list failing says little about a model that answered a generation.
-    probes_of_the_model = [r for r in results if r.kind is not ProbeKind.CATALOG]
     failed = _first(probes_of_the_model or results, DOWN)
     if failed is not None and network_down and connection_level(failed):
         return verdict(
@@ -117,12 +119,25 @@ def _gone(model: str, results: Sequence[ProbeResult]) -> ProbeResult | None:
     if unlisted is None:
         return None
     answered = any(
-        r.kind in GENERATION and r.ok and _same_model(model, r.final.served_model) for r in results
+        r.kind in GENERATION and r.ok and same_model(model, r.final.served_model) for r in results
     )
     return None if answered else unlisted
 
 
-def _same_model(requested: str, served: str | None) -> bool:
+def _stand_in(model: str, results: Sequence[ProbeResult]) -> str:
+    """When another model answered in its place (a single-model server answers any name)."""
+    served = next(
+        (
+            r.final.served_model
+            for r in results
+            if r.kind in GENERATION and r.ok and not same_model(model, r.final.served_model)
+        ),
+        None,
+    )
+    return f"; the server answered as `{served}` instead" if served else ""
+
+
+def same_model(requested: str, served: str | None) -> bool:
     """A response naming a dated snapshot of the requested alias still is the model."""
     if served is None:
         return True

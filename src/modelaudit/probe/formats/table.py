@@ -1,17 +1,24 @@
-"""`--format table`: one row per model, for a person at a terminal."""
+"""`--format table`: one entry per model, for a person at a terminal.
+
+On a wide terminal, one row per model with the reason in the last column. Below
+`WIDE_COLUMNS`, a row would leave the reason (the part that says what to do) no room, so
+each model takes two lines instead: the facts, then the reason, indented and wrapped.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modelaudit.probe.formats.base import ProbeFormatter
 from modelaudit.vocabulary import ProbeKind, Verdict
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    from rich.console import RenderableType
 
-    from modelaudit.probe.result import ProbeResult, RunReport
+    from modelaudit.probe.result import ModelVerdict, ProbeResult, RunReport
 
+WIDE_COLUMNS = 110
 VERDICT_STYLE = {
     Verdict.UP: "green",
     Verdict.DEGRADED: "yellow",
@@ -27,37 +34,92 @@ class TableFormatter(ProbeFormatter):
     def emit(self, report: RunReport) -> None:
         from modelaudit.cli.console import out
 
-        out().print(build_table(report))
+        console = out()
+        console.print(build_table(report, console.width))
+
+
+@dataclass(frozen=True)
+class _Row:
+    verdict: ModelVerdict
+    latency: str
+    ttft: str
+
+    @property
+    def error_class(self) -> str:
+        return self.verdict.error_class.value if self.verdict.error_class else ""
+
+
+def build_table(report: RunReport, width: int) -> RenderableType:
+    rows = _rows(report)
+    return _wide(rows) if width >= WIDE_COLUMNS else _stacked(rows)
+
+
+def _rows(report: RunReport) -> list[_Row]:
+    by_model: dict[tuple[str, str], list[ProbeResult]] = {}
+    for result in report.results:
+        by_model.setdefault((result.provider, result.model), []).append(result)
+    rows = []
+    for verdict in report.verdicts:
+        results = by_model.get((verdict.provider, verdict.model), [])
+        completion = next((r for r in results if r.kind is ProbeKind.COMPLETION), None)
+        stream = next((r for r in results if r.kind is ProbeKind.STREAM), None)
+        rows.append(
+            _Row(
+                verdict,
+                _ms(completion.final.latency_ms if completion else None),
+                _ms(stream.final.ttft_ms if stream else None),
+            )
+        )
+    return rows
 
 
 def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:.0f} ms"
 
 
-def build_table(report: RunReport) -> Table:
+def _wide(rows: list[_Row]) -> RenderableType:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
     from modelaudit.redact import redact
 
-    by_model: dict[tuple[str, str], list[ProbeResult]] = {}
-    for result in report.results:
-        by_model.setdefault((result.provider, result.model), []).append(result)
+    timed = any(row.latency or row.ttft for row in rows)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for column in ("provider", "model", "verdict", "error class", "latency", "TTFT", "reason"):
-        table.add_column(column, overflow="fold", no_wrap=column != "reason")
-    for verdict in report.verdicts:
-        results = by_model.get((verdict.provider, verdict.model), [])
-        completion = next((r for r in results if r.kind is ProbeKind.COMPLETION), None)
-        stream = next((r for r in results if r.kind is ProbeKind.STREAM), None)
-        table.add_row(
-            verdict.provider,
-            verdict.model,
-            Text(verdict.verdict.value, style=VERDICT_STYLE[verdict.verdict]),
-            verdict.error_class.value if verdict.error_class else "",
-            _ms(completion.final.latency_ms if completion else None),
-            _ms(stream.final.ttft_ms if stream else None),
-            Text(redact(verdict.reason)),
-        )
+    columns = ["provider", "model", "verdict", "error class"]
+    columns += ["latency", "TTFT"] if timed else []
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=1, min_width=30)
+    for row in rows:
+        v = row.verdict
+        cells: list[str | Text] = [
+            v.provider,
+            v.model,
+            Text(v.verdict.value, style=VERDICT_STYLE[v.verdict]),
+            row.error_class,
+        ]
+        cells += [row.latency, row.ttft] if timed else []
+        table.add_row(*cells, Text(redact(v.reason)))
     return table
+
+
+def _stacked(rows: list[_Row]) -> RenderableType:
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.text import Text
+
+    from modelaudit.redact import redact
+
+    indent = max((len(v.value) for v in Verdict), default=0) + 2
+    parts: list[RenderableType] = []
+    for row in rows:
+        v = row.verdict
+        facts = Text(f"{v.verdict.value:<{indent}}", style=VERDICT_STYLE[v.verdict])
+        facts.append(f"{v.provider}/{v.model}", style="bold")
+        for extra in (row.error_class, row.latency, f"TTFT {row.ttft}" if row.ttft else ""):
+            if extra:
+                facts.append(f"  {extra}")
+        parts.append(facts)
+        parts.append(Padding(Text(redact(v.reason), style="dim"), (0, 0, 0, indent)))
+    return Group(*parts)

@@ -1,0 +1,130 @@
+"""`modelaudit watch`: probe on a schedule, store every run, serve metrics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from modelaudit.cli import console
+from modelaudit.cli.options import (
+    ConfigOption,
+    DbOption,
+    FailOnOption,
+    KindOption,
+    MetricsFileOption,
+    ModelOption,
+    NoStoreOption,
+    PingUrlOption,
+    ProviderOption,
+    TagOption,
+)
+
+if TYPE_CHECKING:
+    from modelaudit.metrics.prometheus import MetricsServer
+    from modelaudit.probe.plan import Plan
+    from modelaudit.schedule.job import Job
+
+
+def duration(value: str, *, zero: bool = False) -> timedelta:
+    from modelaudit.durations import parse_duration
+
+    try:
+        return parse_duration(value, zero=zero)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def watch(
+    config: ConfigOption = None,
+    provider: ProviderOption = None,
+    model: ModelOption = None,
+    tag: TagOption = None,
+    kind: KindOption = None,
+    every: Annotated[
+        str, typer.Option("--every", help="Time between runs, e.g. 30s, 5m, 1h.")
+    ] = "5m",
+    jitter: Annotated[
+        str | None,
+        typer.Option(
+            "--jitter",
+            help="Delay each run by a random time up to this. Default: a tenth of --every.",
+            show_default=False,
+        ),
+    ] = None,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--count", min=1, help="Stop after this many runs. Default: run until stopped."
+        ),
+    ] = None,
+    fail_on: FailOnOption = None,
+    db: DbOption = None,
+    no_store: NoStoreOption = False,
+    metrics_file: MetricsFileOption = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve /metrics for Prometheus on this port (0: any free port).",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="The address /metrics listens on.")
+    ] = "127.0.0.1",
+    ping_url: PingUrlOption = None,
+) -> int:
+    """Probe on a schedule until stopped, never overlapping itself; store every run."""
+    import asyncio
+
+    from modelaudit import registry
+    from modelaudit.cli.probe import parse_verdicts
+    from modelaudit.probe.plan import Selection, make_plan
+    from modelaudit.schedule.job import Job, JobOptions
+    from modelaudit.schedule.lock import exclusive, lock_path
+    from modelaudit.schedule.watch import Schedule, Voice, Watcher
+    from modelaudit.store.db import resolve_path
+
+    interval = duration(every)
+    spread = duration(jitter, zero=True) if jitter else interval / 10
+    fail_verdicts = parse_verdicts(fail_on)
+    selection = Selection(tuple(provider or ()), tuple(model or ()), tuple(tag or ()))
+
+    def plan_source() -> tuple[Plan, str]:
+        loaded = registry.load(registry.discover(config))
+        return make_plan(loaded, selection, tuple(kind) if kind else None), loaded.sha256
+
+    options = JobOptions(store=not no_store, db=db, metrics_file=metrics_file, ping_url=ping_url)
+    voice = Voice(console.info, console.warn, console.error)
+    with exclusive(lock_path(resolve_path(db))), Job(options, console.warn) as job:
+        watcher = Watcher(plan_source, Schedule(interval, spread, count), job, fail_verdicts, voice)
+        server = _serve_metrics(job, metrics_host, metrics_port)
+        console.info(f"watching: a run every {every} (jitter up to {spread.total_seconds():g} s)")
+        try:
+            return asyncio.run(watcher.watch())
+        finally:
+            if server is not None:
+                server.close()
+
+
+def _serve_metrics(job: Job, host: str, port: int | None) -> MetricsServer | None:
+    if port is None:
+        return None
+    from modelaudit.errors import UsageError
+    from modelaudit.metrics.prometheus import MetricsState, serve
+
+    job.metrics = job.metrics or MetricsState()
+    try:
+        server = serve(job.metrics, host, port)
+    except OSError as exc:
+        raise UsageError(f"cannot serve metrics on {host}:{port}: {exc.strerror}") from None
+    console.info(f"serving metrics on http://{_url_host(host)}:{server.port}/metrics")
+    return server
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

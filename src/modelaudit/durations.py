@@ -1,0 +1,40 @@
+"""Durations as people write them on a command line: `30s`, `5m`, `12h`, `90d`, `2w`, or
+combined, `1h30m`."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+
+
+def parse_duration(text: str, *, zero: bool = False) -> timedelta:
+    """A positive duration (or zero, if allowed: `0`, `0s`); ValueError with the accepted
+    forms otherwise."""
+    if zero and text.strip() in ("0", "0s"):
+        return timedelta(0)
+    cleaned = text.strip().lower()
+    parts = _PART.findall(cleaned)
+    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
+        raise ValueError(f"`{text}` is not a duration (e.g. 30s, 5m, 12h, 90d, 2w, 1h30m)")
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(f"`{text}` is not a positive duration")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest exact form: 300 s -> `5m`, 5400 s -> `1h30m`."""
+    seconds = round(value.total_seconds())
+    if seconds <= 0:
+        return "0s"
+    words = []
+    for unit, size in sorted(_UNITS.items(), key=lambda u: -u[1]):
+        if unit == "w":
+            continue
+        count, seconds = divmod(seconds, size)
+        if count:
+            words.append(f"{count}{unit}")
+    return "".join(words)

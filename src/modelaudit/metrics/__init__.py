@@ -1,0 +1,1 @@
+"""Metrics for Prometheus: the text exposition file and the `/metrics` endpoint."""

@@ -1,0 +1,1 @@
+"""Scheduled probing: the process lock, the `watch` loop and dead-man's-switch pings."""

@@ -1,0 +1,132 @@
+"""What a run does besides printing its output: store itself in the history database, write
+the metrics file, ping the dead-man's switch. Shared by `probe` (one run) and `watch` (a
+run per tick), so both behave the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from modelaudit.probe.runner import Observer
+from modelaudit.vocabulary import Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from types import TracebackType
+
+    from modelaudit.metrics.prometheus import MetricsState
+    from modelaudit.probe.result import RunReport
+    from modelaudit.schedule.ping import Pinger
+    from modelaudit.store.recorder import StoreRecorder
+    from modelaudit.store.sqlite import SqliteStore
+
+LOST = frozenset({Verdict.GONE, Verdict.DOWN})
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    store: bool = True
+    db: Path | None = None
+    metrics_file: Path | None = None
+    ping_url: str | None = None
+
+
+class Job:
+    """Open for the life of the command (a context manager); `run()` gives each run its
+    observer and `finish()` its side effects."""
+
+    def __init__(self, options: JobOptions, warn: Callable[[str], None]) -> None:
+        from modelaudit.schedule.ping import Pinger
+
+        self.options = options
+        self.warn = warn
+        self.pinger: Pinger | None = Pinger(options.ping_url, warn) if options.ping_url else None
+        self.store: SqliteStore | None = None
+        self.recorder: StoreRecorder | None = None
+        self.metrics: MetricsState | None = None
+
+    def __enter__(self) -> Job:
+        if self.options.store:
+            from modelaudit.store.sqlite import SqliteStore
+
+            self.store = SqliteStore.open(self.options.db)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.recorder is not None:
+            self.recorder.abandon()  # a no-op once the run closed itself
+        if self.store is not None:
+            self.store.close()
+
+    def observer(self, registry_sha256: str) -> Observer:
+        """The observer of the next run: it stores the run as it goes (or nothing)."""
+        if self.store is None:
+            return Observer()
+        from modelaudit.store.recorder import StoreRecorder
+
+        self.recorder = StoreRecorder(self.store, registry_sha256, self.warn)
+        return self.recorder
+
+    def ping_start(self) -> None:
+        if self.pinger is not None:
+            self.pinger.start()
+
+    def abandon_run(self) -> None:
+        """The run ended without a report: mark it interrupted now."""
+        if self.recorder is not None:
+            self.recorder.abandon()
+
+    def finish(self, report: RunReport, exit_code: int | None, summary: str) -> None:
+        """After the run: metrics, then the ping (so a ping never claims more than is
+        written). No ping without an exit code (a watcher stopped on purpose)."""
+        path = self.options.metrics_file
+        if path is not None and self.metrics is None:
+            from modelaudit.metrics.prometheus import read_textfile
+
+            self.metrics = read_textfile(path)  # carry on the counters the last run wrote
+        if self.metrics is not None:
+            self.metrics.record(report)
+        if path is not None and self.metrics is not None:
+            self._write_metrics(path, self.metrics)
+        if self.pinger is not None and exit_code is not None:
+            self.pinger.finish(exit_code, summary)
+
+    def _write_metrics(self, path: Path, metrics: MetricsState) -> None:
+        from modelaudit.metrics.prometheus import write_textfile
+
+        try:
+            write_textfile(path, metrics)
+        except OSError as exc:
+            self.warn(f"could not write the metrics file {path}: {exc.strerror}")
+
+    def last_answers(self, report: RunReport) -> list[str]:
+        """For models found gone or down: when they last answered, from the history."""
+        if self.store is None:
+            return []
+        lines = []
+        for verdict in report.verdicts:
+            if verdict.verdict not in LOST:
+                continue
+            when = self.store.last_ok(verdict.provider, verdict.model, before=report.started_at)
+            if when is not None:
+                lines.append(
+                    f"{verdict.provider}/{verdict.model} is {verdict.verdict.value}; "
+                    f"it last answered {_ago(when, report.started_at)}"
+                )
+        return lines
+
+
+def _ago(when: datetime, now: datetime) -> str:
+    from modelaudit.probe.document import iso
+
+    days = (now - when).total_seconds() / 86400
+    span = f"{days:.0f} days ago" if days >= 2 else f"{days * 24:.0f} hours ago"
+    return f"{iso(when.astimezone(UTC))} ({span})"

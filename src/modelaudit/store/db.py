@@ -1,0 +1,167 @@
+"""Opening the history database: where it lives, its permissions and pragmas, and the one
+way to write to it (a short `BEGIN IMMEDIATE` transaction).
+
+Any number of processes may write to one database at once: WAL lets readers run beside a
+writer, every write takes the write lock up front (`BEGIN IMMEDIATE`, so two writers never
+deadlock upgrading a read lock) and holds it only for the rows of one probe result, and the
+busy timeout makes a writer wait its turn instead of failing with "database is locked".
+No transaction is ever held across network I/O.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from modelaudit.errors import StoreError, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+DB_ENV = "MODELAUDIT_DB"
+DB_NAME = "history.sqlite3"
+APPLICATION_ID = 0x6D617564  # "maud": tells `file(1)` and us that the file is ours
+BUSY_TIMEOUT_S = 60.0
+"""How long a writer waits for another's transaction. Transactions last milliseconds; the
+margin covers a slow disk and a `db prune` batch."""
+
+CACHE_KIB = 32_768
+T = TypeVar("T")
+
+
+def resolve_path(option: Path | None) -> Path:
+    """`--db`, then `$MODELAUDIT_DB`, then the user data directory."""
+    if option is not None:
+        return option.expanduser()
+    from_env = os.environ.get(DB_ENV)
+    if from_env:
+        return Path(from_env).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("modelaudit", appauthor=False) / DB_NAME
+
+
+def connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    """A connection with the pragmas every user of the database relies on.
+
+    The file is created 0600 in a 0700 directory (SQLite gives the WAL and shared-memory
+    files the database file's mode). Without `create`, a missing file is a usage error.
+    """
+    if not path.exists():
+        if not create:
+            raise UsageError(
+                f"no history database at {path}: run `modelaudit probe` to start one, "
+                "or pass --db PATH"
+            )
+        _create_private(path)
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the history database {path}: {exc}") from None
+    try:
+        retry_busy(lambda: check_ours(conn))  # before any pragma writes to a stranger's file
+        retry_busy(lambda: _configure(conn))
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{path} is not a usable history database: {exc}") from None
+    except StoreError as exc:
+        conn.close()
+        raise StoreError(f"{path}: {exc.message}") from None
+    return conn
+
+
+def check_ours(conn: sqlite3.Connection) -> None:
+    """Refuse an SQLite file that some other program made (StoreError)."""
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    if app_id == APPLICATION_ID:
+        return
+    has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if app_id != 0 or has_tables:
+        raise StoreError("the file is an SQLite database, but not a modelaudit history database")
+
+
+def _create_private(path: Path) -> None:
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot create the history database {path}: {exc.strerror}") from None
+    os.close(fd)
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    # auto_vacuum only takes on a database with no tables yet, and only when set before
+    # WAL mode: it lets `db prune` hand freed pages back to the file system.
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    if mode is None or str(mode[0]).lower() != "wal":
+        raise sqlite3.DatabaseError(f"the database cannot use WAL mode (it is in {mode})")
+    conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a crash loses no committed row
+    conn.execute("PRAGMA foreign_keys = ON")
+    # Index pages of a month of attempts stay in memory while a report reads them.
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+
+
+def retry_busy(action: Callable[[], T], deadline_s: float = BUSY_TIMEOUT_S) -> T:
+    """Run `action`, retrying while SQLite says busy/locked without waiting by itself.
+
+    The busy timeout covers ordinary locking; switching a new file to WAL mode and WAL
+    recovery can still answer SQLITE_BUSY at once when several processes open it together.
+    """
+    end = time.monotonic() + deadline_s
+    pause = 0.005
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= end:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One short write: the write lock is taken at BEGIN; an exception (Ctrl-C included)
+    rolls back, so the database never holds half of a write."""
+    retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def reported(path: Path) -> Iterator[None]:
+    """SQLite failing (a damaged file, a full disk) becomes a StoreError that names the
+    file, never a traceback."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(
+            f"the history database {path} failed: {exc} (`modelaudit db check --db {path}` "
+            "checks it)"
+        ) from exc
+
+
+def ms(moment: datetime) -> int:
+    """A timezone-aware datetime as integer milliseconds since the epoch: how times are
+    stored."""
+    assert moment.tzinfo is not None, "times are timezone-aware UTC"
+    return round(moment.timestamp() * 1000)
+
+
+def from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, UTC)

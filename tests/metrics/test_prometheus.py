@@ -1,0 +1,123 @@
+"""--metrics-file: the text exposition node_exporter's textfile collector reads."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from modelaudit.cli.app import main
+from modelaudit.metrics.prometheus import MetricsState, read_textfile
+from modelaudit.probe.result import ProbeResult, RunReport
+from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
+from tests.fakes import Behaviour, FakeOpenAI
+from tests.store.cli_support import KEY, KEY_ENV, write_registry
+from tests.store.synthetic import at, attempt, report, result
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def samples(path: Path) -> Samples:
+    found: Samples = {}
+    for family in text_string_to_metric_families(path.read_text()):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+def value(found: Samples, name: str, **labels: str) -> float:
+    return found[(name, frozenset(labels.items()))]
+
+
+def test_the_metrics_file_has_every_series_and_counters_grow_across_runs(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(KEY_ENV, KEY)
+    prom = isolated_env / "textfile" / "modelaudit.prom"
+    prom.parent.mkdir()
+    with FakeOpenAI(key=KEY, models=["steady", "falls"]) as fake:
+        write_registry(
+            isolated_env, fake.base_url, ["steady", "falls"], kinds=("completion", "stream")
+        )
+        args = ["probe", "-f", "json", "--no-store", "--metrics-file", str(prom)]
+        assert main(args) == 0
+        first = samples(prom)
+        fake.behave("falls", Behaviour.error("server_error"))
+        assert main(args) == 0
+    capsys.readouterr()
+    second = samples(prom)
+
+    steady = {"provider": "acme", "model": "steady"}
+    falls = {"provider": "acme", "model": "falls"}
+    assert (
+        value(first, "modelaudit_probe_success", kind="completion", error_class="ok", **falls) == 1
+    )
+    assert (
+        value(
+            second,
+            "modelaudit_probe_success",
+            kind="completion",
+            error_class="server_error",
+            **falls,
+        )
+        == 0
+    )
+    assert (
+        "modelaudit_probe_success",
+        frozenset({"kind": "completion", "error_class": "ok", **falls}.items()),
+    ) not in second
+    assert value(second, "modelaudit_model_verdict", verdict="down", **falls) == 1
+    assert value(second, "modelaudit_model_verdict", verdict="up", **falls) == 0
+    assert value(second, "modelaudit_model_verdict", verdict="up", **steady) == 1
+    # Histograms are counters: the second run adds to what the first run wrote.
+    assert value(first, "modelaudit_probe_latency_seconds_count", kind="completion", **steady) == 1
+    assert value(second, "modelaudit_probe_latency_seconds_count", kind="completion", **steady) == 2
+    assert value(second, "modelaudit_ttft_seconds_count", **steady) == 2
+    assert value(second, "modelaudit_ttft_seconds_count", **falls) == 1  # failures add nothing
+    assert value(second, "modelaudit_ttft_seconds_bucket", le="+Inf", **steady) == 2
+    assert value(second, "modelaudit_probe_latency_seconds_sum", kind="completion", **steady) > 0
+    assert value(second, "modelaudit_last_run_timestamp_seconds") >= value(
+        first, "modelaudit_last_run_timestamp_seconds"
+    )
+    assert sorted(p.name for p in prom.parent.iterdir()) == ["modelaudit.prom"]  # no temp left
+
+
+def test_an_unreadable_metrics_file_starts_the_counters_afresh(tmp_path: Path) -> None:
+    prom = tmp_path / "m.prom"
+    prom.write_text("this is { not the exposition format\n")
+
+    state = read_textfile(prom)
+
+    assert state.latency == {}
+    assert state.last_run is None
+
+
+def test_an_interrupted_run_updates_only_what_it_reached() -> None:
+    state = MetricsState()
+    state.record(
+        _run(
+            RunStatus.COMPLETE,
+            {"a": Verdict.UP, "b": Verdict.DOWN},
+            [
+                result("a", ProbeKind.COMPLETION, attempt(at())),
+                result("b", ProbeKind.COMPLETION, attempt(at(), ErrorClass.SERVER_ERROR)),
+            ],
+        )
+    )
+    state.record(
+        _run(
+            RunStatus.INTERRUPTED,
+            {"a": Verdict.DOWN, "b": Verdict.SKIPPED},
+            [result("a", ProbeKind.COMPLETION, attempt(at(), ErrorClass.TIMEOUT))],
+        )
+    )
+
+    assert state.verdicts == {("acme", "a"): Verdict.DOWN, ("acme", "b"): Verdict.DOWN}
+    assert state.success[("acme", "b", "completion")] == ("server_error", 0.0)
+    assert state.success[("acme", "a", "completion")] == ("timeout", 0.0)
+
+
+def _run(status: RunStatus, verdicts: dict[str, Verdict], results: list[ProbeResult]) -> RunReport:
+    return replace(report(at(), verdicts, status), results=tuple(results))
