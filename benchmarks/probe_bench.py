@@ -494,7 +494,9 @@ def run_process(argv: list[str]) -> ProcessRun:
 def modelaudit_argv(registry_path: Path) -> list[str]:
     entry = Path(sys.executable).parent / "modelaudit"
     command = [str(entry)] if entry.exists() else [sys.executable, "-m", "modelaudit"]
-    return [*command, "probe", "--config", str(registry_path), "--format", "json"]
+    # --no-store: the run's figures without the history store, which would also fill the
+    # benchmarking user's own history with fake providers.
+    return [*command, "probe", "--config", str(registry_path), "--format", "json", "--no-store"]
 
 
 def run_wall_s(document: bytes) -> tuple[float, int]:
