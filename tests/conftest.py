@@ -18,6 +18,19 @@ _KEPT_PREFIXES = ("MODELAUDIT_REQUIRE_", "MODELAUDIT_SKIP_", "MODELAUDIT_TEST_")
 _SCRUBBED_SUFFIXES = ("_API_KEY", "_TOKEN")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="Rewrite golden files from the current output instead of comparing with them.",
+    )
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):

@@ -44,7 +44,18 @@ def _root(
 
 
 def _register() -> None:
-    from modelaudit.cli import check, config, db, history, lock, probe, providers, watch
+    from modelaudit.cli import (
+        check,
+        config,
+        db,
+        drill,
+        history,
+        lock,
+        probe,
+        providers,
+        report,
+        watch,
+    )
 
     app.add_typer(config.app, name="config")
     app.command("providers")(providers.providers)
@@ -54,6 +65,8 @@ def _register() -> None:
     app.command("watch")(watch.watch)
     app.command("history")(history.history)
     app.add_typer(db.app, name="db")
+    app.command("report")(report.report)
+    app.command("drill")(drill.drill)
 
 
 _register()

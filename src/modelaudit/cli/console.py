@@ -32,6 +32,16 @@ def out() -> Console:
     return Console(markup=False, highlight=False, emoji=False, width=piped_width)
 
 
+def width() -> int:
+    """The width to lay data out for: $COLUMNS, else the terminal's, else 120 when piped."""
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 120
+
+
 def error(message: str) -> None:
     from rich.text import Text
 

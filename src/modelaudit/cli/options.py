@@ -79,3 +79,12 @@ PingUrlOption = Annotated[
         show_default=False,
     ),
 ]
+
+SinceOption = Annotated[
+    str,
+    typer.Option(
+        "--since",
+        "-s",
+        help="The window, back from now: hours or days, e.g. 24h, 7d, 30d.",
+    ),
+]

@@ -283,19 +283,7 @@ class ProviderSpec(_Strict):
     @field_validator("jurisdiction")
     @classmethod
     def _jurisdiction_is_iso(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if value in COMMON_MISTAKES:
-            raise ValueError(
-                f"`{value}` is not an ISO 3166-1 alpha-2 code: use {COMMON_MISTAKES[value]}"
-            )
-        if value.upper() in ISO_3166_ALPHA2 and value != value.upper():
-            raise ValueError(f"write the country code in capitals: {value.upper()}")
-        if value not in ISO_3166_ALPHA2:
-            raise ValueError(
-                f"`{value}` is not an ISO 3166-1 alpha-2 country code (e.g. US, CN, FR, GB)"
-            )
-        return value
+        return None if value is None else check_jurisdiction(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> ProviderSpec:
@@ -322,10 +310,71 @@ class ProviderSpec(_Strict):
         return next((m for m in self.models if m.id == model_id), None)
 
 
+RiskWeight = Annotated[float, Field(ge=0, le=100)]
+
+
+class RiskWeights(_Strict):
+    """The most points each factor can add to a model's risk score (0 turns a factor off).
+
+    A factor's points are its weight times how bad its evidence is (0 to 1); the score is
+    their sum, capped at 100. The defaults add up to more than 100 on purpose: a model that
+    is gone and has no fallback should reach 100 without every other factor being bad too.
+    """
+
+    availability: RiskWeight = 30.0
+    """Availability against the model's SLO."""
+    latency: RiskWeight = 10.0
+    """p95 completion latency against the model's SLO."""
+    lifecycle: RiskWeight = 35.0
+    """Gone, retirement announced (more as the date nears), floating alias, throttled down."""
+    control: RiskWeight = 15.0
+    """Closed weights at the vendor (you can lose it) to open weights you host (you hold it)."""
+    substitutability: RiskWeight = 25.0
+    """No fallback seen healthy in the window."""
+    regulatory: RiskWeight = 10.0
+    """A government-gated provider, or one outside `home_jurisdiction`."""
+    concentration: RiskWeight = 10.0
+    """The share of the pinned models on the same vendor or in the same jurisdiction."""
+
+
+class RiskLevels(_Strict):
+    """The lowest score of each level; below `elevated` a model is `low`."""
+
+    elevated: int = Field(30, ge=1, le=100)
+    high: int = Field(55, ge=1, le=100)
+    critical: int = Field(80, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _ascending(self) -> RiskLevels:
+        if not self.elevated < self.high < self.critical:
+            raise ValueError(
+                "levels must rise: elevated < high < critical "
+                f"(got {self.elevated}, {self.high}, {self.critical})"
+            )
+        return self
+
+
+class Risk(_Strict):
+    """How `modelaudit report` and `drill` score business-continuity risk."""
+
+    weights: RiskWeights = Field(default_factory=RiskWeights)
+    levels: RiskLevels = Field(default_factory=RiskLevels)
+    retirement_horizon_days: int = Field(180, ge=1, le=3650)
+    """How far ahead an announced retirement starts to count; it counts more as it nears."""
+    home_jurisdiction: str | None = None
+    """Your own jurisdiction (ISO 3166-1 alpha-2): providers elsewhere add regulatory risk."""
+
+    @field_validator("home_jurisdiction")
+    @classmethod
+    def _home_is_iso(cls, value: str | None) -> str | None:
+        return None if value is None else check_jurisdiction(value)
+
+
 class Registry(_Strict):
     version: Literal[1]
     defaults: Defaults = Field(default_factory=Defaults)
     providers: tuple[ProviderSpec, ...] = Field(min_length=1)
+    risk: Risk = Field(default_factory=Risk)
 
     def provider(self, name: str) -> ProviderSpec | None:
         return next((p for p in self.providers if p.name == name), None)
@@ -339,6 +388,21 @@ class Registry(_Strict):
 
     def slo_for(self, model: ModelSpec) -> Slo:
         return effective_slo(self.defaults.slo, model.slo)
+
+
+def check_jurisdiction(value: str) -> str:
+    """An ISO 3166-1 alpha-2 code, or a ValueError that says which one was meant."""
+    if value in COMMON_MISTAKES:
+        raise ValueError(
+            f"`{value}` is not an ISO 3166-1 alpha-2 code: use {COMMON_MISTAKES[value]}"
+        )
+    if value.upper() in ISO_3166_ALPHA2 and value != value.upper():
+        raise ValueError(f"write the country code in capitals: {value.upper()}")
+    if value not in ISO_3166_ALPHA2:
+        raise ValueError(
+            f"`{value}` is not an ISO 3166-1 alpha-2 country code (e.g. US, CN, FR, GB)"
+        )
+    return value
 
 
 def _check_http_url(url: str) -> None:

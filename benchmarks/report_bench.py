@@ -1,0 +1,182 @@
+"""`modelaudit report` over a month of history: 1,000,000 stored attempts, 200 models.
+
+Builds 30 days of runs ending now through the store's own write path (the builder of
+benchmarks/store_bench.py), writes a registry of the same 200 models (10 providers in three
+jurisdictions, a fifth of the models pinned with fallbacks, open-weight families across
+providers), then runs the real command in fresh processes, once per format:
+
+    modelaudit report --db DB -c providers.yaml --since 30d --format FORMAT -o FILE
+
+and prints the median wall time and the peak RSS of the process (interpreter start and
+imports included). Target (issue 5): <= 3 s and <= 250 MB. A last run, in-process, splits
+one HTML report into the store's reads (per HistoryReader method) and the report's own
+work (scoring, view model, rendering), so a slow figure says whose it is.
+
+    .venv/bin/python benchmarks/report_bench.py [--attempts 1000000] [--models 200] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from store_bench import DAYS, PROVIDERS, build, db_size
+
+JURISDICTIONS = ("US", "FR", "CN")
+FORMATS = ("html", "json", "markdown", "table")
+
+
+def registry_yaml(models: int) -> str:
+    """The store_bench targets (`provider{i % 10}/model-{i:03d}`) as a registry."""
+    lines = ["version: 1", "providers:"]
+    for p in range(PROVIDERS):
+        lines += [
+            f"  - name: provider{p}",
+            "    api: openai",
+            f"    base_url: https://api.provider{p}.invalid/v1",
+            f"    api_key: env:PROVIDER{p}_API_KEY",
+            f"    hosting: {'vendor' if p % 3 else 'third-party'}",
+            f"    jurisdiction: {JURISDICTIONS[p % len(JURISDICTIONS)]}",
+            "    models:",
+        ]
+        for i in range(p, models, PROVIDERS):
+            open_weights = i % 2 == 0
+            lines += [
+                f"      - id: model-{i:03d}",
+                f"        weights: {'open' if open_weights else 'closed'}",
+            ]
+            if open_weights:
+                lines.append(f"        family: family-{i % 20}")
+            if i % 5 == 0:
+                fallback = (i + 1) % models
+                lines += [
+                    "        pinned: true",
+                    f"        fallbacks: [provider{fallback % PROVIDERS}/model-{fallback:03d}]",
+                ]
+    return "\n".join(lines) + "\n"
+
+
+SPLIT_SCRIPT = """
+import json, sys, time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from modelaudit.registry import load
+from modelaudit.report.formats.base import ReportFormat
+from modelaudit.report.model import build_report
+from modelaudit.report.render import render
+from modelaudit.report.source import open_history
+
+spent = {}
+
+class Timed:
+    def __init__(self, reader):
+        self.reader = reader
+    def __getattr__(self, name):
+        method = getattr(self.reader, name)
+        def timed(*args):
+            start = time.perf_counter()
+            try:
+                return method(*args)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+        return timed
+
+registry = load(Path(sys.argv[2])).registry
+start = time.perf_counter()
+with open_history(Path(sys.argv[1])) as reader:
+    report = build_report(registry, Timed(reader), now=datetime.now(UTC), span=timedelta(days=30))
+built = time.perf_counter()
+render(report, ReportFormat.HTML)
+done = time.perf_counter()
+print(json.dumps({"store": spent, "build": built - start, "render": done - built}))
+"""
+
+
+def split_once(
+    db: Path, registry: Path, env: dict[str, str]
+) -> tuple[dict[str, float], float, float]:
+    """Seconds per HistoryReader method, for the whole view model, and for rendering."""
+    done = subprocess.run(
+        [sys.executable, "-c", SPLIT_SCRIPT, str(db), str(registry)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    return result["store"], result["build"], result["render"]
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one fresh process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    assert process.stderr is not None
+    errors = process.stderr.read().decode()
+    process.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{errors}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--attempts", type=int, default=1_000_000)
+    parser.add_argument("--models", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", type=Path, help="build the database here and keep it")
+    parser.add_argument(
+        "--reuse", type=Path, help="time an existing database (from --keep) instead of building"
+    )
+    args = parser.parse_args()
+    entry = shutil.which("modelaudit") or str(Path(sys.executable).parent / "modelaudit")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        db = args.reuse or args.keep or work / "history.sqlite3"
+        if args.reuse is None:
+            begin = time.perf_counter()
+            stats = build(db, datetime.now(UTC) - timedelta(days=DAYS), args.attempts, args.models)
+            print(
+                f"database: {stats['attempts']:,} attempts in {stats['runs']:,} runs, "
+                f"{db_size(db):,} bytes, built in {time.perf_counter() - begin:.0f} s"
+            )
+        registry = work / "providers.yaml"
+        registry.write_text(registry_yaml(args.models))
+        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}
+        for kind in FORMATS:
+            out = work / f"report.{kind}"
+            argv = [entry, "report", "--db", str(db), "-c", str(registry), "--since", "30d"]
+            argv += ["--format", kind, "-o", str(out)]
+            run_once(argv, env)  # warm the page cache
+            runs = [run_once(argv, env) for _ in range(args.repeat)]
+            seconds = statistics.median(r[0] for r in runs)
+            peak = max(r[1] for r in runs)
+            print(
+                f"report --since 30d --format {kind}: median {seconds:.2f} s "
+                f"(min {min(r[0] for r in runs):.2f}, max {max(r[0] for r in runs):.2f}), "
+                f"peak RSS {peak:.0f} MB, {out.stat().st_size:,} bytes "
+                f"(target <= 3 s, <= 250 MB)"
+            )
+        store, build_s, render_s = split_once(db, registry, env)
+        reads = ", ".join(f"{name} {seconds:.2f}" for name, seconds in store.items())
+        print(f"one HTML report, in-process: store reads {sum(store.values()):.2f} s ({reads})")
+        print(
+            f"  the report's own work: scoring and view model "
+            f"{build_s - sum(store.values()):.2f} s, rendering {render_s:.2f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""`modelaudit report`: business-continuity risk per model over a window of stored history,
+as a terminal table, JSON, Markdown or a self-contained HTML page."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from modelaudit.cli import console
+from modelaudit.cli.options import ConfigOption, DbOption, SinceOption
+from modelaudit.report.formats.base import SUFFIXES, ReportFormat
+
+if TYPE_CHECKING:
+    from modelaudit.report.model import Report
+
+
+def report(
+    config: ConfigOption = None,
+    db: DbOption = None,
+    since: SinceOption = "7d",
+    output_format: Annotated[
+        ReportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, json, markdown or html. Default: from the -o suffix (.json, .md, "
+            ".html), else table on a terminal and json when piped.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to this file (atomically) instead of stdout.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+) -> int:
+    """Which models you could lose, how badly it would hurt, and where you would go instead."""
+    from datetime import UTC, datetime
+
+    from modelaudit import registry
+    from modelaudit.report.formats.base import RenderOptions
+    from modelaudit.report.model import build_report
+    from modelaudit.report.render import render
+    from modelaudit.report.source import open_history
+    from modelaudit.report.window import parse_since
+    from modelaudit.report.write import write_atomic
+
+    span = parse_since(since)
+    chosen = choose_format(output_format, output)
+    loaded = registry.load(registry.discover(config))
+    with open_history(db) as reader:
+        built = build_report(
+            loaded.registry,
+            reader,
+            now=datetime.now(UTC),
+            span=span,
+            registry_sha256=loaded.sha256,
+        )
+    options = RenderOptions(width=console.width(), color=_wants_color(chosen, output))
+    rendered = render(built, chosen, options)
+    if output is not None:
+        write_atomic(output, rendered)
+        console.info(f"wrote the {chosen.value} report to {output}")
+    else:
+        console.data(rendered)
+    _summarize(built)
+    return 0
+
+
+def choose_format(chosen: ReportFormat | None, output: Path | None) -> ReportFormat:
+    if chosen is not None:
+        return chosen
+    if output is not None:
+        suffix = output.suffix.lower()
+        return SUFFIXES.get(".html" if suffix == ".htm" else suffix, ReportFormat.TABLE)
+    return ReportFormat.TABLE if sys.stdout.isatty() else ReportFormat.JSON
+
+
+def _wants_color(chosen: ReportFormat, output: Path | None) -> bool:
+    return (
+        chosen is ReportFormat.TABLE
+        and output is None
+        and sys.stdout.isatty()
+        and "NO_COLOR" not in os.environ
+    )
+
+
+def _summarize(built: Report) -> None:
+    if not built.has_history:
+        console.warn(
+            f"no probe history in the last {built.label}: run `modelaudit probe` "
+            "(on a schedule, see docs/report.md) and report again"
+        )
+        return
+    at_risk = [r.ref for r in built.recommendations]
+    if at_risk:
+        console.info(f"{len(at_risk)} at high or critical risk: {', '.join(at_risk)}")

@@ -1,0 +1,362 @@
+"""`--format html`: one self-contained page to forward: no script, no font, no CDN, readable
+without JavaScript (sections fold with <details>), with inline SVG charts.
+
+A Content-Security-Policy in the page forbids anything external even if a string slipped
+through; every string that came from a provider or the registry is escaped anyway.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelaudit.report import text
+from modelaudit.report.formats import svg
+from modelaudit.report.formats.svg import esc
+from modelaudit.risk.score import Level
+from modelaudit.risk.stats import percent
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from modelaudit.report.formats.base import RenderOptions
+    from modelaudit.report.model import ModelView, Report
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+STYLE = """
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+  sans-serif; margin: 0 auto; max-width: 1200px; padding: 16px 24px 48px; color: #1b1f23;
+  background: #fff; line-height: 1.4; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+h3 { font-size: 1.05em; margin: 1em 0 0.4em; }
+summary h3 { margin: 0; display: inline; }
+.headline { color: #57606a; margin-top: 0; }
+.cards { display: flex; gap: 12px; flex-wrap: wrap; margin: 16px 0; }
+.card { border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 16px; min-width: 96px; }
+.card b { display: block; font-size: 1.8em; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
+.scroll { overflow-x: auto; }
+th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #eaeef2;
+  vertical-align: top; }
+th { background: #f6f8fa; }
+td.num { text-align: right; white-space: nowrap; }
+td.nowrap { white-space: nowrap; }
+.level { font-weight: 600; padding: 1px 8px; border-radius: 10px; white-space: nowrap;
+  color: #fff; }
+.level-low { background: #2e7d32; }
+.level-elevated { background: #b08800; }
+.level-high { background: #d1480f; }
+.level-critical { background: #b71c1c; }
+.unscored { color: #57606a; }
+.muted { color: #57606a; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  font-size: 0.92em; background: #f6f8fa; padding: 0 3px; border-radius: 3px; }
+details.model { border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 12px;
+  margin: 10px 0; }
+details.model[open] summary { margin-bottom: 8px; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px 32px; }
+.chart h4 { margin: 4px 0; font-size: 0.85em; color: #57606a; font-weight: 600; }
+svg text { font-size: 10px; fill: #3d444d; font-family: inherit; }
+.legend span { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 12px;
+  vertical-align: middle; }
+ul.recs li { margin: 6px 0; }
+footer { margin-top: 40px; color: #57606a; font-size: 0.85em; }
+"""
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    starts = svg.bucket_starts(report.window.since, report.window.until, report.bucket)
+    body = [
+        _header(report),
+        _recommendations(report),
+        _models(report, starts),
+        _continuity(report),
+        _incidents(report),
+        _changes(report),
+        _ceilings(report),
+        _details(report, starts),
+        f"<footer>modelaudit {esc(report.tool_version)} &middot; generated "
+        f"{esc(text.when(report.generated_at))} UTC"
+        + (
+            f" &middot; registry sha256 <code>{esc(report.registry_sha256[:12])}</code>"
+            if report.registry_sha256
+            else ""
+        )
+        + " &middot; risk formula and fields: docs/report.md</footer>",
+    ]
+    title = f"modelaudit report: last {report.label}"
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        f"<title>{esc(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        + "\n".join(part for part in body if part)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def _level(model: ModelView) -> str:
+    if model.risk is None:
+        return '<span class="unscored">not in registry</span>'
+    level = model.risk.level.value
+    return f'<span class="level level-{level}">{model.risk.score} {level}</span>'
+
+
+def _table(header: list[str], rows: list[list[str]], css_class: str = "") -> str:
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(rows_cell for rows_cell in row) + "</tr>" for row in rows)
+    attr = f' class="{css_class}"' if css_class else ""
+    table = f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll">{table}</div>'  # a narrow window scrolls the table, not the page
+
+
+def _td(value: object, css_class: str = "") -> str:
+    attr = f' class="{css_class}"' if css_class else ""
+    return f"<td{attr}>{esc(value)}</td>"
+
+
+def _raw_td(markup: str) -> str:
+    """A cell of markup this module built (charts, badges), not text to escape."""
+    return f"<td>{markup}</td>"
+
+
+def _header(report: Report) -> str:
+    cards = "".join(
+        f'<div class="card"><b>{count}</b><span class="level level-{level.value}">'
+        f"{level.value}</span></div>"
+        for level, count in report.levels.items()
+    )
+    empty = (
+        f"<p><strong>No probe history in the last {esc(report.label)}</strong>: "
+        "run <code>modelaudit probe</code> first.</p>"
+        if not report.has_history
+        else ""
+    )
+    return (
+        f"<header><h1>Model continuity report: last {esc(report.label)}</h1>"
+        f'<p class="headline">{esc(text.headline(report))}</p>'
+        f'<div class="cards">{cards}</div>{empty}</header>'
+    )
+
+
+def _recommendations(report: Report) -> str:
+    if not report.recommendations:
+        return (
+            '<section id="recommendations"><h2>Recommendations</h2>'
+            "<p>No model is at high or critical risk.</p></section>"
+        )
+    items = "".join(
+        f'<li><span class="level level-{r.risk.level.value}">{r.risk.score} '
+        f"{r.risk.level.value}</span> <code>{esc(r.ref)}</code>"
+        f"{' (pinned)' if r.pinned else ''}: {esc(r.advice)}</li>"
+        for r in report.recommendations
+    )
+    return (
+        '<section id="recommendations"><h2>Recommendations</h2>'
+        f'<ul class="recs">{items}</ul></section>'
+    )
+
+
+def _models(report: Report, starts: list[datetime]) -> str:
+    rows = [
+        [
+            f"<td>{_level(m)}</td>",
+            f'<td><a href="#m{index}"><code>{esc(m.ref)}</code></a></td>',
+            _td("yes" if m.pinned else ""),
+            _td(text.availability(m.availability), "nowrap"),
+            _raw_td(svg.availability_timeline(m.ref, m.timeline, starts, width=168, height=14)),
+            _td(text.latency(m.latency)),
+            _td(text.errors(m)),
+            _td(text.verdict(m)),
+            _td(text.factor_summary(m.risk) if m.risk else "-"),
+        ]
+        for index, m in enumerate(report.models)
+    ]
+    legend = (
+        '<p class="legend muted">Timeline cells:'
+        f'<span style="background:{svg.OK_COLOR}"></span>all ok'
+        f'<span style="background:{svg.SOME_FAILED}"></span>some failed'
+        f'<span style="background:{svg.MOSTLY_FAILED}"></span>mostly failed'
+        f'<span style="background:{svg.ONLY_EXCLUDED}"></span>only rate-limited / our access'
+        f'<span style="background:{svg.NO_DATA}"></span>not probed</p>'
+    )
+    header = [
+        "Risk",
+        "Model",
+        "Pinned",
+        "Availability",
+        f"Timeline ({esc(report.label)})",
+        "Latency p50 / p95 / p99",
+        "Errors",
+        "Last verdict",
+        "Top factors",
+    ]
+    return (
+        '<section id="models"><h2>Models, riskiest first</h2>'
+        + _table(header, rows)
+        + legend
+        + "</section>"
+    )
+
+
+def _continuity(report: Report) -> str:
+    drills = [*report.portfolio.vendors, *report.portfolio.jurisdictions]
+    if not drills:
+        return ""
+    rows = [
+        [
+            _td(d.removal.label),
+            _td(len(d.affected), "num"),
+            f"<td>{svg.coverage_bar(d.coverage)} {esc(text.coverage(d))}</td>",
+            _td(text.uncovered(d)),
+        ]
+        for d in drills
+    ]
+    return (
+        '<section id="continuity"><h2>Continuity: if it disappeared tomorrow</h2>'
+        '<p class="muted">For each vendor and jurisdiction serving a pinned model: the share '
+        "of the pinned models it serves that keep a fallback elsewhere that was healthy in "
+        "the window.</p>"
+        + _table(
+            ["Without", "Pinned affected", "Coverage", "Left without a healthy fallback"], rows
+        )
+        + "</section>"
+    )
+
+
+def _incidents(report: Report) -> str:
+    if not report.incidents:
+        return ""
+    downtime = [[_td(cell) for cell in row] for row in text.downtime(report)]
+    rows, hidden = text.incidents(report)
+    latest = [[_td(cell) for cell in row] for row in rows]
+    return (
+        '<section id="incidents"><h2>Incidents</h2><h3>Downtime by model</h3>'
+        + _table(["Model", "Incidents", "Down in the window", "Longest", "Ongoing since"], downtime)
+        + "<h3>Latest incidents</h3>"
+        + _table(["Model", "Verdict", "Start (UTC)", "End (UTC)", "Duration", "Runs"], latest)
+        + (f'<p class="muted">{esc(text.left_out(hidden, "incidents"))}</p>' if hidden else "")
+        + "</section>"
+    )
+
+
+def _changes(report: Report) -> str:
+    rows, hidden = text.changes(report)
+    if not rows:
+        return ""
+    cells = [[_td(cell) for cell in row] for row in rows]
+    return (
+        '<section id="changes"><h2>Catalog changes and served-model drift</h2>'
+        + _table(["At (UTC)", "Model", "Change"], cells)
+        + (f'<p class="muted">{esc(text.left_out(hidden, "changes"))}</p>' if hidden else "")
+        + "</section>"
+    )
+
+
+def _ceilings(report: Report) -> str:
+    rows = [
+        [
+            f"<td><code>{esc(m.ref)}</code></td>",
+            _td(t.header),
+            _td(f"{t.peak:g}", "num"),
+            _td(f"{t.last:g}", "num"),
+            _td(f"{t.drop * 100:.0f}%", "num"),
+        ]
+        for m in report.models
+        for t in m.ceilings
+        if t.falling
+    ]
+    if not rows:
+        return ""
+    return (
+        '<section id="ceilings"><h2>Rate-limit ceilings falling</h2>'
+        '<p class="muted">A vendor throttling a model down is a leading indicator of its '
+        "withdrawal.</p>" + _table(["Model", "Header", "From", "To", "Fall"], rows) + "</section>"
+    )
+
+
+def _details(report: Report, starts: list[datetime]) -> str:
+    articles = [_model_detail(index, m, starts) for index, m in enumerate(report.models)]
+    return (
+        '<section id="details"><h2>Per model</h2>'
+        '<p class="muted">Models above low risk are open; click any other to unfold it.</p>'
+        + "".join(articles)
+        + "</section>"
+    )
+
+
+def _model_detail(index: int, m: ModelView, starts: list[datetime]) -> str:
+    open_attr = " open" if m.risk and m.risk.level is not Level.LOW else ""
+    facts = [
+        f"pinned: {'yes' if m.pinned else 'no'}",
+        f"weights: {m.weights.value}" if m.weights else "",
+        f"hosting: {m.hosting.value}" if m.hosting else "",
+        f"jurisdiction: {m.jurisdiction}" if m.jurisdiction else "",
+        f"family: {m.family}" if m.family else "",
+        f"retires: {m.retires.isoformat()}" if m.retires else "",
+        f"availability: {text.availability(m.availability)}, {m.excluded} excluded",
+        f"SLO: {percent(m.slo_availability)}, p95 {text.ms(m.slo_p95_latency_ms)}"
+        if m.slo_availability is not None
+        else "",
+        f"TTFT p50/p95/p99: {text.latency(m.ttft)}" if m.ttft.n else "",
+        (
+            f"incidents: {m.downtime.incidents}, down {text.duration(m.downtime.total)} "
+            f"in the window, longest {text.duration(m.downtime.longest)}"
+            if m.downtime
+            else ""
+        ),
+    ]
+    charts = [
+        _chart("Availability timeline", svg.availability_timeline(m.ref, m.timeline, starts)),
+        _chart(
+            "Latency p50 (blue) and p95 (purple); dashed: SLO p95",
+            svg.latency_chart(m.ref, m.timeline, starts, m.slo_p95_latency_ms),
+        ),
+    ]
+    if m.risk:
+        charts.append(_chart("Risk factors: points of weight", svg.factor_bars(m.ref, m.risk)))
+    parts = [
+        f'<details class="model" id="m{index}"{open_attr}><summary>{_level(m)} '
+        f"<h3><code>{esc(m.ref)}</code></h3></summary>",
+        f'<p class="muted">{esc(" · ".join(f for f in facts if f))}</p>',
+        f'<div class="charts">{"".join(charts)}</div>',
+    ]
+    if m.risk:
+        rows = [
+            [_td(f.factor.value), _td(f"{f.points:.1f} / {f.weight:g}", "num"), _td(f.evidence)]
+            for f in m.risk.factors
+        ]
+        parts.append(_table(["Factor", "Points / weight", "Evidence"], rows))
+    if m.fallbacks:
+        rows = [
+            [
+                f"<td><code>{esc(o.ref)}</code></td>",
+                _td(o.source),
+                _td("healthy" if o.healthy else ("live" if o.verified_live else "not seen live")),
+                _td(text.availability(o.availability)),
+                _td(text.ms(o.latency_p95_ms), "num"),
+            ]
+            for o in m.fallbacks
+        ]
+        parts.append(
+            "<h4>Fallbacks, best first</h4>"
+            + _table(["Fallback", "Source", "In the window", "Availability", "p95"], rows)
+        )
+    if m.error_classes:
+        classes = ", ".join(f"{c.value} {n}" for c, n in m.error_classes)
+        parts.append(f'<p class="muted">Attempts by class: {esc(classes)}</p>')
+    if m.last_verdict:
+        v = m.last_verdict
+        parts.append(
+            f'<p class="muted">Last verdict: {esc(v.verdict.value)} at {esc(text.when(v.at))} '
+            f"UTC: {esc(v.reason)}</p>"
+        )
+    parts.append("</details>")
+    return "".join(parts)
+
+
+def _chart(title: str, drawing: str) -> str:
+    return f'<div class="chart"><h4>{esc(title)}</h4>{drawing}</div>'

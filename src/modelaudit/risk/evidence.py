@@ -1,0 +1,250 @@
+"""What the history says about a window, read once and held as values: the evidence the
+risk score, the fallbacks, the drills and the report all judge from.
+
+Nothing here decides how an attempt counts (that is `modelaudit.store.history`); this
+module only summarises what the store answered, model by model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+
+from modelaudit.risk.stats import Proportion, proportion
+from modelaudit.store.history import Window
+from modelaudit.vocabulary import Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
+
+    from modelaudit.store.history import (
+        CatalogChange,
+        DriftEvent,
+        HistoryReader,
+        Incident,
+        ModelHistory,
+        ModelKey,
+        RateLimitPoint,
+        VerdictPoint,
+    )
+
+RATELIMIT_MIN_DROP = 0.1
+"""A rate-limit ceiling must fall by at least this share to count as throttling."""
+_UNDECIDED = frozenset({Verdict.SKIPPED, Verdict.INCONCLUSIVE})
+_LIVE = frozenset({Verdict.UP, Verdict.DEGRADED})
+
+
+@dataclass(frozen=True)
+class CeilingTrend:
+    """One rate-limit header of one model over the window."""
+
+    header: str
+    first: float
+    peak: float
+    last: float
+    first_at: datetime
+    last_at: datetime
+
+    @property
+    def drop(self) -> float:
+        """How far the ceiling fell from its peak, as a share (0 when it did not)."""
+        return 0.0 if self.peak <= 0 else max(0.0, 1 - self.last / self.peak)
+
+    @property
+    def falling(self) -> bool:
+        return self.drop >= RATELIMIT_MIN_DROP
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one model stands at the end of the window."""
+
+    availability: Proportion
+    last_verdict: VerdictPoint | None
+    """The last run that reached a verdict (skipped and inconclusive runs passed over)."""
+    history: ModelHistory | None
+
+    @property
+    def verified_live(self) -> bool:
+        """It answered in the window, and its last verdict does not say it stopped."""
+        if self.availability.ok == 0:
+            return False
+        return self.last_verdict is None or self.last_verdict.verdict in _LIVE
+
+    def healthy(self, slo_availability: float) -> bool:
+        """Live, and the evidence does not show it missing its SLO."""
+        high = self.availability.high
+        return self.verified_live and high is not None and high >= slo_availability
+
+
+@dataclass(frozen=True)
+class DriftSummary:
+    """The drift of one kind seen for one model over the window, in one line: a vendor
+    whose backends each report their own `system_fingerprint` changes it on most requests,
+    and a month of that is a summary, not a list."""
+
+    provider: str
+    model: str
+    kind: Literal["served_model", "fingerprint"]
+    changes: int
+    values: int
+    """How many different values were seen (before and after the changes)."""
+    first_at: datetime
+    last_at: datetime
+    last_before: str | None
+    last_after: str | None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    window: Window
+    now: datetime
+    models: Mapping[ModelKey, ModelHistory] = field(default_factory=dict)
+    last_verdicts: Mapping[ModelKey, VerdictPoint] = field(default_factory=dict)
+    """Per model, the last run of the window that reached a verdict (skipped and
+    inconclusive runs passed over)."""
+    incidents: tuple[Incident, ...] = ()
+    catalog_changes: tuple[CatalogChange, ...] = ()
+    drift: tuple[DriftSummary, ...] = ()
+    ratelimits: Mapping[ModelKey, tuple[RateLimitPoint, ...]] = field(default_factory=dict)
+    _incidents_of: dict[ModelKey, list[Incident]] = field(init=False, repr=False, compare=False)
+    _changes_of: dict[ModelKey, list[CatalogChange]] = field(init=False, repr=False, compare=False)
+    _served_as: dict[ModelKey, str | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Indexed once: a report looks each model up, and a month may hold many events.
+        object.__setattr__(self, "_incidents_of", _by_model(self.incidents))
+        object.__setattr__(self, "_changes_of", _by_model(self.catalog_changes))
+        served = {
+            (d.provider, d.model): d.last_after for d in self.drift if d.kind == "served_model"
+        }
+        object.__setattr__(self, "_served_as", served)
+
+    def incidents_of(self, key: ModelKey) -> list[Incident]:
+        return self._incidents_of.get(key, [])
+
+    def standing(self, key: ModelKey) -> Standing:
+        history = self.models.get(key)
+        last = self.last_verdicts.get(key)
+        if history is None:
+            return Standing(proportion(0, 0), last, None)
+        return Standing(proportion(history.ok, history.n), last, history)
+
+    def vanished_at(self, key: ModelKey) -> datetime | None:
+        """When the model left its provider's list, if the last change seen was leaving."""
+        changes = self._changes_of.get(key)
+        if not changes:
+            return None
+        last = max(changes, key=lambda c: c.at)
+        return last.at if last.change == "vanished" else None
+
+    def served_as(self, key: ModelKey) -> str | None:
+        """The last model id the responses named instead of the one asked for."""
+        return self._served_as.get(key)
+
+    def ceilings(self, key: ModelKey) -> tuple[CeilingTrend, ...]:
+        by_header: dict[str, list[RateLimitPoint]] = {}
+        for point in self.ratelimits.get(key, ()):
+            by_header.setdefault(point.header, []).append(point)
+        trends = []
+        for header, points in sorted(by_header.items()):
+            points.sort(key=lambda p: p.at)
+            trends.append(
+                CeilingTrend(
+                    header=header,
+                    first=points[0].limit,
+                    peak=max(p.limit for p in points),
+                    last=points[-1].limit,
+                    first_at=points[0].at,
+                    last_at=points[-1].at,
+                )
+            )
+        return tuple(trends)
+
+
+class _Keyed(Protocol):
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+
+
+_K = TypeVar("_K", bound=_Keyed)
+
+
+def _by_model(items: tuple[_K, ...]) -> dict[ModelKey, list[_K]]:
+    grouped: dict[ModelKey, list[_K]] = {}
+    for item in items:
+        grouped.setdefault((item.provider, item.model), []).append(item)
+    return grouped
+
+
+def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evidence:
+    """Ask the store everything but the timelines (which only the report draws)."""
+    models = {(m.provider, m.model): m for m in reader.models(window)}
+    return Evidence(
+        window=window,
+        now=now,
+        models=models,
+        last_verdicts=last_verdicts(reader, window, set(models)),
+        incidents=tuple(reader.incidents(window)),
+        catalog_changes=tuple(reader.catalog_changes(window)),
+        drift=summarize_drift(reader.drift(window)),
+        ratelimits={
+            key: tuple(points) for key, points in reader.ratelimit_ceilings(window).items()
+        },
+    )
+
+
+VERDICT_TAIL = timedelta(days=2)
+"""Where the last verdicts are looked for first: a month of runs holds hundreds of
+thousands of verdicts, and only each model's last one is needed."""
+
+
+def last_verdicts(
+    reader: HistoryReader, window: Window, expected: set[ModelKey]
+) -> dict[ModelKey, VerdictPoint]:
+    """Each model's last decisive verdict: from the window's last two days, and from the
+    whole window only when a model probed in it had none there."""
+    tail = Window(since=max(window.since, window.until - VERDICT_TAIL), until=window.until)
+    found = _last_decisive(reader.verdicts(tail))
+    if tail.since > window.since and not expected <= set(found):
+        found = {**_last_decisive(reader.verdicts(window)), **found}
+    return found
+
+
+def _last_decisive(
+    verdicts: Mapping[ModelKey, Sequence[VerdictPoint]],
+) -> dict[ModelKey, VerdictPoint]:
+    found = {}
+    for key, points in verdicts.items():
+        decided = [p for p in points if p.verdict not in _UNDECIDED]
+        if decided:
+            found[key] = max(decided, key=lambda p: (p.at, p.run_id))
+    return found
+
+
+def summarize_drift(events: Iterable[DriftEvent]) -> tuple[DriftSummary, ...]:
+    grouped: dict[tuple[str, str, str], list[DriftEvent]] = {}
+    for event in events:
+        grouped.setdefault((event.provider, event.model, event.kind), []).append(event)
+    summaries = []
+    for (provider, model, _), found in sorted(grouped.items()):
+        found.sort(key=lambda e: e.at)
+        values = {e.before for e in found} | {e.after for e in found}
+        summaries.append(
+            DriftSummary(
+                provider=provider,
+                model=model,
+                kind=found[0].kind,
+                changes=len(found),
+                values=len(values - {None}),
+                first_at=found[0].at,
+                last_at=found[-1].at,
+                last_before=found[-1].before,
+                last_after=found[-1].after,
+            )
+        )
+    return tuple(summaries)

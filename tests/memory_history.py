@@ -1,0 +1,82 @@
+"""A `HistoryReader` over hand-built values, for testing the report and the drills without
+the SQLite store. It answers what it was given, filtered to the window asked for, the way
+the protocol documents; it computes nothing (the store's arithmetic is the store's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from modelaudit.store.history import (
+    CatalogChange,
+    DriftEvent,
+    HistoryReader,
+    Incident,
+    ModelHistory,
+    ModelKey,
+    RateLimitPoint,
+    TimelinePoint,
+    VerdictPoint,
+    Window,
+)
+
+
+def _inside(at: datetime, window: Window) -> bool:
+    return window.since <= at <= window.until
+
+
+@dataclass
+class MemoryHistory:
+    model_rows: list[ModelHistory] = field(default_factory=list)
+    timeline_rows: dict[ModelKey, list[TimelinePoint]] = field(default_factory=dict)
+    verdict_rows: dict[ModelKey, list[VerdictPoint]] = field(default_factory=dict)
+    incident_rows: list[Incident] = field(default_factory=list)
+    catalog_rows: list[CatalogChange] = field(default_factory=list)
+    drift_rows: list[DriftEvent] = field(default_factory=list)
+    ratelimit_rows: dict[ModelKey, list[RateLimitPoint]] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    """The methods called, in order: tests check what was asked."""
+
+    def models(self, window: Window) -> list[ModelHistory]:
+        self.calls.append("models")
+        return list(self.model_rows)
+
+    def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
+        self.calls.append("timelines")
+        return {
+            key: [p for p in points if _inside(p.start, window)]
+            for key, points in self.timeline_rows.items()
+        }
+
+    def verdicts(self, window: Window) -> dict[ModelKey, list[VerdictPoint]]:
+        self.calls.append("verdicts")
+        return {
+            key: [p for p in points if _inside(p.at, window)]
+            for key, points in self.verdict_rows.items()
+        }
+
+    def incidents(self, window: Window) -> list[Incident]:
+        self.calls.append("incidents")
+        return [i for i in self.incident_rows if i.end is None or i.end >= window.since]
+
+    def catalog_changes(self, window: Window) -> list[CatalogChange]:
+        self.calls.append("catalog_changes")
+        return [c for c in self.catalog_rows if _inside(c.at, window)]
+
+    def drift(self, window: Window) -> list[DriftEvent]:
+        self.calls.append("drift")
+        return [d for d in self.drift_rows if _inside(d.at, window)]
+
+    def ratelimit_ceilings(self, window: Window) -> dict[ModelKey, list[RateLimitPoint]]:
+        self.calls.append("ratelimit_ceilings")
+        return {
+            key: [p for p in points if _inside(p.at, window)]
+            for key, points in self.ratelimit_rows.items()
+        }
+
+
+def _conforms(reader: HistoryReader) -> HistoryReader:
+    return reader
+
+
+_conforms(MemoryHistory())  # mypy checks MemoryHistory against the protocol here

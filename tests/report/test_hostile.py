@@ -1,0 +1,111 @@
+"""Strings that came from a provider (model ids, reasons, served-model names, headers) are
+data, never markup: escaped in HTML and Markdown, and redacted on their way out."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from modelaudit.report.formats.base import ReportFormat
+from modelaudit.report.model import Report, build_report
+from modelaudit.report.render import render
+from modelaudit.report.write import write_atomic
+from modelaudit.store.history import DriftEvent, Incident, ModelHistory, Percentiles, VerdictPoint
+from modelaudit.vocabulary import ErrorClass, Verdict
+from tests.week_history import NOW, SPAN, at, registry, week_history
+
+HOSTILE_ID = '<script>alert("id")</script>\'"><img src=x onerror=alert(1)>|`**x**`'
+HOSTILE_REASON = (
+    '</td><script>alert("reason")</script> & "quoted" \'single\' | [link](http://evil.test)'
+)
+KEY = "sk-proj-CANARYcanary0123456789abcdefXYZ"
+
+
+def hostile_report() -> Report:
+    history = week_history()
+    key = ("acme", HOSTILE_ID)
+    history.model_rows.append(
+        ModelHistory(
+            provider="acme",
+            model=HOSTILE_ID,
+            ok=1,
+            failed=2,
+            excluded=0,
+            latency=Percentiles(n=1, p50=10.0, p95=10.0, p99=10.0),
+            ttft=Percentiles(n=0),
+            error_classes={ErrorClass.OK: 1, ErrorClass.SERVER_ERROR: 2},
+        )
+    )
+    history.verdict_rows[key] = [
+        VerdictPoint(run_id=1, at=at(160), verdict=Verdict.DOWN, reason=HOSTILE_REASON + KEY)
+    ]
+    history.incident_rows.append(Incident("acme", HOSTILE_ID, Verdict.DOWN, at(160), None, 8))
+    history.drift_rows.append(
+        DriftEvent("acme", HOSTILE_ID, at(161), "served_model", HOSTILE_ID, HOSTILE_REASON + KEY)
+    )
+    return build_report(registry(), history, now=NOW, span=SPAN)
+
+
+def test_html_escapes_every_provider_string() -> None:
+    page = render(hostile_report(), ReportFormat.HTML)
+
+    assert "<script" not in page.lower()
+    assert "<img" not in page.lower()
+    assert "onerror=alert" not in page.replace("onerror=alert(1)&gt;", "")  # only as text
+    assert "&lt;script&gt;alert(&quot;id&quot;)&lt;/script&gt;" in page
+    assert "&lt;/td&gt;&lt;script&gt;alert(&quot;reason&quot;)" in page
+    # Attribute values cannot be broken out of: no raw quote follows an escaped id.
+    assert not re.search(r'aria-label="[^"]*<', page)
+
+
+def test_html_references_nothing_outside_the_file() -> None:
+    page = render(hostile_report(), ReportFormat.HTML)
+
+    assert not re.search(r"<(script|link|iframe|object|embed|img)\b", page, re.IGNORECASE)
+    assert not re.search(r"(src|href)\s*=\s*\"(?!#)", page)  # only in-page anchors
+    assert "url(" not in page
+    assert "@import" not in page
+    assert "default-src 'none'" in page
+
+
+def test_markdown_escapes_every_provider_string() -> None:
+    document = render(hostile_report(), ReportFormat.MARKDOWN)
+
+    assert "<script" not in document.lower()
+    assert "<img" not in document.lower()
+    assert "[link](" not in document  # brackets escaped: no live link
+    # A `|` in an id or a reason splits no cell: every row has its table's column count.
+    for table in re.split(r"\n\n", document):
+        rows = [line for line in table.splitlines() if line.startswith("|")]
+        counts = {len(re.findall(r"(?<!\\)\|", row)) for row in rows}
+        assert len(counts) <= 1, table
+
+
+def test_json_keeps_the_strings_as_data() -> None:
+    document = json.loads(render(hostile_report(), ReportFormat.JSON))
+
+    ids = [m["model"] for m in document["models"]]
+    assert HOSTILE_ID in ids
+
+
+def test_a_key_echoed_in_a_reason_is_redacted_in_every_written_report(isolated_env: Path) -> None:
+    report = hostile_report()
+    assert KEY in render(report, ReportFormat.JSON)  # what the store said reaches the renderer
+
+    for kind in ReportFormat:
+        path = isolated_env / f"report.{kind.value}"
+        write_atomic(path, render(report, kind))
+
+        written = path.read_text()
+        assert KEY not in written, kind
+        assert "[REDACTED]" in written, kind
+
+
+def test_the_hostile_model_is_still_reported_not_dropped() -> None:
+    report = hostile_report()
+
+    hostile = next(m for m in report.models if m.model == HOSTILE_ID)
+    assert hostile.in_registry is False
+    assert replace(hostile, timeline=()).availability.n == 3
