@@ -22,7 +22,7 @@ except OSError as exc:
 out["connect_s"] = time.perf_counter() - started
 started = time.perf_counter()
 try:
-    socket.getaddrinfo("api.openai.com", 443)
+    socket.getaddrinfo("api.vendor.test", 443)
     out["dns"] = "resolved"
 except OSError as exc:
     out["dns"] = f"{type(exc).__name__}: {exc}"

@@ -99,7 +99,7 @@ def _summarize(built: Report) -> None:
     if not built.has_history:
         console.warn(
             f"no probe history in the last {built.label}: run `modelaudit probe` "
-            "(on a schedule, see docs/readme/report.md) and report again"
+            "(on a schedule, see docs/report.md) and report again"
         )
         return
     at_risk = [r.ref for r in built.recommendations]

@@ -1,6 +1,6 @@
 """`modelaudit.lock`: what each pinned model resolved to when it was last verified.
 
-The format is a public contract (version 1, documented in docs/readme/ci-gate.md): JSON
+The format is a public contract (version 1, documented in docs/ci-gate.md): JSON
 with sorted keys, two-space indent and one object per pin, pins sorted by provider then
 model, so a change to one pin is a small diff. Fields are only ever added; a reader
 ignores fields it does not know and refuses a `schema_version` it does not.

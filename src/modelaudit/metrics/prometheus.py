@@ -1,6 +1,6 @@
 """The metrics Prometheus reads, built with the official `prometheus-client`.
 
-Series (documented in docs/readme/history.md):
+Series (documented in docs/history.md):
 
 * `modelaudit_probe_success{provider,model,kind,error_class}`: 1 when the last run's probe
   of that kind got an answer (`ok`, `content_filtered`), else 0; `error_class` says what

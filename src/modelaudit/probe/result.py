@@ -23,9 +23,10 @@ class Attempt:
     error_class: ErrorClass
     http_status: int | None = None
     latency_ms: float | None = None
-    """From the request's start to the complete response (monotonic clock)."""
+    """From when the request went out (its connection attempt, or its first bytes on a
+    reused connection) to the last byte of the response (monotonic clock)."""
     ttft_ms: float | None = None
-    """Streams only: to the first non-empty text or reasoning delta."""
+    """Streams only: from the same start to the first non-empty text or reasoning delta."""
     failed_phase: Phase | None = None
     """Which deadline was hit, for timeouts."""
     connect_ms: float | None = None

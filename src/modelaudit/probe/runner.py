@@ -145,9 +145,20 @@ async def _client(plan: Plan) -> AsyncIterator[httpx.AsyncClient]:
         for p in plan.providers
         if p.provider.ca_bundle is not None
     }
-    client = make_client(plan.defaults.concurrency.total, plan.defaults.timeouts.connect_s, mounts)
+    total = plan.defaults.concurrency.total
+    client = make_client(total, plan.defaults.timeouts.connect_s, mounts, _pools(plan, total))
     async with client:
         yield client
+
+
+def _pools(plan: Plan, total: int) -> dict[str, int]:
+    """Connections per host: the caps of the providers it serves, within the run's total."""
+    pools: dict[str, int] = {}
+    for p in plan.providers:
+        prefix = _mount_pattern(p.provider.base_url)
+        cap = p.provider.concurrency(plan.defaults.concurrency)
+        pools[prefix] = min(total, pools.get(prefix, 0) + cap)
+    return pools
 
 
 def _ca_path(plan: Plan, provider: ProviderSpec) -> Path:

@@ -87,9 +87,17 @@ class BodyConsumer(Protocol):
 
 @dataclass
 class Timings:
-    """Marks on the monotonic clock, in seconds; filled in as the exchange goes."""
+    """Marks on the monotonic clock, in seconds; filled in as the exchange goes.
+
+    Latency and time to first token count from `sent`, when the request reached the wire
+    (the connection attempt, or its first bytes on a reused connection), to the last byte
+    of the body: building the request and the pool's bookkeeping before, and closing the
+    response after, are this process's own CPU time, not the provider's (on a busy
+    machine, a few ms). The total deadline counts from `start`, before all of it.
+    """
 
     start: float
+    sent: float | None = None
     connect_start: float | None = None
     connect_end: float | None = None
     headers: float | None = None
@@ -105,7 +113,8 @@ class Timings:
         return self.connect_start is None
 
     def ms(self, mark: float | None) -> float | None:
-        return None if mark is None else (mark - self.start) * 1000.0
+        origin = self.start if self.sent is None else self.sent
+        return None if mark is None else (mark - origin) * 1000.0
 
     @property
     def connect_ms(self) -> float | None:
@@ -122,12 +131,16 @@ class Timings:
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         now = time.perf_counter()
+        if self.sent is None:  # httpcore traces from the connection on, not the pool
+            self.sent = now
         if event == "connection.connect_tcp.started":
             self.connect_start = now
         elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
             self.connect_end = now
         elif event.endswith("send_request_headers.started") and self.on_request_sent:
             self.on_request_sent()
+        elif event == "http11.receive_response_body.complete":
+            self.end = now
 
 
 @dataclass(frozen=True)
@@ -156,21 +169,29 @@ def make_client(
     total_connections: int,
     connect_s: float,
     mounts: Mapping[str, ssl.SSLContext] | None = None,
+    pools: Mapping[str, int] | None = None,
 ) -> httpx.AsyncClient:
     """One client for the run: connections are pooled and reused across probes.
 
-    `mounts` maps a URL prefix to the TLS context of a provider with its own CA bundle.
+    `mounts` maps a URL prefix (`scheme://host:port`) to the TLS context of a provider with
+    its own CA bundle; `pools` maps a prefix to the connections its own pool may hold.
+    Each prefix gets a pool of its own: httpcore checks every connection of a pool on each
+    request and response, so one shared pool of a hundred connections costs milliseconds
+    of CPU per request, while pools sized to one provider's cap stay small. When the
+    environment names a proxy, `pools` is ignored: a transport of its own would bypass it.
     """
-    limits = httpx.Limits(
-        max_connections=total_connections, max_keepalive_connections=total_connections
-    )
+    default_tls = ssl_context()
+    own_pools = {} if _proxy_configured() else dict(pools or {})
     transports = {
-        pattern: httpx.AsyncHTTPTransport(verify=context, limits=limits)
-        for pattern, context in (mounts or {}).items()
+        prefix: httpx.AsyncHTTPTransport(
+            verify=(mounts or {}).get(prefix, default_tls),
+            limits=_limits(own_pools.get(prefix, total_connections)),
+        )
+        for prefix in {**(mounts or {}), **own_pools}
     }
     return httpx.AsyncClient(
-        verify=ssl_context(),
-        limits=limits,
+        verify=default_tls,
+        limits=_limits(total_connections),
         follow_redirects=False,
         # httpx bounds the connection setup; every later deadline is enforced here.
         timeout=httpx.Timeout(None, connect=connect_s),
@@ -178,6 +199,17 @@ def make_client(
         headers={"user-agent": USER_AGENT},
         mounts=transports,
     )
+
+
+def _proxy_configured() -> bool:
+    """Whether httpx would send some requests through a proxy (`HTTPS_PROXY` and friends)."""
+    from urllib.request import getproxies
+
+    return any(getproxies().get(scheme) for scheme in ("http", "https", "all"))
+
+
+def _limits(connections: int) -> httpx.Limits:
+    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
 
 
 def same_host(url: str, base_url: str) -> bool:
@@ -310,7 +342,8 @@ async def _body(
                 timings.token(now)
             if consumer.failed:
                 break
-    timings.end = time.perf_counter()
+    if timings.end is None:  # stopped early: httpcore did not read the body to its end
+        timings.end = time.perf_counter()
     if consumer is not None:
         consumer.finish()
     return b"".join(chunks)

@@ -100,12 +100,19 @@ def drift_text(d: DriftSummary) -> str:
     1,000 times among 3 values since ...; now fp_b (was fp_a)`."""
     what = "answered as" if d.kind == "served_model" else "system_fingerprint"
     if d.changes == 1:
-        return f"{what} {d.last_after} (was {d.last_before})"
+        return f"{what} {d.last_after} ({_before(d)})"
     what = "the served model" if d.kind == "served_model" else "system_fingerprint"
     return (
         f"{what} changed {d.changes:,} times among {d.values} values since "
-        f"{when(d.first_at)}; now {d.last_after} (was {d.last_before})"
+        f"{when(d.first_at)}; now {d.last_after} ({_before(d)})"
     )
+
+
+def _before(d: DriftSummary) -> str:
+    """What the value was; a first answer by another model is compared with the request."""
+    if d.last_before is not None:
+        return f"was {d.last_before}"
+    return f"asked for {d.model}" if d.kind == "served_model" else "first seen"
 
 
 def changes(report: Report) -> tuple[list[list[str]], int]:

@@ -84,7 +84,7 @@ def render(report: Report, options: RenderOptions) -> str:
             if report.registry_sha256
             else ""
         )
-        + " &middot; risk formula and fields: docs/readme/report.md</footer>",
+        + " &middot; risk formula and fields: docs/report.md</footer>",
     ]
     title = f"modelaudit report: last {report.label}"
     return (

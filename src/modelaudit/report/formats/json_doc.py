@@ -1,5 +1,5 @@
 """`--format json`: the report as one versioned JSON document (a public contract, see
-docs/readme/report.md). `schema_version` changes only when a field is removed or changes
+docs/report.md). `schema_version` changes only when a field is removed or changes
 meaning; new fields are added without bumping it."""
 
 from __future__ import annotations

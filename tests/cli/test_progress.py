@@ -1,0 +1,66 @@
+"""The live progress display: on stderr when stderr is a terminal, and never in the data."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.fakes import FakeOpenAI
+from tests.fakes.http import FakeServer, Reply
+from tests.probe.runs import provider, write_registry
+
+KEY = "sk-test-progress-0123456789abcdef"
+
+
+def _read_all(fd: int, process: subprocess.Popen[bytes], bound_s: float) -> bytes:
+    """Everything written to the terminal until the process ends (bounded)."""
+    chunks = []
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif process.poll() is not None:
+            break
+    return b"".join(chunks)
+
+
+def test_a_terminal_sees_each_model_as_it_finishes_and_stdout_keeps_only_data(
+    isolated_env: Path,
+) -> None:
+    with FakeServer() as control, FakeOpenAI(key=KEY, models=["a", "b"]) as fake:
+        control.route("GET", "/", Reply(status=204))
+        entry = provider("openai", "openai", fake.base_url, ["a", "b"], key_env="OPENAI_API_KEY")
+        write_registry(isolated_env, [entry], control_url=control.url + "/")
+        controller, terminal = pty.openpty()
+        env = {**os.environ, "OPENAI_API_KEY": KEY, "TERM": "xterm", "NO_COLOR": "1"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modelaudit", "probe", "--no-store", "-f", "json"],
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            env=env,
+        )
+        os.close(terminal)
+        shown = _read_all(controller, process, bound_s=60).decode(errors="replace")
+        out, _ = process.communicate(timeout=60)
+        os.close(controller)
+
+    assert process.returncode == 0
+    assert "up" in shown
+    assert "openai/a" in shown
+    assert "openai/b" in shown
+    assert "run complete" in shown
+    document = json.loads(out)  # the progress display never reaches the data
+    assert [v["verdict"] for v in document["verdicts"]] == ["up", "up"]
