@@ -272,9 +272,9 @@ def test_a_database_at_any_earlier_version_migrates_to_the_same_schema_and_keeps
                 (t, 1, "completion", "ok", 0, 3, t, t + 2),
             ]
             assert [row[8:] for row in days] == [
-                *([('{"108":2}', None)] if version >= 3 else []),
+                *([("[108,2]", None)] if version >= 3 else []),
                 (None, None),
-                ('{"108":3}', None),
+                ("[108,3]", None),
             ]
 
 
