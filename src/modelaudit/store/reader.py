@@ -342,15 +342,15 @@ class SqliteHistory:
         yield from self._summed(part, ROLLUP)
 
     def _summed(self, part: _Grid, table: Table) -> Iterable[tuple[Any, ...]]:
-        """Rows of `rollup` or `daily` whose period starts in the span, their inconclusive
-        and other rows added up. Grouped per period (in `daily`'s key order: no sort), so a
-        bucket of several periods comes as several rows."""
+        """Rows of `rollup` or `daily` whose period starts in the span, added up per bucket,
+        model, kind and error class (their inconclusive attempts apart): a month's summary
+        is a few rows per model, however many days it holds."""
         return self.conn.execute(
             f"SELECT target_id, ({table.period} - :origin) / :width, kind, error_class,"  # noqa: S608
             " sum(attempts), sum(CASE WHEN inconclusive THEN attempts ELSE 0 END),"
             f" min(first_ms), max(last_ms) FROM {table.name}"
             f" WHERE {table.period} >= :since AND {table.period} < :until"
-            f" GROUP BY {table.period}, target_id, kind, error_class",
+            " GROUP BY 2, target_id, kind, error_class",
             part.params,
         )
 
