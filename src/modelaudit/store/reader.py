@@ -62,6 +62,12 @@ COUNTED_KINDS = json.dumps(sorted(k.value for k in AVAILABILITY_KINDS))
 _CLASSES = {c.value: c for c in ErrorClass}
 _COUNTS_AS = {c.value: counts_as(c) for c in ErrorClass}
 _AVAILABILITY = frozenset(k.value for k in AVAILABILITY_KINDS)
+COUNTED_AS = {
+    counted: json.dumps(sorted(c for c, how in _COUNTS_AS.items() if how == counted))
+    for counted in ("ok", "excluded")
+}
+"""`counts_as` as the JSON arrays of classes that count as ok and as excluded (any other
+counts as failed), for SQL that counts many groups at once."""
 
 
 @dataclass
@@ -327,10 +333,35 @@ class SqliteHistory:
     def _tallies(self, grid: _Grid) -> dict[_Key, _Tally]:
         tallies: dict[_Key, _Tally] = defaultdict(_Tally)
         for part, from_days in grid.parts():
+            if from_days and not part.single:
+                for target_id, group_no, ok, failed, excluded in self._counted_days(part):
+                    tally = tallies[(target_id, group_no)]
+                    tally.ok += ok
+                    tally.failed += failed
+                    tally.excluded += excluded
+                continue
             rows = self._summed(part, DAILY) if from_days else self._raw_tally_rows(part)
             for target_id, group_no, *counts in rows:
                 tallies[(target_id, group_no)].add(tuple(counts))
         return tallies
+
+    def _counted_days(self, part: _Grid) -> Iterable[tuple[int, int, int, int, int]]:
+        """A timeline's whole days, counted in SQL: (model, bucket, ok, failed, excluded)
+        per day, a fifth of the rows of `_summed`. The sets it counts by are `counts_as`'s,
+        bound as values."""
+        return self.conn.execute(
+            "SELECT target_id, (day_ms - :origin) / :width,"
+            " sum(CASE WHEN NOT inconclusive AND c = 'ok' THEN attempts ELSE 0 END),"
+            " sum(CASE WHEN NOT inconclusive AND c = 'failed' THEN attempts ELSE 0 END),"
+            " sum(CASE WHEN inconclusive OR c = 'excluded' THEN attempts ELSE 0 END)"
+            " FROM (SELECT day_ms, target_id, inconclusive, attempts,"
+            "  CASE WHEN error_class IN (SELECT value FROM json_each(:ok)) THEN 'ok'"
+            "  WHEN error_class IN (SELECT value FROM json_each(:excluded)) THEN 'excluded'"
+            "  ELSE 'failed' END AS c FROM daily WHERE day_ms >= :since AND day_ms < :until"
+            "  AND kind IN (SELECT value FROM json_each(:kinds)))"
+            " GROUP BY day_ms, target_id",
+            {**part.params, **COUNTED_AS, "kinds": COUNTED_KINDS},
+        )
 
     def _raw_tally_rows(self, part: _Grid) -> Iterator[tuple[Any, ...]]:
         """Attempts of a span that are not in whole days: the raw ones, and the hours
@@ -342,15 +373,16 @@ class SqliteHistory:
         yield from self._summed(part, ROLLUP)
 
     def _summed(self, part: _Grid, table: Table) -> Iterable[tuple[Any, ...]]:
-        """Rows of `rollup` or `daily` whose period starts in the span, added up per bucket,
-        model, kind and error class (their inconclusive attempts apart): a month's summary
-        is a few rows per model, however many days it holds."""
+        """Rows of `rollup` or `daily` whose period starts in the span, added up per model,
+        kind and error class (their inconclusive attempts apart): over the whole window for
+        a summary (a month is a few rows per model), else per period, in the table's key
+        order (no sort), a bucket of several periods coming as several rows."""
         return self.conn.execute(
             f"SELECT target_id, ({table.period} - :origin) / :width, kind, error_class,"  # noqa: S608
             " sum(attempts), sum(CASE WHEN inconclusive THEN attempts ELSE 0 END),"
             f" min(first_ms), max(last_ms) FROM {table.name}"
             f" WHERE {table.period} >= :since AND {table.period} < :until"
-            " GROUP BY 2, target_id, kind, error_class",
+            f" GROUP BY {'' if part.single else f'{table.period}, '}target_id, kind, error_class",
             part.params,
         )
 
