@@ -114,7 +114,7 @@ class OpenAIFamily(Family):
     ) -> HttpRequest:
         return HttpRequest(
             method="POST",
-            url=f"{provider.base_url}/chat/completions",
+            url=self._chat_url(provider, model),
             headers=request_headers(provider, json_body=True),
             json_body=self._chat_body(provider, model, max_tokens, variant),
         )
@@ -130,7 +130,7 @@ class OpenAIFamily(Family):
     ) -> HttpRequest:
         return HttpRequest(
             method="POST",
-            url=f"{provider.base_url}/chat/completions",
+            url=self._chat_url(provider, model),
             headers=request_headers(provider, accept=EVENT_STREAM, json_body=True),
             json_body=streamed(self._chat_body(provider, model, max_tokens, variant), variant),
             stream=True,
@@ -141,6 +141,9 @@ class OpenAIFamily(Family):
 
     def parse_error(self, response: HttpResponse) -> ProviderError:
         return parse_error_response(response)
+
+    def _chat_url(self, provider: ProviderSpec, model: ModelSpec) -> str:
+        return f"{provider.base_url}/chat/completions"
 
     def _chat_body(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int
