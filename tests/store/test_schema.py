@@ -18,6 +18,17 @@ from modelaudit.store.sqlite import SqliteStore
 
 from .synthetic import T0
 
+SUMMED = [
+    "kind",
+    "error_class",
+    "inconclusive",
+    "attempts",
+    "first_ms",
+    "last_ms",
+    "latency_hist",
+    "ttft_hist",
+]
+"""The columns of the tables that sum attempts over a period (`periods`)."""
 EXPECTED_TABLES = {
     "schema_migration": ["version", "applied_ms", "tool_version", "pid"],
     "run": [
@@ -76,33 +87,11 @@ EXPECTED_TABLES = {
     "verdict": ["run_id", "target_id", "verdict", "error_class", "reason"],
     "catalog_set": ["id", "sha256", "ids"],
     "catalog_snapshot": ["run_id", "provider", "taken_ms", "set_id"],
-    "rollup": [
-        "target_id",
-        "hour_ms",
-        "kind",
-        "error_class",
-        "inconclusive",
-        "attempts",
-        "first_ms",
-        "last_ms",
-        "latency_hist",
-        "ttft_hist",
-    ],
+    "rollup": ["target_id", "hour_ms", *SUMMED],
     "target_fingerprint": ["target_id", "fingerprint_id", "first_ms"],
     "change_event": ["id", "target_id", "at_ms", "kind", "before_id", "after_id"],
     "incident": ["target_id", "start_ms", "start_run", "verdict", "last_ms", "end_ms", "runs"],
-    "daily": [
-        "day_ms",
-        "target_id",
-        "kind",
-        "error_class",
-        "inconclusive",
-        "attempts",
-        "first_ms",
-        "last_ms",
-        "latency_hist",
-        "ttft_hist",
-    ],
+    "daily": ["day_ms", "target_id", *SUMMED],
 }
 EXPECTED_INDEXES = {
     "run_started": ["started_ms"],
