@@ -120,10 +120,10 @@ def split_once(
     return result["store"], result["build"], result["render"]
 
 
-def migrate_once(db: Path, entry: str, env: dict[str, str]) -> float | None:
+def migrate_once(db: Path, env: dict[str, str]) -> float | None:
     """A database kept by an older modelaudit is migrated by the first command that opens
-    it: time that apart (`db check` opens it), as the one-off cost it is. None when it is
-    already at the current schema."""
+    it: time that apart (a process that only opens it), as the one-off cost it is. None
+    when it is already at the current schema."""
     conn = sqlite3.connect(db)
     try:
         before = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -133,7 +133,11 @@ def migrate_once(db: Path, entry: str, env: dict[str, str]) -> float | None:
 
     if before >= LATEST:
         return None
-    seconds, _, _ = run_once([entry, "db", "check", "--db", str(db)], env)
+    opens = (
+        "import sys, pathlib; from modelaudit.store.sqlite import SqliteStore"
+        "; SqliteStore.open(pathlib.Path(sys.argv[1]), create=False).close()"
+    )
+    seconds, _, _ = run_once([sys.executable, "-c", opens, str(db)], env)
     return seconds
 
 
@@ -177,7 +181,7 @@ def main() -> None:
         registry = work / "providers.yaml"
         registry.write_text(registry_yaml(args.models))
         env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}
-        migrated = migrate_once(db, entry, env)
+        migrated = migrate_once(db, env)
         if migrated is not None:
             print(f"migrated the kept database to the current schema in {migrated:.1f} s (once)")
         for kind in FORMATS:
