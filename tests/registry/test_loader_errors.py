@@ -23,6 +23,12 @@ VALID_PROVIDER = """\
         weights: closed
 """
 
+ANTHROPIC_AS_VENDOR_WITH_A_SERVER = (
+    VALID_PROVIDER.replace("api: openai", "api: anthropic")
+    .replace("https://api.openai.com/v1", "https://api.anthropic.com")
+    .replace("    hosting:", "    api_version: v1\n    server: vllm\n    hosting:")
+)
+
 
 def registry(body: str) -> str:
     return "version: 1\nproviders:\n" + body
@@ -115,6 +121,59 @@ CASES: dict[str, tuple[str, list[str]]] = {
         [
             "providers.yaml:12:18: providers[0].models[0].license: unsupported YAML tag "
             "`!!python/object/apply:os.system` (providers.yaml is plain YAML: remove the tag)"
+        ],
+    ),
+    "cross-field problems of one provider, all at once, each at its key": (
+        registry(ANTHROPIC_AS_VENDOR_WITH_A_SERVER),
+        [
+            "providers.yaml:7:18: providers[0].api_version: `api_version` has no meaning for api "
+            "`anthropic` (the anthropic-version header is fixed at 2023-06-01; override it "
+            "under `headers` if you must): remove it",
+            "providers.yaml:8:13: providers[0].server: `server` names a self-hosted engine: "
+            "set `hosting: self-hosted`",
+        ],
+    ),
+    "cross-field problems of a provider with an invalid field of its own": (
+        registry(ANTHROPIC_AS_VENDOR_WITH_A_SERVER.replace("jurisdiction: US", "jurisdiction: XX")),
+        [
+            "providers.yaml:7:18: providers[0].api_version: `api_version` has no meaning for api "
+            "`anthropic` (the anthropic-version header is fixed at 2023-06-01; override it "
+            "under `headers` if you must): remove it",
+            "providers.yaml:8:13: providers[0].server: `server` names a self-hosted engine: "
+            "set `hosting: self-hosted`",
+            "providers.yaml:10:19: providers[0].jurisdiction: `XX` is not an ISO 3166-1 alpha-2 "
+            "country code (e.g. US, CN, FR, GB)",
+        ],
+    ),
+    "a base_url and an api_version both wrong for the family": (
+        registry(
+            VALID_PROVIDER.replace("api: openai", "api: gemini")
+            .replace("https://api.openai.com/v1", "https://generativelanguage.googleapis.com/v1")
+            .replace("    hosting:", "    api_version: latest\n    hosting:")
+        ),
+        [
+            "providers.yaml:5:15: providers[0].base_url: base_url is the host root as in "
+            "google-genai (`https://generativelanguage.googleapis.com`); the API version goes "
+            "in `api_version` (default v1beta)",
+            "providers.yaml:7:18: providers[0].api_version: api_version `latest` is not an API "
+            "version such as v1beta or v1",
+        ],
+    ),
+    "a vendor without jurisdiction, beside a wrong field": (
+        registry(VALID_PROVIDER.replace("    jurisdiction: US\n", "").replace("closed", "shut")),
+        [
+            "providers.yaml:3:5: providers[0].jurisdiction: a vendor or third-party provider "
+            "needs `jurisdiction`: the ISO code of the country its operator is established in "
+            "(self-hosted providers may leave it out)",
+            "providers.yaml:10:18: providers[0].models[0].weights: `shut` is not one of: open, "
+            "closed",
+        ],
+    ),
+    "total timeout shorter than the connect timeout": (
+        "version: 1\ndefaults:\n  timeouts:\n    connect_s: 10\n    total_s: 2\nproviders:\n"
+        + VALID_PROVIDER,
+        [
+            "providers.yaml:5:14: defaults.timeouts.total_s: total_s must be at least connect_s",
         ],
     ),
     "alias bomb": (

@@ -49,13 +49,16 @@ _REFUSAL = "refusal"
 class AnthropicFamily(Family):
     name = "anthropic"
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+    def check_api_version(self, api_version: str | None, base_url: str | None) -> str | None:
         if api_version is not None:
             return (
                 "`api_version` has no meaning for api `anthropic` (the anthropic-version "
                 "header is fixed at 2023-06-01; override it under `headers` if you must): "
                 "remove it"
             )
+        return None
+
+    def check_base_url(self, base_url: str) -> str | None:
         base_url = base_url.rstrip("/")  # the registry strips it; direct callers may not
         if base_url.endswith("/v1"):
             return (

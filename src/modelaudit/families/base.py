@@ -164,9 +164,14 @@ class Family(ABC):
     name: ClassVar[str]
     default_api_version: ClassVar[str | None] = None
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
-        """Say what is wrong with a provider's `base_url`/`api_version` for this family
-        (None when fine). Conventions follow the family's official SDK."""
+    def check_base_url(self, base_url: str) -> str | None:
+        """Say what is wrong with a provider's `base_url` for this family (None when fine).
+        Conventions follow the family's official SDK."""
+        return None
+
+    def check_api_version(self, api_version: str | None, base_url: str | None) -> str | None:
+        """Say what is wrong with a provider's `api_version` for this family (None when fine).
+        `base_url` is None when it is itself invalid: judge what can be judged without it."""
         if api_version is not None:
             return f"`api_version` has no meaning for api `{self.name}`: remove it"
         return None

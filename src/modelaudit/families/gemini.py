@@ -64,7 +64,7 @@ class GeminiFamily(Family):
     name = "gemini"
     default_api_version = "v1beta"
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+    def check_base_url(self, base_url: str) -> str | None:
         if _VERSION_IN_PATH.search(urlsplit(base_url).path):
             parts = urlsplit(base_url)
             return (
@@ -72,6 +72,9 @@ class GeminiFamily(Family):
                 f"(`{parts.scheme}://{parts.netloc}`); the API version goes in `api_version` "
                 f"(default {self.default_api_version})"
             )
+        return None
+
+    def check_api_version(self, api_version: str | None, base_url: str | None) -> str | None:
         if api_version is not None and not _VERSION.fullmatch(api_version):
             return f"api_version `{api_version}` is not an API version such as v1beta or v1"
         return None

@@ -47,11 +47,8 @@ _DEFAULT_TAG = ":latest"
 class OllamaFamily(Family):
     name = "ollama"
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+    def check_base_url(self, base_url: str) -> str | None:
         base_url = base_url.rstrip("/")  # the registry strips it; direct callers may not
-        problem = super().check_provider(base_url, api_version)
-        if problem:
-            return problem
         if base_url.endswith("/v1"):
             return (
                 "base_url ends in /v1, Ollama's OpenAI-compatible surface: to probe that, "

@@ -80,11 +80,8 @@ _NO_REASONING_EFFORT = ("o1-mini", "o1-preview")
 class OpenAIFamily(Family):
     name = "openai"
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+    def check_base_url(self, base_url: str) -> str | None:
         base_url = base_url.rstrip("/")  # the registry strips it; direct callers may not
-        problem = super().check_provider(base_url, api_version)
-        if problem:
-            return problem
         for endpoint in ("/chat/completions", "/completions", "/models"):
             if base_url.endswith(endpoint):
                 root = base_url.removesuffix(endpoint)

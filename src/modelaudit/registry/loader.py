@@ -19,8 +19,8 @@ from pydantic_core import ErrorDetails
 from modelaudit.errors import ConfigError, UsageError
 from modelaudit.redact import looks_like_key
 from modelaudit.registry import yamlsafe
-from modelaudit.registry.crosscheck import crosscheck
-from modelaudit.registry.schema import Registry
+from modelaudit.registry.crosscheck import crosscheck, unchecked_provider_conflicts
+from modelaudit.registry.schema import CONFLICTS_ERROR, FieldConflict, Registry
 from modelaudit.registry.yamlsafe import Path, Position, YamlProblem
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -129,21 +129,44 @@ def _position_of(document: yamlsafe.Document, path: Path, *, key: bool = False) 
 
 
 def _cross_problems(document: yamlsafe.Document) -> list[YamlProblem]:
-    return [
-        YamlProblem(_position_of(document, path), path, message)
-        for path, message in crosscheck(document.data)
-    ]
+    return _located(document, crosscheck(document.data))
+
+
+def _located(document: yamlsafe.Document, found: list[tuple[Path, str]]) -> list[YamlProblem]:
+    return [YamlProblem(_position_of(document, path), path, message) for path, message in found]
 
 
 def _validate(document: yamlsafe.Document) -> tuple[Registry | None, list[YamlProblem]]:
     try:
         return Registry.model_validate(document.data), []
     except ValidationError as exc:
-        return None, [
-            _problem(document, error)
-            for error in exc.errors(include_url=False)
-            if not _follows_from_item_errors(error)
-        ]
+        errors = exc.errors(include_url=False)
+    problems = [
+        problem
+        for error in errors
+        if not _follows_from_item_errors(error)
+        for problem in _problems(document, error)
+    ]
+    unchecked = unchecked_provider_conflicts(document.data, _invalid_provider_fields(errors))
+    return None, [*problems, *_located(document, unchecked)]
+
+
+def _invalid_provider_fields(errors: list[ErrorDetails]) -> dict[int, set[str]]:
+    """By provider index, its fields that failed (so its cross-field checks did not run)."""
+    invalid: dict[int, set[str]] = {}
+    for error in errors:
+        loc = error["loc"]
+        if len(loc) > 2 and loc[0] == "providers" and isinstance(loc[1], int):
+            invalid.setdefault(loc[1], set()).add(str(loc[2]))
+    return invalid
+
+
+def _problems(document: yamlsafe.Document, error: ErrorDetails) -> list[YamlProblem]:
+    if error["type"] != CONFLICTS_ERROR:
+        return [_problem(document, error)]
+    conflicts: tuple[FieldConflict, ...] = error.get("ctx", {})["conflicts"]
+    found: list[tuple[Path, str]] = [((*error["loc"], c.field), c.message) for c in conflicts]
+    return _located(document, found)
 
 
 def _follows_from_item_errors(error: ErrorDetails) -> bool:

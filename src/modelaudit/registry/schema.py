@@ -8,12 +8,15 @@ in `modelaudit.registry.crosscheck`, where they can point at the offending line.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from modelaudit.families import FAMILIES
 from modelaudit.registry.jurisdictions import COMMON_MISTAKES, ISO_3166_ALPHA2
@@ -29,6 +32,32 @@ _CREDENTIAL_HEADERS = frozenset(
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def _written(self, earlier: str, later: str) -> str:
+        """Of two fields in conflict, the one to point at: the later, unless only the
+        earlier was written (the other is a default the user may not know of)."""
+        only_earlier = earlier in self.model_fields_set and later not in self.model_fields_set
+        return earlier if only_earlier else later
+
+
+CONFLICTS_ERROR = "field_conflicts"
+"""The pydantic error type of a cross-field check; its ctx `conflicts` holds every one."""
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """A problem between fields of one mapping, told under the field to change."""
+
+    field: str
+    message: str
+
+
+def conflicts_error(conflicts: list[FieldConflict]) -> PydanticCustomError:
+    """One pydantic error carrying every conflict, so that none waits for the next run."""
+    summary = "; ".join(f"{c.field}: {c.message}" for c in conflicts)
+    return PydanticCustomError(
+        CONFLICTS_ERROR, "{summary}", {"summary": summary, "conflicts": tuple(conflicts)}
+    )
 
 
 class KeyRef(_Strict):
@@ -88,7 +117,8 @@ class Timeouts(_Strict):
     @model_validator(mode="after")
     def _total_covers_phases(self) -> Timeouts:
         if self.total_s < self.connect_s:
-            raise ValueError("total_s must be at least connect_s")
+            field = self._written("connect_s", "total_s")
+            raise conflicts_error([FieldConflict(field, "total_s must be at least connect_s")])
         return self
 
 
@@ -287,16 +317,10 @@ class ProviderSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ProviderSpec:
-        if self.hosting is not Hosting.SELF_HOSTED and self.jurisdiction is None:
-            raise ValueError(
-                "a vendor or third-party provider needs `jurisdiction`: the ISO code of the "
-                "country its operator is established in (self-hosted providers may leave it out)"
-            )
-        if self.server is not None and self.hosting is not Hosting.SELF_HOSTED:
-            raise ValueError("`server` names a self-hosted engine: set `hosting: self-hosted`")
-        problem = FAMILIES[self.api].check_provider(self.base_url, self.api_version)
-        if problem:
-            raise ValueError(problem)
+        fields = {name: getattr(self, name) for name in CROSS_CHECKED_FIELDS}
+        conflicts = provider_conflicts({k: v for k, v in fields.items() if v is not None})
+        if conflicts:
+            raise conflicts_error(conflicts)
         return self
 
     def concurrency(self, defaults: Concurrency) -> int:
@@ -308,6 +332,50 @@ class ProviderSpec(_Strict):
 
     def model(self, model_id: str) -> ModelSpec | None:
         return next((m for m in self.models if m.id == model_id), None)
+
+
+CROSS_CHECKED_FIELDS = ("hosting", "server", "jurisdiction", "api", "base_url", "api_version")
+
+
+def provider_conflicts(
+    fields: Mapping[str, object], invalid: Collection[str] = ()
+) -> list[FieldConflict]:
+    """Every problem between the fields of one provider.
+
+    `fields` holds the provider's fields that are set and valid on their own (validated
+    values); `invalid` names those set but wrong, whose own error is reported instead:
+    a rule reading one is skipped, so each problem is told once.
+    """
+    conflicts: list[FieldConflict] = []
+    hosting = fields.get("hosting")
+    if hosting is not None and hosting is not Hosting.SELF_HOSTED:
+        if "jurisdiction" not in fields and "jurisdiction" not in invalid:
+            conflicts.append(
+                FieldConflict(
+                    "jurisdiction",
+                    "a vendor or third-party provider needs `jurisdiction`: the ISO code of the "
+                    "country its operator is established in (self-hosted providers may leave "
+                    "it out)",
+                )
+            )
+        if "server" in fields:
+            conflicts.append(
+                FieldConflict(
+                    "server", "`server` names a self-hosted engine: set `hosting: self-hosted`"
+                )
+            )
+    api, base_url, api_version = (fields.get(k) for k in ("api", "base_url", "api_version"))
+    family = FAMILIES.get(api) if isinstance(api, str) else None
+    if family is None:
+        return conflicts
+    base_url = base_url if isinstance(base_url, str) else None
+    if base_url is not None and (problem := family.check_base_url(base_url)):
+        conflicts.append(FieldConflict("base_url", problem))
+    if "api_version" not in invalid:
+        version = api_version if isinstance(api_version, str) else None
+        if problem := family.check_api_version(version, base_url):
+            conflicts.append(FieldConflict("api_version", problem))
+    return conflicts
 
 
 RiskWeight = Annotated[float, Field(ge=0, le=100)]
@@ -347,9 +415,16 @@ class RiskLevels(_Strict):
     @model_validator(mode="after")
     def _ascending(self) -> RiskLevels:
         if not self.elevated < self.high < self.critical:
-            raise ValueError(
-                "levels must rise: elevated < high < critical "
-                f"(got {self.elevated}, {self.high}, {self.critical})"
+            raise conflicts_error(
+                [
+                    FieldConflict(
+                        self._written("elevated", "high")
+                        if self.high <= self.elevated
+                        else self._written("high", "critical"),
+                        "levels must rise: elevated < high < critical "
+                        f"(got {self.elevated}, {self.high}, {self.critical})",
+                    )
+                ]
             )
         return self
 
