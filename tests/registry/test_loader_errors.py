@@ -176,6 +176,20 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "providers.yaml:5:14: defaults.timeouts.total_s: total_s must be at least connect_s",
         ],
     ),
+    "a control character": (
+        registry(VALID_PROVIDER.replace("gpt-4o-mini", "gpt-4o-\x07mini")),
+        [
+            "providers.yaml:10:20: U+0007 (a control character) cannot appear in YAML: "
+            "delete it (editors often do not show it; retype the line)"
+        ],
+    ),
+    "a NUL byte": (
+        registry(VALID_PROVIDER) + "\x00",
+        [
+            "providers.yaml:12:1: U+0000 (a NUL byte) cannot appear in YAML: is this the "
+            "right file? If so, delete it"
+        ],
+    ),
     "alias bomb": (
         "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
         + "".join(
