@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from modelaudit.cli.app import main
+from modelaudit.errors import ConfigError
+from modelaudit.registry import load
 
 VALID_PROVIDER = """\
   - name: openai
@@ -298,3 +300,34 @@ def test_a_broken_registry_never_prints_a_traceback_from_the_real_command(
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("providers.yaml:1:1: the document expands")
+
+
+def test_a_stream_over_the_cap_is_refused_not_cut_short(isolated_env: Path) -> None:
+    # A pipe has no size to check beforehand; cut at the cap, this would pass as valid.
+    text = registry(VALID_PROVIDER) + "#" * (3 * 1024 * 1024) + "\n"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "modelaudit", "config", "check", "--config", "/dev/stdin"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (
+        "/dev/stdin:1:1: the file is more than 2 MiB; a registry is capped at 2 MiB "
+        "(is this the right file?)"
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_device_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(Path("/dev/zero"))
+
+    assert caught.value.problems == [
+        "/dev/zero:1:1: the file is more than 2 MiB; a registry is capped at 2 MiB "
+        "(is this the right file?)"
+    ]

@@ -91,20 +91,27 @@ def _read(path: FilePath) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise ConfigError(
-                [
-                    f"{path}:1:1: the file is {size / 1_048_576:.1f} MiB; a registry is capped at "
-                    f"{MAX_BYTES // 1_048_576} MiB (is this the right file?)"
-                ]
-            )
+            raise _too_big(path, f"{size / 1_048_576:.1f} MiB")
         with path.open("rb") as handle:
-            return handle.read(MAX_BYTES + 1)
+            raw = handle.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:  # a pipe or a device: its size was not known beforehand
+            raise _too_big(path, f"more than {MAX_BYTES // 1_048_576} MiB")
+        return raw
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"{path}: is a directory, not a providers.yaml") from None
     except PermissionError:
         raise UsageError(f"{path}: permission denied") from None
+
+
+def _too_big(path: FilePath, size: str) -> ConfigError:
+    return ConfigError(
+        [
+            f"{path}:1:1: the file is {size}; a registry is capped at "
+            f"{MAX_BYTES // 1_048_576} MiB (is this the right file?)"
+        ]
+    )
 
 
 def _format(label: str, problem: YamlProblem) -> str:
