@@ -116,6 +116,29 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "date (write YYYY-MM-DD, e.g. 2026-06-30)"
         ],
     ),
+    "a timestamp where a date is expected": (
+        registry(VALID_PROVIDER + "        retires: 2027-01-01T23:30:00-05:00\n"),
+        [
+            "providers.yaml:12:18: providers[0].models[0].retires: expected a date (YYYY-MM-DD), "
+            "got a timestamp `2027-01-01T23:30:00-05:00`: write the day alone, e.g. 2027-01-01 "
+            "(a time and offset can move the day)"
+        ],
+    ),
+    "a quoted timestamp where a date is expected": (
+        registry(VALID_PROVIDER + '        retires: "2027-01-01T00:00:00Z"\n'),
+        [
+            "providers.yaml:12:18: providers[0].models[0].retires: expected a date (YYYY-MM-DD), "
+            "got a timestamp `2027-01-01T00:00:00Z`: write the day alone, e.g. 2026-06-30 "
+            "(a time and offset can move the day)"
+        ],
+    ),
+    "a number where a date is expected": (
+        registry(VALID_PROVIDER + "        retires: 1798761600\n"),
+        [
+            "providers.yaml:12:18: providers[0].models[0].retires: `1798761600` is not a valid "
+            "date (write YYYY-MM-DD, e.g. 2026-06-30)"
+        ],
+    ),
     "python object tag": (
         registry(
             VALID_PROVIDER + "        license: !!python/object/apply:os.system [touch PWNED]\n"

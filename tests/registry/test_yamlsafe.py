@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta, timezone
+
 import pytest
 
 from modelaudit.registry.yamlsafe import Position, YamlSyntaxError, parse, position_in
@@ -38,3 +40,13 @@ def test_positions_count_yaml_line_breaks() -> None:
     text = "a\r\nb\rc\x85d\n  e"
     assert position_in(text, text.index("e")) == Position(5, 3)
     assert position_in(text, 0) == Position(1, 1)
+
+
+def test_a_timestamp_is_kept_whole_not_cut_to_its_date() -> None:
+    document, problems = parse("when: 2027-01-01T23:30:00-05:00\nday: 2027-01-01\n")
+
+    assert problems == []
+    assert document.data == {
+        "when": datetime(2027, 1, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
+        "day": date(2027, 1, 1),
+    }

@@ -10,12 +10,20 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from modelaudit.families import FAMILIES
@@ -105,6 +113,37 @@ def _fraction_not_percent(value: object) -> object:
 
 
 Availability = Annotated[float, BeforeValidator(_fraction_not_percent), Field(gt=0, le=1)]
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|[ \t]+)\d")
+
+
+def _day_only(value: object) -> object:
+    """A date, or a YYYY-MM-DD text; refuse a timestamp rather than cut it to its date."""
+    if isinstance(value, datetime):
+        raise _timestamp_error(value.isoformat(), value.date())
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value  # 2026-02-30: the strict date check reports it
+    if isinstance(value, str) and _TIMESTAMP.match(value):
+        raise _timestamp_error(value, None)
+    return value
+
+
+def _timestamp_error(text: str, day: date | None) -> ValueError:
+    example = day.isoformat() if day else "2026-06-30"
+    return ValueError(
+        f"expected a date (YYYY-MM-DD), got a timestamp `{text}`: write the day alone, "
+        f"e.g. {example} (a time and offset can move the day)"
+    )
+
+
+Day = Annotated[date, BeforeValidator(_day_only), Strict()]
+"""A calendar day written YYYY-MM-DD: a timestamp or a number of seconds is refused, never
+silently cut or converted to a date."""
 
 
 class Timeouts(_Strict):
@@ -222,7 +261,7 @@ class ModelSpec(_Strict):
     license: str | None = None
     family: str | None = None
     pinned: bool = False
-    retires: date | None = None
+    retires: Day | None = None
     fallbacks: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     slo: SloOverride | None = None

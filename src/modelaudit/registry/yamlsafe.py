@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -113,11 +113,12 @@ class _Builder:
             return self._bad_tag(node, path)
         if node.tag == "tag:yaml.org,2002:timestamp":
             # An impossible date such as 2026-02-30 stays a string for the schema to reject.
+            # A timestamp stays a datetime (never cut to its date: with an offset that may
+            # be another day in UTC): a date field refuses it.
             try:
-                value = self._scalar.construct_yaml_timestamp(node)
+                return self._scalar.construct_yaml_timestamp(node)
             except ValueError:
                 return node.value
-            return value.date() if isinstance(value, datetime) else value
         value = self._scalar.construct_object(node, deep=True)
         assert value is None or isinstance(value, str | int | float | bool | date)
         return value
