@@ -139,6 +139,13 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "date (write YYYY-MM-DD, e.g. 2026-06-30)"
         ],
     ),
+    "a date where text is expected": (
+        registry(VALID_PROVIDER + "        license: 2024-10-21\n"),
+        [
+            "providers.yaml:12:18: providers[0].models[0].license: expected text, got a date: "
+            "quote it (YAML reads an unquoted YYYY-MM-DD as a date)"
+        ],
+    ),
     "python object tag": (
         registry(
             VALID_PROVIDER + "        license: !!python/object/apply:os.system [touch PWNED]\n"

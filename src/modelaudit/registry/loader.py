@@ -11,6 +11,7 @@ import hashlib
 import os
 import typing
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path as FilePath
 
 from pydantic import BaseModel, ValidationError
@@ -267,6 +268,8 @@ def _message(path: Path, error: ErrorDetails) -> str:
     value = error.get("input")
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "string_type" and isinstance(value, date):
+        return "expected text, got a date: quote it (YAML reads an unquoted YYYY-MM-DD as a date)"
     if kind in _TYPE_MESSAGES:
         return f"{_TYPE_MESSAGES[kind]}, got {_kind_of(value)}"
     if kind.startswith("date") or kind.startswith("datetime"):
