@@ -74,6 +74,20 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "a file readable only by you and write `api_key: file:/path/to/key`"
         ],
     ),
+    "a number as the key": (
+        registry(VALID_PROVIDER.replace("env:OPENAI_API_KEY", "12345")),
+        [
+            "providers.yaml:6:14: providers[0].api_key: must be text naming where the key is: "
+            "write `api_key: env:VARIABLE_NAME`, or `api_key: file:/path/to/key`"
+        ],
+    ),
+    "a list as the key": (
+        registry(VALID_PROVIDER.replace("env:OPENAI_API_KEY", "[sk-1, sk-2]")),
+        [
+            "providers.yaml:6:14: providers[0].api_key: must be text naming where the key is: "
+            "write `api_key: env:VARIABLE_NAME`, or `api_key: file:/path/to/key`"
+        ],
+    ),
     "duplicate provider names": (
         registry(VALID_PROVIDER + VALID_PROVIDER),
         [
@@ -311,6 +325,24 @@ def test_the_literal_key_is_never_echoed(
 
     captured = capsys.readouterr()
     assert key not in captured.err + captured.out
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["31337420", "[ab12cd34]", "{source: env, name: 31337420}", "{ab12cd34: x, name: 1}"],
+)
+def test_a_wrong_key_value_is_never_echoed_whatever_its_type(
+    written: str, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (isolated_env / "providers.yaml").write_text(
+        registry(VALID_PROVIDER.replace("env:OPENAI_API_KEY", written))
+    )
+
+    assert main(["config", "check"]) == 2
+
+    captured = capsys.readouterr()
+    secret = "31337420" if "31337420" in written else "ab12cd34"
+    assert secret not in captured.err + captured.out
 
 
 def test_a_broken_registry_never_prints_a_traceback_from_the_real_command(

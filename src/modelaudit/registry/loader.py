@@ -21,7 +21,7 @@ from modelaudit.errors import ConfigError, UsageError
 from modelaudit.redact import looks_like_key
 from modelaudit.registry import yamlsafe
 from modelaudit.registry.crosscheck import crosscheck, unchecked_provider_conflicts
-from modelaudit.registry.schema import CONFLICTS_ERROR, FieldConflict, Registry
+from modelaudit.registry.schema import CONFLICTS_ERROR, NOT_A_KEY_REF, FieldConflict, Registry
 from modelaudit.registry.yamlsafe import Path, Position, YamlProblem
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -156,7 +156,7 @@ def _validate(document: yamlsafe.Document) -> tuple[Registry | None, list[YamlPr
         for problem in _problems(document, error)
     ]
     unchecked = unchecked_provider_conflicts(document.data, _invalid_provider_fields(errors))
-    return None, [*problems, *_located(document, unchecked)]
+    return None, list(dict.fromkeys([*problems, *_located(document, unchecked)]))
 
 
 def _invalid_provider_fields(errors: list[ErrorDetails]) -> dict[int, set[str]]:
@@ -186,6 +186,11 @@ def _follows_from_item_errors(error: ErrorDetails) -> bool:
 def _problem(document: yamlsafe.Document, error: ErrorDetails) -> YamlProblem:
     path: Path = tuple(error["loc"])
     kind = error["type"]
+    if "api_key" in path and kind != "value_error":
+        # pydantic's messages may quote what was written (a value, an unknown field's
+        # name): under api_key that may be the key itself. Our validators never quote it.
+        key_path = path[: path.index("api_key") + 1]
+        return YamlProblem(_position_of(document, key_path), key_path, NOT_A_KEY_REF)
     if kind == "missing":
         parent = path[:-1]
         return YamlProblem(_position_of(document, parent), path, _missing(path))

@@ -79,10 +79,19 @@ class KeyRef(_Strict):
         return f"{self.source}:{self.name}"
 
 
+NOT_A_KEY_REF = (
+    "must be text naming where the key is: write `api_key: env:VARIABLE_NAME`, or "
+    "`api_key: file:/path/to/key`"
+)
+
+
 def parse_key_ref(value: object) -> object:
     """Accept `env:VAR` and `file:PATH`; refuse anything that could be a literal key."""
+    if value is None or isinstance(value, dict):
+        return value  # a mapping is checked field by field as a KeyRef
     if not isinstance(value, str):
-        return value
+        # Never echo the value, whatever its type: a number may be the key itself.
+        raise ValueError(NOT_A_KEY_REF)
     source, sep, name = value.partition(":")
     if sep and source == "env":
         if not _ENV_VAR.fullmatch(name):
