@@ -236,6 +236,13 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "right file? If so, delete it"
         ],
     ),
+    "more values than a registry could need, no alias": (
+        "version: 1\nproviders: [" + "0, " * 100_001 + "]\n",
+        [
+            "providers.yaml:1:1: the document has more than 100,000 values; a registry needs "
+            "far fewer (is this the right file?)"
+        ],
+    ),
     "alias bomb": (
         "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
         + "".join(

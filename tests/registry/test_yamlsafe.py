@@ -50,3 +50,13 @@ def test_a_timestamp_is_kept_whole_not_cut_to_its_date() -> None:
         "when": datetime(2027, 1, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
         "day": date(2027, 1, 1),
     }
+
+
+def test_the_value_cap_says_whether_aliases_made_it_overflow() -> None:
+    _, written = problem_of("[" + "0, " * 100_001 + "]")
+    bomb = "a: &a [" + ", ".join(["x"] * 400) + "]\nb: [" + ", ".join(["*a"] * 400) + "]"
+    _, expanded = problem_of(bomb)
+
+    assert written.startswith("the document has more than 100,000 values;")
+    assert "alias" not in written
+    assert expanded.startswith("the document expands to more than 100,000 values once aliases")

@@ -192,17 +192,37 @@ def parse(text: str) -> tuple[Document, list[YamlProblem]]:
     builder = _Builder()
     if node is None:
         return builder.document, [YamlProblem(Position(1, 1), (), "the file is empty")]
+    if _written_values(node) > MAX_VALUES:  # counted before building: much cheaper
+        message = (
+            f"the document has more than {MAX_VALUES:,} values; a registry needs far fewer "
+            "(is this the right file?)"
+        )
+        raise YamlSyntaxError(YamlProblem(_position(node), (), message))
     try:
         builder.document.data = builder.build(node, (), ())
     except _TooBigError:
-        problem = YamlProblem(
-            _position(node),
-            (),
+        message = (
             f"the document expands to more than {MAX_VALUES:,} values once aliases are "
-            "followed (an alias bomb?): write it out plainly",
+            "followed (an alias bomb?): write it out plainly"
         )
-        raise YamlSyntaxError(problem) from None
+        raise YamlSyntaxError(YamlProblem(_position(node), (), message)) from None
     return builder.document, builder.problems
+
+
+def _written_values(root: Node) -> int:
+    """The values written in the file (an alias's target counted once), up to the cap + 1."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack and len(seen) <= MAX_VALUES:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            stack.extend(value for _, value in node.value)
+    return len(seen)
 
 
 def _character_problem(text: str, exc: yaml.YAMLError) -> YamlProblem:
