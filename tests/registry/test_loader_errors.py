@@ -88,6 +88,10 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "write `api_key: env:VARIABLE_NAME`, or `api_key: file:/path/to/key`"
         ],
     ),
+    "a header named api_key is a header": (
+        registry(VALID_PROVIDER.replace("    hosting:", "    headers: {api_key: 5}\n    hosting:")),
+        ["providers.yaml:7:24: providers[0].headers.api_key: expected text, got `5`"],
+    ),
     "duplicate provider names": (
         registry(VALID_PROVIDER + VALID_PROVIDER),
         [

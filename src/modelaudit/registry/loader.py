@@ -186,11 +186,10 @@ def _follows_from_item_errors(error: ErrorDetails) -> bool:
 def _problem(document: yamlsafe.Document, error: ErrorDetails) -> YamlProblem:
     path: Path = tuple(error["loc"])
     kind = error["type"]
-    if "api_key" in path and kind != "value_error":
+    if path[:1] == ("providers",) and path[2:3] == ("api_key",) and kind != "value_error":
         # pydantic's messages may quote what was written (a value, an unknown field's
         # name): under api_key that may be the key itself. Our validators never quote it.
-        key_path = path[: path.index("api_key") + 1]
-        return YamlProblem(_position_of(document, key_path), key_path, NOT_A_KEY_REF)
+        return YamlProblem(_position_of(document, path[:3]), path[:3], NOT_A_KEY_REF)
     if kind == "missing":
         parent = path[:-1]
         return YamlProblem(_position_of(document, parent), path, _missing(path))
