@@ -607,6 +607,36 @@ def test_the_request_budget_is_checked_before_sending(
     assert any("request budget" in note for note in run.document["run"]["notes"])
 
 
+def test_a_model_whose_generation_the_budget_cut_is_skipped_not_up_on_its_listing(
+    isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAI(key=openai_key, models=["a", "b"]) as fake:
+        entry = provider(
+            "openai",
+            "openai",
+            fake.base_url,
+            ["a", "b"],
+            key_env="OPENAI_API_KEY",
+            limits={"concurrency": 1},
+        )
+        write_registry(
+            isolated_env,
+            [entry],
+            control_url=online,
+            kinds=["catalog", "completion"],
+            budget={"max_requests": 2},
+        )
+
+        run = probe(capsys)
+
+    verdicts = {v["model"]: v for v in run.document["verdicts"]}
+    assert run.result("a", "catalog")["catalog"]["listed"] is True
+    assert run.result("b", "catalog")["catalog"]["listed"] is True
+    assert sorted(v["verdict"] for v in verdicts.values()) == ["skipped", "up"]
+    (cut,) = (v for v in verdicts.values() if v["verdict"] == "skipped")
+    assert "budget was spent before its completion probe ran" in cut["reason"]
+
+
 def test_the_per_provider_cap_serializes_a_self_hosted_server(
     isolated_env: Path, online: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
