@@ -834,3 +834,42 @@ def test_on_a_narrow_terminal_each_model_keeps_its_whole_reason(
     reason = " ".join(line.strip() for line in lines[3:])
     assert "404 model_not_found" in reason
     assert reason.endswith("no fallback declared")
+
+
+# --- keys that cannot be sent ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "described"),
+    [
+        ("sk-pasted-key-0123456789\u200b", "a non-ASCII character (U+200B)"),
+        ("sk-first-line-0123456789\nsecond-line-ABCDEFGH", "a line break"),
+    ],
+)
+def test_a_key_no_header_can_carry_skips_its_provider_and_never_shows(
+    isolated_env: Path,
+    online: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    described: str,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    with FakeOpenAI(key=KEY, models=["gpt-4o"]) as fake, FakeVLLM(models=["local"]) as local:
+        entries = [
+            provider("openai", "openai", fake.base_url, ["gpt-4o"], key_env="OPENAI_API_KEY"),
+            provider("local", "openai", local.base_url, ["local"], hosting="self-hosted"),
+        ]
+        write_registry(isolated_env, entries, control_url=online, kinds=["completion"])
+
+        run = probe(capsys)
+        sent = list(fake.requests)
+
+    assert run.code == 0  # a broken key is the user's to fix, not a crash (exit 4)
+    assert sent == []
+    cut = run.verdict("gpt-4o")
+    assert cut["verdict"] == "skipped"
+    assert f"OPENAI_API_KEY contains {described}" in cut["reason"]
+    assert run.verdict("local")["verdict"] == "up"  # the other providers' results are kept
+    for piece in key.replace("\u200b", "\n").split("\n"):
+        assert not piece or piece not in run.out + run.err
