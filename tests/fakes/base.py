@@ -382,6 +382,8 @@ class FamilyFake(ABC):
         self._served: dict[tuple[str, GenerationKind], int] = {}
         self._catalog_script: list[Behaviour] = []
         self._catalog_served = 0
+        self._retrieve_script: list[Behaviour] = []
+        self._retrieve_served = 0
         self._health_script: list[Behaviour] = []
         self._health_served = 0
         self._lock = threading.Lock()
@@ -470,6 +472,14 @@ class FamilyFake(ABC):
         with self._lock:
             self._catalog_script = items
             self._catalog_served = 0
+
+    def behave_retrieve(self, behaviour: Behaviour | Sequence[Behaviour]) -> None:
+        """Script the look-up of one model by id (`GET /v1/models/{id}`, Ollama's
+        `/api/show`; `ok` renders the model or the family's not-found error)."""
+        items = [behaviour] if isinstance(behaviour, Behaviour) else list(behaviour)
+        with self._lock:
+            self._retrieve_script = items
+            self._retrieve_served = 0
 
     def behave_health(self, behaviour: Behaviour | Sequence[Behaviour]) -> None:
         """Script the server's own health endpoint (self-hosted fakes; `ok` renders healthy)."""
@@ -601,6 +611,39 @@ class FamilyFake(ABC):
             self._catalog_served += 1
         behaviour = script[min(index, len(script) - 1)] if script else Behaviour()
         return self._deliver_simple(request, behaviour, lambda: self.catalog_reply(request))
+
+    def serve_retrieve(self, request: Request, model_id: str) -> Reply:
+        """The look-up of one model by id: the key is checked, `behave_retrieve` scripts it,
+        and unscripted it answers `retrieve_reply` for the model `retrieved` finds."""
+        denied = self.check_auth(request)
+        if denied is not None:
+            return denied
+        with self._lock:
+            script = self._retrieve_script
+            index = self._retrieve_served
+            self._retrieve_served += 1
+        behaviour = script[min(index, len(script) - 1)] if script else Behaviour()
+
+        def render() -> Reply:
+            model = self.retrieved(model_id)
+            if model is None:
+                return self.retrieve_not_found(model_id)
+            return self.retrieve_reply(model)
+
+        return self._deliver_simple(request, behaviour, render)
+
+    def retrieved(self, model_id: str) -> Model | None:
+        """The model a look-up by id finds: a listed one (families that resolve aliases
+        override this)."""
+        model = self.models.get(self.canonical_model(model_id))
+        return model if model is not None and model.listed else None
+
+    def retrieve_not_found(self, model_id: str) -> Reply:
+        return self.error_reply("model_not_found", model=model_id)
+
+    def retrieve_reply(self, model: Model) -> Reply:
+        """The family's 200 answer to a look-up by id (its catalog entry by default)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot look a model up by id")
 
     def serve_health(self, request: Request, render: Callable[[], Reply]) -> Reply:
         """A health endpoint: no key needed; `behave_health` scripts it."""

@@ -186,9 +186,9 @@ def _up_reason(results: Sequence[ProbeResult]) -> str:
         elif result.kind is ProbeKind.STREAM and final.ttft_ms is not None:
             parts.append(f"stream TTFT {final.ttft_ms:.0f} ms")
         elif result.kind is ProbeKind.CATALOG and result.catalog and result.catalog.listed:
-            parts.append(
-                "listed" + (f", retires {result.catalog.retires}" if result.catalog.retires else "")
-            )
+            by_id = " by id" if result.catalog.retrieved_by_id else ""
+            retires = f", retires {result.catalog.retires}" if result.catalog.retires else ""
+            parts.append(f"listed{by_id}{retires}")
         elif result.kind is ProbeKind.HEALTH:
             parts.append("healthy")
         if final.error_class is ErrorClass.CONTENT_FILTERED:
