@@ -64,6 +64,8 @@ ERROR_CLASSES = frozenset(
 """modelaudit's closed set of error classes (kept here so the fakes import nothing from src)."""
 
 GenerationKind = Literal["any", "completion", "stream"]
+Endpoint = Literal["catalog", "retrieve", "health"]
+"""The endpoints other than generation that tests script (`behave_catalog`...)."""
 
 
 def http_date(seconds_from_now: float) -> str:
@@ -380,12 +382,8 @@ class FamilyFake(ABC):
             self.add_model(m)
         self._scripts: dict[tuple[str, GenerationKind], list[Behaviour]] = {}
         self._served: dict[tuple[str, GenerationKind], int] = {}
-        self._catalog_script: list[Behaviour] = []
-        self._catalog_served = 0
-        self._retrieve_script: list[Behaviour] = []
-        self._retrieve_served = 0
-        self._health_script: list[Behaviour] = []
-        self._health_served = 0
+        self._endpoint_scripts: dict[Endpoint, list[Behaviour]] = {}
+        self._endpoint_served: dict[Endpoint, int] = {}
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
         self.server.fallback = self.unknown_route
@@ -468,25 +466,32 @@ class FamilyFake(ABC):
 
     def behave_catalog(self, behaviour: Behaviour | Sequence[Behaviour]) -> None:
         """Script the model-list endpoint (`ok` renders the catalog)."""
-        items = [behaviour] if isinstance(behaviour, Behaviour) else list(behaviour)
-        with self._lock:
-            self._catalog_script = items
-            self._catalog_served = 0
+        self._script_endpoint("catalog", behaviour)
 
     def behave_retrieve(self, behaviour: Behaviour | Sequence[Behaviour]) -> None:
         """Script the look-up of one model by id (`GET /v1/models/{id}`, Ollama's
         `/api/show`; `ok` renders the model or the family's not-found error)."""
-        items = [behaviour] if isinstance(behaviour, Behaviour) else list(behaviour)
-        with self._lock:
-            self._retrieve_script = items
-            self._retrieve_served = 0
+        self._script_endpoint("retrieve", behaviour)
 
     def behave_health(self, behaviour: Behaviour | Sequence[Behaviour]) -> None:
         """Script the server's own health endpoint (self-hosted fakes; `ok` renders healthy)."""
+        self._script_endpoint("health", behaviour)
+
+    def _script_endpoint(
+        self, endpoint: Endpoint, behaviour: Behaviour | Sequence[Behaviour]
+    ) -> None:
         items = [behaviour] if isinstance(behaviour, Behaviour) else list(behaviour)
         with self._lock:
-            self._health_script = items
-            self._health_served = 0
+            self._endpoint_scripts[endpoint] = items
+            self._endpoint_served[endpoint] = 0
+
+    def _next_on_endpoint(self, endpoint: Endpoint) -> Behaviour:
+        """The scripted behaviour for this request (the last one repeats), else `ok`."""
+        with self._lock:
+            script = self._endpoint_scripts.get(endpoint, [])
+            index = self._endpoint_served.get(endpoint, 0)
+            self._endpoint_served[endpoint] = index + 1
+        return script[min(index, len(script) - 1)] if script else Behaviour()
 
     def error_reply(self, name: str, *, model: str = "unknown-model", **params: Any) -> Reply:
         """The library's error `name` as a Reply."""
@@ -605,11 +610,7 @@ class FamilyFake(ABC):
         denied = self.check_auth(request)
         if denied is not None:
             return denied
-        with self._lock:
-            script = self._catalog_script
-            index = self._catalog_served
-            self._catalog_served += 1
-        behaviour = script[min(index, len(script) - 1)] if script else Behaviour()
+        behaviour = self._next_on_endpoint("catalog")
         return self._deliver_simple(request, behaviour, lambda: self.catalog_reply(request))
 
     def serve_retrieve(self, request: Request, model_id: str) -> Reply:
@@ -618,11 +619,7 @@ class FamilyFake(ABC):
         denied = self.check_auth(request)
         if denied is not None:
             return denied
-        with self._lock:
-            script = self._retrieve_script
-            index = self._retrieve_served
-            self._retrieve_served += 1
-        behaviour = script[min(index, len(script) - 1)] if script else Behaviour()
+        behaviour = self._next_on_endpoint("retrieve")
 
         def render() -> Reply:
             model = self.retrieved(model_id)
@@ -647,11 +644,7 @@ class FamilyFake(ABC):
 
     def serve_health(self, request: Request, render: Callable[[], Reply]) -> Reply:
         """A health endpoint: no key needed; `behave_health` scripts it."""
-        with self._lock:
-            script = self._health_script
-            index = self._health_served
-            self._health_served += 1
-        behaviour = script[min(index, len(script) - 1)] if script else Behaviour()
+        behaviour = self._next_on_endpoint("health")
         return self._deliver_simple(request, behaviour, render)
 
     def serve_generation(self, request: Request, model_id: str | None, stream: bool) -> Reply:
