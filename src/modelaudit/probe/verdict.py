@@ -2,7 +2,7 @@
 
 The rules, in order (the first that applies wins):
 1. `gone`: a generation probe said model_not_found / model_deprecated; or the catalog does
-   not list it and no generation proved the requested model still answers.
+   not list it (nor finds it by id) and no generation proved the requested model still answers.
 2. `blocked`: auth, access or quota failed: our access broke, not the model.
 3. `inconclusive`: this machine could not reach the network (the control check failed) and
    the model's failures were at the connection level; nothing is called down.
