@@ -573,8 +573,9 @@ def test_dry_run_prints_the_plan_and_its_cost_and_sends_nothing(
 
     assert run.code == 0
     assert sent == []
-    # catalog: 3 attempts; completion and stream: (3 + 1 variant) per model, 16 tokens each.
-    assert "Worst case 19 requests and 256 output tokens" in run.err
+    # catalog: 3 attempts, and 3 per model looked up by id when the list leaves it out;
+    # completion and stream: (3 + 1 variant) per model, 16 tokens each.
+    assert "Worst case 25 requests and 256 output tokens" in run.err
 
 
 def test_the_request_budget_is_checked_before_sending(

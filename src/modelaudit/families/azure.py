@@ -76,6 +76,15 @@ class AzureOpenAIFamily(OpenAIFamily):
     def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
         return model.base_model or model.id
 
+    def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest:
+        """Models - Get: `/openai/models/{id}?api-version=...` (`/openai/v1/models/{id}`)."""
+        model_id = quote(self.catalog_id(provider, model), safe="")
+        return HttpRequest(
+            method="GET",
+            url=self._url(provider, f"models/{model_id}"),
+            headers=request_headers(provider),
+        )
+
     def _url(self, provider: ProviderSpec, resource: str) -> str:
         if _is_v1(provider.base_url):
             return f"{provider.base_url}/{resource}"

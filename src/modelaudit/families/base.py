@@ -192,6 +192,21 @@ class Family(ABC):
         """The id under which `model` appears in the catalog."""
         return model.id
 
+    def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest | None:
+        """Ask the API about one model by id (`GET /v1/models/{id}`...): what settles a model
+        the list does not show, such as an alias that resolves. None (the default) when the
+        API cannot look a model up by id."""
+        return None
+
+    def parse_retrieve(
+        self, provider: ProviderSpec, model: ModelSpec, response: HttpResponse
+    ) -> CatalogEntry:
+        """Read a 2xx answer to `retrieve_request`: the model's entry, its `id` being the one
+        the API resolved the request to (the `catalog_id` when the API does not name one).
+        Raises ValueError on a body that is not one. A 404 or another failure never gets
+        here: it is classified like any error response."""
+        raise NotImplementedError(f"api `{self.name}` cannot retrieve a model by id")
+
     @abstractmethod
     def completion_request(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0

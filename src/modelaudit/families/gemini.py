@@ -101,6 +101,23 @@ class GeminiFamily(Family):
     def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
         return model.id.removeprefix(_MODELS_PREFIX)
 
+    def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest:
+        """`GET /v1beta/models/{m}`: the model resource, as one entry of the list."""
+        model_id = quote(self.catalog_id(provider, model), safe="")
+        return HttpRequest(
+            method="GET",
+            url=f"{provider.base_url}/{self._version(provider)}/models/{model_id}",
+            headers=request_headers(provider),
+        )
+
+    def parse_retrieve(
+        self, provider: ProviderSpec, model: ModelSpec, response: HttpResponse
+    ) -> CatalogEntry:
+        entry = _catalog_entry(load_json_object(response.body, "a model"))
+        if entry is None:
+            raise ValueError("expected a model resource with a `name`")
+        return entry
+
     def completion_request(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0
     ) -> HttpRequest:

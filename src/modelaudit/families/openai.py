@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from enum import IntFlag
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from modelaudit.families.base import (
     PROBE_PROMPT,
@@ -105,6 +105,23 @@ class OpenAIFamily(Family):
 
     def parse_catalog(self, provider: ProviderSpec, response: HttpResponse) -> CatalogPage:
         return CatalogPage(entries=parse_model_list(response.body))
+
+    def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest:
+        """`GET {base}/models/{id}`. OpenAI, Groq, Mistral and LiteLLM answer it; vLLM,
+        llama.cpp and others do not route it (404/405): the list's answer then stands."""
+        return HttpRequest(
+            method="GET",
+            url=f"{provider.base_url}/models/{quote(self.catalog_id(provider, model))}",
+            headers=request_headers(provider),
+        )
+
+    def parse_retrieve(
+        self, provider: ProviderSpec, model: ModelSpec, response: HttpResponse
+    ) -> CatalogEntry:
+        entry = catalog_entry(load_json_object(response.body, "a model"))
+        if entry is None:
+            raise ValueError("expected a model object with an `id`")
+        return entry
 
     def completion_request(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0

@@ -2,7 +2,7 @@
 
 The rules, in order (the first that applies wins):
 1. `gone`: a generation probe said model_not_found / model_deprecated; or the catalog does
-   not list it and no generation proved the requested model still answers.
+   not list it (nor finds it by id) and no generation proved the requested model still answers.
 2. `blocked`: auth, access or quota failed: our access broke, not the model.
 3. `inconclusive`: this machine could not reach the network (the control check failed) and
    the model's failures were at the connection level; nothing is called down.
@@ -194,9 +194,9 @@ def _up_reason(results: Sequence[ProbeResult]) -> str:
         elif result.kind is ProbeKind.STREAM and final.ttft_ms is not None:
             parts.append(f"stream TTFT {final.ttft_ms:.0f} ms")
         elif result.kind is ProbeKind.CATALOG and result.catalog and result.catalog.listed:
-            parts.append(
-                "listed" + (f", retires {result.catalog.retires}" if result.catalog.retires else "")
-            )
+            by_id = " by id" if result.catalog.retrieved_by_id else ""
+            retires = f", retires {result.catalog.retires}" if result.catalog.retires else ""
+            parts.append(f"listed{by_id}{retires}")
         elif result.kind is ProbeKind.HEALTH:
             parts.append(
                 "healthy" if result.ok else f"yet its health check failed ({_say(result)})"
