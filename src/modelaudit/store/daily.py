@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 Sample = tuple[int, str, str, int, float | None, float | None]
 """(target id, kind, error class, started_ms, latency_ms, ttft_ms) of one attempt."""
-DAY_MS = DAILY.width_ms
 
 
 def add(conn: sqlite3.Connection, run_id: int, attempts: Iterable[Sample]) -> None:
