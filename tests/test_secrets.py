@@ -111,7 +111,7 @@ def test_a_stream_that_is_not_json_is_quoted_without_a_piece_of_the_key(
     assert all(secret[:8] not in text for text in failures), failures
 
 
-ZHIPU_KEY = "0123456789abcdef0123456789abcdef.AbCdEfGh12345678"
+ZHIPU_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90.QwErTyUiOp123456"  # no other test key shares 12 chars
 
 
 def test_a_key_in_a_long_report_is_masked_among_numbers_and_colours() -> None:
