@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from modelaudit.cli.app import run
 from tests.fakes import (
     Behaviour,
     FakeAnthropic,
@@ -575,6 +576,59 @@ def test_dry_run_prints_the_plan_and_its_cost_and_sends_nothing(
     assert sent == []
     # catalog: 3 attempts; completion and stream: (3 + 1 variant) per model, 16 tokens each.
     assert "Worst case 19 requests and 256 output tokens" in run.err
+    document = run.document  # -f json: the plan as a JSON document, not a table
+    assert document["schema_version"] == 1
+    assert document["tool"]["name"] == "modelaudit"
+    plan = document["plan"]
+    assert plan["kinds"] == ALL_GENERATION
+    assert plan["worst_case"] == {"requests": 19, "output_tokens": 256}
+    assert plan["budget"]["max_requests"] == 1000
+    assert plan["providers"] == [
+        {
+            "provider": "openai",
+            "models": ["a", "b"],
+            "kinds": ALL_GENERATION,
+            "key": "present",
+            "skip_reason": None,
+            "worst_case": {"requests": 19, "output_tokens": 256},
+        }
+    ]
+
+
+def test_dry_run_as_jsonl_is_one_line_per_planned_model(
+    isolated_env: Path, online: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAI(key=KEY, models=["a", "b"]) as fake:
+        openai_registry(isolated_env, fake, ["a", "b"], online)
+
+        code = run(["probe", "--dry-run", "-f", "jsonl"])
+        out, err = capsys.readouterr()
+        sent = list(fake.requests)
+
+    assert (code, sent) == (0, [])
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(line["type"], line["model"]) for line in lines] == [("planned", "a"), ("planned", "b")]
+    assert all(line["schema_version"] == 1 for line in lines)
+    assert lines[0]["provider"] == "openai"
+    assert lines[0]["key"] == "missing"
+    assert lines[0]["skip_reason"] == "OPENAI_API_KEY is not set: export it to probe this provider"
+    assert "dry run: nothing sent" in err
+
+
+def test_dry_run_as_a_table_is_for_a_person(
+    isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAI(key=openai_key, models=["a", "b"]) as fake:
+        openai_registry(isolated_env, fake, ["a", "b"], online, kinds=["completion"])
+
+        code = run(["probe", "--dry-run", "-f", "table"])
+        out, _ = capsys.readouterr()
+
+    assert code == 0
+    (header, _rule, row) = out.splitlines()
+    columns = ["provider", "models", "kinds", "key", "requests (max)", "output tokens (max)"]
+    assert header.split() == " ".join(columns).split()
+    assert row.split() == ["openai", "a,", "b", "completion", "present", "8", "128"]
 
 
 def test_the_request_budget_is_checked_before_sending(
