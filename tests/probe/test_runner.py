@@ -4,6 +4,7 @@ retries, deadlines per phase, the offline path, budgets, safety and output."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -326,6 +327,7 @@ def test_slow_headers_time_out_in_the_first_byte_phase(
 
     completion = run.result("gpt-4o", "completion")
     assert (completion["error_class"], completion["failed_phase"]) == ("timeout", "first_byte")
+    assert completion["detail"] == "no response headers within 0.3 s (first_byte_s)"
     assert run.verdict("gpt-4o")["verdict"] == "down"
 
 
@@ -351,6 +353,7 @@ def test_a_body_that_trickles_forever_is_stopped_by_the_total_deadline(
 
     completion = run.result("gpt-4o", "completion")
     assert (completion["error_class"], completion["failed_phase"]) == ("timeout", "total")
+    assert completion["detail"] == "the request did not complete within 0.6 s (total_s)"
     assert elapsed < 3
 
 
@@ -373,6 +376,10 @@ def test_a_stream_that_stalls_times_out_in_the_stall_phase(
 
     stream = run.result("gpt-4o", "stream")
     assert (stream["error_class"], stream["failed_phase"]) == ("timeout", "stall")
+    # The stream kind adds how far it got ("(after 1 tokens)").
+    assert stream["detail"].startswith(
+        "the response stalled for more than 0.3 s between chunks (stall_s)"
+    )
 
 
 def test_a_stream_without_a_token_times_out_in_the_first_token_phase(
@@ -394,6 +401,33 @@ def test_a_stream_without_a_token_times_out_in_the_first_token_phase(
 
     stream = run.result("gpt-4o", "stream")
     assert (stream["error_class"], stream["failed_phase"]) == ("timeout", "first_token")
+    assert stream["detail"] == "no first token within 0.4 s (first_token_s)"
+
+
+def test_a_server_that_never_accepts_times_out_in_the_connect_phase(
+    isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A listening socket with no room left in its backlog: the kernel drops the next SYN.
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as full, socket.socket() as filler:
+        port = full.getsockname()[1]
+        filler.connect(("127.0.0.1", port))
+        entry = provider(
+            "openai", "openai", f"http://127.0.0.1:{port}/v1", ["gpt-4o"], key_env="OPENAI_API_KEY"
+        )
+        write_registry(
+            isolated_env,
+            [entry],
+            control_url=online,
+            kinds=["completion"],
+            retry={"attempts": 1},
+            timeouts={"connect_s": 0.3},
+        )
+
+        run = probe(capsys)
+
+    completion = run.result("gpt-4o", "completion")
+    assert (completion["error_class"], completion["failed_phase"]) == ("timeout", "connect")
+    assert completion["detail"] == "could not connect within 0.3 s (connect_s)"
 
 
 # --- broken answers ------------------------------------------------------------------------
