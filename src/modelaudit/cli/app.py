@@ -114,8 +114,12 @@ def run(args: list[str]) -> int:
 
 def _internal_error(exc: BaseException) -> int:
     from modelaudit.cli import console
+    from modelaudit.cli.main import caused_by_ctrl_c
     from modelaudit.redact import redact
 
+    if caused_by_ctrl_c(exc):
+        console.error("interrupted")
+        return ExitCode.INTERRUPTED
     if os.environ.get("MODELAUDIT_DEBUG"):
         import traceback
 
