@@ -107,3 +107,27 @@ def test_a_stream_that_is_not_json_is_quoted_without_a_piece_of_the_key(
     failures = [e.malformed for e in events if isinstance(e, StreamFailure) and e.malformed]
     assert failures
     assert all(secret[:8] not in text for text in failures), failures
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "Incorrect API key provided: sk-canary-ZZQ9xw7****. Find your key at ...",
+        "partial canary-ZZQ9xw7T3s and more",
+        "suffix only: T3stKeyDoNotLeak0001",
+        "twice: canary-ZZQ9xw7T3 / KeyDoNotLeak0001",
+    ],
+)
+def test_a_piece_of_a_key_a_server_echoes_is_masked(echo: str) -> None:
+    key = "sk-canary-ZZQ9xw7T3stKeyDoNotLeak0001"
+    register_secret(key)
+    masked = redact(echo)
+    assert MASK in masked
+    for i in range(len(key) - 12 + 1):
+        assert key[i : i + 12] not in masked
+
+
+def test_short_runs_a_key_shares_with_ordinary_text_are_left_alone() -> None:
+    register_secret("sk-model-gpt-4o-mini-0123456789")
+    text = "404 model_not_found: the model gpt-4o-mini does not exist"
+    assert redact(text) == text

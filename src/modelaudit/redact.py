@@ -47,14 +47,61 @@ def generation() -> int:
         return len(_secrets)
 
 
+_FRAGMENT = 12
+"""A run of this many characters of a key is masked wherever it appears: servers echo a
+piece of a bad key ("Incorrect API key provided: sk-canary-ZZQ9..."), and a dozen
+characters of a key are guessable no more than the key itself."""
+_SEED = 6
+"""Fragments are found from the key's 6-character pieces at every 6th offset: any run of
+`_FRAGMENT` or more characters contains one of them whole (6 + 6 - 1 < 12)."""
+
+
 def redact(text: str) -> str:
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
+        if len(secret) > _FRAGMENT:
+            text = _mask_fragments(text, secret)
     text = _KEY_SHAPES.sub(MASK, text)
     return _KEY_PARAMS.sub(lambda m: m.group(1) + MASK, text)
+
+
+def _mask_fragments(text: str, secret: str) -> str:
+    spans: list[tuple[int, int]] = []
+    for offset in range(0, len(secret) - _SEED + 1, _SEED):
+        seed = secret[offset : offset + _SEED]
+        at = text.find(seed)
+        while at != -1:
+            start, end = _grow(text, at, secret, offset)
+            if end - start >= _FRAGMENT:
+                spans.append((start, end))
+            at = text.find(seed, at + 1)
+    for start, end in reversed(_merged(spans)):
+        text = text[:start] + MASK + text[end:]
+    return text
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans)):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _grow(text: str, at: int, secret: str, offset: int) -> tuple[int, int]:
+    """The longest run around text[at:] that matches the secret around `offset`."""
+    start, key_start = at, offset
+    while start > 0 and key_start > 0 and text[start - 1] == secret[key_start - 1]:
+        start, key_start = start - 1, key_start - 1
+    end, key_end = at + _SEED, offset + _SEED
+    while end < len(text) and key_end < len(secret) and text[end] == secret[key_end]:
+        end, key_end = end + 1, key_end + 1
+    return start, end
 
 
 def redacted_excerpt(text: str, limit: int) -> str:

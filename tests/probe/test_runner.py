@@ -608,14 +608,15 @@ def test_dry_run_prints_the_plan_and_its_cost_and_sends_nothing(
 
     assert run.code == 0
     assert sent == []
-    # catalog: 3 attempts; completion and stream: (3 + 1 variant) per model, 16 tokens each.
-    assert "Worst case 19 requests and 256 output tokens" in run.err
+    # catalog: 3 attempts, and 3 per model looked up by id when the list leaves it out;
+    # completion and stream: (3 + 1 variant) per model, 16 tokens each.
+    assert "Worst case 25 requests and 256 output tokens" in run.err
     document = run.document  # -f json: the plan as a JSON document, not a table
     assert document["schema_version"] == 1
     assert document["tool"]["name"] == "modelaudit"
     plan = document["plan"]
     assert plan["kinds"] == ALL_GENERATION
-    assert plan["worst_case"] == {"requests": 19, "output_tokens": 256}
+    assert plan["worst_case"] == {"requests": 25, "output_tokens": 256}
     assert plan["budget"]["max_requests"] == 1000
     assert plan["providers"] == [
         {
@@ -624,7 +625,7 @@ def test_dry_run_prints_the_plan_and_its_cost_and_sends_nothing(
             "kinds": ALL_GENERATION,
             "key": "present",
             "skip_reason": None,
-            "worst_case": {"requests": 19, "output_tokens": 256},
+            "worst_case": {"requests": 25, "output_tokens": 256},
         }
     ]
 
@@ -693,6 +694,36 @@ def test_the_request_budget_is_checked_before_sending(
     verdicts = sorted(v["verdict"] for v in run.document["verdicts"])
     assert verdicts == ["skipped", "up", "up"]
     assert any("request budget" in note for note in run.document["run"]["notes"])
+
+
+def test_a_model_whose_generation_the_budget_cut_is_skipped_not_up_on_its_listing(
+    isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAI(key=openai_key, models=["a", "b"]) as fake:
+        entry = provider(
+            "openai",
+            "openai",
+            fake.base_url,
+            ["a", "b"],
+            key_env="OPENAI_API_KEY",
+            limits={"concurrency": 1},
+        )
+        write_registry(
+            isolated_env,
+            [entry],
+            control_url=online,
+            kinds=["catalog", "completion"],
+            budget={"max_requests": 2},
+        )
+
+        run = probe(capsys)
+
+    verdicts = {v["model"]: v for v in run.document["verdicts"]}
+    assert run.result("a", "catalog")["catalog"]["listed"] is True
+    assert run.result("b", "catalog")["catalog"]["listed"] is True
+    assert sorted(v["verdict"] for v in verdicts.values()) == ["skipped", "up"]
+    (cut,) = (v for v in verdicts.values() if v["verdict"] == "skipped")
+    assert "budget was spent before its completion probe ran" in cut["reason"]
 
 
 def test_the_per_provider_cap_serializes_a_self_hosted_server(
@@ -892,3 +923,42 @@ def test_on_a_narrow_terminal_each_model_keeps_its_whole_reason(
     reason = " ".join(line.strip() for line in lines[3:])
     assert "404 model_not_found" in reason
     assert reason.endswith("no fallback declared")
+
+
+# --- keys that cannot be sent ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "described"),
+    [
+        ("sk-pasted-key-0123456789\u200b", "a non-ASCII character (U+200B)"),
+        ("sk-first-line-0123456789\nsecond-line-ABCDEFGH", "a line break"),
+    ],
+)
+def test_a_key_no_header_can_carry_skips_its_provider_and_never_shows(
+    isolated_env: Path,
+    online: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    described: str,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    with FakeOpenAI(key=KEY, models=["gpt-4o"]) as fake, FakeVLLM(models=["local"]) as local:
+        entries = [
+            provider("openai", "openai", fake.base_url, ["gpt-4o"], key_env="OPENAI_API_KEY"),
+            provider("local", "openai", local.base_url, ["local"], hosting="self-hosted"),
+        ]
+        write_registry(isolated_env, entries, control_url=online, kinds=["completion"])
+
+        run = probe(capsys)
+        sent = list(fake.requests)
+
+    assert run.code == 0  # a broken key is the user's to fix, not a crash (exit 4)
+    assert sent == []
+    cut = run.verdict("gpt-4o")
+    assert cut["verdict"] == "skipped"
+    assert f"OPENAI_API_KEY contains {described}" in cut["reason"]
+    assert run.verdict("local")["verdict"] == "up"  # the other providers' results are kept
+    for piece in key.replace("\u200b", "\n").split("\n"):
+        assert not piece or piece not in run.out + run.err

@@ -39,18 +39,22 @@ class AzureOpenAIFamily(OpenAIFamily):
 
     name = "azure-openai"
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+    def check_base_url(self, base_url: str) -> str | None:
         if _is_v1(base_url):
+            return None
+        return _endpoint_problem(urlsplit(base_url).path.rstrip("/"))
+
+    def check_api_version(self, api_version: str | None, base_url: str | None) -> str | None:
+        if base_url is not None and _is_v1(base_url):
             if api_version is not None:
                 return (
                     "the Azure OpenAI v1 API (a base_url ending in /openai/v1) takes no "
                     "api_version: remove it"
                 )
             return None
-        problem = _endpoint_problem(urlsplit(base_url).path.rstrip("/"))
-        if problem:
-            return problem
         if api_version is None:
+            if base_url is None:
+                return None  # whether the v1 API (which takes none) is meant is unknown
             return (
                 "azure-openai needs `api_version` (e.g. 2024-10-21) with a resource endpoint "
                 f"base_url, or a base_url ending in {_V1_SUFFIX} for the v1 API"
@@ -71,6 +75,15 @@ class AzureOpenAIFamily(OpenAIFamily):
 
     def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
         return model.base_model or model.id
+
+    def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest:
+        """Models - Get: `/openai/models/{id}?api-version=...` (`/openai/v1/models/{id}`)."""
+        model_id = quote(self.catalog_id(provider, model), safe="")
+        return HttpRequest(
+            method="GET",
+            url=self._url(provider, f"models/{model_id}"),
+            headers=request_headers(provider),
+        )
 
     def _url(self, provider: ProviderSpec, resource: str) -> str:
         if _is_v1(provider.base_url):

@@ -93,6 +93,8 @@ def result_json(result: ProbeResult) -> dict[str, Any]:
                 "retires": catalog.retires.isoformat() if catalog.retires else None,
                 "lifecycle": catalog.lifecycle,
                 "note": catalog.note,
+                "retrieved_by_id": catalog.retrieved_by_id,
+                "resolved_id": catalog.resolved_id,
             }
             if catalog
             else None
