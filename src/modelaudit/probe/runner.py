@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from modelaudit.probe import control, kinds, verdict
 from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget, utc_now
 from modelaudit.probe.result import ModelVerdict, RunReport
-from modelaudit.probe.transport import make_client, ssl_context
+from modelaudit.probe.transport import Client, make_client, ssl_context
 from modelaudit.registry.schema import effective_slo
 from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
 
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
     from datetime import datetime
     from pathlib import Path
-
-    import httpx
 
     from modelaudit.probe.plan import Plan, ProviderPlan
     from modelaudit.probe.result import ControlCheck, ProbeResult
@@ -102,7 +100,7 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
         except asyncio.CancelledError:
             interrupted = True
         if not interrupted and _needs_control(state):
-            control_check = await control.check(client, defaults.control)
+            control_check = await control.check(client.httpx, defaults.control)
     network_down = control_check is not None and not control_check.reachable
     report = RunReport(
         started_at=started_at,
@@ -139,7 +137,7 @@ def run_sync(plan: Plan, observer: Observer | None = None) -> RunReport:
 
 
 @contextlib.asynccontextmanager
-async def _client(plan: Plan) -> AsyncIterator[httpx.AsyncClient]:
+async def _client(plan: Plan) -> AsyncIterator[Client]:
     mounts = {
         _mount_pattern(p.provider.base_url): ssl_context(_ca_path(plan, p.provider))
         for p in plan.providers
