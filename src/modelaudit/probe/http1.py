@@ -15,6 +15,7 @@ HTTP/1.1, is cut short, or never began.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 import zlib
 from collections import deque
@@ -322,9 +323,18 @@ async def connect(origin: Origin, tls: ssl.SSLContext | None) -> Connection:
         origin.port,
         ssl=tls,
         server_hostname=origin.host if tls is not None else None,
-        happy_eyeballs_delay=_HAPPY_EYEBALLS_S,
+        # An address literal has one address: no race to run (and its tasks cost ~0.5 ms).
+        happy_eyeballs_delay=None if _is_address(origin.host) else _HAPPY_EYEBALLS_S,
     )
     return Connection(wire)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class Pool:
