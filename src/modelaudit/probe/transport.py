@@ -400,7 +400,11 @@ async def _direct(
                 await connection.send(request.method, target(request.url), headers, body)
                 head = await connection.head()
         except TimeoutError as exc:
-            failure: BaseException = deadlines.exceeded() if scope.expired() else exc
+            failure: BaseException = exc
+            if scope.expired():
+                failure = deadlines.exceeded()
+            elif timings.connect_start is not None and timings.connect_end is None:
+                failure = deadlines.exceeded(Phase.CONNECT)  # the kernel gave up first
             reused = timings.reused
             raise ExchangeFailed(failure, response_started=False, reused=reused) from failure
         except _DIRECT_FAILURES as exc:
