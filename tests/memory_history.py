@@ -18,6 +18,7 @@ from modelaudit.store.history import (
     TimelinePoint,
     VerdictPoint,
     Window,
+    bucket_start,
 )
 
 
@@ -43,8 +44,9 @@ class MemoryHistory:
 
     def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
         self.calls.append("timelines")
+        first = bucket_start(window.since, bucket)
         return {
-            key: [p for p in points if _inside(p.start, window)]
+            key: [p for p in points if first <= p.start < window.until]
             for key, points in self.timeline_rows.items()
         }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import string
 from pathlib import Path
 
 import pytest
@@ -107,3 +109,91 @@ def test_a_stream_that_is_not_json_is_quoted_without_a_piece_of_the_key(
     failures = [e.malformed for e in events if isinstance(e, StreamFailure) and e.malformed]
     assert failures
     assert all(secret[:8] not in text for text in failures), failures
+
+
+ZHIPU_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90.QwErTyUiOp123456"  # no other test key shares 12 chars
+
+
+def test_a_key_in_a_long_report_is_masked_among_numbers_and_colours() -> None:
+    filler = "".join(
+        f'<rect x="{i}.5" fill="#2e7d32" data-v="0.9877825290164935"/>' for i in range(2000)
+    )
+    keys = f"{ZHIPU_KEY}, then sk-proj-abcdefghijklmnopqrstu and ?key=abc123secret"
+    text = f"{filler} id {keys} {filler}"
+
+    masked = redact(text)
+
+    assert ZHIPU_KEY.split(".")[1] not in masked
+    assert "abcdefghijklmnopqrstu" not in masked
+    assert "abc123secret" not in masked
+    assert masked.count(MASK) == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "X-Ap\u0131-Key: abc123secret",  # a dotless i matches `i` case-insensitively
+        "BEARER abc123secret",
+        "https://h.invalid/v1?TOKEN=abc123secret",
+    ],
+)
+def test_echoed_headers_and_parameters_are_masked_in_any_case(text: str) -> None:
+    assert "abc123secret" not in redact(text)
+
+
+def test_the_quick_path_masks_exactly_what_the_full_patterns_mask() -> None:
+    """`redact` skips a pattern where a cheap search shows it cannot match: over texts made
+    of key-like pieces, the result is always what the full patterns give."""
+    from modelaudit import redact as module
+
+    pieces = [
+        "sk-",
+        "AIza",
+        "gsk_",
+        "xai-",
+        ".",
+        "-",
+        " ",
+        "?key=",
+        "Bearer ",
+        "api-KEY:",
+        "\u0131",
+    ]
+    rng = random.Random(5)
+
+    def piece() -> str:
+        roll = rng.random()
+        if roll < 0.3:
+            return rng.choice(pieces)
+        alphabet = "0123456789abcdef" if roll < 0.6 else string.ascii_letters + string.digits
+        return "".join(rng.choice(alphabet) for _ in range(rng.choice([15, 16, 17, 32, 33])))
+
+    for _ in range(3000):
+        text = "".join(piece() for _ in range(rng.randint(1, 12)))
+        full = module._KEY_SHAPES.sub(MASK, text)
+        full = module._KEY_PARAMS.sub(lambda m: m.group(1) + MASK, full)
+        assert redact(text) == full, text
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "Incorrect API key provided: sk-canary-ZZQ9xw7****. Find your key at ...",
+        "partial canary-ZZQ9xw7T3s and more",
+        "suffix only: T3stKeyDoNotLeak0001",
+        "twice: canary-ZZQ9xw7T3 / KeyDoNotLeak0001",
+    ],
+)
+def test_a_piece_of_a_key_a_server_echoes_is_masked(echo: str) -> None:
+    key = "sk-canary-ZZQ9xw7T3stKeyDoNotLeak0001"
+    register_secret(key)
+    masked = redact(echo)
+    assert MASK in masked
+    for i in range(len(key) - 12 + 1):
+        assert key[i : i + 12] not in masked
+
+
+def test_short_runs_a_key_shares_with_ordinary_text_are_left_alone() -> None:
+    register_secret("sk-model-gpt-4o-mini-0123456789")
+    text = "404 model_not_found: the model gpt-4o-mini does not exist"
+    assert redact(text) == text

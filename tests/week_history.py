@@ -219,7 +219,7 @@ _REASON_OF = {
     ErrorClass.RATE_LIMITED: "429 rate_limited: slow down (not an outage)",
     ErrorClass.SERVER_ERROR: "500 server_error, answered on retry",
     ErrorClass.MODEL_NOT_FOUND: "404 model_not_found: the model does not exist",
-    ErrorClass.TIMEOUT: "timeout: no first byte within 30 s",
+    ErrorClass.TIMEOUT: "timeout: no response headers within 30 s (first_byte_s)",
     ErrorClass.CONNECT_FAILED: "connect_failed: connection refused",
 }
 

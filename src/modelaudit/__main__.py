@@ -2,6 +2,6 @@
 
 import sys
 
-from modelaudit.cli.main import main
+from modelaudit.cli.main import entry
 
-sys.exit(main())
+sys.exit(entry())

@@ -8,6 +8,7 @@ seam (results, rows, reports carry the reference, never the key).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,39 @@ def read_key(ref: KeyRef, base_dir: Path) -> str:
             raise LookupError(f"key file {ref.name} is empty")
     value = value.strip()
     register_secret(value)
+    _check_header_safe(value, ref)
     return value
+
+
+_MASKED_PIECE = 8
+"""Pieces of a broken key this long are masked too (shorter ones would mask common words)."""
+
+
+def _check_header_safe(value: str, ref: KeyRef) -> None:
+    """A key goes into an HTTP header, which carries visible ASCII only: a pasted
+    zero-width space or a second line would fail every request, or worse, put part of the
+    key into an error message. Says what the character is, never where or around what."""
+    bad = next((c for c in value if not " " <= c <= "~"), None)
+    if bad is None:
+        return
+    for piece in re.split(r"[^ -~]+", value):
+        if len(piece) >= _MASKED_PIECE:
+            register_secret(piece)
+    source = ref.name if ref.source == "env" else f"key file {ref.name}"
+    raise LookupError(
+        f"{source} contains {_describe(bad)}, which an HTTP header cannot carry: "
+        "set it again without it (a copy-paste artefact?)"
+    )
+
+
+def _describe(char: str) -> str:
+    if char in "\r\n":
+        return "a line break"
+    if char == "\t":
+        return "a tab"
+    if ord(char) < 0x20 or ord(char) == 0x7F:
+        return f"a control character (U+{ord(char):04X})"
+    return f"a non-ASCII character (U+{ord(char):04X})"
 
 
 def key_file_path(ref: KeyRef, base_dir: Path) -> Path:

@@ -18,3 +18,5 @@ class ExitCode(IntEnum):
     """Another exclusive run holds the lock."""
     INTERRUPTED = 130
     """Ctrl-C or SIGTERM: what completed was kept."""
+    BROKEN_PIPE = 141
+    """Whoever read the output went away (`| head`): 128 + SIGPIPE, as a shell reports it."""

@@ -15,19 +15,29 @@ MASK = "[REDACTED]"
 _LONGEST_KEY = 8192
 """Longer than any API key or token we read (JWTs run to a few KiB)."""
 
-_KEY_SHAPES = re.compile(
-    r"(?:sk-(?:proj-|ant-(?:api\d+-)?|or-v1-)?[A-Za-z0-9_\-]{16,}"
+_PREFIXED_SHAPES = (
+    r"sk-(?:proj-|ant-(?:api\d+-)?|or-v1-)?[A-Za-z0-9_\-]{16,}"
     r"|AIza[0-9A-Za-z_\-]{30,}"
     r"|gsk_[A-Za-z0-9]{20,}"
     r"|xai-[A-Za-z0-9]{20,}"
-    r"|(?<![A-Za-z0-9])[A-Fa-f0-9]{32}\.[A-Za-z0-9]{16}(?![A-Za-z0-9])"  # Zhipu id.secret
-    r")"
 )
+_ZHIPU_SHAPE = r"(?<![A-Za-z0-9])[A-Fa-f0-9]{32}\.[A-Za-z0-9]{16}(?![A-Za-z0-9])"  # id.secret
+_KEY_SHAPES = re.compile(f"(?:{_PREFIXED_SHAPES}|{_ZHIPU_SHAPE})")
 # A key in a URL's query string (`?key=...` as Gemini accepts) or an auth header echoed back.
 _KEY_PARAMS = re.compile(
     r"(?i)((?:[?&](?:key|api[_-]?key|token)=)|(?:bearer\s+)|(?:x-api-key:\s*)|(?:api-key:\s*))"
     r"[^\s&\"',;]+"
 )
+# Searching a long text (a report of several MB) with the two patterns above takes most of a
+# second: the Zhipu shape and the case-insensitive alternatives are tried at every
+# character. What follows finds, much faster, texts where they cannot match at all, and
+# then skips them; where they might, the patterns above run unchanged.
+_PREFIXED_ONLY = re.compile(_PREFIXED_SHAPES)
+_ZHIPU_TAIL = re.compile(r"\.[A-Za-z0-9]{16}(?![A-Za-z0-9])")
+_ZHIPU_ID = re.compile(r"(?<![A-Za-z0-9])[A-Fa-f0-9]{32}")
+_PARAM_WORDS = ("key=", "token=", "bearer", "-key:")
+"""Each alternative of _KEY_PARAMS holds one of these, in any case. (No other character
+matches their letters case-insensitively; only `i` has such twins, hence no `api`.)"""
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -47,14 +57,75 @@ def generation() -> int:
         return len(_secrets)
 
 
+_FRAGMENT = 12
+"""A run of this many characters of a key is masked wherever it appears: servers echo a
+piece of a bad key ("Incorrect API key provided: sk-canary-ZZQ9..."), and a dozen
+characters of a key are guessable no more than the key itself."""
+_SEED = 6
+"""Fragments are found from the key's 6-character pieces at every 6th offset: any run of
+`_FRAGMENT` or more characters contains one of them whole (6 + 6 - 1 < 12)."""
+
+
 def redact(text: str) -> str:
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
-    text = _KEY_SHAPES.sub(MASK, text)
+        if len(secret) > _FRAGMENT:
+            text = _mask_fragments(text, secret)
+    shapes = _KEY_SHAPES if _may_hold_zhipu_key(text) else _PREFIXED_ONLY
+    text = shapes.sub(MASK, text)
+    lowered = text.lower()
+    if not any(word in lowered for word in _PARAM_WORDS):
+        return text
     return _KEY_PARAMS.sub(lambda m: m.group(1) + MASK, text)
+
+
+def _may_hold_zhipu_key(text: str) -> bool:
+    """Whether _ZHIPU_SHAPE matches somewhere: a `.` with 16 letters or digits after it
+    (rare in prose, found quickly) and 32 hex digits before it."""
+    for tail in _ZHIPU_TAIL.finditer(text):
+        dot = tail.start()
+        if dot >= 32 and _ZHIPU_ID.fullmatch(text, dot - 32, dot):
+            return True
+    return False
+
+
+def _mask_fragments(text: str, secret: str) -> str:
+    spans: list[tuple[int, int]] = []
+    for offset in range(0, len(secret) - _SEED + 1, _SEED):
+        seed = secret[offset : offset + _SEED]
+        at = text.find(seed)
+        while at != -1:
+            start, end = _grow(text, at, secret, offset)
+            if end - start >= _FRAGMENT:
+                spans.append((start, end))
+            at = text.find(seed, at + 1)
+    for start, end in reversed(_merged(spans)):
+        text = text[:start] + MASK + text[end:]
+    return text
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans)):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _grow(text: str, at: int, secret: str, offset: int) -> tuple[int, int]:
+    """The longest run around text[at:] that matches the secret around `offset`."""
+    start, key_start = at, offset
+    while start > 0 and key_start > 0 and text[start - 1] == secret[key_start - 1]:
+        start, key_start = start - 1, key_start - 1
+    end, key_end = at + _SEED, offset + _SEED
+    while end < len(text) and key_end < len(secret) and text[end] == secret[key_end]:
+        end, key_end = end + 1, key_end + 1
+    return start, end
 
 
 def redacted_excerpt(text: str, limit: int) -> str:

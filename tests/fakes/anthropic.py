@@ -5,7 +5,8 @@ events, `event: error` after a 200.
 
 * `GET /v1/models?limit=&after_id=&before_id=` → `{"data", "has_more", "first_id", "last_id"}`
   (default limit 20, 1..1000; pagination really happens: a test can list 45 models).
-* `GET /v1/models/{id}`, `POST /v1/messages` (plain or `stream: true`),
+* `GET /v1/models/{id}` (an alias resolves to its dated model: see `retrieved`; unknown:
+  404 `not_found_error`), `POST /v1/messages` (plain or `stream: true`),
   `POST /v1/messages/count_tokens` → `{"input_tokens": N}` (validates the key and the model).
 * A missing `anthropic-version` is 400; a missing `max_tokens` is 400 "max_tokens: Field
   required", like the real API.
@@ -264,12 +265,18 @@ class FakeAnthropic(FamilyFake):
         return json_reply(body, headers=self.response_headers())
 
     def _serve_one_model(self, request: Request) -> Reply:
-        denied = self.check_auth(request)
-        if denied is not None:
-            return denied
-        model = self.models.get(request.path_params["model"])
-        if model is None or not model.listed:
-            return self.error_reply("model_not_found", model=request.path_params["model"])
+        return self.serve_retrieve(request, request.path_params["model"])
+
+    def retrieved(self, model_id: str) -> Model | None:
+        """An alias resolves: an unlisted model served as a listed one (`Model(
+        "claude-sonnet-4-5", served_as="claude-sonnet-4-5-20250929", listed=False)`) answers
+        with the model it points at, as `GET /v1/models/{alias}` does."""
+        model = self.models.get(model_id)
+        if model is not None and not model.listed and model.served_as:
+            return super().retrieved(model.served_as)
+        return super().retrieved(model_id)
+
+    def retrieve_reply(self, model: Model) -> Reply:
         return json_reply(self.catalog_entry(model), headers=self.response_headers())
 
     def _serve_count_tokens(self, request: Request) -> Reply:

@@ -267,13 +267,13 @@ class FakeAzure(FakeOpenAI):
         problem = self.check_auth(request) or self._version_problem(request)
         if problem is not None:
             return problem
-        model = self.models.get(request.path_params["model"])
-        if model is None:
-            return json_reply(
-                {"error": {"code": "ModelNotFound", "message": "The model does not exist."}},
-                status=404,
-            )
-        return json_reply(self.catalog_entry(model), headers=self.response_headers())
+        return self.serve_retrieve(request, request.path_params["model"])
+
+    def retrieve_not_found(self, model_id: str) -> Reply:
+        return json_reply(
+            {"error": {"code": "ModelNotFound", "message": "The model does not exist."}},
+            status=404,
+        )
 
     def _serve_v1_models(self, request: Request) -> Reply:
         denied = self.check_auth(request)

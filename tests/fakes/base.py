@@ -64,6 +64,8 @@ ERROR_CLASSES = frozenset(
 """modelaudit's closed set of error classes (kept here so the fakes import nothing from src)."""
 
 GenerationKind = Literal["any", "completion", "stream"]
+Endpoint = Literal["catalog", "retrieve", "health"]
+"""The endpoints other than generation that tests script (`behave_catalog`...)."""
 
 
 def http_date(seconds_from_now: float) -> str:
@@ -380,10 +382,8 @@ class FamilyFake(ABC):
             self.add_model(m)
         self._scripts: dict[tuple[str, GenerationKind], list[Behaviour]] = {}
         self._served: dict[tuple[str, GenerationKind], int] = {}
-        self._catalog_script: list[Behaviour] = []
-        self._catalog_served = 0
-        self._health_script: list[Behaviour] = []
-        self._health_served = 0
+        self._endpoint_scripts: dict[Endpoint, list[Behaviour]] = {}
+        self._endpoint_served: dict[Endpoint, int] = {}
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
         self.server.fallback = self.unknown_route
@@ -466,17 +466,32 @@ class FamilyFake(ABC):
 
     def behave_catalog(self, behaviour: Behaviour | Sequence[Behaviour]) -> None:
         """Script the model-list endpoint (`ok` renders the catalog)."""
-        items = [behaviour] if isinstance(behaviour, Behaviour) else list(behaviour)
-        with self._lock:
-            self._catalog_script = items
-            self._catalog_served = 0
+        self._script_endpoint("catalog", behaviour)
+
+    def behave_retrieve(self, behaviour: Behaviour | Sequence[Behaviour]) -> None:
+        """Script the look-up of one model by id (`GET /v1/models/{id}`, Ollama's
+        `/api/show`; `ok` renders the model or the family's not-found error)."""
+        self._script_endpoint("retrieve", behaviour)
 
     def behave_health(self, behaviour: Behaviour | Sequence[Behaviour]) -> None:
         """Script the server's own health endpoint (self-hosted fakes; `ok` renders healthy)."""
+        self._script_endpoint("health", behaviour)
+
+    def _script_endpoint(
+        self, endpoint: Endpoint, behaviour: Behaviour | Sequence[Behaviour]
+    ) -> None:
         items = [behaviour] if isinstance(behaviour, Behaviour) else list(behaviour)
         with self._lock:
-            self._health_script = items
-            self._health_served = 0
+            self._endpoint_scripts[endpoint] = items
+            self._endpoint_served[endpoint] = 0
+
+    def _next_on_endpoint(self, endpoint: Endpoint) -> Behaviour:
+        """The scripted behaviour for this request (the last one repeats), else `ok`."""
+        with self._lock:
+            script = self._endpoint_scripts.get(endpoint, [])
+            index = self._endpoint_served.get(endpoint, 0)
+            self._endpoint_served[endpoint] = index + 1
+        return script[min(index, len(script) - 1)] if script else Behaviour()
 
     def error_reply(self, name: str, *, model: str = "unknown-model", **params: Any) -> Reply:
         """The library's error `name` as a Reply."""
@@ -595,20 +610,41 @@ class FamilyFake(ABC):
         denied = self.check_auth(request)
         if denied is not None:
             return denied
-        with self._lock:
-            script = self._catalog_script
-            index = self._catalog_served
-            self._catalog_served += 1
-        behaviour = script[min(index, len(script) - 1)] if script else Behaviour()
+        behaviour = self._next_on_endpoint("catalog")
         return self._deliver_simple(request, behaviour, lambda: self.catalog_reply(request))
+
+    def serve_retrieve(self, request: Request, model_id: str) -> Reply:
+        """The look-up of one model by id: the key is checked, `behave_retrieve` scripts it,
+        and unscripted it answers `retrieve_reply` for the model `retrieved` finds."""
+        denied = self.check_auth(request)
+        if denied is not None:
+            return denied
+        behaviour = self._next_on_endpoint("retrieve")
+
+        def render() -> Reply:
+            model = self.retrieved(model_id)
+            if model is None:
+                return self.retrieve_not_found(model_id)
+            return self.retrieve_reply(model)
+
+        return self._deliver_simple(request, behaviour, render)
+
+    def retrieved(self, model_id: str) -> Model | None:
+        """The model a look-up by id finds: a listed one (families that resolve aliases
+        override this)."""
+        model = self.models.get(self.canonical_model(model_id))
+        return model if model is not None and model.listed else None
+
+    def retrieve_not_found(self, model_id: str) -> Reply:
+        return self.error_reply("model_not_found", model=model_id)
+
+    def retrieve_reply(self, model: Model) -> Reply:
+        """The family's 200 answer to a look-up by id (its catalog entry by default)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot look a model up by id")
 
     def serve_health(self, request: Request, render: Callable[[], Reply]) -> Reply:
         """A health endpoint: no key needed; `behave_health` scripts it."""
-        with self._lock:
-            script = self._health_script
-            index = self._health_served
-            self._health_served += 1
-        behaviour = script[min(index, len(script) - 1)] if script else Behaviour()
+        behaviour = self._next_on_endpoint("health")
         return self._deliver_simple(request, behaviour, render)
 
     def serve_generation(self, request: Request, model_id: str | None, stream: bool) -> Reply:

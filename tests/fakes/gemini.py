@@ -361,12 +361,9 @@ class FakeGemini(FamilyFake):
         return self._json(body)
 
     def _serve_one_model(self, request: Request) -> Reply:
-        denied = self.check_auth(request)
-        if denied is not None:
-            return denied
-        model = self.models.get(self.canonical_model(request.path_params["model"]))
-        if model is None or not model.listed:
-            return self.error_reply("model_not_found", model=request.path_params["model"])
+        return self.serve_retrieve(request, request.path_params["model"])
+
+    def retrieve_reply(self, model: Model) -> Reply:
         return self._json(self.catalog_entry(model))
 
     # -- generation

@@ -81,6 +81,10 @@ OLLAMA_ERRORS: Mapping[str, ErrorSpec] = {
 }
 
 
+_DEFAULT_HOST = "registry.ollama.ai/"
+_DEFAULT_NAMESPACE = "library/"
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
 
@@ -111,7 +115,10 @@ class FakeOllama(FamilyFake):
         return super().add_model(self._tagged(model), **meta)
 
     def canonical_model(self, model_id: str) -> str:
-        return model_id if ":" in model_id else f"{model_id}:latest"
+        """Ollama's name defaults: host `registry.ollama.ai`, namespace `library`, tag
+        `latest` (`/api/tags` shows the short form)."""
+        short = model_id.removeprefix(_DEFAULT_HOST).removeprefix(_DEFAULT_NAMESPACE)
+        return short if ":" in short.rsplit("/", 1)[-1] else f"{short}:latest"
 
     def behave(self, model_id: str, behaviour: Any, *, on: Any = "any") -> None:
         super().behave(self.canonical_model(model_id), behaviour, on=on)
@@ -192,10 +199,10 @@ class FakeOllama(FamilyFake):
             body = request.json()
         except ValueError:
             return self.error_reply("bad_request")
-        name = str(body.get("model") or body.get("name") or "")
-        model = self.models.get(self.canonical_model(name))
-        if model is None:
-            return self.error_reply("model_not_found", model=name)
+        name = str(body.get("model") or body.get("name") or "") if isinstance(body, dict) else ""
+        return self.serve_retrieve(request, name)
+
+    def retrieve_reply(self, model: Model) -> Reply:
         entry = self.catalog_entry(model)
         return json_reply(
             {

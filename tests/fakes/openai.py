@@ -294,6 +294,8 @@ class FakeOpenAI(FamilyFake):
     prefix: ClassVar[str] = "/v1"
     owned_by: ClassVar[str] = "system"
     list_needs_auth: ClassVar[bool] = True
+    retrieve_route: ClassVar[bool] = True
+    """Whether `GET {prefix}/models/{id}` exists (vLLM and llama.cpp do not route it)."""
 
     def __init__(
         self,
@@ -315,7 +317,8 @@ class FakeOpenAI(FamilyFake):
     def install_routes(self) -> None:
         for prefix in self.prefixes():
             self.server.route("GET", f"{prefix}/models", self.serve_catalog)
-            self.server.route("GET", f"{prefix}/models/{{model:path}}", self._serve_one_model)
+            if self.retrieve_route:
+                self.server.route("GET", f"{prefix}/models/{{model:path}}", self._serve_one_model)
             self.server.route("POST", f"{prefix}/chat/completions", self._serve_chat)
 
     def prefixes(self) -> list[str]:
@@ -326,13 +329,9 @@ class FakeOpenAI(FamilyFake):
         return self.serve_generation(request, None, stream)
 
     def _serve_one_model(self, request: Request) -> Reply:
-        denied = self.check_auth(request)
-        if denied is not None:
-            return denied
-        model_id = request.path_params["model"]
-        model = self.models.get(model_id)
-        if model is None or not model.listed:
-            return self.error_reply("model_not_found", model=model_id)
+        return self.serve_retrieve(request, request.path_params["model"])
+
+    def retrieve_reply(self, model: Model) -> Reply:
         return json_reply(self.catalog_entry(model), headers=self.response_headers())
 
     def is_generation(self, request: Request) -> bool:

@@ -90,6 +90,7 @@ class FakeVLLM(FakeOpenAI):
 
     ERRORS: ClassVar[Mapping[str, ErrorSpec]] = VLLM_ERRORS
     owned_by = "vllm"
+    retrieve_route = False  # vLLM serves the list only: `/v1/models/{id}` is FastAPI's 404
     version = "0.11.0"
 
     def __init__(self, *, key: str | None = None, models: Any = (), tls: Any = None) -> None:

@@ -1,5 +1,5 @@
 """Registry entries for family tests, built through the real schema (which also runs the
-family's `check_provider`)."""
+family's `check_base_url` and `check_api_version`)."""
 
 from __future__ import annotations
 

@@ -29,15 +29,16 @@ def ok(body: str) -> HttpResponse:
 
 
 def test_base_url_ending_in_v1_is_refused_with_the_fix() -> None:
-    problem = FAMILY.check_provider("https://api.anthropic.com/v1", None)
+    problem = FAMILY.check_base_url("https://api.anthropic.com/v1")
     assert problem is not None
     assert "`https://api.anthropic.com`" in problem
-    assert FAMILY.check_provider("https://api.anthropic.com", None) is None
-    assert FAMILY.check_provider("https://api.deepseek.com/anthropic", None) is None
+    assert FAMILY.check_base_url("https://api.anthropic.com") is None
+    assert FAMILY.check_base_url("https://api.deepseek.com/anthropic") is None
 
 
 def test_api_version_is_refused() -> None:
-    assert FAMILY.check_provider("https://api.anthropic.com", "2023-06-01") is not None
+    assert FAMILY.check_api_version("2023-06-01", "https://api.anthropic.com") is not None
+    assert FAMILY.check_api_version("2023-06-01", None) is not None
 
 
 def test_key_in_x_api_key_and_version_in_request_headers() -> None:
@@ -248,7 +249,7 @@ def test_credit_balance_error_envelope() -> None:
 
 
 def test_trailing_slash_does_not_hide_the_v1() -> None:
-    assert FAMILY.check_provider("https://api.anthropic.com/v1/", None) is not None
+    assert FAMILY.check_base_url("https://api.anthropic.com/v1/") is not None
 
 
 def test_the_registry_reports_the_convention_when_loading() -> None:

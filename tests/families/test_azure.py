@@ -21,16 +21,18 @@ V1 = provider("azure-openai", f"{ENDPOINT}/openai/v1")
 
 
 def test_resource_endpoint_needs_an_api_version() -> None:
-    problem = FAMILY.check_provider(ENDPOINT, None)
+    problem = FAMILY.check_api_version(None, ENDPOINT)
     assert problem is not None
     assert "2024-10-21" in problem
-    assert FAMILY.check_provider(ENDPOINT, "2024-10-21") is None
-    assert FAMILY.check_provider(ENDPOINT, "2025-04-01-preview") is None
+    assert FAMILY.check_api_version("2024-10-21", ENDPOINT) is None
+    assert FAMILY.check_api_version("2025-04-01-preview", ENDPOINT) is None
 
 
 def test_v1_api_takes_no_api_version() -> None:
-    assert FAMILY.check_provider(f"{ENDPOINT}/openai/v1", None) is None
-    assert "no api_version" in (FAMILY.check_provider(f"{ENDPOINT}/openai/v1", "2024-10-21") or "")
+    assert FAMILY.check_api_version(None, f"{ENDPOINT}/openai/v1") is None
+    assert FAMILY.check_base_url(f"{ENDPOINT}/openai/v1") is None
+    problem = FAMILY.check_api_version("2024-10-21", f"{ENDPOINT}/openai/v1")
+    assert "no api_version" in (problem or "")
 
 
 @pytest.mark.parametrize(
@@ -42,13 +44,18 @@ def test_v1_api_takes_no_api_version() -> None:
     ],
 )
 def test_deployment_urls_are_refused_with_the_endpoint_to_write(base_url: str) -> None:
-    problem = FAMILY.check_provider(base_url, "2024-10-21")
+    problem = FAMILY.check_base_url(base_url)
     assert problem is not None
     assert "resource endpoint" in problem
 
 
 def test_api_version_must_look_like_one() -> None:
-    assert "YYYY-MM-DD" in (FAMILY.check_provider(ENDPOINT, "latest") or "")
+    assert "YYYY-MM-DD" in (FAMILY.check_api_version("latest", ENDPOINT) or "")
+    assert "YYYY-MM-DD" in (FAMILY.check_api_version("latest", None) or "")
+
+
+def test_without_a_valid_base_url_a_missing_api_version_is_not_judged() -> None:
+    assert FAMILY.check_api_version(None, None) is None
 
 
 def test_key_goes_in_api_key_header() -> None:

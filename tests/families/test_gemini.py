@@ -34,7 +34,7 @@ def ok(body: str) -> HttpResponse:
 
 @pytest.mark.parametrize("base_url", [f"{HOST}/v1beta", f"{HOST}/v1", f"{HOST}/v1beta/models"])
 def test_base_url_with_a_version_is_refused_with_the_host_root(base_url: str) -> None:
-    problem = FAMILY.check_provider(base_url, None)
+    problem = FAMILY.check_base_url(base_url)
     assert problem is not None
     assert f"`{HOST}`" in problem
     assert "api_version" in problem
@@ -42,9 +42,10 @@ def test_base_url_with_a_version_is_refused_with_the_host_root(base_url: str) ->
 
 def test_api_version_defaults_to_v1beta_and_is_checked() -> None:
     assert FAMILY.default_api_version == "v1beta"
-    assert FAMILY.check_provider(HOST, None) is None
-    assert FAMILY.check_provider(HOST, "v1") is None
-    assert FAMILY.check_provider(HOST, "2024-10-21") is not None
+    assert FAMILY.check_base_url(HOST) is None
+    assert FAMILY.check_api_version(None, HOST) is None
+    assert FAMILY.check_api_version("v1", HOST) is None
+    assert FAMILY.check_api_version("2024-10-21", HOST) is not None
 
 
 def test_key_travels_in_a_header_never_the_url() -> None:

@@ -29,18 +29,16 @@ def ok(body: str) -> HttpResponse:
 
 
 def test_v1_base_url_points_at_the_openai_family() -> None:
-    problem = FAMILY.check_provider("http://localhost:11434/v1", None)
+    problem = FAMILY.check_base_url("http://localhost:11434/v1")
     assert problem is not None
     assert "api: openai" in problem
     assert "`http://localhost:11434`" in problem
 
 
 def test_api_suffix_is_refused_and_host_root_is_fine() -> None:
-    assert "`http://localhost:11434`" in (
-        FAMILY.check_provider("http://localhost:11434/api", None) or ""
-    )
-    assert FAMILY.check_provider("http://localhost:11434", None) is None
-    assert FAMILY.check_provider("http://localhost:11434", "v1") is not None
+    assert "`http://localhost:11434`" in (FAMILY.check_base_url("http://localhost:11434/api") or "")
+    assert FAMILY.check_base_url("http://localhost:11434") is None
+    assert FAMILY.check_api_version("v1", "http://localhost:11434") is not None
 
 
 def test_bearer_for_proxies() -> None:
@@ -202,4 +200,4 @@ def test_model_not_found_envelope() -> None:
 
 
 def test_trailing_slash_does_not_hide_the_v1() -> None:
-    assert FAMILY.check_provider("http://localhost:11434/v1/", None) is not None
+    assert FAMILY.check_base_url("http://localhost:11434/v1/") is not None

@@ -33,17 +33,18 @@ def ok(body: str | bytes) -> HttpResponse:
 
 
 def test_api_version_is_refused() -> None:
-    assert "api_version" in (FAMILY.check_provider("https://api.openai.com/v1", "2024-10-21") or "")
+    problem = FAMILY.check_api_version("2024-10-21", "https://api.openai.com/v1")
+    assert "api_version" in (problem or "")
 
 
 def test_an_endpoint_url_is_refused_with_the_root_to_write() -> None:
-    problem = FAMILY.check_provider("https://api.groq.com/openai/v1/chat/completions", None)
+    problem = FAMILY.check_base_url("https://api.groq.com/openai/v1/chat/completions")
     assert problem is not None
     assert "`https://api.groq.com/openai/v1`" in problem
 
 
 def test_any_api_root_is_fine() -> None:
-    assert FAMILY.check_provider("http://10.0.0.5:30000/v1", None) is None
+    assert FAMILY.check_base_url("http://10.0.0.5:30000/v1") is None
 
 
 def test_bearer_auth() -> None:
@@ -448,4 +449,4 @@ def test_events_after_done_are_ignored() -> None:
 
 
 def test_trailing_slash_does_not_hide_the_endpoint() -> None:
-    assert FAMILY.check_provider("https://api.openai.com/v1/chat/completions/", None) is not None
+    assert FAMILY.check_base_url("https://api.openai.com/v1/chat/completions/") is not None

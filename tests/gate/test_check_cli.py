@@ -305,6 +305,36 @@ def test_every_format_through_the_cli_carries_no_key_even_when_echoed(
 
 
 @pytest.mark.usefixtures("keyed")
+@pytest.mark.parametrize(
+    ("summary", "reason"),
+    [("missing-dir/summary.md", "No such file or directory"), (".", "Is a directory")],
+)
+def test_an_unwritable_step_summary_warns_and_keeps_the_verdict(
+    summary: str,
+    reason: str,
+    fake: FakeOpenAI,
+    control_port: int,
+    isolated_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_registry(isolated_env, fake.base_url, control_port)
+    fake.remove_model(PINNED)
+    path = isolated_env / summary
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(path))
+
+    result = check(capsys, "--format", "github")
+
+    assert result.code == 1, result.err
+    assert f"::error file=providers.yaml,line={PIN_LINE}," in result.out
+    assert "exit 1: a pinned model is gone" in result.out
+    (warning,) = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert str(path) in warning
+    assert reason in warning
+    assert "Traceback" not in result.err
+
+
+@pytest.mark.usefixtures("keyed")
 def test_a_report_file_leaves_stdout_empty_and_summarizes_on_stderr(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,11 +4,13 @@ retries, deadlines per phase, the offline path, budgets, safety and output."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from modelaudit.cli.app import run
 from tests.fakes import (
     Behaviour,
     FakeAnthropic,
@@ -325,6 +327,7 @@ def test_slow_headers_time_out_in_the_first_byte_phase(
 
     completion = run.result("gpt-4o", "completion")
     assert (completion["error_class"], completion["failed_phase"]) == ("timeout", "first_byte")
+    assert completion["detail"] == "no response headers within 0.3 s (first_byte_s)"
     assert run.verdict("gpt-4o")["verdict"] == "down"
 
 
@@ -350,6 +353,7 @@ def test_a_body_that_trickles_forever_is_stopped_by_the_total_deadline(
 
     completion = run.result("gpt-4o", "completion")
     assert (completion["error_class"], completion["failed_phase"]) == ("timeout", "total")
+    assert completion["detail"] == "the request did not complete within 0.6 s (total_s)"
     assert elapsed < 3
 
 
@@ -372,6 +376,10 @@ def test_a_stream_that_stalls_times_out_in_the_stall_phase(
 
     stream = run.result("gpt-4o", "stream")
     assert (stream["error_class"], stream["failed_phase"]) == ("timeout", "stall")
+    # The stream kind adds how far it got ("(after 1 tokens)").
+    assert stream["detail"].startswith(
+        "the response stalled for more than 0.3 s between chunks (stall_s)"
+    )
 
 
 def test_a_stream_without_a_token_times_out_in_the_first_token_phase(
@@ -393,6 +401,33 @@ def test_a_stream_without_a_token_times_out_in_the_first_token_phase(
 
     stream = run.result("gpt-4o", "stream")
     assert (stream["error_class"], stream["failed_phase"]) == ("timeout", "first_token")
+    assert stream["detail"] == "no first token within 0.4 s (first_token_s)"
+
+
+def test_a_server_that_never_accepts_times_out_in_the_connect_phase(
+    isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A listening socket with no room left in its backlog: the kernel drops the next SYN.
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as full, socket.socket() as filler:
+        port = full.getsockname()[1]
+        filler.connect(("127.0.0.1", port))
+        entry = provider(
+            "openai", "openai", f"http://127.0.0.1:{port}/v1", ["gpt-4o"], key_env="OPENAI_API_KEY"
+        )
+        write_registry(
+            isolated_env,
+            [entry],
+            control_url=online,
+            kinds=["completion"],
+            retry={"attempts": 1},
+            timeouts={"connect_s": 0.3},
+        )
+
+        run = probe(capsys)
+
+    completion = run.result("gpt-4o", "completion")
+    assert (completion["error_class"], completion["failed_phase"]) == ("timeout", "connect")
+    assert completion["detail"] == "could not connect within 0.3 s (connect_s)"
 
 
 # --- broken answers ------------------------------------------------------------------------
@@ -573,8 +608,62 @@ def test_dry_run_prints_the_plan_and_its_cost_and_sends_nothing(
 
     assert run.code == 0
     assert sent == []
-    # catalog: 3 attempts; completion and stream: (3 + 1 variant) per model, 16 tokens each.
-    assert "Worst case 19 requests and 256 output tokens" in run.err
+    # catalog: 3 attempts, and 3 per model looked up by id when the list leaves it out;
+    # completion and stream: (3 + 1 variant) per model, 16 tokens each.
+    assert "Worst case 25 requests and 256 output tokens" in run.err
+    document = run.document  # -f json: the plan as a JSON document, not a table
+    assert document["schema_version"] == 1
+    assert document["tool"]["name"] == "modelaudit"
+    plan = document["plan"]
+    assert plan["kinds"] == ALL_GENERATION
+    assert plan["worst_case"] == {"requests": 25, "output_tokens": 256}
+    assert plan["budget"]["max_requests"] == 1000
+    assert plan["providers"] == [
+        {
+            "provider": "openai",
+            "models": ["a", "b"],
+            "kinds": ALL_GENERATION,
+            "key": "present",
+            "skip_reason": None,
+            "worst_case": {"requests": 25, "output_tokens": 256},
+        }
+    ]
+
+
+def test_dry_run_as_jsonl_is_one_line_per_planned_model(
+    isolated_env: Path, online: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAI(key=KEY, models=["a", "b"]) as fake:
+        openai_registry(isolated_env, fake, ["a", "b"], online)
+
+        code = run(["probe", "--dry-run", "-f", "jsonl"])
+        out, err = capsys.readouterr()
+        sent = list(fake.requests)
+
+    assert (code, sent) == (0, [])
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(line["type"], line["model"]) for line in lines] == [("planned", "a"), ("planned", "b")]
+    assert all(line["schema_version"] == 1 for line in lines)
+    assert lines[0]["provider"] == "openai"
+    assert lines[0]["key"] == "missing"
+    assert lines[0]["skip_reason"] == "OPENAI_API_KEY is not set: export it to probe this provider"
+    assert "dry run: nothing sent" in err
+
+
+def test_dry_run_as_a_table_is_for_a_person(
+    isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAI(key=openai_key, models=["a", "b"]) as fake:
+        openai_registry(isolated_env, fake, ["a", "b"], online, kinds=["completion"])
+
+        code = run(["probe", "--dry-run", "-f", "table"])
+        out, _ = capsys.readouterr()
+
+    assert code == 0
+    (header, _rule, row) = out.splitlines()
+    columns = ["provider", "models", "kinds", "key", "requests (max)", "output tokens (max)"]
+    assert header.split() == " ".join(columns).split()
+    assert row.split() == ["openai", "a,", "b", "completion", "present", "8", "128"]
 
 
 def test_the_request_budget_is_checked_before_sending(
@@ -605,6 +694,36 @@ def test_the_request_budget_is_checked_before_sending(
     verdicts = sorted(v["verdict"] for v in run.document["verdicts"])
     assert verdicts == ["skipped", "up", "up"]
     assert any("request budget" in note for note in run.document["run"]["notes"])
+
+
+def test_a_model_whose_generation_the_budget_cut_is_skipped_not_up_on_its_listing(
+    isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAI(key=openai_key, models=["a", "b"]) as fake:
+        entry = provider(
+            "openai",
+            "openai",
+            fake.base_url,
+            ["a", "b"],
+            key_env="OPENAI_API_KEY",
+            limits={"concurrency": 1},
+        )
+        write_registry(
+            isolated_env,
+            [entry],
+            control_url=online,
+            kinds=["catalog", "completion"],
+            budget={"max_requests": 2},
+        )
+
+        run = probe(capsys)
+
+    verdicts = {v["model"]: v for v in run.document["verdicts"]}
+    assert run.result("a", "catalog")["catalog"]["listed"] is True
+    assert run.result("b", "catalog")["catalog"]["listed"] is True
+    assert sorted(v["verdict"] for v in verdicts.values()) == ["skipped", "up"]
+    (cut,) = (v for v in verdicts.values() if v["verdict"] == "skipped")
+    assert "budget was spent before its completion probe ran" in cut["reason"]
 
 
 def test_the_per_provider_cap_serializes_a_self_hosted_server(
@@ -804,3 +923,42 @@ def test_on_a_narrow_terminal_each_model_keeps_its_whole_reason(
     reason = " ".join(line.strip() for line in lines[3:])
     assert "404 model_not_found" in reason
     assert reason.endswith("no fallback declared")
+
+
+# --- keys that cannot be sent ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "described"),
+    [
+        ("sk-pasted-key-0123456789\u200b", "a non-ASCII character (U+200B)"),
+        ("sk-first-line-0123456789\nsecond-line-ABCDEFGH", "a line break"),
+    ],
+)
+def test_a_key_no_header_can_carry_skips_its_provider_and_never_shows(
+    isolated_env: Path,
+    online: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    described: str,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    with FakeOpenAI(key=KEY, models=["gpt-4o"]) as fake, FakeVLLM(models=["local"]) as local:
+        entries = [
+            provider("openai", "openai", fake.base_url, ["gpt-4o"], key_env="OPENAI_API_KEY"),
+            provider("local", "openai", local.base_url, ["local"], hosting="self-hosted"),
+        ]
+        write_registry(isolated_env, entries, control_url=online, kinds=["completion"])
+
+        run = probe(capsys)
+        sent = list(fake.requests)
+
+    assert run.code == 0  # a broken key is the user's to fix, not a crash (exit 4)
+    assert sent == []
+    cut = run.verdict("gpt-4o")
+    assert cut["verdict"] == "skipped"
+    assert f"OPENAI_API_KEY contains {described}" in cut["reason"]
+    assert run.verdict("local")["verdict"] == "up"  # the other providers' results are kept
+    for piece in key.replace("\u200b", "\n").split("\n"):
+        assert not piece or piece not in run.out + run.err

@@ -171,6 +171,20 @@ def test_a_server_still_loading_its_model_is_degraded() -> None:
     assert verdict_of(loading) is Verdict.DEGRADED
 
 
+def test_a_failing_health_check_does_not_bring_down_a_model_that_answers() -> None:
+    unhealthy = result(ProbeKind.HEALTH, ErrorClass.SERVER_ERROR, detail="HTTP 500")
+    decided = decide("acme", "m1", [unhealthy, result(ProbeKind.COMPLETION, OK)], SLO)
+    assert decided.verdict is Verdict.UP
+    assert "health check failed (health: HTTP 500)" in decided.reason
+
+
+def test_a_failing_health_check_with_no_answer_is_down() -> None:
+    unhealthy = result(ProbeKind.HEALTH, ErrorClass.SERVER_ERROR)
+    failing = result(ProbeKind.COMPLETION, ErrorClass.SERVER_ERROR)
+    assert verdict_of(unhealthy, failing) is Verdict.DOWN
+    assert verdict_of(unhealthy) is Verdict.DOWN
+
+
 def test_a_content_filter_means_the_model_answered() -> None:
     assert verdict_of(result(ProbeKind.COMPLETION, ErrorClass.CONTENT_FILTERED)) is Verdict.UP
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from modelaudit.cli.app import main
+from modelaudit.errors import ConfigError
+from modelaudit.registry import load
 
 VALID_PROVIDER = """\
   - name: openai
@@ -22,6 +24,12 @@ VALID_PROVIDER = """\
       - id: gpt-4o-mini
         weights: closed
 """
+
+ANTHROPIC_AS_VENDOR_WITH_A_SERVER = (
+    VALID_PROVIDER.replace("api: openai", "api: anthropic")
+    .replace("https://api.openai.com/v1", "https://api.anthropic.com")
+    .replace("    hosting:", "    api_version: v1\n    server: vllm\n    hosting:")
+)
 
 
 def registry(body: str) -> str:
@@ -66,6 +74,24 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "a file readable only by you and write `api_key: file:/path/to/key`"
         ],
     ),
+    "a number as the key": (
+        registry(VALID_PROVIDER.replace("env:OPENAI_API_KEY", "12345")),
+        [
+            "providers.yaml:6:14: providers[0].api_key: must be text naming where the key is: "
+            "write `api_key: env:VARIABLE_NAME`, or `api_key: file:/path/to/key`"
+        ],
+    ),
+    "a list as the key": (
+        registry(VALID_PROVIDER.replace("env:OPENAI_API_KEY", "[sk-1, sk-2]")),
+        [
+            "providers.yaml:6:14: providers[0].api_key: must be text naming where the key is: "
+            "write `api_key: env:VARIABLE_NAME`, or `api_key: file:/path/to/key`"
+        ],
+    ),
+    "a header named api_key is a header": (
+        registry(VALID_PROVIDER.replace("    hosting:", "    headers: {api_key: 5}\n    hosting:")),
+        ["providers.yaml:7:24: providers[0].headers.api_key: expected text, got `5`"],
+    ),
     "duplicate provider names": (
         registry(VALID_PROVIDER + VALID_PROVIDER),
         [
@@ -108,6 +134,36 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "date (write YYYY-MM-DD, e.g. 2026-06-30)"
         ],
     ),
+    "a timestamp where a date is expected": (
+        registry(VALID_PROVIDER + "        retires: 2027-01-01T23:30:00-05:00\n"),
+        [
+            "providers.yaml:12:18: providers[0].models[0].retires: expected a date (YYYY-MM-DD), "
+            "got a timestamp `2027-01-01T23:30:00-05:00`: write the day alone, e.g. 2027-01-01 "
+            "(a time and offset can move the day)"
+        ],
+    ),
+    "a quoted timestamp where a date is expected": (
+        registry(VALID_PROVIDER + '        retires: "2027-01-01T00:00:00Z"\n'),
+        [
+            "providers.yaml:12:18: providers[0].models[0].retires: expected a date (YYYY-MM-DD), "
+            "got a timestamp `2027-01-01T00:00:00Z`: write the day alone, e.g. 2026-06-30 "
+            "(a time and offset can move the day)"
+        ],
+    ),
+    "a number where a date is expected": (
+        registry(VALID_PROVIDER + "        retires: 1798761600\n"),
+        [
+            "providers.yaml:12:18: providers[0].models[0].retires: `1798761600` is not a valid "
+            "date (write YYYY-MM-DD, e.g. 2026-06-30)"
+        ],
+    ),
+    "a date where text is expected": (
+        registry(VALID_PROVIDER + "        license: 2024-10-21\n"),
+        [
+            "providers.yaml:12:18: providers[0].models[0].license: expected text, got a date: "
+            "quote it (YAML reads an unquoted YYYY-MM-DD as a date)"
+        ],
+    ),
     "python object tag": (
         registry(
             VALID_PROVIDER + "        license: !!python/object/apply:os.system [touch PWNED]\n"
@@ -115,6 +171,80 @@ CASES: dict[str, tuple[str, list[str]]] = {
         [
             "providers.yaml:12:18: providers[0].models[0].license: unsupported YAML tag "
             "`!!python/object/apply:os.system` (providers.yaml is plain YAML: remove the tag)"
+        ],
+    ),
+    "cross-field problems of one provider, all at once, each at its key": (
+        registry(ANTHROPIC_AS_VENDOR_WITH_A_SERVER),
+        [
+            "providers.yaml:7:18: providers[0].api_version: `api_version` has no meaning for api "
+            "`anthropic` (the anthropic-version header is fixed at 2023-06-01; override it "
+            "under `headers` if you must): remove it",
+            "providers.yaml:8:13: providers[0].server: `server` names a self-hosted engine: "
+            "set `hosting: self-hosted`",
+        ],
+    ),
+    "cross-field problems of a provider with an invalid field of its own": (
+        registry(ANTHROPIC_AS_VENDOR_WITH_A_SERVER.replace("jurisdiction: US", "jurisdiction: XX")),
+        [
+            "providers.yaml:7:18: providers[0].api_version: `api_version` has no meaning for api "
+            "`anthropic` (the anthropic-version header is fixed at 2023-06-01; override it "
+            "under `headers` if you must): remove it",
+            "providers.yaml:8:13: providers[0].server: `server` names a self-hosted engine: "
+            "set `hosting: self-hosted`",
+            "providers.yaml:10:19: providers[0].jurisdiction: `XX` is not an ISO 3166-1 alpha-2 "
+            "country code (e.g. US, CN, FR, GB)",
+        ],
+    ),
+    "a base_url and an api_version both wrong for the family": (
+        registry(
+            VALID_PROVIDER.replace("api: openai", "api: gemini")
+            .replace("https://api.openai.com/v1", "https://generativelanguage.googleapis.com/v1")
+            .replace("    hosting:", "    api_version: latest\n    hosting:")
+        ),
+        [
+            "providers.yaml:5:15: providers[0].base_url: base_url is the host root as in "
+            "google-genai (`https://generativelanguage.googleapis.com`); the API version goes "
+            "in `api_version` (default v1beta)",
+            "providers.yaml:7:18: providers[0].api_version: api_version `latest` is not an API "
+            "version such as v1beta or v1",
+        ],
+    ),
+    "a vendor without jurisdiction, beside a wrong field": (
+        registry(VALID_PROVIDER.replace("    jurisdiction: US\n", "").replace("closed", "shut")),
+        [
+            "providers.yaml:3:5: providers[0].jurisdiction: a vendor or third-party provider "
+            "needs `jurisdiction`: the ISO code of the country its operator is established in "
+            "(self-hosted providers may leave it out)",
+            "providers.yaml:10:18: providers[0].models[0].weights: `shut` is not one of: open, "
+            "closed",
+        ],
+    ),
+    "total timeout shorter than the connect timeout": (
+        "version: 1\ndefaults:\n  timeouts:\n    connect_s: 10\n    total_s: 2\nproviders:\n"
+        + VALID_PROVIDER,
+        [
+            "providers.yaml:5:14: defaults.timeouts.total_s: total_s must be at least connect_s",
+        ],
+    ),
+    "a control character": (
+        registry(VALID_PROVIDER.replace("gpt-4o-mini", "gpt-4o-\x07mini")),
+        [
+            "providers.yaml:10:20: U+0007 (a control character) cannot appear in YAML: "
+            "delete it (editors often do not show it; retype the line)"
+        ],
+    ),
+    "a NUL byte": (
+        registry(VALID_PROVIDER) + "\x00",
+        [
+            "providers.yaml:12:1: U+0000 (a NUL byte) cannot appear in YAML: is this the "
+            "right file? If so, delete it"
+        ],
+    ),
+    "more values than a registry could need, no alias": (
+        "version: 1\nproviders: [" + "0, " * 100_001 + "]\n",
+        [
+            "providers.yaml:1:1: the document has more than 100,000 values; a registry needs "
+            "far fewer (is this the right file?)"
         ],
     ),
     "alias bomb": (
@@ -208,6 +338,24 @@ def test_the_literal_key_is_never_echoed(
     assert key not in captured.err + captured.out
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["31337420", "[ab12cd34]", "{source: env, name: 31337420}", "{ab12cd34: x, name: 1}"],
+)
+def test_a_wrong_key_value_is_never_echoed_whatever_its_type(
+    written: str, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (isolated_env / "providers.yaml").write_text(
+        registry(VALID_PROVIDER.replace("env:OPENAI_API_KEY", written))
+    )
+
+    assert main(["config", "check"]) == 2
+
+    captured = capsys.readouterr()
+    secret = "31337420" if "31337420" in written else "ab12cd34"
+    assert secret not in captured.err + captured.out
+
+
 def test_a_broken_registry_never_prints_a_traceback_from_the_real_command(
     isolated_env: Path,
 ) -> None:
@@ -225,3 +373,34 @@ def test_a_broken_registry_never_prints_a_traceback_from_the_real_command(
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith("providers.yaml:1:1: the document expands")
+
+
+def test_a_stream_over_the_cap_is_refused_not_cut_short(isolated_env: Path) -> None:
+    # A pipe has no size to check beforehand; cut at the cap, this would pass as valid.
+    text = registry(VALID_PROVIDER) + "#" * (3 * 1024 * 1024) + "\n"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "modelaudit", "config", "check", "--config", "/dev/stdin"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == (
+        "/dev/stdin:1:1: the file is more than 2 MiB; a registry is capped at 2 MiB "
+        "(is this the right file?)"
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_device_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(Path("/dev/zero"))
+
+    assert caught.value.problems == [
+        "/dev/zero:1:1: the file is more than 2 MiB; a registry is capped at 2 MiB "
+        "(is this the right file?)"
+    ]

@@ -96,8 +96,8 @@ def test_weights_set_in_the_file_override_only_what_they_name(isolated_env: Path
         ),
         (
             ("elevated: 30", "elevated: 90"),
-            "providers.yaml:7:5: risk.levels: levels must rise: elevated < high < critical "
-            "(got 90, 55, 80)",
+            "providers.yaml:7:15: risk.levels.elevated: levels must rise: "
+            "elevated < high < critical (got 90, 55, 80)",
         ),
         (
             ("availability: 40", "availabilty: 40"),

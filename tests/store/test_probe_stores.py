@@ -120,3 +120,9 @@ def test_sigterm_mid_run_keeps_what_completed_and_marks_the_run_interrupted(
     (status,) = rows(db, "SELECT status FROM run")
     assert status == ("interrupted",)
     assert count(db, "SELECT count(*) FROM attempt WHERE error_class = 'ok'") >= 2
+    verdicts = dict(
+        rows(db, "SELECT t.model, v.verdict FROM verdict v JOIN target t ON t.id = v.target_id")
+    )
+    # `hanging` was listed in the catalog but its completion never finished: it must not be
+    # recorded as up (that would close an open incident on a probe that never ran).
+    assert verdicts == {"quick": "up", "hanging": "skipped"}

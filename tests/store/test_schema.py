@@ -18,6 +18,17 @@ from modelaudit.store.sqlite import SqliteStore
 
 from .synthetic import T0
 
+SUMMED = [
+    "kind",
+    "error_class",
+    "inconclusive",
+    "attempts",
+    "first_ms",
+    "last_ms",
+    "latency_hist",
+    "ttft_hist",
+]
+"""The columns of the tables that sum attempts over a period (`periods`)."""
 EXPECTED_TABLES = {
     "schema_migration": ["version", "applied_ms", "tool_version", "pid"],
     "run": [
@@ -46,6 +57,8 @@ EXPECTED_TABLES = {
         "served_model_id",
         "fingerprint_id",
         "ratelimit_id",
+        "verdict_ms",
+        "verdict_run",
     ],
     "string": ["id", "value"],
     "attempt": [
@@ -74,20 +87,11 @@ EXPECTED_TABLES = {
     "verdict": ["run_id", "target_id", "verdict", "error_class", "reason"],
     "catalog_set": ["id", "sha256", "ids"],
     "catalog_snapshot": ["run_id", "provider", "taken_ms", "set_id"],
-    "rollup": [
-        "target_id",
-        "hour_ms",
-        "kind",
-        "error_class",
-        "inconclusive",
-        "attempts",
-        "first_ms",
-        "last_ms",
-        "latency_hist",
-        "ttft_hist",
-    ],
+    "rollup": ["target_id", "hour_ms", *SUMMED],
     "target_fingerprint": ["target_id", "fingerprint_id", "first_ms"],
     "change_event": ["id", "target_id", "at_ms", "kind", "before_id", "after_id"],
+    "incident": ["target_id", "start_ms", "start_run", "verdict", "last_ms", "end_ms", "runs"],
+    "daily": ["day_ms", "target_id", *SUMMED],
 }
 EXPECTED_INDEXES = {
     "run_started": ["started_ms"],
@@ -101,6 +105,7 @@ EXPECTED_INDEXES = {
     "rollup_hour": ["hour_ms"],
     "change_event_at": ["kind", "at_ms"],
     "change_event_target": ["target_id", "kind", "at_ms"],
+    "incident_last": ["last_ms"],
 }
 
 
@@ -135,7 +140,7 @@ def schema(conn: sqlite3.Connection) -> dict[str, Any]:
 def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "h.sqlite3") as store:
         found = schema(store.conn)
-        assert user_version(store.conn) == LATEST == 4
+        assert user_version(store.conn) == LATEST == 6
         assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
@@ -147,14 +152,24 @@ def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None
     assert found["indexes"]["attempt_ttft"][2].endswith("WHERE kind = 'stream'")
 
 
+HOUR = 3_600_000
+
+
 def _seed(conn: sqlite3.Connection, version: int) -> None:
-    """Rows a database at `version` could hold, written as that version's code would."""
+    """Rows a database at `version` could hold, written as that version's code would:
+    runs an hour apart (up, down, down, then an inconclusive run), three answers of the
+    first, a connection failure in the last."""
     t = int(T0.timestamp() * 1000)
     if version >= 1:
-        conn.execute(
-            "INSERT INTO run (id, started_ms, finished_ms, status, tool_version, pid, host)"
-            " VALUES (1, ?, ?, 'complete', '0.1.0', 1, 'h')",
-            (t, t + 1000),
+        conn.executemany(
+            "INSERT INTO run (id, started_ms, finished_ms, status, tool_version, pid, host,"
+            " last_attempt_ms) VALUES (?, ?, ?, ?, '0.1.0', 1, 'h', ?)",
+            [
+                (1, t, t + 1000, "complete", t + 2),
+                (2, t + HOUR, t + HOUR + 1000, "complete", None),
+                (3, t + 2 * HOUR, t + 2 * HOUR + 1000, "complete", None),
+                (4, t + 3 * HOUR, t + 3 * HOUR + 1000, "inconclusive", t + 3 * HOUR),
+            ],
         )
         conn.execute("INSERT INTO target (id, provider, model) VALUES (1, 'acme', 'm')")
         conn.executemany(
@@ -167,10 +182,38 @@ def _seed(conn: sqlite3.Connection, version: int) -> None:
             " VALUES (1, 1, 'completion', ?, ?, 'ok', 512.5, 1, ?, ?)",
             [(1, t, 2, 4), (2, t + 1, 3, 5), (3, t + 2, 3, 4)],
         )
-        conn.execute("INSERT INTO verdict VALUES (1, 1, 'up', NULL, 'completion 512 ms')")
+        conn.execute(
+            "INSERT INTO attempt (run_id, target_id, kind, number, started_ms, error_class)"
+            " VALUES (4, 1, 'completion', 1, ?, 'connect_failed')",
+            (t + 3 * HOUR,),
+        )
+        conn.executemany(
+            "INSERT INTO verdict VALUES (?, 1, ?, NULL, 'seen')",
+            [(1, "up"), (2, "down"), (3, "down"), (4, "inconclusive")],
+        )
     if version >= 2:
         conn.execute("INSERT INTO catalog_set VALUES (1, 'abc', '[\"m\"]')")
         conn.execute("INSERT INTO catalog_snapshot VALUES (1, 'acme', ?, 1)", (t,))
+    if version >= 3:  # an hour of the day before, rolled up by `db prune`
+        conn.execute(
+            "INSERT INTO rollup VALUES (1, ?, 'completion', 'ok', 0, 2, ?, ?, '{\"108\":2}', NULL)",
+            (t - HOUR, t - HOUR, t - HOUR + 5),
+        )
+    if version >= 4:
+        conn.execute("UPDATE target SET served_model_id = 3, fingerprint_id = 4 WHERE id = 1")
+        conn.executemany("INSERT INTO target_fingerprint VALUES (1, ?, ?)", [(4, t), (5, t + 1)])
+        conn.executemany(
+            "INSERT INTO change_event (target_id, at_ms, kind, before_id, after_id)"
+            " VALUES (1, ?, ?, ?, ?)",
+            [(t + 1, "served_model", 2, 3), (t + 1, "fingerprint", 4, 5)],
+        )
+    if version >= 5:
+        conn.execute(
+            "UPDATE target SET verdict_ms = ?, verdict_run = 4 WHERE id = 1", (t + 3 * HOUR,)
+        )
+        conn.execute(
+            "INSERT INTO incident VALUES (1, ?, 2, 'down', ?, NULL, 2)", (t + HOUR, t + 2 * HOUR)
+        )
 
 
 @pytest.mark.parametrize("version", range(LATEST))
@@ -194,12 +237,34 @@ def test_a_database_at_any_earlier_version_migrates_to_the_same_schema_and_keeps
                 "SELECT kind, error_class, latency_ms FROM attempt WHERE run_id = 1"
             ).fetchall()
             assert rows == [("completion", "ok", 512.5)] * 3
-            assert store.counts()["verdicts"] == 1
+            assert store.counts()["verdicts"] == 4
             # Migration 4 derived the change events of the attempts already stored.
             events = store.conn.execute(
                 "SELECT kind, before_id, after_id FROM change_event ORDER BY id"
             ).fetchall()
             assert events == [("served_model", 2, 3), ("fingerprint", 4, 5)]
+            # Migration 5 the incidents of the verdicts: down from the second run on.
+            t = int(T0.timestamp() * 1000)
+            assert store.conn.execute("SELECT * FROM incident").fetchall() == [
+                (1, t + HOUR, 2, "down", t + 2 * HOUR, None, 2)
+            ]
+            assert store.conn.execute("SELECT verdict_ms, verdict_run FROM target").fetchall() == [
+                (t + 3 * HOUR, 4)
+            ]
+            # Migration 6 the daily sums: the attempts by day, the inconclusive run's apart,
+            # and the hour rolled up the day before.
+            days = store.conn.execute("SELECT * FROM daily ORDER BY day_ms, error_class").fetchall()
+            rolled = [(t - 86_400_000, 1, "completion", "ok", 0, 2, t - HOUR, t - HOUR + 5)]
+            assert [row[:8] for row in days] == [
+                *(rolled if version >= 3 else []),
+                (t, 1, "completion", "connect_failed", 1, 1, t + 3 * HOUR, t + 3 * HOUR),
+                (t, 1, "completion", "ok", 0, 3, t, t + 2),
+            ]
+            assert [row[8:] for row in days] == [
+                *([("[108,2]", None)] if version >= 3 else []),
+                (None, None),
+                ("[108,3]", None),
+            ]
 
 
 def test_every_migration_is_a_function_of_its_own() -> None:

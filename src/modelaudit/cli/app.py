@@ -98,6 +98,13 @@ def run(args: list[str]) -> int:
     except (typer.Abort, KeyboardInterrupt):
         console.error("interrupted")
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return _output_closed()
+    except SystemExit as exc:
+        # typer turns a broken pipe into `sys.exit(1)`, which would read as "policy failed".
+        if isinstance(exc.__context__, BrokenPipeError):
+            return _output_closed()
+        raise
     except ConfigError as exc:
         for problem in exc.problems:
             console.plain(problem)
@@ -112,10 +119,27 @@ def run(args: list[str]) -> int:
     return int(result) if isinstance(result, int) else ExitCode.OK
 
 
+def _output_closed() -> int:
+    """Whoever read stdout went away (`modelaudit ... | head`): stop quietly, like any Unix
+    tool. Stdout now points at /dev/null, so that the interpreter's last flush of what is
+    still buffered cannot fail and print a traceback on the way out."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file (a test's capture)
+        pass
+    return ExitCode.BROKEN_PIPE
+
+
 def _internal_error(exc: BaseException) -> int:
     from modelaudit.cli import console
+    from modelaudit.cli.main import caused_by_ctrl_c
     from modelaudit.redact import redact
 
+    if caused_by_ctrl_c(exc):
+        console.error("interrupted")
+        return ExitCode.INTERRUPTED
     if os.environ.get("MODELAUDIT_DEBUG"):
         import traceback
 

@@ -2,14 +2,58 @@
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
 
 from modelaudit import __version__
 
 
+def entry() -> int:
+    """The console script and `python -m modelaudit`: `main` in a process of its own."""
+    sys.unraisablehook = _redeliver_ctrl_c
+    code = main()  # nothing before it may import: a Ctrl-C there would go uncaught
+    from modelaudit.exitcodes import ExitCode
+
+    if code == ExitCode.INTERRUPTED:
+        _leave(code)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    # Ctrl-C while the CLI is still being imported (the first ~150 ms) lands before the
+    # error boundary in `run` exists: without this, a traceback and a death by signal.
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+    except Exception as exc:
+        if not caused_by_ctrl_c(exc):
+            raise
+        return _interrupted()
+
+
+def caused_by_ctrl_c(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is behind `exc`: Python 3.11 turns one raised while a
+    class is being created (during an import) into a RuntimeError."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _interrupted() -> int:
+    from modelaudit.exitcodes import ExitCode
+
+    sys.stderr.write("error: interrupted\n")
+    return ExitCode.INTERRUPTED
+
+
+def _main(args: list[str]) -> int:
     if args == ["--version"]:  # no typer, rich or pydantic import
         sys.stdout.write(f"modelaudit {__version__}\n")
         return 0
@@ -19,3 +63,28 @@ def main(argv: list[str] | None = None) -> int:
     from modelaudit.cli.app import run
 
     return run(args)
+
+
+def _redeliver_ctrl_c(unraisable: sys.UnraisableHookArgs) -> None:
+    """Python cannot raise out of a finalizer or a weakref callback (imports run some), so a
+    Ctrl-C landing in one would be printed and lost, and the command would run on. Deliver
+    it again from another thread: raised from here, it would be lost the same way."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        _thread.start_new_thread(_thread.interrupt_main, ())
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def _leave(code: int) -> None:
+    """Exit with `code` now, skipping the interpreter's shutdown.
+
+    A Ctrl-C that lands inside an `eval` (typer evaluates our annotations while it builds
+    the command) makes CPython end the process by SIGINT once it shuts down, even though
+    the interrupt was handled: the status would be -2, not the documented 130. Everything
+    that needed closing was closed as the interrupt unwound."""
+    import contextlib
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)

@@ -86,10 +86,10 @@ def probe(
     loaded = registry.load(registry.discover(config))
     selection = Selection(tuple(provider or ()), tuple(model or ()), tuple(tag or ()))
     plan = make_plan(loaded, selection, tuple(kind) if kind else None)
-    if dry_run:
-        _render_plan(plan)
-        return 0
     chosen = output_format or (ProbeFormat.TABLE if sys.stdout.isatty() else ProbeFormat.JSON)
+    if dry_run:
+        _render_plan(plan, chosen)
+        return 0
     options = JobOptions(store=not no_store, db=db, metrics_file=metrics_file, ping_url=ping_url)
     lock = hold_lock(lock_path(resolve_path(db))) if exclusive else contextlib.nullcontext()
     with lock, Job(options, console.warn) as job:
@@ -136,24 +136,10 @@ def _summarize(report: RunReport) -> str:
     return line
 
 
-def _render_plan(plan: Plan) -> None:
-    from rich import box
-    from rich.table import Table
+def _render_plan(plan: Plan, chosen: ProbeFormat) -> None:
+    from modelaudit.probe.formats import formatter
 
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for column in ("provider", "models", "kinds", "key", "requests (max)", "output tokens (max)"):
-        table.add_column(column, overflow="fold")
-    for p in plan.providers:
-        cost = plan.worst_case(p)
-        table.add_row(
-            p.provider.name,
-            ", ".join(m.id for m in p.models),
-            ", ".join(k.value for k in p.kinds) or "-",
-            "none needed" if p.provider.api_key is None else (p.skip_reason or "present"),
-            str(cost.requests),
-            str(cost.output_tokens),
-        )
-    console.out().print(table)
+    formatter(chosen).emit_plan(plan)
     total = plan.total_worst_case()
     budget = plan.defaults.budget
     console.info(

@@ -49,7 +49,7 @@ def report(
     from modelaudit import registry
     from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import build_report
-    from modelaudit.report.render import render
+    from modelaudit.report.render import DRAWS_TIMELINES, render
     from modelaudit.report.source import open_history
     from modelaudit.report.window import parse_since
     from modelaudit.report.write import write_atomic
@@ -64,6 +64,7 @@ def report(
             now=datetime.now(UTC),
             span=span,
             registry_sha256=loaded.sha256,
+            timelines=chosen in DRAWS_TIMELINES,
         )
     options = RenderOptions(width=console.width(), color=_wants_color(chosen, output))
     rendered = render(built, chosen, options)

@@ -8,7 +8,7 @@ the family adds `/v1/messages` and `/v1/models`.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from modelaudit.families.base import (
     PROBE_PROMPT,
@@ -49,13 +49,16 @@ _REFUSAL = "refusal"
 class AnthropicFamily(Family):
     name = "anthropic"
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+    def check_api_version(self, api_version: str | None, base_url: str | None) -> str | None:
         if api_version is not None:
             return (
                 "`api_version` has no meaning for api `anthropic` (the anthropic-version "
                 "header is fixed at 2023-06-01; override it under `headers` if you must): "
                 "remove it"
             )
+        return None
+
+    def check_base_url(self, base_url: str) -> str | None:
         base_url = base_url.rstrip("/")  # the registry strips it; direct callers may not
         if base_url.endswith("/v1"):
             return (
@@ -84,6 +87,24 @@ class AnthropicFamily(Family):
         has_more = listing.get("has_more") is True and last_id is not None
         next_request = self._models_page(provider, after_id=last_id) if has_more else None
         return CatalogPage(entries=entries, next_request=next_request)
+
+    def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest:
+        """`GET /v1/models/{id}`, which also resolves an alias (`claude-sonnet-4-5`) that the
+        list leaves out to the dated model it points at."""
+        return HttpRequest(
+            method="GET",
+            url=f"{provider.base_url}/v1/models/{quote(model.id, safe='')}",
+            headers=self._headers(provider),
+        )
+
+    def parse_retrieve(
+        self, provider: ProviderSpec, model: ModelSpec, response: HttpResponse
+    ) -> CatalogEntry:
+        found = load_json_object(response.body, "a model")
+        model_id = text(found.get("id"))
+        if model_id is None or found.get("type", "model") != "model":
+            raise ValueError("expected a model object with an `id`")
+        return CatalogEntry(id=model_id)
 
     def completion_request(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0

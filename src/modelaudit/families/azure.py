@@ -18,25 +18,9 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode, urlsplit
 
-from modelaudit.families.base import (
-    CatalogPage,
-    Family,
-    Generation,
-    HttpRequest,
-    HttpResponse,
-    ProviderError,
-)
-from modelaudit.families.envelopes import parse_error_response
-from modelaudit.families.headers import EVENT_STREAM, request_headers
-from modelaudit.families.openai import (
-    ChatStreamDecoder,
-    alternative_chat_variant,
-    chat_body,
-    parse_chat_completion,
-    parse_model_list,
-    streamed,
-    token_limit_param,
-)
+from modelaudit.families.base import HttpRequest
+from modelaudit.families.headers import request_headers
+from modelaudit.families.openai import OpenAIFamily, chat_body, token_limit_param
 
 if TYPE_CHECKING:
     from modelaudit.families.fields import JsonObject
@@ -49,21 +33,28 @@ _COMPLETION_TOKENS_SINCE = "2024-09-01"
 _ENDPOINT_EXAMPLE = "https://{resource}.openai.azure.com"
 
 
-class AzureOpenAIFamily(Family):
+class AzureOpenAIFamily(OpenAIFamily):
+    """OpenAI's requests and parsing; only the addressing, the key header and the token
+    limit's name differ."""
+
     name = "azure-openai"
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+    def check_base_url(self, base_url: str) -> str | None:
         if _is_v1(base_url):
+            return None
+        return _endpoint_problem(urlsplit(base_url).path.rstrip("/"))
+
+    def check_api_version(self, api_version: str | None, base_url: str | None) -> str | None:
+        if base_url is not None and _is_v1(base_url):
             if api_version is not None:
                 return (
                     "the Azure OpenAI v1 API (a base_url ending in /openai/v1) takes no "
                     "api_version: remove it"
                 )
             return None
-        problem = _endpoint_problem(urlsplit(base_url).path.rstrip("/"))
-        if problem:
-            return problem
         if api_version is None:
+            if base_url is None:
+                return None  # whether the v1 API (which takes none) is meant is unknown
             return (
                 "azure-openai needs `api_version` (e.g. 2024-10-21) with a resource endpoint "
                 f"base_url, or a base_url ending in {_V1_SUFFIX} for the v1 API"
@@ -82,44 +73,17 @@ class AzureOpenAIFamily(Family):
             headers=request_headers(provider),
         )
 
-    def parse_catalog(self, provider: ProviderSpec, response: HttpResponse) -> CatalogPage:
-        return CatalogPage(entries=parse_model_list(response.body))
-
     def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
         return model.base_model or model.id
 
-    def completion_request(
-        self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0
-    ) -> HttpRequest:
+    def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest:
+        """Models - Get: `/openai/models/{id}?api-version=...` (`/openai/v1/models/{id}`)."""
+        model_id = quote(self.catalog_id(provider, model), safe="")
         return HttpRequest(
-            method="POST",
-            url=self._chat_url(provider, model),
-            headers=request_headers(provider, json_body=True),
-            json_body=self._chat_body(provider, model, max_tokens, variant),
+            method="GET",
+            url=self._url(provider, f"models/{model_id}"),
+            headers=request_headers(provider),
         )
-
-    def alternative_variant(self, error: ProviderError, variant: int) -> int | None:
-        return alternative_chat_variant(error, variant)
-
-    def parse_completion(self, response: HttpResponse) -> Generation:
-        return parse_chat_completion(response)
-
-    def stream_request(
-        self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0
-    ) -> HttpRequest:
-        return HttpRequest(
-            method="POST",
-            url=self._chat_url(provider, model),
-            headers=request_headers(provider, accept=EVENT_STREAM, json_body=True),
-            json_body=streamed(self._chat_body(provider, model, max_tokens, variant), variant),
-            stream=True,
-        )
-
-    def stream_decoder(self) -> ChatStreamDecoder:
-        return ChatStreamDecoder()
-
-    def parse_error(self, response: HttpResponse) -> ProviderError:
-        return parse_error_response(response)
 
     def _url(self, provider: ProviderSpec, resource: str) -> str:
         if _is_v1(provider.base_url):

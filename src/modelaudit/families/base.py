@@ -164,9 +164,14 @@ class Family(ABC):
     name: ClassVar[str]
     default_api_version: ClassVar[str | None] = None
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
-        """Say what is wrong with a provider's `base_url`/`api_version` for this family
-        (None when fine). Conventions follow the family's official SDK."""
+    def check_base_url(self, base_url: str) -> str | None:
+        """Say what is wrong with a provider's `base_url` for this family (None when fine).
+        Conventions follow the family's official SDK."""
+        return None
+
+    def check_api_version(self, api_version: str | None, base_url: str | None) -> str | None:
+        """Say what is wrong with a provider's `api_version` for this family (None when fine).
+        `base_url` is None when it is itself invalid: judge what can be judged without it."""
         if api_version is not None:
             return f"`api_version` has no meaning for api `{self.name}`: remove it"
         return None
@@ -186,6 +191,21 @@ class Family(ABC):
     def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
         """The id under which `model` appears in the catalog."""
         return model.id
+
+    def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest | None:
+        """Ask the API about one model by id (`GET /v1/models/{id}`...): what settles a model
+        the list does not show, such as an alias that resolves. None (the default) when the
+        API cannot look a model up by id."""
+        return None
+
+    def parse_retrieve(
+        self, provider: ProviderSpec, model: ModelSpec, response: HttpResponse
+    ) -> CatalogEntry:
+        """Read a 2xx answer to `retrieve_request`: the model's entry, its `id` being the one
+        the API resolved the request to (the `catalog_id` when the API does not name one).
+        Raises ValueError on a body that is not one. A 404 or another failure never gets
+        here: it is classified like any error response."""
+        raise NotImplementedError(f"api `{self.name}` cannot retrieve a model by id")
 
     @abstractmethod
     def completion_request(

@@ -64,7 +64,7 @@ class GeminiFamily(Family):
     name = "gemini"
     default_api_version = "v1beta"
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+    def check_base_url(self, base_url: str) -> str | None:
         if _VERSION_IN_PATH.search(urlsplit(base_url).path):
             parts = urlsplit(base_url)
             return (
@@ -72,6 +72,9 @@ class GeminiFamily(Family):
                 f"(`{parts.scheme}://{parts.netloc}`); the API version goes in `api_version` "
                 f"(default {self.default_api_version})"
             )
+        return None
+
+    def check_api_version(self, api_version: str | None, base_url: str | None) -> str | None:
         if api_version is not None and not _VERSION.fullmatch(api_version):
             return f"api_version `{api_version}` is not an API version such as v1beta or v1"
         return None
@@ -97,6 +100,23 @@ class GeminiFamily(Family):
 
     def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
         return model.id.removeprefix(_MODELS_PREFIX)
+
+    def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest:
+        """`GET /v1beta/models/{m}`: the model resource, as one entry of the list."""
+        model_id = quote(self.catalog_id(provider, model), safe="")
+        return HttpRequest(
+            method="GET",
+            url=f"{provider.base_url}/{self._version(provider)}/models/{model_id}",
+            headers=request_headers(provider),
+        )
+
+    def parse_retrieve(
+        self, provider: ProviderSpec, model: ModelSpec, response: HttpResponse
+    ) -> CatalogEntry:
+        entry = _catalog_entry(load_json_object(response.body, "a model"))
+        if entry is None:
+            raise ValueError("expected a model resource with a `name`")
+        return entry
 
     def completion_request(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0

@@ -47,11 +47,8 @@ _DEFAULT_TAG = ":latest"
 class OllamaFamily(Family):
     name = "ollama"
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+    def check_base_url(self, base_url: str) -> str | None:
         base_url = base_url.rstrip("/")  # the registry strips it; direct callers may not
-        problem = super().check_provider(base_url, api_version)
-        if problem:
-            return problem
         if base_url.endswith("/v1"):
             return (
                 "base_url ends in /v1, Ollama's OpenAI-compatible surface: to probe that, "
@@ -85,6 +82,25 @@ class OllamaFamily(Family):
     def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
         """Ollama lists every model with its tag: `llama3` is installed as `llama3:latest`."""
         return with_tag(model.id)
+
+    def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest:
+        """`POST /api/show`: resolves names `/api/tags` spells otherwise (a registry host or
+        namespace in front); 404 "model 'X' not found" when it is not installed."""
+        return HttpRequest(
+            method="POST",
+            url=f"{provider.base_url}/api/show",
+            headers=request_headers(provider, json_body=True),
+            json_body={"model": model.id},
+        )
+
+    def parse_retrieve(
+        self, provider: ProviderSpec, model: ModelSpec, response: HttpResponse
+    ) -> CatalogEntry:
+        """The answer names no model, so the entry keeps the tagged name asked for."""
+        shown = load_json_object(response.body, "a model's details")
+        if not {"details", "modelfile", "model_info"} & shown.keys():
+            raise ValueError("expected a model's details (`details`, `modelfile`)")
+        return CatalogEntry(id=self.catalog_id(provider, model))
 
     def completion_request(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0

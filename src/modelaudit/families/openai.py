@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from enum import IntFlag
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from modelaudit.families.base import (
     PROBE_PROMPT,
@@ -80,11 +80,8 @@ _NO_REASONING_EFFORT = ("o1-mini", "o1-preview")
 class OpenAIFamily(Family):
     name = "openai"
 
-    def check_provider(self, base_url: str, api_version: str | None) -> str | None:
+    def check_base_url(self, base_url: str) -> str | None:
         base_url = base_url.rstrip("/")  # the registry strips it; direct callers may not
-        problem = super().check_provider(base_url, api_version)
-        if problem:
-            return problem
         for endpoint in ("/chat/completions", "/completions", "/models"):
             if base_url.endswith(endpoint):
                 root = base_url.removesuffix(endpoint)
@@ -109,12 +106,29 @@ class OpenAIFamily(Family):
     def parse_catalog(self, provider: ProviderSpec, response: HttpResponse) -> CatalogPage:
         return CatalogPage(entries=parse_model_list(response.body))
 
+    def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest:
+        """`GET {base}/models/{id}`. OpenAI, Groq, Mistral and LiteLLM answer it; vLLM,
+        llama.cpp and others do not route it (404/405): the list's answer then stands."""
+        return HttpRequest(
+            method="GET",
+            url=f"{provider.base_url}/models/{quote(self.catalog_id(provider, model))}",
+            headers=request_headers(provider),
+        )
+
+    def parse_retrieve(
+        self, provider: ProviderSpec, model: ModelSpec, response: HttpResponse
+    ) -> CatalogEntry:
+        entry = catalog_entry(load_json_object(response.body, "a model"))
+        if entry is None:
+            raise ValueError("expected a model object with an `id`")
+        return entry
+
     def completion_request(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0
     ) -> HttpRequest:
         return HttpRequest(
             method="POST",
-            url=f"{provider.base_url}/chat/completions",
+            url=self._chat_url(provider, model),
             headers=request_headers(provider, json_body=True),
             json_body=self._chat_body(provider, model, max_tokens, variant),
         )
@@ -130,7 +144,7 @@ class OpenAIFamily(Family):
     ) -> HttpRequest:
         return HttpRequest(
             method="POST",
-            url=f"{provider.base_url}/chat/completions",
+            url=self._chat_url(provider, model),
             headers=request_headers(provider, accept=EVENT_STREAM, json_body=True),
             json_body=streamed(self._chat_body(provider, model, max_tokens, variant), variant),
             stream=True,
@@ -141,6 +155,9 @@ class OpenAIFamily(Family):
 
     def parse_error(self, response: HttpResponse) -> ProviderError:
         return parse_error_response(response)
+
+    def _chat_url(self, provider: ProviderSpec, model: ModelSpec) -> str:
+        return f"{provider.base_url}/chat/completions"
 
     def _chat_body(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int

@@ -1,7 +1,9 @@
-"""The probe's JSON document: a public, versioned contract (see the README).
+"""The probe's JSON documents: a public, versioned contract (see the README).
 
-`schema_version` changes only when a field is removed or changes meaning; new fields are
-added without bumping it. Every string passes through the redactor on its way out.
+A run is one document (`report_json`); a `--dry-run` plan is another (`plan_json`), with
+the same `schema_version` and `tool` header. `schema_version` changes only when a field is
+removed or changes meaning; new fields are added without bumping it. Every string passes
+through the redactor on its way out.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from modelaudit import __version__
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from modelaudit.probe.plan import Cost, Plan, ProviderPlan
     from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
 
 SCHEMA_VERSION = 1
@@ -90,6 +93,8 @@ def result_json(result: ProbeResult) -> dict[str, Any]:
                 "retires": catalog.retires.isoformat() if catalog.retires else None,
                 "lifecycle": catalog.lifecycle,
                 "note": catalog.note,
+                "retrieved_by_id": catalog.retrieved_by_id,
+                "resolved_id": catalog.resolved_id,
             }
             if catalog
             else None
@@ -109,11 +114,67 @@ def verdict_json(verdict: ModelVerdict) -> dict[str, Any]:
     }
 
 
+def _tool() -> dict[str, Any]:
+    return {"name": "modelaudit", "version": __version__}
+
+
 def report_json(report: RunReport) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "modelaudit", "version": __version__},
+        "tool": _tool(),
         "run": run_json(report),
         "results": [result_json(r) for r in report.results],
         "verdicts": [verdict_json(v) for v in report.verdicts],
+    }
+
+
+def cost_json(cost: Cost) -> dict[str, Any]:
+    return {"requests": cost.requests, "output_tokens": cost.output_tokens}
+
+
+def key_state(provider_plan: ProviderPlan) -> str:
+    """`none_needed`, `present` or `missing` (then `skip_reason` names what to set)."""
+    if provider_plan.provider.api_key is None:
+        return "none_needed"
+    return "missing" if provider_plan.skip_reason is not None else "present"
+
+
+def planned_provider_json(plan: Plan, provider_plan: ProviderPlan) -> dict[str, Any]:
+    return {
+        "provider": provider_plan.provider.name,
+        "models": [m.id for m in provider_plan.models],
+        "kinds": [k.value for k in provider_plan.kinds],
+        "key": key_state(provider_plan),
+        "skip_reason": provider_plan.skip_reason,
+        "worst_case": cost_json(plan.worst_case(provider_plan)),
+    }
+
+
+def planned_model_json(provider_plan: ProviderPlan, model: str) -> dict[str, Any]:
+    """One planned model: a `--format jsonl` line of a dry run."""
+    return {
+        "provider": provider_plan.provider.name,
+        "model": model,
+        "kinds": [k.value for k in provider_plan.kinds],
+        "key": key_state(provider_plan),
+        "skip_reason": provider_plan.skip_reason,
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The `--dry-run` document: what a run would send, and its worst case."""
+    budget = plan.defaults.budget
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": _tool(),
+        "plan": {
+            "kinds": [k.value for k in plan.kinds],
+            "providers": [planned_provider_json(plan, p) for p in plan.providers],
+            "worst_case": cost_json(plan.total_worst_case()),
+            "budget": {
+                "max_requests": budget.max_requests,
+                "max_output_tokens": budget.max_output_tokens,
+                "output_tokens_per_probe": budget.output_tokens_per_probe,
+            },
+        },
     }

@@ -306,6 +306,9 @@ async def probe_catalog(
             results.append(ProbeResult(provider.name, model.id, ProbeKind.CATALOG, attempts))
             continue
         entry = entries.get(family.catalog_id(provider, model))
+        if entry is None:
+            results.append(await _retrieve_by_id(ctx, provider, model, attempts, listed_ids))
+            continue
         results.append(_catalog_result(provider, model, attempts, entry, listed_ids))
     return results
 
@@ -316,12 +319,14 @@ def _catalog_result(
     attempts: tuple[Attempt, ...],
     entry: CatalogEntry | None,
     listed_ids: tuple[str, ...],
+    why: str = "",
 ) -> ProbeResult:
     if entry is None:
         final = replace(
             attempts[-1],
             error_class=ErrorClass.MODEL_NOT_FOUND,
-            detail=f"not in the catalog ({len(listed_ids)} models listed)",
+            detail=f"not in the catalog ({len(listed_ids)} models listed)"
+            + (f"; {why}" if why else ""),
         )
         finding = CatalogFinding(listed=False)
     else:
@@ -335,6 +340,90 @@ def _catalog_result(
         model.id,
         ProbeKind.CATALOG,
         (*attempts[:-1], final),
+        catalog=finding,
+        catalog_ids=listed_ids,
+    )
+
+
+# Statuses of a server that does not implement the look-up: the list's answer stands.
+_NO_LOOKUP_STATUSES = frozenset({404, 405, 501})
+_GONE_CLASSES = frozenset({ErrorClass.MODEL_NOT_FOUND, ErrorClass.MODEL_DEPRECATED})
+
+
+async def _retrieve_by_id(
+    ctx: ProbeContext,
+    provider: ProviderSpec,
+    model: ModelSpec,
+    attempts: tuple[Attempt, ...],
+    listed_ids: tuple[str, ...],
+) -> ProbeResult:
+    """A model the complete list leaves out, asked for by id where the API allows it: an
+    alias the API resolves is listed; a 404 from the look-up confirms the absence; a server
+    without the look-up (404 route, 405, 501) leaves the list's answer standing; any other
+    failure leaves the model's listing unknown, like a list that could not be read."""
+    family = FAMILIES[provider.api]
+    request = family.retrieve_request(provider, model)
+    if request is None:
+        return _catalog_result(provider, model, attempts, None, listed_ids)
+    found: list[CatalogEntry] = []
+
+    async def send(variant: int) -> Outcome:
+        ctx.budget.take()
+        ex = await send_one(ctx, provider, request)
+        if isinstance(ex, Outcome):
+            return ex
+        if not 200 <= ex.status < 300:
+            return error_outcome(family, ex)
+        try:
+            found.append(
+                family.parse_retrieve(provider, model, HttpResponse(ex.status, ex.headers, ex.body))
+            )
+        except ValueError as problem:
+            return _not_the_format("model", ex, problem)
+        return _timed(Outcome(ErrorClass.OK, "retrieved by id"), ex)
+
+    try:
+        looked_up = await attempt_loop(ctx, send)
+    except BudgetExhausted:
+        return _catalog_result(
+            provider, model, attempts, None, listed_ids, "not retrieved by id: budget spent"
+        )
+    final = looked_up[-1]
+    unlisted = f"not in the catalog ({len(listed_ids)} models listed)"
+    finding: CatalogFinding | None = CatalogFinding(listed=False)
+    if final.error_class is ErrorClass.OK:
+        entry = found[-1]
+        asked = family.catalog_id(provider, model)
+        finding = CatalogFinding(
+            listed=True,
+            retires=entry.retires,
+            lifecycle=entry.lifecycle,
+            note=entry.note,
+            retrieved_by_id=True,
+            resolved_id=entry.id,
+        )
+        resolved = f" → `{entry.id}`" if entry.id != asked else ""
+        detail = f"listed (retrievable by id: `{asked}`{resolved})" + _lifecycle_words(finding)
+        final = replace(final, detail=redact(detail))
+    elif final.error_class in _GONE_CLASSES:
+        final = replace(final, detail=redact(f"{unlisted}; retrieved by id: {final.detail}"))
+    elif final.error_class is ErrorClass.BAD_REQUEST or final.http_status in _NO_LOOKUP_STATUSES:
+        final = replace(
+            final,
+            error_class=ErrorClass.MODEL_NOT_FOUND,
+            detail=redact(f"{unlisted}; no look-up by id here ({final.detail})"),
+        )
+    else:
+        finding = None
+        final = replace(final, detail=redact(f"{unlisted}; retrieving it by id: {final.detail}"))
+    numbered = tuple(
+        replace(a, number=len(attempts) + i) for i, a in enumerate((*looked_up[:-1], final), 1)
+    )
+    return ProbeResult(
+        provider.name,
+        model.id,
+        ProbeKind.CATALOG,
+        (*attempts, *numbered),
         catalog=finding,
         catalog_ids=listed_ids,
     )

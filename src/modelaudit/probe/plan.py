@@ -60,13 +60,20 @@ class Plan:
 
     def worst_case(self, provider_plan: ProviderPlan) -> Cost:
         """Every probe retried to the limit, plus the one retry with an alternative
-        parameter that generation probes may take. Catalog pages are counted as one."""
+        parameter that generation probes may take, plus a look-up by id for each model the
+        list might leave out. Catalog pages are counted as one."""
         if provider_plan.skip_reason is not None:
             return Cost(0, 0)
         attempts = self.defaults.retry.attempts
         per_model = sum(attempts + 1 for k in provider_plan.kinds if k in GENERATION_KINDS)
         shared = sum(attempts for k in provider_plan.kinds if k not in GENERATION_KINDS)
         requests = shared + per_model * len(provider_plan.models)
+        if ProbeKind.CATALOG in provider_plan.kinds:
+            family, provider = FAMILIES[provider_plan.provider.api], provider_plan.provider
+            looked_up = [
+                m for m in provider_plan.models if family.retrieve_request(provider, m) is not None
+            ]
+            requests += attempts * len(looked_up)
         tokens = (
             per_model * len(provider_plan.models) * self.defaults.budget.output_tokens_per_probe
         )

@@ -55,6 +55,11 @@ class CatalogFinding:
     """The shutdown or deprecation date the provider's list gives."""
     lifecycle: str | None = None
     note: str | None = None
+    retrieved_by_id: bool = False
+    """Absent from the list but found by the API's look-up by id (an alias the list leaves
+    out, such as Anthropic's `claude-sonnet-4-5`): listed all the same."""
+    resolved_id: str | None = None
+    """The id the look-up answered with (`claude-sonnet-4-5-20250929`), when it names one."""
 
 
 class HealthState(StrEnum):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from modelaudit.probe import control, kinds, verdict
 from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget, utc_now
+from modelaudit.probe.plan import GENERATION_KINDS
 from modelaudit.probe.result import ModelVerdict, RunReport
 from modelaudit.probe.transport import Client, make_client, ssl_context
 from modelaudit.registry.schema import effective_slo
@@ -252,25 +253,26 @@ async def _run_model(
             state.notes.append(f"{provider.name}/{model.id} {kind.value}: {exc}")
             break
     key = (provider.name, model.id)
-    state.observer.model_done(_decide(state, provider, model, state.results.get(key, [])))
+    state.observer.model_done(_decide(state, plan, model, state.results.get(key, [])))
 
 
 def _decide(
     state: _RunState,
-    provider: ProviderSpec,
+    plan: ProviderPlan,
     model: ModelSpec,
     results: Sequence[ProbeResult],
     network_down: bool = False,
     interrupted: bool = False,
 ) -> ModelVerdict:
+    provider = plan.provider
+    cut_short = (
+        "the run was interrupted before"
+        if interrupted
+        else "the run's request or token budget was spent before"
+    )
     if not results:
-        reason = (
-            "the run was interrupted before this model was probed"
-            if interrupted
-            else "the run's request or token budget was spent before this model's turn"
-        )
-        return _skipped(provider.name, model.id, reason)
-    return verdict.decide(
+        return _skipped(provider.name, model.id, f"{cut_short} this model was probed")
+    decided = verdict.decide(
         provider.name,
         model.id,
         results,
@@ -279,6 +281,25 @@ def _decide(
         key_ref=str(provider.api_key) if provider.api_key else None,
         fallbacks=model.fallbacks,
     )
+    missing = _unprobed_generations(plan, results)
+    if missing and decided.verdict in _NEEDS_EVERY_GENERATION:
+        # A catalog listing says nothing about whether the model still answers: calling
+        # it up on that alone would close an open incident on a probe that never ran.
+        kinds_left = " and ".join(k.value for k in missing)
+        return _skipped(provider.name, model.id, f"{cut_short} its {kinds_left} probe ran")
+    return decided
+
+
+_NEEDS_EVERY_GENERATION = frozenset({Verdict.UP, Verdict.DEGRADED})
+"""Verdicts that only the planned generations can give: a down, gone or blocked verdict is
+already established by the probes that ran."""
+
+
+def _unprobed_generations(
+    plan: ProviderPlan, results: Sequence[ProbeResult]
+) -> tuple[ProbeKind, ...]:
+    ran = {r.kind for r in results}
+    return tuple(k for k in plan.kinds if k in GENERATION_KINDS and k not in ran)
 
 
 def _skipped(provider: str, model: str, reason: str) -> ModelVerdict:
@@ -305,5 +326,7 @@ def _verdicts(state: _RunState, network_down: bool, interrupted: bool) -> tuple[
                 verdicts.append(_skipped(provider.name, model.id, state.skipped[key]))
                 continue
             results = state.results.get(key, [])
-            verdicts.append(_decide(state, provider, model, results, network_down, interrupted))
+            verdicts.append(
+                _decide(state, provider_plan, model, results, network_down, interrupted)
+            )
     return tuple(verdicts)

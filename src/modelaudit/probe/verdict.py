@@ -2,7 +2,7 @@
 
 The rules, in order (the first that applies wins):
 1. `gone`: a generation probe said model_not_found / model_deprecated; or the catalog does
-   not list it and no generation proved the requested model still answers.
+   not list it (nor finds it by id) and no generation proved the requested model still answers.
 2. `blocked`: auth, access or quota failed: our access broke, not the model.
 3. `inconclusive`: this machine could not reach the network (the control check failed) and
    the model's failures were at the connection level; nothing is called down.
@@ -80,7 +80,7 @@ def decide(
             else ""
         )
         return verdict(Verdict.BLOCKED, _say(blocked) + fix, blocked.error_class)
-    failed = _first(probes_of_the_model or results, DOWN)
+    failed = _first(_decisive(probes_of_the_model or results), DOWN)
     if failed is not None and network_down and connection_level(failed):
         return verdict(
             Verdict.INCONCLUSIVE,
@@ -102,6 +102,14 @@ def decide(
             refused.error_class,
         )
     return verdict(Verdict.UP, _up_reason(results))
+
+
+def _decisive(results: Sequence[ProbeResult]) -> Sequence[ProbeResult]:
+    """When the model answered a generation, a failing server-level probe (its /health)
+    does not make it down: the answer is the stronger evidence (the reason says both)."""
+    if any(r.kind in GENERATION and r.ok for r in results):
+        return [r for r in results if r.kind in GENERATION]
+    return results
 
 
 def degraded_verdict(
@@ -186,11 +194,13 @@ def _up_reason(results: Sequence[ProbeResult]) -> str:
         elif result.kind is ProbeKind.STREAM and final.ttft_ms is not None:
             parts.append(f"stream TTFT {final.ttft_ms:.0f} ms")
         elif result.kind is ProbeKind.CATALOG and result.catalog and result.catalog.listed:
-            parts.append(
-                "listed" + (f", retires {result.catalog.retires}" if result.catalog.retires else "")
-            )
+            by_id = " by id" if result.catalog.retrieved_by_id else ""
+            retires = f", retires {result.catalog.retires}" if result.catalog.retires else ""
+            parts.append(f"listed{by_id}{retires}")
         elif result.kind is ProbeKind.HEALTH:
-            parts.append("healthy")
+            parts.append(
+                "healthy" if result.ok else f"yet its health check failed ({_say(result)})"
+            )
         if final.error_class is ErrorClass.CONTENT_FILTERED:
             parts.append(f"{result.kind.value} reply filtered (the model answered)")
         if result.kind is ProbeKind.CATALOG and result.catalog and not result.catalog.listed:

@@ -1,4 +1,5 @@
-"""Checks that need the whole registry: unique names and fallbacks that resolve.
+"""Checks that need the whole registry: unique names and fallbacks that resolve; and the
+cross-field checks of providers that the schema could not run.
 
 They read the raw document (not the validated model) so that they still report when some
 other field is wrong: a user fixes every problem in one pass, not one per run.
@@ -6,7 +7,18 @@ other field is wrong: a user fixes every problem in one pass, not one per run.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+from modelaudit.registry.schema import CROSS_CHECKED_FIELDS, provider_conflicts
 from modelaudit.registry.yamlsafe import Path
+from modelaudit.vocabulary import Hosting, ServerEngine
+
+# How the schema turns a text it accepted into the value its checks read.
+_VALIDATED: dict[str, Callable[[str], object]] = {
+    "hosting": Hosting,
+    "server": ServerEngine,
+    "base_url": lambda url: url.rstrip("/"),
+}
 
 
 def crosscheck(data: object) -> list[tuple[Path, str]]:
@@ -85,3 +97,45 @@ def _fallback_problem(
     if provider == own_provider and model == own_model:
         return f"fallback `{ref}` is the model itself: name a different model"
     return None
+
+
+def unchecked_provider_conflicts(
+    data: object, invalid_fields: Mapping[int, set[str]]
+) -> list[tuple[Path, str]]:
+    """The cross-field problems of providers with an invalid field of their own.
+
+    pydantic skips a model's cross-field validator once one of its fields failed; these
+    providers are checked here on the fields that are valid (`invalid_fields`: by provider
+    index, the names of those that are not).
+    """
+    providers = data.get("providers") if isinstance(data, dict) else None
+    if not isinstance(providers, list):
+        return []
+    problems: list[tuple[Path, str]] = []
+    for index, failed in sorted(invalid_fields.items()):
+        provider = providers[index] if index < len(providers) else None
+        if not isinstance(provider, dict):
+            continue
+        invalid = set(failed)  # grows by the values these checks cannot read
+        fields = _valid_fields(provider, invalid)
+        for conflict in provider_conflicts(fields, invalid):
+            problems.append((("providers", index, conflict.field), conflict.message))
+    return problems
+
+
+def _valid_fields(provider: dict[str, object], invalid: set[str]) -> dict[str, object]:
+    fields: dict[str, object] = {}
+    for name in CROSS_CHECKED_FIELDS:
+        value = provider.get(name)
+        if value is None or name in invalid:
+            continue
+        if name not in _VALIDATED:
+            fields[name] = value
+        elif isinstance(value, str):
+            try:
+                fields[name] = _VALIDATED[name](value)
+            except ValueError:
+                invalid.add(name)
+        else:
+            invalid.add(name)
+    return fields

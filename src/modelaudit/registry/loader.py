@@ -11,6 +11,7 @@ import hashlib
 import os
 import typing
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path as FilePath
 
 from pydantic import BaseModel, ValidationError
@@ -19,8 +20,8 @@ from pydantic_core import ErrorDetails
 from modelaudit.errors import ConfigError, UsageError
 from modelaudit.redact import looks_like_key
 from modelaudit.registry import yamlsafe
-from modelaudit.registry.crosscheck import crosscheck
-from modelaudit.registry.schema import Registry
+from modelaudit.registry.crosscheck import crosscheck, unchecked_provider_conflicts
+from modelaudit.registry.schema import CONFLICTS_ERROR, NOT_A_KEY_REF, FieldConflict, Registry
 from modelaudit.registry.yamlsafe import Path, Position, YamlProblem
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -91,20 +92,27 @@ def _read(path: FilePath) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise ConfigError(
-                [
-                    f"{path}:1:1: the file is {size / 1_048_576:.1f} MiB; a registry is capped at "
-                    f"{MAX_BYTES // 1_048_576} MiB (is this the right file?)"
-                ]
-            )
+            raise _too_big(path, f"{size / 1_048_576:.1f} MiB")
         with path.open("rb") as handle:
-            return handle.read(MAX_BYTES + 1)
+            raw = handle.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:  # a pipe or a device: its size was not known beforehand
+            raise _too_big(path, f"more than {MAX_BYTES // 1_048_576} MiB")
+        return raw
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"{path}: is a directory, not a providers.yaml") from None
     except PermissionError:
         raise UsageError(f"{path}: permission denied") from None
+
+
+def _too_big(path: FilePath, size: str) -> ConfigError:
+    return ConfigError(
+        [
+            f"{path}:1:1: the file is {size}; a registry is capped at "
+            f"{MAX_BYTES // 1_048_576} MiB (is this the right file?)"
+        ]
+    )
 
 
 def _format(label: str, problem: YamlProblem) -> str:
@@ -129,21 +137,44 @@ def _position_of(document: yamlsafe.Document, path: Path, *, key: bool = False) 
 
 
 def _cross_problems(document: yamlsafe.Document) -> list[YamlProblem]:
-    return [
-        YamlProblem(_position_of(document, path), path, message)
-        for path, message in crosscheck(document.data)
-    ]
+    return _located(document, crosscheck(document.data))
+
+
+def _located(document: yamlsafe.Document, found: list[tuple[Path, str]]) -> list[YamlProblem]:
+    return [YamlProblem(_position_of(document, path), path, message) for path, message in found]
 
 
 def _validate(document: yamlsafe.Document) -> tuple[Registry | None, list[YamlProblem]]:
     try:
         return Registry.model_validate(document.data), []
     except ValidationError as exc:
-        return None, [
-            _problem(document, error)
-            for error in exc.errors(include_url=False)
-            if not _follows_from_item_errors(error)
-        ]
+        errors = exc.errors(include_url=False)
+    problems = [
+        problem
+        for error in errors
+        if not _follows_from_item_errors(error)
+        for problem in _problems(document, error)
+    ]
+    unchecked = unchecked_provider_conflicts(document.data, _invalid_provider_fields(errors))
+    return None, list(dict.fromkeys([*problems, *_located(document, unchecked)]))
+
+
+def _invalid_provider_fields(errors: list[ErrorDetails]) -> dict[int, set[str]]:
+    """By provider index, its fields that failed (so its cross-field checks did not run)."""
+    invalid: dict[int, set[str]] = {}
+    for error in errors:
+        loc = error["loc"]
+        if len(loc) > 2 and loc[0] == "providers" and isinstance(loc[1], int):
+            invalid.setdefault(loc[1], set()).add(str(loc[2]))
+    return invalid
+
+
+def _problems(document: yamlsafe.Document, error: ErrorDetails) -> list[YamlProblem]:
+    if error["type"] != CONFLICTS_ERROR:
+        return [_problem(document, error)]
+    conflicts: tuple[FieldConflict, ...] = error.get("ctx", {})["conflicts"]
+    found: list[tuple[Path, str]] = [((*error["loc"], c.field), c.message) for c in conflicts]
+    return _located(document, found)
 
 
 def _follows_from_item_errors(error: ErrorDetails) -> bool:
@@ -155,6 +186,10 @@ def _follows_from_item_errors(error: ErrorDetails) -> bool:
 def _problem(document: yamlsafe.Document, error: ErrorDetails) -> YamlProblem:
     path: Path = tuple(error["loc"])
     kind = error["type"]
+    if path[:1] == ("providers",) and path[2:3] == ("api_key",) and kind != "value_error":
+        # pydantic's messages may quote what was written (a value, an unknown field's
+        # name): under api_key that may be the key itself. Our validators never quote it.
+        return YamlProblem(_position_of(document, path[:3]), path[:3], NOT_A_KEY_REF)
     if kind == "missing":
         parent = path[:-1]
         return YamlProblem(_position_of(document, parent), path, _missing(path))
@@ -237,6 +272,8 @@ def _message(path: Path, error: ErrorDetails) -> str:
     value = error.get("input")
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "string_type" and isinstance(value, date):
+        return "expected text, got a date: quote it (YAML reads an unquoted YYYY-MM-DD as a date)"
     if kind in _TYPE_MESSAGES:
         return f"{_TYPE_MESSAGES[kind]}, got {_kind_of(value)}"
     if kind.startswith("date") or kind.startswith("datetime"):

@@ -8,12 +8,23 @@ in `modelaudit.registry.crosscheck`, where they can point at the offending line.
 from __future__ import annotations
 
 import re
-from datetime import date
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from modelaudit.families import FAMILIES
 from modelaudit.registry.jurisdictions import COMMON_MISTAKES, ISO_3166_ALPHA2
@@ -30,6 +41,32 @@ _CREDENTIAL_HEADERS = frozenset(
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def _written(self, earlier: str, later: str) -> str:
+        """Of two fields in conflict, the one to point at: the later, unless only the
+        earlier was written (the other is a default the user may not know of)."""
+        only_earlier = earlier in self.model_fields_set and later not in self.model_fields_set
+        return earlier if only_earlier else later
+
+
+CONFLICTS_ERROR = "field_conflicts"
+"""The pydantic error type of a cross-field check; its ctx `conflicts` holds every one."""
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """A problem between fields of one mapping, told under the field to change."""
+
+    field: str
+    message: str
+
+
+def conflicts_error(conflicts: list[FieldConflict]) -> PydanticCustomError:
+    """One pydantic error carrying every conflict, so that none waits for the next run."""
+    summary = "; ".join(f"{c.field}: {c.message}" for c in conflicts)
+    return PydanticCustomError(
+        CONFLICTS_ERROR, "{summary}", {"summary": summary, "conflicts": tuple(conflicts)}
+    )
+
 
 class KeyRef(_Strict):
     """Where a key is read from at send time. The key itself never enters the registry."""
@@ -42,10 +79,19 @@ class KeyRef(_Strict):
         return f"{self.source}:{self.name}"
 
 
+NOT_A_KEY_REF = (
+    "must be text naming where the key is: write `api_key: env:VARIABLE_NAME`, or "
+    "`api_key: file:/path/to/key`"
+)
+
+
 def parse_key_ref(value: object) -> object:
     """Accept `env:VAR` and `file:PATH`; refuse anything that could be a literal key."""
+    if value is None or isinstance(value, dict):
+        return value  # a mapping is checked field by field as a KeyRef
     if not isinstance(value, str):
-        return value
+        # Never echo the value, whatever its type: a number may be the key itself.
+        raise ValueError(NOT_A_KEY_REF)
     source, sep, name = value.partition(":")
     if sep and source == "env":
         if not _ENV_VAR.fullmatch(name):
@@ -78,6 +124,37 @@ def _fraction_not_percent(value: object) -> object:
 Availability = Annotated[float, BeforeValidator(_fraction_not_percent), Field(gt=0, le=1)]
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|[ \t]+)\d")
+
+
+def _day_only(value: object) -> object:
+    """A date, or a YYYY-MM-DD text; refuse a timestamp rather than cut it to its date."""
+    if isinstance(value, datetime):
+        raise _timestamp_error(value.isoformat(), value.date())
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value  # 2026-02-30: the strict date check reports it
+    if isinstance(value, str) and _TIMESTAMP.match(value):
+        raise _timestamp_error(value, None)
+    return value
+
+
+def _timestamp_error(text: str, day: date | None) -> ValueError:
+    example = day.isoformat() if day else "2026-06-30"
+    return ValueError(
+        f"expected a date (YYYY-MM-DD), got a timestamp `{text}`: write the day alone, "
+        f"e.g. {example} (a time and offset can move the day)"
+    )
+
+
+Day = Annotated[date, BeforeValidator(_day_only), Strict()]
+"""A calendar day written YYYY-MM-DD: a timestamp or a number of seconds is refused, never
+silently cut or converted to a date."""
+
+
 class Timeouts(_Strict):
     connect_s: float = Field(5.0, gt=0)
     first_byte_s: float = Field(30.0, gt=0)
@@ -88,7 +165,8 @@ class Timeouts(_Strict):
     @model_validator(mode="after")
     def _total_covers_phases(self) -> Timeouts:
         if self.total_s < self.connect_s:
-            raise ValueError("total_s must be at least connect_s")
+            field = self._written("connect_s", "total_s")
+            raise conflicts_error([FieldConflict(field, "total_s must be at least connect_s")])
         return self
 
 
@@ -192,7 +270,7 @@ class ModelSpec(_Strict):
     license: str | None = None
     family: str | None = None
     pinned: bool = False
-    retires: date | None = None
+    retires: Day | None = None
     fallbacks: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     slo: SloOverride | None = None
@@ -287,16 +365,10 @@ class ProviderSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ProviderSpec:
-        if self.hosting is not Hosting.SELF_HOSTED and self.jurisdiction is None:
-            raise ValueError(
-                "a vendor or third-party provider needs `jurisdiction`: the ISO code of the "
-                "country its operator is established in (self-hosted providers may leave it out)"
-            )
-        if self.server is not None and self.hosting is not Hosting.SELF_HOSTED:
-            raise ValueError("`server` names a self-hosted engine: set `hosting: self-hosted`")
-        problem = FAMILIES[self.api].check_provider(self.base_url, self.api_version)
-        if problem:
-            raise ValueError(problem)
+        fields = {name: getattr(self, name) for name in CROSS_CHECKED_FIELDS}
+        conflicts = provider_conflicts({k: v for k, v in fields.items() if v is not None})
+        if conflicts:
+            raise conflicts_error(conflicts)
         return self
 
     def concurrency(self, defaults: Concurrency) -> int:
@@ -308,6 +380,50 @@ class ProviderSpec(_Strict):
 
     def model(self, model_id: str) -> ModelSpec | None:
         return next((m for m in self.models if m.id == model_id), None)
+
+
+CROSS_CHECKED_FIELDS = ("hosting", "server", "jurisdiction", "api", "base_url", "api_version")
+
+
+def provider_conflicts(
+    fields: Mapping[str, object], invalid: Collection[str] = ()
+) -> list[FieldConflict]:
+    """Every problem between the fields of one provider.
+
+    `fields` holds the provider's fields that are set and valid on their own (validated
+    values); `invalid` names those set but wrong, whose own error is reported instead:
+    a rule reading one is skipped, so each problem is told once.
+    """
+    conflicts: list[FieldConflict] = []
+    hosting = fields.get("hosting")
+    if hosting is not None and hosting is not Hosting.SELF_HOSTED:
+        if "jurisdiction" not in fields and "jurisdiction" not in invalid:
+            conflicts.append(
+                FieldConflict(
+                    "jurisdiction",
+                    "a vendor or third-party provider needs `jurisdiction`: the ISO code of the "
+                    "country its operator is established in (self-hosted providers may leave "
+                    "it out)",
+                )
+            )
+        if "server" in fields:
+            conflicts.append(
+                FieldConflict(
+                    "server", "`server` names a self-hosted engine: set `hosting: self-hosted`"
+                )
+            )
+    api, base_url, api_version = (fields.get(k) for k in ("api", "base_url", "api_version"))
+    family = FAMILIES.get(api) if isinstance(api, str) else None
+    if family is None:
+        return conflicts
+    base_url = base_url if isinstance(base_url, str) else None
+    if base_url is not None and (problem := family.check_base_url(base_url)):
+        conflicts.append(FieldConflict("base_url", problem))
+    if "api_version" not in invalid:
+        version = api_version if isinstance(api_version, str) else None
+        if problem := family.check_api_version(version, base_url):
+            conflicts.append(FieldConflict("api_version", problem))
+    return conflicts
 
 
 RiskWeight = Annotated[float, Field(ge=0, le=100)]
@@ -347,9 +463,16 @@ class RiskLevels(_Strict):
     @model_validator(mode="after")
     def _ascending(self) -> RiskLevels:
         if not self.elevated < self.high < self.critical:
-            raise ValueError(
-                "levels must rise: elevated < high < critical "
-                f"(got {self.elevated}, {self.high}, {self.critical})"
+            raise conflicts_error(
+                [
+                    FieldConflict(
+                        self._written("elevated", "high")
+                        if self.high <= self.elevated
+                        else self._written("high", "critical"),
+                        "levels must rise: elevated < high < critical "
+                        f"(got {self.elevated}, {self.high}, {self.critical})",
+                    )
+                ]
             )
         return self
 

@@ -9,8 +9,9 @@ become `YamlProblem`s, and every value's position is recorded by its path.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -112,11 +113,12 @@ class _Builder:
             return self._bad_tag(node, path)
         if node.tag == "tag:yaml.org,2002:timestamp":
             # An impossible date such as 2026-02-30 stays a string for the schema to reject.
+            # A timestamp stays a datetime (never cut to its date: with an offset that may
+            # be another day in UTC): a date field refuses it.
             try:
-                value = self._scalar.construct_yaml_timestamp(node)
+                return self._scalar.construct_yaml_timestamp(node)
             except ValueError:
                 return node.value
-            return value.date() if isinstance(value, datetime) else value
         value = self._scalar.construct_object(node, deep=True)
         assert value is None or isinstance(value, str | int | float | bool | date)
         return value
@@ -183,24 +185,76 @@ def parse(text: str) -> tuple[Document, list[YamlProblem]]:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         raise YamlSyntaxError(_syntax_problem(exc)) from None
-    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
-        raise YamlSyntaxError(YamlProblem(Position(1, 1), (), f"not valid YAML: {exc}")) from None
+    except yaml.YAMLError as exc:  # a reader error: a character YAML does not allow
+        raise YamlSyntaxError(_character_problem(text, exc)) from None
     finally:
         loader.dispose()
     builder = _Builder()
     if node is None:
         return builder.document, [YamlProblem(Position(1, 1), (), "the file is empty")]
+    if _written_values(node) > MAX_VALUES:  # counted before building: much cheaper
+        message = (
+            f"the document has more than {MAX_VALUES:,} values; a registry needs far fewer "
+            "(is this the right file?)"
+        )
+        raise YamlSyntaxError(YamlProblem(_position(node), (), message))
     try:
         builder.document.data = builder.build(node, (), ())
     except _TooBigError:
-        problem = YamlProblem(
-            _position(node),
-            (),
+        message = (
             f"the document expands to more than {MAX_VALUES:,} values once aliases are "
-            "followed (an alias bomb?): write it out plainly",
+            "followed (an alias bomb?): write it out plainly"
         )
-        raise YamlSyntaxError(problem) from None
+        raise YamlSyntaxError(YamlProblem(_position(node), (), message)) from None
     return builder.document, builder.problems
+
+
+def _written_values(root: Node) -> int:
+    """The values written in the file (an alias's target counted once), up to the cap + 1."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack and len(seen) <= MAX_VALUES:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            stack.extend(value for _, value in node.value)
+    return len(seen)
+
+
+def _character_problem(text: str, exc: yaml.YAMLError) -> YamlProblem:
+    # libyaml's ReaderError gives a byte offset, PyYAML's a character index: find the
+    # character in the text instead.
+    found = _NOT_ALLOWED.search(text)
+    if found is None:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return YamlProblem(Position(1, 1), (), f"not valid YAML: {first_line}")
+    code = ord(found.group())
+    if code == 0:
+        what = "U+0000 (a NUL byte) cannot appear in YAML: is this the right file? If so, delete it"
+    else:
+        kind = "a control character" if code < 0xA0 else "not a character"
+        what = (
+            f"U+{code:04X} ({kind}) cannot appear in YAML: delete it "
+            "(editors often do not show it; retype the line)"
+        )
+    return YamlProblem(position_in(text, found.start()), (), what)
+
+
+# What YAML 1.1 lets a stream contain (PyYAML's reader rule), negated.
+_NOT_ALLOWED = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def position_in(text: str, index: int) -> Position:
+    """The 1-based line and column of `text[index]`, counting line breaks as YAML does."""
+    line, line_start = 1, 0
+    for brk in _LINE_BREAK.finditer(text, 0, index):
+        line, line_start = line + 1, brk.end()
+    return Position(line, index - line_start + 1)
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:

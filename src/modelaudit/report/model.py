@@ -194,20 +194,23 @@ def build_report(
     span: timedelta,
     registry_sha256: str | None = None,
     tool_version: str = __version__,
+    timelines: bool = True,
 ) -> Report:
+    """`timelines=False` leaves every model's timeline empty, for a format that does not
+    draw them (`render.DRAWS_TIMELINES`): a month of them is a sizable read."""
     window = window_ending(now, span)
     bucket = bucket_for(span)
     evidence = read_evidence(reader, window, now)
-    timelines = reader.timelines(window, bucket)
+    drawn = reader.timelines(window, bucket) if timelines else {}
     assessments = assess(registry, evidence)
     incidents = _incidents(evidence)
     downtime = _downtime(incidents, window)
     views = [
-        _registry_model(a, evidence, tuple(timelines.get(a.key, ())), downtime.get(a.key))
+        _registry_model(a, evidence, tuple(drawn.get(a.key, ())), downtime.get(a.key))
         for a in assessments.values()
     ]
     views += [
-        _unlisted_model(h, evidence, tuple(timelines.get(key, ())), downtime.get(key))
+        _unlisted_model(h, evidence, tuple(drawn.get(key, ())), downtime.get(key))
         for key, h in evidence.models.items()
         if key not in assessments
     ]

@@ -1,19 +1,34 @@
 """The registration of report formats: a new format is one module in `report/formats/`, one
-`ReportFormat` member and one line here."""
+`ReportFormat` member and one line here. Each module is imported only when its format is
+chosen (an HTML page's SVG charts cost a Markdown report nothing)."""
 
 from __future__ import annotations
 
-from modelaudit.report.formats import html, json_doc, markdown, table
-from modelaudit.report.formats.base import Renderer, RenderOptions, ReportFormat
-from modelaudit.report.model import Report
+import importlib
+from typing import TYPE_CHECKING
 
-FORMATTERS: dict[ReportFormat, Renderer] = {
-    ReportFormat.TABLE: table.render,
-    ReportFormat.JSON: json_doc.render,
-    ReportFormat.MARKDOWN: markdown.render,
-    ReportFormat.HTML: html.render,
+from modelaudit.report.formats.base import RenderOptions, ReportFormat
+
+if TYPE_CHECKING:
+    from modelaudit.report.formats.base import Renderer
+    from modelaudit.report.model import Report
+
+FORMATTERS: dict[ReportFormat, str] = {
+    ReportFormat.TABLE: "table",
+    ReportFormat.JSON: "json_doc",
+    ReportFormat.MARKDOWN: "markdown",
+    ReportFormat.HTML: "html",
 }
+"""Each format's module in `modelaudit.report.formats`, which has a `render` function."""
+DRAWS_TIMELINES = frozenset({ReportFormat.JSON, ReportFormat.HTML})
+"""The formats that show each model's timeline; the others are built without them."""
+
+
+def renderer(kind: ReportFormat) -> Renderer:
+    module = importlib.import_module(f"modelaudit.report.formats.{FORMATTERS[kind]}")
+    found: Renderer = module.render
+    return found
 
 
 def render(report: Report, kind: ReportFormat, options: RenderOptions | None = None) -> str:
-    return FORMATTERS[kind](report, options or RenderOptions())
+    return renderer(kind)(report, options or RenderOptions())

@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from modelaudit.probe.verdict import same_model
-
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Iterable
@@ -50,6 +48,8 @@ def record(
         (target_id,),
     ).fetchone()
     served, fingerprint, ratelimit = row
+    from modelaudit.probe.verdict import same_model  # the probe's rule; not needed to read
+
     events: list[tuple[int, int, str, int | None, int]] = []
     for o in seen:
         if o.served_model is not None and o.served_model != served:

@@ -16,13 +16,14 @@ How attempts count towards availability is decided here, once:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
 AVAILABILITY_KINDS = frozenset({ProbeKind.COMPLETION, ProbeKind.STREAM, ProbeKind.HEALTH})
 SUCCESS_CLASSES = frozenset({ErrorClass.OK, ErrorClass.CONTENT_FILTERED})
@@ -53,6 +54,27 @@ def counts_as(error_class: ErrorClass) -> Literal["ok", "failed", "excluded"]:
 class Window:
     since: datetime
     until: datetime
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def bucket_start(moment: datetime, bucket: timedelta) -> datetime:
+    """The start of the timeline bucket holding `moment`. Buckets are multiples of their
+    width since the Unix epoch: a day starts at midnight UTC, an hour on the hour."""
+    return moment - (moment - EPOCH) % bucket
+
+
+def bucket_starts(window: Window, bucket: timedelta) -> list[datetime]:
+    """The starts of every bucket a timeline over `window` has, oldest first. The first
+    starts at or before `window.since`, and the first and last buckets hold only what is
+    inside the window."""
+    starts = []
+    moment = bucket_start(window.since, bucket)
+    while moment < window.until:
+        starts.append(moment)
+        moment += bucket
+    return starts
 
 
 @dataclass(frozen=True)
@@ -94,6 +116,7 @@ class TimelinePoint:
     """One bucket of a model's timeline."""
 
     start: datetime
+    """The bucket's start (`bucket_start`): the first bucket of a window may start before it."""
     ok: int
     failed: int
     excluded: int
@@ -160,7 +183,10 @@ class HistoryReader(Protocol):
         ...
 
     def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
-        """Per model, buckets of `bucket` width from `window.since` (empty buckets left out)."""
+        """Per model, the attempts of the window in buckets of `bucket` width, at the
+        starts `bucket_starts` gives (empty buckets left out). Latency percentiles are
+        exact for buckets shorter than a day; whole-day buckets may give them bucketed
+        (within 3 %), as prune's rollups do."""
         ...
 
     def verdicts(self, window: Window) -> dict[ModelKey, list[VerdictPoint]]:

@@ -190,11 +190,61 @@ def _v4_change_events(conn: sqlite3.Connection) -> None:
     changes.backfill(conn)
 
 
+def _v5_incidents(conn: sqlite3.Connection) -> None:
+    _execute_all(
+        conn,
+        """
+        ALTER TABLE target ADD COLUMN verdict_ms INTEGER;
+        ALTER TABLE target ADD COLUMN verdict_run INTEGER;
+        CREATE TABLE incident (
+            target_id INTEGER NOT NULL REFERENCES target (id),
+            start_ms INTEGER NOT NULL,
+            start_run INTEGER NOT NULL REFERENCES run (id),
+            verdict TEXT NOT NULL,
+            last_ms INTEGER NOT NULL,
+            end_ms INTEGER,
+            runs INTEGER NOT NULL,
+            PRIMARY KEY (target_id, start_ms, start_run)
+        ) WITHOUT ROWID;
+        CREATE INDEX incident_last ON incident (last_ms);
+        """,
+    )
+    from modelaudit.store import incidents
+
+    incidents.backfill(conn)
+
+
+def _v6_daily_sums(conn: sqlite3.Connection) -> None:
+    _execute_all(
+        conn,
+        """
+        CREATE TABLE daily (
+            day_ms INTEGER NOT NULL,
+            target_id INTEGER NOT NULL REFERENCES target (id),
+            kind TEXT NOT NULL,
+            error_class TEXT NOT NULL,
+            inconclusive INTEGER NOT NULL,
+            attempts INTEGER NOT NULL,
+            first_ms INTEGER NOT NULL,
+            last_ms INTEGER NOT NULL,
+            latency_hist TEXT,
+            ttft_hist TEXT,
+            PRIMARY KEY (day_ms, target_id, kind, error_class, inconclusive)
+        ) WITHOUT ROWID;
+        """,
+    )
+    from modelaudit.store import daily
+
+    daily.backfill(conn)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_runs_and_attempts,
     _v2_catalog_snapshots,
     _v3_hourly_rollups,
     _v4_change_events,
+    _v5_incidents,
+    _v6_daily_sums,
 )
 LATEST = len(MIGRATIONS)
 

@@ -3,11 +3,17 @@
 
 Windows are half-open, [since, until). Counting follows `history.counts_as` exactly: the
 SQL groups attempts by (model, kind, error class, run inconclusive?) and Python applies the
-rule to the few hundred groups, so the rule lives in one place. Percentiles are exact
-(nearest rank, computed in SQL with window functions) where only raw attempts are in the
-window; where `db prune` has rolled hours up, those hours' histograms are merged with the
-raw samples and the percentiles are bucketed (see `buckets`). Rolled-up hours count in a
-window when the hour starts inside it.
+rule to the few hundred groups, so the rule lives in one place. The whole UTC days of a
+window are counted from the daily sums kept as attempts are written (`daily`), the hours
+around them from the attempts themselves; rolled-up hours count in a window when the hour
+starts inside it.
+
+A model's summary percentiles are exact (nearest rank, read by rank along an index) where
+only raw attempts are in the window; where `db prune` has rolled hours up, those hours'
+histograms are merged with the raw samples and the percentiles are bucketed (see
+`buckets`). A timeline's percentiles are exact for buckets shorter than a day; a timeline of
+whole-day buckets reads them from the daily histograms, bucketed. Incidents are kept as
+verdicts are written (`incidents`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import itertools
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from modelaudit.store import buckets
 from modelaudit.store.db import from_ms, ms
@@ -34,27 +40,34 @@ from modelaudit.store.history import (
     VerdictPoint,
     counts_as,
 )
+from modelaudit.store.periods import DAILY, ROLLUP, Table
 from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
     from datetime import datetime, timedelta
 
     from modelaudit.store.history import Window
 
-HOUR_MS = 3_600_000
-INCIDENT_VERDICTS = frozenset({Verdict.DOWN, Verdict.GONE})
-NEUTRAL_VERDICTS = frozenset({Verdict.SKIPPED, Verdict.INCONCLUSIVE})
-"""Say nothing about the model (not probed, or this machine offline): they neither
-continue nor end an incident."""
-LOOKBACK_ROWS = 1000
+DAY_MS = DAILY.width_ms
 RANGED_BUCKETS = 64
 """Up to this many timeline buckets, each is counted by index ranges (no sort)."""
 # The sets of `history.py`, bound as JSON arrays (`x IN (SELECT value FROM json_each(?))`):
 # no SQL text is ever built from values.
 OK_CLASSES = json.dumps(sorted(c.value for c in SUCCESS_CLASSES))
 COUNTED_KINDS = json.dumps(sorted(k.value for k in AVAILABILITY_KINDS))
+# The rule of `history.counts_as`, looked up by stored value: a month's timeline adds tens of
+# thousands of groups.
+_CLASSES = {c.value: c for c in ErrorClass}
+_COUNTS_AS = {c.value: counts_as(c) for c in ErrorClass}
+_AVAILABILITY = frozenset(k.value for k in AVAILABILITY_KINDS)
+COUNTED_AS = {
+    counted: json.dumps(sorted(c for c, how in _COUNTS_AS.items() if how == counted))
+    for counted in ("ok", "excluded")
+}
+"""`counts_as` as the JSON arrays of classes that count as ok and as excluded (any other
+counts as failed), for SQL that counts many groups at once."""
 
 
 @dataclass
@@ -73,17 +86,20 @@ class _Tally:
         """One group of attempts: kind, class, how many, how many in inconclusive runs,
         first and last start (None where a timeline does not need them)."""
         kind, error_class, n, inconclusive, first, last = row
-        cls = ErrorClass(error_class)
-        self.classes[cls] += n
+        self.classes[_CLASSES[error_class]] += n
         self.first = _earliest(self.first, first)
         self.last = _latest(self.last, last)
-        if ProbeKind(kind) not in AVAILABILITY_KINDS:
+        if kind not in _AVAILABILITY:
             return
-        counted = counts_as(cls)
-        setattr(self, counted, getattr(self, counted) + n - inconclusive)
-        self.excluded += inconclusive
+        counted = _COUNTS_AS[error_class]
         if counted == "ok":
+            self.ok += n - inconclusive
             self.last_ok = _latest(self.last_ok, last)
+        elif counted == "failed":
+            self.failed += n - inconclusive
+        else:
+            self.excluded += n - inconclusive
+        self.excluded += inconclusive
 
 
 def _earliest(a: int | None, b: int | None) -> int | None:
@@ -99,13 +115,18 @@ class _Sample:
     """Which attempts a percentile is taken over: successes of one kind, one metric. The
     SQL is literal per metric: SQLite uses a partial index only for a literal `kind`, and
     `INDEXED BY` keeps it from preferring attempt_summary (more equality columns, but the
-    values are not in it, so every sample would be looked up and sorted)."""
+    values are not in it, so every sample would be looked up and sorted). `span_sql` reads
+    the samples of a short span (less than a day) along the time index instead."""
 
     kind: ProbeKind
     metric: Literal["latency", "ttft"]
     count_sql: str
     nth_sql: str
     values_sql: str
+    span_sql: str
+    top_sql: str
+    """`nth_sql` counting down from the largest: a p95 or p99 steps over a few entries
+    instead of nearly all of them."""
 
 
 LATENCY = _Sample(
@@ -120,10 +141,20 @@ LATENCY = _Sample(
     " AND latency_ms IS NOT NULL"
     " AND started_ms >= :since AND started_ms < :until"
     " ORDER BY latency_ms LIMIT 1 OFFSET :offset",
-    values_sql="SELECT (started_ms - :since) / :width AS g, json_group_array(latency_ms)"
+    top_sql="SELECT latency_ms FROM attempt INDEXED BY attempt_latency"
+    " WHERE kind = 'completion' AND target_id = :target AND error_class = :cls"
+    " AND latency_ms IS NOT NULL"
+    " AND started_ms >= :since AND started_ms < :until"
+    " ORDER BY latency_ms DESC LIMIT 1 OFFSET :offset",
+    values_sql="SELECT (started_ms - :origin) / :width AS g, json_group_array(latency_ms)"
     " FROM attempt INDEXED BY attempt_latency WHERE kind = 'completion'"
     " AND target_id = :target AND error_class = :cls AND latency_ms IS NOT NULL"
     " AND started_ms >= :since AND started_ms < :until GROUP BY g",
+    span_sql="SELECT target_id, (started_ms - :origin) / :width AS g,"
+    " json_group_array(latency_ms) FROM attempt INDEXED BY attempt_started"
+    " WHERE started_ms >= :since AND started_ms < :until AND kind = 'completion'"
+    " AND error_class IN (SELECT value FROM json_each(:ok)) AND latency_ms IS NOT NULL"
+    " GROUP BY 1, 2",
 )
 TTFT = _Sample(
     ProbeKind.STREAM,
@@ -135,15 +166,96 @@ TTFT = _Sample(
     " WHERE kind = 'stream' AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
     " AND started_ms >= :since AND started_ms < :until"
     " ORDER BY ttft_ms LIMIT 1 OFFSET :offset",
-    values_sql="SELECT (started_ms - :since) / :width AS g, json_group_array(ttft_ms)"
+    top_sql="SELECT ttft_ms FROM attempt INDEXED BY attempt_ttft"
+    " WHERE kind = 'stream' AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
+    " AND started_ms >= :since AND started_ms < :until"
+    " ORDER BY ttft_ms DESC LIMIT 1 OFFSET :offset",
+    values_sql="SELECT (started_ms - :origin) / :width AS g, json_group_array(ttft_ms)"
     " FROM attempt INDEXED BY attempt_ttft WHERE kind = 'stream'"
     " AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
     " AND started_ms >= :since AND started_ms < :until GROUP BY g",
+    span_sql="SELECT target_id, (started_ms - :origin) / :width AS g,"
+    " json_group_array(ttft_ms) FROM attempt INDEXED BY attempt_started"
+    " WHERE started_ms >= :since AND started_ms < :until AND kind = 'stream'"
+    " AND error_class IN (SELECT value FROM json_each(:ok)) AND ttft_ms IS NOT NULL"
+    " GROUP BY 1, 2",
 )
 SUCCESSES = tuple(sorted(c.value for c in SUCCESS_CLASSES))
 _VERDICTS = {v.value: v for v in Verdict}
 _Key = tuple[int, int]
 """(target id, bucket number)."""
+# SQL naming a table (`rollup` or `daily`, from the `Table` constants) or joining these
+# fragments carries `noqa: S608`: values are always bound, never part of the text.
+# Each (model, kind, error class) seen in a span, from the daily sums (a range of a small
+# table), and each one's attempts in bucket g of the span, counted along attempt_summary.
+_GROUPS = (
+    "groups AS (SELECT DISTINCT target_id AS t, kind AS k, error_class AS c FROM daily"
+    " WHERE day_ms >= :since - :since % 86400000 AND day_ms < :until)"
+)
+_IN_BUCKET = (
+    " FROM attempt WHERE target_id = t AND kind = k AND error_class = c"
+    " AND started_ms >= max(:since, :origin + g * :width)"
+    " AND started_ms < min(:until, :origin + (g + 1) * :width)"
+)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A window cut into buckets: bucket g holds the attempts of [origin + g * width,
+    origin + (g + 1) * width) that started inside [since, until)."""
+
+    since: int
+    until: int
+    origin: int
+    width: int
+
+    @classmethod
+    def whole(cls, since: int, until: int) -> _Grid:
+        """The window as one bucket (a model's summary)."""
+        return cls(since, until, since, until - since + 1)
+
+    @classmethod
+    def aligned(cls, since: int, until: int, width: int) -> _Grid:
+        """Buckets at multiples of `width` since the epoch (`history.bucket_start`)."""
+        return cls(since, until, since - since % width, width)
+
+    @property
+    def params(self) -> dict[str, int]:
+        return {
+            "since": self.since,
+            "until": self.until,
+            "origin": self.origin,
+            "width": self.width,
+        }
+
+    @property
+    def single(self) -> bool:
+        return self.origin <= self.since and self.until <= self.origin + self.width
+
+    @property
+    def numbers(self) -> range:
+        """The bucket numbers the window touches."""
+        first = (self.since - self.origin) // self.width
+        return range(first, (self.until - 1 - self.origin) // self.width + 1)
+
+    def start(self, number: int) -> int:
+        return self.origin + number * self.width
+
+    def parts(self) -> list[tuple[_Grid, bool]]:
+        """The window as its whole UTC days, read from the daily sums (True), and the
+        hours before and after them, read from the attempts (False). Days are used only
+        when each falls in one bucket."""
+        first_day = -(-self.since // DAY_MS) * DAY_MS
+        last_day = self.until // DAY_MS * DAY_MS
+        days_fit = self.single or (self.width % DAY_MS == 0 and self.origin % DAY_MS == 0)
+        if not days_fit or first_day >= last_day:
+            return [(self, False)]
+        parts = [(replace(self, since=first_day, until=last_day), True)]
+        if self.since < first_day:
+            parts.insert(0, (replace(self, until=first_day), False))
+        if last_day < self.until:
+            parts.append((replace(self, since=last_day), False))
+        return parts
 
 
 class SqliteHistory:
@@ -165,10 +277,11 @@ class SqliteHistory:
 
     def models(self, window: Window) -> list[ModelHistory]:
         since, until = _bounds(window)
-        tallies = self._tallies(since, until, width=None)
+        grid = _Grid.whole(since, until)
+        tallies = self._tallies(grid)
         targets = sorted({target_id for target_id, _ in tallies})
-        latency = self._percentiles(since, until, None, LATENCY, targets)
-        ttft = self._percentiles(since, until, None, TTFT, targets)
+        latency = self._exact_percentiles(grid, LATENCY, targets)
+        ttft = self._exact_percentiles(grid, TTFT, targets)
         histories = []
         for (target_id, _), tally in sorted(tallies.items(), key=lambda i: self._name(i[0][0])):
             provider, model = self._name(target_id)
@@ -194,17 +307,19 @@ class SqliteHistory:
 
     def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
         since, until = _bounds(window)
-        width = max(1, round(bucket.total_seconds() * 1000))
-        tallies = self._tallies(since, until, width)
+        grid = _Grid.aligned(since, until, max(1, round(bucket.total_seconds() * 1000)))
+        tallies = self._tallies(grid)
         targets = sorted({target_id for target_id, _ in tallies})
-        latency = self._percentiles(since, until, width, LATENCY, targets)
-        ttft = self._percentiles(since, until, width, TTFT, targets)
+        by_days = any(from_days for _, from_days in grid.parts())
+        percentiles = self._bucketed_percentiles if by_days else self._exact_percentiles
+        latency = percentiles(grid, LATENCY, targets)
+        ttft = percentiles(grid, TTFT, targets)
         timelines: dict[ModelKey, list[TimelinePoint]] = {}
         for key in sorted(tallies, key=lambda k: (self._name(k[0]), k[1])):
             tally = tallies[key]
             timelines.setdefault(self._name(key[0]), []).append(
                 TimelinePoint(
-                    start=from_ms(since + key[1] * width),
+                    start=from_ms(grid.start(key[1])),
                     ok=tally.ok,
                     failed=tally.failed,
                     excluded=tally.excluded,
@@ -215,73 +330,95 @@ class SqliteHistory:
             )
         return timelines
 
-    def _tallies(self, since: int, until: int, width: int | None) -> dict[_Key, _Tally]:
-        params = {"since": since, "until": until, "width": width or (until - since + 1)}
+    def _tallies(self, grid: _Grid) -> dict[_Key, _Tally]:
         tallies: dict[_Key, _Tally] = defaultdict(_Tally)
-        inconclusive = self._inconclusive_counts(params)
-        for target_id, group_no, kind, error_class, n, first, last in self._raw_groups(
-            params, width is None
-        ):
-            n_inconclusive = inconclusive.get((target_id, group_no, kind, error_class), 0)
-            tallies[(target_id, group_no)].add((kind, error_class, n, n_inconclusive, first, last))
-        rolled = self.conn.execute(
-            "SELECT target_id, (hour_ms - :since) / :width, kind, error_class, sum(attempts),"
-            " sum(CASE WHEN inconclusive THEN attempts ELSE 0 END), min(first_ms), max(last_ms)"
-            " FROM rollup WHERE hour_ms >= :since AND hour_ms < :until GROUP BY 1, 2, 3, 4",
-            params,
-        )
-        for target_id, group_no, *counts in rolled:
-            tallies[(target_id, group_no)].add(tuple(counts))
+        for part, from_days in grid.parts():
+            if from_days and not part.single:
+                for target_id, group_no, ok, failed, excluded in self._counted_days(part):
+                    tally = tallies[(target_id, group_no)]
+                    tally.ok += ok
+                    tally.failed += failed
+                    tally.excluded += excluded
+                continue
+            rows = self._summed(part, DAILY) if from_days else self._raw_tally_rows(part)
+            for target_id, group_no, *counts in rows:
+                tallies[(target_id, group_no)].add(tuple(counts))
         return tallies
 
-    def _raw_groups(
-        self, params: dict[str, int], whole_window: bool
-    ) -> Iterable[tuple[int, int, str, str, int, int | None, int | None]]:
-        """Attempts per (model, bucket, kind, error class), counted along attempt_summary
-        (`+started_ms` keeps SQLite off the time index). Over the whole window the GROUP BY
-        follows the index, so nothing is sorted, and each group's first and last attempt
-        are two seeks. For a timeline of few buckets, each (group, bucket) is counted by a
-        range of the index, again without a sort; many buckets are grouped by a sort."""
-        if whole_window:
-            return self.conn.execute(
-                "SELECT t, 0, k, c, n,"
-                " (SELECT min(started_ms) FROM attempt WHERE target_id = t AND kind = k"
-                "  AND error_class = c AND started_ms >= :since AND started_ms < :until),"
-                " (SELECT max(started_ms) FROM attempt WHERE target_id = t AND kind = k"
-                "  AND error_class = c AND started_ms >= :since AND started_ms < :until)"
-                " FROM (SELECT target_id AS t, kind AS k, error_class AS c, count(*) AS n"
-                "  FROM attempt INDEXED BY attempt_summary"
-                "  WHERE +started_ms >= :since AND +started_ms < :until"
-                "  GROUP BY target_id, kind, error_class)",
-                params,
-            )
-        count = -(-(params["until"] - params["since"]) // params["width"])
-        if count <= RANGED_BUCKETS:
-            return self.conn.execute(
-                "WITH RECURSIVE b(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM b"
-                "  WHERE g + 1 < :buckets),"
-                " groups AS (SELECT target_id AS t, kind AS k, error_class AS c"
-                "  FROM attempt INDEXED BY attempt_summary"
-                "  WHERE +started_ms >= :since AND +started_ms < :until GROUP BY 1, 2, 3)"
-                " SELECT t, g, k, c, n, NULL, NULL FROM (SELECT t, g, k, c,"
-                "  (SELECT count(*) FROM attempt WHERE target_id = t AND kind = k"
-                "   AND error_class = c AND started_ms >= :since + g * :width"
-                "   AND started_ms < min(:until, :since + (g + 1) * :width)) AS n"
-                "  FROM groups CROSS JOIN b) WHERE n > 0",
-                {**params, "buckets": count},
-            )
+    def _counted_days(self, part: _Grid) -> Iterable[tuple[int, int, int, int, int]]:
+        """A timeline's whole days, counted in SQL: (model, bucket, ok, failed, excluded)
+        per day, a fifth of the rows of `_summed`. The sets it counts by are `counts_as`'s,
+        bound as values."""
         return self.conn.execute(
-            "SELECT target_id, (started_ms - :since) / :width AS g, kind, error_class, count(*),"
-            " NULL, NULL FROM attempt WHERE +started_ms >= :since AND +started_ms < :until"
-            " GROUP BY target_id, kind, error_class, g",
-            params,
+            "SELECT target_id, (day_ms - :origin) / :width,"
+            " sum(CASE WHEN NOT inconclusive AND c = 'ok' THEN attempts ELSE 0 END),"
+            " sum(CASE WHEN NOT inconclusive AND c = 'failed' THEN attempts ELSE 0 END),"
+            " sum(CASE WHEN inconclusive OR c = 'excluded' THEN attempts ELSE 0 END)"
+            " FROM (SELECT day_ms, target_id, inconclusive, attempts,"
+            "  CASE WHEN error_class IN (SELECT value FROM json_each(:ok)) THEN 'ok'"
+            "  WHEN error_class IN (SELECT value FROM json_each(:excluded)) THEN 'excluded'"
+            "  ELSE 'failed' END AS c FROM daily WHERE day_ms >= :since AND day_ms < :until"
+            "  AND kind IN (SELECT value FROM json_each(:kinds)))"
+            " GROUP BY day_ms, target_id",
+            {**part.params, **COUNTED_AS, "kinds": COUNTED_KINDS},
+        )
+
+    def _raw_tally_rows(self, part: _Grid) -> Iterator[tuple[Any, ...]]:
+        """Attempts of a span that are not in whole days: the raw ones, and the hours
+        `db prune` rolled up that start in it."""
+        inconclusive = self._inconclusive_counts(part.params)
+        for target_id, group_no, kind, error_class, n, first, last in self._raw_groups(part):
+            n_inconclusive = inconclusive.get((target_id, group_no, kind, error_class), 0)
+            yield (target_id, group_no, kind, error_class, n, n_inconclusive, first, last)
+        yield from self._summed(part, ROLLUP)
+
+    def _summed(self, part: _Grid, table: Table) -> Iterable[tuple[Any, ...]]:
+        """Rows of `rollup` or `daily` whose period starts in the span, added up per model,
+        kind and error class (their inconclusive attempts apart): over the whole window for
+        a summary (a month is a few rows per model), else per period, in the table's key
+        order (no sort), a bucket of several periods coming as several rows."""
+        return self.conn.execute(
+            f"SELECT target_id, ({table.period} - :origin) / :width, kind, error_class,"  # noqa: S608
+            " sum(attempts), sum(CASE WHEN inconclusive THEN attempts ELSE 0 END),"
+            f" min(first_ms), max(last_ms) FROM {table.name}"
+            f" WHERE {table.period} >= :since AND {table.period} < :until"
+            f" GROUP BY {'' if part.single else f'{table.period}, '}target_id, kind, error_class",
+            part.params,
+        )
+
+    def _raw_groups(
+        self, part: _Grid
+    ) -> Iterable[tuple[int, int, str, str, int, int | None, int | None]]:
+        """Attempts per (model, bucket, kind, error class), each counted by a range of
+        attempt_summary, so nothing is sorted; for a model's summary (one bucket) its
+        first and last attempt are two seeks more. Many buckets are grouped by a sort."""
+        numbers = part.numbers
+        if len(numbers) > RANGED_BUCKETS:
+            return self.conn.execute(
+                "SELECT target_id, (started_ms - :origin) / :width AS g, kind, error_class,"
+                " count(*), NULL, NULL FROM attempt"
+                " WHERE +started_ms >= :since AND +started_ms < :until"
+                " GROUP BY target_id, kind, error_class, g",
+                part.params,
+            )
+        times = (
+            f"(SELECT min(started_ms){_IN_BUCKET}), (SELECT max(started_ms){_IN_BUCKET})"
+            if part.single
+            else "NULL, NULL"
+        )
+        return self.conn.execute(
+            "WITH RECURSIVE b(g) AS (SELECT :first UNION ALL SELECT g + 1 FROM b"  # noqa: S608
+            f" WHERE g < :last), {_GROUPS}"
+            f" SELECT t, g, k, c, n, {times} FROM (SELECT t, g, k, c,"
+            f" (SELECT count(*){_IN_BUCKET}) AS n FROM groups CROSS JOIN b) WHERE n > 0",
+            {**part.params, "first": numbers[0], "last": numbers[-1]},
         )
 
     def _inconclusive_counts(self, params: dict[str, int]) -> dict[tuple[int, int, str, str], int]:
         """Attempts of runs marked inconclusive (this machine was offline), which count
         as excluded. Such runs are rare and short: each is found by its time span."""
         rows = self.conn.execute(
-            "SELECT a.target_id, (a.started_ms - :since) / :width, a.kind, a.error_class,"
+            "SELECT a.target_id, (a.started_ms - :origin) / :width, a.kind, a.error_class,"
             " count(*) FROM run r CROSS JOIN attempt a ON +a.run_id = r.id"  # runs first
             " AND a.started_ms BETWEEN r.started_ms AND coalesce(r.last_attempt_ms, r.finished_ms)"
             " WHERE r.status = 'inconclusive' AND r.started_ms < :until"
@@ -291,23 +428,16 @@ class SqliteHistory:
         )
         return {(t, g, kind, cls): n for t, g, kind, cls, n in rows}
 
-    def _percentiles(
-        self, since: int, until: int, width: int | None, sample: _Sample, targets: Iterable[int]
+    def _exact_percentiles(
+        self, grid: _Grid, sample: _Sample, targets: Iterable[int]
     ) -> dict[_Key, Percentiles]:
         """Exact from raw samples; bucketed where rolled-up hours share the bucket."""
-        params: dict[str, object] = {
-            "since": since,
-            "until": until,
-            "width": width or (until - since + 1),
-            "kind": sample.kind.value,
-            "metric": sample.metric,
-            "ok": OK_CLASSES,
-        }
-        rolled = self._rolled_histograms(params)
+        params: dict[str, object] = {**grid.params, "kind": sample.kind.value}
+        rolled = self._histograms(grid, sample, ROLLUP)
         found: dict[_Key, Percentiles] = {}
         for target_id in targets:
             params["target"] = target_id
-            if width is None and not any(key[0] == target_id for key in rolled):
+            if grid.single and not any(key[0] == target_id for key in rolled):
                 found[(target_id, 0)] = self._exact_by_rank(sample, params)
                 continue
             for group_no, values in self._sorted_samples(sample, params).items():
@@ -317,6 +447,28 @@ class SqliteHistory:
                 else:
                     found[key] = buckets.from_sorted(values)
         found.update((key, buckets.from_histogram(hist)) for key, hist in rolled.items())
+        return {key: p for key, p in found.items() if p.n}
+
+    def _bucketed_percentiles(
+        self, grid: _Grid, sample: _Sample, targets: Iterable[int]
+    ) -> dict[_Key, Percentiles]:
+        """From histograms: the daily sums' for whole days, the raw samples' and rolled-up
+        hours' for the rest of the window."""
+        stored: dict[_Key, list[buckets.Stored]] = defaultdict(list)
+        raw: dict[_Key, buckets.Histogram] = {}
+        for part, from_days in grid.parts():
+            for key, hist in self._histogram_rows(part, sample, DAILY if from_days else ROLLUP):
+                stored[key].append(hist)
+            if from_days:
+                continue
+            for target_id, group_no, values in self.conn.execute(
+                sample.span_sql, {**part.params, "ok": OK_CLASSES}
+            ):
+                _merge(raw, (target_id, group_no), buckets.histogram(json.loads(values)))
+        found = {
+            key: buckets.from_stored(stored.get(key, []), raw.get(key))
+            for key in stored.keys() | raw.keys()
+        }
         return {key: p for key, p in found.items() if p.n}
 
     def _exact_by_rank(self, sample: _Sample, params: dict[str, object]) -> Percentiles:
@@ -331,12 +483,18 @@ class SqliteHistory:
             return buckets.from_sorted(self._sorted_samples(sample, params).get(0, []))
         cls, n = present[0], counts[present[0]]
         p50, p95, p99 = (
-            self.conn.execute(
-                sample.nth_sql, {**params, "cls": cls, "offset": buckets.rank(p, n) - 1}
-            ).fetchone()[0]
+            self._nth(sample, {**params, "cls": cls}, buckets.rank(p, n), n)
             for p in buckets.QUANTILES
         )
         return Percentiles(n, p50, p95, p99)
+
+    def _nth(self, sample: _Sample, params: dict[str, object], rank: int, n: int) -> float:
+        """The sample of 1-based `rank` among `n`, stepping from whichever end is nearer."""
+        if n - rank < rank - 1:
+            sql, offset = sample.top_sql, n - rank
+        else:
+            sql, offset = sample.nth_sql, rank - 1
+        return float(self.conn.execute(sql, {**params, "offset": offset}).fetchone()[0])
 
     def _sorted_samples(self, sample: _Sample, params: dict[str, object]) -> dict[int, list[float]]:
         """One model's successful samples per bucket, each list sorted. SQLite hands each
@@ -349,18 +507,35 @@ class SqliteHistory:
             values.sort()
         return samples
 
-    def _rolled_histograms(self, params: dict[str, object]) -> dict[_Key, buckets.Histogram]:
-        rows = self.conn.execute(
-            "SELECT target_id, (hour_ms - :since) / :width, h FROM (SELECT target_id, hour_ms,"
-            "  CASE :metric WHEN 'ttft' THEN ttft_hist ELSE latency_hist END AS h FROM rollup"
-            "  WHERE hour_ms >= :since AND hour_ms < :until AND kind = :kind"
-            "  AND error_class IN (SELECT value FROM json_each(:ok))) WHERE h IS NOT NULL",
-            params,
-        )
-        hists: dict[_Key, buckets.Histogram] = defaultdict(Counter)
-        for target_id, group_no, text in rows:
-            hists[(target_id, group_no)].update(buckets.decode(text))
+    def _histograms(
+        self, part: _Grid, sample: _Sample, table: Table
+    ) -> dict[_Key, buckets.Histogram]:
+        """The sample's histograms of the `rollup` or `daily` rows starting in the span,
+        per bucket."""
+        hists: dict[_Key, buckets.Histogram] = {}
+        for key, found in self._histogram_rows(part, sample, table):
+            _merge(hists, key, buckets.parsed(found))
         return hists
+
+    def _histogram_rows(
+        self, part: _Grid, sample: _Sample, table: Table
+    ) -> Iterator[tuple[_Key, buckets.Stored]]:
+        """Each row's histogram, parsed. SQLite hands them all over as one JSON array of
+        `[model, bucket, histogram]` (the stored JSON text, joined): a month's timeline
+        holds 6,000 per metric, and one parse of them all costs far less than one parse
+        (and one row) each."""
+        (document,) = self.conn.execute(
+            "SELECT '[' || coalesce(group_concat('[' || target_id || ',' || g || ',' || h || ']'),"  # noqa: S608
+            " '') || ']' FROM"
+            f" (SELECT target_id, ({table.period} - :origin) / :width AS g,"
+            "  CASE :metric WHEN 'ttft' THEN ttft_hist ELSE latency_hist END AS h"
+            f"  FROM {table.name} WHERE {table.period} >= :since AND {table.period} < :until"
+            "  AND kind = :kind AND error_class IN (SELECT value FROM json_each(:ok)))"
+            " WHERE h IS NOT NULL",
+            {**part.params, "kind": sample.kind.value, "metric": sample.metric, "ok": OK_CLASSES},
+        ).fetchone()
+        for target_id, group_no, found in json.loads(document):
+            yield (target_id, group_no), found
 
     # --- verdicts and incidents -------------------------------------------------------------
 
@@ -382,35 +557,40 @@ class SqliteHistory:
         return dict(sorted((self._name(t), points) for t, points in by_target.items()))
 
     def incidents(self, window: Window) -> list[Incident]:
-        since, _ = _bounds(window)
-        incidents = []
-        for (provider, model), points in self.verdicts(window).items():
-            history = self._verdicts_before(provider, model, since, points)
-            incidents.extend(_incidents_of(provider, model, [*history, *points]))
-        return incidents
-
-    def _verdicts_before(
-        self, provider: str, model: str, since: int, points: list[VerdictPoint]
-    ) -> list[VerdictPoint]:
-        """The runs before the window that belong to an incident still going on at its
-        start, so the incident's start is its real start."""
-        first = next((p for p in points if p.verdict not in NEUTRAL_VERDICTS), None)
-        if first is None or first.verdict not in INCIDENT_VERDICTS:
-            return []
+        """The incidents with a run in the window, from the `incident` table (kept as
+        verdicts are written): each with its real start, its end if that falls inside the
+        window, and its runs up to the window's end."""
+        since, until = _bounds(window)
         rows = self.conn.execute(
-            "SELECT v.run_id, r.started_ms, v.verdict, v.reason FROM target t"
-            " JOIN verdict v ON v.target_id = t.id JOIN run r ON r.id = v.run_id"
-            " WHERE t.provider = ? AND t.model = ? AND r.started_ms < ?"
-            " ORDER BY r.started_ms DESC LIMIT ?",
-            (provider, model, since, LOOKBACK_ROWS),
-        )
-        earlier = []
-        for run_id, started, verdict, reason in rows:
-            point = VerdictPoint(run_id, from_ms(started), Verdict(verdict), reason)
-            if point.verdict not in NEUTRAL_VERDICTS and point.verdict is not first.verdict:
-                break
-            earlier.append(point)
-        return earlier[::-1]
+            "SELECT target_id, verdict, start_ms, last_ms, end_ms, runs FROM incident"
+            " WHERE last_ms >= ? AND start_ms < ?",
+            (since, until),
+        ).fetchall()
+        found = []
+        for target_id, verdict, start, last, end, all_runs in rows:
+            runs = all_runs
+            if last >= until:  # it has runs after the window: count those before it ends
+                runs = self._incident_runs(target_id, verdict, start, until)
+                if start < since and runs == self._incident_runs(target_id, verdict, start, since):
+                    continue  # none of its runs is inside the window
+            found.append(
+                Incident(
+                    *self._name(target_id),
+                    verdict=_VERDICTS[verdict],
+                    start=from_ms(start),
+                    end=from_ms(end) if end is not None and end < until else None,
+                    runs=runs,
+                )
+            )
+        return sorted(found, key=lambda i: (i.provider, i.model, i.start))
+
+    def _incident_runs(self, target_id: int, verdict: str, since: int, until: int) -> int:
+        row = self.conn.execute(
+            "SELECT count(*) FROM run r JOIN verdict v ON v.run_id = r.id AND v.target_id = ?"
+            " WHERE v.verdict = ? AND r.started_ms >= ? AND r.started_ms < ?",
+            (target_id, verdict, since, until),
+        ).fetchone()
+        return int(row[0])
 
     # --- catalog, drift, rate limits -------------------------------------------------------
 
@@ -544,25 +724,12 @@ def last_ok_before(conn: sqlite3.Connection, target_id: int, before: int) -> dat
     return _at(last_ok_ms_before(conn, target_id, before))
 
 
-def _incidents_of(provider: str, model: str, points: list[VerdictPoint]) -> list[Incident]:
-    incidents: list[Incident] = []
-    current: Incident | None = None
-    for point in points:
-        if point.verdict in NEUTRAL_VERDICTS:
-            continue
-        if current is not None and point.verdict is current.verdict:
-            current = replace(current, runs=current.runs + 1)
-            continue
-        if current is not None:
-            incidents.append(
-                Incident(provider, model, current.verdict, current.start, point.at, current.runs)
-            )
-            current = None
-        if point.verdict in INCIDENT_VERDICTS:
-            current = Incident(provider, model, point.verdict, point.at, None, 1)
-    if current is not None:
-        incidents.append(current)
-    return incidents
+def _merge(hists: dict[_Key, buckets.Histogram], key: _Key, hist: buckets.Histogram) -> None:
+    found = hists.get(key)
+    if found is None:
+        hists[key] = hist
+    else:
+        found.update(hist)
 
 
 def _bounds(window: Window) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from modelaudit import __version__
 from modelaudit.redact import generation as redact_generation
 from modelaudit.redact import redact
-from modelaudit.store import changes, liveness
+from modelaudit.store import changes, daily, incidents, liveness
 from modelaudit.store.db import (
     connect,
     from_ms,
@@ -27,6 +27,7 @@ from modelaudit.store.db import (
 )
 from modelaudit.store.history import AVAILABILITY_KINDS, counts_as
 from modelaudit.store.migrations import migrate
+from modelaudit.vocabulary import RunStatus
 
 if TYPE_CHECKING:
     import sqlite3
@@ -123,9 +124,11 @@ class SqliteStore:
         return cursor.lastrowid
 
     def finish_run(self, run_id: int, report: RunReport) -> None:
-        """Close the run with its status, and store its verdicts."""
+        """Close the run with its status, and store its verdicts and what they make of the
+        incidents."""
         with transaction(self.conn) as conn:
             pending: dict[tuple[str, str], int] = {}
+            was = conn.execute("SELECT status FROM run WHERE id = ?", (run_id,)).fetchone()
             conn.execute(
                 "UPDATE run SET finished_ms = ?, status = ?, requests_sent = ?, notes = ? "
                 "WHERE id = ?",
@@ -137,9 +140,16 @@ class SqliteStore:
                     run_id,
                 ),
             )
+            inconclusive = report.status is RunStatus.INCONCLUSIVE
+            if was is not None and (was[0] == RunStatus.INCONCLUSIVE.value) != inconclusive:
+                daily.reclassify(conn, run_id, inconclusive=inconclusive)
+            targets = [self._target(conn, v, pending) for v in report.verdicts]
             conn.executemany(
                 "INSERT OR REPLACE INTO verdict VALUES (?, ?, ?, ?, ?)",
-                [_verdict_row(run_id, self._target(conn, v, pending), v) for v in report.verdicts],
+                [_verdict_row(run_id, t, v) for t, v in zip(targets, report.verdicts, strict=True)],
+            )
+            incidents.record(
+                conn, run_id, zip(targets, (v.verdict for v in report.verdicts), strict=True)
             )
         self._targets.update(pending)
         self._snapshots = {s for s in self._snapshots if s[0] != run_id}
@@ -179,6 +189,7 @@ class SqliteStore:
             self._generation = redact_generation()
         pending = _Pending()
         with transaction(self.conn) as conn:
+            samples: list[daily.Sample] = []
             for result in results:
                 target_id = self._target(conn, result, pending.targets)
                 rows = [
@@ -194,6 +205,7 @@ class SqliteStore:
                     rows,
                 )
                 changes.record(conn, target_id, result.model, _observations(result, rows))
+                samples.extend(_sample(row) for row in rows)
                 _touch_target(conn, target_id, result)
                 conn.execute(
                     "UPDATE run SET attempts = attempts + ?,"
@@ -205,6 +217,7 @@ class SqliteStore:
                 if result.catalog_ids is not None and not taken:
                     _snapshot(conn, run_id, result.provider, result.started_at, result.catalog_ids)
                     pending.snapshots.add(snapshot)
+            daily.add(conn, run_id, samples)
         # Remembered only now: ids from a rolled-back transaction do not exist.
         self._strings.update(pending.strings)
         self._targets.update(pending.targets)
@@ -400,6 +413,10 @@ def _observations(result: ProbeResult, rows: list[_AttemptRow]) -> Iterator[chan
             fingerprint=row.fingerprint_id,
             ratelimit=row.ratelimit_id,
         )
+
+
+def _sample(row: _AttemptRow) -> daily.Sample:
+    return (row.target_id, row.kind, row.error_class, row.started_ms, row.latency_ms, row.ttft_ms)
 
 
 def _ended_ms(attempt: Attempt) -> int:

@@ -55,8 +55,19 @@ class GithubFormatter(CheckFormatter):
         write(self.render(report))
         summary = os.environ.get(SUMMARY_ENV)
         if summary:
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(redact(step_summary(report)))
+            append_step_summary(summary, report)
+
+
+def append_step_summary(path: str, report: GateReport) -> None:
+    """The summary is a courtesy: a path it cannot be written to costs a warning, never
+    the verdict or the exit code the build relies on."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(redact(step_summary(report)))
+    except OSError as exc:
+        from modelaudit.cli.console import warn
+
+        warn(f"${SUMMARY_ENV}: cannot append the step summary to {path}: {exc.strerror or exc}")
 
 
 def escape_data(value: str) -> str:

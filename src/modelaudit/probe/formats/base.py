@@ -9,6 +9,7 @@ from modelaudit.probe.runner import Observer
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from modelaudit.probe.plan import Plan
     from modelaudit.probe.result import RunReport
 
 
@@ -22,3 +23,7 @@ class ProbeFormatter(Observer):
 
     def emit(self, report: RunReport) -> None:
         """Write the final output for the finished run."""
+
+    def emit_plan(self, plan: Plan) -> None:
+        """Write what a `--dry-run` would send (nothing is sent)."""
+        raise NotImplementedError

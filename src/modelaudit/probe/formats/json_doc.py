@@ -1,17 +1,21 @@
-"""`--format json`: the whole run as one versioned JSON document."""
+"""`--format json`: the whole run (or a dry run's plan) as one versioned JSON document."""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
 
-from modelaudit.probe.document import report_json
+from modelaudit.probe.document import plan_json, report_json
 from modelaudit.probe.formats.base import ProbeFormatter
 
 if TYPE_CHECKING:
+    from modelaudit.probe.plan import Plan
     from modelaudit.probe.result import RunReport
 
 
 class JsonFormatter(ProbeFormatter):
     def emit(self, report: RunReport) -> None:
         self.write(json.dumps(report_json(report), indent=2))
+
+    def emit_plan(self, plan: Plan) -> None:
+        self.write(json.dumps(plan_json(plan), indent=2))

@@ -1,7 +1,7 @@
 """`--format jsonl`: one JSON object per line, written as results complete.
 
 Lines carry a `type`: `result` (as each probe finishes), then `verdict` (one per model) and
-a final `run` line, each with `schema_version`.
+a final `run` line, each with `schema_version`. A dry run writes one `planned` line per model.
 """
 
 from __future__ import annotations
@@ -9,10 +9,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from modelaudit.probe.document import SCHEMA_VERSION, result_json, run_json, verdict_json
+from modelaudit.probe.document import (
+    SCHEMA_VERSION,
+    planned_model_json,
+    result_json,
+    run_json,
+    verdict_json,
+)
 from modelaudit.probe.formats.base import ProbeFormatter
 
 if TYPE_CHECKING:
+    from modelaudit.probe.plan import Plan
     from modelaudit.probe.result import ProbeResult, RunReport
 
 
@@ -27,3 +34,8 @@ class JsonLinesFormatter(ProbeFormatter):
         for verdict in report.verdicts:
             self._line("verdict", verdict_json(verdict))
         self._line("run", run_json(report))
+
+    def emit_plan(self, plan: Plan) -> None:
+        for provider_plan in plan.providers:
+            for model in provider_plan.models:
+                self._line("planned", planned_model_json(provider_plan, model.id))

@@ -16,6 +16,7 @@ from modelaudit.vocabulary import ProbeKind, Verdict
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from modelaudit.probe.plan import Plan
     from modelaudit.probe.result import ModelVerdict, ProbeResult, RunReport
 
 WIDE_COLUMNS = 110
@@ -36,6 +37,31 @@ class TableFormatter(ProbeFormatter):
 
         console = out()
         console.print(build_table(report, console.width))
+
+    def emit_plan(self, plan: Plan) -> None:
+        from modelaudit.cli.console import out
+
+        out().print(plan_table(plan))
+
+
+def plan_table(plan: Plan) -> RenderableType:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for column in ("provider", "models", "kinds", "key", "requests (max)", "output tokens (max)"):
+        table.add_column(column, overflow="fold")
+    for p in plan.providers:
+        cost = plan.worst_case(p)
+        table.add_row(
+            p.provider.name,
+            ", ".join(m.id for m in p.models),
+            ", ".join(k.value for k in p.kinds) or "-",
+            "none needed" if p.provider.api_key is None else (p.skip_reason or "present"),
+            str(cost.requests),
+            str(cost.output_tokens),
+        )
+    return table
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from modelaudit.report import text
+from modelaudit.store import history
+from modelaudit.store.history import Window
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,12 +48,8 @@ def _open(width: int, height: int, label: str, css_class: str) -> str:
 
 
 def bucket_starts(since: datetime, until: datetime, bucket: timedelta) -> list[datetime]:
-    starts = []
-    moment = since
-    while moment < until:
-        starts.append(moment)
-        moment += bucket
-    return starts
+    """Where the store's timeline points start (`history.bucket_starts`)."""
+    return history.bucket_starts(Window(since, until), bucket)
 
 
 def bucket_color(point: TimelinePoint | None) -> str:
