@@ -11,10 +11,11 @@ Handler = Callable[[socket.socket, threading.Event], None]
 
 
 @contextmanager
-def serve_once(handler: Handler) -> Iterator[int]:
-    """Accept one connection, hand it to `handler`, and yield the port meanwhile."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
+def serve_once(handler: Handler, host: str = "127.0.0.1") -> Iterator[int]:
+    """Accept one connection on `host`, hand it to `handler`, and yield the port meanwhile."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.bind((host, 0))
     listener.listen(1)
     listener.settimeout(5)
     stop = threading.Event()

@@ -30,6 +30,7 @@ import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import h11
 import httpx
 
 from modelaudit.families.base import Generation, ProviderError, StreamFailure
@@ -52,6 +53,7 @@ _DNS_WORDS = (
 )
 _TLS_WORDS = ("certificate_verify_failed", "certificate verify failed", "[ssl")
 _PROTOCOL_ERRORS = (
+    h11.ProtocolError,  # the probe's own client: garbage, a message cut short, no response
     httpx.ProtocolError,  # RemoteProtocolError, LocalProtocolError
     httpx.DecodingError,
     httpx.TooManyRedirects,
@@ -61,7 +63,8 @@ _PROTOCOL_ERRORS = (
 def classify_exception(exc: BaseException, *, response_started: bool | None = None) -> ErrorClass:
     """The class of a failure that produced no usable response. `response_started` tells a
     connection reset before the response (connect_failed) from one in the middle of the
-    body (protocol_error); when unknown, a read error counts as the latter."""
+    body (protocol_error); when unknown, httpx's read error counts as the latter and a bare
+    OSError as the former."""
     chain = list(_exception_chain(exc))
     if any(isinstance(e, Redirected | BodyTooLarge) for e in chain):
         return ErrorClass.PROTOCOL_ERROR  # the answer was not one we can use
@@ -82,7 +85,9 @@ def classify_exception(exc: BaseException, *, response_started: bool | None = No
     if status_error is not None:
         return classify_response(status_error.response.status_code, None)
     # Refused, reset, unreachable (ENETUNREACH, EHOSTUNREACH), proxy and other httpx errors.
-    if any(isinstance(e, httpx.HTTPError | OSError) for e in chain):
+    if any(isinstance(e, OSError) for e in chain):
+        return ErrorClass.PROTOCOL_ERROR if response_started else ErrorClass.CONNECT_FAILED
+    if any(isinstance(e, httpx.HTTPError) for e in chain):
         return ErrorClass.CONNECT_FAILED
     return ErrorClass.PROTOCOL_ERROR
 

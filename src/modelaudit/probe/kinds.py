@@ -30,6 +30,7 @@ from modelaudit.probe import classify, health, retry
 from modelaudit.probe.result import Attempt, CatalogFinding, HealthState, ProbeResult
 from modelaudit.probe.timing import DeadlineExceeded
 from modelaudit.probe.transport import (
+    Client,
     Exchange,
     ExchangeFailed,
     Redirected,
@@ -78,7 +79,7 @@ class RunBudget:
 
 @dataclass
 class ProbeContext:
-    client: httpx.AsyncClient
+    client: Client
     defaults: Defaults
     budget: RunBudget
     base_dir: Path

@@ -18,7 +18,7 @@ from modelaudit.probe import control, kinds, verdict
 from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget, utc_now
 from modelaudit.probe.plan import GENERATION_KINDS
 from modelaudit.probe.result import ModelVerdict, RunReport
-from modelaudit.probe.transport import make_client, ssl_context
+from modelaudit.probe.transport import Client, make_client, ssl_context
 from modelaudit.registry.schema import effective_slo
 from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
 
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
     from datetime import datetime
     from pathlib import Path
-
-    import httpx
 
     from modelaudit.probe.plan import Plan, ProviderPlan
     from modelaudit.probe.result import ControlCheck, ProbeResult
@@ -103,7 +101,7 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
         except asyncio.CancelledError:
             interrupted = True
         if not interrupted and _needs_control(state):
-            control_check = await control.check(client, defaults.control)
+            control_check = await control.check(client.httpx, defaults.control)
     network_down = control_check is not None and not control_check.reachable
     report = RunReport(
         started_at=started_at,
@@ -140,7 +138,7 @@ def run_sync(plan: Plan, observer: Observer | None = None) -> RunReport:
 
 
 @contextlib.asynccontextmanager
-async def _client(plan: Plan) -> AsyncIterator[httpx.AsyncClient]:
+async def _client(plan: Plan) -> AsyncIterator[Client]:
     mounts = {
         _mount_pattern(p.provider.base_url): ssl_context(_ca_path(plan, p.provider))
         for p in plan.providers

@@ -1,10 +1,12 @@
-"""The only module that touches sockets: one HTTP exchange under per-phase deadlines.
+"""One HTTP exchange under per-phase deadlines: the probe's only way to the network.
 
-httpx's own read timeout applies to each socket read, so a server that trickles one byte
-every few seconds never trips it. Here every phase has its own deadline on the monotonic
-clock (connect, first byte, first token, stall between chunks, total), enforced with
-asyncio, and httpx's connection trace tells a fresh connection (and its setup time) from
-a reused one.
+Sockets are touched here and in `http1`, the lean HTTP/1.1 client this module drives for
+every origin reached directly; an origin the environment sends through a proxy goes
+through httpx instead (so does the control check). A per-read timeout alone never stops a
+server that trickles one byte every few seconds, so every phase has its own deadline on
+the monotonic clock (connect, first byte, first token, stall between chunks, total),
+enforced with asyncio, and each exchange knows whether it opened its connection (and how
+long the setup took) or reused one.
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ import asyncio
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from urllib.parse import urlsplit
 
+import h11
 import httpx
 
+from modelaudit.probe.http1 import Connection, Origin, Pool, target
 from modelaudit.probe.timing import DeadlineExceeded
 from modelaudit.vocabulary import Phase
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Mapping
     from pathlib import Path
 
     from modelaudit.families.base import HttpRequest
@@ -64,6 +68,8 @@ class ExchangeFailed(Exception):  # noqa: N818 - wraps the failure, says when it
 
 
 _FAILURES = (httpx.HTTPError, OSError, ssl.SSLError, DeadlineExceeded, BodyTooLarge)
+Chunks: TypeAlias = "Callable[[], Awaitable[tuple[bytes, float] | None]]"
+"""The next chunk of a body and when it arrived; None at its end."""
 
 
 class BodyConsumer(Protocol):
@@ -90,10 +96,11 @@ class Timings:
     """Marks on the monotonic clock, in seconds; filled in as the exchange goes.
 
     Latency and time to first token count from `sent`, when the request reached the wire
-    (the connection attempt, or its first bytes on a reused connection), to the last byte
-    of the body: building the request and the pool's bookkeeping before, and closing the
-    response after, are this process's own CPU time, not the provider's (on a busy
-    machine, a few ms). The total deadline counts from `start`, before all of it.
+    (the connection attempt, or its first bytes on a reused connection), to the arrival of
+    the body's last byte (of the first token's chunk): `http1` stamps each chunk when the
+    event loop hands it over, before anything parses it. Building the request and waiting
+    for a free connection before, parsing and closing after, are this process's own CPU
+    time, not the provider's. The total deadline counts from `start`, before all of it.
     """
 
     start: float
@@ -130,6 +137,7 @@ class Timings:
         self._last_token = now
 
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """httpcore's trace callback (the httpx path, behind a proxy)."""
         now = time.perf_counter()
         if self.sent is None:  # httpcore traces from the connection on, not the pool
             self.sent = now
@@ -162,7 +170,93 @@ def ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     context = httpx.create_ssl_context(trust_env=True)
     if ca_bundle is not None:
         context.load_verify_locations(cafile=str(ca_bundle))
+    context.set_alpn_protocols(["http/1.1"])
     return context
+
+
+class Client:
+    """One run's connections, pooled and reused across probes.
+
+    Each origin (scheme, host, port) gets a pool of its own: `pools` maps a URL prefix
+    (`scheme://host:port`) to the connections its pool may hold (else `total_connections`),
+    and `mounts` maps a prefix to the TLS context of a provider with its own CA bundle (else
+    the default one). An origin the environment sends through a proxy (`HTTPS_PROXY` and
+    friends, unless `NO_PROXY` names it) is reached through httpx, which speaks to proxies;
+    the control check uses that httpx client too.
+    """
+
+    def __init__(
+        self,
+        total_connections: int,
+        connect_s: float,
+        mounts: Mapping[str, ssl.SSLContext] | None = None,
+        pools: Mapping[str, int] | None = None,
+    ) -> None:
+        self._total = total_connections
+        self._connect_s = connect_s
+        self._mounts = dict(mounts or {})
+        self._tls = {Origin.of(prefix): context for prefix, context in self._mounts.items()}
+        self._limits = {Origin.of(prefix): limit for prefix, limit in (pools or {}).items()}
+        self._pools: dict[Origin, Pool | None] = {}
+        self._default_tls: ssl.SSLContext | None = None
+        self._httpx: httpx.AsyncClient | None = None
+
+    def pool(self, url: str) -> Pool | None:
+        """The pool of `url`'s origin; None when the environment names a proxy for it."""
+        origin = Origin.of(url)
+        if origin not in self._pools:
+            direct = _proxy_url(origin) is None
+            self._pools[origin] = self._new_pool(origin) if direct else None
+        return self._pools[origin]
+
+    def _new_pool(self, origin: Origin) -> Pool:
+        tls = None
+        if origin.scheme == "https":
+            tls = self._tls.get(origin) or self._default_context()
+        return Pool(origin, self._limits.get(origin, self._total), tls)
+
+    def _default_context(self) -> ssl.SSLContext:
+        if self._default_tls is None:
+            self._default_tls = ssl_context()
+        return self._default_tls
+
+    @property
+    def httpx(self) -> httpx.AsyncClient:
+        """The httpx client for proxied origins and the control check (made on first use)."""
+        if self._httpx is None:
+            transports = {
+                prefix: httpx.AsyncHTTPTransport(
+                    verify=context,
+                    limits=_limits(self._total),
+                    proxy=_proxy_url(Origin.of(prefix)),
+                )
+                for prefix, context in self._mounts.items()
+            }
+            self._httpx = httpx.AsyncClient(
+                verify=self._default_context(),
+                limits=_limits(self._total),
+                follow_redirects=False,
+                # httpx bounds the connection setup; every later deadline is enforced here.
+                timeout=httpx.Timeout(None, connect=self._connect_s),
+                trust_env=True,
+                headers={"user-agent": USER_AGENT},
+                mounts=transports,
+            )
+        return self._httpx
+
+    async def aclose(self) -> None:
+        for pool in self._pools.values():
+            if pool is not None:
+                pool.close()
+        if self._httpx is not None:
+            await self._httpx.aclose()
+        await asyncio.sleep(0)  # let the closed transports say goodbye
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 def make_client(
@@ -170,42 +264,21 @@ def make_client(
     connect_s: float,
     mounts: Mapping[str, ssl.SSLContext] | None = None,
     pools: Mapping[str, int] | None = None,
-) -> httpx.AsyncClient:
-    """One client for the run: connections are pooled and reused across probes.
-
-    `mounts` maps a URL prefix (`scheme://host:port`) to the TLS context of a provider with
-    its own CA bundle; `pools` maps a prefix to the connections its own pool may hold.
-    Each prefix gets a pool of its own: httpcore checks every connection of a pool on each
-    request and response, so one shared pool of a hundred connections costs milliseconds
-    of CPU per request, while pools sized to one provider's cap stay small. When the
-    environment names a proxy, `pools` is ignored: a transport of its own would bypass it.
-    """
-    default_tls = ssl_context()
-    own_pools = {} if _proxy_configured() else dict(pools or {})
-    transports = {
-        prefix: httpx.AsyncHTTPTransport(
-            verify=(mounts or {}).get(prefix, default_tls),
-            limits=_limits(own_pools.get(prefix, total_connections)),
-        )
-        for prefix in {**(mounts or {}), **own_pools}
-    }
-    return httpx.AsyncClient(
-        verify=default_tls,
-        limits=_limits(total_connections),
-        follow_redirects=False,
-        # httpx bounds the connection setup; every later deadline is enforced here.
-        timeout=httpx.Timeout(None, connect=connect_s),
-        trust_env=True,
-        headers={"user-agent": USER_AGENT},
-        mounts=transports,
-    )
+) -> Client:
+    """One client for the run (see `Client`)."""
+    return Client(total_connections, connect_s, mounts, pools)
 
 
-def _proxy_configured() -> bool:
-    """Whether httpx would send some requests through a proxy (`HTTPS_PROXY` and friends)."""
-    from urllib.request import getproxies
+def _proxy_url(origin: Origin) -> str | None:
+    """The proxy the environment names for `origin`, as httpx would read it (the platform's
+    proxy settings, `NO_PROXY` by urllib's rules), or None."""
+    from urllib.request import getproxies, proxy_bypass
 
-    return any(getproxies().get(scheme) for scheme in ("http", "https", "all"))
+    proxies = getproxies()
+    proxy = proxies.get(origin.scheme) or proxies.get("all")
+    if not proxy or proxy_bypass(origin.authority):
+        return None
+    return proxy
 
 
 def _limits(connections: int) -> httpx.Limits:
@@ -218,7 +291,7 @@ def same_host(url: str, base_url: str) -> bool:
 
 
 async def exchange(
-    client: httpx.AsyncClient,
+    client: Client,
     request: HttpRequest,
     auth: Mapping[str, str],
     timeouts: Timeouts,
@@ -226,34 +299,169 @@ async def exchange(
 ) -> Exchange:
     """Send `request` with `auth` headers added; read the whole response under deadlines.
 
+    Raises `Redirected`, or `ExchangeFailed` wrapping what went wrong (a `DeadlineExceeded`
+    with its phase, `BodyTooLarge`, or what the HTTP client raised); `modelaudit.probe.classify`
+    turns each into an error class.
+
     A server may close an idle keep-alive connection just as we reuse it (llama.cpp does
     after a stream, without `Connection: close`). That is not the server failing: the
     request is sent once more, on a fresh connection, and only that exchange is timed.
     """
+    pool = client.pool(request.url)
     try:
-        return await _exchange_once(client, request, auth, timeouts, consumer)
+        if pool is None:
+            return await _through_httpx(client.httpx, request, auth, timeouts, consumer)
+        return await _direct(pool, request, auth, timeouts, consumer, fresh=False)
     except ExchangeFailed as exc:
         if not _stale_connection(exc):
             raise
-    return await _exchange_once(client, request, auth, timeouts, consumer)
+    if pool is None:
+        return await _through_httpx(client.httpx, request, auth, timeouts, consumer)
+    return await _direct(pool, request, auth, timeouts, consumer, fresh=True)
+
+
+_BROKEN = (
+    h11.RemoteProtocolError,
+    ConnectionError,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
 
 
 def _stale_connection(exc: ExchangeFailed) -> bool:
-    broken = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
-    return exc.reused and not exc.response_started and isinstance(exc.__cause__, broken)
+    return exc.reused and not exc.response_started and isinstance(exc.__cause__, _BROKEN)
 
 
-async def _exchange_once(
+class _Deadlines:
+    """Where the wait for the response head must end, and which phase that is: the wait
+    for a free connection and its setup get `connect_s + first_byte_s`, the setup alone
+    `connect_s`, and the first-byte budget runs from the moment the request goes out (a
+    slow setup is the connect phase's business); `total_s` bounds them all."""
+
+    def __init__(self, timeouts: Timeouts) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.timeouts = timeouts
+        self.total_at = self.loop.time() + timeouts.total_s
+        self.phase = Phase.FIRST_BYTE
+
+    def waiting(self) -> float:
+        budget = self.timeouts.connect_s + self.timeouts.first_byte_s
+        return self._until(self.loop.time() + budget, Phase.FIRST_BYTE)
+
+    def connecting(self) -> float:
+        return self._until(self.loop.time() + self.timeouts.connect_s, Phase.CONNECT)
+
+    def sent(self) -> float:
+        return self._until(self.loop.time() + self.timeouts.first_byte_s, Phase.FIRST_BYTE)
+
+    def _until(self, when: float, phase: Phase) -> float:
+        self.phase = phase if when < self.total_at else Phase.TOTAL
+        return min(when, self.total_at)
+
+    def exceeded(self, phase: Phase | None = None) -> DeadlineExceeded:
+        phase = phase or self.phase
+        return DeadlineExceeded(phase, _phase_budget(phase, self.timeouts))
+
+
+_DIRECT_FAILURES = (OSError, h11.ProtocolError, DeadlineExceeded, BodyTooLarge)
+
+
+async def _direct(
+    pool: Pool,
+    request: HttpRequest,
+    auth: Mapping[str, str],
+    timeouts: Timeouts,
+    consumer: BodyConsumer | None,
+    *,
+    fresh: bool,
+) -> Exchange:
+    """One exchange on a pooled `http1` connection (a new one when `fresh`)."""
+    timings = Timings(start=time.perf_counter())
+    body = request.body_bytes()
+    headers = _request_headers(pool.origin, request, auth, body)
+    deadlines = _Deadlines(timeouts)
+    connection: Connection | None = None
+    finished = acquired = False
+    try:
+        try:
+            async with asyncio.timeout_at(deadlines.waiting()) as scope:
+                await pool.acquire()
+                acquired = True
+                connection = pool.idle(fresh=fresh)
+                if connection is None:
+                    timings.connect_start = timings.sent = time.perf_counter()
+                    scope.reschedule(deadlines.connecting())
+                    connection = await pool.connect()
+                    timings.connect_end = time.perf_counter()
+                else:
+                    timings.sent = time.perf_counter()
+                scope.reschedule(deadlines.sent())
+                await connection.send(request.method, target(request.url), headers, body)
+                head = await connection.head()
+        except TimeoutError as exc:
+            failure: BaseException = exc
+            if scope.expired():
+                failure = deadlines.exceeded()
+            elif timings.connect_start is not None and timings.connect_end is None:
+                failure = deadlines.exceeded(Phase.CONNECT)  # the kernel gave up first
+            reused = timings.reused
+            raise ExchangeFailed(failure, response_started=False, reused=reused) from failure
+        except _DIRECT_FAILURES as exc:
+            raise ExchangeFailed(exc, response_started=False, reused=timings.reused) from exc
+        timings.headers = head.at
+        try:
+            if 300 <= head.status < 400:
+                raise Redirected(head.status, head.headers.get("location", "?"))
+            chunks = _chunks_of(connection, timings)
+            streamed = consumer if 200 <= head.status < 300 else None
+            content = await _body(chunks, timings, timeouts, streamed)
+        except _DIRECT_FAILURES as exc:
+            raise ExchangeFailed(exc, response_started=True, reused=timings.reused) from exc
+        finished = True
+    finally:
+        if acquired:
+            pool.release(connection, reusable=finished)
+    return Exchange(head.status, head.headers, content, timings)
+
+
+def _request_headers(
+    origin: Origin, request: HttpRequest, auth: Mapping[str, str], body: bytes | None
+) -> list[tuple[str, str]]:
+    """What httpx would send, but `accept-encoding: identity`: a compressed stream may be
+    held back by the compressor, which would delay the first token."""
+    headers = {
+        "host": origin.authority,
+        "accept": "*/*",
+        "accept-encoding": "identity",
+        "user-agent": USER_AGENT,
+    }
+    headers.update((name.lower(), value) for name, value in {**request.headers, **auth}.items())
+    if request.json_body is not None:
+        headers["content-type"] = "application/json"
+    if body is not None:
+        headers["content-length"] = str(len(body))
+    return list(headers.items())
+
+
+def _chunks_of(connection: Connection, timings: Timings) -> Chunks:
+    async def next_chunk() -> tuple[bytes, float] | None:
+        chunk = await connection.chunk()
+        if chunk is None:
+            timings.end = connection.ended_at
+        return chunk
+
+    return next_chunk
+
+
+async def _through_httpx(
     client: httpx.AsyncClient,
     request: HttpRequest,
     auth: Mapping[str, str],
     timeouts: Timeouts,
     consumer: BodyConsumer | None,
 ) -> Exchange:
-    """Raises `Redirected`, or `ExchangeFailed` wrapping what went wrong (a `DeadlineExceeded`
-    with its phase, `BodyTooLarge`, or whatever httpx raised); `modelaudit.probe.classify`
-    turns each into an error class.
-    """
+    """One exchange through httpx (an origin behind a proxy), timed from its trace."""
     timings = Timings(start=time.perf_counter())
     built = client.build_request(
         request.method,
@@ -265,14 +473,15 @@ async def _exchange_once(
     if request.json_body is not None:
         built.headers["content-type"] = "application/json"
     try:
-        response = await _headers(client, built, timings, timeouts)
+        response = await _httpx_headers(client, built, timings, timeouts)
     except _FAILURES as exc:
         raise ExchangeFailed(exc, response_started=False, reused=timings.reused) from exc
     try:
         if 300 <= response.status_code < 400:
             raise Redirected(response.status_code, response.headers.get("location", "?"))
         # Only a 2xx body is the stream; an error reply is read whole and parsed as such.
-        body = await _body(response, timings, timeouts, consumer if response.is_success else None)
+        streamed = consumer if response.is_success else None
+        body = await _body(_httpx_chunks(response), timings, timeouts, streamed)
     except _FAILURES as exc:
         raise ExchangeFailed(exc, response_started=True, reused=timings.reused) from exc
     finally:
@@ -281,30 +490,21 @@ async def _exchange_once(
     return Exchange(response.status_code, headers, body, timings)
 
 
-async def _headers(
+async def _httpx_headers(
     client: httpx.AsyncClient, built: httpx.Request, timings: Timings, timeouts: Timeouts
 ) -> httpx.Response:
-    """Send and wait for the response headers. The first-byte budget runs from the moment
-    the request goes out (a slow connection setup is the connect phase's business)."""
-    loop = asyncio.get_running_loop()
-    total_deadline = loop.time() + timeouts.total_s
-    binding = [Phase.FIRST_BYTE]
-
-    def deadline_from(start: float) -> float:
-        first_byte = start + timeouts.first_byte_s
-        binding[0] = Phase.FIRST_BYTE if first_byte < total_deadline else Phase.TOTAL
-        return min(first_byte, total_deadline)
-
+    """Send and wait for the response headers, under `_Deadlines`."""
+    deadlines = _Deadlines(timeouts)
     try:
-        async with asyncio.timeout(deadline_from(loop.time() + timeouts.connect_s)) as scope:
-            timings.on_request_sent = lambda: scope.reschedule(deadline_from(loop.time()))
+        async with asyncio.timeout_at(deadlines.waiting()) as scope:
+            timings.on_request_sent = lambda: scope.reschedule(deadlines.sent())
             response = await client.send(built, stream=True)
     except httpx.ConnectTimeout:
-        raise DeadlineExceeded(Phase.CONNECT, timeouts.connect_s) from None
+        raise deadlines.exceeded(Phase.CONNECT) from None
     except TimeoutError:
         if timings.connect_start is not None and timings.connect_end is None:
-            raise DeadlineExceeded(Phase.CONNECT, timeouts.connect_s) from None
-        raise DeadlineExceeded(binding[0], _phase_budget(binding[0], timeouts)) from None
+            raise deadlines.exceeded(Phase.CONNECT) from None
+        raise deadlines.exceeded() from None
     finally:
         timings.on_request_sent = None
     timings.headers = time.perf_counter()
@@ -313,47 +513,55 @@ async def _headers(
     return response
 
 
+def _httpx_chunks(response: httpx.Response) -> Chunks:
+    stream = response.aiter_bytes()
+
+    async def next_chunk() -> tuple[bytes, float] | None:
+        try:
+            chunk = await anext(stream)
+        except StopAsyncIteration:
+            return None
+        return chunk, time.perf_counter()
+
+    return next_chunk
+
+
 async def _body(
-    response: httpx.Response,
+    next_chunk: Chunks,
     timings: Timings,
     timeouts: Timeouts,
     consumer: BodyConsumer | None,
 ) -> bytes:
+    """Read the body chunk by chunk under the stall, first-token and total deadlines; feed
+    a stream to `consumer` (stopping at its first error), else return the body whole."""
     chunks: list[bytes] = []
     size = 0
-    stream = response.aiter_bytes()
     while True:
         phase, budget = _next_chunk_budget(timings, timeouts, streaming=consumer is not None)
         try:
             async with asyncio.timeout(budget):
-                chunk = await _next(stream)
+                got = await next_chunk()
         except TimeoutError:
             raise DeadlineExceeded(phase, _phase_budget(phase, timeouts)) from None
-        if chunk is None:
+        if got is None:
             break
-        now = time.perf_counter()
+        chunk, arrived = got
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise BodyTooLarge
         if consumer is None:
             chunks.append(chunk)
-        else:
-            if consumer.feed(chunk):
-                timings.token(now)
-            if consumer.failed:
-                break
-    if timings.end is None:  # stopped early: httpcore did not read the body to its end
+            continue
+        if consumer.feed(chunk):
+            timings.token(arrived)
+        if consumer.failed:
+            timings.end = arrived
+            break
+    if timings.end is None:
         timings.end = time.perf_counter()
     if consumer is not None:
         consumer.finish()
     return b"".join(chunks)
-
-
-async def _next(stream: AsyncIterator[bytes]) -> bytes | None:
-    try:
-        return await anext(stream)
-    except StopAsyncIteration:
-        return None
 
 
 def _next_chunk_budget(
