@@ -84,8 +84,8 @@ def decide(
     if failed is not None and network_down and connection_level(failed):
         return verdict(
             Verdict.INCONCLUSIVE,
-            f"{_say(failed)}; this machine cannot reach the network (control check failed), "
-            "so nothing is called down",
+            f"{_say(failed)}; this machine cannot reach the network (control check failed): "
+            "not called down",
             failed.error_class,
         )
     if failed is not None:
