@@ -212,6 +212,22 @@ def test_a_keep_alive_connection_the_server_dropped_is_retried_once_on_a_new_one
     assert second.timings.connect_ms is not None
 
 
+def test_a_new_connection_s_latency_is_its_setup_plus_the_request_to_the_reply() -> None:
+    with _reply_with(b"HTTP/1.1 200 OK\r\n", b"Content-Length: 2\r\n\r\nok") as port:
+        (ex,) = _fetch([f"http://127.0.0.1:{port}/"])
+    t = ex.timings
+    assert t.connect_start is not None
+    assert t.connect_end is not None
+    assert t.sent is not None
+    assert t.end is not None
+    # The handshake, then the request out, then the reply's last byte in; what this
+    # process did between the handshake and the request is not counted.
+    assert t.connect_start < t.connect_end <= t.sent < t.end
+    setup_s, exchange_s = t.connect_end - t.connect_start, t.end - t.sent
+    assert t.ms(t.end) == pytest.approx((setup_s + exchange_s) * 1000)
+    assert exchange_s >= PAUSE_S * 0.9
+
+
 def test_an_ipv6_literal_is_sent_bracketed_in_the_host_header() -> None:
     seen: list[bytes] = []
 

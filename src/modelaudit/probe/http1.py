@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import time
 import zlib
 from collections import deque
@@ -167,8 +168,12 @@ def _wake(waiter: asyncio.Future[None] | None) -> None:
 class Connection:
     """One keep-alive connection: a request out, its response in, then maybe another."""
 
-    def __init__(self, wire: _Wire) -> None:
+    def __init__(self, wire: _Wire, attempted_at: float, ready_at: float) -> None:
         self._wire = wire
+        self.attempted_at = attempted_at
+        """When the connection attempt began (see `connect`)."""
+        self.ready_at = ready_at
+        """When the connection was ready to carry a request (see `connect`)."""
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
         self._arrived = 0.0
         self._answered = False
@@ -185,7 +190,8 @@ class Connection:
 
     async def send(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes | None
-    ) -> None:
+    ) -> float:
+        """Send a request; returns when its bytes were handed to the kernel."""
         self._answered = False
         out = self._h11.send(h11.Request(method=method, target=target, headers=headers))
         assert out is not None
@@ -195,8 +201,10 @@ class Connection:
         assert self._wire.transport is not None
         if self._wire.transport.is_closing():
             raise ConnectionResetError("the connection was closed before the request was sent")
+        sent_at = time.perf_counter()
         self._wire.transport.write(out)
         await self._wire.drain()
+        return sent_at
 
     async def head(self) -> Head:
         """The response's status and headers (informational 1xx responses skipped)."""
@@ -315,18 +323,79 @@ class _Decoder:
 
 
 async def connect(origin: Origin, tls: ssl.SSLContext | None) -> Connection:
-    """A new connection (TCP, then TLS when `tls` is given, verifying `origin.host`)."""
+    """A new connection (TCP, then TLS when `tls` is given, verifying `origin.host`).
+
+    `attempted_at` is when the attempt began: the `connect` system call for an address
+    literal, the start of resolving the name otherwise. `ready_at` is when it could carry a
+    request: for plain TCP to an address literal, the moment the event loop saw the socket
+    writable (the handshake done), before asyncio builds its transport; otherwise when
+    asyncio handed the connection over (after the TLS handshake, if any)."""
     loop = asyncio.get_running_loop()
+    server_hostname = origin.host if tls is not None else None
+    if _is_address(origin.host):
+        sock, attempted_at, ready_at = await _connect_socket(loop, origin.host, origin.port)
+        try:
+            _, wire = await loop.create_connection(
+                _Wire, sock=sock, ssl=tls, server_hostname=server_hostname
+            )
+        except BaseException:
+            sock.close()
+            raise
+        if tls is not None:
+            ready_at = time.perf_counter()
+        return Connection(wire, attempted_at, ready_at)
+    attempted_at = time.perf_counter()
     _, wire = await loop.create_connection(
         _Wire,
         origin.host,
         origin.port,
         ssl=tls,
-        server_hostname=origin.host if tls is not None else None,
-        # An address literal has one address: no race to run (and its tasks cost ~0.5 ms).
-        happy_eyeballs_delay=None if _is_address(origin.host) else _HAPPY_EYEBALLS_S,
+        server_hostname=server_hostname,
+        happy_eyeballs_delay=_HAPPY_EYEBALLS_S,
     )
-    return Connection(wire)
+    return Connection(wire, attempted_at, time.perf_counter())
+
+
+async def _connect_socket(
+    loop: asyncio.AbstractEventLoop, address: str, port: int
+) -> tuple[socket.socket, float, float]:
+    """A TCP socket connected to an address literal, with the moments the `connect` call
+    began and the handshake was seen done (what asyncio's `sock_connect` does, stamped)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        attempted_at = time.perf_counter()
+        try:
+            sock.connect((address, port))
+        except (BlockingIOError, InterruptedError):
+            ready_at = await _writable(loop, sock)
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error:
+                # OSError picks the subclass (ConnectionRefusedError...) from the errno.
+                raise OSError(error, f"Connect call failed {(address, port)}") from None
+        else:
+            ready_at = time.perf_counter()
+    except BaseException:
+        sock.close()
+        raise
+    return sock, attempted_at, ready_at
+
+
+async def _writable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> float:
+    """When the event loop saw `sock` writable (a connection attempt ended, well or not)."""
+    fd = sock.fileno()
+    seen: asyncio.Future[float] = loop.create_future()
+
+    def stamp() -> None:
+        if not seen.done():
+            seen.set_result(time.perf_counter())
+
+    loop.add_writer(fd, stamp)
+    try:
+        return await seen
+    finally:
+        loop.remove_writer(fd)
 
 
 def _is_address(host: str) -> bool:

@@ -95,12 +95,14 @@ class BodyConsumer(Protocol):
 class Timings:
     """Marks on the monotonic clock, in seconds; filled in as the exchange goes.
 
-    Latency and time to first token count from `sent`, when the request reached the wire
-    (the connection attempt, or its first bytes on a reused connection), to the arrival of
-    the body's last byte (of the first token's chunk): `http1` stamps each chunk when the
-    event loop hands it over, before anything parses it. Building the request and waiting
-    for a free connection before, parsing and closing after, are this process's own CPU
-    time, not the provider's. The total deadline counts from `start`, before all of it.
+    Latency and time to first token count from `sent`, when the request's first bytes were
+    handed to the kernel, to the arrival of the body's last byte (of the first token's
+    chunk): `http1` stamps each chunk when the event loop hands it over, before anything
+    parses it. When the exchange opened its connection, the setup (`connect_start` to
+    `connect_end`: the handshakes) is added in front. Building the request, waiting for a
+    free connection, the event loop's work between the connection being ready and the
+    request going out, parsing and closing: all this process's own CPU time, not the
+    provider's, and not counted. The total deadline counts from `start`, before all of it.
     """
 
     start: float
@@ -120,8 +122,16 @@ class Timings:
         return self.connect_start is None
 
     def ms(self, mark: float | None) -> float | None:
-        origin = self.start if self.sent is None else self.sent
-        return None if mark is None else (mark - origin) * 1000.0
+        return None if mark is None else (mark - self._origin) * 1000.0
+
+    @property
+    def _origin(self) -> float:
+        """`sent`, moved back by the connection setup when there was one."""
+        if self.sent is None:
+            return self.start
+        if self.connect_start is None or self.connect_end is None:
+            return self.sent
+        return self.sent - (self.connect_end - self.connect_start)
 
     @property
     def connect_ms(self) -> float | None:
@@ -139,14 +149,14 @@ class Timings:
     async def trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpcore's trace callback (the httpx path, behind a proxy)."""
         now = time.perf_counter()
-        if self.sent is None:  # httpcore traces from the connection on, not the pool
-            self.sent = now
         if event == "connection.connect_tcp.started":
             self.connect_start = now
         elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
             self.connect_end = now
-        elif event.endswith("send_request_headers.started") and self.on_request_sent:
-            self.on_request_sent()
+        elif event.endswith("send_request_headers.started"):
+            self.sent = now  # the last one: a proxy's CONNECT goes first, inside the setup
+            if self.on_request_sent:
+                self.on_request_sent()
         elif event == "http11.receive_response_body.complete":
             self.end = now
 
@@ -390,14 +400,15 @@ async def _direct(
                 acquired = True
                 connection = pool.idle(fresh=fresh)
                 if connection is None:
-                    timings.connect_start = timings.sent = time.perf_counter()
+                    timings.connect_start = time.perf_counter()  # the connect phase began
                     scope.reschedule(deadlines.connecting())
                     connection = await pool.connect()
-                    timings.connect_end = time.perf_counter()
-                else:
-                    timings.sent = time.perf_counter()
+                    timings.connect_start = connection.attempted_at
+                    timings.connect_end = connection.ready_at
                 scope.reschedule(deadlines.sent())
-                await connection.send(request.method, target(request.url), headers, body)
+                timings.sent = await connection.send(
+                    request.method, target(request.url), headers, body
+                )
                 head = await connection.head()
         except TimeoutError as exc:
             failure: BaseException = exc
