@@ -549,6 +549,11 @@ def _prepare(names: list[str], progress: Callable[[str], None]) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # One xdist worker runs every real-server test, so each server starts once per run.
+    together = pytest.mark.xdist_group("realservers")
+    for item in items:
+        if item.get_closest_marker("realserver") is not None:
+            item.add_marker(together)
     if not SKIP_REQUESTED:
         return
     skip = pytest.mark.skip(reason=f"{SKIP_ENV}=1: real-server tests skipped on request")
