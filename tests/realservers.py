@@ -334,7 +334,14 @@ def _wait_ready(
     raise RuntimeError(f"{what} not ready at {url} after {timeout_s} s; log:\n{_tail(log)}")
 
 
+_SETPRIV = shutil.which("setpriv")
+
+
 def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    # A server outlives a test session killed before its teardown (a timeout, kill -9)
+    # unless the kernel stops it when its parent dies (util-linux's setpriv sets that).
+    if _SETPRIV is not None:
+        argv = [_SETPRIV, "--pdeathsig", "TERM", "--", *argv]
     with log.open("wb") as out:
         return subprocess.Popen(
             argv,
