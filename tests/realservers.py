@@ -334,7 +334,14 @@ def _wait_ready(
     raise RuntimeError(f"{what} not ready at {url} after {timeout_s} s; log:\n{_tail(log)}")
 
 
+_SETPRIV = shutil.which("setpriv")
+
+
 def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    # A server outlives a test session killed before its teardown (a timeout, kill -9)
+    # unless the kernel stops it when its parent dies (util-linux's setpriv sets that).
+    if _SETPRIV is not None:
+        argv = [_SETPRIV, "--pdeathsig", "TERM", "--", *argv]
     with log.open("wb") as out:
         return subprocess.Popen(
             argv,
@@ -549,6 +556,11 @@ def _prepare(names: list[str], progress: Callable[[str], None]) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # One xdist worker runs every real-server test, so each server starts once per run.
+    together = pytest.mark.xdist_group("realservers")
+    for item in items:
+        if item.get_closest_marker("realserver") is not None:
+            item.add_marker(together)
     if not SKIP_REQUESTED:
         return
     skip = pytest.mark.skip(reason=f"{SKIP_ENV}=1: real-server tests skipped on request")
