@@ -332,7 +332,7 @@ async def connect(origin: Origin, tls: ssl.SSLContext | None) -> Connection:
     asyncio handed the connection over (after the TLS handshake, if any)."""
     loop = asyncio.get_running_loop()
     server_hostname = origin.host if tls is not None else None
-    if _is_address(origin.host):
+    if _is_address(origin.host) and not isinstance(loop, _NO_READINESS_LOOPS):
         sock, attempted_at, ready_at = await _connect_socket(loop, origin.host, origin.port)
         try:
             _, wire = await loop.create_connection(
@@ -396,6 +396,13 @@ async def _writable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> flo
         return await seen
     finally:
         loop.remove_writer(fd)
+
+
+_NO_READINESS_LOOPS: tuple[type, ...] = tuple(
+    loop for loop in [getattr(asyncio, "ProactorEventLoop", None)] if loop is not None
+)
+"""Windows' default loop cannot watch a socket for writability (`add_writer`): there an
+address literal is connected like a host name, by `create_connection`."""
 
 
 def _is_address(host: str) -> bool:
