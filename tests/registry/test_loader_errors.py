@@ -173,6 +173,13 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "`!!python/object/apply:os.system` (providers.yaml is plain YAML: remove the tag)"
         ],
     ),
+    "a tag on a value the schema requires: said once": (
+        "version: 1\nproviders: !!python/object:os.system\n  x: 1\n",
+        [
+            "providers.yaml:2:12: providers: unsupported YAML tag `!!python/object:os.system` "
+            "(providers.yaml is plain YAML: remove the tag)"
+        ],
+    ),
     "cross-field problems of one provider, all at once, each at its key": (
         registry(ANTHROPIC_AS_VENDOR_WITH_A_SERVER),
         [
