@@ -7,6 +7,7 @@ import json
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,18 @@ ALL_GENERATION = ["catalog", "completion", "stream"]
 def openai_key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     return KEY
+
+
+def one_at_a_time(fake: FakeOpenAI, models: list[str]) -> dict[str, Any]:
+    """An OpenAI provider probed one request at a time (its connection reused in order)."""
+    return provider(
+        "openai",
+        "openai",
+        fake.base_url,
+        models,
+        key_env="OPENAI_API_KEY",
+        limits={"concurrency": 1},
+    )
 
 
 def openai_registry(
@@ -71,14 +84,7 @@ def test_the_catalog_warms_the_connection_the_generations_reuse(
     isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with FakeOpenAI(key=openai_key, models=["a", "b"]) as fake:
-        entry = provider(
-            "openai",
-            "openai",
-            fake.base_url,
-            ["a", "b"],
-            key_env="OPENAI_API_KEY",
-            limits={"concurrency": 1},
-        )
+        entry = one_at_a_time(fake, ["a", "b"])
         write_registry(isolated_env, [entry], control_url=online, kinds=ALL_GENERATION)
 
         run = probe(capsys)
@@ -670,14 +676,7 @@ def test_the_request_budget_is_checked_before_sending(
     isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with FakeOpenAI(key=openai_key, models=["a", "b", "c"]) as fake:
-        entry = provider(
-            "openai",
-            "openai",
-            fake.base_url,
-            ["a", "b", "c"],
-            key_env="OPENAI_API_KEY",
-            limits={"concurrency": 1},
-        )
+        entry = one_at_a_time(fake, ["a", "b", "c"])
         write_registry(
             isolated_env,
             [entry],
@@ -700,14 +699,7 @@ def test_a_model_whose_generation_the_budget_cut_is_skipped_not_up_on_its_listin
     isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with FakeOpenAI(key=openai_key, models=["a", "b"]) as fake:
-        entry = provider(
-            "openai",
-            "openai",
-            fake.base_url,
-            ["a", "b"],
-            key_env="OPENAI_API_KEY",
-            limits={"concurrency": 1},
-        )
+        entry = one_at_a_time(fake, ["a", "b"])
         write_registry(
             isolated_env,
             [entry],
