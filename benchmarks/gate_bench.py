@@ -31,7 +31,7 @@ from modelaudit.gate.decide import Policy  # noqa: E402
 from modelaudit.gate.run import check  # noqa: E402
 from modelaudit.registry import LoadedRegistry, load  # noqa: E402
 
-KEY = "sk-bench-0123456789abcdef0123"
+KEY = "bench-not-a-secret"  # the fake checks it; nothing real
 
 
 def registry(urls: list[str], pins: int, control_port: int) -> str:
