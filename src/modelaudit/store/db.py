@@ -77,10 +77,14 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
 
 def check_ours(conn: sqlite3.Connection) -> None:
     """Refuse an SQLite file that some other program made (StoreError)."""
-    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    # One statement, so one snapshot: read apart, another process's first migration could
+    # commit in between (id still 0, tables already there: a false "not ours").
+    app_id, has_tables = conn.execute(
+        "SELECT (SELECT application_id FROM pragma_application_id()),"
+        " (SELECT count(*) FROM sqlite_master)"
+    ).fetchone()
     if app_id == APPLICATION_ID:
         return
-    has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if app_id != 0 or has_tables:
         raise StoreError("the file is an SQLite database, but not a modelaudit history database")
 
