@@ -213,9 +213,12 @@ def test_keyed_vendors_offline_are_inconclusive_and_keys_stay_secret(tmp_path: P
 # --- the same on loopback, where namespaces are not permitted --------------------------------
 
 
-def test_a_closed_port_is_retried_by_the_catalog_then_once_per_model(
+def test_a_refused_port_is_down_retried_by_the_catalog_then_once_per_model(
     isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Nothing listens on a loopback port: the host answered (a refusal), so the server is
+    # down whatever the control check would say, and it is not asked. The catalog retried
+    # reaching the server; each model then tries once.
     from modelaudit.cli.app import run
     from tests.fakes.http import closed_port
     from tests.probe.runs import provider
@@ -234,7 +237,8 @@ def test_a_closed_port_is_retried_by_the_catalog_then_once_per_model(
         **{(m, "catalog"): 3 for m in models},
         **{(m, "completion"): 1 for m in models},
     }
-    assert set(verdicts_by_model(document).values()) == {"inconclusive"}
-    assert code == 3
+    assert set(verdicts_by_model(document).values()) == {"down"}
+    assert document["run"]["control"] is None
+    assert code == 0
     # which address refused, not only httpx's "All connection attempts failed"
-    assert all(f"'127.0.0.1', {server.port}" in v["reason"] for v in document["verdicts"])
+    assert all(f"127.0.0.1:{server.port}" in v["reason"] for v in document["verdicts"])

@@ -59,6 +59,7 @@ ERROR_CLASSES = frozenset(
         "protocol_error",
         "bad_request",
         "content_filtered",
+        "model_substituted",
     }
 )
 """modelaudit's closed set of error classes (kept here so the fakes import nothing from src)."""

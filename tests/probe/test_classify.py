@@ -23,6 +23,7 @@ from modelaudit.probe.classify import (
     classify_stream_failure,
     exception_reason,
     is_transient,
+    read_served,
     reason,
 )
 from modelaudit.probe.timing import DeadlineExceeded
@@ -736,6 +737,9 @@ def test_every_error_class_is_produced_by_a_real_body_or_exception() -> None:
     produced = {classify_response(case.status, case.error()) for case in CASES}
     produced |= {classify_exception(exc) for _, exc, _ in EXCEPTIONS}
     produced.add(classify_generation(Generation(finish_reason="stop", text_chars=2)))
+    substituted = read_served("ghost-model-7b", "smollm2-135m")
+    assert substituted is not None
+    produced.add(substituted.error_class)
     assert produced == set(ErrorClass)
 
 
@@ -756,6 +760,7 @@ TRANSIENT = {
     E.PROTOCOL_ERROR: True,
     E.BAD_REQUEST: False,
     E.CONTENT_FILTERED: False,
+    E.MODEL_SUBSTITUTED: False,
 }
 
 
