@@ -168,17 +168,25 @@ def registry_for(cases: Sequence[Case], server_url: str, control_url: str) -> di
     }  # fmt: skip
 
 
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
+
+
 @contextmanager
-def _key_in_env() -> Iterator[None]:
-    before = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = KEY
+def _replay_env() -> Iterator[None]:
+    """The key set, and no proxy that would carry loopback traffic elsewhere."""
+    changed = {KEY_ENV: KEY, "NO_PROXY": "127.0.0.1,localhost"}
+    before = {name: os.environ.get(name) for name in (*changed, *_PROXY_VARIABLES)}
+    os.environ.update(changed)
+    for name in _PROXY_VARIABLES:
+        os.environ.pop(name, None)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(KEY_ENV, None)
-        else:
-            os.environ[KEY_ENV] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def replay(cases: Sequence[Case]) -> dict[str, Outcome]:
@@ -194,7 +202,7 @@ def replay(cases: Sequence[Case]) -> dict[str, Outcome]:
         FakeServer() as server,
         FakeServer() as control,
         tempfile.TemporaryDirectory(prefix="modelaudit-corpus-") as tmp,
-        _key_in_env(),
+        _replay_env(),
     ):
         control.route("GET", "/", Reply(status=204))
         server.route("POST", "/{path:path}", router)

@@ -115,15 +115,58 @@ def test_llamacpp_health_and_catalog_read_right(llamacpp_run: ProbeRun, provider
 def test_a_model_llamacpp_does_not_list_is_gone_though_it_answers(
     llamacpp_run: ProbeRun,
 ) -> None:
-    # Single-model llama.cpp answers any model name with 200, as its one model: only the
-    # catalog can tell that the id we depend on is not what the server serves.
+    # Single-model llama.cpp answers any model name with 200, as its one model: the reply
+    # names the model that answered, and it is not the one asked for.
     completion = llamacpp_run.result("llamacpp", NOT_SERVED, "completion")
-    assert (completion["error_class"], completion["served_model"]) == ("ok", ALIAS)
+    assert (completion["error_class"], completion["served_model"]) == ("model_substituted", ALIAS)
     assert llamacpp_run.result("llamacpp", NOT_SERVED, "catalog")["catalog"]["listed"] is False
 
     verdict = llamacpp_run.verdict("llamacpp", NOT_SERVED)
-    assert (verdict["verdict"], verdict["error_class"]) == ("gone", "model_not_found")
-    assert "not in the catalog" in verdict["reason"]
+    assert (verdict["verdict"], verdict["error_class"]) == ("gone", "model_substituted")
+    assert f"answered by `{ALIAS}`, not `{NOT_SERVED}`" in verdict["reason"]
+
+
+GHOST = "ghost-model-7b"
+
+
+@pytest.fixture(scope="module", params=["catalog", "completion", "stream"])
+def one_kind_run(
+    request: pytest.FixtureRequest,
+    llamacpp_server: RunningServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, ProbeRun]]:
+    url = llamacpp_server.url
+    registry = (
+        _defaults(f"{url}/health", request.param)
+        + f"""  - name: llamacpp
+    api: openai
+    base_url: {url}/v1
+    server: llamacpp
+    hosting: self-hosted
+    models:
+      - {{id: {GHOST}, weights: open}}
+      - {{id: {ALIAS}, weights: open}}
+  - name: llamacpp-anthropic
+    api: anthropic
+    base_url: {url}
+    server: llamacpp
+    hosting: self-hosted
+    models:
+      - {{id: {GHOST}, weights: open}}
+"""
+    )
+    for run in _probe(tmp_path_factory.mktemp(f"one-kind-{request.param}"), registry):
+        yield request.param, run
+
+
+def test_an_unserved_model_id_is_never_up_on_any_kind(one_kind_run: tuple[str, ProbeRun]) -> None:
+    kind, run = one_kind_run
+    for provider in ("llamacpp", "llamacpp-anthropic"):
+        verdict = run.verdict(provider, GHOST)
+        assert verdict["verdict"] == "gone", (kind, verdict)
+        if kind != "catalog":
+            assert ALIAS in verdict["reason"], verdict  # says which model answered
+    assert run.verdict("llamacpp", ALIAS)["verdict"] == "up", run
 
 
 def test_a_llamacpp_run_completes_and_exits_0(llamacpp_run: ProbeRun) -> None:

@@ -953,8 +953,9 @@ def _content_filtered(s: _Signals) -> Finding | None:
 
 
 def _provider_side(s: _Signals) -> Finding | None:
-    """A client status carrying a provider-side failure (NVIDIA's 400 "DEGRADED function")."""
-    if s.client_side and s.says(PROVIDER_SIDE):
+    """A client status carrying a provider-side failure (NVIDIA's 400 "DEGRADED function");
+    never a 429, which is a limit whatever it says."""
+    if s.client_side and s.status != 429 and s.says(PROVIDER_SIDE):
         return s.found(PROVIDER_SIDE)
     return None
 

@@ -96,15 +96,18 @@ def decide(
         )
         return verdict(Verdict.BLOCKED, _say(blocked) + fix, blocked.error_class)
     decisive = _decisive(probes_of_the_model or results)
+    # A failure the target itself gave (a 5xx, a refusal on this machine) outweighs one that
+    # says nothing about it; those are the control check's to decide.
+    failed = _first([r for r in decisive if not connection_level(r)], DOWN)
     unreached = next((r for r in decisive if connection_level(r)), None)
-    if unreached is not None and network_down:
+    if failed is None and unreached is not None and network_down:
         return verdict(
             Verdict.INCONCLUSIVE,
             f"{_say(unreached)}; this machine cannot reach the network (control check failed): "
             "not called down",
             unreached.error_class,
         )
-    failed = _first(decisive, DOWN)
+    failed = failed or _first(decisive, DOWN)
     if failed is not None:
         return verdict(Verdict.DOWN, _say(failed), failed.error_class)
     degraded = _degraded(results, slo)
