@@ -66,9 +66,12 @@ def probe(
     return ProbeResult("acme", "m1", kind, (attempt,), catalog=catalog)
 
 
+ANY_CLASS = st.sampled_from(list(ErrorClass))
+
+
 @st.composite
 def results(
-    draw: st.DrawFn, classes: st.SearchStrategy[ErrorClass] = st.sampled_from(list(ErrorClass))
+    draw: st.DrawFn, classes: st.SearchStrategy[ErrorClass] = ANY_CLASS
 ) -> list[ProbeResult]:
     kinds = draw(st.lists(st.sampled_from(list(ProbeKind)), min_size=1, max_size=4, unique=True))
     found = []
