@@ -1068,6 +1068,7 @@ def same_model(requested: str, served: str | None, also: Iterable[str] = ()) -> 
     names = [requested, *also]
     if "*" in names or _ROUTERS.search(requested.lower()):
         return True
+    names += [n.rsplit("/", 1)[-1] for n in names if "/" in n]  # `org/model` as `model`
     got = _tokens(served)
     for name in names:
         if name.lower() == served.lower():
