@@ -42,7 +42,7 @@ from tests.fakes.http import FakeServer, Reply, Request
 CORPUS_DIR = Path(__file__).parent / "corpus"
 KEY_ENV = "MODELAUDIT_CORPUS_TEST_KEY"
 KEY = "corpus-replay-key-0123456789"
-_BASE_PATH = {"openai": "/v1", "anthropic": "", "gemini": "", "ollama": ""}
+_BASE_PATH = {"openai": "/v1", "anthropic": "", "gemini": "", "ollama": "", "azure-openai": ""}
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,8 @@ class _Router:
 def _model_of(request: Request) -> str | None:
     if ":generateContent" in request.path or ":streamGenerateContent" in request.path:
         return request.path.rsplit("/", 1)[-1].split(":", 1)[0]
+    if "/deployments/" in request.path:  # Azure names the deployment in the path
+        return request.path.split("/deployments/", 1)[1].split("/", 1)[0]
     try:
         body = request.json()
     except ValueError:
@@ -152,6 +154,8 @@ def registry_for(cases: Sequence[Case], server_url: str, control_url: str) -> di
         }
         if api == "gemini":
             entry["api_version"] = "v1beta"
+        if api == "azure-openai":
+            entry["api_version"] = "2024-10-21"
         providers.append(entry)
     return {
         "version": 1,
