@@ -216,8 +216,10 @@ def replay(cases: Sequence[Case]) -> dict[str, Outcome]:
             path.write_text(yaml.safe_dump(registry_for(chosen, server.url, control.url + "/")))
             plan = make_plan(load(path), Selection(), (ProbeKind(kind),))
             report = runner.run_sync(plan)
+            probed = {r.model: r.final.error_class.value for r in report.results}
             for v in report.verdicts:
-                error_class = v.error_class.value if v.error_class else None
+                # An `up` verdict names no class: the probe's own class is the reading.
+                error_class = v.error_class.value if v.error_class else probed.get(v.model)
                 outcomes[v.model] = Outcome(error_class, v.verdict.value, v.reason)
     if router.unknown:
         raise AssertionError(f"requests the corpus cannot answer: {router.unknown[:3]}")

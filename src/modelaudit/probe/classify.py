@@ -394,6 +394,13 @@ ACCOUNT_STATE = Signal(
     "account disabled or restricted: contact the vendor's support",
     ("Anthropic", "Groq", "OpenAI", "Kimi"),
 )
+ACCESS_POLICY = Signal(
+    "access-policy",
+    ErrorClass.ACCESS_DENIED,
+    ("no allowed providers", "permits only", "not in your allowed"),
+    "the account's provider or model restrictions exclude it: change them",
+    ("OpenRouter", "OpenCode Zen"),
+)
 VERIFICATION = Signal(
     "verification",
     ErrorClass.ACCESS_DENIED,
@@ -595,6 +602,7 @@ SIGNALS: tuple[Signal, ...] = (
     BILLING,
     SPEND_LIMIT,
     ACCOUNT_STATE,
+    ACCESS_POLICY,
     VERIFICATION,
     REGION,
     DEPRECATED,
@@ -832,7 +840,7 @@ def _account(s: _Signals) -> Finding | None:
         return s.found(ACCOUNT_STATE)
     if not s.client_side:
         return None
-    for signal in (ACCOUNT_STATE, VERIFICATION):
+    for signal in (ACCOUNT_STATE, ACCESS_POLICY, VERIFICATION):
         if s.says(signal):
             return s.found(signal)
     return None
