@@ -662,7 +662,9 @@ _QUOTA_CODES = frozenset(
 )
 _DEPRECATED_CODES = frozenset({"model_decommissioned", "model_deprecated"})
 _REGION_CODES = frozenset({"unsupported_country_region_territory", "regionerror"})
-_ACCOUNT_CODES = frozenset({"organization_restricted", "account_deactivated"})
+_ACCOUNT_CODES = frozenset(
+    {"organization_restricted", "account_deactivated", "consumer_suspended"}
+)  # Google: CONSUMER_SUSPENDED is the project (or key) suspended, not a typo'd key
 _NOT_FOUND_CODES = frozenset(
     {
         "model_not_found",
