@@ -873,6 +873,11 @@ def test_the_reset_of_the_exhausted_limit_is_read_from_each_vendor_s_headers() -
     assert limit_resets_in_s(openrouter, now) == 86400
     assert limit_resets_in_s({"x-ratelimit-reset": "NaN"}, now) is None
     assert limit_resets_in_s({}, now) is None
+    # an instant just past is clock skew (the limit has lifted); long past says nothing
+    assert limit_resets_in_s({"x-ratelimit-reset": "1767225570000"}, now) == 0
+    assert limit_resets_in_s({"x-ratelimit-reset": "1741305600000"}, now) is None
+    stale = {"anthropic-ratelimit-tokens-reset": "2025-12-31T23:00:00Z"}
+    assert limit_resets_in_s(stale, now) is None
 
 
 @pytest.mark.parametrize(

@@ -247,15 +247,29 @@ def _reset_seconds(value: str, now: datetime | None) -> float | None:
     number = _seconds(text)
     if number is not None:
         if number > 1e12:  # epoch milliseconds
-            return _bounded(number / 1000.0 - _now(now).timestamp())
+            return _fresh(number / 1000.0 - _now(now).timestamp())
         if number > 1e9:  # epoch seconds
-            return _bounded(number - _now(now).timestamp())
+            return _fresh(number - _now(now).timestamp())
         return _bounded(number)
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return _bounded(_until(when, now))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return _fresh((when - _now(now)).total_seconds())
+
+
+STALE_RESET_S = 60.0
+"""A reset instant further than this in the past says nothing about now: the vendor's
+clock is off, or the body was relayed (OpenRouter copies its upstream's headers into the
+body) or replayed. Closer than this, it is clock skew: the limit has just lifted."""
+
+
+def _fresh(seconds: float) -> float | None:
+    if seconds < -STALE_RESET_S:
+        return None
+    return _bounded(seconds)
 
 
 _GO_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$")
@@ -591,6 +605,7 @@ LONG_WINDOW = Signal(
         "monthly",
         "(tpd)",
         "(rpd)",
+        "limit_rpd",
         "billing cycle",
         "this period",
         "session usage",
