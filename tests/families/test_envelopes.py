@@ -34,6 +34,16 @@ def test_azure_string_status_code_counts_as_status() -> None:
     assert (error.code, error.status, error.retry_after_s) == ("429", 429, 20.0)
 
 
+def test_azure_retry_after_wording_is_a_hint() -> None:
+    error = read(
+        429,
+        '{"error":{"code":"429","message":"Requests to the ChatCompletions_Create Operation '
+        "under Azure OpenAI API version 2024-05-01-preview have exceeded token rate limit of "
+        'your current OpenAI S0 pricing tier. Please retry after 86400 seconds."}}',
+    )
+    assert error.retry_after_s == 86400.0
+
+
 def test_azure_content_filter_keeps_the_outer_code() -> None:
     error = read(
         400,

@@ -52,9 +52,10 @@ _GO_DURATION_HINT = re.compile(
     r"(?:try again|retry) in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)(?![a-z])", re.IGNORECASE
 )
 _GO_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-# Whole words after "try again in" (Azure: 20 seconds).
+# Whole words after "try again in" or "retry after" (Azure: "Try again in 20 seconds",
+# "Please retry after 86400 seconds").
 _SECONDS_HINT = re.compile(
-    r"(?:try again|retry) in (\d+(?:\.\d+)?) ?sec(?:ond)?s?\b", re.IGNORECASE
+    r"(?:try again|retry) (?:in|after) (\d+(?:\.\d+)?) ?sec(?:ond)?s?\b", re.IGNORECASE
 )
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -115,7 +116,7 @@ def clean_message(value: str | None) -> str | None:
 
 def retry_after_from_message(message: str | None) -> float | None:
     """ "Please try again in 1.2s" (Go durations: OpenAI, Groq), "retry in 26.6s" (Gemini),
-    "Try again in 20 seconds" (Azure)."""
+    "Try again in 20 seconds", "Please retry after 60 seconds" (Azure)."""
     if not message:
         return None
     match = _GO_DURATION_HINT.search(message)

@@ -492,6 +492,7 @@ MODEL_NOT_FOUND = Signal(
         "unable to access model",
         "unable to access non-serverless model",
         "no models loaded",
+        "no 'model_name'",
     ),
     "no such model here: check the id against the catalog",
     ("OpenAI", "Anthropic", "Gemini", "Mistral", "DeepSeek", "xAI", "Perplexity", "Together",
@@ -775,7 +776,8 @@ class _Signals:
 
     @property
     def about_a_model(self) -> bool:
-        return "model" in self.text and self.error.param in (None, "model")
+        # LiteLLM writes a Python None as the string "None"
+        return "model" in self.text and self.error.param in (None, "", "None", "null", "model")
 
     @property
     def no_envelope(self) -> bool:
