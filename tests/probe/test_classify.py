@@ -1010,3 +1010,18 @@ def test_a_refusal_from_a_public_address_says_nothing_about_the_target() -> None
 
     found = read_exception(Refused(("93.184.216.34",), 443))
     assert (found.error_class, found.about_target) == (E.CONNECT_FAILED, None)
+
+
+def test_a_server_error_saying_the_context_overflowed_is_a_refused_request() -> None:
+    from modelaudit.probe.classify import read_response
+
+    def read(body: str) -> ProviderError:
+        return parse_error_response(HttpResponse(500, {}, body.encode()))
+
+    body = (
+        '{"error":{"code":500,"message":"Context size has been exceeded.","type":"server_error"}}'
+    )
+    finding = read_response(500, read(body))
+    assert finding.error_class is E.BAD_REQUEST
+    assert finding.signal == "context-overflow"
+    assert read_response(500, read('{"error":{"message":"boom"}}')).error_class is E.SERVER_ERROR

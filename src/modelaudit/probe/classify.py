@@ -573,6 +573,19 @@ PROVIDER_SIDE = Signal(
     "the provider's side of this model is failing",
     ("NVIDIA NIM",),
 )
+CONTEXT_OVERFLOW = Signal(
+    "context-overflow",
+    ErrorClass.BAD_REQUEST,
+    (
+        "context size has been exceeded",
+        "exceeds the available context size",
+        "exceed context window",
+        "maximum context length",
+        "context_length_exceeded",
+    ),
+    "the probe's few tokens do not fit the served context window: raise the server's context size",
+    ("llama.cpp", "llama-cpp-python", "vLLM", "OpenAI"),
+)
 SHORT_WINDOW = Signal(
     "short-window",
     ErrorClass.RATE_LIMITED,
@@ -632,6 +645,7 @@ SIGNALS: tuple[Signal, ...] = (
     LONG_WINDOW,
     FILTER,
     PROVIDER_SIDE,
+    CONTEXT_OVERFLOW,
 )
 """Every message signal, in the order the rules consult them (docs/signals.md)."""
 
@@ -987,6 +1001,15 @@ def _provider_side(s: _Signals) -> Finding | None:
     return None
 
 
+def _context_overflow(s: _Signals) -> Finding | None:
+    """A server error (or an error inside a 200) saying the request outgrew the context:
+    the server works and refused this request (llama.cpp answers the same overflow with a
+    400 or a 500). A 4xx is a refused request by its status already."""
+    if s.status in (None, 500) and s.says(CONTEXT_OVERFLOW):
+        return s.found(CONTEXT_OVERFLOW)
+    return None
+
+
 _RULES = (
     _billing,
     _account,
@@ -1000,6 +1023,7 @@ _RULES = (
     _limits,
     _content_filtered,
     _provider_side,
+    _context_overflow,
 )
 
 
