@@ -384,6 +384,7 @@ SPEND_LIMIT = Signal(
         "upgrade to continue",
         "need a grok subscription",
         "requires a paid",
+        "extra usage is required",
     ),
     "a usage or spending limit is reached: raise it, or wait for the period to reset",
     ("Anthropic", "xAI", "Ollama Cloud", "Kimi", "Kiro"),
@@ -469,9 +470,10 @@ WRONG_ROUTE = Signal(
         "cannot get",
         "method not allowed",
         "the requested url was not found",
+        "unexpected endpoint",
     ),
     "no such route here: check base_url, api and api_version",
-    ("xAI", "OpenAI", "FastAPI servers (vLLM, SGLang)", "llama.cpp", "Azure", "nginx"),
+    ("xAI", "OpenAI", "FastAPI servers (vLLM, SGLang)", "llama.cpp", "Azure", "nginx", "LM Studio"),
 )
 _GENERIC_NOT_FOUND = frozenset(
     {"not found", "file not found", "resource not found", "404 not found", "404", "not_found"}
@@ -896,8 +898,13 @@ def _lifecycle(s: _Signals) -> Finding | None:
 
 
 def _wrong_route(s: _Signals) -> Finding | None:
-    """A 404 or 405 for the route itself: no envelope, or a framework's bare "Not Found"."""
-    if s.status not in (404, 405) or s.about_a_model or s.has(_NOT_FOUND_CODES):
+    """A 404 or 405 for the route itself: no envelope, or a framework's bare "Not Found";
+    or a route error inside a 200 (LM Studio answers an unknown route "200 anyway")."""
+    if s.about_a_model or s.has(_NOT_FOUND_CODES):
+        return None
+    if s.status is None and s.says(WRONG_ROUTE):
+        return s.found(WRONG_ROUTE)
+    if s.status not in (404, 405):
         return None
     message = s.text.strip().rstrip(".!")
     if s.no_envelope or message in _GENERIC_NOT_FOUND or s.says(WRONG_ROUTE) or not message:
