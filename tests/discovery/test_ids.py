@@ -152,6 +152,9 @@ def test_the_vendors_convention_decides_an_undated_id_nothing_else_explains(
     undated: str, kind: IdKind
 ) -> None:
     conventions = Conventions(undated=undated)  # type: ignore[arg-type]
-    assert read_listing([CatalogEntry("meta-llama/Llama-3.3-70B")], conventions)[
-        "meta-llama/Llama-3.3-70B"
-    ].kind is kind
+    assert (
+        read_listing([CatalogEntry("meta-llama/Llama-3.3-70B")], conventions)[
+            "meta-llama/Llama-3.3-70B"
+        ].kind
+        is kind
+    )
