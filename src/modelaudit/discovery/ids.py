@@ -201,6 +201,8 @@ class IdFinding:
     first."""
     aliases: tuple[str, ...] = ()
     """Ids the catalog says point at this one."""
+    superseded_by: str | None = None
+    """For a snapshot: the newest dated snapshot of its stem listed, when that is another."""
     pin: str = ""
     """The id to pin: itself when fixed; else what it resolves to, when that id can be
     asked for (listed, or answered by the look-up); else the newest dated snapshot of its
@@ -224,6 +226,7 @@ class _Pending:
     resolved_by: ResolvedBy | None = None
     snapshots: tuple[str, ...] = ()
     aliases: list[str] = field(default_factory=list)
+    superseded_by: str | None = None
 
 
 def read_listing(
@@ -298,6 +301,10 @@ def _apply_stems(pending: dict[str, _Pending], listed: Mapping[str, CatalogEntry
     for model_id, item in pending.items():
         if item.shape.kind is IdKind.SNAPSHOT and model_id in listed:
             dated.setdefault(item.shape.stem.lower(), []).append(model_id)
+    for ids in dated.values():
+        ordered = newest_first(ids, listed, pending)
+        for older in ordered[1:]:
+            pending[older].superseded_by = ordered[0]
     for model_id, item in pending.items():
         if item.shape.kind is IdKind.SNAPSHOT:
             continue
@@ -351,6 +358,7 @@ def _finish(model_id: str, item: _Pending, listed: Mapping[str, CatalogEntry]) -
         resolved_by=item.resolved_by,
         snapshots=item.snapshots,
         aliases=tuple(dict.fromkeys(item.aliases)),
+        superseded_by=item.superseded_by,
         pin=_pin(model_id, item, listed),
     )
     return replace(finding, snapshots=()) if finding.kind is IdKind.SNAPSHOT else finding
