@@ -67,3 +67,12 @@ def test_default_ports_cover_every_engine_once() -> None:
     ports = table().default_ports()
     assert len(ports) == len(set(ports))
     assert {8000, 8080, 11434, 1234, 30000, 3000} <= set(ports)
+
+
+def test_the_test_environment_scrubs_every_variable_the_table_names() -> None:
+    """A developer's exported key or proxy must never steer a test's `init`/`discover`."""
+    from tests.conftest import _SCRUBBED_SUFFIXES
+
+    for vendor in table().vendors:
+        for name in (*vendor.keys, vendor.base_url_env):
+            assert name.endswith(_SCRUBBED_SUFFIXES), f"{vendor.name}: {name}"

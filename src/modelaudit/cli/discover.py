@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from modelaudit.registry.loader import LoadedRegistry
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 class DiscoverFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
@@ -233,7 +237,7 @@ def _summarize(doc: DiscoverDocument) -> None:
         if p.status != "listed":
             console.warn(f"{p.provider}: {p.status}: {p.detail}")
             continue
-        line = f"{p.provider}: {p.listed} models listed ({p.found_by})"
+        line = f"{p.provider}: {plural(p.listed, 'model')} listed ({p.found_by})"
         if p.since_snapshot is not None:
             s = p.since_snapshot
             line += (
@@ -245,5 +249,6 @@ def _summarize(doc: DiscoverDocument) -> None:
             line += f"; {len(not_listed)} registry models not listed"
         console.info(line)
     console.info(
-        f"{doc.requests_sent} requests sent, no tokens (list reads and look-ups by id only)"
+        f"{plural(doc.requests_sent, 'request')} sent, no tokens (list reads and look-ups by "
+        "id only)"
     )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelaudit.cli import console
-from modelaudit.cli.discover import LocalPortsOption, OnlyOption
+from modelaudit.cli.discover import LocalPortsOption, OnlyOption, plural
 
 if TYPE_CHECKING:
     from modelaudit.scaffold.build import Built, Request
@@ -186,8 +186,9 @@ def _report(built: Built, target: Path) -> None:
     pinned = sum(m.pinned for p in active for m in p.models)
     where = "stdout" if target == STDOUT else str(target)
     console.info(
-        f"wrote {where}: {len(active)} providers, {models} models, {pinned} pinned "
-        f"({built.requests_sent} requests sent to read model lists; no tokens)"
+        f"wrote {where}: {plural(len(active), 'provider')}, {plural(models, 'model')}, "
+        f"{pinned} pinned ({plural(built.requests_sent, 'request')} sent to read model "
+        "lists; no tokens)"
     )
     for provider in draft.providers:
         if provider.commented_out is not None:

@@ -227,3 +227,10 @@ def _registry_model(read: CatalogRead, model_id: str) -> RegistryModel:
         return RegistryModel(id=model_id, status="not_listed", resolves_to=None, detail=detail)
     detail = f"not in the list; the look-up by id failed: {last.detail}"
     return RegistryModel(id=model_id, status="unknown", resolves_to=None, detail=detail)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(DiscoverDocument.model_json_schema(), indent=2) + "\n")

@@ -10,7 +10,7 @@ from datetime import date
 from modelaudit.vocabulary import Hosting, ServerEngine, Weights
 
 _UNSAFE_IN_COMMENT = re.compile(r"[^\x20-\x7e]")
-MAX_COMMENT = 160
+MAX_COMMENT = 400
 
 
 def comment_text(text: str) -> str:

@@ -54,6 +54,17 @@ class Selection:
     """Globs: keep a model when its id or one of its aliases matches one."""
 
 
+def usable_id(model_id: str) -> bool:
+    """An id a request can carry and a person can read: not too long, printable, UTF-8."""
+    if not model_id or len(model_id) > MAX_ID_LENGTH or not model_id.isprintable():
+        return False
+    try:
+        model_id.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, from a JSON `\ud800` escape
+        return False
+    return True
+
+
 def generates_text(entry: CatalogEntry) -> bool:
     if entry.generates_text is not None:
         return entry.generates_text
@@ -66,11 +77,11 @@ def draft_provider(read: CatalogRead, selection: Selection) -> tuple[DraftProvid
     source = read.source
     p = source.provider
     notes: list[str] = []
-    entries = {i: e for i, e in read.entries.items() if len(i) <= MAX_ID_LENGTH}
+    entries = {i: e for i, e in read.entries.items() if usable_id(i)}
     if len(entries) < len(read.entries):
         notes.append(
-            f"{p.name}: {len(read.entries) - len(entries)} ids longer than {MAX_ID_LENGTH} "
-            "characters left out"
+            f"{p.name}: {len(read.entries) - len(entries)} ids left out: longer than "
+            f"{MAX_ID_LENGTH} characters, or not printable text"
         )
     text = {i: e for i, e in entries.items() if generates_text(e)}
     if len(text) < len(entries):
@@ -205,7 +216,7 @@ def _weights(read: CatalogRead, entry: CatalogEntry) -> tuple[Weights, str]:
         return Weights.CLOSED, "closed assumed (this provider serves open and closed models): check"
     if vendor.weights == "open":
         return Weights.OPEN, f"open ({vendor.title} serves open weights)"
-    return Weights.CLOSED, f"closed ({vendor.title}'s own models)"
+    return Weights.CLOSED, f"closed ({vendor.title} serves closed models)"
 
 
 def reads_with_models(reads: Sequence[CatalogRead]) -> list[CatalogRead]:

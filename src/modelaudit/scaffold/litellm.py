@@ -379,12 +379,15 @@ def _key_env(config: _Config, params: dict[str, object]) -> str | None:
 
 
 def _literal_key(config: _Config, params: dict[str, object]) -> str | None:
-    raw = params.get("api_key")
-    if raw is None or (isinstance(raw, str) and raw.strip().startswith(_ENV_REF)):
-        return None
-    if isinstance(raw, str) and raw.strip().lower() in _NO_KEY_WORDS:
-        return None
-    return "the config holds a literal api_key: not copied (keys are read from env: or file:)"
+    """A credential written into the config itself (never copied into the registry)."""
+    for name in ("api_key", "azure_ad_token"):
+        raw = params.get(name)
+        if raw is None or (isinstance(raw, str) and raw.strip().startswith(_ENV_REF)):
+            continue
+        if isinstance(raw, str) and raw.strip().lower() in _NO_KEY_WORDS:
+            continue
+        return f"the config holds a literal {name}: not copied (keys are read from env: or file:)"
+    return None
 
 
 # --- the draft ---------------------------------------------------------------------------------
@@ -416,12 +419,16 @@ def _draft(
         for note in deployment.notes:
             if note not in provider.comments:
                 provider.comments.append(note)
-    for provider in list(draft.providers):
+    for endpoint, provider in list(providers.items()):
         problem = _invalid(provider)
-        if problem is not None:
-            draft.providers.remove(provider)
-            for model in provider.models:
-                unmapped.append(Unmapped(config.path.name, f"{provider.name}/{model.id}", problem))
+        if problem is None:
+            continue
+        draft.providers.remove(provider)
+        del providers[endpoint]
+        for deployment in deployments:
+            if deployment.endpoint == endpoint:
+                what = f"{deployment.model_id} (model_name `{deployment.group}`)"
+                unmapped.append(Unmapped(f"{config.path}:{deployment.line}", what, problem))
     return draft, providers
 
 
@@ -486,12 +493,16 @@ def _model(endpoint: _Endpoint, deployment: _Deployment) -> DraftModel:
     elif endpoint.vendor is not None and endpoint.vendor.weights == "open":
         weights, why = Weights.OPEN, f"open ({endpoint.vendor.title} serves open weights)"
     elif endpoint.vendor is not None and endpoint.vendor.weights == "closed":
-        weights, why = Weights.CLOSED, f"closed ({endpoint.vendor.title}'s own models)"
+        weights, why = Weights.CLOSED, f"closed ({endpoint.vendor.title} serves closed models)"
     else:
         weights, why = Weights.CLOSED, "closed assumed (open or closed is not known here): check"
     model = DraftModel(id=deployment.model_id, weights=weights, base_model=deployment.base_model)
     id_shape = shape(deployment.base_model or deployment.model_id)
-    if id_shape.kind is IdKind.SNAPSHOT:
+    if endpoint.api == "azure-openai" and deployment.base_model is None:
+        model.comments.append(
+            "a deployment name: add `base_model:` (the model behind it) for its lifecycle data"
+        )
+    elif id_shape.kind is IdKind.SNAPSHOT:
         model.comments.append(f"fixed id: {id_shape.why}")
     elif endpoint.hosting is not Hosting.SELF_HOSTED:
         model.comments.append(
@@ -528,7 +539,8 @@ def _invalid(provider: DraftProvider) -> str | None:
         )
     except ValidationError as exc:
         first = exc.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        return f"{'.'.join(str(p) for p in first['loc'])}: {message}"
     return None
 
 

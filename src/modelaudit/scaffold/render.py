@@ -3,7 +3,6 @@ inference, every scalar quoted unless it reads back exactly as written."""
 
 from __future__ import annotations
 
-import json
 import re
 import textwrap
 from collections.abc import Iterable
@@ -18,7 +17,7 @@ _PLAIN = re.compile(r"[A-Za-z0-9_./@+-][A-Za-z0-9_./:@+ -]*")
 
 def scalar(value: str) -> str:
     """`value` as a YAML scalar: plain when YAML reads it back as this same string (so
-    `1:30`, `yes`, `null`, `2025-04-14` are quoted), JSON-quoted otherwise."""
+    `1:30`, `yes`, `null`, `2025-04-14` are quoted), double-quoted otherwise."""
     if (
         _PLAIN.fullmatch(value)
         and value == value.strip()
@@ -30,7 +29,24 @@ def scalar(value: str) -> str:
                 return value
         except yaml.YAMLError:
             pass
-    return json.dumps(value)
+    return quoted(value)
+
+
+def quoted(value: str) -> str:
+    """A YAML double-quoted scalar in printable ASCII: every other character escaped, as
+    `\\uXXXX` or (beyond the BMP) `\\UXXXXXXXX`, which YAML reads back exactly (JSON's
+    surrogate pairs it does not)."""
+    out = []
+    for char in value:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif " " <= char <= "~":
+            out.append(char)
+        elif ord(char) < 0x10000:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return '"' + "".join(out) + '"'
 
 
 def render(draft: Draft) -> str:
