@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from modelaudit.discovery.catalogs import Source
-    from modelaudit.discovery.document import DiscoverDocument
+    from modelaudit.discovery.document import DiscoverDocument, ListedModel
     from modelaudit.discovery.run import Discovery
     from modelaudit.registry.loader import LoadedRegistry
 
@@ -194,7 +194,7 @@ def _render_tables(doc: DiscoverDocument) -> None:
                 p.provider,
                 m.id,
                 m.kind,
-                _points_at(m.resolves_to, m.snapshots, m.pin, m.id),
+                _points_at(m),
                 m.lifecycle or "",
                 m.retires or "",
                 _note(m.in_registry, m.new),
@@ -214,13 +214,15 @@ def _render_tables(doc: DiscoverDocument) -> None:
             console.out().print(extra)
 
 
-def _points_at(resolves_to: str | None, snapshots: list[str], pin: str, model_id: str) -> str:
-    if resolves_to:
-        return f"→ {resolves_to}"
-    if snapshots:
-        more = f" (+{len(snapshots) - 1} older)" if len(snapshots) > 1 else ""
-        return f"newest snapshot {snapshots[0]}{more}"
-    return "" if pin == model_id else pin
+def _points_at(m: ListedModel) -> str:
+    if m.resolves_to:
+        return f"→ {m.resolves_to}"
+    if m.snapshots:
+        more = f" (+{len(m.snapshots) - 1} older)" if len(m.snapshots) > 1 else ""
+        return f"newest snapshot {m.snapshots[0]}{more}"
+    if m.superseded_by:
+        return f"newer snapshot: {m.superseded_by}"
+    return ""
 
 
 def _note(in_registry: bool, new: bool | None) -> str:

@@ -49,6 +49,9 @@ class ListedModel(_Out):
     """For an alias: the dated ids of its stem listed beside it, newest first."""
     aliases: list[str]
     """Ids the catalog says point at this one."""
+    superseded_by: str | None
+    """For a dated snapshot: the newest dated snapshot of the same model listed, when that
+    is another."""
     pin: str
     """The id to pin for this model: a dated snapshot where one is known."""
     lifecycle: str | None
@@ -187,6 +190,7 @@ def _listed(
         resolved_by=finding.resolved_by,
         snapshots=list(finding.snapshots),
         aliases=list(finding.aliases),
+        superseded_by=finding.superseded_by,
         pin=finding.pin,
         lifecycle=entry.lifecycle,
         retires=entry.retires.isoformat() if entry.retires else None,
