@@ -205,3 +205,16 @@ def test_the_committed_json_schema_is_the_documents() -> None:
         "docs/schemas/discover.schema.json differs from the model: regenerate it with "
         "`python -m modelaudit.discovery.document`"
     )
+
+
+def test_server_text_reaches_the_terminal_table_inert(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAI(key=KEYS["openai"], models=["evil\x1b[2J\x1b]0;title\x07-model"]) as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", KEYS["openai"])
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        assert run(["discover", "--from-env", "-f", "table"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "evil?[2J?]0;title?-model" in out

@@ -192,3 +192,17 @@ def test_credentials_from_the_credential_list_are_followed(
     together = providers(document)["together"]
     assert together["api_key"] == "env:TOGETHER_TEAM_KEY"
     assert set(models(document, "together")) == {"meta-llama/Llama-3.3-70B-Instruct-Turbo"}
+
+
+def test_a_router_named_in_the_config_keeps_every_model_it_routes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Routers are narrowed only when `init` reads their whole catalog, never in an import."""
+    config = tmp_path / "litellm.yaml"
+    config.write_text(
+        "model_list:\n  - model_name: claude\n    litellm_params:\n"
+        "      model: openrouter/anthropic/claude-3.5-sonnet\n"
+        "      api_key: os.environ/OPENROUTER_API_KEY\n"
+    )
+    document, _, _ = imported(tmp_path, capsys, config)
+    assert set(models(document, "openrouter")) == {"anthropic/claude-3.5-sonnet"}

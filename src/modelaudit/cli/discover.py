@@ -191,13 +191,18 @@ def _render_tables(doc: DiscoverDocument) -> None:
     for p in doc.providers:
         for m in p.models:
             models.add_row(
-                p.provider,
-                m.id,
-                m.kind,
-                _points_at(m),
-                m.lifecycle or "",
-                m.retires or "",
-                _note(m.in_registry, m.new),
+                *map(
+                    _cell,
+                    (
+                        p.provider,
+                        m.id,
+                        m.kind,
+                        _points_at(m),
+                        m.lifecycle or "",
+                        m.retires or "",
+                        _note(m.in_registry, m.new),
+                    ),
+                )
             )
     console.out().print(models)
     missing = new_table("provider", "registry model", "status", "detail")
@@ -205,13 +210,19 @@ def _render_tables(doc: DiscoverDocument) -> None:
     for p in doc.providers:
         for r in p.registry_models:
             if r.status != "listed":
-                missing.add_row(p.provider, r.id, r.status, r.detail)
+                missing.add_row(*map(_cell, (p.provider, r.id, r.status, r.detail)))
         if p.since_snapshot is not None:
             for model_id in p.since_snapshot.vanished:
-                vanished.add_row(p.provider, model_id, p.since_snapshot.taken_at)
+                vanished.add_row(*map(_cell, (p.provider, model_id, p.since_snapshot.taken_at)))
     for extra in (missing, vanished):
         if extra.row_count:
             console.out().print(extra)
+
+
+def _cell(text: str) -> str:
+    """Server-supplied text for the terminal: control characters (escape sequences, line
+    breaks) shown as `?`, never interpreted."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _points_at(m: ListedModel) -> str:

@@ -56,18 +56,22 @@ def build(request: Request, choose: Chooser | None = None) -> Built:
         described.append(f"the LiteLLM config {request.litellm.name}")
     sources = _sources(request)
     requests = 0
+    routers: list[str] = []
     if sources or request.ports:
         taken = [p.name for p in draft.providers]
         found = run(sources, Defaults(), request.base_dir, request.ports, taken)
         requests = found.requests
         for read in found.reads:
-            _add(draft, read, request.selection)
+            added = _add(draft, read, request.selection)
+            vendor = read.source.vendor
+            if added is not None and vendor is not None and vendor.router:
+                routers.append(added.name)
         described += [_describe(read) for read in found.reads if read.ok]
         if found.scan is not None and not found.scan.servers:
             ports = ", ".join(str(p) for p in request.ports)
             draft.notes.append(f"no LLM server answered on 127.0.0.1 (ports {ports})")
     if not request.openrouter:
-        links.narrow_routers(draft, [v.name for v in table().vendors if v.router])
+        links.narrow_routers(draft, routers)
     for wanted in request.pins:
         links.pin(draft, wanted)
     if choose is not None:
@@ -100,19 +104,21 @@ def _sources(request: Request) -> list[Source]:
     return sources
 
 
-def _add(draft: Draft, read: CatalogRead, selection: Selection) -> None:
+def _add(draft: Draft, read: CatalogRead, selection: Selection) -> DraftProvider | None:
+    """The provider drafted from `read`, added to `draft` (None when it has no model)."""
     name = read.source.provider.name
     if not read.ok:
         draft.notes.append(f"{name}: left out: its model list could not be read ({read.failure})")
-        return
+        return None
     provider, notes = draft_provider(read, selection)
     draft.notes += notes
     if not provider.models:
         why = "matches --only" if selection.only else "generates text"
         draft.notes.append(f"{name}: left out: none of its {len(read.entries)} models {why}")
-        return
+        return None
     _unique_name(draft, provider)
     draft.providers.append(provider)
+    return provider
 
 
 def _unique_name(draft: Draft, provider: DraftProvider) -> None:
