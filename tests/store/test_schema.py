@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from modelaudit.errors import StoreError, UsageError
-from modelaudit.store.db import APPLICATION_ID, connect
-from modelaudit.store.migrations import LATEST, MIGRATIONS, migrate, user_version
-from modelaudit.store.sqlite import SqliteStore
+from modelaudit.store.sqlite.db import APPLICATION_ID, connect
+from modelaudit.store.sqlite.migrations import LATEST, MIGRATIONS, migrate, user_version
+from modelaudit.store.sqlite.store import SqliteStore
 
 from .synthetic import T0
 
@@ -285,19 +285,6 @@ def test_the_file_is_private_and_so_is_a_directory_it_creates(tmp_path: Path) ->
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     for sidecar in path.parent.glob("history.sqlite3-*"):
         assert stat.S_IMODE(sidecar.stat().st_mode) == 0o600, sidecar
-
-
-def test_the_path_comes_from_the_option_then_the_environment_then_the_data_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from modelaudit.store.db import resolve_path
-
-    assert resolve_path(tmp_path / "a.db") == tmp_path / "a.db"
-    monkeypatch.setenv("MODELAUDIT_DB", str(tmp_path / "env.db"))
-    assert resolve_path(None) == tmp_path / "env.db"
-    monkeypatch.delenv("MODELAUDIT_DB")
-    data_home = Path(os.environ["XDG_DATA_HOME"])
-    assert resolve_path(None) == data_home / "modelaudit" / "history.sqlite3"
 
 
 def test_a_database_from_a_newer_modelaudit_is_refused_untouched(tmp_path: Path) -> None:
