@@ -110,7 +110,7 @@ def test_only_the_sqlite_backend_touches_sqlite() -> None:
     touching = {
         module
         for module, found in imports().items()
-        if any(i == "sqlite3" or i == backend or i.startswith(f"{backend}.") for i in found)
+        if any(i in ("sqlite3", backend) or i.startswith(f"{backend}.") for i in found)
     }
     assert {m for m in touching if not m.startswith(f"{backend}.") and m != backend} == set()
 

@@ -192,6 +192,21 @@ def test_catalog_changes_name_what_appeared_and_vanished_between_snapshots(
     assert sets == 2  # a list seen again is stored once
 
 
+def test_the_latest_catalog_is_the_providers_last_stored_list(store: SqliteStore) -> None:
+    _catalog(store, 1, ("a", "b", "old"))
+    _catalog(store, 2, ("a", "b", "new"))
+
+    latest = store.latest_catalog("acme")
+    before = store.latest_catalog("acme", before=at(hours=2))
+
+    assert latest is not None
+    assert (latest.taken_at, latest.ids) == (at(hours=2), frozenset({"a", "b", "new"}))
+    assert before is not None
+    assert before.ids == frozenset({"a", "b", "old"})
+    assert store.latest_catalog("acme", before=at(hours=1)) is None
+    assert store.latest_catalog("other") is None
+
+
 def test_drift_names_a_different_served_model_and_fingerprint_changes(
     store: SqliteStore,
 ) -> None:

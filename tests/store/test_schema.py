@@ -3,10 +3,13 @@ left at any earlier version migrates to exactly that, keeping its rows."""
 
 from __future__ import annotations
 
+import ast
 import os
 import sqlite3
 import stat
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -265,6 +268,47 @@ def test_a_database_at_any_earlier_version_migrates_to_the_same_schema_and_keeps
                 (None, None),
                 ("[108,3]", None),
             ]
+
+
+def test_every_migration_from_version_0_one_at_a_time_gives_a_fresh_databases_schema(
+    tmp_path: Path,
+) -> None:
+    with SqliteStore.open(tmp_path / "fresh.sqlite3") as fresh:
+        expected = schema(fresh.conn)
+    conn = connect(tmp_path / "stepped.sqlite3", create=True)
+    try:
+        for version in range(LATEST):
+            assert user_version(conn) == version
+            assert migrate(conn, target=version + 1) == [version + 1]
+        assert schema(conn) == expected
+    finally:
+        conn.close()
+
+
+def _imported(module: ModuleType) -> set[str]:
+    tree = ast.parse(Path(str(module.__file__)).read_text())
+    found = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    found |= {
+        f"{node.module}.{a.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__"
+        for a in node.names
+    }
+    return found
+
+
+def test_migrations_call_no_code_that_may_change_later() -> None:
+    """What migrations 4-6 derive is frozen in `backfills`, on the standard library alone;
+    of modelaudit, the migrations use only the runner's own plumbing."""
+    from modelaudit.store.sqlite import backfills, migrations
+
+    assert {m.split(".")[0] for m in _imported(backfills)} <= sys.stdlib_module_names
+    plumbing = ("modelaudit.__version__", "modelaudit.errors.", "modelaudit.store.sqlite.db.")
+    assert {
+        m
+        for m in _imported(migrations)
+        if m.startswith("modelaudit") and not m.startswith(plumbing)
+    } == {"modelaudit.store.sqlite.backfills"}
 
 
 def test_every_migration_is_a_function_of_its_own() -> None:

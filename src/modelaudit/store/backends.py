@@ -68,6 +68,7 @@ class StoreLocation:
 def locate(option: str | None) -> StoreLocation:
     """`--db`, then `$MODELAUDIT_DB`, then the user data directory."""
     text = option if option is not None else os.environ.get(DB_ENV) or None
+    source = "--db" if option is not None else f"${DB_ENV}"
     if text is None:
         return StoreLocation(_for_paths(), str(default_path()))
     found = _SCHEME.match(text)
@@ -79,7 +80,7 @@ def locate(option: str | None) -> StoreLocation:
             return StoreLocation(registration, text)
     known = ", ".join(f"{s}://" for r in BACKENDS for s in r.schemes)
     raise UsageError(
-        f"--db: no history store backend for {scheme}:// URLs (known: {known}, or a file path)"
+        f"{source}: no history store backend for {scheme}:// URLs (known: {known}, or a file path)"
     )
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
+    from modelaudit.store.base import Backend
     from modelaudit.store.sqlite.store import SqliteStore
 
 SCHEME = "sqlite://"
@@ -32,12 +33,16 @@ class SqliteBackend:
 
     def exclusive(self, address: str) -> AbstractContextManager[None]:
         """An `flock` on `<database>.lock` beside the database file."""
+        from modelaudit.store.sqlite.db import refuse_directory
         from modelaudit.store.sqlite.lock import exclusive, lock_path
 
-        return exclusive(lock_path(path_of(address)))
+        path = path_of(address)
+        refuse_directory(path)
+        return exclusive(lock_path(path))
 
     def describe(self, address: str) -> str:
         return str(path_of(address))
 
 
-BACKEND = SqliteBackend()
+BACKEND: Backend = SqliteBackend()
+"""Typed as the protocol, so that mypy proves the backend, and the store it opens, conform."""

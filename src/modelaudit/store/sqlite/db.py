@@ -40,11 +40,7 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     The file is created 0600 in a 0700 directory (SQLite gives the WAL and shared-memory
     files the database file's mode). Without `create`, a missing file is a usage error.
     """
-    if path.is_dir():
-        raise UsageError(
-            f"the history database {path} is a directory: name a file, e.g. "
-            f"{path / 'history.sqlite3'}"
-        )
+    refuse_directory(path)
     if not path.exists():
         if not create:
             raise UsageError(
@@ -66,6 +62,14 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
         conn.close()
         raise StoreError(f"{path}: {exc.message}") from None
     return conn
+
+
+def refuse_directory(path: Path) -> None:
+    if path.is_dir():
+        raise UsageError(
+            f"the history database {path} is a directory: name a file, e.g. "
+            f"{path / 'history.sqlite3'}"
+        )
 
 
 def check_ours(conn: sqlite3.Connection) -> None:
