@@ -96,7 +96,7 @@ class Timed:
 
 registry = load(Path(sys.argv[2])).registry
 start = time.perf_counter()
-with open_history(Path(sys.argv[1])) as reader:
+with open_history(sys.argv[1]) as reader:
     report = build_report(registry, Timed(reader), now=datetime.now(UTC), span=timedelta(days=30))
 built = time.perf_counter()
 render(report, ReportFormat.HTML)
