@@ -159,15 +159,6 @@ class CatalogChange:
 
 
 @dataclass(frozen=True)
-class CatalogSnapshot:
-    """A provider's model list as a run stored it."""
-
-    provider: str
-    taken_at: datetime
-    ids: frozenset[str]
-
-
-@dataclass(frozen=True)
 class DriftEvent:
     provider: str
     model: str

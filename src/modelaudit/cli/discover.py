@@ -156,21 +156,24 @@ def _cwd() -> Path:
     return Path.cwd()
 
 
-def _with_snapshots(found: Discovery, db: Path | None) -> Discovery:
+def _with_snapshots(found: Discovery, db: str | None) -> Discovery:
     """The last list each provider's probe runs stored, when a history database exists."""
     from dataclasses import replace
 
-    from modelaudit.errors import ModelauditError
-    from modelaudit.store.db import resolve_path
-    from modelaudit.store.sqlite import SqliteStore
+    from modelaudit.errors import ModelauditError, UsageError
+    from modelaudit.store.backends import locate
 
-    path = resolve_path(db)
-    if not path.exists():
-        return found
-    names = [r.source.provider.name for r in found.reads]
+    location = locate(db)  # a bad --db is the user's error, told as one
+    snapshots = {}
     try:
-        with SqliteStore.open(path, create=False) as store:
-            snapshots = store.history().latest_catalogs(names)
+        with location.open(create=False) as store:
+            for read in found.reads:
+                name = read.source.provider.name
+                stored = store.latest_catalog(name)
+                if stored is not None:
+                    snapshots[name] = stored
+    except UsageError:
+        return found  # no history database yet: nothing to compare with
     except ModelauditError as exc:
         console.warn(f"the history database was not read: {exc.message}")
         return found

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelaudit.discovery.catalogs import CatalogRead, Source, catalog_provider, read_all
 from modelaudit.discovery.ids import read_listing
@@ -16,8 +17,10 @@ from modelaudit.probe.kinds import CatalogListing
 from modelaudit.probe.result import Attempt
 from modelaudit.registry.schema import Defaults
 from modelaudit.registry.vendors import table
-from modelaudit.store.history import CatalogSnapshot
 from modelaudit.vocabulary import ErrorClass, Hosting
+
+if TYPE_CHECKING:
+    from modelaudit.store.base import CatalogSnapshot
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from modelaudit.history import (
     AVAILABILITY_KINDS,
     SUCCESS_CLASSES,
     CatalogChange,
-    CatalogSnapshot,
     DriftEvent,
     Incident,
     ModelHistory,
@@ -637,21 +636,6 @@ class SqliteHistory:
             changes += [CatalogChange(provider, m, "appeared", at) for m in sorted(new - old)]
             changes += [CatalogChange(provider, m, "vanished", at) for m in sorted(old - new)]
         return changes
-
-    def latest_catalogs(self, providers: Iterable[str]) -> dict[str, CatalogSnapshot]:
-        """Each provider's most recent stored model list (providers never listed are left
-        out)."""
-        found = {}
-        for provider in providers:
-            row = self.conn.execute(
-                "SELECT taken_ms, set_id FROM catalog_snapshot WHERE provider = ?"
-                " ORDER BY taken_ms DESC LIMIT 1",
-                (provider,),
-            ).fetchone()
-            if row is not None:
-                ids = frozenset(self._catalog_set(row[1]))
-                found[provider] = CatalogSnapshot(provider, from_ms(row[0]), ids)
-        return found
 
     def _catalog_set(self, set_id: int) -> set[str]:
         row = self.conn.execute("SELECT ids FROM catalog_set WHERE id = ?", (set_id,)).fetchone()
