@@ -353,22 +353,19 @@ def _private(host: str) -> bool:
 
 
 def _host_name(host: str) -> str:
-    labels = [
-        label
-        for label in host.split(".")
-        if label not in ("api", "www", "openai", "inference", "v1", "com", "ai", "io", "net", "org")
-    ]
-    if not labels or _is_address(host):
-        return "local" if _private(host) else "server"
-    return re.sub(r"[^a-z0-9-]+", "-", labels[0].lower()).strip("-") or "server"
-
-
-def _is_address(host: str) -> bool:
+    """A provider name from a host: `api.awanllm.com` -> `awanllm`; an address -> `local`
+    (this machine or network) or `server`."""
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return True
+        pass
+    else:
+        return "local" if _private(host) else "server"
+    generic = ("api", "www", "openai", "inference", "v1", "com", "ai", "io", "net", "org")
+    labels = [label for label in host.split(".") if label not in generic]
+    if not labels:
+        return "local" if _private(host) else "server"
+    return re.sub(r"[^a-z0-9-]+", "-", labels[0].lower()).strip("-") or "server"
 
 
 def _key_env(config: _Config, params: dict[str, object]) -> str | None:
