@@ -113,13 +113,20 @@ class _Reader:
     def __init__(self, client: httpx.AsyncClient, request_s: float) -> None:
         self.client = client
         self.request_s = request_s
+        self.silent: set[int] = set()
+        """Ports where a request got no answer in time: nothing more is asked of them."""
 
     async def get(self, port: int, path: str) -> HttpResponse | None:
         url = f"http://{LOOPBACK}:{port}{path}"
         assert urlsplit(url).hostname == LOOPBACK
+        if port in self.silent:
+            return None
         try:
             return await asyncio.wait_for(self._get(url), self.request_s)
-        except (httpx.HTTPError, OSError, TimeoutError, _TooBigError):
+        except (TimeoutError, httpx.TimeoutException):
+            self.silent.add(port)
+            return None
+        except (httpx.HTTPError, OSError, _TooBigError):
             return None
 
     async def _get(self, url: str) -> HttpResponse | None:
@@ -171,6 +178,9 @@ async def _scan_port(reader: _Reader, port: int) -> tuple[FoundServer | None, Po
             port, ServerEngine.OLLAMA, "ollama", base_url, ollama, how, now, elapsed
         )
         return server, PortState(port, "server", "Ollama")
+    if port in reader.silent:
+        detail = f"accepts connections, but did not answer within {reader.request_s:g} s"
+        return None, PortState(port, "other", detail)
     if entries is None or found is None:
         return None, PortState(port, "other", "answers, but lists no models at /v1/models")
     engine, how = found
