@@ -218,3 +218,19 @@ def test_server_text_reaches_the_terminal_table_inert(
     assert "\x1b" not in out
     assert "\x07" not in out
     assert "evil?[2J?]0;title?-model" in out
+
+
+def test_a_ca_bundle_that_is_not_pem_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    registry = tmp_path / "providers.yaml"
+    registry.write_text(
+        "version: 1\nproviders:\n  - name: acme\n    api: openai\n"
+        "    base_url: https://127.0.0.1:9/v1\n    ca_bundle: ca.pem\n    hosting: self-hosted\n"
+        "    models:\n      - {id: m, weights: open}\n"
+    )
+    assert run(["discover", "-c", str(registry)]) == 2
+    err = capsys.readouterr().err
+    assert "acme: ca_bundle: cannot load" in err
+    assert "Traceback" not in err

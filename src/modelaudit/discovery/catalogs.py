@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from modelaudit import credentials
-from modelaudit.discovery.ids import Conventions, IdFinding, IdKind, read_listing
+from modelaudit.discovery.ids import Conventions, IdFinding, IdKind, read_listing, shape
+from modelaudit.errors import UsageError
 from modelaudit.families import FAMILIES
 from modelaudit.probe.kinds import (
     BudgetExhausted,
@@ -31,7 +32,7 @@ from modelaudit.probe.kinds import (
 )
 from modelaudit.registry.schema import Defaults, ModelSpec, ProviderSpec
 from modelaudit.registry.vendors import Vendor, table
-from modelaudit.vocabulary import Hosting, ServerEngine, Weights
+from modelaudit.vocabulary import Hosting, ServerEngine
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -179,9 +180,15 @@ async def _client(
     mounts = {}
     for source in sources:
         path = ca_bundle_path(source.provider, base_dir)
-        if path is not None:
-            parts = urlsplit(source.provider.base_url)
+        if path is None:
+            continue
+        parts = urlsplit(source.provider.base_url)
+        try:
             mounts[f"{parts.scheme}://{parts.netloc}"] = ssl_context(path)
+        except OSError as exc:  # ssl.SSLError included: not a PEM file
+            raise UsageError(
+                f"{source.provider.name}: ca_bundle: cannot load {path}: {exc.strerror or exc}"
+            ) from None
     async with make_client(total, defaults.timeouts.connect_s, mounts) as client:
         yield client
 
@@ -233,11 +240,4 @@ async def _look_ups(
 
 
 def _worth_resolving(source: Source, model_id: str) -> bool:
-    from modelaudit.discovery.ids import shape
-
     return source.conventions.lookup_resolves and shape(model_id).kind is not IdKind.SNAPSHOT
-
-
-def wanted_model(model_id: str) -> ModelSpec:
-    """A model to look up that the registry does not hold."""
-    return ModelSpec(id=model_id, weights=Weights.CLOSED)

@@ -217,7 +217,7 @@ async def _engine_by_endpoint(reader: _Reader, port: int) -> tuple[ServerEngine 
 
 async def _ollama(reader: _Reader, port: int) -> tuple[CatalogEntry, ...] | None:
     version = await reader.get(port, "/api/version")
-    if version is None or text(path_of(_json(version), "version")) is None:
+    if version is None or text(_field(_json(version), "version")) is None:
         return None
     tags = await reader.get(port, "/api/tags")
     if tags is None:
@@ -238,18 +238,18 @@ def _json(response: HttpResponse) -> object:
         return None
 
 
-def path_of(value: object, key: str) -> object:
+def _field(value: object, key: str) -> object:
     found = as_object(value)
     return None if found is None else found.get(key)
 
 
 def _tgi(info: object) -> bool:
-    router = text(path_of(info, "router")) or ""
+    router = text(_field(info, "router")) or ""
     return router.startswith("text-generation-router")
 
 
 def _lmstudio(listing: object) -> bool:
-    models = as_list(path_of(listing, "data"))
+    models = as_list(_field(listing, "data"))
     return any("state" in (as_object(m) or {}) for m in models)
 
 
@@ -259,7 +259,7 @@ def _llamacpp(props: object) -> bool:
 
 
 _FINGERPRINTS: tuple[tuple[ServerEngine, str, Callable[[object], bool]], ...] = (
-    (ServerEngine.OLLAMA, "/api/version", lambda v: text(path_of(v, "version")) is not None),
+    (ServerEngine.OLLAMA, "/api/version", lambda v: text(_field(v, "version")) is not None),
     (ServerEngine.TGI, "/info", _tgi),
     (ServerEngine.LMSTUDIO, "/api/v0/models", _lmstudio),
     (ServerEngine.LLAMACPP, "/props", _llamacpp),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from modelaudit.discovery.catalogs import CatalogRead
@@ -217,7 +217,3 @@ def _weights(read: CatalogRead, entry: CatalogEntry) -> tuple[Weights, str]:
     if vendor.weights == "open":
         return Weights.OPEN, f"open ({vendor.title} serves open weights)"
     return Weights.CLOSED, f"closed ({vendor.title} serves closed models)"
-
-
-def reads_with_models(reads: Sequence[CatalogRead]) -> list[CatalogRead]:
-    return [r for r in reads if r.ok and r.entries]
