@@ -62,6 +62,12 @@ def test_every_vendor_whose_key_is_set_is_read_without_a_token(
     assert routed["resolves_to"] == "openai/gpt-4o-2024-05-13"
     assert model(doc, "openrouter", "qwen/qwen3.6-27b")["weights_id"] == "Qwen/Qwen3.6-27B"
     assert model(doc, "mistral", "mistral-embed")["generates_text"] is False
+    # Anthropic's look-up by id resolves aliases: an undated id it answers as itself is fixed.
+    opus = model(doc, "anthropic", "claude-opus-5")
+    assert (opus["kind"], opus["why"]) == (
+        "snapshot",
+        "the look-up by id, which resolves aliases here, answers with this same id",
+    )
     for key in KEYS.values():
         assert key not in err
         assert key not in json.dumps(doc)

@@ -147,7 +147,7 @@ def test_dash_writes_to_stdout(
     out, err = capsys.readouterr()
     document = yaml.safe_load(out)
     assert [p["name"] for p in document["providers"]] == ["anthropic"]
-    assert "wrote stdout: 1 provider, 1 model" in err
+    assert "wrote stdout: 1 provider, 2 models" in err
 
 
 def test_interactive_pins_what_the_user_picks(

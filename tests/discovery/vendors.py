@@ -68,6 +68,7 @@ def vendor_fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Vendors]:
             models=[
                 "claude-sonnet-4-5-20250929",
                 Model("claude-sonnet-4-5", served_as="claude-sonnet-4-5-20250929", listed=False),
+                "claude-opus-5",  # undated: Anthropic's look-up by id says what it is
             ],
         ) as anthropic,
         FakeMistral(

@@ -32,7 +32,7 @@ from modelaudit.probe.kinds import (
 )
 from modelaudit.registry.schema import Defaults, ModelSpec, ProviderSpec
 from modelaudit.registry.vendors import Vendor, table
-from modelaudit.vocabulary import Hosting, ServerEngine
+from modelaudit.vocabulary import Hosting, ServerEngine, Weights
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -217,19 +217,30 @@ async def _read_one(ctx: ProbeContext, gate: asyncio.Semaphore, source: Source) 
     return CatalogRead(source, listing=listing, lookups=lookups, findings=findings)
 
 
+MAX_ALIAS_LOOKUPS = 20
+"""Listed ids without a date looked up per provider, where the look-up resolves aliases."""
+
+
 async def _look_ups(
     ctx: ProbeContext, source: Source, listing: CatalogListing
 ) -> dict[str, ByIdAnswer]:
     """Each wanted model the list leaves out; and, where the vendor's look-up resolves
-    aliases, each wanted model the list shows but cannot date."""
+    aliases, each wanted model and (up to MAX_ALIAS_LOOKUPS) each listed id the list
+    cannot date: the answer says what it points at."""
     provider = source.provider
     family = FAMILIES[provider.api]
-    listed = {e.id for e in listing.entries}
+    listed = [e.id for e in listing.entries]
+    asked = [
+        m
+        for m in source.wanted
+        if family.catalog_id(provider, m) not in listed
+        or _worth_resolving(source, family.catalog_id(provider, m))
+    ]
+    wanted_ids = {family.catalog_id(provider, m) for m in source.wanted}
+    undated = [i for i in listed if i not in wanted_ids and _worth_resolving(source, i)]
+    asked += [ModelSpec(id=i, weights=Weights.CLOSED) for i in undated[:MAX_ALIAS_LOOKUPS]]
     answers: dict[str, ByIdAnswer] = {}
-    for model in source.wanted:
-        catalog_id = family.catalog_id(provider, model)
-        if catalog_id in listed and not _worth_resolving(source, catalog_id):
-            continue
+    for model in asked:
         try:
             answer = await look_up_by_id(ctx, provider, model)
         except BudgetExhausted:
