@@ -55,7 +55,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from enum import Enum
+from typing import Literal
 
 import h11
 import httpx
@@ -1174,17 +1174,11 @@ def health_class(loading: bool, healthy: bool, response_class: ErrorClass) -> Er
     return ErrorClass.SERVER_ERROR if response_class is ErrorClass.OK else response_class
 
 
-class LookUp(Enum):
-    """What a look-up by id (`GET /v1/models/{id}`) says about a model the list leaves out."""
-
-    FOUND = "found"
-    ABSENT = "absent"
-    """The API itself says the model is not there."""
-    NO_LOOKUP = "no-lookup"
-    """The server has no such look-up: the list's answer stands."""
-    UNKNOWN = "unknown"
-    """The look-up failed for another reason: the listing is unknown."""
-
+LookUp = Literal["found", "gone", "no_lookup", "unknown"]
+"""What a look-up by id (`GET /v1/models/{id}`) says about a model the list leaves out:
+`found`: the API knows it; `gone`: the API itself says it is not there; `no_lookup`: this
+server has no such look-up (404 for the route, 405, 501, a refused request), so the list's
+answer stands; `unknown`: the look-up failed for another reason (a timeout, a 5xx)."""
 
 _NO_LOOKUP_STATUSES = frozenset({404, 405, 501})
 _GONE = frozenset({ErrorClass.MODEL_NOT_FOUND, ErrorClass.MODEL_DEPRECATED})
@@ -1192,12 +1186,12 @@ _GONE = frozenset({ErrorClass.MODEL_NOT_FOUND, ErrorClass.MODEL_DEPRECATED})
 
 def read_lookup(error_class: ErrorClass, status: int | None) -> LookUp:
     if error_class is ErrorClass.OK:
-        return LookUp.FOUND
+        return "found"
     if error_class in _GONE:
-        return LookUp.ABSENT
+        return "gone"
     if error_class is ErrorClass.BAD_REQUEST or status in _NO_LOOKUP_STATUSES:
-        return LookUp.NO_LOOKUP
-    return LookUp.UNKNOWN
+        return "no_lookup"
+    return "unknown"
 
 
 # --- retry policy ---------------------------------------------------------------------
