@@ -37,6 +37,7 @@ from typing import Any
 
 import yaml
 
+from tests.fakes.base import model_in_body
 from tests.fakes.http import FakeServer, Reply, Request
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
@@ -128,12 +129,7 @@ def _model_of(request: Request) -> str | None:
         return request.path.rsplit("/", 1)[-1].split(":", 1)[0]
     if "/deployments/" in request.path:  # Azure names the deployment in the path
         return request.path.split("/deployments/", 1)[1].split("/", 1)[0]
-    try:
-        body = request.json()
-    except ValueError:
-        return None
-    model = body.get("model") if isinstance(body, dict) else None
-    return model if isinstance(model, str) else None
+    return model_in_body(request)
 
 
 def registry_for(cases: Sequence[Case], server_url: str, control_url: str) -> dict[str, Any]:

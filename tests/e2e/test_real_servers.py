@@ -44,6 +44,23 @@ def _defaults(control_url: str, kinds: str) -> str:
     return FAST_AND_PATIENT.format(kinds=kinds, control=control_url)
 
 
+def _llamacpp_registry(
+    url: str, kinds: str, openai_ids: list[str], anthropic_ids: list[str]
+) -> str:
+    """llama.cpp through its OpenAI routes and its Anthropic route, no key."""
+
+    def models(ids: list[str]) -> str:
+        return "".join(f"      - {{id: {i}, weights: open}}\n" for i in ids)
+
+    return _defaults(f"{url}/health", kinds) + (
+        f"  - name: llamacpp\n    api: openai\n    base_url: {url}/v1\n"
+        "    server: llamacpp\n    hosting: self-hosted\n    models:\n"
+        + models(openai_ids)
+        + f"  - name: llamacpp-anthropic\n    api: anthropic\n    base_url: {url}\n"
+        "    server: llamacpp\n    hosting: self-hosted\n    models:\n" + models(anthropic_ids)
+    )
+
+
 def _probe(tmp: Path, registry: str, *, timeout: float = 400.0, **keys: str) -> Iterator[ProbeRun]:
     path = write_registry(tmp, registry)
     run = run_probe(path, "-f", "json", env=clean_env(tmp / "home", **keys), timeout=timeout)
@@ -58,26 +75,8 @@ def _probe(tmp: Path, registry: str, *, timeout: float = 400.0, **keys: str) -> 
 def llamacpp_run(
     llamacpp_server: RunningServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProbeRun]:
-    url = llamacpp_server.url
-    registry = (
-        _defaults(f"{url}/health", "catalog, completion, stream, health")
-        + f"""\
-  - name: llamacpp
-    api: openai
-    base_url: {url}/v1
-    server: llamacpp
-    hosting: self-hosted
-    models:
-      - {{id: {ALIAS}, weights: open}}
-      - {{id: {NOT_SERVED}, weights: open}}
-  - name: llamacpp-anthropic
-    api: anthropic
-    base_url: {url}
-    server: llamacpp
-    hosting: self-hosted
-    models:
-      - {{id: {ALIAS}, weights: open}}
-"""
+    registry = _llamacpp_registry(
+        llamacpp_server.url, "catalog, completion, stream, health", [ALIAS, NOT_SERVED], [ALIAS]
     )
     yield from _probe(tmp_path_factory.mktemp("llamacpp"), registry)
 
@@ -135,26 +134,7 @@ def one_kind_run(
     llamacpp_server: RunningServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, ProbeRun]]:
-    url = llamacpp_server.url
-    registry = (
-        _defaults(f"{url}/health", request.param)
-        + f"""  - name: llamacpp
-    api: openai
-    base_url: {url}/v1
-    server: llamacpp
-    hosting: self-hosted
-    models:
-      - {{id: {GHOST}, weights: open}}
-      - {{id: {ALIAS}, weights: open}}
-  - name: llamacpp-anthropic
-    api: anthropic
-    base_url: {url}
-    server: llamacpp
-    hosting: self-hosted
-    models:
-      - {{id: {GHOST}, weights: open}}
-"""
-    )
+    registry = _llamacpp_registry(llamacpp_server.url, request.param, [GHOST, ALIAS], [GHOST])
     for run in _probe(tmp_path_factory.mktemp(f"one-kind-{request.param}"), registry):
         yield request.param, run
 
