@@ -276,6 +276,10 @@ class ModelSpec(_Strict):
     slo: SloOverride | None = None
     base_model: str | None = None
     """azure-openai only: the model behind the deployment named by `id`, for lifecycle data."""
+    served_as: tuple[str, ...] = ()
+    """Other model names a reply for `id` may carry: a gateway's model group or a proxy
+    alias (`gpt-4o-mini-2024-07-18` for a LiteLLM group `fast`), or `"*"` for a router
+    that answers with whichever model it chose. Any other name is a substitution."""
 
     @field_validator("fallbacks")
     @classmethod
