@@ -238,6 +238,16 @@ def _v6_daily_sums(conn: sqlite3.Connection) -> None:
     daily.backfill(conn)
 
 
+def _v7_incident_bounds(conn: sqlite3.Connection) -> None:
+    """Incidents end at the next run that found the model answering (not at any other
+    verdict), and a blocked run neither starts nor ends one: the rows kept by earlier
+    versions are worked out again from the stored verdicts."""
+    conn.execute("DELETE FROM incident")
+    from modelaudit.store import incidents
+
+    incidents.backfill(conn)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_runs_and_attempts,
     _v2_catalog_snapshots,
@@ -245,6 +255,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v4_change_events,
     _v5_incidents,
     _v6_daily_sums,
+    _v7_incident_bounds,
 )
 LATEST = len(MIGRATIONS)
 
