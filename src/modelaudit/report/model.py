@@ -18,8 +18,8 @@ from modelaudit.risk import fallbacks
 from modelaudit.risk.assess import assess
 from modelaudit.risk.evidence import read_evidence
 from modelaudit.risk.portfolio import portfolio
-from modelaudit.risk.score import Level
-from modelaudit.risk.stats import percent, proportion
+from modelaudit.risk.score import Level, Stage
+from modelaudit.risk.stats import proportion
 from modelaudit.store.history import Incident, Percentiles
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from modelaudit.registry.schema import Registry
     from modelaudit.risk.assess import Assessment
     from modelaudit.risk.evidence import CeilingTrend, DriftSummary, Evidence
-    from modelaudit.risk.fallbacks import FallbackOption
+    from modelaudit.risk.fallbacks import FallbackOption, Rejection
     from modelaudit.risk.portfolio import Portfolio
     from modelaudit.risk.score import RiskScore
     from modelaudit.risk.stats import Proportion
@@ -47,8 +47,10 @@ NO_SAMPLE = Percentiles(n=0)
 ZERO = timedelta(0)
 MIN_P99_N = 100
 """A p99 from fewer samples is mostly the single slowest one: it is not shown."""
-AT_RISK = frozenset({Level.HIGH, Level.CRITICAL})
-"""The levels that get a recommendation."""
+ACTION_STAGES = frozenset(
+    {Stage.BROKEN_NO_FALLBACK, Stage.BROKEN, Stage.RETIRING_NO_FALLBACK, Stage.RETIRING}
+)
+"""The stages that get a recommendation: broken now, or will break."""
 
 
 @dataclass(frozen=True)
@@ -118,17 +120,36 @@ class Downtime:
     ongoing_since: datetime | None
 
 
+class Ref(str):
+    """A `provider/model` inside a sentence: plain text everywhere, an id the HTML page
+    lets wrap only at its `/`."""
+
+    __slots__ = ()
+
+
+Sentence = tuple[str, ...]
+"""Plain strings and `Ref`s, read in order."""
+
+
 @dataclass(frozen=True)
 class Recommendation:
+    """What to do about one model that is broken now or will break (every model at high
+    or critical risk is one of them)."""
+
     provider: str
     model: str
     pinned: bool
     risk: RiskScore
     fallback: FallbackOption | None
-    """The best fallback verified live in the window; None when there is none."""
+    """The fallback the rule picks (`fallbacks.choose`); None when none qualifies."""
     fallback_risk: RiskScore | None
     unverified: tuple[str, ...]
-    """Declared or family fallbacks that were not seen answering."""
+    """Declared or family fallbacks that did not answer in their latest run."""
+    rejected: tuple[Rejection, ...] = ()
+    """Every candidate not recommended, with why."""
+    remedy: str = ""
+    """What would fix it, when no fallback qualifies."""
+    retires: date | None = None
 
     @property
     def ref(self) -> str:
@@ -141,18 +162,24 @@ class Recommendation:
 
     @property
     def advice(self) -> str:
-        if self.fallback is None:
-            tried = (
-                f" (not seen answering: {', '.join(self.unverified)})" if self.unverified else ""
-            )
-            return f"no fallback was verified live in the window{tried}"
+        return "".join(self.advice_parts)
+
+    @property
+    def advice_parts(self) -> Sentence:
         option = self.fallback
-        state = "healthy" if option.healthy else "live but below its SLO"
-        share = option.availability
-        assert share.value is not None
-        seen = f"{percent(share.value)} of n={share.n}"
-        own = f", its own risk {self.fallback_risk.score}" if self.fallback_risk else ""
-        return f"move to {option.ref} ({option.source}, {state}: {seen}{own})"
+        if option is None:
+            listed: list[str] = []
+            for index, rejection in enumerate(self.rejected):
+                listed += ["; " if index else ": ", Ref(rejection.option.ref)]
+                listed.append(f" ({rejection.why})")
+            head = "no fallback to move to" + ("" if listed else " is declared or known")
+            return (head, *listed, f". To fix: {self.remedy}")
+        when = "now"
+        if self.risk.stage in (Stage.RETIRING, Stage.RETIRING_NO_FALLBACK):
+            when = f"before {self.retires.isoformat()}" if self.retires else "soon"
+        own = self.fallback_risk
+        mine = f"; its own risk {own.score} {own.level.value}" if own else ""
+        return ("move to ", Ref(option.ref), f" {when} ({option.source}, {option.note}{mine})")
 
 
 @dataclass(frozen=True)
@@ -230,9 +257,10 @@ def build_report(
     )
 
 
-def _riskiest_first(view: ModelView) -> tuple[int, bool, str, str]:
-    score = view.risk.score if view.risk else -1
-    return (-score, not view.pinned, view.provider, view.model)
+def _riskiest_first(view: ModelView) -> tuple[bool, UrgentKey]:
+    if view.risk is None:
+        return (True, (0, 0, 0.0, False, view.provider, view.model))
+    return (False, _urgent_first(view.risk, view.pinned, view.provider, view.model))
 
 
 def _error_classes(history: ModelHistory | None) -> tuple[tuple[ErrorClass, int], ...]:
@@ -350,18 +378,35 @@ def _downtime(incidents: tuple[IncidentView, ...], window: Window) -> dict[Model
 def _recommendations(assessments: dict[ModelKey, Assessment]) -> tuple[Recommendation, ...]:
     found = []
     for a in assessments.values():
-        if a.risk.level not in AT_RISK:
+        if a.risk.stage not in ACTION_STAGES:
             continue
-        option = fallbacks.best(a.fallbacks)
+
+        def risk_of(option: FallbackOption) -> RiskScore:
+            return assessments[(option.provider, option.model)].risk
+
+        choice = fallbacks.choose(a.fallbacks, a.risk, risk_of)
         found.append(
             Recommendation(
                 provider=a.provider.name,
                 model=a.model.id,
                 pinned=a.model.pinned,
                 risk=a.risk,
-                fallback=option,
-                fallback_risk=assessments[(option.provider, option.model)].risk if option else None,
-                unverified=tuple(o.ref for o in a.fallbacks if not o.verified_live),
+                fallback=choice.fallback,
+                fallback_risk=risk_of(choice.fallback) if choice.fallback else None,
+                unverified=tuple(o.ref for o in a.fallbacks if not o.answered_latest),
+                rejected=choice.rejected,
+                remedy=""
+                if choice.fallback
+                else fallbacks.remedy(a.provider, a.model, choice.rejected),
+                retires=a.model.retires,
             )
         )
-    return tuple(sorted(found, key=lambda r: (not r.pinned, -r.risk.score, r.provider, r.model)))
+    return tuple(sorted(found, key=lambda r: _urgent_first(r.risk, r.pinned, r.provider, r.model)))
+
+
+UrgentKey = tuple[int, int, float, bool, str, str]
+
+
+def _urgent_first(risk: RiskScore, pinned: bool, provider: str, model: str) -> UrgentKey:
+    score, urgency, points = risk.rank
+    return (-score, -urgency, -points, not pinned, provider, model)

@@ -73,10 +73,30 @@ class Standing:
             return False
         return self.last_verdict is None or self.last_verdict.verdict in _LIVE
 
-    def healthy(self, slo_availability: float) -> bool:
-        """Live, and the evidence does not show it missing its SLO."""
+    @property
+    def answered_latest(self) -> bool:
+        """It answered in its latest run that reached a verdict: that verdict is up or
+        degraded and a generation or health attempt of that run succeeded (a run
+        rate-limited to the end is degraded, but did not answer)."""
+        if not self.verified_live:
+            return False
+        last, history = self.last_verdict, self.history
+        if last is None or history is None:
+            return True
+        return history.last_ok is not None and history.last_ok >= last.at
+
+    @property
+    def last_answered(self) -> datetime | None:
+        return self.history.last_ok if self.history else None
+
+    def meets_slo(self, slo_availability: float) -> bool:
+        """The evidence does not show it missing its availability SLO."""
         high = self.availability.high
-        return self.verified_live and high is not None and high >= slo_availability
+        return high is not None and high >= slo_availability
+
+    def healthy(self, slo_availability: float) -> bool:
+        """It answered in its latest run, and the evidence does not show it missing its SLO."""
+        return self.answered_latest and self.meets_slo(slo_availability)
 
 
 @dataclass(frozen=True)
