@@ -567,8 +567,8 @@ class SqliteHistory:
             (since, until),
         ).fetchall()
         found = []
-        for target_id, verdict, start, last, end, all_runs in rows:
-            runs = all_runs
+        for target_id, stored, start, last, end, all_runs in rows:
+            runs, verdict = all_runs, stored
             if last >= until:  # it has runs after the window: as it stood at the window's end
                 runs, verdict = self._incident_runs(target_id, start, until)
                 if start < since and runs == self._incident_runs(target_id, start, since)[0]:
@@ -593,7 +593,7 @@ class SqliteHistory:
             " AND r.started_ms < :until"
         )
         row = self.conn.execute(
-            f"SELECT (SELECT count(*){failing}), (SELECT v.verdict{failing}"  # noqa: S608
+            f"SELECT (SELECT count(*){failing}), (SELECT v.verdict{failing}"
             " ORDER BY r.started_ms DESC, r.id DESC LIMIT 1)",
             {"target": target_id, "since": since, "until": until},
         ).fetchone()
