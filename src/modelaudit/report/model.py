@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from modelaudit import __version__
-from modelaudit.report.window import bucket_for, label, window_ending
+from modelaudit.report.window import bucket_for, drawn_window, label, window_ending
 from modelaudit.risk import fallbacks
 from modelaudit.risk.assess import assess
 from modelaudit.risk.evidence import read_evidence
@@ -120,17 +120,6 @@ class Downtime:
     ongoing_since: datetime | None
 
 
-class Ref(str):
-    """A `provider/model` inside a sentence: plain text everywhere, an id the HTML page
-    lets wrap only at its `/`."""
-
-    __slots__ = ()
-
-
-Sentence = tuple[str, ...]
-"""Plain strings and `Ref`s, read in order."""
-
-
 @dataclass(frozen=True)
 class Recommendation:
     """What to do about one model that is broken now or will break (every model at high
@@ -162,24 +151,21 @@ class Recommendation:
 
     @property
     def advice(self) -> str:
-        return "".join(self.advice_parts)
-
-    @property
-    def advice_parts(self) -> Sentence:
         option = self.fallback
         if option is None:
-            listed: list[str] = []
-            for index, rejection in enumerate(self.rejected):
-                listed += ["; " if index else ": ", Ref(rejection.option.ref)]
-                listed.append(f" ({rejection.why})")
-            head = "no fallback to move to" + ("" if listed else " is declared or known")
-            return (head, *listed, f". To fix: {self.remedy}")
+            passed = "; ".join(r.text for r in self.rejected)
+            head = (
+                f"no fallback to move to: {passed}"
+                if passed
+                else ("no fallback to move to is declared or known")
+            )
+            return f"{head}. To fix: {self.remedy}"
         when = "now"
         if self.risk.stage in (Stage.RETIRING, Stage.RETIRING_NO_FALLBACK):
             when = f"before {self.retires.isoformat()}" if self.retires else "soon"
         own = self.fallback_risk
         mine = f"; its own risk {own.score} {own.level.value}" if own else ""
-        return ("move to ", Ref(option.ref), f" {when} ({option.source}, {option.note}{mine})")
+        return f"move to {option.ref} {when} ({option.source}, {option.note}{mine})"
 
 
 @dataclass(frozen=True)
@@ -189,6 +175,9 @@ class Report:
     window: Window
     label: str
     bucket: timedelta
+    """The width of the timelines' buckets (`window.bucket_for`)."""
+    drawn: Window
+    """What the timelines cover: from the first attempt in the window to its end."""
     registry_sha256: str | None
     models: tuple[ModelView, ...]
     """Riskiest first."""
@@ -226,9 +215,11 @@ def build_report(
     """`timelines=False` leaves every model's timeline empty, for a format that does not
     draw them (`render.DRAWS_TIMELINES`): a month of them is a sizable read."""
     window = window_ending(now, span)
-    bucket = bucket_for(span)
     evidence = read_evidence(reader, window, now)
-    drawn = reader.timelines(window, bucket) if timelines else {}
+    seen = [m.first_seen for m in evidence.models.values() if m.first_seen is not None]
+    charted = drawn_window(window, min(seen, default=None))
+    bucket = bucket_for(charted.until - charted.since, evidence.cadence)
+    drawn = reader.timelines(charted, bucket) if timelines else {}
     assessments = assess(registry, evidence)
     incidents = _incidents(evidence)
     downtime = _downtime(incidents, window)
@@ -247,6 +238,7 @@ def build_report(
         window=window,
         label=label(span),
         bucket=bucket,
+        drawn=charted,
         registry_sha256=registry_sha256,
         models=tuple(sorted(views, key=_riskiest_first)),
         incidents=incidents,

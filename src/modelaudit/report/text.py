@@ -159,6 +159,18 @@ def left_out(count: int, what: str) -> str:
     return f"{count:,} earlier {what} in the window: see the JSON report" if count else ""
 
 
+def drawn(report: Report) -> str:
+    """What the timelines cover, and how it relates to the window asked for."""
+    span = f"{when(report.drawn.since)} to {when(report.drawn.until)} UTC"
+    buckets = f"{duration(report.bucket)} per cell"
+    if report.drawn.since > report.window.since:
+        return (
+            f"Timelines: {span} ({buckets}): the history starts there, inside the "
+            f"{report.label} window."
+        )
+    return f"Timelines: the {report.label} window, {span} ({buckets})."
+
+
 def headline(report: Report) -> str:
     levels = report.levels
     counts = ", ".join(f"{n} {level.value}" for level, n in levels.items() if n)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import pairwise
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from modelaudit.risk.stats import Proportion, proportion
@@ -129,6 +130,9 @@ class Evidence:
     catalog_changes: tuple[CatalogChange, ...] = ()
     drift: tuple[DriftSummary, ...] = ()
     ratelimits: Mapping[ModelKey, tuple[RateLimitPoint, ...]] = field(default_factory=dict)
+    cadence: timedelta | None = None
+    """The usual time between two runs, as the window's last days show (None with fewer
+    than two runs): a chart's bucket is never finer than this."""
     _incidents_of: dict[ModelKey, list[Incident]] = field(init=False, repr=False, compare=False)
     _changes_of: dict[ModelKey, list[CatalogChange]] = field(init=False, repr=False, compare=False)
     _served_as: dict[ModelKey, str | None] = field(init=False, repr=False, compare=False)
@@ -204,11 +208,13 @@ def _by_model(items: tuple[_K, ...]) -> dict[ModelKey, list[_K]]:
 def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evidence:
     """Ask the store everything but the timelines (which only the report draws)."""
     models = {(m.provider, m.model): m for m in reader.models(window)}
+    tail = reader.verdicts(_tail(window))
     return Evidence(
         window=window,
         now=now,
         models=models,
-        last_verdicts=last_verdicts(reader, window, set(models)),
+        last_verdicts=last_verdicts(reader, window, set(models), tail),
+        cadence=cadence(tail),
         incidents=tuple(reader.incidents(window)),
         catalog_changes=tuple(reader.catalog_changes(window)),
         drift=summarize_drift(reader.drift(window)),
@@ -223,16 +229,30 @@ VERDICT_TAIL = timedelta(days=2)
 thousands of verdicts, and only each model's last one is needed."""
 
 
+def _tail(window: Window) -> Window:
+    return Window(since=max(window.since, window.until - VERDICT_TAIL), until=window.until)
+
+
 def last_verdicts(
-    reader: HistoryReader, window: Window, expected: set[ModelKey]
+    reader: HistoryReader,
+    window: Window,
+    expected: set[ModelKey],
+    tail: Mapping[ModelKey, Sequence[VerdictPoint]] | None = None,
 ) -> dict[ModelKey, VerdictPoint]:
-    """Each model's last decisive verdict: from the window's last two days, and from the
-    whole window only when a model probed in it had none there."""
-    tail = Window(since=max(window.since, window.until - VERDICT_TAIL), until=window.until)
-    found = _last_decisive(reader.verdicts(tail))
-    if tail.since > window.since and not expected <= set(found):
+    """Each model's last decisive verdict: from the window's last two days (`tail`, when
+    the caller read them already), and from the whole window only when a model probed in
+    it had none there."""
+    found = _last_decisive(reader.verdicts(_tail(window)) if tail is None else tail)
+    if _tail(window).since > window.since and not expected <= set(found):
         found = {**_last_decisive(reader.verdicts(window)), **found}
     return found
+
+
+def cadence(verdicts: Mapping[ModelKey, Sequence[VerdictPoint]]) -> timedelta | None:
+    """The median time between consecutive runs among these verdicts' runs."""
+    starts = sorted({p.at for points in verdicts.values() for p in points})
+    gaps = sorted(b - a for a, b in pairwise(starts))
+    return gaps[len(gaps) // 2] if gaps else None
 
 
 def _last_decisive(

@@ -42,6 +42,7 @@ def document(report: Report) -> dict[str, Any]:
             "until": iso(report.window.until),
             "label": report.label,
             "bucket_s": int(report.bucket.total_seconds()),
+            "timeline_since": iso(report.drawn.since),
         },
         "registry_sha256": report.registry_sha256,
         "summary": {
