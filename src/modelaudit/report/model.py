@@ -180,7 +180,7 @@ class Report:
     """What the timelines cover: from the first attempt in the window to its end."""
     registry_sha256: str | None
     models: tuple[ModelView, ...]
-    """Riskiest first."""
+    """Most urgent first."""
     incidents: tuple[IncidentView, ...]
     catalog_changes: tuple[CatalogChange, ...]
     drift: tuple[DriftSummary, ...]
@@ -240,7 +240,7 @@ def build_report(
         bucket=bucket,
         drawn=charted,
         registry_sha256=registry_sha256,
-        models=tuple(sorted(views, key=_riskiest_first)),
+        models=tuple(sorted(views, key=_most_urgent_first)),
         incidents=incidents,
         catalog_changes=tuple(sorted(evidence.catalog_changes, key=lambda c: (c.at, c.provider))),
         drift=tuple(sorted(evidence.drift, key=lambda d: (d.last_at, d.provider, d.model))),
@@ -249,7 +249,7 @@ def build_report(
     )
 
 
-def _riskiest_first(view: ModelView) -> tuple[bool, UrgentKey]:
+def _most_urgent_first(view: ModelView) -> tuple[bool, UrgentKey]:
     if view.risk is None:
         return (True, (0, 0, 0.0, False, view.provider, view.model))
     return (False, _urgent_first(view.risk, view.pinned, view.provider, view.model))

@@ -135,7 +135,7 @@ def _recommendations(report: Report) -> str:
 def _sections(report: Report) -> list[_Section]:
     sections = [
         _Section(
-            "Models, riskiest first",
+            "Models, most urgent first",
             [
                 "Risk",
                 "Stage",

@@ -1,4 +1,4 @@
-"""`--format table`: the report for a person at a terminal, riskiest models first."""
+"""`--format table`: the report for a person at a terminal, most urgent models first."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def _models(report: Report) -> Table:
     from rich.text import Text
 
     table = _table(
-        "Models, riskiest first",
+        "Models, most urgent first",
         "risk",
         "stage",
         "model",
