@@ -18,7 +18,7 @@ from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunRepor
 from modelaudit.registry.schema import Registry
 from modelaudit.registry.yamlsafe import parse
 from modelaudit.report.model import Report, build_report
-from modelaudit.store.sqlite import SqliteStore
+from modelaudit.store.sqlite.store import SqliteStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 
 NOW = datetime(2026, 12, 1, 12, 45, tzinfo=UTC)

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from modelaudit.history import ModelHistory, Percentiles, VerdictPoint
 from modelaudit.report.formats.base import ReportFormat
 from modelaudit.report.model import build_report
 from modelaudit.report.render import render
-from modelaudit.store.history import ModelHistory, Percentiles, VerdictPoint
 from modelaudit.vocabulary import ErrorClass, Verdict
 from tests.report.cdp import Browser, Page
 from tests.report.test_html_in_browser import png_pixels
