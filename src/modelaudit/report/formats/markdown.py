@@ -126,7 +126,8 @@ def _recommendations(report: Report) -> str:
     if not report.recommendations:
         return "## Recommendations\n\nNo model is broken now or retiring."
     items = [
-        f"- **{md(r.label)}** ({md(_risk(r.risk.score, r.risk.level))}): {md(r.advice)}"
+        f"- **{md(r.label)}** ({md(_risk(r.risk.score, r.risk.level))}): "
+        f"{md(r.risk.situation)}. **{md(r.advice)}**"
         for r in report.recommendations
     ]
     return "## Recommendations\n\n" + "\n".join(items)
