@@ -216,7 +216,7 @@ def score(inputs: RiskInputs, config: Risk) -> RiskScore:
 
 def score_factors(inputs: RiskInputs, config: Risk) -> tuple[FactorScore, ...]:
     weights = config.weights
-    factors = (
+    return (
         FactorScore(Factor.AVAILABILITY, weights.availability, *_availability(inputs)),
         FactorScore(Factor.LATENCY, weights.latency, *_latency(inputs)),
         FactorScore(
@@ -227,7 +227,6 @@ def score_factors(inputs: RiskInputs, config: Risk) -> tuple[FactorScore, ...]:
         FactorScore(Factor.REGULATORY, weights.regulatory, *_regulatory(inputs)),
         FactorScore(Factor.CONCENTRATION, weights.concentration, *_concentration(inputs)),
     )
-    return factors
 
 
 def has_healthy_fallback(i: RiskInputs) -> bool:
@@ -259,9 +258,8 @@ def breaking(i: RiskInputs, horizon_days: int) -> str | None:
 def stage_of(
     i: RiskInputs, factors: tuple[FactorScore, ...], horizon_days: int
 ) -> tuple[Stage, str]:
-    covered = has_healthy_fallback(i)
-    uncovered = i.pinned and not covered
-    cover = "pinned, no healthy fallback" if uncovered else _cover(i)
+    uncovered = i.pinned and not has_healthy_fallback(i)
+    cover = _cover(i)
     if (broken := broken_now(i)) is not None:
         stage = Stage.BROKEN_NO_FALLBACK if uncovered else Stage.BROKEN
         return stage, f"{broken}; {cover}"
@@ -278,7 +276,7 @@ def _cover(i: RiskInputs) -> str:
     healthy = (*i.healthy_elsewhere, *i.healthy_same_provider)
     if healthy:
         return f"healthy fallback {healthy[0]}"
-    return "not pinned, no healthy fallback" if not i.pinned else "no healthy fallback"
+    return "pinned, no healthy fallback" if i.pinned else "not pinned, no healthy fallback"
 
 
 _SLO_FACTORS = frozenset({Factor.AVAILABILITY, Factor.LATENCY})
