@@ -10,6 +10,7 @@ Needs the `chromium` binary; see tests/report/conftest.py.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +28,10 @@ from tests.report.test_html_in_browser import png_pixels
 from tests.scenarios import DOWN, OK, Scenario, always, from_run
 from tests.week_history import NOW, REGISTRY_YAML, SPAN, at, registry, week_history
 
-pytestmark = pytest.mark.realserver
+pytestmark = [
+    pytest.mark.realserver,
+    pytest.mark.skipif(sys.platform == "win32", reason="the DevTools pipe needs POSIX fds"),
+]
 
 WIDTHS = (1400, 400)
 LONG_IDS = (
