@@ -36,7 +36,7 @@ test holds the function to it).
     control           closed weights 1 (you can lose it); open weights at a vendor or host
                       0.4 (you can move); open weights you host 0 (you hold it)
     substitutability  2+ healthy fallbacks at other providers 0; one 0.2; healthy ones only
-                      at the same provider 0.5; fallbacks none of which was seen healthy 0.75;
+                      at the same provider 0.5; fallbacks none of which is healthy 0.75;
                       none 1
     regulatory        a gated provider 1; a jurisdiction other than `home_jurisdiction` 0.5
     concentration     the larger share of pinned models on the same vendor, or in the same
