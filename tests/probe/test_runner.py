@@ -954,6 +954,45 @@ def test_the_table_has_one_row_per_model(
     assert second.split()[:4] == ["openai", "gone-model", "gone", "model_not_found"]
 
 
+def test_a_stream_only_probe_shows_its_latency_and_ttft_in_the_table(
+    isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from modelaudit.cli.app import run as cli
+
+    with FakeOpenAI(key=openai_key, models=["gpt-4o"]) as fake:
+        openai_registry(isolated_env, fake, ["gpt-4o"], online, kinds=["stream"])
+
+        code = cli(["probe", "-f", "table"])
+        out = capsys.readouterr().out
+
+    assert code == 0
+    header, _, row = out.splitlines()[:3]
+    assert header.split()[5:8] == ["latency", "TTFT", "reason"]
+    cells = row.split()
+    assert cells[:3] == ["openai", "gpt-4o", "up"]
+    latency, ttft = cells[3], cells[5]  # no error class: "up  61 ms  20 ms  ..."
+    assert cells[4] == cells[6] == "ms"
+    assert float(latency) >= float(ttft) > 0
+
+
+def test_a_catalog_only_probe_calls_a_listed_model_up_and_says_only_listed(
+    isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As the README's verdict table says: with --kind catalog alone nothing else was asked.
+    from modelaudit.cli.app import run as cli
+
+    with FakeOpenAI(key=openai_key, models=["gpt-4o"]) as fake:
+        openai_registry(isolated_env, fake, ["gpt-4o"], online, kinds=["catalog"])
+
+        code = cli(["probe", "-f", "json", "--no-store"])
+        document = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    (verdict,) = document["verdicts"]
+    assert (verdict["verdict"], verdict["reason"]) == ("up", "listed")
+    assert [r.path for r in fake.requests] == ["/v1/models"]  # no generation was sent
+
+
 def test_on_a_narrow_terminal_each_model_keeps_its_whole_reason(
     isolated_env: Path,
     online: str,

@@ -436,9 +436,10 @@ RiskWeight = Annotated[float, Field(ge=0, le=100)]
 class RiskWeights(_Strict):
     """The most points each factor can add to a model's risk score (0 turns a factor off).
 
-    A factor's points are its weight times how bad its evidence is (0 to 1); the score is
-    their sum, capped at 100. The defaults add up to more than 100 on purpose: a model that
-    is gone and has no fallback should reach 100 without every other factor being bad too.
+    A factor's points are its weight times how bad its evidence is (0 to 1). They order
+    the models within a stage of the triage ladder (broken now, retiring, missing its SLO,
+    exposed) and are the score of a merely exposed model; a weight never moves a model
+    between stages (see `modelaudit.risk.score`).
     """
 
     availability: RiskWeight = 30.0
@@ -450,7 +451,7 @@ class RiskWeights(_Strict):
     control: RiskWeight = 15.0
     """Closed weights at the vendor (you can lose it) to open weights you host (you hold it)."""
     substitutability: RiskWeight = 25.0
-    """No fallback seen healthy in the window."""
+    """No healthy fallback (one that answered in its latest run and meets its SLO)."""
     regulatory: RiskWeight = 10.0
     """A government-gated provider, or one outside `home_jurisdiction`."""
     concentration: RiskWeight = 10.0
