@@ -37,7 +37,10 @@ class Registration:
     """Whether a plain file path names this backend."""
 
 
-BACKENDS = (Registration(("sqlite",), "modelaudit.store.sqlite.backend", paths=True),)
+BACKENDS = (
+    Registration(("sqlite",), "modelaudit.store.sqlite.backend", paths=True),
+    Registration(("postgresql", "postgres"), "modelaudit.store.postgres.backend"),
+)
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
 """Two characters at least: `C://x` is a Windows path, not a URL."""

@@ -1,0 +1,50 @@
+"""Who is probing: the agent's region and id, stamped on every run it stores.
+
+A fleet is several agents (one per region or office, each with its own network path and
+keys) writing to one shared store. The region is `--region`, then `$MODELAUDIT_REGION`, then
+`defaults.region` in providers.yaml, then the host name; the agent id is `$MODELAUDIT_AGENT`,
+then the host name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+
+from modelaudit.errors import UsageError
+from modelaudit.store.base import Origin
+
+REGION_ENV = "MODELAUDIT_REGION"
+AGENT_ENV = "MODELAUDIT_AGENT"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,63}")
+"""A region or agent id: one word of at most 64 characters (a host name fits)."""
+
+
+def check_name(value: str, source: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise UsageError(
+            f"{source}: `{value}` is not a region or agent name (one word of letters, digits "
+            "and . _ : @ / -, at most 64 characters, e.g. eu-west or office-paris)"
+        )
+    return value
+
+
+def resolve(region: str | None = None, configured: str | None = None) -> Origin:
+    """The origin of this process's runs (`configured`: `defaults.region`)."""
+    host = socket.gethostname() or "localhost"
+    if region is not None:
+        chosen = check_name(region, "--region")
+    elif os.environ.get(REGION_ENV):
+        chosen = check_name(os.environ[REGION_ENV], f"${REGION_ENV}")
+    elif configured:
+        chosen = check_name(configured, "defaults.region")
+    else:
+        chosen = host
+    agent = os.environ.get(AGENT_ENV) or host
+    return Origin(chosen, check_name(agent, f"${AGENT_ENV}") if agent != host else host)
+
+
+def regions_filter(values: list[str] | None) -> frozenset[str]:
+    """`--region` on the reading commands (repeatable): which regions to keep."""
+    return frozenset(check_name(v, "--region") for v in values or ())
