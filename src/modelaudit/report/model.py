@@ -103,7 +103,7 @@ class ModelView:
 
 @dataclass(frozen=True)
 class IncidentView(Incident):
-    duration: timedelta
+    duration: timedelta = timedelta(0)
     """To `end`, or to the report's now while it goes on."""
 
 
@@ -320,7 +320,8 @@ def _incidents(evidence: Evidence) -> tuple[IncidentView, ...]:
             i.start,
             i.end,
             i.runs,
-            (i.end or evidence.now) - i.start,
+            i.region,
+            duration=(i.end or evidence.now) - i.start,
         )
         for i in evidence.incidents
     ]

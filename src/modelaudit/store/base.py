@@ -327,9 +327,7 @@ class Backend(Protocol):
         that says how to start one)."""
         ...
 
-    def exclusive(
-        self, address: str, origin: Origin | None = None
-    ) -> AbstractContextManager[None]:
+    def exclusive(self, address: str, origin: Origin | None = None) -> AbstractContextManager[None]:
         """The lock of scheduled runs (`watch`, `probe --exclusive`) on this store: held
         for the block, released however the process ends; LockedError at once when
         another process holds it. Needs no open store. A backend shared by a fleet scopes

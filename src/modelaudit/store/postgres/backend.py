@@ -64,9 +64,7 @@ class PostgresBackend:
 
         return PostgresStore.open(address, create=create)
 
-    def exclusive(
-        self, address: str, origin: Origin | None = None
-    ) -> AbstractContextManager[None]:
+    def exclusive(self, address: str, origin: Origin | None = None) -> AbstractContextManager[None]:
         """`pg_try_advisory_lock` held by a session of its own for the block: PostgreSQL
         drops it when that session ends, however the process ends."""
         secrets_of(address)

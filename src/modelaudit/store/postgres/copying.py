@@ -91,9 +91,7 @@ def copy_out(store: PostgresStore, skip: set[RunIdentity]) -> Iterator[StoredRun
                 notes=tuple(json.loads(row[13])) if row[13] else (),
                 results=results_of(exported),
                 verdicts=tuple(
-                    ModelVerdict(
-                        p, m, Verdict(word[v]), reason, ErrorClass(word[c]) if c else None
-                    )
+                    ModelVerdict(p, m, Verdict(word[v]), reason, ErrorClass(word[c]) if c else None)
                     for p, m, v, c, reason in verdicts
                 ),
                 catalogs=tuple(
@@ -121,9 +119,21 @@ def copy_in(store: PostgresStore, run: StoredRun) -> bool:
             return False
         run_id = _insert_run(
             conn,
-            (ms(me.started_at), None, RunStatus.RUNNING.value, run.tool_version)
-            + (run.registry_sha256, me.pid, me.host, me.boot_id, me.process_start)
-            + (None, None, region_id, run.origin.agent),
+            (
+                ms(me.started_at),
+                None,
+                RunStatus.RUNNING.value,
+                run.tool_version,
+                run.registry_sha256,
+                me.pid,
+                me.host,
+                me.boot_id,
+                me.process_start,
+                None,
+                None,
+                region_id,
+                run.origin.agent,
+            ),
         )
         inconclusive = run.status is RunStatus.INCONCLUSIVE
         if run.results:
@@ -144,9 +154,7 @@ def copy_in(store: PostgresStore, run: StoredRun) -> bool:
             notes=run.notes,
         )
         store._write_finish(conn, run_id, report, batch)
-        conn.execute(
-            "UPDATE run SET requests_sent = %s WHERE id = %s", (run.requests_sent, run_id)
-        )
+        conn.execute("UPDATE run SET requests_sent = %s WHERE id = %s", (run.requests_sent, run_id))
         return True
 
     return db.write(store.pool, action)
@@ -156,4 +164,6 @@ def _identity_lock(identity: RunIdentity) -> int:
     import hashlib
 
     text = f"{identity.started_at.isoformat()}\0{identity.host}\0{identity.pid}"
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True
+    )

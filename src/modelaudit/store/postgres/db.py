@@ -44,18 +44,16 @@ def driver() -> Any:
     try:
         import psycopg
     except ImportError:
-        raise UsageError(
-            f"a postgresql:// history store needs psycopg: {EXTRA}"
-        ) from None
+        raise UsageError(f"a postgresql:// history store needs psycopg: {EXTRA}") from None
     return psycopg
 
 
 def connect(address: str, *, autocommit: bool = True) -> psycopg.Connection[Any]:
     """One session of its own (migrations, the lock), not from the pool."""
-    psycopg = driver()
+    module = driver()
     try:
-        conn: psycopg.Connection[Any] = psycopg.connect(address, autocommit=autocommit, **_SESSION)
-    except psycopg.Error as exc:
+        conn: psycopg.Connection[Any] = module.connect(address, autocommit=autocommit, **_SESSION)
+    except module.Error as exc:
         raise StoreError(
             f"cannot connect to the history database {describe(address)}: {_words(exc)}",
             reason=_words(exc),
@@ -112,7 +110,7 @@ def write(connections: ConnectionPool[Any], action: Callable[[psycopg.Connection
 def reported(address: str) -> Iterator[None]:
     """psycopg failing (the server gone, a full disk, a dropped connection) becomes a
     StoreError that names the database without its password, never a traceback."""
-    psycopg = driver()
+    module = driver()
     from psycopg_pool import PoolTimeout
 
     try:
@@ -122,7 +120,7 @@ def reported(address: str) -> Iterator[None]:
             f"the history database {describe(address)} cannot be reached ({_words(exc)})",
             reason=_words(exc),
         ) from None
-    except psycopg.Error as exc:
+    except module.Error as exc:
         raise StoreError(
             f"the history database {describe(address)} failed: {_words(exc)} "
             f"(`modelaudit db check --db {describe(address)}` checks it)",

@@ -60,7 +60,8 @@ def ensure_strings(pool: ConnectionPool[Any], values: Iterable[str]) -> dict[str
     with pool.connection() as conn, conn.transaction():
         with conn.cursor() as cursor:
             cursor.executemany(
-                "INSERT INTO string (digest, value) VALUES (%s, %s) ON CONFLICT (digest) DO NOTHING",
+                "INSERT INTO string (digest, value) VALUES (%s, %s)"
+                " ON CONFLICT (digest) DO NOTHING",
                 [(k, wanted[k]) for k in keys],
             )
         rows = conn.execute(
@@ -69,7 +70,9 @@ def ensure_strings(pool: ConnectionPool[Any], values: Iterable[str]) -> dict[str
     return {wanted[bytes(d)]: int(i) for d, i in rows}
 
 
-def ensure_targets(pool: ConnectionPool[Any], keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def ensure_targets(
+    pool: ConnectionPool[Any], keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
     wanted = sorted(set(keys))
     if not wanted:
         return {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -36,12 +37,23 @@ TABLES = (
     "schema_migration",
 )
 _ORPHANS = (
-    ("attempt", "run", "SELECT count(*) FROM attempt a LEFT JOIN run r ON r.id = a.run_id"
-     " WHERE r.id IS NULL"),
-    ("verdict", "string", "SELECT count(*) FROM verdict v LEFT JOIN string s"
-     " ON s.id = v.reason_id WHERE s.id IS NULL"),
-    ("daily", "label", "SELECT count(*) FROM daily d LEFT JOIN label l ON l.id = d.region_id"
-     " WHERE d.region_id <> 0 AND l.id IS NULL"),
+    (
+        "attempt",
+        "run",
+        "SELECT count(*) FROM attempt a LEFT JOIN run r ON r.id = a.run_id WHERE r.id IS NULL",
+    ),
+    (
+        "verdict",
+        "string",
+        "SELECT count(*) FROM verdict v LEFT JOIN string s"
+        " ON s.id = v.reason_id WHERE s.id IS NULL",
+    ),
+    (
+        "daily",
+        "label",
+        "SELECT count(*) FROM daily d LEFT JOIN label l ON l.id = d.region_id"
+        " WHERE d.region_id <> 0 AND l.id IS NULL",
+    ),
 )
 
 
@@ -84,12 +96,12 @@ def prune(store: PostgresStore, older_than: timedelta, now: datetime) -> PruneRe
         if oldest is None or oldest >= cutoff:
             break
         hour = oldest - oldest % sums.HOUR_MS
-        done, written = db.write(store.pool, lambda conn, h=hour: _roll_up(store, conn, h))
+        done, written = db.write(store.pool, functools.partial(_roll_up, store, hour))
         attempts, hours = attempts + done, hours + written
     return PruneResult(from_ms(cutoff), attempts, hours)
 
 
-def _roll_up(store: PostgresStore, conn: Any, hour: int) -> tuple[int, int]:
+def _roll_up(store: PostgresStore, hour: int, conn: Any) -> tuple[int, int]:
     rows = conn.execute(
         "DELETE FROM attempt a USING run r WHERE r.id = a.run_id"
         " AND a.started_ms >= %s AND a.started_ms < %s RETURNING a.target_id, r.region_id,"

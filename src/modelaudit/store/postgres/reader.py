@@ -102,7 +102,12 @@ class _Grid:
 
     @property
     def params(self) -> dict[str, int]:
-        return {"since": self.since, "until": self.until, "origin": self.origin, "width": self.width}
+        return {
+            "since": self.since,
+            "until": self.until,
+            "origin": self.origin,
+            "width": self.width,
+        }
 
     @property
     def single(self) -> bool:
@@ -241,9 +246,8 @@ class PostgresHistory:
         ).fetchone()
         exact = not any(days for _, days in parts) and not (rolled and rolled[0])
         for part, days in parts:
-            tables = ("daily",) if days else ("rollup",)
-            for table in tables:
-                self._sums(conn, accs, table, part, ids, by_region=by_region, percentiles=percentiles)
+            table: Literal["daily", "rollup"] = "daily" if days else "rollup"
+            self._sums(conn, accs, table, part, ids, by_region=by_region, percentiles=percentiles)
             if not days:
                 self._raw(conn, accs, part, ids, by_region=by_region)
                 if percentiles:
@@ -404,8 +408,9 @@ class PostgresHistory:
         found = []
         with self.store.pool.connection() as conn:
             rows = conn.execute(
-                "SELECT target_id, region_id, verdict, start_ms, last_ms, end_ms, runs FROM incident"
-                " WHERE last_ms >= %s AND start_ms < %s AND (%s OR region_id = ANY(%s))",
+                "SELECT target_id, region_id, verdict, start_ms, last_ms, end_ms, runs"
+                " FROM incident WHERE last_ms >= %s AND start_ms < %s"
+                " AND (%s OR region_id = ANY(%s))",
                 (since, until, ids is None, ids or []),
             ).fetchall()
             for target_id, region_id, verdict, start, last, end, all_runs in rows:
@@ -474,8 +479,12 @@ class PostgresHistory:
                         continue
                     old, new = _catalog_set(conn, old_set), _catalog_set(conn, new_set)
                     at = from_ms(taken)
-                    changes += [CatalogChange(provider, m, "appeared", at) for m in sorted(new - old)]
-                    changes += [CatalogChange(provider, m, "vanished", at) for m in sorted(old - new)]
+                    changes += [
+                        CatalogChange(provider, m, "appeared", at) for m in sorted(new - old)
+                    ]
+                    changes += [
+                        CatalogChange(provider, m, "vanished", at) for m in sorted(old - new)
+                    ]
         return changes
 
     @db.translated

@@ -168,8 +168,21 @@ class PostgresStore:
             self.pool,
             lambda conn: _insert_run(
                 conn,
-                (ms(started_at), None, "running", __version__, registry_sha256, me.pid, me.host)
-                + (me.boot_id, me.process_start, None, None, region_id, origin.agent),
+                (
+                    ms(started_at),
+                    None,
+                    "running",
+                    __version__,
+                    registry_sha256,
+                    me.pid,
+                    me.host,
+                    me.boot_id,
+                    me.process_start,
+                    None,
+                    None,
+                    region_id,
+                    origin.agent,
+                ),
             ),
         )
         self._runs[run_id] = region_id
@@ -487,7 +500,9 @@ class PostgresStore:
             ).fetchone()
         if row is None:
             return None
-        return CatalogSnapshot(provider, int(row[0]), from_ms(row[1]), frozenset(json.loads(row[2])))
+        return CatalogSnapshot(
+            provider, int(row[0]), from_ms(row[1]), frozenset(json.loads(row[2]))
+        )
 
     @db.translated
     def recent_runs(self, limit: int, regions: frozenset[str] = frozenset()) -> list[RunSummary]:
