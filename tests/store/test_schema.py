@@ -49,6 +49,8 @@ EXPECTED_TABLES = {
         "notes",
         "attempts",
         "last_attempt_ms",
+        "region",
+        "agent",
     ],
     "target": [
         "id",
@@ -93,8 +95,18 @@ EXPECTED_TABLES = {
     "rollup": ["target_id", "hour_ms", *SUMMED],
     "target_fingerprint": ["target_id", "fingerprint_id", "first_ms"],
     "change_event": ["id", "target_id", "at_ms", "kind", "before_id", "after_id"],
-    "incident": ["target_id", "start_ms", "start_run", "verdict", "last_ms", "end_ms", "runs"],
+    "incident": [
+        "target_id",
+        "start_ms",
+        "start_run",
+        "verdict",
+        "last_ms",
+        "end_ms",
+        "runs",
+        "region",
+    ],
     "daily": ["day_ms", "target_id", *SUMMED],
+    "target_region": ["target_id", "region", "verdict_ms", "verdict_run"],
 }
 EXPECTED_INDEXES = {
     "run_started": ["started_ms"],
@@ -109,6 +121,7 @@ EXPECTED_INDEXES = {
     "change_event_at": ["kind", "at_ms"],
     "change_event_target": ["target_id", "kind", "at_ms"],
     "incident_last": ["last_ms"],
+    "run_region": ["region", "started_ms"],
 }
 
 
@@ -143,7 +156,7 @@ def schema(conn: sqlite3.Connection) -> dict[str, Any]:
 def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "h.sqlite3") as store:
         found = schema(store.conn)
-        assert user_version(store.conn) == LATEST == 6
+        assert user_version(store.conn) == LATEST == 7
         assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
@@ -217,6 +230,8 @@ def _seed(conn: sqlite3.Connection, version: int) -> None:
         conn.execute(
             "INSERT INTO incident VALUES (1, ?, 2, 'down', ?, NULL, 2)", (t + HOUR, t + 2 * HOUR)
         )
+    if version >= 6:  # the daily sums version 6's writers kept of those rows
+        backfills.daily_sums(conn)
 
 
 @pytest.mark.parametrize("version", range(LATEST))
@@ -248,11 +263,15 @@ def test_a_database_at_any_earlier_version_migrates_to_the_same_schema_and_keeps
             assert events == [("served_model", 2, 3), ("fingerprint", 4, 5)]
             # Migration 5 the incidents of the verdicts: down from the second run on.
             t = int(T0.timestamp() * 1000)
+            # (Migration 7 put them in the region of their runs, the host's name before.)
             assert store.conn.execute("SELECT * FROM incident").fetchall() == [
-                (1, t + HOUR, 2, "down", t + 2 * HOUR, None, 2)
+                (1, t + HOUR, 2, "down", t + 2 * HOUR, None, 2, "h")
             ]
-            assert store.conn.execute("SELECT verdict_ms, verdict_run FROM target").fetchall() == [
-                (t + 3 * HOUR, 4)
+            assert store.conn.execute("SELECT * FROM target_region").fetchall() == [
+                (1, "h", t + 3 * HOUR, 4)
+            ]
+            assert store.conn.execute("SELECT DISTINCT region, agent FROM run").fetchall() == [
+                ("h", "h")
             ]
             # Migration 6 the daily sums: the attempts by day, the inconclusive run's apart,
             # and the hour rolled up the day before.
