@@ -11,9 +11,16 @@ from __future__ import annotations
 import os
 import re
 import socket
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from modelaudit.errors import UsageError
 from modelaudit.store.base import Origin
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from modelaudit.registry.schema import StoreSetting
 
 REGION_ENV = "MODELAUDIT_REGION"
 AGENT_ENV = "MODELAUDIT_AGENT"
@@ -48,3 +55,35 @@ def resolve(region: str | None = None, configured: str | None = None) -> Origin:
 def regions_filter(values: list[str] | None) -> frozenset[str]:
     """`--region` on the reading commands (repeatable): which regions to keep."""
     return frozenset(check_name(v, "--region") for v in values or ())
+
+
+def store_address(setting: StoreSetting | None, base_dir: Path) -> str | None:
+    """`defaults.store` as an address for `store.backends.locate`: its `env:`/`file:` URL
+    read, and its password (registered with the redaction function) put into the URL."""
+    if setting is None:
+        return None
+    from modelaudit.credentials import read_key
+    from modelaudit.registry.schema import KeyRef
+
+    url = setting.url
+    source, sep, name = url.partition(":")
+    if sep and source in ("env", "file") and not name.startswith("//"):
+        try:
+            url = read_key(KeyRef(source=source, name=name), base_dir)
+        except LookupError as exc:
+            raise UsageError(f"defaults.store: {exc}") from None
+    if setting.password is None:
+        return url
+    try:
+        password = read_key(setting.password, base_dir)
+    except LookupError as exc:
+        raise UsageError(f"defaults.store.password: {exc}") from None
+    parts = urlsplit(url)
+    if not parts.scheme or "@" not in parts.netloc:
+        raise UsageError(
+            "defaults.store.password needs a URL with a user name, e.g. "
+            "postgresql://audit@db.internal/modelaudit"
+        )
+    user, _, host = parts.netloc.rpartition("@")
+    netloc = f"{user.partition(':')[0]}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from modelaudit.errors import StoreError, UsageError
-from modelaudit.store.sqlite.db import APPLICATION_ID, connect
 from modelaudit.store.sqlite import backfills
+from modelaudit.store.sqlite.db import APPLICATION_ID, connect
 from modelaudit.store.sqlite.migrations import LATEST, MIGRATIONS, migrate, user_version
 from modelaudit.store.sqlite.store import SqliteStore
 

@@ -24,26 +24,33 @@ thousands of verdicts, and only each model's last one is needed."""
 
 
 @contextmanager
-def open_history(db: str | None) -> Iterator[HistoryReader]:
-    """The history at `db` (`--db`, then `$MODELAUDIT_DB`, then the user data directory).
+def open_history(db: str | None, configured: str | None = None) -> Iterator[HistoryReader]:
+    """The history at `db` (`--db`, then `$MODELAUDIT_DB`, then `configured`, the
+    registry's `defaults.store`, then the user data directory).
 
     A missing database is a usage error that says to run `modelaudit probe` first; the
     store failing while the report reads (a damaged file) is a StoreError naming it.
     """
     from modelaudit.store.backends import locate
 
-    with locate(db).open(create=False) as store:
+    with locate(db, configured).open(create=False) as store:
         yield store.history()
 
 
 def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evidence:
     """Ask the store everything but the timelines (which only the report draws)."""
+    from modelaudit.risk import regions
+
     models = {(m.provider, m.model): m for m in reader.models(window)}
+    points = verdict_points(reader, window, set(models))
+    regional = regions.standings(reader.regions(window), points)
     return Evidence(
         window=window,
         now=now,
         models=models,
-        last_verdicts=last_verdicts(reader, window, set(models)),
+        last_verdicts=last_decisive(points),
+        regions=regional,
+        withdrawals=tuple(regions.withdrawals(regional)),
         incidents=tuple(reader.incidents(window)),
         catalog_changes=tuple(reader.catalog_changes(window)),
         drift=summarize_drift(reader.drift(window)),
@@ -56,10 +63,21 @@ def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evide
 def last_verdicts(
     reader: HistoryReader, window: Window, expected: set[ModelKey]
 ) -> dict[ModelKey, VerdictPoint]:
-    """Each model's last decisive verdict: from the window's last two days, and from the
-    whole window only when a model probed in it had none there."""
-    tail = Window(since=max(window.since, window.until - VERDICT_TAIL), until=window.until)
-    found = last_decisive(reader.verdicts(tail))
-    if tail.since > window.since and not expected <= set(found):
-        found = {**last_decisive(reader.verdicts(window)), **found}
-    return found
+    """Each model's last decisive verdict (see `verdict_points`)."""
+    return last_decisive(verdict_points(reader, window, expected))
+
+
+def verdict_points(
+    reader: HistoryReader, window: Window, expected: set[ModelKey]
+) -> dict[ModelKey, list[VerdictPoint]]:
+    """The verdicts of the window's last two days, and of the whole window when a model
+    probed in it had no decisive verdict there."""
+    tail = Window(
+        since=max(window.since, window.until - VERDICT_TAIL),
+        until=window.until,
+        regions=window.regions,
+    )
+    points = reader.verdicts(tail)
+    if tail.since > window.since and not expected <= set(last_decisive(points)):
+        points = reader.verdicts(window)
+    return points

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         VerdictPoint,
         Window,
     )
+    from modelaudit.risk.regions import RegionalStanding, Withdrawal
 
 RATELIMIT_MIN_DROP = 0.1
 """A rate-limit ceiling must fall by at least this share to count as throttling."""
@@ -107,6 +108,10 @@ class Evidence:
     catalog_changes: tuple[CatalogChange, ...] = ()
     drift: tuple[DriftSummary, ...] = ()
     ratelimits: Mapping[ModelKey, tuple[RateLimitPoint, ...]] = field(default_factory=dict)
+    regions: Mapping[ModelKey, tuple[RegionalStanding, ...]] = field(default_factory=dict)
+    """Per model, each region's availability and last verdict (a fleet's side-by-side)."""
+    withdrawals: tuple[Withdrawal, ...] = ()
+    """Models blocked or gone in a region while answering in another."""
     _incidents_of: dict[ModelKey, list[Incident]] = field(init=False, repr=False, compare=False)
     _changes_of: dict[ModelKey, list[CatalogChange]] = field(init=False, repr=False, compare=False)
     _served_as: dict[ModelKey, str | None] = field(init=False, repr=False, compare=False)
@@ -119,6 +124,11 @@ class Evidence:
             (d.provider, d.model): d.last_after for d in self.drift if d.kind == "served_model"
         }
         object.__setattr__(self, "_served_as", served)
+
+    def withdrawn(self, key: ModelKey) -> str | None:
+        """Where the model is withdrawn while it answers elsewhere, in words."""
+        found = [w.text for w in self.withdrawals if (w.provider, w.model) == key]
+        return "; ".join(found) or None
 
     def incidents_of(self, key: ModelKey) -> list[Incident]:
         return self._incidents_of.get(key, [])

@@ -70,8 +70,10 @@ def render(report: Report, options: RenderOptions) -> str:
     starts = svg.bucket_starts(report.window.since, report.window.until, report.bucket)
     body = [
         _header(report),
+        _withdrawals(report),
         _recommendations(report),
         _models(report, starts),
+        _regions(report),
         _continuity(report),
         _incidents(report),
         _changes(report),
@@ -223,6 +225,28 @@ def _continuity(report: Report) -> str:
         + _table(
             ["Without", "Pinned affected", "Coverage", "Left without a healthy fallback"], rows
         )
+        + "</section>"
+    )
+
+
+def _withdrawals(report: Report) -> str:
+    lines = text.withdrawal_lines(report)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+    return (
+        '<section id="withdrawals"><h2>Withdrawn in a region</h2>'
+        f'<ul class="recs">{items}</ul></section>'
+    )
+
+
+def _regions(report: Report) -> str:
+    if not text.fleet(report):
+        return ""
+    header, rows = text.regional(report)
+    return (
+        '<section id="regions"><h2>Availability by region</h2>'
+        + _table(header, [[_td(cell) for cell in row] for row in rows])
         + "</section>"
     )
 

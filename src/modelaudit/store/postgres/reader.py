@@ -289,7 +289,7 @@ class PostgresHistory:
             acc.failed += failed
             acc.excluded += excluded
             acc.times(first, last, last_ok)
-        columns = ("classes", "latency", "ttft") if percentiles else ("classes",)
+        columns = ("classes", "latency", "ttft") if percentiles else ()
         for column in columns:
             for target_id, g, region_id, k, n in conn.execute(
                 f"SELECT {group}, x.k, sum(x.n) FROM {table},"  # noqa: S608
