@@ -70,8 +70,8 @@ def standings(
 ) -> dict[ModelKey, tuple[RegionalStanding, ...]]:
     """Per model, each region's availability and last verdict, regions in name order."""
     counts: dict[ModelKey, dict[str, RegionHistory]] = {}
-    for h in histories:
-        counts.setdefault((h.provider, h.model), {})[h.region] = h
+    for row in histories:
+        counts.setdefault((row.provider, row.model), {})[row.region] = row
     streaks: dict[ModelKey, dict[str, tuple[VerdictPoint, datetime, int]]] = {}
     for key, found in points.items():
         by_region: dict[str, list[VerdictPoint]] = {}
