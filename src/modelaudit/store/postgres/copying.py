@@ -68,7 +68,7 @@ def copy_out(store: PostgresStore, skip: set[RunIdentity]) -> Iterator[StoredRun
                 values[13] = word[values[13]] if values[13] is not None else None
                 values[22] = json.loads(values[22]) if values[22] else {}
                 values[23] = values[23] or ""
-                exported.append(ExportedAttempt._make(values))
+                exported.append(ExportedAttempt._make([*values, word[region], agent]))
             verdicts = conn.execute(
                 "SELECT t.provider, t.model, v.verdict, v.error_class, s.value FROM verdict v"
                 " JOIN target t ON t.id = v.target_id JOIN string s ON s.id = v.reason_id"
