@@ -122,14 +122,15 @@ class CheckReport:
 
 @dataclass(frozen=True)
 class RunIdentity:
-    """What tells one run from every other, in any store: when it started and the process
-    that wrote it. `db copy` skips a run whose identity the target already holds."""
+    """What tells one run from every other, in any store: when it started, the process
+    that wrote it and its region. `db copy` skips a run whose identity the target already holds."""
 
     started_at: datetime
     host: str
     pid: int
     boot_id: str | None
     process_start: str | None
+    region: str = ""
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 
 def run_identities(store: PostgresStore) -> set[RunIdentity]:
     with store.pool.connection() as conn:
+        store.labels.load(conn)
         rows = conn.execute(
-            "SELECT started_ms, host, pid, boot_id, process_start FROM run"
+            "SELECT started_ms, host, pid, boot_id, process_start, region_id FROM run"
         ).fetchall()
-    return {RunIdentity(from_ms(s), h, p, b, ps) for s, h, p, b, ps in rows}
+    word = store.labels.words
+    return {RunIdentity(from_ms(s), h, p, b, ps, word[r]) for s, h, p, b, ps, r in rows}
 
 
 def copy_out(store: PostgresStore, skip: set[RunIdentity]) -> Iterator[StoredRun]:
@@ -42,7 +44,7 @@ def copy_out(store: PostgresStore, skip: set[RunIdentity]) -> Iterator[StoredRun
         ).fetchall()
         for row in runs:
             run_id, started, host, pid, boot, pstart, region, agent, status, finished = row[:10]
-            identity = RunIdentity(from_ms(started), host, pid, boot, pstart)
+            identity = RunIdentity(from_ms(started), host, pid, boot, pstart, word[region])
             if identity in skip:
                 continue
             attempts = conn.execute(
@@ -112,8 +114,9 @@ def copy_in(store: PostgresStore, run: StoredRun) -> bool:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_identity_lock(me),))
         there = conn.execute(
             "SELECT 1 FROM run WHERE started_ms = %s AND host = %s AND pid = %s"
-            " AND boot_id IS NOT DISTINCT FROM %s AND process_start IS NOT DISTINCT FROM %s",
-            (ms(me.started_at), me.host, me.pid, me.boot_id, me.process_start),
+            " AND boot_id IS NOT DISTINCT FROM %s AND process_start IS NOT DISTINCT FROM %s"
+            " AND region_id = %s",
+            (ms(me.started_at), me.host, me.pid, me.boot_id, me.process_start, region_id),
         ).fetchone()
         if there:
             return False

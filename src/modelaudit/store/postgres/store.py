@@ -329,7 +329,9 @@ class PostgresStore:
                         )
                     )
                     _touch(touched, target_id, row[4], result, a)
-                events += _changes(conn, last, target_id, result, batch, self)
+        for result in results:  # after COPY: the connection runs one command at a time
+            target_id = batch.targets[(result.provider, result.model)]
+            events += _changes(conn, last, target_id, result, batch, self)
         conn.cursor().executemany(
             "INSERT INTO change_event (target_id, at_ms, kind, before_id, after_id)"
             " VALUES (%s, %s, %s, %s, %s)",

@@ -25,7 +25,7 @@ def copy_out(conn: sqlite3.Connection, skip: set[RunIdentity]) -> Iterator[Store
     ).fetchall()
     for row in runs:
         run_id, started, host, pid, boot, start, region, agent, status, finished = row[:10]
-        identity = RunIdentity(from_ms(started), host, pid, boot, start)
+        identity = RunIdentity(from_ms(started), host, pid, boot, start, region)
         if identity in skip:
             continue
         verdicts = conn.execute(

@@ -388,9 +388,9 @@ class SqliteStore:
     @translated
     def run_identities(self) -> set[RunIdentity]:
         return {
-            RunIdentity(from_ms(started), host, pid, boot, start)
-            for started, host, pid, boot, start in self.conn.execute(
-                "SELECT started_ms, host, pid, boot_id, process_start FROM run"
+            RunIdentity(from_ms(started), host, pid, boot, start, region)
+            for started, host, pid, boot, start, region in self.conn.execute(
+                "SELECT started_ms, host, pid, boot_id, process_start, region FROM run"
             )
         }
 
@@ -409,8 +409,8 @@ class SqliteStore:
         with transaction(self.conn) as conn:
             there = conn.execute(
                 "SELECT 1 FROM run WHERE started_ms = ? AND host = ? AND pid = ?"
-                " AND boot_id IS ? AND process_start IS ?",
-                (ms(me.started_at), me.host, me.pid, me.boot_id, me.process_start),
+                " AND boot_id IS ? AND process_start IS ? AND region = ?",
+                (ms(me.started_at), me.host, me.pid, me.boot_id, me.process_start, me.region),
             ).fetchone()
             if there:
                 return False
