@@ -212,16 +212,16 @@ def test_a_killed_agents_run_is_marked_interrupted_on_the_next_open(location: st
         assert summary.attempts == 1
 
 
-def _execute(location: str, sql: str) -> None:
-    if location.startswith("postgresql://"):
+def _execute(where: str, sql: str) -> None:
+    if where.startswith("postgresql://"):
         import psycopg
 
-        with psycopg.connect(location, autocommit=True) as conn:
+        with psycopg.connect(where, autocommit=True) as conn:
             conn.execute(sql)
         return
     import sqlite3
 
-    conn = sqlite3.connect(location)
+    conn = sqlite3.connect(where)
     conn.execute(sql)
     conn.commit()
     conn.close()
@@ -230,9 +230,9 @@ def _execute(location: str, sql: str) -> None:
 def test_the_fleet_lock_is_one_per_agent_and_region(location: str) -> None:  # noqa: F811
     where = locate(location)
     with where.exclusive(EU):
-        with pytest.raises(LockedError, match="another exclusive modelaudit run"):
-            with where.exclusive(EU):
-                pass
+        locked = pytest.raises(LockedError, match="another exclusive modelaudit run")
+        with locked, where.exclusive(EU):
+            pass
         if location.startswith("postgresql://"):  # a shared store scopes it to the agent
             with where.exclusive(US):
                 pass
