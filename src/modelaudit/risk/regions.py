@@ -3,13 +3,16 @@ one region while it is `blocked` or `gone` in another at the same time ("withdra
 region X since ...", a jurisdiction cutting it off, a vendor no longer serving a country).
 
 Pure: it judges what the store answered (each region's counts and verdicts), as values.
-"At the same time" means the answering region's latest verdict came after the withdrawn
-region's streak began: the model answered somewhere while it was refused here.
+"At the same time" means both regions' latest verdicts still stand, and the answering
+region's is at most `SAME_TIME` older than the start of the withdrawal (agents probe on
+schedules of minutes to an hour, and a fleet's runs of one round start a little apart; an
+agent silent for longer says nothing about now).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from modelaudit.risk.stats import Proportion, proportion
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 WITHDRAWN = frozenset({Verdict.BLOCKED, Verdict.GONE})
 ANSWERING = frozenset({Verdict.UP, Verdict.DEGRADED})
 _UNDECIDED = frozenset({Verdict.SKIPPED, Verdict.INCONCLUSIVE})
+SAME_TIME = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,8 @@ def _streak(points: list[VerdictPoint]) -> tuple[VerdictPoint, datetime, int]:
 
 
 def withdrawals(found: Mapping[ModelKey, tuple[RegionalStanding, ...]]) -> list[Withdrawal]:
-    """Each region where a model is blocked or gone while another region's agents saw it
-    answer after that began."""
+    """Each region where a model is blocked or gone while another region's agents see it
+    answer."""
     result = []
     for (provider, model), regions in sorted(found.items()):
         for here in regions:
@@ -126,7 +130,7 @@ def withdrawals(found: Mapping[ModelKey, tuple[RegionalStanding, ...]]) -> list[
                 for r in regions
                 if r.last_verdict is not None
                 and r.last_verdict.verdict in ANSWERING
-                and r.last_verdict.at >= since
+                and r.last_verdict.at >= since - SAME_TIME
             )
             if answering:
                 result.append(
