@@ -89,9 +89,7 @@ def concurrent_writes(url: str) -> None:
     PostgresStore.open(url).close()  # the schema, once
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     start = time.perf_counter()
-    workers = [
-        multiprocessing.Process(target=agent, args=(url, i, queue)) for i in range(AGENTS)
-    ]
+    workers = [multiprocessing.Process(target=agent, args=(url, i, queue)) for i in range(AGENTS)]
     for w in workers:
         w.start()
     times = [t for _ in workers for t in queue.get()]
@@ -193,7 +191,7 @@ def build_month(url: str, attempts: int, until: datetime) -> str:
     words += [f"region-{r}" for r in range(AGENTS)]
     start = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(GENERATE.split(";")[0], {"words": words})
+        conn.execute(GENERATE.split(";", maxsplit=1)[0], {"words": words})
         ids = dict(conn.execute("SELECT value, id FROM label").fetchall())
         params = {
             "t0": t0,
@@ -211,7 +209,7 @@ def build_month(url: str, attempts: int, until: datetime) -> str:
         for statement in text.split(";")[1:]:
             if statement.strip():
                 conn.execute(statement, params)
-        conn.execute(DAILY.split(";")[0], params)
+        conn.execute(DAILY.split(";", maxsplit=1)[0], params)
         conn.execute(DAILY.split(";")[1], params)
         conn.execute("VACUUM ANALYZE")
         stored = conn.execute("SELECT count(*) FROM attempt").fetchone()[0]
@@ -254,9 +252,23 @@ def time_report(url: str, repeat: int) -> None:
             start = time.perf_counter()
             done = subprocess.run(
                 [
-                    "/usr/bin/time", "-f", "%M", sys.executable, "-m", "modelaudit", "report",
-                    "-c", str(config), "--db", url, "-f", "json", "--since", "30d",
-                    "-o", str(Path(tmp) / "report.json"),
+                    "/usr/bin/time",
+                    "-f",
+                    "%M",
+                    sys.executable,
+                    "-m",
+                    "modelaudit",
+                    "report",
+                    "-c",
+                    str(config),
+                    "--db",
+                    url,
+                    "-f",
+                    "json",
+                    "--since",
+                    "30d",
+                    "-o",
+                    str(Path(tmp) / "report.json"),
                 ],
                 capture_output=True,
                 text=True,

@@ -24,9 +24,10 @@ BLOCKED = "eu-west"
 def test_three_agents_in_three_regions_show_a_model_withdrawn_in_one(
     postgres_url: str, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with FakeOpenAI(key=KEY, models=MODELS) as open_fake, FakeOpenAI(
-        key=KEY, models=MODELS
-    ) as blocked_fake:
+    with (
+        FakeOpenAI(key=KEY, models=MODELS) as open_fake,
+        FakeOpenAI(key=KEY, models=MODELS) as blocked_fake,
+    ):
         blocked_fake.behave("frontier", Behaviour.error("region_blocked"))
         processes = []
         for region in REGIONS:
