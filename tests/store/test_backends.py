@@ -96,6 +96,8 @@ def test_an_unreachable_postgresql_store_is_one_line_without_its_password(
 def test_a_directory_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "here" / "data"
     folder.mkdir(parents=True)
+    # watch reads the registry first now (defaults.region and defaults.store)
+    write_registry(Path.cwd(), "http://127.0.0.1:9/v1", ["m"])
     for command in (["history"], ["watch", "--every", "1h"]):
         code, _, err = in_process([*command, "--db", str(folder)], capsys)
 

@@ -108,6 +108,6 @@ def _summarize(built: Report) -> None:
         return
     for line in built.withdrawals:
         console.warn(f"{line.ref}: {line.text}")
-    at_risk = [r.ref for r in built.recommendations]
-    if at_risk:
-        console.info(f"{len(at_risk)} at high or critical risk: {', '.join(at_risk)}")
+    urgent = [r.ref for r in built.recommendations]
+    if urgent:
+        console.info(f"{len(urgent)} broken now or retiring: {', '.join(urgent)}")

@@ -9,10 +9,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from modelaudit.history import Window
-from modelaudit.risk.evidence import Evidence, last_decisive, summarize_drift
+from modelaudit.risk.evidence import Evidence, cadence, last_decisive, summarize_drift
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping, Sequence
     from datetime import datetime
 
     from modelaudit.history import ModelKey, VerdictPoint
@@ -42,13 +42,14 @@ def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evide
     from modelaudit.risk import regions
 
     models = {(m.provider, m.model): m for m in reader.models(window)}
-    points = verdict_points(reader, window, set(models))
-    regional = regions.standings(reader.regions(window), points)
+    tail = reader.verdicts(_tail(window))
+    regional = regions.standings(reader.regions(window), tail)
     return Evidence(
         window=window,
         now=now,
         models=models,
-        last_verdicts=last_decisive(points),
+        last_verdicts=last_verdicts(reader, window, set(models), tail),
+        cadence=cadence(tail),
         regions=regional,
         withdrawals=tuple(regions.withdrawals(regional)),
         incidents=tuple(reader.incidents(window)),
@@ -60,24 +61,24 @@ def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evide
     )
 
 
-def last_verdicts(
-    reader: HistoryReader, window: Window, expected: set[ModelKey]
-) -> dict[ModelKey, VerdictPoint]:
-    """Each model's last decisive verdict (see `verdict_points`)."""
-    return last_decisive(verdict_points(reader, window, expected))
-
-
-def verdict_points(
-    reader: HistoryReader, window: Window, expected: set[ModelKey]
-) -> dict[ModelKey, list[VerdictPoint]]:
-    """The verdicts of the window's last two days, and of the whole window when a model
-    probed in it had no decisive verdict there."""
-    tail = Window(
+def _tail(window: Window) -> Window:
+    return Window(
         since=max(window.since, window.until - VERDICT_TAIL),
         until=window.until,
         regions=window.regions,
     )
-    points = reader.verdicts(tail)
-    if tail.since > window.since and not expected <= set(last_decisive(points)):
-        points = reader.verdicts(window)
-    return points
+
+
+def last_verdicts(
+    reader: HistoryReader,
+    window: Window,
+    expected: set[ModelKey],
+    tail: Mapping[ModelKey, Sequence[VerdictPoint]] | None = None,
+) -> dict[ModelKey, VerdictPoint]:
+    """Each model's last decisive verdict: from the window's last two days (`tail`, when
+    the caller read them already: they also give the runs' cadence), and from the whole
+    window only when a model probed in it had none there."""
+    found = last_decisive(reader.verdicts(_tail(window)) if tail is None else tail)
+    if _tail(window).since > window.since and not expected <= set(found):
+        found = {**last_decisive(reader.verdicts(window)), **found}
+    return found

@@ -35,6 +35,7 @@ from modelaudit.history import (
     counts_as,
 )
 from modelaudit.store import buckets
+from modelaudit.store.incidents import INCIDENT_VERDICTS
 from modelaudit.store.postgres import db
 from modelaudit.store.postgres.store import from_ms, ms
 from modelaudit.store.postgres.sums import ALL_REGIONS, DAY_MS
@@ -413,14 +414,12 @@ class PostgresHistory:
                 " AND (%s OR region_id = ANY(%s))",
                 (since, until, ids is None, ids or []),
             ).fetchall()
-            for target_id, region_id, verdict, start, last, end, all_runs in rows:
-                runs = all_runs
-                if last >= until:
+            for target_id, region_id, stored, start, last, end, all_runs in rows:
+                runs, verdict = all_runs, stored
+                if last >= until:  # runs after the window: as it stood at the window's end
                     count = self._incident_runs
-                    runs = count(conn, target_id, region_id, verdict, start, until)
-                    if start < since and runs == count(
-                        conn, target_id, region_id, verdict, start, since
-                    ):
+                    runs, verdict = count(conn, target_id, region_id, start, until)
+                    if start < since and runs == count(conn, target_id, region_id, start, since)[0]:
                         continue
                 found.append(
                     Incident(
@@ -439,17 +438,21 @@ class PostgresHistory:
         conn: psycopg.Connection[Any],
         target_id: int,
         region_id: int,
-        verdict: int,
         since: int,
         until: int,
-    ) -> int:
+    ) -> tuple[int, int]:
+        """The failing runs (down or gone) of a model in one region in [since, until), and
+        the verdict (label id) of the latest in run order."""
+        failing = self._ids(v.value for v in INCIDENT_VERDICTS)
         row = conn.execute(
-            "SELECT count(*) FROM run r JOIN verdict v ON v.run_id = r.id AND v.target_id = %s"
-            " WHERE r.region_id = %s AND v.verdict = %s AND r.started_ms >= %s"
+            "SELECT count(*), (array_agg(v.verdict ORDER BY r.started_ms DESC, r.id DESC))[1]"
+            " FROM run r JOIN verdict v ON v.run_id = r.id AND v.target_id = %s"
+            " WHERE r.region_id = %s AND v.verdict = ANY(%s) AND r.started_ms >= %s"
             " AND r.started_ms < %s",
-            (target_id, region_id, verdict, since, until),
+            (target_id, region_id, failing, since, until),
         ).fetchone()
-        return int(row[0]) if row else 0
+        assert row is not None
+        return int(row[0]), int(row[1]) if row[1] is not None else 0
 
     # --- catalog, drift, rate limits -----------------------------------------------------------
 

@@ -623,7 +623,7 @@ def _changes(
 ) -> list[tuple[int, int, str, int | None, int]]:
     """Served-model, fingerprint and rate-limit changes against the model's last values
     (`last`, locked and updated in place), as `store/sqlite/changes.py` records them."""
-    from modelaudit.probe.verdict import same_model
+    from modelaudit.probe.classify import same_model
 
     served, fingerprint, ratelimit = last[target_id]
     events: list[tuple[int, int, str, int | None, int]] = []

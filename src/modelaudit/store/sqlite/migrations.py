@@ -235,7 +235,14 @@ def _v6_daily_sums(conn: sqlite3.Connection) -> None:
     backfills.daily_sums(conn)
 
 
-def _v7_regions(conn: sqlite3.Connection) -> None:
+def _v7_incident_bounds(conn: sqlite3.Connection) -> None:
+    """Incidents end at the next run that found the model answering (not at any other
+    verdict), and a blocked run neither starts nor ends one: the rows kept by earlier
+    versions are worked out again from the stored verdicts."""
+    backfills.incident_bounds(conn)
+
+
+def _v8_regions(conn: sqlite3.Connection) -> None:
     """Fleets: each run records its agent's region and id (before, the host name was both:
     old runs get theirs), and incidents are followed per model and region, from the
     latest verdict of each model in each region (`target_region`; `target.verdict_ms` and
@@ -275,7 +282,8 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v4_change_events,
     _v5_incidents,
     _v6_daily_sums,
-    _v7_regions,
+    _v7_incident_bounds,
+    _v8_regions,
 )
 LATEST = len(MIGRATIONS)
 

@@ -665,12 +665,12 @@ class SqliteHistory:
             {"since": since, "until": until, "regions": _regions(window)},
         ).fetchall()
         found = []
-        for target_id, verdict, start, last, end, all_runs, region in rows:
-            runs = all_runs
-            if last >= until:  # it has runs after the window: count those before it ends
+        for target_id, stored, start, last, end, all_runs, region in rows:
+            runs, verdict = all_runs, stored
+            if last >= until:  # it has runs after the window: as it stood at the window's end
                 count = self._incident_runs
-                runs = count(target_id, region, verdict, start, until)
-                if start < since and runs == count(target_id, region, verdict, start, since):
+                runs, verdict = count(target_id, region, start, until)
+                if start < since and runs == count(target_id, region, start, since)[0]:
                     continue  # none of its runs is inside the window
             found.append(
                 Incident(
@@ -685,14 +685,21 @@ class SqliteHistory:
         return sorted(found, key=lambda i: (i.provider, i.model, i.start, i.region))
 
     def _incident_runs(
-        self, target_id: int, region: str, verdict: str, since: int, until: int
-    ) -> int:
+        self, target_id: int, region: str, since: int, until: int
+    ) -> tuple[int, str]:
+        """The failing runs (down or gone) of a model in one region in [since, until), and
+        the verdict of the latest in run order."""
+        failing = (
+            " FROM run r JOIN verdict v ON v.run_id = r.id AND v.target_id = :target"
+            " WHERE v.verdict IN ('down', 'gone') AND r.region = :region"
+            " AND r.started_ms >= :since AND r.started_ms < :until"
+        )
         row = self.conn.execute(
-            "SELECT count(*) FROM run r JOIN verdict v ON v.run_id = r.id AND v.target_id = ?"
-            " WHERE v.verdict = ? AND r.region = ? AND r.started_ms >= ? AND r.started_ms < ?",
-            (target_id, verdict, region, since, until),
+            f"SELECT (SELECT count(*){failing}), (SELECT v.verdict{failing}"
+            " ORDER BY r.started_ms DESC, r.id DESC LIMIT 1)",
+            {"target": target_id, "since": since, "until": until, "region": region},
         ).fetchone()
-        return int(row[0])
+        return int(row[0]), str(row[1])
 
     # --- catalog, drift, rate limits -------------------------------------------------------
 
