@@ -157,7 +157,7 @@ def schema(conn: sqlite3.Connection) -> dict[str, Any]:
 def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "h.sqlite3") as store:
         found = schema(store.conn)
-        assert user_version(store.conn) == LATEST == 7
+        assert user_version(store.conn) == LATEST == 8
         assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
@@ -432,4 +432,5 @@ def test_version_7_works_out_the_incidents_an_older_version_kept_again(tmp_path:
     with SqliteStore.open(path) as store:
         rows = store.conn.execute("SELECT * FROM incident").fetchall()
 
-    assert rows == [(1, t + HOUR, 2, "gone", t + 2 * HOUR, t + 4 * HOUR, 2)]
+    # (migration 8 then puts the incident in the region of its runs, the host's name before)
+    assert rows == [(1, t + HOUR, 2, "gone", t + 2 * HOUR, t + 4 * HOUR, 2, "h")]
