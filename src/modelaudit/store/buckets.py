@@ -75,6 +75,13 @@ def parsed(found: Stored) -> Histogram:
     return Counter(dict(zip(found[::2], found[1::2], strict=True)))
 
 
+def add_encoded(a: str | None, b: str | None) -> str | None:
+    """Two stored histograms added together, stored again (`modelaudit_hist_add` in SQL)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return encode(decode(a) + decode(b))
+
+
 def from_sorted(values: Sequence[float]) -> Percentiles:
     """Exact percentiles of already sorted samples."""
     n = len(values)

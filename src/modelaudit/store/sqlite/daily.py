@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from modelaudit.store.sqlite.periods import DAILY, Aggregate, Key, merge_into, take_out
+from modelaudit.store.sqlite.periods import DAILY, Aggregate, Key, add_all, merge_into, take_out
 
 if TYPE_CHECKING:
     import sqlite3
@@ -28,8 +28,7 @@ def add(conn: sqlite3.Connection, run_id: int, attempts: Iterable[Sample]) -> No
     """Count attempts of one run as they are stored. Call inside the write transaction."""
     status = conn.execute("SELECT status FROM run WHERE id = ?", (run_id,)).fetchone()
     inconclusive = int(status is not None and status[0] == "inconclusive")
-    for key, group in _grouped(attempts, inconclusive).items():
-        merge_into(conn, DAILY, key, group)
+    add_all(conn, DAILY, _grouped(attempts, inconclusive))
 
 
 def reclassify(conn: sqlite3.Connection, run_id: int, *, inconclusive: bool) -> None:

@@ -106,6 +106,9 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
     # Index pages of a month of attempts stay in memory while a report reads them.
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    from modelaudit.store.buckets import add_encoded
+
+    conn.create_function("modelaudit_hist_add", 2, add_encoded, deterministic=True)
 
 
 def retry_busy(action: Callable[[], T], deadline_s: float = BUSY_TIMEOUT_S) -> T:
