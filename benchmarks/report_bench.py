@@ -58,8 +58,8 @@ def registry_yaml(models: int) -> str:
                 f"      - id: model-{i:03d}",
                 f"        weights: {'open' if open_weights else 'closed'}",
             ]
-            if open_weights:
-                lines.append(f"        family: family-{i % 20}")
+            if open_weights:  # families of about ten hosts each, whatever the size
+                lines.append(f"        family: family-{i % max(20, models // 10)}")
             if i % 5 == 0:
                 fallback = (i + 1) % models
                 lines += [

@@ -275,6 +275,27 @@ def _v8_regions(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v9_index_diet(conn: sqlite3.Connection) -> None:
+    """Reads by model go through the daily sums now (counts from their rows, percentiles
+    from their histograms), and a model's runs through its verdicts: the attempt indexes by
+    model, kind and class (`attempt_summary`) and by value (`attempt_latency`,
+    `attempt_ttft`), which weighed more than the attempts themselves, are dropped. An
+    attempt keeps one index, its start time. The freed pages go back to the file system
+    (on a database made with incremental auto-vacuum, as this tool makes them)."""
+    _execute_all(
+        conn,
+        """
+        DROP INDEX attempt_summary;
+        DROP INDEX attempt_latency;
+        DROP INDEX attempt_ttft
+        """,
+    )
+    # `incremental_vacuum` frees a page per step; Python steps such a statement once.
+    if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:
+        while conn.execute("PRAGMA freelist_count").fetchone()[0]:
+            conn.execute("PRAGMA incremental_vacuum")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_runs_and_attempts,
     _v2_catalog_snapshots,
@@ -284,6 +305,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v6_daily_sums,
     _v7_incident_bounds,
     _v8_regions,
+    _v9_index_diet,
 )
 LATEST = len(MIGRATIONS)
 

@@ -3,16 +3,19 @@
 Windows are half-open, [since, until). Counting follows `history.counts_as` exactly: the
 SQL groups attempts by (model, kind, error class, run inconclusive?) and Python applies the
 rule to the few hundred groups, so the rule lives in one place. The whole UTC days of a
-window are counted from the daily sums kept as attempts are written (`daily`), the hours
-around them from the attempts themselves; rolled-up hours count in a window when the hour
-starts inside it.
+window are read from the daily sums kept as attempts are written (`daily`), and so is a
+partial day whose attempts all fall inside the window (the last day of a window ending
+now); only where the window cuts through a day's attempts are they read themselves, in
+one pass along the time index. Rolled-up hours count in a window when the hour starts
+inside it. A month's report thus reads a few rows per model and day, and at most a day of
+attempts, however many attempts the month holds.
 
-A model's summary percentiles are exact (nearest rank, read by rank along an index) where
-only raw attempts are in the window; where `db prune` has rolled hours up, those hours'
-histograms are merged with the raw samples and the percentiles are bucketed (see
-`buckets`). A timeline's percentiles are exact for buckets shorter than a day; a timeline of
-whole-day buckets reads them from the daily histograms, bucketed. Incidents are kept as
-verdicts are written (`incidents`).
+Percentiles follow `store.buckets`: where the window holds a whole day or a rolled-up hour,
+they are bucketed (within 3 %), from the daily (and hourly) histograms merged with the
+histograms of the raw samples around them, so a day's histogram is the mergeable sketch of
+its latencies; a window with neither gives them exact (nearest rank), from the raw samples.
+A timeline's buckets follow the same rule. Incidents are kept as verdicts are written
+(`incidents`).
 """
 
 from __future__ import annotations
@@ -52,8 +55,6 @@ if TYPE_CHECKING:
 
 
 DAY_MS = DAILY.width_ms
-RANGED_BUCKETS = 64
-"""Up to this many timeline buckets, each is counted by index ranges (no sort)."""
 # The sets of `history.py`, bound as JSON arrays (`x IN (SELECT value FROM json_each(?))`):
 # no SQL text is ever built from values.
 OK_CLASSES = json.dumps(sorted(c.value for c in SUCCESS_CLASSES))
@@ -113,91 +114,59 @@ def _latest(a: int | None, b: int | None) -> int | None:
 
 @dataclass(frozen=True)
 class _Sample:
-    """Which attempts a percentile is taken over: successes of one kind, one metric. The
-    SQL is literal per metric: SQLite uses a partial index only for a literal `kind`, and
-    `INDEXED BY` keeps it from preferring attempt_summary (more equality columns, but the
-    values are not in it, so every sample would be looked up and sorted). `span_sql` reads
-    the samples of a short span (less than a day) along the time index instead."""
+    """Which attempts a percentile is taken over: successes of one kind, one metric."""
 
     kind: ProbeKind
     metric: Literal["latency", "ttft"]
-    count_sql: str
-    nth_sql: str
-    values_sql: str
-    span_sql: str
-    top_sql: str
-    """`nth_sql` counting down from the largest: a p95 or p99 steps over a few entries
-    instead of nearly all of them."""
 
 
-LATENCY = _Sample(
-    ProbeKind.COMPLETION,
-    "latency",
-    count_sql="SELECT count(*) FROM attempt INDEXED BY attempt_latency"
-    " WHERE kind = 'completion' AND target_id = :target AND error_class = :cls"
-    " AND latency_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until",
-    nth_sql="SELECT latency_ms FROM attempt INDEXED BY attempt_latency"
-    " WHERE kind = 'completion' AND target_id = :target AND error_class = :cls"
-    " AND latency_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until"
-    " ORDER BY latency_ms LIMIT 1 OFFSET :offset",
-    top_sql="SELECT latency_ms FROM attempt INDEXED BY attempt_latency"
-    " WHERE kind = 'completion' AND target_id = :target AND error_class = :cls"
-    " AND latency_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until"
-    " ORDER BY latency_ms DESC LIMIT 1 OFFSET :offset",
-    values_sql="SELECT (started_ms - :origin) / :width AS g, json_group_array(latency_ms)"
-    " FROM attempt INDEXED BY attempt_latency WHERE kind = 'completion'"
-    " AND target_id = :target AND error_class = :cls AND latency_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until GROUP BY g",
-    span_sql="SELECT target_id, (started_ms - :origin) / :width AS g,"
-    " json_group_array(latency_ms) FROM attempt INDEXED BY attempt_started"
-    " WHERE started_ms >= :since AND started_ms < :until AND kind = 'completion'"
-    " AND error_class IN (SELECT value FROM json_each(:ok)) AND latency_ms IS NOT NULL"
-    " GROUP BY 1, 2",
-)
-TTFT = _Sample(
-    ProbeKind.STREAM,
-    "ttft",
-    count_sql="SELECT count(*) FROM attempt INDEXED BY attempt_ttft"
-    " WHERE kind = 'stream' AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until",
-    nth_sql="SELECT ttft_ms FROM attempt INDEXED BY attempt_ttft"
-    " WHERE kind = 'stream' AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until"
-    " ORDER BY ttft_ms LIMIT 1 OFFSET :offset",
-    top_sql="SELECT ttft_ms FROM attempt INDEXED BY attempt_ttft"
-    " WHERE kind = 'stream' AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until"
-    " ORDER BY ttft_ms DESC LIMIT 1 OFFSET :offset",
-    values_sql="SELECT (started_ms - :origin) / :width AS g, json_group_array(ttft_ms)"
-    " FROM attempt INDEXED BY attempt_ttft WHERE kind = 'stream'"
-    " AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until GROUP BY g",
-    span_sql="SELECT target_id, (started_ms - :origin) / :width AS g,"
-    " json_group_array(ttft_ms) FROM attempt INDEXED BY attempt_started"
-    " WHERE started_ms >= :since AND started_ms < :until AND kind = 'stream'"
-    " AND error_class IN (SELECT value FROM json_each(:ok)) AND ttft_ms IS NOT NULL"
-    " GROUP BY 1, 2",
-)
-SUCCESSES = tuple(sorted(c.value for c in SUCCESS_CLASSES))
+LATENCY = _Sample(ProbeKind.COMPLETION, "latency")
+TTFT = _Sample(ProbeKind.STREAM, "ttft")
 _VERDICTS = {v.value: v for v in Verdict}
 _Key = tuple[int, int]
 """(target id, bucket number)."""
 # SQL naming a table (`rollup` or `daily`, from the `Table` constants) or joining these
 # fragments carries `noqa: S608`: values are always bound, never part of the text.
-# Each (model, kind, error class) seen in a span, from the daily sums (a range of a small
-# table), and each one's attempts in bucket g of the span, counted along attempt_summary.
-_GROUPS = (
-    "groups AS (SELECT DISTINCT target_id AS t, kind AS k, error_class AS c FROM daily"
-    " WHERE day_ms >= :since - :since % 86400000 AND day_ms < :until)"
+# One pass over the attempts of a span: counts per (model, bucket, kind, class), how many
+# of them in inconclusive runs (`:inconclusive`, their ids), first and last start, and the
+# successful samples of each metric as JSON arrays.
+_RAW = (
+    "SELECT target_id, (started_ms - :origin) / :width, kind, error_class, count(*),"
+    " sum(run_id IN (SELECT value FROM json_each(:inconclusive))),"
+    " min(started_ms), max(started_ms),"
+    " json_group_array(latency_ms) FILTER (WHERE kind = 'completion'"
+    "  AND error_class IN (SELECT value FROM json_each(:ok)) AND latency_ms IS NOT NULL),"
+    " json_group_array(ttft_ms) FILTER (WHERE kind = 'stream'"
+    "  AND error_class IN (SELECT value FROM json_each(:ok)) AND ttft_ms IS NOT NULL)"
+    " FROM attempt WHERE started_ms >= :since AND started_ms < :until GROUP BY 1, 2, 3, 4"
 )
-_IN_BUCKET = (
-    " FROM attempt WHERE target_id = t AND kind = k AND error_class = c"
-    " AND started_ms >= max(:since, :origin + g * :width)"
-    " AND started_ms < min(:until, :origin + (g + 1) * :width)"
-)
+
+
+@dataclass
+class _Read:
+    """What a window holds per (model, bucket): its counts, and each metric's samples:
+    stored histograms and raw samples, merged into percentiles at the end (exact when
+    the window holds no day or hour that was summed, bucketed otherwise)."""
+
+    exact: bool
+    tallies: dict[_Key, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    stored: dict[str, dict[_Key, list[buckets.Stored]]] = field(
+        default_factory=lambda: {"latency": defaultdict(list), "ttft": defaultdict(list)}
+    )
+    raw: dict[str, dict[_Key, list[float]]] = field(
+        default_factory=lambda: {"latency": defaultdict(list), "ttft": defaultdict(list)}
+    )
+
+    def percentiles(self, metric: Literal["latency", "ttft"]) -> dict[_Key, Percentiles]:
+        stored, raw = self.stored[metric], self.raw[metric]
+        if self.exact:
+            found = {key: buckets.from_sorted(sorted(values)) for key, values in raw.items()}
+        else:
+            found = {
+                key: buckets.from_stored(stored.get(key, []), buckets.histogram(raw.get(key, ())))
+                for key in stored.keys() | raw.keys()
+            }
+        return {key: p for key, p in found.items() if p.n}
 
 
 @dataclass(frozen=True)
@@ -281,13 +250,7 @@ class SqliteHistory:
     def models(self, window: Window) -> list[ModelHistory]:
         since, until = _bounds(window)
         grid = _Grid.whole(since, until)
-        if window.regions:
-            tallies, latency, ttft = self._of_regions(grid, window.regions)
-        else:
-            tallies = self._tallies(grid)
-            targets = sorted({target_id for target_id, _ in tallies})
-            latency = self._exact_percentiles(grid, LATENCY, targets)
-            ttft = self._exact_percentiles(grid, TTFT, targets)
+        tallies, latency, ttft = self._counted(grid, window)
         histories = []
         for (target_id, _), tally in sorted(tallies.items(), key=lambda i: self._name(i[0][0])):
             provider, model = self._name(target_id)
@@ -315,15 +278,7 @@ class SqliteHistory:
     def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
         since, until = _bounds(window)
         grid = _Grid.aligned(since, until, max(1, round(bucket.total_seconds() * 1000)))
-        if window.regions:
-            tallies, latency, ttft = self._of_regions(grid, window.regions)
-        else:
-            tallies = self._tallies(grid)
-            targets = sorted({target_id for target_id, _ in tallies})
-            by_days = any(from_days for _, from_days in grid.parts())
-            percentiles = self._bucketed_percentiles if by_days else self._exact_percentiles
-            latency = percentiles(grid, LATENCY, targets)
-            ttft = percentiles(grid, TTFT, targets)
+        tallies, latency, ttft = self._counted(grid, window)
         timelines: dict[ModelKey, list[TimelinePoint]] = {}
         for key in sorted(tallies, key=lambda k: (self._name(k[0]), k[1])):
             tally = tallies[key]
@@ -339,6 +294,33 @@ class SqliteHistory:
                 )
             )
         return timelines
+
+    def _counted(
+        self, grid: _Grid, window: Window
+    ) -> tuple[dict[_Key, _Tally], dict[_Key, Percentiles], dict[_Key, Percentiles]]:
+        if self._filtered(window):
+            return self._of_regions(grid, window.regions)
+        read = self._read(grid)
+        return read.tallies, read.percentiles("latency"), read.percentiles("ttft")
+
+    def _filtered(self, window: Window) -> bool:
+        """Whether the window asks for some regions only, and runs of others are in it (a
+        store whose runs are all of the regions asked for is read whole, from its sums)."""
+        if not window.regions:
+            return False
+        since, until = _bounds(window)
+        return not set(self._regions_between(since, until)) <= window.regions
+
+    def _regions_between(self, since: int, until: int) -> list[str]:
+        """The regions of the runs with attempts in [since, until)."""
+        return [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT DISTINCT region FROM run WHERE started_ms < ?"
+                " AND coalesce(last_attempt_ms, finished_ms, started_ms) >= ?",
+                (until, since),
+            )
+        ]
 
     def _of_regions(
         self, grid: _Grid, regions: frozenset[str]
@@ -383,13 +365,9 @@ class SqliteHistory:
         only (the usual SQLite store), from the model summaries (`models`)."""
         since, until = _bounds(window)
         seen = [
-            row[0]
-            for row in self.conn.execute(
-                "SELECT DISTINCT region FROM run WHERE started_ms < ?"
-                " AND coalesce(last_attempt_ms, finished_ms, started_ms) >= ?",
-                (until, since),
-            )
-            if not window.regions or row[0] in window.regions
+            region
+            for region in self._regions_between(since, until)
+            if not window.regions or region in window.regions
         ]
         if len(seen) == 1:
             return [
@@ -422,20 +400,66 @@ class SqliteHistory:
         ]
         return sorted(found, key=lambda r: (r.provider, r.model, r.region))
 
-    def _tallies(self, grid: _Grid) -> dict[_Key, _Tally]:
-        tallies: dict[_Key, _Tally] = defaultdict(_Tally)
-        for part, from_days in grid.parts():
-            if from_days and not part.single:
-                for target_id, group_no, ok, failed, excluded in self._counted_days(part):
-                    tally = tallies[(target_id, group_no)]
-                    tally.ok += ok
-                    tally.failed += failed
-                    tally.excluded += excluded
+    def _read(self, grid: _Grid) -> _Read:
+        """The window's whole UTC days from the daily sums, the hours around them from the
+        attempts (and the hours `db prune` rolled up). A partial day whose attempts all fall
+        inside the window (the usual last day of a window ending now) is read from its sums
+        too: the attempts are read only where the window cuts through a day's."""
+        parts = grid.parts()
+        with_days = any(from_days for _, from_days in parts)
+        read = _Read(exact=not with_days and not self._rolled_up(grid))
+        for part, from_days in parts:
+            if from_days:
+                self._days(part, read)
                 continue
-            rows = self._summed(part, DAILY) if from_days else self._raw_tally_rows(part)
-            for target_id, group_no, *counts in rows:
-                tallies[(target_id, group_no)].add(tuple(counts))
-        return tallies
+            whole = self._whole_day(part, grid) if with_days else None
+            if whole is not None:
+                self._days(whole, read)
+                continue
+            self._raw(part, read)
+            for target_id, group_no, *counts in self._summed(part, ROLLUP):
+                read.tallies[(target_id, group_no)].add(tuple(counts))
+            for sample in (LATENCY, TTFT):
+                for key, found in self._histogram_rows(part, sample, ROLLUP):
+                    read.stored[sample.metric][key].append(found)
+        return read
+
+    def _rolled_up(self, grid: _Grid) -> bool:
+        row = self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM rollup WHERE hour_ms >= ? AND hour_ms < ?)",
+            (grid.since, grid.until),
+        ).fetchone()
+        return bool(row[0])
+
+    def _whole_day(self, part: _Grid, grid: _Grid) -> _Grid | None:
+        """The day holding `part` (an edge of `grid` shorter than a day), as a span read
+        from the daily sums into `part`'s bucket, when every attempt of that day is inside
+        the window; else None."""
+        day = part.since - part.since % DAY_MS
+        if part.until > day + DAY_MS:
+            return None
+        first, last = self.conn.execute(
+            "SELECT min(first_ms), max(last_ms) FROM daily WHERE day_ms = ?", (day,)
+        ).fetchone()
+        if first is None or first < grid.since or last >= grid.until:
+            return None
+        number = (part.since - grid.origin) // grid.width
+        return _Grid(day, day + DAY_MS, day - number * grid.width, grid.width)
+
+    def _days(self, part: _Grid, read: _Read) -> None:
+        """Counts and histograms of the daily sums of the days starting in the span."""
+        if part.single:
+            for target_id, group_no, *counts in self._summed(part, DAILY):
+                read.tallies[(target_id, group_no)].add(tuple(counts))
+        else:
+            for target_id, group_no, ok, failed, excluded in self._counted_days(part):
+                tally = read.tallies[(target_id, group_no)]
+                tally.ok += ok
+                tally.failed += failed
+                tally.excluded += excluded
+        for sample in (LATENCY, TTFT):
+            for key, found in self._histogram_rows(part, sample, DAILY):
+                read.stored[sample.metric][key].append(found)
 
     def _counted_days(self, part: _Grid) -> Iterable[tuple[int, int, int, int, int]]:
         """A timeline's whole days, counted in SQL: (model, bucket, ok, failed, excluded)
@@ -455,15 +479,6 @@ class SqliteHistory:
             {**part.params, **COUNTED_AS, "kinds": COUNTED_KINDS},
         )
 
-    def _raw_tally_rows(self, part: _Grid) -> Iterator[tuple[Any, ...]]:
-        """Attempts of a span that are not in whole days: the raw ones, and the hours
-        `db prune` rolled up that start in it."""
-        inconclusive = self._inconclusive_counts(part.params)
-        for target_id, group_no, kind, error_class, n, first, last in self._raw_groups(part):
-            n_inconclusive = inconclusive.get((target_id, group_no, kind, error_class), 0)
-            yield (target_id, group_no, kind, error_class, n, n_inconclusive, first, last)
-        yield from self._summed(part, ROLLUP)
-
     def _summed(self, part: _Grid, table: Table) -> Iterable[tuple[Any, ...]]:
         """Rows of `rollup` or `daily` whose period starts in the span, added up per model,
         kind and error class (their inconclusive attempts apart): over the whole window for
@@ -478,136 +493,31 @@ class SqliteHistory:
             part.params,
         )
 
-    def _raw_groups(
-        self, part: _Grid
-    ) -> Iterable[tuple[int, int, str, str, int, int | None, int | None]]:
-        """Attempts per (model, bucket, kind, error class), each counted by a range of
-        attempt_summary, so nothing is sorted; for a model's summary (one bucket) its
-        first and last attempt are two seeks more. Many buckets are grouped by a sort."""
-        numbers = part.numbers
-        if len(numbers) > RANGED_BUCKETS:
-            return self.conn.execute(
-                "SELECT target_id, (started_ms - :origin) / :width AS g, kind, error_class,"
-                " count(*), NULL, NULL FROM attempt"
-                " WHERE +started_ms >= :since AND +started_ms < :until"
-                " GROUP BY target_id, kind, error_class, g",
-                part.params,
-            )
-        times = (
-            f"(SELECT min(started_ms){_IN_BUCKET}), (SELECT max(started_ms){_IN_BUCKET})"
-            if part.single
-            else "NULL, NULL"
+    def _raw(self, part: _Grid, read: _Read) -> None:
+        """The attempts of the span, in one pass along the time index: counts, and the
+        successful samples of each metric."""
+        params = {**part.params, "ok": OK_CLASSES, "inconclusive": self._inconclusive(part)}
+        for target_id, group_no, *counts, latency, ttft in self.conn.execute(_RAW, params):
+            key = (target_id, group_no)
+            read.tallies[key].add(tuple(counts))
+            if latency != "[]":
+                read.raw["latency"][key] += json.loads(latency)
+            if ttft != "[]":
+                read.raw["ttft"][key] += json.loads(ttft)
+
+    def _inconclusive(self, part: _Grid) -> str:
+        """The runs marked inconclusive (this machine was offline) with attempts in the span,
+        as a JSON array to bind: their attempts count as excluded. Such runs are rare."""
+        return json.dumps(
+            [
+                row[0]
+                for row in self.conn.execute(
+                    "SELECT id FROM run WHERE status = 'inconclusive' AND started_ms < ?"
+                    " AND coalesce(last_attempt_ms, finished_ms, started_ms) >= ?",
+                    (part.until, part.since),
+                )
+            ]
         )
-        return self.conn.execute(
-            "WITH RECURSIVE b(g) AS (SELECT :first UNION ALL SELECT g + 1 FROM b"  # noqa: S608
-            f" WHERE g < :last), {_GROUPS}"
-            f" SELECT t, g, k, c, n, {times} FROM (SELECT t, g, k, c,"
-            f" (SELECT count(*){_IN_BUCKET}) AS n FROM groups CROSS JOIN b) WHERE n > 0",
-            {**part.params, "first": numbers[0], "last": numbers[-1]},
-        )
-
-    def _inconclusive_counts(self, params: dict[str, int]) -> dict[tuple[int, int, str, str], int]:
-        """Attempts of runs marked inconclusive (this machine was offline), which count
-        as excluded. Such runs are rare and short: each is found by its time span."""
-        rows = self.conn.execute(
-            "SELECT a.target_id, (a.started_ms - :origin) / :width, a.kind, a.error_class,"
-            " count(*) FROM run r CROSS JOIN attempt a ON +a.run_id = r.id"  # runs first
-            " AND a.started_ms BETWEEN r.started_ms AND coalesce(r.last_attempt_ms, r.finished_ms)"
-            " WHERE r.status = 'inconclusive' AND r.started_ms < :until"
-            " AND coalesce(r.last_attempt_ms, r.finished_ms) >= :since"
-            " AND a.started_ms >= :since AND a.started_ms < :until GROUP BY 1, 2, 3, 4",
-            params,
-        )
-        return {(t, g, kind, cls): n for t, g, kind, cls, n in rows}
-
-    def _exact_percentiles(
-        self, grid: _Grid, sample: _Sample, targets: Iterable[int]
-    ) -> dict[_Key, Percentiles]:
-        """Exact from raw samples; bucketed where rolled-up hours share the bucket."""
-        params: dict[str, object] = {**grid.params, "kind": sample.kind.value}
-        rolled = self._histograms(grid, sample, ROLLUP)
-        found: dict[_Key, Percentiles] = {}
-        for target_id in targets:
-            params["target"] = target_id
-            if grid.single and not any(key[0] == target_id for key in rolled):
-                found[(target_id, 0)] = self._exact_by_rank(sample, params)
-                continue
-            for group_no, values in self._sorted_samples(sample, params).items():
-                key = (target_id, group_no)
-                if key in rolled:
-                    found[key] = buckets.from_histogram(rolled.pop(key) + buckets.histogram(values))
-                else:
-                    found[key] = buckets.from_sorted(values)
-        found.update((key, buckets.from_histogram(hist)) for key, hist in rolled.items())
-        return {key: p for key, p in found.items() if p.n}
-
-    def _bucketed_percentiles(
-        self, grid: _Grid, sample: _Sample, targets: Iterable[int]
-    ) -> dict[_Key, Percentiles]:
-        """From histograms: the daily sums' for whole days, the raw samples' and rolled-up
-        hours' for the rest of the window."""
-        stored: dict[_Key, list[buckets.Stored]] = defaultdict(list)
-        raw: dict[_Key, buckets.Histogram] = {}
-        for part, from_days in grid.parts():
-            for key, hist in self._histogram_rows(part, sample, DAILY if from_days else ROLLUP):
-                stored[key].append(hist)
-            if from_days:
-                continue
-            for target_id, group_no, values in self.conn.execute(
-                sample.span_sql, {**part.params, "ok": OK_CLASSES}
-            ):
-                _merge(raw, (target_id, group_no), buckets.histogram(json.loads(values)))
-        found = {
-            key: buckets.from_stored(stored.get(key, []), raw.get(key))
-            for key in stored.keys() | raw.keys()
-        }
-        return {key: p for key, p in found.items() if p.n}
-
-    def _exact_by_rank(self, sample: _Sample, params: dict[str, object]) -> Percentiles:
-        """The whole window's percentiles, read by rank along the sample's index: SQLite
-        steps over k index entries; no sample is sorted or fetched."""
-        counts = {
-            cls: int(self.conn.execute(sample.count_sql, {**params, "cls": cls}).fetchone()[0])
-            for cls in SUCCESSES
-        }
-        present = [cls for cls, n in counts.items() if n]
-        if len(present) != 1:  # none, or answers of more than one success class to merge
-            return buckets.from_sorted(self._sorted_samples(sample, params).get(0, []))
-        cls, n = present[0], counts[present[0]]
-        p50, p95, p99 = (
-            self._nth(sample, {**params, "cls": cls}, buckets.rank(p, n), n)
-            for p in buckets.QUANTILES
-        )
-        return Percentiles(n, p50, p95, p99)
-
-    def _nth(self, sample: _Sample, params: dict[str, object], rank: int, n: int) -> float:
-        """The sample of 1-based `rank` among `n`, stepping from whichever end is nearer."""
-        if n - rank < rank - 1:
-            sql, offset = sample.top_sql, n - rank
-        else:
-            sql, offset = sample.nth_sql, rank - 1
-        return float(self.conn.execute(sql, {**params, "offset": offset}).fetchone()[0])
-
-    def _sorted_samples(self, sample: _Sample, params: dict[str, object]) -> dict[int, list[float]]:
-        """One model's successful samples per bucket, each list sorted. SQLite hands each
-        bucket over as one JSON array: far fewer rows to build in Python."""
-        samples: dict[int, list[float]] = defaultdict(list)
-        for cls in SUCCESSES:
-            for group_no, values in self.conn.execute(sample.values_sql, {**params, "cls": cls}):
-                samples[group_no].extend(json.loads(values))
-        for values in samples.values():
-            values.sort()
-        return samples
-
-    def _histograms(
-        self, part: _Grid, sample: _Sample, table: Table
-    ) -> dict[_Key, buckets.Histogram]:
-        """The sample's histograms of the `rollup` or `daily` rows starting in the span,
-        per bucket."""
-        hists: dict[_Key, buckets.Histogram] = {}
-        for key, found in self._histogram_rows(part, sample, table):
-            _merge(hists, key, buckets.parsed(found))
-        return hists
 
     def _histogram_rows(
         self, part: _Grid, sample: _Sample, table: Table
@@ -804,44 +714,50 @@ class SqliteHistory:
 
 
 def last_ok_ms_before(conn: sqlite3.Connection, target_id: int, before: int) -> int | None:
-    """The last successful availability attempt (raw or rolled up) before `before`."""
-    row = conn.execute("SELECT last_ok_ms FROM target WHERE id = ?", (target_id,)).fetchone()
+    """The last successful availability attempt (raw or rolled up) before `before`: the
+    day of `before` from its attempts and rolled-up hours, the days before it from the
+    daily sums (newest first, one key seek each)."""
+    row = conn.execute(
+        "SELECT last_ok_ms, first_seen_ms FROM target WHERE id = ?", (target_id,)
+    ).fetchone()
     if row is None or row[0] is None:
         return None
     if row[0] < before:
         return int(row[0])
-    found = [
-        conn.execute(
-            "SELECT max(started_ms) FROM attempt WHERE target_id = ? AND kind = ?"
-            " AND error_class = ? AND started_ms < ?",
-            (target_id, kind.value, cls.value, before),
-        ).fetchone()[0]
-        for kind in AVAILABILITY_KINDS
-        for cls in SUCCESS_CLASSES
-    ]
-    found.append(
-        conn.execute(
-            "SELECT max(min(last_ms, :before - 1)) FROM rollup"
-            " WHERE target_id = :target AND hour_ms < :before"
+    day = before - before % DAY_MS
+    ok = {"target": target_id, "ok": OK_CLASSES, "kinds": COUNTED_KINDS}
+    found = conn.execute(
+        "SELECT max(started_ms) FROM attempt WHERE started_ms >= :day AND started_ms < :before"
+        " AND target_id = :target AND kind IN (SELECT value FROM json_each(:kinds))"
+        " AND error_class IN (SELECT value FROM json_each(:ok))",
+        {**ok, "day": day, "before": before},
+    ).fetchone()[0]
+    rolled = conn.execute(
+        "SELECT max(min(last_ms, :before - 1)) FROM rollup"
+        " WHERE target_id = :target AND hour_ms >= :day AND hour_ms < :before"
+        " AND kind IN (SELECT value FROM json_each(:kinds))"
+        " AND error_class IN (SELECT value FROM json_each(:ok))",
+        {**ok, "day": day, "before": before},
+    ).fetchone()[0]
+    known = [int(v) for v in (found, rolled) if v is not None]
+    if known:
+        return max(known)
+    first_day = (row[1] or 0) - (row[1] or 0) % DAY_MS
+    while day > first_day:
+        day -= DAY_MS
+        last = conn.execute(
+            "SELECT max(last_ms) FROM daily WHERE day_ms = :day AND target_id = :target"
             " AND kind IN (SELECT value FROM json_each(:kinds))"
             " AND error_class IN (SELECT value FROM json_each(:ok))",
-            {"target": target_id, "before": before, "ok": OK_CLASSES, "kinds": COUNTED_KINDS},
+            {**ok, "day": day},
         ).fetchone()[0]
-    )
-    known = [v for v in found if v is not None]
-    return max(known) if known else None
+        if last is not None:
+            return int(last)
+    return None
 
 
 def last_ok_before(conn: sqlite3.Connection, target_id: int, before: int) -> datetime | None:
     return _at(last_ok_ms_before(conn, target_id, before))
-
-
-def _merge(hists: dict[_Key, buckets.Histogram], key: _Key, hist: buckets.Histogram) -> None:
-    found = hists.get(key)
-    if found is None:
-        hists[key] = hist
-    else:
-        found.update(hist)
 
 
 def _bounds(window: Window) -> tuple[int, int]:
