@@ -22,6 +22,7 @@ from modelaudit.history import (
     Window,
     bucket_start,
     counts_as,
+    streaks_of,
 )
 from modelaudit.store import buckets
 from modelaudit.store.sqlite.db import connect, from_ms, ms
@@ -504,3 +505,10 @@ def test_a_write_that_fails_leaves_the_daily_sums_as_they_were(tmp_path: Path) -
         assert store.counts()["attempts"] == 1
         assert daily_rows(store.conn) == before
         assert_same_daily(before, daily_by_hand(store.conn))
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_the_streaks_are_the_rule_over_every_verdict(built: SqliteStore, window: Window) -> None:
+    history = built.history()
+    points = [(key, p) for key, of in history.verdicts(window).items() for p in of]
+    assert history.streaks(window) == streaks_of(points)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from modelaudit.history import (
     AVAILABILITY_KINDS,
     SUCCESS_CLASSES,
+    UNDECIDED,
     CatalogChange,
     DriftEvent,
     Incident,
@@ -37,6 +38,7 @@ from modelaudit.history import (
     Percentiles,
     RateLimitPoint,
     RegionHistory,
+    Streak,
     TimelinePoint,
     VerdictPoint,
     Window,
@@ -49,7 +51,7 @@ from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from datetime import datetime, timedelta
     from pathlib import Path
 
@@ -163,10 +165,53 @@ class _Read:
             found = {key: buckets.from_sorted(sorted(values)) for key, values in raw.items()}
         else:
             found = {
-                key: buckets.from_stored(stored.get(key, []), buckets.histogram(raw.get(key, ())))
+                key: buckets.from_stored(
+                    stored.get(key, []), buckets.histogram(raw[key]) if key in raw else None
+                )
                 for key in stored.keys() | raw.keys()
             }
         return {key: p for key, p in found.items() if p.n}
+
+
+UNDECIDED_VALUES = json.dumps(sorted(v.value for v in UNDECIDED))
+# Per model and region, its decisive verdicts newest first (`back` 1, 2, ...), the newest's
+# verdict, and the streak: how many rows from the newest on share its verdict. Only the
+# newest row and the streak's first come out.
+_STREAKS = (
+    "SELECT t, region, back, run, at, verdict, reason, runs FROM ("
+    " SELECT *, coalesce(min(CASE WHEN verdict <> newest THEN back END) OVER p - 1,"
+    "  count(*) OVER p) AS runs FROM ("
+    "  SELECT v.target_id AS t, r.region AS region, r.started_ms AS at, v.run_id AS run,"
+    "   v.verdict AS verdict, v.reason AS reason,"
+    "   row_number() OVER newest_first AS back,"
+    "   first_value(v.verdict) OVER newest_first AS newest"
+    "  FROM run r JOIN verdict v ON v.run_id = r.id"
+    "  WHERE r.started_ms >= :since AND r.started_ms < :until"
+    "  AND v.verdict NOT IN (SELECT value FROM json_each(:undecided))"
+    "  AND (:regions IS NULL OR r.region IN (SELECT value FROM json_each(:regions)))"
+    "  AND (:targets IS NULL OR v.target_id IN (SELECT value FROM json_each(:targets)))"
+    "  WINDOW newest_first AS (PARTITION BY v.target_id, r.region"
+    "   ORDER BY r.started_ms DESC, r.id DESC))"
+    " WINDOW p AS (PARTITION BY t, region))"
+    " WHERE back = 1 OR back = runs"
+)
+
+
+def _streaks(rows: Iterable[tuple[Any, ...]], name: Callable[[int], ModelKey]) -> list[Streak]:
+    """`Streak`s from the rows of `_STREAKS` (the newest row and the streak's first, one
+    row when they are the same)."""
+    newest: dict[tuple[int, str], tuple[Any, ...]] = {}
+    first: dict[tuple[int, str], int] = {}
+    for t, region, back, run, at, verdict, reason, runs in rows:
+        if back == 1:
+            newest[(t, region)] = (run, at, verdict, reason, runs)
+        if back == runs:
+            first[(t, region)] = at
+    found = []
+    for (t, region), (run, at, verdict, reason, runs) in newest.items():
+        point = VerdictPoint(run, from_ms(at), _VERDICTS[verdict], reason, region)
+        found.append(Streak(*name(t), point, from_ms(first[(t, region)]), runs))
+    return sorted(found, key=lambda s: (s.provider, s.model, s.region))
 
 
 @dataclass(frozen=True)
@@ -238,11 +283,14 @@ class SqliteHistory:
 
     def _name(self, target_id: int) -> ModelKey:
         if self._names is None or target_id not in self._names:
-            self._names = {
-                row[0]: (row[1], row[2])
-                for row in self.conn.execute("SELECT id, provider, model FROM target")
-            }
+            self._names = self._names_of()
         return self._names[target_id]
+
+    def _names_of(self) -> dict[int, ModelKey]:
+        return {
+            row[0]: (row[1], row[2])
+            for row in self.conn.execute("SELECT id, provider, model FROM target")
+        }
 
     # --- per-model summary ----------------------------------------------------------------
 
@@ -561,6 +609,40 @@ class SqliteHistory:
             point = VerdictPoint(run_id, at, _VERDICTS[verdict], reason, region)
             by_target[target_id].append(point)
         return dict(sorted((self._name(t), points) for t, points in by_target.items()))
+
+    @translated
+    def streaks(self, window: Window, models: frozenset[ModelKey] = frozenset()) -> list[Streak]:
+        since, until = _bounds(window)
+        targets = None
+        if models:
+            ids = {key: target_id for target_id, key in self._names_of().items()}
+            targets = json.dumps(sorted(ids[key] for key in models if key in ids))
+        rows = self.conn.execute(
+            _STREAKS,
+            {
+                "since": since,
+                "until": until,
+                "regions": _regions(window),
+                "targets": targets,
+                "undecided": UNDECIDED_VALUES,
+            },
+        ).fetchall()
+        return _streaks(rows, self._name)
+
+    @translated
+    def run_starts(self, window: Window) -> list[datetime]:
+        since, until = _bounds(window)
+        return [
+            from_ms(row[0])
+            for row in self.conn.execute(
+                "SELECT DISTINCT r.started_ms FROM run r WHERE r.started_ms >= :since"
+                " AND r.started_ms < :until AND EXISTS (SELECT 1 FROM verdict v"
+                "  WHERE v.run_id = r.id)"
+                " AND (:regions IS NULL OR r.region IN (SELECT value FROM json_each(:regions)))"
+                " ORDER BY 1",
+                {"since": since, "until": until, "regions": _regions(window)},
+            )
+        ]
 
     @translated
     def incidents(self, window: Window) -> list[Incident]:
