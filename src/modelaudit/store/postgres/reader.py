@@ -163,6 +163,9 @@ class PostgresHistory:
         self._names: dict[int, ModelKey] = {}
         self._spans: dict[tuple[int, int, tuple[int, ...] | None], list[tuple[Any, ...]]] = {}
         """The attempts of a span cut by the window, as `_raw_rows` read them."""
+        self._periods: dict[tuple[str, int, int, tuple[int, ...] | None], list[tuple[Any, ...]]]
+        self._periods = {}
+        """The stored histograms of a span, as `_period_rows` read them."""
 
     def _name(self, conn: psycopg.Connection[Any], target_id: int) -> ModelKey:
         if target_id not in self._names:
@@ -239,7 +242,7 @@ class PostgresHistory:
         grid = _Grid(since, until, since, until - since + 1)
         found = []
         with self.store.pool.connection() as conn:
-            accs, _ = self._read(conn, grid, window.regions, by_region=True, percentiles=False)
+            accs, _ = self._read(conn, grid, window.regions, by_region=True)
             for (target_id, _, region_id), acc in accs.items():
                 provider, model = self._name(conn, target_id)
                 found.append(
@@ -263,7 +266,6 @@ class PostgresHistory:
         regions: frozenset[str],
         *,
         by_region: bool,
-        percentiles: bool = True,
     ) -> tuple[dict[_Key, _Acc], bool]:
         """Every bucket's counts (and histograms or exact samples); True when the
         percentiles are exact (no whole day, no rolled-up hour in the window). A partial
@@ -281,13 +283,9 @@ class PostgresHistory:
         for part, days in parts:
             whole = part if days else self._whole_day(conn, part, grid) if with_days else None
             if whole is not None:
-                self._sums(conn, accs, "daily", whole, ids, by_region=by_region)
-                if percentiles:
-                    self._histograms(conn, accs, "daily", whole, ids)
+                self._periods_of(conn, accs, "daily", whole, ids, by_region=by_region)
                 continue
-            self._sums(conn, accs, "rollup", part, ids, by_region=by_region)
-            if percentiles:
-                self._histograms(conn, accs, "rollup", part, ids)
+            self._periods_of(conn, accs, "rollup", part, ids, by_region=by_region)
             self._raw(conn, accs, part, grid, ids, by_region=by_region, exact=exact)
         return accs, exact
 
@@ -315,22 +313,20 @@ class PostgresHistory:
             return "region_id <> %(zero)s", {"zero": ALL_REGIONS}
         return "region_id = ANY(%(regions)s)", {"regions": ids}
 
-    def _sums(
+    def _sums_by_region(
         self,
         conn: psycopg.Connection[Any],
         accs: dict[_Key, _Acc],
         table: Literal["daily", "rollup"],
         part: _Grid,
         ids: list[int] | None,
-        *,
-        by_region: bool,
     ) -> None:
-        """The counts of the period rows starting in the span, added up in SQL per bucket."""
+        """The counts of the period rows starting in the span, added up in SQL per bucket
+        and region."""
         period = "day_ms" if table == "daily" else "hour_ms"
-        which, params = self._region_rows(ids, by_region)
-        region = "region_id" if by_region else str(ALL_REGIONS)
+        which, params = self._region_rows(ids, by_region=True)
         for target_id, g, region_id, ok, failed, excluded, first, last, last_ok in conn.execute(
-            f"SELECT target_id, ({period} - %(origin)s) / %(width)s, {region}, sum(ok),"  # noqa: S608
+            f"SELECT target_id, ({period} - %(origin)s) / %(width)s, region_id, sum(ok),"  # noqa: S608
             f" sum(failed), sum(excluded), min(first_ms), max(last_ms), max(last_ok_ms)"
             f" FROM {table} WHERE {period} >= %(since)s AND {period} < %(until)s AND {which}"
             " GROUP BY 1, 2, 3",
@@ -342,25 +338,31 @@ class PostgresHistory:
             acc.excluded += excluded
             acc.times(first, last, last_ok)
 
-    def _histograms(
+    def _periods_of(
         self,
         conn: psycopg.Connection[Any],
         accs: dict[_Key, _Acc],
         table: Literal["daily", "rollup"],
         part: _Grid,
         ids: list[int] | None,
+        *,
+        by_region: bool,
     ) -> None:
-        """The class counts and latency and TTFT histograms of the period rows starting in
-        the span, as stored (one row per model and period): merged in Python, a month is
-        a row per model and day."""
-        period = "day_ms" if table == "daily" else "hour_ms"
-        which, params = self._region_rows(ids, by_region=False)
-        for target_id, g, classes, latency, ttft in conn.execute(
-            f"SELECT target_id, ({period} - %(origin)s) / %(width)s, classes, latency, ttft"  # noqa: S608
-            f" FROM {table} WHERE {period} >= %(since)s AND {period} < %(until)s AND {which}",
-            {**part.params, **params},
-        ):
-            acc = accs[(target_id, g, ALL_REGIONS)]
+        """The period rows starting in the span: per region, their counts summed in SQL;
+        over the regions, their counts, class counts and histograms as stored (a row per
+        model and period, the same rows for a window's summary and its timeline), merged
+        in Python."""
+        if by_region:
+            self._sums_by_region(conn, accs, table, part, ids)
+            return
+        for row in self._period_rows(conn, table, part, ids):
+            period, target_id, ok, failed, excluded, first, last, last_ok = row[:8]
+            classes, latency, ttft = row[8:]
+            acc = accs[(target_id, (period - part.origin) // part.width, ALL_REGIONS)]
+            acc.ok += ok
+            acc.failed += failed
+            acc.excluded += excluded
+            acc.times(first, last, last_ok)
             if classes:
                 for i in range(0, len(classes), 2):
                     acc.classes[self.labels.word(classes[i], conn)] += classes[i + 1]
@@ -368,6 +370,33 @@ class PostgresHistory:
                 acc.latency.append(latency)
             if ttft:
                 acc.ttft.append(ttft)
+
+    def _period_rows(
+        self,
+        conn: psycopg.Connection[Any],
+        table: Literal["daily", "rollup"],
+        part: _Grid,
+        ids: list[int] | None,
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a span over every region asked for, fetched once for the reads of
+        a window (its summary and its timeline ask for the same days), in binary."""
+        key = (table, part.since, part.until, tuple(ids) if ids is not None else None)
+        found = self._periods.get(key)
+        if found is None:
+            period = "day_ms" if table == "daily" else "hour_ms"
+            which, params = self._region_rows(ids, by_region=False)
+            found = (
+                conn.cursor(binary=True)
+                .execute(
+                    f"SELECT {period}, target_id, ok, failed, excluded, first_ms, last_ms,"  # noqa: S608
+                    f" last_ok_ms, classes, latency, ttft FROM {table}"
+                    f" WHERE {period} >= %(since)s AND {period} < %(until)s AND {which}",
+                    {"since": part.since, "until": part.until, **params},
+                )
+                .fetchall()
+            )
+            self._periods[key] = found
+        return found
 
     def _raw(
         self,
