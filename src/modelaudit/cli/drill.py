@@ -16,8 +16,6 @@ from modelaudit.errors import UsageError
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from rich.console import RenderableType
-
     from modelaudit.registry.schema import Registry
     from modelaudit.risk.portfolio import DrillResult, Removal
 
@@ -132,9 +130,9 @@ def _render(results: list[DrillResult], chosen: DrillFormat, now: datetime) -> N
         console.data(json.dumps(document, indent=2))
         return
     from modelaudit.report.formats.base import RenderOptions
-    from modelaudit.report.formats.table import drill_table, to_text
+    from modelaudit.report.formats.table import Part, drill_table, to_text
 
-    tables: list[RenderableType] = [drill_table(r) for r in results]
+    tables: list[Part] = [drill_table(r) for r in results]
     console.data(to_text(tables, RenderOptions(width=console.width())))
 
 
