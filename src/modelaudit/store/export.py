@@ -14,6 +14,7 @@ import json
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from modelaudit.outgoing import json_text
 from modelaudit.probe.document import iso
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def attempt_lines(conn: sqlite3.Connection, since_ms: int | None = None) -> Iter
         (since_ms if since_ms is not None else -(2**62),),
     )
     for row in cursor:
-        yield json.dumps(_line(row), ensure_ascii=False)
+        yield json_text(_line(row), ensure_ascii=False)
 
 
 def _line(row: tuple[Any, ...]) -> dict[str, Any]:
