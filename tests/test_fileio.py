@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from modelaudit.errors import UsageError
-from modelaudit.fileio import FileProblem, open_lock, read_bytes, read_text, write_text
+from modelaudit.fileio import FileError, open_lock, read_bytes, read_text, write_text
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="mknod needs root")
@@ -96,7 +96,7 @@ def test_a_failed_write_keeps_the_old_file_and_cleans_up(isolated_env: Path) -> 
 
 
 def test_a_missing_directory_is_named_not_created_unless_asked(isolated_env: Path) -> None:
-    with pytest.raises(FileProblem, match="its directory does not exist"):
+    with pytest.raises(FileError, match="its directory does not exist"):
         write_text(isolated_env / "nope" / "modelaudit.lock", "x")
 
     assert list(isolated_env.iterdir()) == []
@@ -115,7 +115,7 @@ def test_a_character_device_is_written_in_place_and_stays_a_device(null_device: 
 
 @needs_root
 def test_a_full_device_is_a_clear_usage_error(full_device: Path) -> None:
-    with pytest.raises(FileProblem, match="no space left on the device") as caught:
+    with pytest.raises(FileError, match="no space left on the device") as caught:
         write_text(full_device, "x" * 100_000)
 
     assert caught.value.exit_code == 2
@@ -126,7 +126,7 @@ def test_a_full_device_is_a_clear_usage_error(full_device: Path) -> None:
 def test_a_block_device_is_refused_untouched(tmp_path: Path) -> None:
     disk = device(tmp_path / "disk", 7, 200, block=True)  # a loop device number nobody uses
 
-    with pytest.raises(FileProblem, match="is a block device: refusing"):
+    with pytest.raises(FileError, match="is a block device: refusing"):
         write_text(disk, "x")
 
     assert stat.S_ISBLK(disk.lstat().st_mode)
@@ -150,7 +150,7 @@ def test_a_fifo_nobody_reads_is_refused_at_once_not_waited_on(tmp_path: Path) ->
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
 
-    with pytest.raises(FileProblem, match="a FIFO no process reads"):
+    with pytest.raises(FileError, match="a FIFO no process reads"):
         write_text(fifo, "x")
 
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
@@ -183,7 +183,7 @@ def test_a_link_to_nothing_is_refused_and_its_target_not_created(tmp_path: Path)
     link = tmp_path / "report.html"
     link.symlink_to(tmp_path / "planted")
 
-    with pytest.raises(FileProblem, match="symbolic link to nothing"):
+    with pytest.raises(FileError, match="symbolic link to nothing"):
         write_text(link, "x")
 
     assert not (tmp_path / "planted").exists()
@@ -204,7 +204,7 @@ def test_a_file_over_the_cap_is_refused_not_cut(tmp_path: Path) -> None:
     path = tmp_path / "big"
     path.write_bytes(b"x" * 101)
 
-    with pytest.raises(FileProblem, match="is larger than 100 bytes") as caught:
+    with pytest.raises(FileError, match="is larger than 100 bytes") as caught:
         read_bytes(path, 100)
 
     assert caught.value.too_big
@@ -212,7 +212,7 @@ def test_a_file_over_the_cap_is_refused_not_cut(tmp_path: Path) -> None:
 
 @needs_root
 def test_an_endless_device_is_refused_before_it_is_read(zero_device: Path) -> None:
-    with pytest.raises(FileProblem, match="is a character device, not a regular file"):
+    with pytest.raises(FileError, match="is a character device, not a regular file"):
         read_bytes(zero_device, 1024)
 
 
@@ -220,7 +220,7 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
     fifo = tmp_path / "key"
     os.mkfifo(fifo)
 
-    with pytest.raises(FileProblem, match=r"is a FIFO \(named pipe\), not a regular file"):
+    with pytest.raises(FileError, match=r"is a FIFO \(named pipe\), not a regular file"):
         read_text(fifo, 1024)
 
 
@@ -229,12 +229,12 @@ def test_a_loop_of_links_is_a_problem_named_in_words(tmp_path: Path) -> None:
     a.symlink_to(b)
     b.symlink_to(a)
 
-    with pytest.raises(FileProblem, match="symbolic link that cannot be followed"):
+    with pytest.raises(FileError, match="symbolic link that cannot be followed"):
         read_text(a, 1024)
 
 
 def test_a_missing_file_says_so(tmp_path: Path) -> None:
-    with pytest.raises(FileProblem) as caught:
+    with pytest.raises(FileError) as caught:
         read_text(tmp_path / "nope", 10)
 
     assert caught.value.missing
@@ -277,7 +277,7 @@ def test_a_link_at_the_lock_path_is_refused_and_its_target_left_whole(
     lock = tmp_path / "history.sqlite3.lock"
     lock.symlink_to(precious)
 
-    with pytest.raises(FileProblem, match="is a symbolic link, not a lock file"):
+    with pytest.raises(FileError, match="is a symbolic link, not a lock file"):
         opened.append(open_lock(lock))
 
     assert precious.read_text() == "do not truncate me\n"
@@ -287,5 +287,5 @@ def test_a_fifo_at_the_lock_path_is_refused(tmp_path: Path, opened: list[int]) -
     lock = tmp_path / "history.sqlite3.lock"
     os.mkfifo(lock)
 
-    with pytest.raises(FileProblem, match="is a FIFO"):
+    with pytest.raises(FileError, match="is a FIFO"):
         opened.append(open_lock(lock))

@@ -88,10 +88,11 @@ def test_an_unreadable_metrics_file_starts_the_counters_afresh(tmp_path: Path) -
     prom = tmp_path / "m.prom"
     prom.write_text("this is { not the exposition format\n")
 
-    state = read_textfile(prom)
+    state, problem = read_textfile(prom)
 
     assert state.latency == {}
     assert state.last_run is None
+    assert problem is not None
 
 
 def test_an_interrupted_run_updates_only_what_it_reached() -> None:

@@ -93,7 +93,9 @@ def export(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write here instead of stdout.", dir_okay=False),
+        typer.Option(
+            "--output", "-o", help="Write here (atomically) instead of stdout.", dir_okay=False
+        ),
     ] = None,
     db: DbOption = None,
 ) -> int:
@@ -103,7 +105,7 @@ def export(
     from datetime import UTC, datetime
 
     from modelaudit.cli.watch import duration
-    from modelaudit.redact import redact
+    from modelaudit.fileio import writing
     from modelaudit.store.db import ms, reported
     from modelaudit.store.export import attempt_lines
     from modelaudit.store.sqlite import SqliteStore
@@ -116,9 +118,9 @@ def export(
         reported(store.path),
         contextlib.ExitStack() as stack,
     ):
-        sink = sys.stdout if output is None else stack.enter_context(output.open("w"))
+        sink = sys.stdout if output is None else stack.enter_context(writing(output))
         for line in attempt_lines(store.conn, since_ms):
-            sink.write(redact(line) + "\n")
+            sink.write(line + "\n")
             lines += 1
         sink.flush()
     console.info(f"exported {lines} attempts")

@@ -90,11 +90,21 @@ def check_ours(conn: sqlite3.Connection) -> None:
 
 
 def _create_private(path: Path) -> None:
+    """Create the file, never through a symbolic link (a link to nothing at the path would
+    otherwise create its target). A path that cannot be created is a usage problem (exit 2):
+    the database is not damaged, it is not there."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        if path.is_symlink():
+            raise UsageError(
+                f"the history database {path} is a symbolic link to nothing: "
+                "remove it, or point --db at the database itself"
+            ) from None
+        return  # another process created it just now
     except OSError as exc:
-        raise StoreError(f"cannot create the history database {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot create the history database {path}: {exc.strerror}") from None
     os.close(fd)
 
 
