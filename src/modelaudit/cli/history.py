@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from modelaudit.store.runs import ModelRun, ProbeOutcome, RunSummary
 
 HISTORY_SCHEMA_VERSION = 1
+MAX_LIMIT = 1_000_000
 
 
 class HistoryFormat(StrEnum):
@@ -30,15 +31,16 @@ def history(
         str | None,
         typer.Option("--model", "-m", help="One model's runs: provider/model, or a model id."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="How many runs.")
+    ] = 20,
     output_format: Annotated[
         HistoryFormat | None,
         typer.Option("--format", "-f", help="table or json. Default: table on a terminal."),
     ] = None,
 ) -> int:
     """Show the recent runs, or one model's verdicts and timings run by run."""
-    import json
-
+    from modelaudit.outgoing import json_text, outgoing
     from modelaudit.store import runs
     from modelaudit.store.db import reported
     from modelaudit.store.sqlite import SqliteStore
@@ -46,12 +48,12 @@ def history(
     chosen = output_format or (HistoryFormat.TABLE if sys.stdout.isatty() else HistoryFormat.JSON)
     with SqliteStore.open(db, create=False) as store, reported(store.path):
         if model is None:
-            recent = runs.recent_runs(store.conn, limit)
+            recent = outgoing(runs.recent_runs(store.conn, limit))
             document: dict[str, Any] = {"runs": [_run_json(r) for r in recent]}
             table = _runs_table(recent) if chosen is HistoryFormat.TABLE else None
         else:
             target_id, provider, model_id = runs.find_target(store.conn, model)
-            timeline = runs.model_runs(store.conn, target_id, limit)
+            timeline = outgoing(runs.model_runs(store.conn, target_id, limit))
             document = {
                 "provider": provider,
                 "model": model_id,
@@ -61,7 +63,7 @@ def history(
     if table is not None:
         console.out().print(table)
     else:
-        console.data(json.dumps({"schema_version": HISTORY_SCHEMA_VERSION, **document}, indent=2))
+        console.data(json_text({"schema_version": HISTORY_SCHEMA_VERSION, **document}, indent=2))
     return 0
 
 
@@ -144,7 +146,6 @@ def _model_table(timeline: list[ModelRun]) -> Table:
 
     from modelaudit.probe.document import iso
     from modelaudit.probe.formats.table import VERDICT_STYLE
-    from modelaudit.redact import redact
 
     table = _table("run", "started", "verdict", "probes", "reason")
     for run in timeline:
@@ -158,7 +159,7 @@ def _model_table(timeline: list[ModelRun]) -> Table:
             iso(run.started_at),
             verdict,
             "; ".join(_probe_words(p) for p in run.probes),
-            Text(redact(run.reason or "")),
+            Text(run.reason or ""),
         )
     return table
 
