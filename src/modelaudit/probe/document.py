@@ -45,6 +45,7 @@ def run_json(report: RunReport) -> dict[str, Any]:
             else None
         ),
         "notes": list(report.notes),
+        "internal_errors": list(report.internal_errors),
     }
 
 

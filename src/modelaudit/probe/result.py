@@ -137,3 +137,6 @@ class RunReport:
     output_tokens_requested: int = 0
     notes: tuple[str, ...] = field(default=())
     """Run-level remarks (budget exhausted, connection reuse...)."""
+    internal_errors: tuple[str, ...] = field(default=())
+    """Providers whose probing failed on a bug in modelaudit, one line each: their models
+    are inconclusive, every other provider's verdicts stand, and the run exits 4."""

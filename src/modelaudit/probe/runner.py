@@ -79,10 +79,26 @@ class _RunState:
     results: dict[tuple[str, str], list[ProbeResult]] = field(default_factory=dict)
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    """Providers whose probing raised what no probe expects (a bug): provider -> why."""
 
     def add(self, result: ProbeResult) -> None:
         self.results.setdefault((result.provider, result.model), []).append(result)
-        self.observer.result(result)
+        try:
+            self.observer.result(result)
+        except Exception as exc:
+            raise _ObserverFailed from exc
+
+    def done(self, provisional: ModelVerdict) -> None:
+        try:
+            self.observer.model_done(provisional)
+        except Exception as exc:
+            raise _ObserverFailed from exc
+
+
+class _ObserverFailed(Exception):  # noqa: N818 - wraps its cause, which is re-raised
+    """An observer failed (its reader went away: a broken pipe). That ends the run, not
+    one provider's probing: `_guarded` lets it through and `run` re-raises the cause."""
 
 
 async def run(plan: Plan, observer: Observer | None = None, seed: int | None = None) -> RunReport:
@@ -97,9 +113,11 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
         ctx = ProbeContext(client, defaults, budget, plan.base_dir, random.Random(seed))  # noqa: S311
         limits = _Limits(asyncio.Semaphore(defaults.concurrency.total))
         try:
-            await asyncio.gather(*(_run_provider(ctx, state, limits, p) for p in plan.providers))
+            await asyncio.gather(*(_guarded(ctx, state, limits, p) for p in plan.providers))
         except asyncio.CancelledError:
             interrupted = True
+        except _ObserverFailed as exc:
+            raise (exc.__cause__ or exc) from None
         if not interrupted and _needs_control(state):
             control_check = await control.check(client.httpx, defaults.control)
     network_down = control_check is not None and not control_check.reachable
@@ -113,6 +131,7 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
         requests_sent=budget.requests,
         output_tokens_requested=budget.output_tokens,
         notes=tuple(state.notes),
+        internal_errors=tuple(f"{name}: {why}" for name, why in state.failed.items()),
     )
     state.observer.finished(report)
     return report
@@ -188,6 +207,23 @@ class _Limits:
             yield
 
 
+async def _guarded(
+    ctx: ProbeContext, state: _RunState, limits: _Limits, plan: ProviderPlan
+) -> None:
+    """Probe one provider; what no probe expects (a bug) fails this provider only: its
+    models are inconclusive, the others' verdicts stand, and the run says why."""
+    try:
+        await _run_provider(ctx, state, limits, plan)
+    except _ObserverFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the boundary of one provider
+        why = f"internal error: {type(exc).__name__}: {exc} (a bug in modelaudit)"
+        state.failed[plan.provider.name] = why
+        state.notes.append(f"{plan.provider.name} could not be probed: {why}")
+        for model in plan.models:
+            state.done(_failed(plan.provider.name, model.id, why))
+
+
 async def _run_provider(
     ctx: ProbeContext, state: _RunState, limits: _Limits, plan: ProviderPlan
 ) -> None:
@@ -195,7 +231,7 @@ async def _run_provider(
     if plan.skip_reason is not None:
         for model in plan.models:
             state.skipped[(provider.name, model.id)] = plan.skip_reason
-            state.observer.model_done(_skipped(provider.name, model.id, plan.skip_reason))
+            state.done(_skipped(provider.name, model.id, plan.skip_reason))
         return
     cap = asyncio.Semaphore(provider.concurrency(ctx.defaults.concurrency))
     try:
@@ -253,7 +289,7 @@ async def _run_model(
             state.notes.append(f"{provider.name}/{model.id} {kind.value}: {exc}")
             break
     key = (provider.name, model.id)
-    state.observer.model_done(_decide(state, plan, model, state.results.get(key, [])))
+    state.done(_decide(state, plan, model, state.results.get(key, [])))
 
 
 def _decide(
@@ -306,6 +342,10 @@ def _skipped(provider: str, model: str, reason: str) -> ModelVerdict:
     return ModelVerdict(provider, model, Verdict.SKIPPED, reason)
 
 
+def _failed(provider: str, model: str, why: str) -> ModelVerdict:
+    return ModelVerdict(provider, model, Verdict.INCONCLUSIVE, f"could not be probed: {why}")
+
+
 def _needs_control(state: _RunState) -> bool:
     return any(verdict.connection_level(r) for rs in state.results.values() for r in rs)
 
@@ -324,6 +364,9 @@ def _verdicts(state: _RunState, network_down: bool, interrupted: bool) -> tuple[
             key = (provider.name, model.id)
             if key in state.skipped:
                 verdicts.append(_skipped(provider.name, model.id, state.skipped[key]))
+                continue
+            if provider.name in state.failed:
+                verdicts.append(_failed(provider.name, model.id, state.failed[provider.name]))
                 continue
             results = state.results.get(key, [])
             verdicts.append(

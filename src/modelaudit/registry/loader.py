@@ -290,6 +290,11 @@ def _message(path: Path, error: ErrorDetails) -> str:
         return _not_one_of(value, str(error.get("ctx", {}).get("expected", "")))
     if kind == "too_short":
         return "must list at least one item"
+    if kind == "string_too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        return f"is longer than {limit} characters: is this the right value?"
+    if kind == "finite_number":
+        return "must be a finite number (not .inf or .nan)"
     return str(error["msg"]).replace("Input should be", "must be")
 
 
