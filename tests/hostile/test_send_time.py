@@ -79,7 +79,8 @@ def test_a_provider_that_fails_at_send_time_fails_alone(
     assert verdicts["good"].verdict is Verdict.UP
     assert verdicts["bad"].verdict is Verdict.INCONCLUSIVE
     assert verdicts["bad"].reason.startswith("could not be probed: internal error: ")
-    assert report.internal_errors and report.internal_errors[0].startswith("bad: ")
+    assert report.internal_errors
+    assert report.internal_errors[0].startswith("bad: ")
     assert any(note.startswith("bad could not be probed") for note in report.notes)
     assert outcome.exit_code(report) is ExitCode.INTERNAL
 

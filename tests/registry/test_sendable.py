@@ -39,7 +39,8 @@ def load_text(tmp_path: Path, **fields: str) -> None:
 def problems(tmp_path: Path, **fields: str) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         load_text(tmp_path, **fields)
-    return [p.replace(str(tmp_path / "providers.yaml"), "providers.yaml") for p in caught.value.problems]
+    where = str(tmp_path / "providers.yaml")
+    return [p.replace(where, "providers.yaml") for p in caught.value.problems]
 
 
 @pytest.mark.parametrize(
@@ -53,8 +54,7 @@ def problems(tmp_path: Path, **fields: str) -> list[str]:
         ),
         (
             "http://127.0.0.1:70000/v1",
-            "providers.yaml:5:15: providers[0].base_url: the port must be a number from 1 to "
-            "65535",
+            "providers.yaml:5:15: providers[0].base_url: the port must be a number from 1 to 65535",
         ),
         ("http://127.0.0.1:0/v1", "the port must be a number from 1 to 65535"),
         ("http://h:port/v1", "the port must be a number from 1 to 65535"),

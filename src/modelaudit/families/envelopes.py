@@ -32,11 +32,19 @@ from modelaudit.families.fields import (
     integer,
     load_json,
     path,
+    seconds,
     text,
 )
 from modelaudit.redact import redact
 
 MAX_MESSAGE_CHARS = 500
+MAX_TEXT_BODY_BYTES = 64 * 1024
+"""Of an error body that is not JSON (an HTML page), only the start is read for a message:
+what a person needs is in its title or first lines, and patterns over megabytes of markup
+would cost seconds."""
+_WINDOW = MAX_MESSAGE_CHARS + 8192
+"""A message is cut to this before it is cleaned: longer than any key, so a key the cut
+would halve is still whole when `redact` sees it."""
 
 _WHITESPACE = re.compile(r"\s+")
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -103,7 +111,7 @@ def clean_message(value: str | None) -> str | None:
     """One line, secrets masked, at most MAX_MESSAGE_CHARS."""
     if not value:
         return None
-    line = redact(_WHITESPACE.sub(" ", value).strip())
+    line = redact(_WHITESPACE.sub(" ", value[:_WINDOW]).strip())
     if len(line) > MAX_MESSAGE_CHARS:
         line = line[: MAX_MESSAGE_CHARS - 1].rstrip() + "…"
     return line or None
@@ -114,8 +122,8 @@ def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
     so it is left to the runner."""
     milliseconds = _positive_float(headers.get("retry-after-ms"))
     if milliseconds is not None:
-        return milliseconds / 1000
-    return _positive_float(headers.get("retry-after"))
+        return seconds(milliseconds / 1000)
+    return seconds(_positive_float(headers.get("retry-after")))
 
 
 def retry_after_from_message(message: str | None) -> float | None:
@@ -123,9 +131,9 @@ def retry_after_from_message(message: str | None) -> float | None:
         return None
     match = _GO_DURATION_HINT.search(message)
     if match:
-        return _go_duration(match[1])
+        return seconds(_go_duration(match[1]))
     match = _SECONDS_HINT.search(message)
-    return float(match[1]) if match else None
+    return seconds(float(match[1])) if match else None
 
 
 # --- shapes ---------------------------------------------------------------------------
@@ -220,7 +228,7 @@ def _with_upstream(message: str | None, metadata: object) -> str | None:
 
 
 def _text_body_message(body: bytes, headers: Mapping[str, str]) -> str | None:
-    decoded = body.decode("utf-8", errors="replace").strip()
+    decoded = body[:MAX_TEXT_BODY_BYTES].decode("utf-8", errors="replace").strip()
     if not decoded:
         return None
     content_type = headers.get("content-type", "")
@@ -267,7 +275,7 @@ def _http_status(raw_code: object) -> int | None:
 
 def _protobuf_duration(value: object) -> float | None:
     match = _PROTOBUF_DURATION.match(value) if isinstance(value, str) else None
-    return float(match[1]) if match else None
+    return seconds(float(match[1])) if match else None
 
 
 def _go_duration(value: str) -> float:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
+from modelaudit.families.fields import seconds
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -25,15 +27,17 @@ def retry_after_s(headers: Mapping[str, str], body_hint_s: float | None = None) 
     millis = headers.get("retry-after-ms")
     if millis is not None:
         try:
-            return max(float(millis) / 1000.0, 0.0)
+            found = seconds(max(float(millis) / 1000.0, 0.0))
         except ValueError:
-            pass
+            found = None
+        if found is not None:
+            return found
     value = headers.get("retry-after")
     if value is not None:
-        parsed = _parse_retry_after(value.strip())
+        parsed = seconds(_parse_retry_after(value.strip()))
         if parsed is not None:
             return parsed
-    return body_hint_s
+    return seconds(body_hint_s)
 
 
 def _parse_retry_after(value: str) -> float | None:
@@ -43,7 +47,7 @@ def _parse_retry_after(value: str) -> float | None:
         pass
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

@@ -316,6 +316,8 @@ async def exchange(
     auth: Mapping[str, str],
     timeouts: Timeouts,
     consumer: BodyConsumer | None = None,
+    *,
+    resend: Callable[[], None] | None = None,
 ) -> Exchange:
     """Send `request` with `auth` headers added; read the whole response under deadlines.
 
@@ -325,8 +327,12 @@ async def exchange(
 
     A server may close an idle keep-alive connection just as we reuse it (llama.cpp does
     after a stream, without `Connection: close`). That is not the server failing: the
-    request is sent once more, on a fresh connection, and only that exchange is timed.
+    request is sent once more, on a fresh connection, and only that exchange is timed. It is
+    still one request: the resend gets what is left of `total_s`, and `resend` is called
+    first (to take it from the run's budget; what it raises propagates).
     """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     pool = client.pool(request.url)
     try:
         if pool is None:
@@ -335,6 +341,12 @@ async def exchange(
     except ExchangeFailed as exc:
         if not _stale_connection(exc):
             raise
+        left = timeouts.total_s - (loop.time() - started)
+        if left <= 0:
+            raise
+    if resend is not None:
+        resend()
+    timeouts = timeouts.model_copy(update={"total_s": left})
     if pool is None:
         return await _through_httpx(client.httpx, request, auth, timeouts, consumer)
     return await _direct(pool, request, auth, timeouts, consumer, fresh=True)
