@@ -107,7 +107,7 @@ def export(
     from modelaudit.cli.watch import duration
     from modelaudit.fileio import writing
     from modelaudit.store.db import ms, reported
-    from modelaudit.store.export import attempt_lines
+    from modelaudit.store.export import attempt_lines, orphaned_attempts
     from modelaudit.store.sqlite import SqliteStore
 
     assert output_format is ExportFormat.JSONL
@@ -123,5 +123,11 @@ def export(
             sink.write(line + "\n")
             lines += 1
         sink.flush()
+        orphans = orphaned_attempts(store.conn, since_ms)
     console.info(f"exported {lines} attempts")
+    if orphans:
+        console.warn(
+            f"{orphans} of them belong to a run or a model the database lost (those fields "
+            f"are null): `modelaudit db check --db {store.path}` says what is damaged"
+        )
     return 0

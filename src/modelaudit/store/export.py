@@ -60,13 +60,15 @@ FIELDS = (
 
 def attempt_lines(conn: sqlite3.Connection, since_ms: int | None = None) -> Iterator[str]:
     """One JSON line per raw attempt, oldest first; read in one snapshot (WAL), so a probe
-    writing meanwhile is not half-exported."""
+    writing meanwhile is not half-exported. On a damaged database (`db check` flags it), an
+    attempt whose run or model row is gone is still exported, those fields null."""
     cursor = conn.execute(
         "SELECT a.id, a.run_id, r.started_ms, r.status, t.provider, t.model, a.kind, a.number,"
         " a.started_ms, a.error_class, a.http_status, a.latency_ms, a.ttft_ms, a.failed_phase,"
         " a.connect_ms, a.connection_reused, sm.value, fp.value, a.output_tokens,"
         " a.tokens_per_s, a.max_gap_ms, a.retry_after_s, rl.value, d.value"
-        " FROM attempt a JOIN run r ON r.id = a.run_id JOIN target t ON t.id = a.target_id"
+        " FROM attempt a LEFT JOIN run r ON r.id = a.run_id"
+        " LEFT JOIN target t ON t.id = a.target_id"
         " LEFT JOIN string sm ON sm.id = a.served_model_id"
         " LEFT JOIN string fp ON fp.id = a.fingerprint_id"
         " LEFT JOIN string rl ON rl.id = a.ratelimit_id"
@@ -78,11 +80,22 @@ def attempt_lines(conn: sqlite3.Connection, since_ms: int | None = None) -> Iter
         yield json_text(_line(row), ensure_ascii=False)
 
 
+def orphaned_attempts(conn: sqlite3.Connection, since_ms: int | None = None) -> int:
+    """Attempts whose run or model row the database lost (exported with those fields null)."""
+    row = conn.execute(
+        "SELECT count(*) FROM attempt a WHERE a.started_ms >= ?"
+        " AND (NOT EXISTS (SELECT 1 FROM run r WHERE r.id = a.run_id)"
+        " OR NOT EXISTS (SELECT 1 FROM target t WHERE t.id = a.target_id))",
+        (since_ms if since_ms is not None else -(2**62),),
+    ).fetchone()
+    return int(row[0])
+
+
 def _line(row: tuple[Any, ...]) -> dict[str, Any]:
     from modelaudit.store.db import from_ms
 
     values = list(row)
-    values[2] = iso(from_ms(values[2]))
+    values[2] = None if values[2] is None else iso(from_ms(values[2]))
     values[8] = iso(from_ms(values[8]))
     values[15] = None if values[15] is None else bool(values[15])
     values[22] = json.loads(values[22]) if values[22] else {}
