@@ -293,6 +293,7 @@ def serve(state: MetricsState, host: str, port: int) -> MetricsServer:
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 64
 
     def __init__(self, address: tuple[str, int], registry: Collector, family: int) -> None:
         self.address_family = family
