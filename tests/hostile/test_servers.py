@@ -397,3 +397,29 @@ def test_a_request_resent_on_a_dropped_keep_alive_connection_is_inside_the_budge
 
     assert received == sent, run
     assert run.document()["run"]["requests_sent"] == sent
+
+
+def test_terminal_escapes_a_server_sent_never_reach_a_terminal_table(isolated_env: Path) -> None:
+    with FakeOpenAI(key=KEY, models=[MODEL]) as fake:
+        fake.behave(MODEL, Behaviour.error("server_error", message=f"boom {ESCAPES}"))
+        write_registry(
+            isolated_env,
+            [provider("acme", "openai", fake.base_url, [MODEL], key_env="ACME_KEY")],
+            control_url=fake.base_url,
+            retry={"attempts": 1},
+        )
+        runs = [modelaudit("probe", "-f", "table", "--db", "h.db", cwd=isolated_env, env=_env())]
+    for args in (
+        ("history", "-f", "table", "-m", f"acme/{MODEL}"),
+        ("report", "-f", "table"),
+        ("report", "-f", "markdown"),
+    ):
+        runs.append(modelaudit(*args, "--db", "h.db", cwd=isolated_env, env=_env()))
+
+    for run in runs:
+        assert run.returncode == 0, run
+        for shown in (run.stdout, run.stderr):
+            assert "\x1b" not in shown, run
+            assert "\u202e" not in shown, run
+            assert "\x07" not in shown, run
+    assert "\\x1b[2J" in runs[0].stdout  # shown as text, where it was
