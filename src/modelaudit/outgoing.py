@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import json
 import math
+import re
 from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -58,7 +61,14 @@ class _Walk:
         return found
 
     def value(self, value: object) -> object:
-        if isinstance(value, Enum) or value is None or isinstance(value, bool | int):
+        kind = type(value)  # exact types first: a report has hundreds of thousands of values
+        if kind is str:
+            return self.text(value)  # type: ignore[arg-type]
+        if kind in _KEPT:
+            return value
+        if kind is dict:
+            return self._dict(value)  # type: ignore[arg-type]
+        if isinstance(value, Enum | bool | int):
             return value
         if isinstance(value, str):
             return self.text(value)
@@ -82,6 +92,16 @@ class _Walk:
             return self._dataclass(value)
         return value
 
+    def _dict(self, value: dict[object, object]) -> object:
+        fresh: dict[object, object] | None = None
+        for index, (key, item) in enumerate(value.items()):
+            new_key, new_item = self.value(key), self.value(item)
+            if fresh is None and (new_key is not key or new_item is not item):
+                fresh = dict(itertools.islice(value.items(), index))
+            if fresh is not None:
+                fresh[new_key] = new_item
+        return value if fresh is None else fresh
+
     def _tuple(self, value: tuple[object, ...]) -> object:
         items = [self.value(v) for v in value]
         if not _changed(items, value):
@@ -90,8 +110,11 @@ class _Walk:
         return make(items) if callable(make) else tuple(items)
 
     def _dataclass(self, value: object) -> object:
+        fields = _text_fields(type(value))
+        if not fields:
+            return value
         changed: dict[str, object] = {}
-        for field in dataclasses.fields(value):  # type: ignore[arg-type]
+        for field in fields:
             old = getattr(value, field.name)
             new = self.value(old)
             if new is not old:
@@ -102,6 +125,28 @@ class _Walk:
         for name, new in changed.items():
             object.__setattr__(fresh, name, new)  # frozen dataclasses too
         return fresh
+
+
+_KEPT = frozenset({int, bool, type(None), datetime, date, timedelta})
+_SCALARS = frozenset({"int", "float", "bool", "None", "datetime", "date", "timedelta"})
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+_TEXT_FIELDS: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
+
+
+def _text_fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
+    """The fields of a dataclass that may hold a string: all but those annotated with
+    numbers, booleans and dates only (`float | None`), which are skipped. (A field whose
+    annotation names anything else is walked.)"""
+    found = _TEXT_FIELDS.get(cls)
+    if found is None:
+        found = _TEXT_FIELDS[cls] = tuple(
+            field
+            for field in dataclasses.fields(cls)
+            if not (isinstance(field.type, str) and set(_WORDS.findall(field.type)) <= _SCALARS)
+        )
+    return found
 
 
 def _changed(new: list[object], old: list[object] | tuple[object, ...]) -> bool:

@@ -342,7 +342,7 @@ def test_what_a_server_said_keeps_every_later_command_parseable(isolated_env: Pa
 # --- a list that never ends, a connection dropped under a request ----------------------------
 
 
-def test_an_endless_paginated_model_list_stops_at_the_total_deadline(isolated_env: Path) -> None:
+def _endless_pages(delay_s: float) -> Callable[[Any], Reply]:
     pages = iter(range(10_000))
 
     def endless(request: Any) -> Reply:
@@ -356,9 +356,32 @@ def test_an_endless_paginated_model_list_stops_at_the_total_deadline(isolated_en
         return Reply(
             headers={"content-type": "application/json"},
             body=json.dumps(body).encode(),
-            delay_s=0.1,
+            delay_s=delay_s,
         )
 
+    return endless
+
+
+def test_a_paginated_model_list_stops_after_100_pages(isolated_env: Path) -> None:
+    with FakeAnthropic(key=KEY, models=["claude-x"]) as fake:
+        fake.behave_catalog(Behaviour.raw(_endless_pages(0.0)))
+        write_registry(
+            isolated_env,
+            [provider("anthropic", "anthropic", fake.base_url, ["claude-x"], key_env="ACME_KEY")],
+            control_url=fake.base_url,
+            kinds=["catalog"],
+            retry={"attempts": 1},
+            timeouts={"total_s": 60},
+        )
+        run = modelaudit("probe", "-f", "json", "--no-store", cwd=isolated_env, env=_env())
+        pages = len(fake.server.requests)
+
+    assert _result(run, "catalog")["detail"] == "the model list goes on past 100 pages"
+    assert pages == 100
+
+
+def test_an_endless_paginated_model_list_stops_at_the_total_deadline(isolated_env: Path) -> None:
+    endless = _endless_pages(0.1)
     with FakeAnthropic(key=KEY, models=["claude-x"]) as fake:
         fake.behave_catalog(Behaviour.raw(endless))
         write_registry(

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from modelaudit.families.base import HttpResponse
+from modelaudit.families.envelopes import MAX_TEXT_BODY_BYTES, parse_error_response
 from modelaudit.families.fields import MAX_HINT_S, integer, load_json
 from modelaudit.families.ndjson import NdjsonDecoder
 from modelaudit.families.sse import SseDecoder
@@ -109,3 +111,27 @@ def test_an_endless_line_costs_time_in_proportion_to_its_bytes(
 
     assert time.process_time() - started < LINEAR_BOUND_S
     assert len(events) == 1
+
+
+@pytest.mark.parametrize(
+    "page",
+    [b"<html>" + b"<script" * 2_000_000, b"<title>" * 2_000_000, b"<" * 16_000_000],
+    ids=["unclosed scripts", "unclosed titles", "unclosed tags"],
+)
+def test_reading_an_error_page_takes_time_in_proportion_to_it(page: bytes) -> None:
+    # Each of these made a pattern rescan the rest of the page from every opening it
+    # found: seconds for the first 64 KiB, hours for all of it.
+    started = time.process_time()
+    found = parse_error_response(HttpResponse(502, {"content-type": "text/html"}, page))
+
+    assert time.process_time() - started < 0.5
+    assert len(found.message or "") <= 500
+
+
+def test_an_error_page_is_read_for_its_message_from_its_start_only() -> None:
+    page = b"<html><title>Bad gateway</title><script>x</script>" + b" " * MAX_TEXT_BODY_BYTES
+    assert parse_error_response(HttpResponse(502, {}, page)).message == "Bad gateway"
+    late = b"<html>" + b" " * MAX_TEXT_BODY_BYTES + b"<title>too late</title>"
+    assert parse_error_response(HttpResponse(502, {}, late)).message is None
+    body = b"<body><SCRIPT>var a;</SCRIPT><p>Service &amp; down</p><style>p{}</style>!</body>"
+    assert parse_error_response(HttpResponse(503, {}, body)).message == "Service & down !"
