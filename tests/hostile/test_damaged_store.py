@@ -52,3 +52,33 @@ def test_a_database_that_lost_rows_is_still_reported_and_exported_whole(
     assert any(line["run_started_at"] is None for line in lines)
     assert "belong to a run or a model the database lost" in export.stderr
     assert json.loads(export.stdout.splitlines()[0])["schema_version"] == 1
+
+
+def test_a_database_that_cannot_be_written_is_an_io_problem_not_damage(tmp_path: Path) -> None:
+    import pytest
+
+    from modelaudit.errors import StoreError, StoreUnavailable
+    from modelaudit.store.db import reported
+
+    conn = sqlite3.connect(tmp_path / "h.db")
+    conn.execute("CREATE TABLE t (x BLOB)")
+    conn.execute("PRAGMA max_page_count = 2")  # SQLite's own "database or disk is full"
+    with pytest.raises(StoreUnavailable) as full, reported(tmp_path / "h.db"):
+        conn.execute("INSERT INTO t VALUES (zeroblob(100000))")
+    assert full.value.exit_code == 2
+    assert "cannot be used: database or disk is full" in full.value.message
+
+    (tmp_path / "bad.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+    damaged = sqlite3.connect(tmp_path / "bad.db")
+    with pytest.raises(StoreError) as broken, reported(tmp_path / "bad.db"):
+        damaged.execute("SELECT * FROM sqlite_master").fetchall()
+    assert broken.value.exit_code == 4  # a damaged history database, as documented
+
+
+def test_a_history_path_that_is_not_a_file_is_a_usage_error(isolated_env: Path) -> None:
+    os.mkfifo(isolated_env / "h.db")
+
+    done = modelaudit("history", "--db", "h.db", cwd=isolated_env)
+
+    assert done.returncode == 2, done
+    assert "not a history database" in done.stderr

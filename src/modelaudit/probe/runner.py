@@ -217,7 +217,11 @@ async def _guarded(
     except _ObserverFailed:
         raise
     except Exception as exc:  # noqa: BLE001 - the boundary of one provider
-        why = f"internal error: {type(exc).__name__}: {exc} (a bug in modelaudit)"
+        from modelaudit.untrusted import MAX_DETAIL_CHARS, outside
+
+        # An exception's text may quote what a server sent: bounded like any detail.
+        why = f"internal error: {type(exc).__name__}: {outside(str(exc), MAX_DETAIL_CHARS)}"
+        why += " (a bug in modelaudit)"
         state.failed[plan.provider.name] = why
         state.notes.append(f"{plan.provider.name} could not be probed: {why}")
         for model in plan.models:

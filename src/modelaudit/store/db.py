@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from modelaudit.errors import StoreError, UsageError
+from modelaudit.errors import StoreError, StoreUnavailable, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -52,6 +52,8 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     The file is created 0600 in a 0700 directory (SQLite gives the WAL and shared-memory
     files the database file's mode). Without `create`, a missing file is a usage error.
     """
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{path}: not a history database (a directory, a device or a FIFO)")
     if not path.exists():
         if not create:
             raise UsageError(
@@ -62,13 +64,13 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open the history database {path}: {exc}") from None
+        raise _failure(f"cannot open the history database {path}: {exc}", exc) from None
     try:
         retry_busy(lambda: check_ours(conn))  # before any pragma writes to a stranger's file
         retry_busy(lambda: _configure(conn))
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StoreError(f"{path} is not a usable history database: {exc}") from None
+        raise _failure(f"{path} is not a usable history database: {exc}", exc) from None
     except StoreError as exc:
         conn.close()
         raise StoreError(f"{path}: {exc.message}") from None
@@ -164,10 +166,34 @@ def reported(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
+        if _outside_the_file(exc):
+            raise StoreUnavailable(f"the history database {path} cannot be used: {exc}") from exc
         raise StoreError(
             f"the history database {path} failed: {exc} (`modelaudit db check --db {path}` "
             "checks it)"
         ) from exc
+
+
+_ENVIRONMENT = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_PERM,
+    }
+)
+
+
+def _outside_the_file(exc: sqlite3.Error) -> bool:
+    """SQLite failed for a reason outside the database (a full disk, a read-only file
+    system, permissions): an I/O problem, not damage."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _ENVIRONMENT
+
+
+def _failure(message: str, exc: sqlite3.Error) -> StoreError:
+    return StoreUnavailable(message) if _outside_the_file(exc) else StoreError(message)
 
 
 def ms(moment: datetime) -> int:
