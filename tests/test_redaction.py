@@ -24,6 +24,7 @@ from modelaudit.gate.formats import CheckFormat, formatter
 from modelaudit.gate.lockfile import Lock, LockEntry, dumps
 from modelaudit.gate.observe import Observation
 from modelaudit.gate.pins import Pin
+from modelaudit.history import DriftEvent, VerdictPoint
 from modelaudit.metrics.prometheus import MetricsState
 from modelaudit.outgoing import json_text, outgoing, safe_text
 from modelaudit.probe.formats import ProbeFormat
@@ -41,7 +42,6 @@ from modelaudit.report.formats.base import ReportFormat
 from modelaudit.report.model import build_report
 from modelaudit.report.render import render
 from modelaudit.schedule.ping import Pinger
-from modelaudit.store.history import DriftEvent, VerdictPoint
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 from tests.gate.reports import report_of
 from tests.week_history import NOW, SPAN, at, registry, week_history

@@ -36,7 +36,7 @@ from typing import IO, TYPE_CHECKING
 from modelaudit.errors import UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 _READ_CHUNK = 64 * 1024
@@ -116,11 +116,18 @@ def write_text(path: Path, text: str, *, mode: int = 0o666, make_parents: bool =
 
 
 @contextlib.contextmanager
-def writing(path: Path, *, mode: int = 0o666, make_parents: bool = False) -> Iterator[IO[str]]:
+def writing(
+    path: Path,
+    *,
+    mode: int = 0o666,
+    make_parents: bool = False,
+    verify: Callable[[Path], None] | None = None,
+) -> Iterator[IO[str]]:
     """A text handle whose content replaces `path` when the block ends without an error
     (or is written in place, for what is not a regular file). `mode` is that of a new file
     (the umask applies); a replaced file keeps its own. `make_parents` creates missing
-    directories."""
+    directories. `verify` reads the written temporary file before it replaces `path` (what
+    it raises stops the replacement; only a regular file is written that way)."""
     try:
         found = os.lstat(path)
     except FileNotFoundError:
@@ -128,7 +135,7 @@ def writing(path: Path, *, mode: int = 0o666, make_parents: bool = False) -> Ite
     except OSError as exc:
         raise _problem(path, exc, "write") from None
     if found is None or stat.S_ISREG(found.st_mode):
-        with _atomically(path, mode, found, make_parents=make_parents) as handle:
+        with _atomically(path, mode, found, make_parents=make_parents, verify=verify) as handle:
             yield handle
         return
     if stat.S_ISDIR(found.st_mode):
@@ -152,7 +159,12 @@ def append_text(path: Path, text: str) -> None:
 
 @contextlib.contextmanager
 def _atomically(
-    path: Path, mode: int, replaced: os.stat_result | None, *, make_parents: bool
+    path: Path,
+    mode: int,
+    replaced: os.stat_result | None,
+    *,
+    make_parents: bool,
+    verify: Callable[[Path], None] | None,
 ) -> Iterator[IO[str]]:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -169,6 +181,8 @@ def _atomically(
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        if verify is not None:
+            verify(temporary)
         os.replace(temporary, path)
     except OSError as exc:
         with contextlib.suppress(OSError):

@@ -58,7 +58,7 @@ def test_a_database_that_cannot_be_written_is_an_io_problem_not_damage(tmp_path:
     import pytest
 
     from modelaudit.errors import StoreError, StoreUnavailable
-    from modelaudit.store.db import reported
+    from modelaudit.store.sqlite.db import reported
 
     conn = sqlite3.connect(tmp_path / "h.db")
     conn.execute("CREATE TABLE t (x BLOB)")

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from modelaudit.errors import ConfigError, UsageError
 from modelaudit.families import FAMILIES
 from modelaudit.families.base import CatalogPage, Generation, HttpResponse, ProviderError
-from modelaudit.families.fields import MAX_HINT_S, MAX_INTEGER
+from modelaudit.families.envelopes import MAX_HINT_S
+from modelaudit.families.fields import MAX_INTEGER
 from modelaudit.registry import load
 from modelaudit.registry.sendable import header_problem, url_problem
 from tests.families.specs import model, provider

@@ -94,7 +94,7 @@ def test_watch_exits_4_after_a_run_it_logged_as_failed(
     with FakeOpenAI(key=KEY, models=["ok-model", "other-model"]) as fake:
         plan = _plan_with_one_broken_provider(isolated_env, fake.base_url)
         schedule = Schedule(timedelta(milliseconds=10), timedelta(0), count=2)
-        with Job(JobOptions(store=False), said.append) as job:
+        with Job(JobOptions(store=None), said.append) as job:
             watcher = Watcher(lambda: (plan, "sha"), schedule, job, (), voice)
             code = asyncio.run(watcher.watch())
 
@@ -116,7 +116,7 @@ def test_watch_exits_0_when_every_run_completed(
         )
         plan = make_plan(load(path), Selection(), None)
         schedule = Schedule(timedelta(milliseconds=10), timedelta(0), count=1)
-        with Job(JobOptions(store=False), print) as job:
+        with Job(JobOptions(store=None), print) as job:
             voice = Voice(print, print, print)
             code = asyncio.run(Watcher(lambda: (plan, "sha"), schedule, job, (), voice).watch())
 

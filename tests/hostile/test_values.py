@@ -11,11 +11,11 @@ import pytest
 
 from modelaudit.families.base import HttpResponse
 from modelaudit.families.envelopes import MAX_TEXT_BODY_BYTES, parse_error_response
-from modelaudit.families.fields import MAX_HINT_S, integer, load_json
+from modelaudit.families.fields import integer, load_json
 from modelaudit.families.ndjson import NdjsonDecoder
 from modelaudit.families.sse import SseDecoder
+from modelaudit.probe.classify import retry_after_s
 from modelaudit.probe.result import Attempt, CatalogFinding, ModelVerdict
-from modelaudit.probe.retry import retry_after_s
 from modelaudit.untrusted import MAX_DETAIL_CHARS, MAX_ID_CHARS, capped, outside, printable
 from modelaudit.vocabulary import ErrorClass, Verdict
 
@@ -43,13 +43,13 @@ def test_a_count_beyond_what_counts_is_no_count(value: object, expected: int | N
         ({"retry-after": "inf"}, None),
         ({"retry-after": "1e999"}, None),
         ({"retry-after-ms": "nan"}, None),
-        ({"retry-after-ms": "-Infinity"}, 0.0),  # a negative wait is "now", as -5 is
-        ({"retry-after": "99999999999"}, MAX_HINT_S),
-        ({"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"}, MAX_HINT_S),
+        ({"retry-after-ms": "-Infinity"}, None),
+        ({"retry-after": "99999999999"}, None),  # beyond a year: no hint (classify's rule)
+        ({"retry-after": "Fri, 31 Dec 9999 23:59:59 -2359"}, None),
         ({"retry-after": "2"}, 2.0),
     ],
 )
-def test_a_retry_hint_is_finite_and_at_most_a_year(
+def test_a_retry_hint_is_finite_and_within_a_year(
     headers: dict[str, str], expected: float | None
 ) -> None:
     assert retry_after_s(headers) == expected

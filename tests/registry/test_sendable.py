@@ -122,20 +122,29 @@ def test_ordinary_headers_are_accepted(tmp_path: Path) -> None:
     load_text(tmp_path, headers="{anthropic-beta: 'tools-2024-05-16', OpenAI-Project: proj_1}")
 
 
-@pytest.mark.parametrize(
-    ("model", "message"),
-    [
-        ('"gpt\\e[2J"', "contains U+001B, which is not a printable character"),
-        ('"gpt\\u202etxt"', "contains U+202E, which is not a printable character"),
-        ("m" * 257, "is longer than 256 characters: is this the right value?"),
-    ],
-)
-def test_a_model_id_a_table_would_show_as_a_terminal_command_is_refused(
-    tmp_path: Path, model: str, message: str
+def test_a_model_id_is_the_servers_name_whatever_it_holds_but_not_endless(
+    tmp_path: Path,
 ) -> None:
-    found = problems(tmp_path, model=model)
+    load_text(tmp_path, model='"gpt\\e[2J"')  # kept as served; shown escaped everywhere
+    found = problems(tmp_path, model="m" * 257)
 
-    assert message in found[0], found
+    assert "is longer than 256 characters: is this the right value?" in found[0], found
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("family", '"qwen\\e[2J"'), ("license", '"MIT\\u202e"'), ("tags", '["a\\u200bb"]')],
+)
+def test_text_only_a_table_shows_must_be_printable(tmp_path: Path, field: str, value: str) -> None:
+    path = tmp_path / "providers.yaml"
+    path.write_text(
+        PROVIDER.format(base_url="http://127.0.0.1:8080/v1", headers="{}", model="m")
+        + f"        {field}: {value}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+
+    assert "which is not a printable character: remove it" in caught.value.problems[0]
 
 
 @pytest.mark.parametrize("value", [".inf", ".nan", "1e400", "100000"])

@@ -9,10 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from modelaudit.fileio import write_text
+from modelaudit.history import DriftEvent, Incident, ModelHistory, Percentiles, VerdictPoint
 from modelaudit.report.formats.base import ReportFormat
 from modelaudit.report.model import Report, build_report
 from modelaudit.report.render import render
-from modelaudit.store.history import DriftEvent, Incident, ModelHistory, Percentiles, VerdictPoint
 from modelaudit.vocabulary import ErrorClass, Verdict
 from tests.week_history import NOW, SPAN, at, registry, week_history
 

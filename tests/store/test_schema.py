@@ -3,18 +3,21 @@ left at any earlier version migrates to exactly that, keeping its rows."""
 
 from __future__ import annotations
 
+import ast
 import os
 import sqlite3
 import stat
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from modelaudit.errors import StoreError, UsageError
-from modelaudit.store.db import APPLICATION_ID, connect
-from modelaudit.store.migrations import LATEST, MIGRATIONS, migrate, user_version
-from modelaudit.store.sqlite import SqliteStore
+from modelaudit.store.sqlite.db import APPLICATION_ID, connect
+from modelaudit.store.sqlite.migrations import LATEST, MIGRATIONS, migrate, user_version
+from modelaudit.store.sqlite.store import SqliteStore
 
 from .synthetic import T0
 
@@ -140,7 +143,7 @@ def schema(conn: sqlite3.Connection) -> dict[str, Any]:
 def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "h.sqlite3") as store:
         found = schema(store.conn)
-        assert user_version(store.conn) == LATEST == 6
+        assert user_version(store.conn) == LATEST == 7
         assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
@@ -214,6 +217,16 @@ def _seed(conn: sqlite3.Connection, version: int) -> None:
         conn.execute(
             "INSERT INTO incident VALUES (1, ?, 2, 'down', ?, NULL, 2)", (t + HOUR, t + 2 * HOUR)
         )
+    if version >= 6:
+        day = t - t % 86_400_000
+        conn.executemany(
+            "INSERT INTO daily VALUES (?, 1, 'completion', ?, ?, ?, ?, ?, ?, NULL)",
+            [
+                (day - 86_400_000, "ok", 0, 2, t - HOUR, t - HOUR + 5, "[108,2]"),
+                (day, "connect_failed", 1, 1, t + 3 * HOUR, t + 3 * HOUR, None),
+                (day, "ok", 0, 3, t, t + 2, "[108,3]"),
+            ],
+        )
 
 
 @pytest.mark.parametrize("version", range(LATEST))
@@ -267,6 +280,47 @@ def test_a_database_at_any_earlier_version_migrates_to_the_same_schema_and_keeps
             ]
 
 
+def test_every_migration_from_version_0_one_at_a_time_gives_a_fresh_databases_schema(
+    tmp_path: Path,
+) -> None:
+    with SqliteStore.open(tmp_path / "fresh.sqlite3") as fresh:
+        expected = schema(fresh.conn)
+    conn = connect(tmp_path / "stepped.sqlite3", create=True)
+    try:
+        for version in range(LATEST):
+            assert user_version(conn) == version
+            assert migrate(conn, target=version + 1) == [version + 1]
+        assert schema(conn) == expected
+    finally:
+        conn.close()
+
+
+def _imported(module: ModuleType) -> set[str]:
+    tree = ast.parse(Path(str(module.__file__)).read_text())
+    found = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    found |= {
+        f"{node.module}.{a.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__"
+        for a in node.names
+    }
+    return found
+
+
+def test_migrations_call_no_code_that_may_change_later() -> None:
+    """What migrations 4-6 derive is frozen in `backfills`, on the standard library alone;
+    of modelaudit, the migrations use only the runner's own plumbing."""
+    from modelaudit.store.sqlite import backfills, migrations
+
+    assert {m.split(".")[0] for m in _imported(backfills)} <= sys.stdlib_module_names
+    plumbing = ("modelaudit.__version__", "modelaudit.errors.", "modelaudit.store.sqlite.db.")
+    assert {
+        m
+        for m in _imported(migrations)
+        if m.startswith("modelaudit") and not m.startswith(plumbing)
+    } == {"modelaudit.store.sqlite.backfills"}
+
+
 def test_every_migration_is_a_function_of_its_own() -> None:
     names = [m.__name__ for m in MIGRATIONS]
     assert names == sorted(set(names), key=names.index)
@@ -285,19 +339,6 @@ def test_the_file_is_private_and_so_is_a_directory_it_creates(tmp_path: Path) ->
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     for sidecar in path.parent.glob("history.sqlite3-*"):
         assert stat.S_IMODE(sidecar.stat().st_mode) == 0o600, sidecar
-
-
-def test_the_path_comes_from_the_option_then_the_environment_then_the_data_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from modelaudit.store.db import resolve_path
-
-    assert resolve_path(tmp_path / "a.db") == tmp_path / "a.db"
-    monkeypatch.setenv("MODELAUDIT_DB", str(tmp_path / "env.db"))
-    assert resolve_path(None) == tmp_path / "env.db"
-    monkeypatch.delenv("MODELAUDIT_DB")
-    data_home = Path(os.environ["XDG_DATA_HOME"])
-    assert resolve_path(None) == data_home / "modelaudit" / "history.sqlite3"
 
 
 def test_a_database_from_a_newer_modelaudit_is_refused_untouched(tmp_path: Path) -> None:
@@ -340,3 +381,37 @@ def test_reading_commands_do_not_create_a_database(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no history database at"):
         SqliteStore.open(tmp_path / "missing.sqlite3", create=False)
     assert not (tmp_path / "missing.sqlite3").exists()
+
+
+def test_version_7_works_out_the_incidents_an_older_version_kept_again(tmp_path: Path) -> None:
+    # Version 6 ended an incident at any other verdict: down then gone were two incidents,
+    # and a blocked run ended the second. The true bounds: one outage, from the first
+    # failing run to the run that found the model answering again.
+    t, path = int(T0.timestamp() * 1000), tmp_path / "v6.sqlite3"
+    conn = connect(path, create=True)
+    migrate(conn, target=6)
+    verdicts = ["up", "down", "gone", "blocked", "up"]
+    conn.executemany(
+        "INSERT INTO run (id, started_ms, finished_ms, status, tool_version, pid, host)"
+        " VALUES (?, ?, ?, 'complete', '0.1.0', 1, 'h')",
+        [(n + 1, t + n * HOUR, t + n * HOUR + 1000) for n in range(len(verdicts))],
+    )
+    conn.execute("INSERT INTO target (id, provider, model) VALUES (1, 'acme', 'm')")
+    conn.executemany(
+        "INSERT INTO verdict VALUES (?, 1, ?, NULL, 'seen')",
+        [(n + 1, v) for n, v in enumerate(verdicts)],
+    )
+    conn.executemany(
+        "INSERT INTO incident VALUES (1, ?, ?, ?, ?, ?, 1)",
+        [
+            (t + HOUR, 2, "down", t + HOUR, t + 2 * HOUR),
+            (t + 2 * HOUR, 3, "gone", t + 2 * HOUR, t + 3 * HOUR),
+        ],
+    )
+    conn.commit()
+    conn.close()
+
+    with SqliteStore.open(path) as store:
+        rows = store.conn.execute("SELECT * FROM incident").fetchall()
+
+    assert rows == [(1, t + HOUR, 2, "gone", t + 2 * HOUR, t + 4 * HOUR, 2)]

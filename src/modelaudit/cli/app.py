@@ -49,8 +49,10 @@ def _register() -> None:
         check,
         config,
         db,
+        discover,
         drill,
         history,
+        init,
         lock,
         probe,
         providers,
@@ -68,8 +70,25 @@ def _register() -> None:
     app.add_typer(db.app, name="db")
     app.command("report")(report.report)
     app.command("drill")(drill.drill)
+    app.command("discover")(discover.discover)
+    app.command("init")(init.init)
 
 
+def _flags_take_no_value() -> None:
+    """A flag takes no value, so its help shows none. typer's plain help already leaves
+    the type out for flags, but its rich help prints `<bool>` beside every one (`--help`
+    too): the rich panel asks `display_type_rich`, which answers for flags alike."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    setattr(TyperOption, "display_type_rich", display_type_rich)  # noqa: B010 - a method
+
+
+_flags_take_no_value()
 _register()
 
 
@@ -90,6 +109,7 @@ def run(args: list[str]) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # click's usage errors: bad option, missing argument
+        _without_validator_prefix(exc)
         show = getattr(exc, "show", None)
         if callable(show):
             show()
@@ -134,6 +154,17 @@ def _io_error(exc: OSError) -> int:
     with contextlib.suppress(OSError):
         console.error(f"input/output error on {where}: {exc.strerror or type(exc).__name__}")
     return ExitCode.USAGE
+
+
+_VALIDATOR_PREFIX = "Value error, "
+"""What pydantic puts before a validator's message; typer parses options with pydantic, so
+`--kind strem` would read "Value error, 'strem' is not one of ..."."""
+
+
+def _without_validator_prefix(exc: typer.TyperException) -> None:
+    message = getattr(exc, "message", None)
+    if isinstance(message, str) and message.startswith(_VALIDATOR_PREFIX):
+        exc.message = message.removeprefix(_VALIDATOR_PREFIX)
 
 
 def _output_closed() -> int:

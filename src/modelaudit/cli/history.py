@@ -14,7 +14,7 @@ from modelaudit.cli.options import DbOption
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from modelaudit.store.runs import ModelRun, ProbeOutcome, RunSummary
+    from modelaudit.store.base import ModelRun, ProbeOutcome, RunSummary
 
 HISTORY_SCHEMA_VERSION = 1
 MAX_LIMIT = 1_000_000
@@ -41,19 +41,17 @@ def history(
 ) -> int:
     """Show the recent runs, or one model's verdicts and timings run by run."""
     from modelaudit.outgoing import json_text, outgoing
-    from modelaudit.store import runs
-    from modelaudit.store.db import reported
-    from modelaudit.store.sqlite import SqliteStore
+    from modelaudit.store.backends import locate
 
     chosen = output_format or (HistoryFormat.TABLE if sys.stdout.isatty() else HistoryFormat.JSON)
-    with SqliteStore.open(db, create=False) as store, reported(store.path):
+    with locate(db).open(create=False) as store:
         if model is None:
-            recent = outgoing(runs.recent_runs(store.conn, limit))
+            recent = outgoing(store.recent_runs(limit))
             document: dict[str, Any] = {"runs": [_run_json(r) for r in recent]}
             table = _runs_table(recent) if chosen is HistoryFormat.TABLE else None
         else:
-            target_id, provider, model_id = runs.find_target(store.conn, model)
-            timeline = outgoing(runs.model_runs(store.conn, target_id, limit))
+            provider, model_id = store.find_model(model)
+            timeline = outgoing(store.model_runs((provider, model_id), limit))
             document = {
                 "provider": provider,
                 "model": model_id,

@@ -20,8 +20,6 @@ description per model, is under 2 MiB). Decoded, JSON can take 40 times its size
 within the process's 300 MB."""
 MAX_INTEGER = 2**53
 """Counts (tokens, statuses) beyond this are not counts: a server's nonsense is ignored."""
-MAX_HINT_S = 366 * 86_400.0
-"""A retry hint longer than a year means "not in any useful time": it is kept as a year."""
 
 
 def _not_a_number(constant: str) -> float:
@@ -48,14 +46,6 @@ def load_json(body: bytes | str) -> object:
         raise ValueError(f"body is not UTF-8: {exc}") from exc
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
-
-
-def seconds(value: float | None) -> float | None:
-    """A duration a server gave, as a finite number of seconds from 0 to MAX_HINT_S; None
-    when it is none (NaN, infinite, negative)."""
-    if value is None or not math.isfinite(value) or value < 0:
-        return None
-    return min(value, MAX_HINT_S)
 
 
 def load_json_object(body: bytes, what: str) -> JsonObject:

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 
+from modelaudit.history import SUCCESS_CLASSES
 from modelaudit.outgoing import safe_text
-from modelaudit.store.history import SUCCESS_CLASSES
 from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """What the history says about a window, read once and held as values: the evidence the
 risk score, the fallbacks, the drills and the report all judge from.
 
-Nothing here decides how an attempt counts (that is `modelaudit.store.history`); this
+Nothing here decides how an attempt counts (that is `modelaudit.history`); this
 module only summarises what the store answered, model by model.
 """
 
@@ -9,25 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import pairwise
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from modelaudit.risk.stats import Proportion, proportion
-from modelaudit.store.history import Window
 from modelaudit.vocabulary import Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
 
-    from modelaudit.store.history import (
+    from modelaudit.history import (
         CatalogChange,
         DriftEvent,
-        HistoryReader,
         Incident,
         ModelHistory,
         ModelKey,
         RateLimitPoint,
         VerdictPoint,
+        Window,
     )
 
 RATELIMIT_MIN_DROP = 0.1
@@ -73,10 +73,30 @@ class Standing:
             return False
         return self.last_verdict is None or self.last_verdict.verdict in _LIVE
 
-    def healthy(self, slo_availability: float) -> bool:
-        """Live, and the evidence does not show it missing its SLO."""
+    @property
+    def answered_latest(self) -> bool:
+        """It answered in its latest run that reached a verdict: that verdict is up or
+        degraded and a generation or health attempt of that run succeeded (a run
+        rate-limited to the end is degraded, but did not answer)."""
+        if not self.verified_live:
+            return False
+        last, history = self.last_verdict, self.history
+        if last is None or history is None:
+            return True
+        return history.last_ok is not None and history.last_ok >= last.at
+
+    @property
+    def last_answered(self) -> datetime | None:
+        return self.history.last_ok if self.history else None
+
+    def meets_slo(self, slo_availability: float) -> bool:
+        """The evidence does not show it missing its availability SLO."""
         high = self.availability.high
-        return self.verified_live and high is not None and high >= slo_availability
+        return high is not None and high >= slo_availability
+
+    def healthy(self, slo_availability: float) -> bool:
+        """It answered in its latest run, and the evidence does not show it missing its SLO."""
+        return self.answered_latest and self.meets_slo(slo_availability)
 
 
 @dataclass(frozen=True)
@@ -109,6 +129,9 @@ class Evidence:
     catalog_changes: tuple[CatalogChange, ...] = ()
     drift: tuple[DriftSummary, ...] = ()
     ratelimits: Mapping[ModelKey, tuple[RateLimitPoint, ...]] = field(default_factory=dict)
+    cadence: timedelta | None = None
+    """The usual time between two runs, as the window's last days show (None with fewer
+    than two runs): a chart's bucket is never finer than this."""
     _incidents_of: dict[ModelKey, list[Incident]] = field(init=False, repr=False, compare=False)
     _changes_of: dict[ModelKey, list[CatalogChange]] = field(init=False, repr=False, compare=False)
     _served_as: dict[ModelKey, str | None] = field(init=False, repr=False, compare=False)
@@ -181,44 +204,18 @@ def _by_model(items: tuple[_K, ...]) -> dict[ModelKey, list[_K]]:
     return grouped
 
 
-def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evidence:
-    """Ask the store everything but the timelines (which only the report draws)."""
-    models = {(m.provider, m.model): m for m in reader.models(window)}
-    return Evidence(
-        window=window,
-        now=now,
-        models=models,
-        last_verdicts=last_verdicts(reader, window, set(models)),
-        incidents=tuple(reader.incidents(window)),
-        catalog_changes=tuple(reader.catalog_changes(window)),
-        drift=summarize_drift(reader.drift(window)),
-        ratelimits={
-            key: tuple(points) for key, points in reader.ratelimit_ceilings(window).items()
-        },
-    )
+def cadence(verdicts: Mapping[ModelKey, Sequence[VerdictPoint]]) -> timedelta | None:
+    """The median time between consecutive runs among these verdicts' runs."""
+    starts = sorted({p.at for points in verdicts.values() for p in points})
+    gaps = sorted(b - a for a, b in pairwise(starts))
+    return gaps[len(gaps) // 2] if gaps else None
 
 
-VERDICT_TAIL = timedelta(days=2)
-"""Where the last verdicts are looked for first: a month of runs holds hundreds of
-thousands of verdicts, and only each model's last one is needed."""
-
-
-def last_verdicts(
-    reader: HistoryReader, window: Window, expected: set[ModelKey]
-) -> dict[ModelKey, VerdictPoint]:
-    """Each model's last decisive verdict: from the window's last two days, and from the
-    whole window only when a model probed in it had none there."""
-    tail = Window(since=max(window.since, window.until - VERDICT_TAIL), until=window.until)
-    found = _last_decisive(reader.verdicts(tail))
-    if tail.since > window.since and not expected <= set(found):
-        found = {**_last_decisive(reader.verdicts(window)), **found}
-    return found
-
-
-def _last_decisive(
+def last_decisive(
     verdicts: Mapping[ModelKey, Sequence[VerdictPoint]],
 ) -> dict[ModelKey, VerdictPoint]:
     found = {}
+    """Each model's last verdict that is neither skipped nor inconclusive."""
     for key, points in verdicts.items():
         decided = [p for p in points if p.verdict not in _UNDECIDED]
         if decided:

@@ -1,0 +1,87 @@
+"""Change events, recorded as attempts are written: the served model changing, a
+`system_fingerprint` never seen before for the model, the rate-limit ceilings changing.
+
+Recording them at write time (one row per change, in `change_event`) makes the report's
+drift and rate-limit reads a range of a small table instead of a pass over every attempt,
+and lets them outlive `db prune`. The model's last values are kept on its `target` row and
+read inside the writing transaction, so concurrent writers see each other's changes in
+commit order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Iterable
+
+KINDS = ("served_model", "fingerprint", "ratelimit")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one attempt reported (string ids; the served model also by name)."""
+
+    at_ms: int
+    served_model: int | None = None
+    served_name: str | None = None
+    fingerprint: int | None = None
+    ratelimit: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.served_model is None and self.fingerprint is None and self.ratelimit is None
+
+
+def record(
+    conn: sqlite3.Connection, target_id: int, model: str, observations: Iterable[Observation]
+) -> None:
+    """Compare each observation, in order, with what the model reported last; store the
+    changes and the new last values. Call inside the write transaction."""
+    seen = [o for o in observations if not o.empty]
+    if not seen:
+        return
+    row = conn.execute(
+        "SELECT served_model_id, fingerprint_id, ratelimit_id FROM target WHERE id = ?",
+        (target_id,),
+    ).fetchone()
+    served, fingerprint, ratelimit = row
+    from modelaudit.probe.classify import same_model  # the probe's rule; not needed to read
+
+    events: list[tuple[int, int, str, int | None, int]] = []
+    for o in seen:
+        if o.served_model is not None and o.served_model != served:
+            asked_for = same_model(model, o.served_name)
+            if served is not None or not asked_for:
+                events.append((target_id, o.at_ms, "served_model", served, o.served_model))
+            served = o.served_model
+        if o.fingerprint is not None and o.fingerprint != fingerprint:
+            if _first_time(conn, target_id, o.fingerprint, o.at_ms) and fingerprint is not None:
+                events.append((target_id, o.at_ms, "fingerprint", fingerprint, o.fingerprint))
+            fingerprint = o.fingerprint
+        if o.ratelimit is not None and o.ratelimit != ratelimit:
+            events.append((target_id, o.at_ms, "ratelimit", ratelimit, o.ratelimit))
+            ratelimit = o.ratelimit
+    conn.executemany(
+        "INSERT INTO change_event (target_id, at_ms, kind, before_id, after_id)"
+        " VALUES (?, ?, ?, ?, ?)",
+        events,
+    )
+    if (served, fingerprint, ratelimit) != tuple(row):
+        conn.execute(
+            "UPDATE target SET served_model_id = ?, fingerprint_id = ?, ratelimit_id = ?"
+            " WHERE id = ?",
+            (served, fingerprint, ratelimit, target_id),
+        )
+
+
+def _first_time(conn: sqlite3.Connection, target_id: int, fingerprint: int, at_ms: int) -> bool:
+    """Remember the fingerprint; True if the model never reported it before."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO target_fingerprint (target_id, fingerprint_id, first_ms)"
+        " VALUES (?, ?, ?)",
+        (target_id, fingerprint, at_ms),
+    )
+    return cursor.rowcount == 1

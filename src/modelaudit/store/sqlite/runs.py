@@ -1,0 +1,124 @@
+"""The small reads of the commands (`RunLog`): recent runs, one model's runs (`modelaudit
+history`), a provider's last catalog."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from modelaudit.errors import UsageError
+from modelaudit.store.base import CatalogSnapshot, ModelRun, ProbeOutcome, RunSummary
+from modelaudit.store.sqlite.db import from_ms
+from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
+
+if TYPE_CHECKING:
+    import sqlite3
+
+
+def recent_runs(conn: sqlite3.Connection, limit: int) -> list[RunSummary]:
+    rows = conn.execute(
+        "SELECT id, started_ms, finished_ms, status, tool_version, registry_sha256, attempts,"
+        " requests_sent, notes FROM run ORDER BY started_ms DESC, id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    counts: dict[int, Counter[Verdict]] = {row[0]: Counter() for row in rows}
+    for run_id, verdict, n in conn.execute(
+        "SELECT run_id, verdict, count(*) FROM verdict WHERE run_id IN"
+        " (SELECT value FROM json_each(?)) GROUP BY 1, 2",
+        (json.dumps(list(counts)),),
+    ):
+        counts[run_id][Verdict(verdict)] = n
+    return [
+        RunSummary(
+            id=run_id,
+            started_at=from_ms(started),
+            finished_at=from_ms(finished) if finished is not None else None,
+            status=RunStatus(status),
+            tool_version=tool_version,
+            registry_sha256=sha,
+            attempts=attempts,
+            requests_sent=requests,
+            verdicts=dict(counts[run_id]),
+            notes=tuple(json.loads(notes)) if notes else (),
+        )
+        for run_id, started, finished, status, tool_version, sha, attempts, requests, notes in rows
+    ]
+
+
+def find_target(conn: sqlite3.Connection, ref: str) -> tuple[int, str, str]:
+    """`provider/model` or a model id that only one provider has: (id, provider, model)."""
+    rows = conn.execute(
+        "SELECT id, provider, model FROM target WHERE provider || '/' || model = ?"
+        " UNION SELECT id, provider, model FROM target WHERE model = ?",
+        (ref, ref),
+    ).fetchall()
+    exact = [r for r in rows if f"{r[1]}/{r[2]}" == ref]
+    if exact:
+        rows = exact
+    if not rows:
+        raise UsageError(f"--model {ref}: no such model in the history database")
+    if len(rows) > 1:
+        choices = ", ".join(f"{p}/{m}" for _, p, m in rows)
+        raise UsageError(f"--model {ref} is ambiguous: say which one ({choices})")
+    target_id, provider, model = rows[0]
+    return int(target_id), str(provider), str(model)
+
+
+def model_runs(conn: sqlite3.Connection, target_id: int, limit: int) -> list[ModelRun]:
+    """The model's last `limit` runs, newest first, with each probe's final attempt."""
+    runs = conn.execute(
+        "SELECT r.id, r.started_ms, r.status, v.verdict, v.reason FROM run r"
+        " LEFT JOIN verdict v ON v.run_id = r.id AND v.target_id = :target"
+        " WHERE r.id IN (SELECT run_id FROM attempt WHERE target_id = :target)"
+        " ORDER BY r.started_ms DESC, r.id DESC LIMIT :limit",
+        {"target": target_id, "limit": limit},
+    ).fetchall()
+    probes = _final_attempts(conn, target_id, [row[0] for row in runs])
+    return [
+        ModelRun(
+            run_id=run_id,
+            started_at=from_ms(started),
+            run_status=RunStatus(status),
+            verdict=Verdict(verdict) if verdict else None,
+            reason=reason,
+            probes=tuple(sorted(probes.get(run_id, {}).values(), key=_kind_order)),
+        )
+        for run_id, started, status, verdict, reason in runs
+    ]
+
+
+def _final_attempts(
+    conn: sqlite3.Connection, target_id: int, run_ids: list[int]
+) -> dict[int, dict[str, ProbeOutcome]]:
+    rows = conn.execute(
+        "SELECT run_id, kind, error_class, number, http_status, latency_ms, ttft_ms FROM attempt"
+        " WHERE target_id = ? AND run_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY run_id, kind, number",
+        (target_id, json.dumps(run_ids)),
+    )
+    final: dict[int, dict[str, ProbeOutcome]] = {}
+    for run_id, kind, error_class, number, status, latency, ttft in rows:
+        final.setdefault(run_id, {})[kind] = ProbeOutcome(
+            ProbeKind(kind), ErrorClass(error_class), number, status, latency, ttft
+        )
+    return final
+
+
+def _kind_order(probe: ProbeOutcome) -> int:
+    return list(ProbeKind).index(probe.kind)
+
+
+def latest_catalog(
+    conn: sqlite3.Connection, provider: str, before_ms: int | None
+) -> CatalogSnapshot | None:
+    row = conn.execute(
+        "SELECT s.run_id, s.taken_ms, c.ids FROM catalog_snapshot s"
+        " JOIN catalog_set c ON c.id = s.set_id WHERE s.provider = ? AND s.taken_ms < ?"
+        " ORDER BY s.taken_ms DESC LIMIT 1",
+        (provider, before_ms if before_ms is not None else 2**62),
+    ).fetchone()
+    if row is None:
+        return None
+    run_id, taken, ids = row
+    return CatalogSnapshot(provider, int(run_id), from_ms(taken), frozenset(json.loads(ids)))
