@@ -362,37 +362,33 @@ def _endless_pages(delay_s: float) -> Callable[[Any], Reply]:
     return endless
 
 
-def test_a_paginated_model_list_stops_after_100_pages(isolated_env: Path) -> None:
+def _list_pages(
+    directory: Path, delay_s: float, timeouts: dict[str, float]
+) -> tuple[Measured, int]:
+    """Probe a catalog that always has one more page; the run and the pages served."""
     with FakeAnthropic(key=KEY, models=["claude-x"]) as fake:
-        fake.behave_catalog(Behaviour.raw(_endless_pages(0.0)))
+        fake.behave_catalog(Behaviour.raw(_endless_pages(delay_s)))
         write_registry(
-            isolated_env,
+            directory,
             [provider("anthropic", "anthropic", fake.base_url, ["claude-x"], key_env="ACME_KEY")],
             control_url=fake.base_url,
             kinds=["catalog"],
             retry={"attempts": 1},
-            timeouts={"total_s": 60},
+            timeouts=timeouts,
         )
-        run = modelaudit("probe", "-f", "json", "--no-store", cwd=isolated_env, env=_env())
-        pages = len(fake.server.requests)
+        run = modelaudit("probe", "-f", "json", "--no-store", cwd=directory, env=_env())
+        return run, len(fake.server.requests)
+
+
+def test_a_paginated_model_list_stops_after_100_pages(isolated_env: Path) -> None:
+    run, pages = _list_pages(isolated_env, 0.0, {"total_s": 60})
 
     assert _result(run, "catalog")["detail"] == "the model list goes on past 100 pages"
     assert pages == 100
 
 
 def test_an_endless_paginated_model_list_stops_at_the_total_deadline(isolated_env: Path) -> None:
-    endless = _endless_pages(0.1)
-    with FakeAnthropic(key=KEY, models=["claude-x"]) as fake:
-        fake.behave_catalog(Behaviour.raw(endless))
-        write_registry(
-            isolated_env,
-            [provider("anthropic", "anthropic", fake.base_url, ["claude-x"], key_env="ACME_KEY")],
-            control_url=fake.base_url,
-            kinds=["catalog"],
-            retry={"attempts": 1},
-            timeouts={"connect_s": 1, "total_s": 1.5},
-        )
-        run = modelaudit("probe", "-f", "json", "--no-store", cwd=isolated_env, env=_env())
+    run, _ = _list_pages(isolated_env, 0.1, {"connect_s": 1, "total_s": 1.5})
 
     result = _result(run, "catalog")
     assert result["error_class"] == "timeout", run
