@@ -234,3 +234,16 @@ def test_a_usage_or_io_problem_is_exit_2_never_4(
     done = run(*args, cwd=isolated_env)
 
     assert_usage_error(done, words)
+
+
+@pytest.mark.usefixtures("fake")
+def test_a_metrics_file_that_is_a_fifo_never_hangs_the_run(isolated_env: Path) -> None:
+    fifo = isolated_env / "modelaudit.prom"
+    os.mkfifo(fifo)
+
+    done = run("probe", "-f", "json", "--metrics-file", str(fifo), cwd=isolated_env)
+
+    assert done.returncode == 0, done
+    assert "could not be read back (is a FIFO (named pipe), not a regular file)" in done.stderr
+    assert "a FIFO no process reads" in done.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
