@@ -13,7 +13,7 @@ import pytest
 from tests import netguard
 
 # Real-server fixtures (llamacpp_server, litellm_server...) and the `netns` marker's skip.
-pytest_plugins = ("tests.realservers", "tests.netns")
+pytest_plugins = ("tests.realservers", "tests.netns", "tests.pgserver")
 
 # Nothing a test runs may reach beyond loopback: this process, and every modelaudit
 # subprocess a test starts (through PYTHONPATH and the guard's log file), see tests/netguard.py.

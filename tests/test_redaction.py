@@ -88,7 +88,20 @@ def test_user_info_in_a_url_is_masked(text: str) -> None:
     assert "hunter2" not in masked
     assert "user:pass" not in masked
     assert "anonymous:mail" not in masked
-    assert f"{MASK}@" in masked
+    assert f":{MASK}@" in masked
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postgresql://probe@127.0.0.1/db", "postgresql://probe@127.0.0.1/db"),
+        ("https://ghs_Tokenlike0123456789@git.test/x", f"https://{MASK}@git.test/x"),
+    ],
+)
+def test_a_short_user_name_is_public_and_a_long_one_may_be_a_token(
+    text: str, expected: str
+) -> None:
+    assert redact(text) == expected
 
 
 def test_a_ping_failure_names_the_host_only(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,8 @@ Keys are registered here the moment they are read (`credentials.resolve`), so an
 printed, logged, stored or reported passes through `redact` and cannot carry them, even
 when a server echoes a key back in an error message, in another case, or a piece of it.
 Key-shaped tokens of the common vendors, keys in query strings and echoed auth headers, and
-the user:password of a URL are masked too, as a second line of defence.
+the password of a URL's user-info (and a user name long enough to be a token) are masked
+too, as a second line of defence.
 
 `redact` works on values (one string), never on a serialized document: a JSON, XML or HTML
 text is made of escapes a pattern could cut in half. `modelaudit.outgoing` applies it to
@@ -49,7 +50,7 @@ _PARAM_WORDS = ("key=", "token=", "bearer", "-key:")
 matches their letters case-insensitively; only `i` has such twins, hence no `api`.)"""
 
 # `scheme://user:password@host`: a ping URL, a proxy, a Location header.
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/?#@\[\]]+@")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^\s/?#@\[\]:]*)(:[^\s/?#@\[\]]*)?@")
 
 MIN_SECRET_CHARS = 12
 """Keys shorter than this are public (see the module's docstring)."""
@@ -90,13 +91,22 @@ def redact(text: str) -> str:
     if secrets:
         text = _mask_secrets(text, secrets)
     if "://" in text and "@" in text:
-        text = _USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
+        text = _USERINFO.sub(_without_credentials, text)
     shapes = _KEY_SHAPES if _may_hold_zhipu_key(text) else _PREFIXED_ONLY
     text = shapes.sub(MASK, text)
     lowered = text.lower()
     if not any(word in lowered for word in _PARAM_WORDS):
         return text
     return _KEY_PARAMS.sub(lambda m: m.group(1) + MASK, text)
+
+
+def _without_credentials(match: re.Match[str]) -> str:
+    """`scheme://user:password@` with the password masked, and the user too when it is long
+    enough to be a token (`https://TOKEN@host`); a short user name (`probe@`) is public, as
+    a short key is."""
+    scheme, user, password = match.group(1), match.group(2), match.group(3)
+    shown = user if len(user) < MIN_SECRET_CHARS else MASK
+    return f"{scheme}{shown}{':' + MASK if password is not None else ''}@"
 
 
 def _may_hold_zhipu_key(text: str) -> bool:
