@@ -15,6 +15,7 @@ from modelaudit.cli.options import (
     KindOption,
     MetricsFileOption,
     ModelOption,
+    NoAlertsOption,
     NoStoreOption,
     PingUrlOption,
     ProviderOption,
@@ -71,6 +72,7 @@ def probe(
     ] = False,
     metrics_file: MetricsFileOption = None,
     ping_url: PingUrlOption = None,
+    no_alerts: NoAlertsOption = False,
 ) -> int:
     """Probe the models in the registry: availability, latency, and a verdict for each."""
     import contextlib
@@ -90,9 +92,12 @@ def probe(
         return 0
     location = locate(db)
     store = None if no_store else location
-    options = JobOptions(store=store, metrics_file=metrics_file, ping_url=ping_url)
+    options = JobOptions(
+        store=store, metrics_file=metrics_file, ping_url=ping_url, alerts=not no_alerts
+    )
     lock = location.exclusive() if exclusive else contextlib.nullcontext()
-    with lock, Job(options, console.warn) as job:
+    with lock, Job(options, console.warn, console.info) as job:
+        job.registry = loaded
         return run_once(plan, loaded.sha256, job, chosen, fail_verdicts)
 
 

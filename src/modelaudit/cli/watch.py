@@ -15,6 +15,7 @@ from modelaudit.cli.options import (
     KindOption,
     MetricsFileOption,
     ModelOption,
+    NoAlertsOption,
     NoStoreOption,
     PingUrlOption,
     ProviderOption,
@@ -77,6 +78,7 @@ def watch(
         str, typer.Option("--metrics-host", help="The address /metrics listens on.")
     ] = "127.0.0.1",
     ping_url: PingUrlOption = None,
+    no_alerts: NoAlertsOption = False,
 ) -> int:
     """Probe on a schedule until stopped, never overlapping itself; store every run."""
     import asyncio
@@ -95,13 +97,17 @@ def watch(
 
     def plan_source() -> tuple[Plan, str]:
         loaded = registry.load(registry.discover(config))
-        return make_plan(loaded, selection, tuple(kind) if kind else None), loaded.sha256
+        plan = make_plan(loaded, selection, tuple(kind) if kind else None)
+        job.registry = loaded
+        return plan, loaded.sha256
 
     location = locate(db)
     store = None if no_store else location
-    options = JobOptions(store=store, metrics_file=metrics_file, ping_url=ping_url)
+    options = JobOptions(
+        store=store, metrics_file=metrics_file, ping_url=ping_url, alerts=not no_alerts
+    )
     voice = Voice(console.info, console.warn, console.error)
-    with location.exclusive(), Job(options, console.warn) as job:
+    with location.exclusive(), Job(options, console.warn, console.info) as job:
         watcher = Watcher(plan_source, Schedule(interval, spread, count), job, fail_verdicts, voice)
         server = _serve_metrics(job, metrics_host, metrics_port)
         console.info(f"watching: a run every {every} (jitter up to {spread.total_seconds():g} s)")

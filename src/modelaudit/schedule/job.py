@@ -10,15 +10,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from modelaudit.probe.runner import Observer
-from modelaudit.vocabulary import Verdict
+from modelaudit.vocabulary import RunStatus, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
     from types import TracebackType
 
+    from modelaudit.alerts.service import Alerting
     from modelaudit.metrics.prometheus import MetricsState
     from modelaudit.probe.result import RunReport
+    from modelaudit.registry.loader import LoadedRegistry
     from modelaudit.schedule.ping import Pinger
     from modelaudit.store.backends import StoreLocation
     from modelaudit.store.base import Store
@@ -33,25 +35,40 @@ class JobOptions:
     """Where to record the runs; None records nothing (`--no-store`)."""
     metrics_file: Path | None = None
     ping_url: str | None = None
+    alerts: bool = True
+    """Evaluate the registry's `alerts:` after each stored run (`--no-alerts`: False)."""
 
 
 class Job:
     """Open for the life of the command (a context manager); `run()` gives each run its
     observer and `finish()` its side effects."""
 
-    def __init__(self, options: JobOptions, warn: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        options: JobOptions,
+        warn: Callable[[str], None],
+        info: Callable[[str], None] | None = None,
+    ) -> None:
         from modelaudit.schedule.ping import Pinger
 
         self.options = options
         self.warn = warn
+        self.info = info or warn
         self.pinger: Pinger | None = Pinger(options.ping_url, warn) if options.ping_url else None
         self.store: Store | None = None
         self.recorder: StoreRecorder | None = None
         self.metrics: MetricsState | None = None
+        self.registry: LoadedRegistry | None = None
+        """The registry of the next run (alert routes, maintenance windows)."""
+        self.alerting: Alerting | None = None
 
     def __enter__(self) -> Job:
         if self.options.store is not None:
             self.store = self.options.store.open()
+            if self.options.alerts:
+                from modelaudit.alerts.service import Alerting
+
+                self.alerting = Alerting(self.store, self.warn, self.info)
         return self
 
     def __exit__(
@@ -95,8 +112,22 @@ class Job:
             self.metrics.record(report)
         if path is not None and self.metrics is not None:
             self._write_metrics(path, self.metrics)
+        self._alert(report)
         if self.pinger is not None and exit_code is not None:
             self.pinger.finish(exit_code, summary)
+
+    def _alert(self, report: RunReport) -> None:
+        """Tell the alert routes what this run changed, once it is stored (a run stopped
+        on purpose tells nothing: its verdicts are partial, and the exit must be quick)."""
+        recorder, loaded = self.recorder, self.registry
+        if self.alerting is None or loaded is None or loaded.registry.alerts is None:
+            return
+        if report.status is RunStatus.INTERRUPTED:
+            return
+        if recorder is None or recorder.run_id is None or recorder.failed:
+            self.warn("alerts were not evaluated: this run is not in the history store")
+            return
+        self.alerting.after_run(loaded.registry, loaded.path.parent, report, recorder.run_id)
 
     def _write_metrics(self, path: Path, metrics: MetricsState) -> None:
         from modelaudit.metrics.prometheus import write_textfile
