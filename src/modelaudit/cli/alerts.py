@@ -35,7 +35,7 @@ def _alerts_of(loaded: LoadedRegistry) -> Alerts:
 
 
 @app.command("test")
-def test(
+def send_test(
     route: Annotated[
         str | None, typer.Argument(help="The route to test. Default: every route.")
     ] = None,
@@ -55,7 +55,8 @@ def test(
         raise UsageError(f"no route `{route}` in {loaded.path} (routes: {known})")
     chosen = [route] if route is not None else sorted(alerts.routes)
     now = datetime.now(UTC)
-    jobs, names = [], {}
+    jobs: list[Job] = []
+    names: dict[int, str] = {}
     for name in chosen:
         notice = Notice(Change.TEST, "modelaudit", name, created_at=now)
         message = compose(notice, Envelope(route=name, report_url=alerts.report_url, now=now))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from modelaudit.probe.result import RunReport
     from modelaudit.registry.loader import LoadedRegistry
     from modelaudit.schedule.ping import Pinger
+    from modelaudit.schedule.serve import Published
     from modelaudit.store.backends import StoreLocation
     from modelaudit.store.base import Store
     from modelaudit.store.recorder import StoreRecorder
@@ -61,6 +62,8 @@ class Job:
         self.registry: LoadedRegistry | None = None
         """The registry of the next run (alert routes, maintenance windows)."""
         self.alerting: Alerting | None = None
+        self.published: Published | None = None
+        """What `watch --serve` shows, refreshed after each run."""
 
     def __enter__(self) -> Job:
         if self.options.store is not None:
@@ -113,6 +116,8 @@ class Job:
         if path is not None and self.metrics is not None:
             self._write_metrics(path, self.metrics)
         self._alert(report)
+        if self.published is not None and self.store is not None and self.registry is not None:
+            self.published.refresh(self.registry.registry, self.store, self.warn)
         if self.pinger is not None and exit_code is not None:
             self.pinger.finish(exit_code, summary)
 
