@@ -95,6 +95,47 @@ EXPECTED_TABLES = {
     "change_event": ["id", "target_id", "at_ms", "kind", "before_id", "after_id"],
     "incident": ["target_id", "start_ms", "start_run", "verdict", "last_ms", "end_ms", "runs"],
     "daily": ["day_ms", "target_id", *SUMMED],
+    "alert_watermark": ["scope", "run_id"],
+    "alert_tracker": [
+        "provider",
+        "model",
+        "scope",
+        "confirmed",
+        "confirmed_ms",
+        "last",
+        "last_runs",
+        "last_ms",
+        "bad_runs",
+        "bad_ms",
+        "good_runs",
+        "reason",
+    ],
+    "alert_mark": [
+        "route",
+        "kind",
+        "provider",
+        "model",
+        "scope",
+        "told",
+        "since_ms",
+        "sent_ms",
+    ],
+    "alert_delivery": [
+        "id",
+        "route",
+        "target",
+        "notice",
+        "state",
+        "attempts",
+        "created_ms",
+        "attempt_ms",
+        "done_ms",
+        "error",
+        "pid",
+        "host",
+        "boot_id",
+        "process_start",
+    ],
 }
 EXPECTED_INDEXES = {
     "run_started": ["started_ms"],
@@ -109,6 +150,7 @@ EXPECTED_INDEXES = {
     "change_event_at": ["kind", "at_ms"],
     "change_event_target": ["target_id", "kind", "at_ms"],
     "incident_last": ["last_ms"],
+    "alert_delivery_open": ["state", "id"],
 }
 
 
@@ -143,7 +185,7 @@ def schema(conn: sqlite3.Connection) -> dict[str, Any]:
 def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "h.sqlite3") as store:
         found = schema(store.conn)
-        assert user_version(store.conn) == LATEST == 6
+        assert user_version(store.conn) == LATEST == 7
         assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
@@ -216,6 +258,15 @@ def _seed(conn: sqlite3.Connection, version: int) -> None:
         )
         conn.execute(
             "INSERT INTO incident VALUES (1, ?, 2, 'down', ?, NULL, 2)", (t + HOUR, t + 2 * HOUR)
+        )
+    if version >= 6:  # the daily sums, as the store writes them with each attempt
+        conn.executemany(
+            "INSERT INTO daily VALUES (?, 1, 'completion', ?, ?, ?, ?, ?, ?, NULL)",
+            [
+                (t - 86_400_000, "ok", 0, 2, t - HOUR, t - HOUR + 5, "[108,2]"),
+                (t, "connect_failed", 1, 1, t + 3 * HOUR, t + 3 * HOUR, None),
+                (t, "ok", 0, 3, t, t + 2, "[108,3]"),
+            ],
         )
 
 

@@ -8,12 +8,13 @@ same report, byte for byte (the golden-file tests rely on it).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from modelaudit import __version__
 from modelaudit.history import Incident, Percentiles
+from modelaudit.report.maintenance import leave_out, periods_by_model
 from modelaudit.report.source import read_evidence
 from modelaudit.report.window import bucket_for, label, window_ending
 from modelaudit.risk import fallbacks
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         VerdictPoint,
         Window,
     )
+    from modelaudit.maintenance import Period
     from modelaudit.registry.schema import Registry
     from modelaudit.risk.assess import Assessment
     from modelaudit.risk.evidence import CeilingTrend, DriftSummary, Evidence
@@ -95,6 +97,8 @@ class ModelView:
     timeline: tuple[TimelinePoint, ...]
     downtime: Downtime | None
     """None when the model had no incident in the window."""
+    maintenance: tuple[Period, ...] = ()
+    """Its maintenance windows inside the report's window (left out of availability)."""
 
     @property
     def ref(self) -> str:
@@ -200,13 +204,17 @@ def build_report(
     draw them (`render.DRAWS_TIMELINES`): a month of them is a sizable read."""
     window = window_ending(now, span)
     bucket = bucket_for(span)
-    evidence = read_evidence(reader, window, now)
+    planned = periods_by_model(registry, window)
+    evidence = leave_out(reader, read_evidence(reader, window, now), planned)
     drawn = reader.timelines(window, bucket) if timelines else {}
     assessments = assess(registry, evidence)
     incidents = _incidents(evidence)
     downtime = _downtime(incidents, window)
     views = [
-        _registry_model(a, evidence, tuple(drawn.get(a.key, ())), downtime.get(a.key))
+        replace(
+            _registry_model(a, evidence, tuple(drawn.get(a.key, ())), downtime.get(a.key)),
+            maintenance=planned.get(a.key, ()),
+        )
         for a in assessments.values()
     ]
     views += [

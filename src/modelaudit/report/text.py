@@ -11,8 +11,10 @@ from modelaudit.risk.stats import percent
 ZERO = timedelta(0)
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
+    from modelaudit.maintenance import Period
     from modelaudit.report.model import LatencyView, ModelView, Report
     from modelaudit.risk.evidence import DriftSummary
     from modelaudit.risk.portfolio import DrillResult
@@ -175,4 +177,17 @@ def headline(report: Report) -> str:
         f"last {report.label} ({when(report.window.since)} to {when(report.window.until)} UTC): "
         f"{len(report.models)} models, {report.attempts:,} attempts; "
         f"risk: {counts or 'none scored'}"
+    )
+
+
+def maintenance(periods: Sequence[Period]) -> str:
+    """`maintenance: 2 windows, 4 h (left out of availability)`; "" without any."""
+    if not periods:
+        return ""
+    from modelaudit.maintenance import total
+
+    count = len(periods)
+    return (
+        f"maintenance: {count} window{'s' if count != 1 else ''}, {duration(total(periods))} "
+        "(left out of availability)"
     )

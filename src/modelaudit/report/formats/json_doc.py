@@ -139,6 +139,16 @@ def _ceiling_json(trend: CeilingTrend) -> dict[str, Any]:
 
 def model_json(m: ModelView) -> dict[str, Any]:
     verdict = m.last_verdict
+    planned = (
+        {
+            "maintenance": [
+                {"start": iso(p.start), "end": iso(p.end), "reason": p.reason}
+                for p in m.maintenance
+            ]
+        }
+        if m.maintenance
+        else {}
+    )
     return {
         "provider": m.provider,
         "model": m.model,
@@ -185,6 +195,7 @@ def model_json(m: ModelView) -> dict[str, Any]:
             }
             for p in m.timeline
         ],
+        **planned,
     }
 
 
