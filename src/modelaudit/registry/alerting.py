@@ -245,10 +245,18 @@ class MaintenanceWindow(_Section):
     def _kind_of_time(cls, value: object, info: ValidationInfo) -> object:
         """Weekly windows take times of day, one-off windows dates and times: each is read
         as the kind `days` says, so a mistake is told as that kind's."""
-        return _time_of_day(value) if info.data.get("days") else _moment(value)
+        if info.data.get("days"):
+            return _time_of_day(value)
+        clock = isinstance(value, int) or (isinstance(value, str) and _HH_MM.fullmatch(value))
+        return _time_of_day(value) if clock else _moment(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> MaintenanceWindow:
+        if self.days is None and not isinstance(self.start, datetime):
+            raise ValueError(
+                "a time of day repeats: say on which `days` (e.g. days: [sun]); a one-off "
+                "window takes a date and time, e.g. start: 2026-07-01T22:00"
+            )
         if self.days is None and isinstance(self.start, datetime):
             end = self.end if isinstance(self.end, datetime) else self.start
             if self._aware(end) <= self._aware(self.start):
