@@ -225,7 +225,8 @@ def wants_markdown(service: Any, scheme: str) -> bool:
     if scheme in PLAIN_TEXT_SCHEMES:
         return False
     formats = service.notify_format
-    accepted = {str(f) for f in (formats if isinstance(formats, tuple | list) else (formats,))}
+    listed = formats if isinstance(formats, tuple | list) else (formats,)
+    accepted = {str(getattr(f, "value", f)) for f in listed}
     return bool(accepted & {"markdown", "html"})
 
 
