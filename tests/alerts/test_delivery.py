@@ -235,6 +235,7 @@ def test_a_url_is_never_printed(setup: Setup) -> None:
         assert piece not in done.stderr + done.stdout
 
 
+@pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 @pytest.mark.parametrize(
     ("url", "markdown"),
     [
