@@ -241,7 +241,7 @@ def test_a_url_is_never_printed(setup: Setup) -> None:
     [
         ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ", True),
         ("discord://4174216298/JHMHI8qBe7bk2ZwO5U711o3dV_js", True),
-        ("mailto://user:pass@127.0.0.1?to=a@example.test", True),
+        ("mailto://127.0.0.1:25?smtp=127.0.0.1&from=a@example.test&to=b@example.test", True),
         ("json://127.0.0.1:1/hook", False),
         ("form://127.0.0.1:1/hook", False),
     ],
