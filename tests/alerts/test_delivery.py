@@ -256,3 +256,13 @@ def test_markdown_where_the_service_renders_it_plain_text_elsewhere(
     service = apprise.Apprise.instantiate(url)
     assert service is not None
     assert wants_markdown(service, scheme_of(url)) is markdown
+
+
+def test_watch_evaluates_alerts_after_each_run(setup: Setup) -> None:
+    with webhook_receiver() as hook:
+        gone(setup.fake)
+        done = setup.modelaudit("watch", "--every", "1s", "--count", "2", HOOK_URL=hook.url())
+        assert done.returncode == 0, done.stderr
+        (message,) = hook.wait_for(1)
+        assert message["title"] == "modelaudit: acme/main is gone"
+        assert "alerts: 1 message sent" in done.stderr

@@ -121,6 +121,7 @@ def run_once(
     for line in job.last_answers(report):
         console.warn(line)
     code = outcome.exit_code(report, fail_on)
+    job.stored(report)
     job.finish(report, code, summary)
     return code
 

@@ -115,19 +115,22 @@ class Job:
             self.metrics.record(report)
         if path is not None and self.metrics is not None:
             self._write_metrics(path, self.metrics)
-        self._alert(report)
-        if self.published is not None and self.store is not None and self.registry is not None:
-            self.published.refresh(self.registry.registry, self.store, self.warn)
         if self.pinger is not None and exit_code is not None:
             self.pinger.finish(exit_code, summary)
 
+    def stored(self, report: RunReport) -> None:
+        """Once the run is stored, in the thread that owns the store: tell the alert routes
+        what it changed, and refresh what `watch --serve` shows. A run stopped on purpose
+        does neither (its verdicts are partial, and the exit must be quick)."""
+        if report.status is RunStatus.INTERRUPTED:
+            return
+        self._alert(report)
+        if self.published is not None and self.store is not None and self.registry is not None:
+            self.published.refresh(self.registry.registry, self.store, self.warn)
+
     def _alert(self, report: RunReport) -> None:
-        """Tell the alert routes what this run changed, once it is stored (a run stopped
-        on purpose tells nothing: its verdicts are partial, and the exit must be quick)."""
         recorder, loaded = self.recorder, self.registry
         if self.alerting is None or loaded is None or loaded.registry.alerts is None:
-            return
-        if report.status is RunStatus.INTERRUPTED:
             return
         if recorder is None or recorder.run_id is None or recorder.failed:
             self.warn("alerts were not evaluated: this run is not in the history store")
