@@ -147,14 +147,28 @@ def matches(route: Route, subject: Subject) -> bool:
     return wanted.pinned is None or wanted.pinned == subject.pinned
 
 
+def streak_cap(alerts: Alerts) -> int:
+    """Streaks are counted up to the largest threshold: beyond it a count changes nothing,
+    so a model that stays up does not rewrite its tracker on every run."""
+    limits = alerts.failure_threshold
+    return min(
+        MAX_STREAK,
+        max(limits.down, limits.degraded, limits.gone, limits.blocked, alerts.success_threshold),
+    )
+
+
 def step(tracker: Tracker, seen: Observed, at: datetime, alerts: Alerts) -> Tracker:
     """The tracker after one decisive verdict."""
     verdict = seen.verdict
+    cap = streak_cap(alerts)
     same = tracker.last == verdict.value
-    last_runs = min(tracker.last_runs + 1, MAX_STREAK) if same else 1
+    if same and verdict is Verdict.UP and tracker.confirmed == verdict.value:
+        if tracker.good_runs >= cap and tracker.last_runs >= cap:
+            return tracker  # steady: nothing to count
+    last_runs = min(tracker.last_runs + 1, cap) if same else 1
     last_since = tracker.last_since if same and tracker.last_since else at
     if verdict is Verdict.UP:
-        good = min(tracker.good_runs + 1, MAX_STREAK)
+        good = min(tracker.good_runs + 1, cap)
         moved = replace(
             tracker,
             last=verdict.value,
@@ -169,7 +183,7 @@ def step(tracker: Tracker, seen: Observed, at: datetime, alerts: Alerts) -> Trac
         ):
             return replace(moved, confirmed=verdict.value, confirmed_since=last_since)
         return moved
-    bad = min(tracker.bad_runs + 1, MAX_STREAK)
+    bad = min(tracker.bad_runs + 1, cap)
     bad_since = tracker.bad_since or at
     moved = replace(
         tracker,

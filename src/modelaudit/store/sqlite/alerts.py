@@ -4,7 +4,7 @@ echoed a key)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelaudit.alerts.state import (
     AlertOverview,
@@ -82,7 +82,7 @@ def _write(conn: sqlite3.Connection, decided: AlertUpdate) -> None:
                 t.bad_runs,
                 _ms(t.bad_since),
                 t.good_runs,
-                redact(t.reason),
+                redact(t.reason) if t.reason else "",
             )
             for t in decided.trackers
         ],
@@ -190,22 +190,23 @@ def overview(conn: sqlite3.Connection) -> AlertOverview:
     return AlertOverview(marks, undelivered)
 
 
-def _tracker(row: tuple[object, ...]) -> Tracker:
+def _tracker(row: Any) -> Tracker:
+    """A row in `_TRACKER_COLUMNS` order (the columns' types are the fields')."""
     (provider, model, scope, confirmed, confirmed_ms, last, last_runs, last_ms, bad_runs) = row[:9]
     bad_ms, good_runs, reason = row[9:]
     return Tracker(
-        provider=str(provider),
-        model=str(model),
-        scope=str(scope),
-        confirmed=None if confirmed is None else str(confirmed),
-        confirmed_since=_at(confirmed_ms),
-        last=None if last is None else str(last),
-        last_runs=int(str(last_runs)),
-        last_since=_at(last_ms),
-        bad_runs=int(str(bad_runs)),
-        bad_since=_at(bad_ms),
-        good_runs=int(str(good_runs)),
-        reason=str(reason),
+        provider,
+        model,
+        scope,
+        confirmed,
+        _at(confirmed_ms),
+        last,
+        last_runs,
+        _at(last_ms),
+        bad_runs,
+        _at(bad_ms),
+        good_runs,
+        reason,
     )
 
 
@@ -242,8 +243,8 @@ def _ms(moment: datetime | None) -> int | None:
     return None if moment is None else ms(moment)
 
 
-def _at(value: object) -> datetime | None:
-    return None if value is None else from_ms(int(str(value)))
+def _at(value: int | None) -> datetime | None:
+    return None if value is None else from_ms(value)
 
 
 def _json_ids(ids: dict[int, bool]) -> str:
