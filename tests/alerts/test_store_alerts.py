@@ -9,7 +9,6 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -25,16 +24,28 @@ from modelaudit.alerts.state import (
     Tracker,
 )
 from modelaudit.redact import register_secret
+from modelaudit.store.backends import locate
 from modelaudit.store.base import Store
-from modelaudit.store.sqlite.store import SqliteStore
+from tests.store.backends_fixture import location  # noqa: F401 - the fixture
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with SqliteStore.open(tmp_path / "h.sqlite3") as opened:
+def store(location: str) -> Iterator[Store]:  # noqa: F811 - the fixture imported above
+    """The same tests against SQLite and a real PostgreSQL server."""
+    with locate(location).open() as opened:
         yield opened
+
+
+def claimer_script(where: str, body: str) -> str:
+    return "\n".join(
+        [
+            "from modelaudit.store.backends import locate",
+            f"with locate({where!r}).open() as store:",
+            *(f"    {line}" for line in textwrap.dedent(body).strip().splitlines()),
+        ]
+    )
 
 
 def notice(model: str = "m", reason: str = "404") -> Notice:
@@ -98,17 +109,11 @@ def test_a_delivery_is_claimed_once_settled_or_retried(store: Store) -> None:
 
 
 def test_a_claim_whose_process_died_is_sent_again_as_a_possible_repeat(
-    store: Store, tmp_path: Path
+    store: Store,
+    location: str,  # noqa: F811
 ) -> None:
     pending(store, 1)
-    claimer = textwrap.dedent(
-        f"""
-        from pathlib import Path
-        from modelaudit.store.sqlite.store import SqliteStore
-        with SqliteStore.open(Path({str(tmp_path / "h.sqlite3")!r})) as store:
-            assert len(store.claim_deliveries(10)) == 1
-        """
-    )
+    claimer = claimer_script(location, "assert len(store.claim_deliveries(10)) == 1")
     subprocess.run([sys.executable, "-c", claimer], check=True, timeout=60)
     (claimed,) = store.claim_deliveries(10)
     assert claimed.repeat
@@ -116,21 +121,19 @@ def test_a_claim_whose_process_died_is_sent_again_as_a_possible_repeat(
 
 
 def test_two_processes_claiming_at_once_never_claim_the_same_delivery(
-    store: Store, tmp_path: Path
+    store: Store,
+    location: str,  # noqa: F811
 ) -> None:
     pending(store, 60)
-    claimer = textwrap.dedent(
-        f"""
-        import time
-        from pathlib import Path
-        from modelaudit.store.sqlite.store import SqliteStore
-        with SqliteStore.open(Path({str(tmp_path / "h.sqlite3")!r})) as store:
-            ids = []
-            for _ in range(30):
-                ids += [d.id for d in store.claim_deliveries(2)]
-            print(" ".join(map(str, ids)))
-            time.sleep(0.5)  # alive while the other claims: its claims are not stale
+    claimer = "import time\n" + claimer_script(
+        location,
         """
+        ids = []
+        for _ in range(30):
+            ids += [d.id for d in store.claim_deliveries(2)]
+        print(" ".join(map(str, ids)))
+        time.sleep(0.5)  # alive while the other claims: its claims are not stale
+        """,
     )
     procs = [
         subprocess.Popen([sys.executable, "-c", claimer], stdout=subprocess.PIPE, text=True)
@@ -141,12 +144,17 @@ def test_two_processes_claiming_at_once_never_claim_the_same_delivery(
     assert len(claimed) == 60
 
 
-def test_nothing_secret_is_stored(store: Store, tmp_path: Path) -> None:
+def test_nothing_secret_is_stored(store: Store) -> None:
     canary = "sk-canary-store-ZZQ9abcdefghijklmnopqrst"
     register_secret(canary)
+    tracker = Tracker("acme", "m", confirmed="down", reason=f"boom {canary}")
+    store.update_alerts("", lambda _: AlertUpdate(trackers=(tracker,)))
     pending(store, 1, reason=f"server said: bad key {canary}")
     (claimed,) = store.claim_deliveries(1)
     store.settle_delivery(claimed.id, sent=False, error=f"echoed {canary}", at=NOW)
-    raw = (tmp_path / "h.sqlite3").read_bytes() + (tmp_path / "h.sqlite3-wal").read_bytes()
-    assert canary.encode() not in raw
-    assert canary[:20].encode() not in raw
+    seen: list[AlertSnapshot] = []
+    store.update_alerts("", lambda snapshot: seen.append(snapshot) or AlertUpdate())  # type: ignore[func-returns-value]
+    stored = repr(seen) + repr(store.alert_overview())
+    assert "boom [REDACTED]" in stored
+    assert canary not in stored
+    assert canary[:12] not in stored

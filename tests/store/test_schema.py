@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from modelaudit.errors import StoreError, UsageError
+from modelaudit.store.sqlite import backfills
 from modelaudit.store.sqlite.db import APPLICATION_ID, connect
 from modelaudit.store.sqlite.migrations import LATEST, MIGRATIONS, migrate, user_version
 from modelaudit.store.sqlite.store import SqliteStore
@@ -49,6 +50,8 @@ EXPECTED_TABLES = {
         "notes",
         "attempts",
         "last_attempt_ms",
+        "region",
+        "agent",
     ],
     "target": [
         "id",
@@ -93,8 +96,18 @@ EXPECTED_TABLES = {
     "rollup": ["target_id", "hour_ms", *SUMMED],
     "target_fingerprint": ["target_id", "fingerprint_id", "first_ms"],
     "change_event": ["id", "target_id", "at_ms", "kind", "before_id", "after_id"],
-    "incident": ["target_id", "start_ms", "start_run", "verdict", "last_ms", "end_ms", "runs"],
+    "incident": [
+        "target_id",
+        "start_ms",
+        "start_run",
+        "verdict",
+        "last_ms",
+        "end_ms",
+        "runs",
+        "region",
+    ],
     "daily": ["day_ms", "target_id", *SUMMED],
+    "target_region": ["target_id", "region", "verdict_ms", "verdict_run"],
     "alert_watermark": ["scope", "run_id"],
     "alert_tracker": [
         "provider",
@@ -150,6 +163,7 @@ EXPECTED_INDEXES = {
     "change_event_at": ["kind", "at_ms"],
     "change_event_target": ["target_id", "kind", "at_ms"],
     "incident_last": ["last_ms"],
+    "run_region": ["region", "started_ms"],
     "alert_delivery_open": ["state", "id"],
 }
 
@@ -185,7 +199,7 @@ def schema(conn: sqlite3.Connection) -> dict[str, Any]:
 def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "h.sqlite3") as store:
         found = schema(store.conn)
-        assert user_version(store.conn) == LATEST == 7
+        assert user_version(store.conn) == LATEST == 9
         assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
@@ -257,15 +271,22 @@ def _seed(conn: sqlite3.Connection, version: int) -> None:
             "UPDATE target SET verdict_ms = ?, verdict_run = 4 WHERE id = 1", (t + 3 * HOUR,)
         )
         conn.execute(
-            "INSERT INTO incident VALUES (1, ?, 2, 'down', ?, NULL, 2)", (t + HOUR, t + 2 * HOUR)
+            "INSERT INTO incident (target_id, start_ms, start_run, verdict, last_ms, end_ms, runs)"
+            " VALUES (1, ?, 2, 'down', ?, NULL, 2)",
+            (t + HOUR, t + 2 * HOUR),
         )
-    if version >= 6:  # the daily sums, as the store writes them with each attempt
+    if version >= 8:  # regions: the host's name, as migration 8 gives old runs
+        conn.execute("UPDATE run SET region = 'h', agent = 'h'")
+        conn.execute("UPDATE incident SET region = 'h'")
+        conn.execute("INSERT INTO target_region VALUES (1, 'h', ?, 4)", (t + 3 * HOUR,))
+    if version >= 6:
+        day = t - t % 86_400_000
         conn.executemany(
             "INSERT INTO daily VALUES (?, 1, 'completion', ?, ?, ?, ?, ?, ?, NULL)",
             [
-                (t - 86_400_000, "ok", 0, 2, t - HOUR, t - HOUR + 5, "[108,2]"),
-                (t, "connect_failed", 1, 1, t + 3 * HOUR, t + 3 * HOUR, None),
-                (t, "ok", 0, 3, t, t + 2, "[108,3]"),
+                (day - 86_400_000, "ok", 0, 2, t - HOUR, t - HOUR + 5, "[108,2]"),
+                (day, "connect_failed", 1, 1, t + 3 * HOUR, t + 3 * HOUR, None),
+                (day, "ok", 0, 3, t, t + 2, "[108,3]"),
             ],
         )
 
@@ -299,11 +320,15 @@ def test_a_database_at_any_earlier_version_migrates_to_the_same_schema_and_keeps
             assert events == [("served_model", 2, 3), ("fingerprint", 4, 5)]
             # Migration 5 the incidents of the verdicts: down from the second run on.
             t = int(T0.timestamp() * 1000)
+            # (Migration 7 put them in the region of their runs, the host's name before.)
             assert store.conn.execute("SELECT * FROM incident").fetchall() == [
-                (1, t + HOUR, 2, "down", t + 2 * HOUR, None, 2)
+                (1, t + HOUR, 2, "down", t + 2 * HOUR, None, 2, "h")
             ]
-            assert store.conn.execute("SELECT verdict_ms, verdict_run FROM target").fetchall() == [
-                (t + 3 * HOUR, 4)
+            assert store.conn.execute("SELECT * FROM target_region").fetchall() == [
+                (1, "h", t + 3 * HOUR, 4)
+            ]
+            assert store.conn.execute("SELECT DISTINCT region, agent FROM run").fetchall() == [
+                ("h", "h")
             ]
             # Migration 6 the daily sums: the attempts by day, the inconclusive run's apart,
             # and the hour rolled up the day before.
@@ -351,7 +376,7 @@ def _imported(module: ModuleType) -> set[str]:
 def test_migrations_call_no_code_that_may_change_later() -> None:
     """What migrations 4-6 derive is frozen in `backfills`, on the standard library alone;
     of modelaudit, the migrations use only the runner's own plumbing."""
-    from modelaudit.store.sqlite import backfills, migrations
+    from modelaudit.store.sqlite import migrations
 
     assert {m.split(".")[0] for m in _imported(backfills)} <= sys.stdlib_module_names
     plumbing = ("modelaudit.__version__", "modelaudit.errors.", "modelaudit.store.sqlite.db.")
@@ -422,3 +447,38 @@ def test_reading_commands_do_not_create_a_database(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no history database at"):
         SqliteStore.open(tmp_path / "missing.sqlite3", create=False)
     assert not (tmp_path / "missing.sqlite3").exists()
+
+
+def test_version_7_works_out_the_incidents_an_older_version_kept_again(tmp_path: Path) -> None:
+    # Version 6 ended an incident at any other verdict: down then gone were two incidents,
+    # and a blocked run ended the second. The true bounds: one outage, from the first
+    # failing run to the run that found the model answering again.
+    t, path = int(T0.timestamp() * 1000), tmp_path / "v6.sqlite3"
+    conn = connect(path, create=True)
+    migrate(conn, target=6)
+    verdicts = ["up", "down", "gone", "blocked", "up"]
+    conn.executemany(
+        "INSERT INTO run (id, started_ms, finished_ms, status, tool_version, pid, host)"
+        " VALUES (?, ?, ?, 'complete', '0.1.0', 1, 'h')",
+        [(n + 1, t + n * HOUR, t + n * HOUR + 1000) for n in range(len(verdicts))],
+    )
+    conn.execute("INSERT INTO target (id, provider, model) VALUES (1, 'acme', 'm')")
+    conn.executemany(
+        "INSERT INTO verdict VALUES (?, 1, ?, NULL, 'seen')",
+        [(n + 1, v) for n, v in enumerate(verdicts)],
+    )
+    conn.executemany(
+        "INSERT INTO incident VALUES (1, ?, ?, ?, ?, ?, 1)",
+        [
+            (t + HOUR, 2, "down", t + HOUR, t + 2 * HOUR),
+            (t + 2 * HOUR, 3, "gone", t + 2 * HOUR, t + 3 * HOUR),
+        ],
+    )
+    conn.commit()
+    conn.close()
+
+    with SqliteStore.open(path) as store:
+        rows = store.conn.execute("SELECT * FROM incident").fetchall()
+
+    # (migration 8 then puts the incident in the region of its runs, the host's name before)
+    assert rows == [(1, t + HOUR, 2, "gone", t + 2 * HOUR, t + 4 * HOUR, 2, "h")]

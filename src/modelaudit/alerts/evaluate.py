@@ -162,9 +162,9 @@ def step(tracker: Tracker, seen: Observed, at: datetime, alerts: Alerts) -> Trac
     verdict = seen.verdict
     cap = streak_cap(alerts)
     same = tracker.last == verdict.value
-    if same and verdict is Verdict.UP and tracker.confirmed == verdict.value:
-        if tracker.good_runs >= cap and tracker.last_runs >= cap:
-            return tracker  # steady: nothing to count
+    steady = same and verdict is Verdict.UP and tracker.confirmed == verdict.value
+    if steady and tracker.good_runs >= cap and tracker.last_runs >= cap:
+        return tracker  # nothing left to count
     last_runs = min(tracker.last_runs + 1, cap) if same else 1
     last_since = tracker.last_since if same and tracker.last_since else at
     if verdict is Verdict.UP:

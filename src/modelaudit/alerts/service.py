@@ -20,15 +20,22 @@ What happens when the process dies at each point (the delivery protocol is recor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from modelaudit.alerts.evaluate import FAILING, Observed, RunFacts, evaluate, subjects_of
+from modelaudit.alerts.evaluate import (
+    FAILING,
+    NOT_DECISIVE,
+    Observed,
+    RunFacts,
+    evaluate,
+    subjects_of,
+)
 from modelaudit.alerts.message import Envelope, compose
 from modelaudit.errors import StoreError
 from modelaudit.registry.alerting import AlertEvent
-from modelaudit.vocabulary import ProbeKind
+from modelaudit.vocabulary import ProbeKind, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,13 +76,15 @@ class Alerting:
         self._sender: Sender | None = None
 
     def after_run(
-        self, registry: Registry, base_dir: Path, report: RunReport, run_id: int
+        self, registry: Registry, base_dir: Path, report: RunReport, run_id: int, scope: str = ""
     ) -> Tally:
+        """`scope`: the agent's region in a fleet ("" alone): its verdicts are followed
+        apart from other regions'."""
         alerts = registry.alerts
         if alerts is None:
             return Tally()
         try:
-            facts = self.facts(registry, alerts, report, run_id)
+            facts = replace(self.facts(registry, alerts, report, run_id), scope=scope)
             subjects = subjects_of(registry)
             decided = self.store.update_alerts(
                 facts.scope, lambda snapshot: evaluate(snapshot, facts, alerts, subjects)
@@ -101,6 +110,7 @@ class Alerting:
             last_ok=last_ok,
             catalog_retires=_catalog_retires(report),
             risk=self._risk(registry) if _listens(alerts, AlertEvent.RISK) else None,
+            regions=self._regions() if _listens(alerts, AlertEvent.REGION_WITHDRAWN) else None,
         )
 
     def _risk(self, registry: Registry) -> dict[ModelKey, tuple[str, int]]:
@@ -114,6 +124,21 @@ class Alerting:
             for m in built.models
             if m.in_registry and m.risk is not None
         }
+
+    def _regions(self) -> dict[ModelKey, dict[str, Verdict]]:
+        """Each model's latest decisive verdict per region, from the fleet's runs of the
+        last `SAME_TIME` (an agent silent for longer says nothing about now)."""
+        from modelaudit.history import Window
+        from modelaudit.risk.regions import SAME_TIME
+
+        now = datetime.now(UTC)
+        points = self.store.history().verdicts(Window(now - SAME_TIME, now + timedelta(minutes=1)))
+        latest: dict[ModelKey, dict[str, Verdict]] = {}
+        for key, found in points.items():
+            for point in sorted(found, key=lambda p: (p.at, p.run_id)):
+                if point.verdict not in NOT_DECISIVE:
+                    latest.setdefault(key, {})[point.region] = point.verdict
+        return latest
 
     def deliver(self, alerts: Alerts, base_dir: Path, decided: int = 0) -> Tally:
         """Send what is pending, within `alerts.send_timeout_s`; settle each outcome."""

@@ -19,6 +19,7 @@ from modelaudit.cli.options import (
     NoStoreOption,
     PingUrlOption,
     ProviderOption,
+    RegionOption,
     TagOption,
 )
 
@@ -79,6 +80,7 @@ def watch(
         str, typer.Option("--metrics-host", help="The address /metrics listens on.")
     ] = "127.0.0.1",
     ping_url: PingUrlOption = None,
+    region: RegionOption = None,
     no_alerts: NoAlertsOption = False,
     serve_port: Annotated[
         int | None,
@@ -96,7 +98,7 @@ def watch(
     """Probe on a schedule until stopped, never overlapping itself; store every run."""
     import asyncio
 
-    from modelaudit import registry
+    from modelaudit import fleet, registry
     from modelaudit.cli.probe import parse_verdicts
     from modelaudit.probe.plan import Selection, make_plan
     from modelaudit.schedule.job import Job, JobOptions
@@ -114,13 +116,14 @@ def watch(
         job.registry = loaded
         return plan, loaded.sha256
 
-    location = locate(db)
+    loaded = registry.load(registry.discover(config))
+    defaults = loaded.registry.defaults
+    origin = fleet.resolve(region, defaults.region)
+    location = locate(db, fleet.store_address(defaults.store, loaded.path.parent))
     store = None if no_store else location
-    options = JobOptions(
-        store=store, metrics_file=metrics_file, ping_url=ping_url, alerts=not no_alerts
-    )
+    options = JobOptions(store, metrics_file, ping_url, origin, alerts=not no_alerts)
     voice = Voice(console.info, console.warn, console.error)
-    with location.exclusive(), Job(options, console.warn, console.info) as job:
+    with location.exclusive(origin), Job(options, console.warn, console.info) as job:
         watcher = Watcher(plan_source, Schedule(interval, spread, count), job, fail_verdicts, voice)
         server = _serve_metrics(job, metrics_host, metrics_port)
         site = _serve_site(job, metrics_host, serve_port)

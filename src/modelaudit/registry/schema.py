@@ -237,6 +237,40 @@ class Control(_Strict):
         return value
 
 
+_REGION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,63}")
+
+
+class StoreSetting(_Strict):
+    """`defaults.store`: the history store of the commands that read this registry, when
+    neither `--db` nor `$MODELAUDIT_DB` names one."""
+
+    url: str = Field(min_length=1)
+    """A file path, `sqlite:///PATH`, `postgresql://USER@HOST/DB`, or `env:VAR` / `file:PATH`
+    naming where that text is."""
+    password: ApiKey | None = None
+    """`env:VAR` or `file:PATH`: the database password, kept out of the URL."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        return {"url": value} if isinstance(value, str) else value
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _password_is_a_reference(cls, value: object) -> object:
+        return parse_key_ref(value)
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_the_url(cls, value: str) -> str:
+        if "://" in value and urlsplit(value).password:
+            raise ValueError(
+                "write the database password as `password: env:VARIABLE_NAME` (or file:PATH), "
+                "not in the URL"
+            )
+        return value
+
+
 class Defaults(_Strict):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     kinds: tuple[ProbeKind, ...] = (ProbeKind.CATALOG, ProbeKind.COMPLETION)
@@ -245,6 +279,19 @@ class Defaults(_Strict):
     retry: Retry = Field(default_factory=Retry)
     slo: Slo = Field(default_factory=Slo)
     control: Control = Field(default_factory=Control)
+    region: str | None = None
+    """The region this registry's probe agent stamps on its runs (default: the host name)."""
+    store: StoreSetting | None = None
+
+    @field_validator("region")
+    @classmethod
+    def _region_is_a_word(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.fullmatch(value):
+            raise ValueError(
+                "a region is one word of letters, digits and . _ : @ / - (at most 64 "
+                "characters), e.g. eu-west"
+            )
+        return value
 
     @field_validator("kinds")
     @classmethod
@@ -279,6 +326,10 @@ class ModelSpec(_Strict):
     """azure-openai only: the model behind the deployment named by `id`, for lifecycle data."""
     maintenance: Maintenance = ()
     """When this model is expected not to serve (besides its provider's windows)."""
+    served_as: tuple[str, ...] = ()
+    """Other model names a reply for `id` may carry: a gateway's model group or a proxy
+    alias (`gpt-4o-mini-2024-07-18` for a LiteLLM group `fast`), or `"*"` for a router
+    that answers with whichever model it chose. Any other name is a substitution."""
 
     @field_validator("fallbacks")
     @classmethod
@@ -437,9 +488,10 @@ RiskWeight = Annotated[float, Field(ge=0, le=100)]
 class RiskWeights(_Strict):
     """The most points each factor can add to a model's risk score (0 turns a factor off).
 
-    A factor's points are its weight times how bad its evidence is (0 to 1); the score is
-    their sum, capped at 100. The defaults add up to more than 100 on purpose: a model that
-    is gone and has no fallback should reach 100 without every other factor being bad too.
+    A factor's points are its weight times how bad its evidence is (0 to 1). They order
+    the models within a stage of the triage ladder (broken now, retiring, missing its SLO,
+    exposed) and are the score of a merely exposed model; a weight never moves a model
+    between stages (see `modelaudit.risk.score`).
     """
 
     availability: RiskWeight = 30.0
@@ -451,7 +503,7 @@ class RiskWeights(_Strict):
     control: RiskWeight = 15.0
     """Closed weights at the vendor (you can lose it) to open weights you host (you hold it)."""
     substitutability: RiskWeight = 25.0
-    """No fallback seen healthy in the window."""
+    """No healthy fallback (one that answered in its latest run and meets its SLO)."""
     regulatory: RiskWeight = 10.0
     """A government-gated provider, or one outside `home_jurisdiction`."""
     concentration: RiskWeight = 10.0

@@ -6,44 +6,24 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from modelaudit.risk import words
 from modelaudit.risk.stats import percent
 
 ZERO = timedelta(0)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from datetime import datetime
 
     from modelaudit.maintenance import Period
     from modelaudit.report.model import LatencyView, ModelView, Report
     from modelaudit.risk.evidence import DriftSummary
-    from modelaudit.risk.portfolio import DrillResult
+    from modelaudit.risk.portfolio import DrillResult, PinnedOutcome
     from modelaudit.risk.score import FactorScore, RiskScore
-    from modelaudit.risk.stats import Proportion
 
 
-def when(moment: datetime | None) -> str:
-    # isoformat is several times faster than strftime, which a month of events notices.
-    return "-" if moment is None else moment.isoformat(sep=" ", timespec="minutes")[:16]
-
-
-def duration(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
-    days, rest = divmod(minutes, 1440)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
-
-
-def availability(share: Proportion) -> str:
-    """`98.7% [96.1-99.6%] n=156`: the 95% interval and the sample, never a bare share."""
-    if share.value is None or share.low is None or share.high is None:
-        return "no data"
-    interval = f"{percent(share.low).removesuffix('%')}-{percent(share.high)}"
-    return f"{percent(share.value)} [{interval}] n={share.n}"
+when = words.when
+duration = words.duration
+availability = words.share
 
 
 def ms(value: float | None) -> str:
@@ -66,6 +46,10 @@ def top_factors(risk: RiskScore, count: int = 3) -> list[FactorScore]:
     return sorted(scoring, key=lambda f: -f.points)[:count]
 
 
+def stage(risk: RiskScore | None) -> str:
+    return risk.stage.label if risk else "-"
+
+
 def factor_summary(risk: RiskScore, count: int = 3) -> str:
     return ", ".join(f"{f.factor.value} {f.points:.0f}" for f in top_factors(risk, count)) or "-"
 
@@ -86,6 +70,14 @@ def coverage(drill: DrillResult) -> str:
     if drill.coverage is None:
         return "nothing pinned affected"
     return f"{percent(drill.coverage)} ({drill.covered}/{len(drill.affected)})"
+
+
+def drill_outcome(outcome: PinnedOutcome) -> tuple[str, str]:
+    """`[fallback, what was measured of it]`, or `[NONE, why not and what would fix it]`."""
+    if outcome.fallback is not None:
+        return outcome.fallback.ref, outcome.fallback.note
+    passed = "; ".join(r.text for r in outcome.rejected)
+    return "NONE", (f"{passed}. " if passed else "") + f"To fix: {outcome.remedy}"
 
 
 def uncovered(drill: DrillResult) -> str:
@@ -136,7 +128,7 @@ def incidents(report: Report) -> tuple[list[list[str]], int]:
     shown = report.incidents[-MAX_LISTED:]
     rows = [
         [
-            f"{i.provider}/{i.model}",
+            f"{i.provider}/{i.model}" + (f" in {i.region}" if fleet(report) else ""),
             i.verdict.value,
             when(i.start),
             when(i.end) if i.end else "ongoing",
@@ -170,6 +162,18 @@ def left_out(count: int, what: str) -> str:
     return f"{count:,} earlier {what} in the window: see the JSON report" if count else ""
 
 
+def drawn(report: Report) -> str:
+    """What the timelines cover, and how it relates to the window asked for."""
+    span = f"{when(report.drawn.since)} to {when(report.drawn.until)} UTC"
+    buckets = f"{duration(report.bucket)} per cell"
+    if report.drawn.since > report.window.since:
+        return (
+            f"Timelines: {span} ({buckets}): the history starts there, inside the "
+            f"{report.label} window."
+        )
+    return f"Timelines: the {report.label} window, {span} ({buckets})."
+
+
 def headline(report: Report) -> str:
     levels = report.levels
     counts = ", ".join(f"{n} {level.value}" for level, n in levels.items() if n)
@@ -178,6 +182,38 @@ def headline(report: Report) -> str:
         f"{len(report.models)} models, {report.attempts:,} attempts; "
         f"risk: {counts or 'none scored'}"
     )
+
+
+def fleet(report: Report) -> bool:
+    """Whether the window holds more than one region's runs: the side-by-side view shows."""
+    return len(report.regions) > 1
+
+
+def regional(report: Report) -> tuple[list[str], list[list[str]]]:
+    """Availability per region, side by side: a header (model, then one column per
+    region) and a row per model that any region saw, each cell `99.2% up`."""
+    header = ["Model", *report.regions]
+    rows = []
+    for m in report.models:
+        if not m.regions:
+            continue
+        seen = {r.region: r for r in m.regions}
+        cells = [m.ref]
+        for region in report.regions:
+            standing = seen.get(region)
+            if standing is None:
+                cells.append("-")
+                continue
+            share = standing.availability
+            shown = percent(share.value) if share.value is not None else "n/a"
+            last = standing.last_verdict
+            cells.append(f"{shown} {last.verdict.value}" if last else shown)
+        rows.append(cells)
+    return header, rows
+
+
+def withdrawal_lines(report: Report) -> list[str]:
+    return [f"{w.ref}: {w.text}" for w in report.withdrawals]
 
 
 def maintenance(periods: Sequence[Period]) -> str:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from modelaudit.schedule.ping import Pinger
     from modelaudit.schedule.serve import Published
     from modelaudit.store.backends import StoreLocation
-    from modelaudit.store.base import Store
+    from modelaudit.store.base import Origin, Store
     from modelaudit.store.recorder import StoreRecorder
 
 LOST = frozenset({Verdict.GONE, Verdict.DOWN})
@@ -36,6 +36,8 @@ class JobOptions:
     """Where to record the runs; None records nothing (`--no-store`)."""
     metrics_file: Path | None = None
     ping_url: str | None = None
+    origin: Origin | None = None
+    """The agent's region and id, stamped on its runs and metrics (None: the host name)."""
     alerts: bool = True
     """Evaluate the registry's `alerts:` after each stored run (`--no-alerts`: False)."""
 
@@ -91,7 +93,7 @@ class Job:
             return Observer()
         from modelaudit.store.recorder import StoreRecorder
 
-        self.recorder = StoreRecorder(self.store, registry_sha256, self.warn)
+        self.recorder = StoreRecorder(self.store, registry_sha256, self.warn, self.options.origin)
         return self.recorder
 
     def ping_start(self) -> None:
@@ -112,6 +114,7 @@ class Job:
 
             self.metrics = read_textfile(path)  # carry on the counters the last run wrote
         if self.metrics is not None:
+            self.metrics.region = self.options.origin.region if self.options.origin else ""
             self.metrics.record(report)
         if path is not None and self.metrics is not None:
             self._write_metrics(path, self.metrics)
@@ -135,7 +138,19 @@ class Job:
         if recorder is None or recorder.run_id is None or recorder.failed:
             self.warn("alerts were not evaluated: this run is not in the history store")
             return
-        self.alerting.after_run(loaded.registry, loaded.path.parent, report, recorder.run_id)
+        self.alerting.after_run(
+            loaded.registry, loaded.path.parent, report, recorder.run_id, self._scope()
+        )
+
+    def _scope(self) -> str:
+        """The region alerts follow this agent's verdicts in: its region when one was set,
+        "" for a machine probing alone (whose region is just its host name)."""
+        import socket
+
+        origin = self.options.origin
+        if origin is None or origin.region == (socket.gethostname() or "localhost"):
+            return ""
+        return origin.region
 
     def _write_metrics(self, path: Path, metrics: MetricsState) -> None:
         from modelaudit.metrics.prometheus import write_textfile

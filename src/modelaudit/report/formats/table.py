@@ -1,4 +1,4 @@
-"""`--format table`: the report for a person at a terminal, riskiest models first."""
+"""`--format table`: the report for a person at a terminal, most urgent models first."""
 
 from __future__ import annotations
 
@@ -82,7 +82,8 @@ def renderables(report: Report) -> list[RenderableType]:
     parts: list[RenderableType | None] = [Text(f"modelaudit report: {text.headline(report)}")]
     if not report.has_history:
         parts.append(Text(f"no probe history in the last {report.label}: run `modelaudit probe`"))
-    parts += [_models(report), _recommendations(report), _why(report), _portfolio(report)]
+    parts += [*_withdrawals(report), _models(report), _recommendations(report)]
+    parts += [_why(report), _portfolio(report), _regions(report)]
     parts.append(_service(report))
     parts += [*_incidents(report), *_changes(report), _ceilings(report)]
     return [p for p in parts if p is not None]
@@ -92,8 +93,9 @@ def _models(report: Report) -> Table:
     from rich.text import Text
 
     table = _table(
-        "Models, riskiest first",
+        "Models, most urgent first",
         "risk",
+        "stage",
         "model",
         "pinned",
         "availability [95% CI]",
@@ -110,6 +112,7 @@ def _models(report: Report) -> Table:
         _row(
             table,
             risk,
+            text.stage(m.risk),
             m.ref,
             "yes" if m.pinned else "",
             text.availability(m.availability),
@@ -135,7 +138,9 @@ def _service(report: Report) -> Table:
 def _recommendations(report: Report) -> Table | None:
     if not report.recommendations:
         return None
-    table = _table("Recommendations (high and critical risk)", "model", "risk", "advice")
+    table = _table(
+        "Recommendations (broken now or retiring, most urgent first)", "model", "risk", "advice"
+    )
     for r in report.recommendations:
         _row(table, r.label, f"{r.risk.score} {r.risk.level.value}", r.advice)
     return table
@@ -150,14 +155,9 @@ def _why(report: Report) -> Table | None:
     )
     for m in scored:
         assert m.risk is not None
-        for i, f in enumerate(text.top_factors(m.risk, count=7)):
-            _row(
-                table,
-                m.ref if i == 0 else "",
-                f.factor.value,
-                f"{f.points:.1f}/{f.weight:g}",
-                f.evidence,
-            )
+        _row(table, m.ref, "stage", m.risk.stage.label, m.risk.situation)
+        for f in text.top_factors(m.risk, count=7):
+            _row(table, "", f.factor.value, f"{f.points:.1f}/{f.weight:g}", f.evidence)
     return table
 
 
@@ -170,7 +170,7 @@ def _portfolio(report: Report) -> Table | None:
         "without",
         "pinned affected",
         "coverage",
-        "left without a healthy fallback",
+        "left without a fallback",
     )
     for d in drills:
         _row(table, d.removal.label, str(len(d.affected)), text.coverage(d), text.uncovered(d))
@@ -181,17 +181,35 @@ def drill_table(result: DrillResult) -> Table:
     """`modelaudit drill`: each affected pinned model and where it would go."""
     table = _table(
         f"Without {result.removal.label}: {text.coverage(result)} of affected pinned models "
-        "keep a healthy fallback",
+        "keep a fallback that answered in its latest run",
         "pinned model",
-        "fallback (healthy in the window)",
-        "not seen healthy",
+        "fallback",
+        "what was measured / what would fix it",
     )
     for o in result.affected:
-        _row(table, o.ref, o.fallback.ref if o.fallback else "NONE", ", ".join(o.others) or "-")
+        _row(table, o.ref, *text.drill_outcome(o))
     return table
 
 
 INCIDENT_COLUMNS = ("model", "verdict", "start (UTC)", "end (UTC)", "duration", "runs")
+
+
+def _withdrawals(report: Report) -> list[RenderableType]:
+    from rich.text import Text
+
+    return [Text(f"Withdrawn in a region: {line}") for line in text.withdrawal_lines(report)]
+
+
+def _regions(report: Report) -> Table | None:
+    if not text.fleet(report):
+        return None
+    header, rows = text.regional(report)
+    table = _table("Availability by region (last verdict)", *header, keep=1)
+    for row in rows:
+        _row(table, *row)
+    return table
+
+
 DOWNTIME_COLUMNS = ("model", "incidents", "down in the window", "longest", "ongoing since")
 
 

@@ -1,37 +1,25 @@
 """Alerting's memory in SQLite (`AlertLog` of `modelaudit.store.base`): the tables of
-migration 7. Every text written passes through `redact` (a reason may quote a server that
-echoed a key)."""
+migration 9, laid out as `store.alert_rows` says. Every text written is redacted there (a
+reason may quote a server that echoed a key)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+from typing import TYPE_CHECKING
 
-from modelaudit.alerts.state import (
-    AlertOverview,
-    AlertSnapshot,
-    Delivery,
-    DeliveryState,
-    Kind,
-    Notice,
-    RouteMark,
-    Tracker,
-)
+from modelaudit.alerts.state import AlertOverview, AlertSnapshot, DeliveryState
 from modelaudit.redact import redact
-from modelaudit.store import liveness
-from modelaudit.store.sqlite.db import from_ms, ms, transaction
+from modelaudit.store import alert_rows as rows
+from modelaudit.store.sqlite.db import ms, transaction
 
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Callable
     from datetime import datetime
 
-    from modelaudit.alerts.state import AlertUpdate
+    from modelaudit.alerts.state import AlertUpdate, Delivery
 
-_TRACKER_COLUMNS = (
-    "provider, model, scope, confirmed, confirmed_ms, last, last_runs, last_ms, bad_runs,"
-    " bad_ms, good_runs, reason"
-)
-_DELIVERY_COLUMNS = "id, route, target, notice, state, attempts, created_ms, error"
+# SQL naming `alert_rows` column lists carries `noqa: S608`: values are always bound.
 
 
 def update(
@@ -45,18 +33,16 @@ def update(
 
 def _snapshot(conn: sqlite3.Connection, scope: str) -> AlertSnapshot:
     row = conn.execute("SELECT run_id FROM alert_watermark WHERE scope = ?", (scope,)).fetchone()
-    trackers = {
-        t.key: t
-        for t in map(
-            _tracker,
-            conn.execute(
-                f"SELECT {_TRACKER_COLUMNS} FROM alert_tracker WHERE scope = ?",  # noqa: S608
-                (scope,),
-            ),
-        )
-    }
-    marks = {m.key: m for m in map(_mark, conn.execute("SELECT * FROM alert_mark"))}
-    return AlertSnapshot(watermark=row[0] if row else 0, trackers=trackers, marks=marks)
+    trackers = conn.execute(
+        f"SELECT {rows.TRACKER_COLUMNS} FROM alert_tracker WHERE scope = ?",  # noqa: S608
+        (scope,),
+    )
+    marks = conn.execute(f"SELECT {rows.MARK_COLUMNS} FROM alert_mark")  # noqa: S608
+    return AlertSnapshot(
+        watermark=row[0] if row else 0,
+        trackers={t.key: t for t in map(rows.tracker, trackers)},
+        marks={m.key: m for m in map(rows.mark, marks)},
+    )
 
 
 def _write(conn: sqlite3.Connection, decided: AlertUpdate) -> None:
@@ -67,46 +53,19 @@ def _write(conn: sqlite3.Connection, decided: AlertUpdate) -> None:
             (decided.scope, decided.watermark),
         )
     conn.executemany(
-        f"INSERT OR REPLACE INTO alert_tracker ({_TRACKER_COLUMNS})"  # noqa: S608
+        f"INSERT OR REPLACE INTO alert_tracker ({rows.TRACKER_COLUMNS})"  # noqa: S608
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                t.provider,
-                t.model,
-                t.scope,
-                t.confirmed,
-                _ms(t.confirmed_since),
-                t.last,
-                t.last_runs,
-                _ms(t.last_since),
-                t.bad_runs,
-                _ms(t.bad_since),
-                t.good_runs,
-                redact(t.reason) if t.reason else "",
-            )
-            for t in decided.trackers
-        ],
+        map(rows.tracker_row, decided.trackers),
     )
     conn.executemany(
         "DELETE FROM alert_mark WHERE route = ? AND kind = ? AND provider = ? AND model = ?"
         " AND scope = ?",
-        [(r, k.value, p, m, s) for r, k, p, m, s in decided.cleared],
+        map(rows.mark_key_row, decided.cleared),
     )
     conn.executemany(
-        "INSERT OR REPLACE INTO alert_mark VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                m.route,
-                m.kind.value,
-                m.provider,
-                m.model,
-                m.scope,
-                redact(m.told),
-                ms(m.since),
-                ms(m.sent_at),
-            )
-            for m in decided.marks
-        ],
+        f"INSERT OR REPLACE INTO alert_mark ({rows.MARK_COLUMNS})"  # noqa: S608
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        map(rows.mark_row, decided.marks),
     )
     conn.executemany(
         "INSERT INTO alert_delivery (route, target, notice, state, created_ms)"
@@ -119,34 +78,23 @@ def _write(conn: sqlite3.Connection, decided: AlertUpdate) -> None:
 
 
 def claim(conn: sqlite3.Connection, limit: int, now: datetime) -> list[Delivery]:
-    me = liveness.current()
     with transaction(conn):
-        rows = conn.execute(
-            "SELECT id, state, pid, host, boot_id, process_start FROM alert_delivery"
+        open_rows = conn.execute(
+            f"SELECT {rows.CLAIM_COLUMNS} FROM alert_delivery"  # noqa: S608
             " WHERE state IN ('pending', 'sending') ORDER BY id"
-        ).fetchall()
-        chosen: dict[int, bool] = {}
-        for delivery_id, state, pid, host, boot_id, start in rows:
-            if len(chosen) >= limit:
-                break
-            if state == DeliveryState.PENDING.value:
-                chosen[delivery_id] = False
-            elif liveness.is_stale(liveness.ProcessIdentity(pid, host, boot_id, start), me):
-                chosen[delivery_id] = True
+        )
+        chosen = rows.claimable(open_rows, limit)
         conn.executemany(
             "UPDATE alert_delivery SET state = 'sending', attempts = attempts + 1,"
             " attempt_ms = ?, pid = ?, host = ?, boot_id = ?, process_start = ? WHERE id = ?",
-            [
-                (ms(now), me.pid, me.host, me.boot_id, me.process_start, delivery_id)
-                for delivery_id in chosen
-            ],
+            [(ms(now), *rows.claimer(), delivery_id) for delivery_id in chosen],
         )
         claimed = [
-            _delivery(row, repeat=chosen[row[0]])
+            rows.delivery(row, repeat=chosen[row[0]])
             for row in conn.execute(
-                f"SELECT {_DELIVERY_COLUMNS} FROM alert_delivery"  # noqa: S608
+                f"SELECT {rows.DELIVERY_COLUMNS} FROM alert_delivery"  # noqa: S608
                 " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-                (_json_ids(chosen),),
+                (json.dumps(list(chosen)),),
             )
         ]
     return claimed
@@ -177,75 +125,14 @@ def drop(conn: sqlite3.Connection, delivery_id: int, reason: str, at: datetime) 
 
 
 def overview(conn: sqlite3.Connection) -> AlertOverview:
-    marks = tuple(
-        map(_mark, conn.execute("SELECT * FROM alert_mark ORDER BY since_ms, route, provider"))
+    marks = conn.execute(
+        f"SELECT {rows.MARK_COLUMNS} FROM alert_mark ORDER BY since_ms, route, provider"  # noqa: S608
     )
-    undelivered = tuple(
-        _delivery(row, repeat=row[4] == DeliveryState.SENDING.value)
-        for row in conn.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM alert_delivery"  # noqa: S608
-            " WHERE state IN ('pending', 'sending') ORDER BY id"
-        )
+    undelivered = conn.execute(
+        f"SELECT {rows.DELIVERY_COLUMNS} FROM alert_delivery"  # noqa: S608
+        " WHERE state IN ('pending', 'sending') ORDER BY id"
     )
-    return AlertOverview(marks, undelivered)
-
-
-def _tracker(row: Any) -> Tracker:
-    """A row in `_TRACKER_COLUMNS` order (the columns' types are the fields')."""
-    (provider, model, scope, confirmed, confirmed_ms, last, last_runs, last_ms, bad_runs) = row[:9]
-    bad_ms, good_runs, reason = row[9:]
-    return Tracker(
-        provider,
-        model,
-        scope,
-        confirmed,
-        _at(confirmed_ms),
-        last,
-        last_runs,
-        _at(last_ms),
-        bad_runs,
-        _at(bad_ms),
-        good_runs,
-        reason,
+    return AlertOverview(
+        tuple(map(rows.mark, marks)),
+        tuple(rows.delivery(r, repeat=r[4] == DeliveryState.SENDING.value) for r in undelivered),
     )
-
-
-def _mark(row: tuple[object, ...]) -> RouteMark:
-    route, kind, provider, model, scope, told, since_ms, sent_ms = row
-    return RouteMark(
-        route=str(route),
-        kind=Kind(str(kind)),
-        provider=str(provider),
-        model=str(model),
-        scope=str(scope),
-        told=str(told),
-        since=from_ms(int(str(since_ms))),
-        sent_at=from_ms(int(str(sent_ms))),
-    )
-
-
-def _delivery(row: tuple[object, ...], *, repeat: bool) -> Delivery:
-    delivery_id, route, target, notice, state, attempts, created_ms, error = row
-    return Delivery(
-        id=int(str(delivery_id)),
-        route=str(route),
-        target=str(target),
-        notice=Notice.from_json(str(notice)),
-        state=DeliveryState(str(state)),
-        attempts=int(str(attempts)),
-        created_at=from_ms(int(str(created_ms))),
-        last_error=None if error is None else str(error),
-        repeat=repeat,
-    )
-
-
-def _ms(moment: datetime | None) -> int | None:
-    return None if moment is None else ms(moment)
-
-
-def _at(value: int | None) -> datetime | None:
-    return None if value is None else from_ms(value)
-
-
-def _json_ids(ids: dict[int, bool]) -> str:
-    return "[" + ",".join(str(i) for i in ids) + "]"
