@@ -266,3 +266,37 @@ def test_watch_evaluates_alerts_after_each_run(setup: Setup) -> None:
         (message,) = hook.wait_for(1)
         assert message["title"] == "modelaudit: acme/main is gone"
         assert "alerts: 1 message sent" in done.stderr
+
+
+def test_withdrawn_in_one_region_while_answering_in_another(setup: Setup) -> None:
+    """Two agents of a fleet, in separate processes, share one store: the one in `eu` is
+    refused ("not available in your region"), the one in `us` gets answers."""
+    fleet = "    fleet:\n      urls: [env:HOOK_URL]\n      events: [region_withdrawn]\n"
+    setup.write(extra=fleet)
+    us_registry = setup.registry.read_text()
+    with FakeOpenAI(key=CANARY, models=["main", "spare"]) as eu_side, webhook_receiver() as hook:
+        eu_side.behave(
+            "main", Behaviour.error("access_denied", message="not available in your region")
+        )
+        eu = setup.tmp_path / "eu"
+        eu.mkdir()
+        (eu / "providers.yaml").write_text(
+            us_registry.replace(setup.fake.base_url, eu_side.base_url)
+        )
+        url = hook.url()
+        setup.probe(HOOK_URL=url, MODELAUDIT_REGION="us")
+        done = subprocess.run(
+            [sys.executable, "-m", "modelaudit", "probe", "-f", "json"],
+            capture_output=True,
+            text=True,
+            env={**setup.env, "HOOK_URL": url, "MODELAUDIT_REGION": "eu"},
+            cwd=eu,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        titles = sorted(m["title"] for m in hook.wait_for(2))
+    assert titles == [
+        "modelaudit: acme/main is blocked in eu",
+        "modelaudit: acme/main is withdrawn in eu while answering in us",
+    ]
