@@ -177,7 +177,7 @@ def _footer(
         )
     numbered = f" #{envelope.delivery_id}" if envelope.delivery_id is not None else ""
     run = f", run {notice.run_id}" if notice.run_id is not None else ""
-    lines.append(style("", f"modelaudit alert{numbered} via route {code(envelope.route)}{run}"))
+    lines.append(style("", f"Alert{numbered} via route {code(envelope.route)}{run} (modelaudit)"))
     return lines
 
 
