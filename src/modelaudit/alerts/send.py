@@ -53,15 +53,12 @@ def read_url(ref: UrlRef, base_dir: Path) -> str:
         if raw is None:
             raise UrlProblemError(f"{ref.name} is not set: export the notification URL in it")
     else:
-        path = Path(ref.name).expanduser()
-        path = path if path.is_absolute() else base_dir / path
+        from modelaudit.credentials import read_referenced_file
+
         try:
-            raw = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UrlProblemError(f"the URL file {ref.name} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise UrlProblemError(f"the URL file {ref.name} cannot be read: {reason}") from None
+            raw = read_referenced_file(ref.name, base_dir, "the URL file")
+        except LookupError as exc:
+            raise UrlProblemError(str(exc)) from None
     lines = [line.strip() for line in raw.splitlines()]
     urls = [line for line in lines if line and not line.startswith("#")]
     for url in urls:
