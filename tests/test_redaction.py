@@ -291,3 +291,18 @@ def test_check_formats_parse_and_never_carry_the_key(echo: tuple[str, str]) -> N
     register_secret(key)
 
     _check(key, _check_outputs(text))
+
+
+def test_an_alert_never_carries_a_key_its_markdown_would_escape() -> None:
+    from modelaudit.alerts.message import Envelope, compose
+    from modelaudit.alerts.state import Change, Notice
+
+    key = "sk_live_abc_def_ghi_jkl_mno"  # escaped for Markdown, no run of 12 stays whole
+    register_secret(key)
+    notice = Notice(Change.OPENED, "acme", "m1", AT, value="down", reason=f"bad key {key}")
+
+    message = compose(notice, Envelope(route="ops"))
+
+    for shown in (message.title, message.markdown, message.text):
+        assert key not in shown.replace("\\", "")
+    assert MASK.replace("[", "").replace("]", "") in message.markdown

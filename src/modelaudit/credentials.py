@@ -49,13 +49,7 @@ def read_key(ref: KeyRef, base_dir: Path) -> str:
         if not value.strip():
             raise LookupError(f"{ref.name} is set but empty")
     else:
-        path = key_file_path(ref, base_dir)
-        try:
-            value = read_text(path, MAX_KEY_FILE_BYTES)
-        except FileError as exc:
-            if exc.missing:
-                raise LookupError(f"key file {ref.name} does not exist") from None
-            raise LookupError(f"key file {ref.name} cannot be used ({exc.reason})") from None
+        value = read_referenced_file(ref.name, base_dir, "key file")
         if not value.strip():
             raise LookupError(f"key file {ref.name} is empty")
     value = value.strip()
@@ -91,7 +85,15 @@ def _describe(char: str) -> str:
     return f"a non-ASCII character (U+{ord(char):04X})"
 
 
-def key_file_path(ref: KeyRef, base_dir: Path) -> Path:
-    """`file:` paths are relative to the registry's directory; `~` is expanded."""
-    path = Path(ref.name).expanduser()
-    return path if path.is_absolute() else base_dir / path
+def read_referenced_file(name: str, base_dir: Path, what: str) -> str:
+    """The text of a `file:` reference (a key, a notification URL), or LookupError naming
+    `what` and the path as written (never the contents). The path is relative to the
+    registry's directory; `~` is expanded."""
+    path = Path(name).expanduser()
+    path = path if path.is_absolute() else base_dir / path
+    try:
+        return read_text(path, MAX_KEY_FILE_BYTES)  # a regular file, capped: no FIFO, no /dev/zero
+    except FileError as exc:
+        if exc.missing:
+            raise LookupError(f"{what} {name} does not exist") from None
+        raise LookupError(f"{what} {name} cannot be used ({exc.reason})") from None

@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 from modelaudit.errors import ConfigError, UsageError
 from modelaudit.redact import looks_like_key
 from modelaudit.registry import yamlsafe
+from modelaudit.registry.alerting import NOT_A_URL_REF
 from modelaudit.registry.crosscheck import crosscheck, unchecked_provider_conflicts
 from modelaudit.registry.schema import CONFLICTS_ERROR, NOT_A_KEY_REF, FieldConflict, Registry
 from modelaudit.registry.yamlsafe import Path, Position, YamlProblem
@@ -196,6 +197,9 @@ def _problem(document: yamlsafe.Document, error: ErrorDetails) -> YamlProblem:
         # pydantic's messages may quote what was written (a value, an unknown field's
         # name): under api_key that may be the key itself. Our validators never quote it.
         return YamlProblem(_position_of(document, path[:3]), path[:3], NOT_A_KEY_REF)
+    if path[:2] == ("alerts", "routes") and path[3:4] == ("urls",) and kind != "value_error":
+        # A route's URL reference written as a mapping: never quote what was written.
+        return YamlProblem(_position_of(document, path[:5]), path[:5], NOT_A_URL_REF)
     if kind == "missing":
         parent = path[:-1]
         return YamlProblem(_position_of(document, parent), path, _missing(path))
