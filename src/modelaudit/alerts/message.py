@@ -1,7 +1,7 @@
 """What one message says, worded from its `Notice`: a title, a Markdown body (for services
 that render Markdown, or that Apprise turns into HTML, such as email) and the same body as
-plain text (webhooks, SMS). Every part is redacted: a reason may quote a server that
-echoed a key."""
+plain text (webhooks, SMS). Every value is redacted before it is worded: a reason may
+quote a server that echoed a key."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from modelaudit.alerts.state import Change
-from modelaudit.redact import redact
+from modelaudit.outgoing import outgoing
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,9 +57,13 @@ _SEVERITY = {
 
 
 def compose(notice: Notice, envelope: Envelope) -> Message:
-    title = redact(f"modelaudit: {_headline(notice)}")
-    markdown = "\n\n".join(redact(line) for line in _lines(notice, envelope, _markdown))
-    text = "\n".join(redact(line) for line in _lines(notice, envelope, _plain))
+    # Values are redacted (and made printable) before they are worded and escaped: a key
+    # with a `_` in it, escaped for Markdown as `\_`, would no longer match a redaction of
+    # the finished line.
+    notice, envelope = outgoing(notice), outgoing(envelope)
+    title = f"modelaudit: {_headline(notice)}"
+    markdown = "\n\n".join(_lines(notice, envelope, _markdown))
+    text = "\n".join(_lines(notice, envelope, _plain))
     return Message(title, markdown, text, _SEVERITY[notice.change])
 
 

@@ -4,9 +4,9 @@ meaning; new fields are added without bumping it."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
+from modelaudit.outgoing import json_text
 from modelaudit.probe.document import iso
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ SCHEMA_VERSION = 1
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    return json.dumps(document(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(document(report), indent=2, ensure_ascii=False) + "\n"
 
 
 def document(report: Report) -> dict[str, Any]:
