@@ -12,8 +12,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelaudit.redact import register_secret
+from modelaudit.fileio import FileError, read_text
+from modelaudit.redact import MIN_SECRET_CHARS, register_secret
 from modelaudit.registry.schema import KeyRef
+
+MAX_KEY_FILE_BYTES = 64 * 1024
+"""Larger than any key or token (a JWT is a few KiB); a bigger file is not a key file."""
 
 
 @dataclass(frozen=True)
@@ -45,24 +49,13 @@ def read_key(ref: KeyRef, base_dir: Path) -> str:
         if not value.strip():
             raise LookupError(f"{ref.name} is set but empty")
     else:
-        path = key_file_path(ref, base_dir)
-        try:
-            value = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise LookupError(f"key file {ref.name} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise LookupError(f"key file {ref.name} cannot be read: {reason}") from None
+        value = read_referenced_file(ref.name, base_dir, "key file")
         if not value.strip():
             raise LookupError(f"key file {ref.name} is empty")
     value = value.strip()
     register_secret(value)
     _check_header_safe(value, ref)
     return value
-
-
-_MASKED_PIECE = 8
-"""Pieces of a broken key this long are masked too (shorter ones would mask common words)."""
 
 
 def _check_header_safe(value: str, ref: KeyRef) -> None:
@@ -73,7 +66,7 @@ def _check_header_safe(value: str, ref: KeyRef) -> None:
     if bad is None:
         return
     for piece in re.split(r"[^ -~]+", value):
-        if len(piece) >= _MASKED_PIECE:
+        if len(piece) >= MIN_SECRET_CHARS:
             register_secret(piece)
     source = ref.name if ref.source == "env" else f"key file {ref.name}"
     raise LookupError(
@@ -92,7 +85,15 @@ def _describe(char: str) -> str:
     return f"a non-ASCII character (U+{ord(char):04X})"
 
 
-def key_file_path(ref: KeyRef, base_dir: Path) -> Path:
-    """`file:` paths are relative to the registry's directory; `~` is expanded."""
-    path = Path(ref.name).expanduser()
-    return path if path.is_absolute() else base_dir / path
+def read_referenced_file(name: str, base_dir: Path, what: str) -> str:
+    """The text of a `file:` reference (a key, a notification URL), or LookupError naming
+    `what` and the path as written (never the contents). The path is relative to the
+    registry's directory; `~` is expanded."""
+    path = Path(name).expanduser()
+    path = path if path.is_absolute() else base_dir / path
+    try:
+        return read_text(path, MAX_KEY_FILE_BYTES)  # a regular file, capped: no FIFO, no /dev/zero
+    except FileError as exc:
+        if exc.missing:
+            raise LookupError(f"{what} {name} does not exist") from None
+        raise LookupError(f"{what} {name} cannot be used ({exc.reason})") from None

@@ -8,11 +8,14 @@ from datetime import timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+MAX_DAYS = 36_500
+"""A hundred years: longer than any window, interval or retention anyone means, and far
+inside what dates can count back from today."""
 
 
 def parse_duration(text: str, *, zero: bool = False) -> timedelta:
-    """A positive duration (or zero, if allowed: `0`, `0s`); ValueError with the accepted
-    forms otherwise."""
+    """A positive duration (or zero, if allowed: `0`, `0s`) of at most MAX_DAYS; ValueError
+    with the accepted forms otherwise."""
     if zero and text.strip() in ("0", "0s"):
         return timedelta(0)
     cleaned = text.strip().lower()
@@ -22,6 +25,8 @@ def parse_duration(text: str, *, zero: bool = False) -> timedelta:
     seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ValueError(f"`{text}` is not a positive duration")
+    if seconds > MAX_DAYS * 86_400:
+        raise ValueError(f"`{text}` is longer than {MAX_DAYS:,} days (a hundred years)")
     return timedelta(seconds=seconds)
 
 

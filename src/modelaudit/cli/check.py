@@ -36,7 +36,7 @@ def check(
         typer.Option(
             "--output",
             "-o",
-            help="Write the report to this file instead of stdout.",
+            help="Write the report to this file (atomically) instead of stdout.",
             dir_okay=False,
         ),
     ] = None,
@@ -147,10 +147,6 @@ def progress() -> Observer | None:
 
 
 def write_file(path: Path, text: str) -> None:
-    from modelaudit.errors import UsageError
-    from modelaudit.redact import redact
+    from modelaudit.fileio import write_text
 
-    try:
-        path.write_text(redact(text if text.endswith("\n") else text + "\n"), encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write the report: {exc.strerror}") from None
+    write_text(path, text if text.endswith("\n") else text + "\n")

@@ -1,6 +1,8 @@
 """The one Console for human text (stderr), and the writer for data (stdout).
 
-Markup is off: text that came from a provider is printed as it is, never interpreted.
+Markup is off, and every message is redacted and made printable (`outgoing.safe_text`):
+text that came from a provider is shown, never interpreted, by rich or by the terminal.
+Data is written as rendered: each format redacted its values before serializing them.
 Rich honours NO_COLOR and FORCE_COLOR itself.
 """
 
@@ -45,30 +47,33 @@ def width() -> int:
 def error(message: str) -> None:
     from rich.text import Text
 
-    from modelaudit.redact import redact
+    from modelaudit.outgoing import safe_text
 
-    err().print(Text("error: ", style="bold red") + Text(redact(message)), soft_wrap=True)
+    err().print(Text("error: ", style="bold red") + Text(safe_text(message)), soft_wrap=True)
 
 
 def warn(message: str) -> None:
     from rich.text import Text
 
-    from modelaudit.redact import redact
+    from modelaudit.outgoing import safe_text
 
-    err().print(Text("warning: ", style="yellow") + Text(redact(message)), soft_wrap=True)
+    err().print(Text("warning: ", style="yellow") + Text(safe_text(message)), soft_wrap=True)
 
 
 def info(renderable: RenderableType | str) -> None:
+    if isinstance(renderable, str):
+        from rich.text import Text
+
+        from modelaudit.outgoing import safe_text
+
+        renderable = Text(safe_text(renderable))
     err().print(renderable, soft_wrap=True)
 
 
 def data(text: str) -> None:
-    """Write data (JSON, reports) to stdout, unchanged but for redaction."""
-    from modelaudit.redact import redact
-
-    sys.stdout.write(redact(text))
-    if not text.endswith("\n"):
-        sys.stdout.write("\n")
+    """Write data (JSON, reports) to stdout as rendered: its values were redacted before
+    it was serialized (see `modelaudit.outgoing`)."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
 
 
@@ -76,6 +81,6 @@ def plain(text: str) -> None:
     """A line of human text on stderr, without a prefix."""
     from rich.text import Text
 
-    from modelaudit.redact import redact
+    from modelaudit.outgoing import safe_text
 
-    err().print(Text(redact(text)), soft_wrap=True)
+    err().print(Text(safe_text(text)), soft_wrap=True)

@@ -100,7 +100,9 @@ def discover(
         DiscoverFormat.TABLE if sys.stdout.isatty() else DiscoverFormat.JSON
     )
     if chosen_format is DiscoverFormat.JSON:
-        console.data(doc.model_dump_json(indent=2))
+        from modelaudit.outgoing import json_text
+
+        console.data(json_text(doc.model_dump(mode="json"), indent=2, ensure_ascii=False))
     else:
         _render_tables(doc)
     _summarize(doc)
@@ -223,9 +225,11 @@ def _render_tables(doc: DiscoverDocument) -> None:
 
 
 def _cell(text: str) -> str:
-    """Server-supplied text for the terminal: control characters (escape sequences, line
-    breaks) shown as `?`, never interpreted."""
-    return "".join(c if c.isprintable() else "?" for c in text)
+    """Server-supplied text for the terminal: redacted, and control characters (escape
+    sequences, line breaks) shown as `?`, never interpreted."""
+    from modelaudit.redact import redact
+
+    return "".join(c if c.isprintable() else "?" for c in redact(text))
 
 
 def _points_at(m: ListedModel) -> str:

@@ -115,9 +115,10 @@ def removal_of(reg: Registry, providers: list[str], jurisdictions: list[str]) ->
 
 
 def _render(results: list[DrillResult], chosen: DrillFormat, now: datetime) -> None:
-    if chosen is DrillFormat.JSON:
-        import json
+    from modelaudit.outgoing import json_text, outgoing
 
+    results = outgoing(results)
+    if chosen is DrillFormat.JSON:
         from modelaudit.probe.document import iso
         from modelaudit.report.formats.json_doc import SCHEMA_VERSION, drill_json
 
@@ -127,7 +128,7 @@ def _render(results: list[DrillResult], chosen: DrillFormat, now: datetime) -> N
             "generated_at": iso(now),
             "drills": [drill_json(r) for r in results],
         }
-        console.data(json.dumps(document, indent=2))
+        console.data(json_text(document, indent=2))
         return
     from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.formats.table import Part, drill_table, to_text

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from modelaudit.store.base import ModelRun, ProbeOutcome, RunSummary
 
 HISTORY_SCHEMA_VERSION = 1
+MAX_LIMIT = 1_000_000
 
 
 class HistoryFormat(StrEnum):
@@ -30,7 +31,9 @@ def history(
         str | None,
         typer.Option("--model", "-m", help="One model's runs: provider/model, or a model id."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="How many runs.")
+    ] = 20,
     output_format: Annotated[
         HistoryFormat | None,
         typer.Option("--format", "-f", help="table or json. Default: table on a terminal."),
@@ -38,21 +41,20 @@ def history(
     region: RegionFilterOption = None,
 ) -> int:
     """Show the recent runs, or one model's verdicts and timings run by run."""
-    import json
-
     from modelaudit.fleet import regions_filter
+    from modelaudit.outgoing import json_text, outgoing
     from modelaudit.store.backends import locate
 
     regions = regions_filter(region)
     chosen = output_format or (HistoryFormat.TABLE if sys.stdout.isatty() else HistoryFormat.JSON)
     with locate(db).open(create=False) as store:
         if model is None:
-            recent = store.recent_runs(limit, regions)
+            recent = outgoing(store.recent_runs(limit, regions))
             document: dict[str, Any] = {"runs": [_run_json(r) for r in recent]}
             table = _runs_table(recent) if chosen is HistoryFormat.TABLE else None
         else:
             provider, model_id = store.find_model(model)
-            timeline = store.model_runs((provider, model_id), limit, regions)
+            timeline = outgoing(store.model_runs((provider, model_id), limit, regions))
             document = {
                 "provider": provider,
                 "model": model_id,
@@ -62,7 +64,7 @@ def history(
     if table is not None:
         console.out().print(table)
     else:
-        console.data(json.dumps({"schema_version": HISTORY_SCHEMA_VERSION, **document}, indent=2))
+        console.data(json_text({"schema_version": HISTORY_SCHEMA_VERSION, **document}, indent=2))
     return 0
 
 
@@ -149,7 +151,6 @@ def _model_table(timeline: list[ModelRun]) -> Table:
 
     from modelaudit.probe.document import iso
     from modelaudit.probe.formats.table import VERDICT_STYLE
-    from modelaudit.redact import redact
 
     table = _table("run", "started", "region", "verdict", "probes", "reason")
     for run in timeline:
@@ -164,7 +165,7 @@ def _model_table(timeline: list[ModelRun]) -> Table:
             run.region,
             verdict,
             "; ".join(_probe_words(p) for p in run.probes),
-            Text(redact(run.reason or "")),
+            Text(run.reason or ""),
         )
     return table
 

@@ -86,7 +86,9 @@ def init(
     built = build(request, _ask_pins if interactive else None)
     if not built.draft.active():
         raise UsageError(_nothing_found(built))
-    text = render(built.draft)
+    from modelaudit.outgoing import outgoing
+
+    text = render(outgoing(built.draft))  # what servers named, redacted before it is YAML
     if target == STDOUT:
         _check_text(text)
         console.data(text)

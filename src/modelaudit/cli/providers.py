@@ -37,7 +37,7 @@ def providers(
 
 
 def _to_json(reg: Registry) -> str:
-    import json
+    from modelaudit.outgoing import json_text
 
     document = {
         "schema_version": 1,
@@ -68,12 +68,14 @@ def _to_json(reg: Registry) -> str:
             for p in reg.providers
         ],
     }
-    return json.dumps(document, indent=2)
+    return json_text(document, indent=2)
 
 
 def _to_table(reg: Registry) -> object:
     from rich import box
     from rich.table import Table
+
+    from modelaudit.outgoing import safe_text
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in ("provider", "model", "hosting", "jurisdiction", "weights", "pinned", "retires"):
@@ -82,7 +84,7 @@ def _to_table(reg: Registry) -> object:
         for m in p.models:
             table.add_row(
                 p.name,
-                m.id,
+                safe_text(m.id),
                 p.hosting.value,
                 p.jurisdiction or "-",
                 m.weights.value,

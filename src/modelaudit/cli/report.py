@@ -48,12 +48,12 @@ def report(
     from datetime import UTC, datetime
 
     from modelaudit import fleet, registry
+    from modelaudit.fileio import write_text
     from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import build_report
     from modelaudit.report.render import DRAWS_TIMELINES, render
     from modelaudit.report.source import open_history
     from modelaudit.report.window import parse_since
-    from modelaudit.report.write import write_atomic
 
     span = parse_since(since)
     chosen = choose_format(output_format, output)
@@ -73,7 +73,7 @@ def report(
     options = RenderOptions(width=console.width(), color=_wants_color(chosen, output))
     rendered = render(built, chosen, options)
     if output is not None:
-        write_atomic(output, rendered)
+        write_text(output, rendered, make_parents=True)
         console.info(f"wrote the {chosen.value} report to {output}")
     else:
         console.data(rendered)

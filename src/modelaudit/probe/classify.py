@@ -1089,10 +1089,11 @@ def classify_generation(generation: Generation) -> ErrorClass:
 
 
 def read_stream(
-    error: StreamFailure | None, end: StreamEnd | None
+    error: StreamFailure | None, end: StreamEnd | None, *, said_nothing: bool = False
 ) -> tuple[Finding, ProviderError | None]:
     """What a 200 stream said: its error event, broken framing, a missing terminator, a
-    filter stop, or a live answer."""
+    filter stop, nothing but its terminator (`said_nothing`: no chunk, model or finish; a
+    live model says one of these), or a live answer."""
     if error is not None:
         if error.error is not None:
             return read_response(None, error.error), error.error
@@ -1101,6 +1102,8 @@ def read_stream(
         return Finding(ErrorClass.PROTOCOL_ERROR, signal="no-terminator"), None
     if end.filtered:
         return Finding(ErrorClass.CONTENT_FILTERED), None
+    if said_nothing:
+        return Finding(ErrorClass.PROTOCOL_ERROR, signal="empty-stream"), None
     return Finding(ErrorClass.OK), None
 
 

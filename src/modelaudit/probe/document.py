@@ -3,7 +3,7 @@
 A run is one document (`report_json`); a `--dry-run` plan is another (`plan_json`), with
 the same `schema_version` and `tool` header. `schema_version` changes only when a field is
 removed or changes meaning; new fields are added without bumping it. Every string passes
-through the redactor on its way out.
+through the redactor on its way out (`outgoing.json_text`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def run_json(report: RunReport) -> dict[str, Any]:
             else None
         ),
         "notes": list(report.notes),
+        "internal_errors": list(report.internal_errors),
     }
 
 

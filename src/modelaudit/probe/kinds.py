@@ -38,6 +38,7 @@ from modelaudit.probe.transport import (
     same_host,
 )
 from modelaudit.redact import redact, redacted_excerpt
+from modelaudit.untrusted import MAX_ID_CHARS
 from modelaudit.vocabulary import ErrorClass, Phase, ProbeKind
 
 if TYPE_CHECKING:
@@ -45,9 +46,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from modelaudit.families.base import Family, HttpRequest, StreamDecoder
-    from modelaudit.registry.schema import Defaults, ModelSpec, ProviderSpec
+    from modelaudit.registry.schema import Defaults, ModelSpec, ProviderSpec, Timeouts
 
 MAX_CATALOG_PAGES = 100
+MAX_CATALOG_IDS = 20_000
+"""More ids than any real model list has (OpenRouter's lists about 500): a list that goes on
+is not read to its end, and no run stores or compares a million ids."""
 MAX_EXCERPT_BYTES = 16384
 """Of a body that is not the API's format, only the start is decoded (then redacted, cut)."""
 # What a transport failure looks like from here; anything else is a bug and propagates.
@@ -201,14 +205,28 @@ async def send_one(
     provider: ProviderSpec,
     request: HttpRequest,
     consumer: StreamCollector | None = None,
+    *,
+    output_tokens: int = 0,
+    timeouts: Timeouts | None = None,
 ) -> Exchange | Outcome:
-    """One exchange with the provider's key; a failure comes back as its `Outcome`."""
+    """One exchange with the provider's key; a failure comes back as its `Outcome`.
+
+    The request (asking for `output_tokens`) was taken from the run's budget by the caller;
+    the transport sends it once more on a fresh connection when a keep-alive one was closed
+    under it, and that resend is taken from the budget too."""
     try:
         auth = auth_headers(ctx, provider, request)
     except LookupError as missing:  # the key vanished since the run was planned
         return Outcome(ErrorClass.AUTH_FAILED, f"the key could not be read: {missing}")
     try:
-        return await exchange(ctx.client, request, auth, ctx.defaults.timeouts, consumer)
+        return await exchange(
+            ctx.client,
+            request,
+            auth,
+            timeouts or ctx.defaults.timeouts,
+            consumer,
+            resend=lambda: ctx.budget.take(output_tokens),
+        )
     except TRANSPORT_ERRORS as exc:
         return failure(exc)
 
@@ -491,7 +509,11 @@ def _lifecycle_words(finding: CatalogFinding) -> str:
 
 
 class _Pager:
-    """Fetches the list page by page; a retry resumes at the page that failed."""
+    """Fetches the list page by page; a retry resumes at the page that failed.
+
+    Each attempt reads the whole list (every page) within `total_s`, as one request would;
+    ids longer than a model id may be are left out, and a list longer than
+    MAX_CATALOG_IDS is not a list this run can use."""
 
     def __init__(
         self, ctx: ProbeContext, provider: ProviderSpec, family: Family, first: HttpRequest
@@ -504,13 +526,22 @@ class _Pager:
     async def send(self, variant: int) -> Outcome:
         total_ms = 0.0
         last: Exchange | None = None
+        timeouts = self.ctx.defaults.timeouts
+        deadline = asyncio.get_running_loop().time() + timeouts.total_s
         while self.pending is not None:
             if self.pages >= MAX_CATALOG_PAGES:
                 return Outcome(
                     ErrorClass.PROTOCOL_ERROR,
                     f"the model list goes on past {MAX_CATALOG_PAGES} pages",
                 )
-            outcome, last = await self._page(self.pending)
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return Outcome(ErrorClass.TIMEOUT, self._late(timeouts), phase=Phase.TOTAL)
+            outcome, last = await self._page(
+                self.pending, timeouts.model_copy(update={"total_s": left})
+            )
+            if outcome is not None and outcome.phase is Phase.TOTAL:
+                return replace(outcome, detail=self._late(timeouts))
             if outcome is not None:
                 return outcome
             assert last is not None
@@ -521,9 +552,17 @@ class _Pager:
             latency_ms=total_ms,
         )
 
-    async def _page(self, request: HttpRequest) -> tuple[Outcome | None, Exchange | None]:
+    def _late(self, timeouts: Timeouts) -> str:
+        return (
+            f"the model list was not read whole within total_s {timeouts.total_s:g} s "
+            f"({self.pages} pages read)"
+        )
+
+    async def _page(
+        self, request: HttpRequest, timeouts: Timeouts
+    ) -> tuple[Outcome | None, Exchange | None]:
         self.ctx.budget.take()
-        ex = await send_one(self.ctx, self.provider, request)
+        ex = await send_one(self.ctx, self.provider, request, timeouts=timeouts)
         if isinstance(ex, Outcome):
             return ex, None
         if not 200 <= ex.status < 300:
@@ -534,7 +573,17 @@ class _Pager:
             )
         except ValueError as problem:
             return _not_the_format("model list", ex, problem), ex
-        self.entries.extend(page.entries)
+        kept = [e for e in page.entries if len(e.id) <= MAX_ID_CHARS]
+        if len(self.entries) + len(kept) > MAX_CATALOG_IDS:
+            return _timed(
+                Outcome(
+                    ErrorClass.PROTOCOL_ERROR,
+                    f"the model list goes on past {MAX_CATALOG_IDS:,} ids: not a list "
+                    "this run can use",
+                ),
+                ex,
+            ), ex
+        self.entries.extend(kept)
         self.pages += 1
         self.pending = page.next_request
         return None, ex
@@ -555,7 +604,7 @@ async def probe_completion(
     async def send(variant: int) -> Outcome:
         request = family.completion_request(provider, model, max_tokens, variant)
         ctx.budget.take(max_tokens)
-        ex = await send_one(ctx, provider, request)
+        ex = await send_one(ctx, provider, request, output_tokens=max_tokens)
         if isinstance(ex, Outcome):
             return ex
         if not 200 <= ex.status < 300:
@@ -635,6 +684,18 @@ class StreamCollector:
     def failed(self) -> bool:
         return self.error is not None
 
+    @property
+    def said_nothing(self) -> bool:
+        """Only the terminator came (`data: [DONE]` alone): no text, no served model, no
+        finish reason, no token count. A live model says at least one of these; an empty
+        reply cut by the length limit still names its finish."""
+        end = self.end
+        return (
+            self.tokens == 0
+            and self.meta == StreamMeta()
+            and (end is None or (end.finish_reason is None and end.output_tokens is None))
+        )
+
     def feed(self, chunk: bytes) -> bool:
         return self._take(self.decoder.feed(chunk))
 
@@ -670,7 +731,7 @@ async def probe_stream(
         request = family.stream_request(provider, model, max_tokens, variant)
         ctx.budget.take(max_tokens)
         collector = StreamCollector(family.stream_decoder())
-        ex = await send_one(ctx, provider, request, collector)
+        ex = await send_one(ctx, provider, request, collector, output_tokens=max_tokens)
         if isinstance(ex, Outcome):
             return _cut_short(ex, collector)
         if not 200 <= ex.status < 300:
@@ -713,7 +774,9 @@ def _stream_outcome(ex: Exchange, collector: StreamCollector) -> Outcome:
 
 
 def _stream_verdict(collector: StreamCollector) -> tuple[ErrorClass, str]:
-    found, error = classify.read_stream(collector.error, collector.end)
+    found, error = classify.read_stream(
+        collector.error, collector.end, said_nothing=collector.said_nothing
+    )
     if error is not None:
         return found.error_class, "error event inside the 200 stream: " + classify.reason(
             found.error_class, None, error, fix=found.fix
@@ -725,6 +788,11 @@ def _stream_verdict(collector: StreamCollector) -> tuple[ErrorClass, str]:
         return (
             found.error_class,
             f"the stream ended without its terminator after {collector.tokens} tokens",
+        )
+    if found.signal == "empty-stream":
+        return (
+            found.error_class,
+            "the stream carried nothing but its terminator: no chunk, no model, no finish",
         )
     if found.error_class is ErrorClass.CONTENT_FILTERED:
         return found.error_class, "streamed, but the reply was filtered"

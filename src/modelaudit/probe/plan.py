@@ -162,6 +162,7 @@ def _check_ca_bundles(loaded: LoadedRegistry, chosen: set[str]) -> None:
     registry (exit 2, with its line), not a crash once the run has started."""
     import ssl
 
+    from modelaudit.fileio import FileError
     from modelaudit.probe.transport import ssl_context
 
     problems = []
@@ -171,14 +172,19 @@ def _check_ca_bundles(loaded: LoadedRegistry, chosen: set[str]) -> None:
             continue
         try:
             ssl_context(path)
+        except FileError as exc:
+            why = exc.reason
         except OSError as exc:  # ssl.SSLError included
-            why = "not a PEM file of CA certificates" if isinstance(exc, ssl.SSLError) else None
-            where = ("providers", index, "ca_bundle")
-            position = loaded.document.values.get(where)
-            line, column = (position.line, position.column) if position else (1, 1)
-            problems.append(
-                f"{loaded.path}:{line}:{column}: providers[{index}].ca_bundle: cannot load "
-                f"{path}: {why or exc.strerror or exc}"
-            )
+            ssl_error = isinstance(exc, ssl.SSLError)
+            why = "not a PEM file of CA certificates" if ssl_error else exc.strerror or str(exc)
+        else:
+            continue
+        where = ("providers", index, "ca_bundle")
+        position = loaded.document.values.get(where)
+        line, column = (position.line, position.column) if position else (1, 1)
+        problems.append(
+            f"{loaded.path}:{line}:{column}: providers[{index}].ca_bundle: cannot load "
+            f"{path}: {why}"
+        )
     if problems:
         raise ConfigError(problems)

@@ -81,6 +81,8 @@ class _RunState:
     results: dict[tuple[str, str], list[ProbeResult]] = field(default_factory=dict)
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    """Providers whose probing raised what no probe expects (a bug): provider -> why."""
     control: Callable[[], Awaitable[ControlCheck]] | None = None
     """Starts the control check, once the run has a client."""
     control_task: asyncio.Task[ControlCheck] | None = None
@@ -89,7 +91,16 @@ class _RunState:
         self.results.setdefault((result.provider, result.model), []).append(result)
         if verdict.connection_level(result):
             self.start_control_check()
-        self.observer.result(result)
+        try:
+            self.observer.result(result)
+        except Exception as exc:
+            raise _ObserverFailed from exc
+
+    def done(self, provisional: ModelVerdict) -> None:
+        try:
+            self.observer.model_done(provisional)
+        except Exception as exc:
+            raise _ObserverFailed from exc
 
     def start_control_check(self) -> None:
         """The control check starts with the first failure that says nothing about its
@@ -102,6 +113,11 @@ class _RunState:
         if self.control_task is None or not any(verdict.connection_level(r) for r in results):
             return False
         return not (await asyncio.shield(self.control_task)).reachable
+
+
+class _ObserverFailed(Exception):  # noqa: N818 - wraps its cause, which is re-raised
+    """An observer failed (its reader went away: a broken pipe). That ends the run, not
+    one provider's probing: `_guarded` lets it through and `run` re-raises the cause."""
 
 
 async def run(plan: Plan, observer: Observer | None = None, seed: int | None = None) -> RunReport:
@@ -117,9 +133,12 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
         limits = _Limits(asyncio.Semaphore(defaults.concurrency.total))
         state.control = lambda: control.check(client.httpx, defaults.control)
         try:
-            await asyncio.gather(*(_run_provider(ctx, state, limits, p) for p in plan.providers))
+            await asyncio.gather(*(_guarded(ctx, state, limits, p) for p in plan.providers))
         except asyncio.CancelledError:
             interrupted = True
+        except _ObserverFailed as exc:
+            await _finish_control_check(state, interrupted=True)  # nothing left pending
+            raise (exc.__cause__ or exc) from None
         control_check = await _finish_control_check(state, interrupted)
     network_down = control_check is not None and not control_check.reachable
     report = RunReport(
@@ -132,6 +151,7 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
         requests_sent=budget.requests,
         output_tokens_requested=budget.output_tokens,
         notes=tuple(state.notes),
+        internal_errors=tuple(f"{name}: {why}" for name, why in state.failed.items()),
     )
     state.observer.finished(report)
     return report
@@ -211,6 +231,27 @@ class _Limits:
             yield
 
 
+async def _guarded(
+    ctx: ProbeContext, state: _RunState, limits: _Limits, plan: ProviderPlan
+) -> None:
+    """Probe one provider; what no probe expects (a bug) fails this provider only: its
+    models are inconclusive, the others' verdicts stand, and the run says why."""
+    try:
+        await _run_provider(ctx, state, limits, plan)
+    except _ObserverFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the boundary of one provider
+        from modelaudit.untrusted import MAX_DETAIL_CHARS, outside
+
+        # An exception's text may quote what a server sent: bounded like any detail.
+        why = f"internal error: {type(exc).__name__}: {outside(str(exc), MAX_DETAIL_CHARS)}"
+        why += " (a bug in modelaudit)"
+        state.failed[plan.provider.name] = why
+        state.notes.append(f"{plan.provider.name} could not be probed: {why}")
+        for model in plan.models:
+            state.done(_failed(plan.provider.name, model.id, why))
+
+
 async def _run_provider(
     ctx: ProbeContext, state: _RunState, limits: _Limits, plan: ProviderPlan
 ) -> None:
@@ -218,7 +259,7 @@ async def _run_provider(
     if plan.skip_reason is not None:
         for model in plan.models:
             state.skipped[(provider.name, model.id)] = plan.skip_reason
-            state.observer.model_done(_skipped(provider.name, model.id, plan.skip_reason))
+            state.done(_skipped(provider.name, model.id, plan.skip_reason))
         return
     cap = asyncio.Semaphore(provider.concurrency(ctx.defaults.concurrency))
     try:
@@ -284,7 +325,7 @@ async def _run_model(
             break
     results = state.results.get(key, [])
     network_down = await state.network_down(results)
-    state.observer.model_done(_decide(state, plan, model, results, network_down))
+    state.done(_decide(state, plan, model, results, network_down))
 
 
 def _resolved_names(results: Sequence[ProbeResult]) -> tuple[str, ...]:
@@ -344,6 +385,10 @@ def _skipped(provider: str, model: str, reason: str) -> ModelVerdict:
     return ModelVerdict(provider, model, Verdict.SKIPPED, reason)
 
 
+def _failed(provider: str, model: str, why: str) -> ModelVerdict:
+    return ModelVerdict(provider, model, Verdict.INCONCLUSIVE, f"could not be probed: {why}")
+
+
 async def _finish_control_check(state: _RunState, interrupted: bool) -> ControlCheck | None:
     task = state.control_task
     if task is None:
@@ -370,6 +415,9 @@ def _verdicts(state: _RunState, network_down: bool, interrupted: bool) -> tuple[
             key = (provider.name, model.id)
             if key in state.skipped:
                 verdicts.append(_skipped(provider.name, model.id, state.skipped[key]))
+                continue
+            if provider.name in state.failed:
+                verdicts.append(_failed(provider.name, model.id, state.failed[provider.name]))
                 continue
             results = state.results.get(key, [])
             verdicts.append(

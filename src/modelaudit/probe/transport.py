@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from modelaudit.registry.schema import Timeouts
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_CA_BUNDLE_BYTES = 4 * 1024 * 1024
+"""A system's whole CA bundle is a few hundred KiB."""
 USER_AGENT = "modelaudit"
 _KEEP_HEADERS = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after", "x-should-retry")
 
@@ -179,7 +181,15 @@ def ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     """Verification on; `SSL_CERT_FILE`/`SSL_CERT_DIR` honoured; a provider's bundle added."""
     context = httpx.create_ssl_context(trust_env=True)
     if ca_bundle is not None:
-        context.load_verify_locations(cafile=str(ca_bundle))
+        from modelaudit.fileio import read_bytes
+
+        # Read by fileio (a regular file, capped): OpenSSL would read a FIFO or a device
+        # without end. PEM is text; anything else is handed over as DER.
+        data = read_bytes(ca_bundle, MAX_CA_BUNDLE_BYTES)
+        try:
+            context.load_verify_locations(cadata=data.decode("ascii"))
+        except UnicodeDecodeError:
+            context.load_verify_locations(cadata=data)
     context.set_alpn_protocols(["http/1.1"])
     return context
 
@@ -306,6 +316,8 @@ async def exchange(
     auth: Mapping[str, str],
     timeouts: Timeouts,
     consumer: BodyConsumer | None = None,
+    *,
+    resend: Callable[[], None] | None = None,
 ) -> Exchange:
     """Send `request` with `auth` headers added; read the whole response under deadlines.
 
@@ -315,8 +327,12 @@ async def exchange(
 
     A server may close an idle keep-alive connection just as we reuse it (llama.cpp does
     after a stream, without `Connection: close`). That is not the server failing: the
-    request is sent once more, on a fresh connection, and only that exchange is timed.
+    request is sent once more, on a fresh connection, and only that exchange is timed. It is
+    still one request: the resend gets what is left of `total_s`, and `resend` is called
+    first (to take it from the run's budget; what it raises propagates).
     """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     pool = client.pool(request.url)
     try:
         if pool is None:
@@ -325,6 +341,12 @@ async def exchange(
     except ExchangeFailed as exc:
         if not _stale_connection(exc):
             raise
+        left = timeouts.total_s - (loop.time() - started)
+        if left <= 0:
+            raise
+    if resend is not None:
+        resend()
+    timeouts = timeouts.model_copy(update={"total_s": left})
     if pool is None:
         return await _through_httpx(client.httpx, request, auth, timeouts, consumer)
     return await _direct(pool, request, auth, timeouts, consumer, fresh=True)

@@ -6,6 +6,7 @@ Each problem is one line a person can act on:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import os
@@ -20,6 +21,7 @@ from pydantic_core import ErrorDetails
 from modelaudit.errors import ConfigError, UsageError
 from modelaudit.redact import looks_like_key
 from modelaudit.registry import yamlsafe
+from modelaudit.registry.alerting import NOT_A_URL_REF
 from modelaudit.registry.crosscheck import crosscheck, unchecked_provider_conflicts
 from modelaudit.registry.schema import CONFLICTS_ERROR, NOT_A_KEY_REF, FieldConflict, Registry
 from modelaudit.registry.yamlsafe import Path, Position, YamlProblem
@@ -93,21 +95,22 @@ def load(path: FilePath) -> LoadedRegistry:
 
 
 def _read(path: FilePath) -> bytes:
-    try:
+    """A regular file of at most MAX_BYTES (`fileio.read_bytes`): a FIFO or a device is
+    refused before it is read, so it can neither hang the command nor fill its memory."""
+    from modelaudit.fileio import FileError, read_bytes
+
+    with contextlib.suppress(OSError):
         size = path.stat().st_size
-        if size > MAX_BYTES:
+        if size > MAX_BYTES and path.is_file():
             raise _too_big(path, f"{size / 1_048_576:.1f} MiB")
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:  # a pipe or a device: its size was not known beforehand
-            raise _too_big(path, f"more than {MAX_BYTES // 1_048_576} MiB")
-        return raw
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, not a providers.yaml") from None
-    except PermissionError:
-        raise UsageError(f"{path}: permission denied") from None
+    try:
+        return read_bytes(path, MAX_BYTES)
+    except FileError as exc:
+        if exc.missing:
+            raise UsageError(f"{path}: no such file") from None
+        if exc.too_big:  # it grew since its size was checked
+            raise _too_big(path, f"more than {MAX_BYTES // 1_048_576} MiB") from None
+        raise UsageError(f"{path}: {exc.reason}") from None
 
 
 def _too_big(path: FilePath, size: str) -> ConfigError:
@@ -194,6 +197,9 @@ def _problem(document: yamlsafe.Document, error: ErrorDetails) -> YamlProblem:
         # pydantic's messages may quote what was written (a value, an unknown field's
         # name): under api_key that may be the key itself. Our validators never quote it.
         return YamlProblem(_position_of(document, path[:3]), path[:3], NOT_A_KEY_REF)
+    if path[:2] == ("alerts", "routes") and path[3:4] == ("urls",) and kind != "value_error":
+        # A route's URL reference written as a mapping: never quote what was written.
+        return YamlProblem(_position_of(document, path[:5]), path[:5], NOT_A_URL_REF)
     if kind == "missing":
         parent = path[:-1]
         return YamlProblem(_position_of(document, parent), path, _missing(path))
@@ -288,6 +294,11 @@ def _message(path: Path, error: ErrorDetails) -> str:
         return _not_one_of(value, str(error.get("ctx", {}).get("expected", "")))
     if kind == "too_short":
         return "must list at least one item"
+    if kind == "string_too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        return f"is longer than {limit} characters: is this the right value?"
+    if kind == "finite_number":
+        return "must be a finite number (not .inf or .nan)"
     return str(error["msg"]).replace("Input should be", "must be")
 
 

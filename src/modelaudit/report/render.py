@@ -31,4 +31,7 @@ def renderer(kind: ReportFormat) -> Renderer:
 
 
 def render(report: Report, kind: ReportFormat, options: RenderOptions | None = None) -> str:
-    return renderer(kind)(report, options or RenderOptions())
+    """`report` in format `kind`: every string in it redacted and made printable first."""
+    from modelaudit.outgoing import outgoing
+
+    return renderer(kind)(outgoing(report), options or RenderOptions())

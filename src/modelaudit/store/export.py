@@ -10,10 +10,10 @@ Imported by the CLI at start-up (for `ExportFormat`): keep it light.
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from modelaudit.outgoing import json_text
 from modelaudit.probe.document import iso
 
 if TYPE_CHECKING:
@@ -28,14 +28,16 @@ class ExportFormat(StrEnum):
 
 class ExportedAttempt(NamedTuple):
     """One raw attempt as a store hands it over (`Maintenance.export_attempts`): the keys
-    of a line after `schema_version`, in order."""
+    of a line after `schema_version`, in order. On a damaged database (`db check` flags
+    it), an attempt whose run or model row was lost is still handed over, those fields
+    None."""
 
     attempt_id: int
     run_id: int
-    run_started_at: datetime
-    run_status: str
-    provider: str
-    model: str
+    run_started_at: datetime | None
+    run_status: str | None
+    provider: str | None
+    model: str | None
     kind: str
     attempt: int
     started_at: datetime
@@ -64,7 +66,13 @@ FIELDS = ("schema_version", *ExportedAttempt._fields)
 
 
 def jsonl_line(attempt: ExportedAttempt) -> str:
+    """The attempt as one JSON line, its strings redacted (`outgoing.json_text`)."""
     line: dict[str, Any] = {"schema_version": EXPORT_SCHEMA_VERSION, **attempt._asdict()}
     line["run_started_at"] = iso(attempt.run_started_at)
     line["started_at"] = iso(attempt.started_at)
-    return json.dumps(line, ensure_ascii=False)
+    return json_text(line, ensure_ascii=False)
+
+
+def orphaned(attempt: ExportedAttempt) -> bool:
+    """Its run or its model row was lost (a damaged database)."""
+    return attempt.run_started_at is None or attempt.provider is None

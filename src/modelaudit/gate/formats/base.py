@@ -36,9 +36,16 @@ class CheckFormatter:
     """Renders a finished check as text; `emit` writes it (and any side output)."""
 
     def render(self, report: GateReport) -> str:
+        """The check as text. `report` has been through `outgoing` (see `emit`)."""
         raise NotImplementedError
 
     def emit(self, report: GateReport, write: Callable[[str], None]) -> None:
+        """Write the check, every string of it redacted and printable first."""
+        from modelaudit.outgoing import outgoing
+
+        self.emit_safe(outgoing(report), write)
+
+    def emit_safe(self, report: GateReport, write: Callable[[str], None]) -> None:
         write(self.render(report))
 
 

@@ -23,7 +23,6 @@ from modelaudit.gate.formats.base import (
     worst_first,
 )
 from modelaudit.gate.rules import rule
-from modelaudit.redact import redact
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,7 +51,7 @@ class GithubFormatter(CheckFormatter):
     def render(self, report: GateReport) -> str:
         return "\n".join([*annotation_lines(report), *text.lines(report)]) + "\n"
 
-    def emit(self, report: GateReport, write: Callable[[str], None]) -> None:
+    def emit_safe(self, report: GateReport, write: Callable[[str], None]) -> None:
         write(self.render(report))
         summary = os.environ.get(SUMMARY_ENV)
         if summary:
@@ -62,13 +61,16 @@ class GithubFormatter(CheckFormatter):
 def append_step_summary(path: str, report: GateReport) -> None:
     """The summary is a courtesy: a path it cannot be written to costs a warning, never
     the verdict or the exit code the build relies on."""
+    from pathlib import Path
+
+    from modelaudit.fileio import FileError, append_text
+
     try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(redact(step_summary(report)))
-    except OSError as exc:
+        append_text(Path(path), step_summary(report))
+    except FileError as exc:
         from modelaudit.cli.console import warn
 
-        warn(f"${SUMMARY_ENV}: cannot append the step summary to {path}: {exc.strerror or exc}")
+        warn(f"${SUMMARY_ENV}: cannot append the step summary: {exc.message}")
 
 
 def escape_data(value: str) -> str:

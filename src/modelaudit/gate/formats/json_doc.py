@@ -6,11 +6,11 @@ added without bumping it.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from modelaudit import __version__
 from modelaudit.gate.formats.base import EXIT_MEANING, CheckFormatter
+from modelaudit.outgoing import json_text
 
 if TYPE_CHECKING:
     from modelaudit.gate.decide import PinOutcome
@@ -21,7 +21,7 @@ SCHEMA_VERSION = 1
 
 class JsonFormatter(CheckFormatter):
     def render(self, report: GateReport) -> str:
-        return json.dumps(document(report), indent=2, ensure_ascii=False)
+        return json_text(document(report), indent=2, ensure_ascii=False)
 
 
 def document(report: GateReport) -> dict[str, Any]:

@@ -6,9 +6,9 @@ a final `run` line, each with `schema_version`. A dry run writes one `planned` l
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
+from modelaudit.outgoing import json_text
 from modelaudit.probe.document import (
     SCHEMA_VERSION,
     planned_model_json,
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 class JsonLinesFormatter(ProbeFormatter):
     def _line(self, kind: str, body: dict[str, Any]) -> None:
-        self.write(json.dumps({"type": kind, "schema_version": SCHEMA_VERSION, **body}))
+        self.write(json_text({"type": kind, "schema_version": SCHEMA_VERSION, **body}))
 
     def result(self, result: ProbeResult) -> None:
         self._line("result", result_json(result))

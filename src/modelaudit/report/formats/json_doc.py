@@ -4,9 +4,9 @@ meaning; new fields are added without bumping it."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
+from modelaudit.outgoing import json_text
 from modelaudit.probe.document import iso
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ SCHEMA_VERSION = 1
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    return json.dumps(document(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(document(report), indent=2, ensure_ascii=False) + "\n"
 
 
 def document(report: Report) -> dict[str, Any]:
@@ -165,6 +165,16 @@ def _ceiling_json(trend: CeilingTrend) -> dict[str, Any]:
 
 def model_json(m: ModelView) -> dict[str, Any]:
     verdict = m.last_verdict
+    planned = (
+        {
+            "maintenance": [
+                {"start": iso(p.start), "end": iso(p.end), "reason": p.reason}
+                for p in m.maintenance
+            ]
+        }
+        if m.maintenance
+        else {}
+    )
     return {
         "provider": m.provider,
         "model": m.model,
@@ -228,6 +238,7 @@ def model_json(m: ModelView) -> dict[str, Any]:
             }
             for r in m.regions
         ],
+        **planned,
     }
 
 
