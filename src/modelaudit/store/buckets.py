@@ -100,9 +100,15 @@ def from_histogram(hist: Mapping[int, int]) -> Percentiles:
 def from_stored(stored: Sequence[Stored], more: Mapping[int, int] | None = None) -> Percentiles:
     """Bucketed percentiles of stored histograms (and `more`) added together. One stored
     array alone, the usual case of a day, is read as it is: it is already in bucket order.
-    (Written out: a month's summary adds a few hundred thousand buckets.)"""
-    if len(stored) == 1 and not more and isinstance(stored[0], list):
-        return _from_buckets(stored[0][::2], stored[0][1::2])
+    (Written out: a month's summary adds a few hundred thousand buckets, and its timeline
+    asks this of a few hundred thousand days.)"""
+    if len(stored) == 1 and not more:
+        only = stored[0]
+        if isinstance(only, list):
+            if len(only) == 2:  # one bucket: every percentile is its middle
+                value = bucket_value(only[0])
+                return Percentiles(only[1], value, value, value)
+            return _from_buckets(only[::2], only[1::2])
     merged: dict[int, int] = dict(more) if more else {}
     get = merged.get
     for found in stored:
@@ -117,8 +123,8 @@ def from_stored(stored: Sequence[Stored], more: Mapping[int, int] | None = None)
 
 
 def _from_buckets(indexes: Sequence[int], counts: Iterable[int]) -> Percentiles:
-    """`indexes` ascending, each with a positive count. (Written out: a month's timeline
-    asks this of some 12,000 histograms.)"""
+    """`indexes` ascending, each with a positive count. (Written out, the ranks of
+    `rank` inline: a month's timeline asks this of hundreds of thousands of days.)"""
     if not indexes:
         return Percentiles(0)
     running = list(itertools.accumulate(counts))
@@ -126,7 +132,7 @@ def _from_buckets(indexes: Sequence[int], counts: Iterable[int]) -> Percentiles:
     at = bisect.bisect_left
     return Percentiles(
         n,
-        bucket_value(indexes[at(running, rank(50, n))]),
-        bucket_value(indexes[at(running, rank(95, n))]),
-        bucket_value(indexes[at(running, rank(99, n))]),
+        bucket_value(indexes[at(running, (50 * n + 99) // 100)]),
+        bucket_value(indexes[at(running, (95 * n + 99) // 100)]),
+        bucket_value(indexes[at(running, (99 * n + 99) // 100)]),
     )

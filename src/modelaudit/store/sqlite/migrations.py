@@ -344,9 +344,9 @@ def _v10_index_diet(conn: sqlite3.Connection) -> None:
     _execute_all(
         conn,
         """
-        DROP INDEX attempt_summary;
-        DROP INDEX attempt_latency;
-        DROP INDEX attempt_ttft
+        DROP INDEX IF EXISTS attempt_summary;
+        DROP INDEX IF EXISTS attempt_latency;
+        DROP INDEX IF EXISTS attempt_ttft
         """,
     )
     # `incremental_vacuum` frees a page per step; Python steps such a statement once.

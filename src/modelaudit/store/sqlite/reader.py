@@ -82,7 +82,9 @@ class _Tally:
     ok: int = 0
     failed: int = 0
     excluded: int = 0
-    classes: Counter[ErrorClass] = field(default_factory=Counter)
+    classes: Counter[ErrorClass] | None = None
+    """Made on the first count by class (a timeline's hundreds of thousands of buckets
+    never need one)."""
     first: int | None = None
     last: int | None = None
     last_ok: int | None = None
@@ -91,7 +93,7 @@ class _Tally:
         """One group of attempts: kind, class, how many, how many in inconclusive runs,
         first and last start (None where a timeline does not need them)."""
         kind, error_class, n, inconclusive, first, last = row
-        self.classes[_CLASSES[error_class]] += n
+        self.count_class(error_class, n)
         self.first = _earliest(self.first, first)
         self.last = _latest(self.last, last)
         if kind not in _AVAILABILITY:
@@ -105,6 +107,11 @@ class _Tally:
         else:
             self.excluded += n - inconclusive
         self.excluded += inconclusive
+
+    def count_class(self, error_class: str, n: int) -> None:
+        if self.classes is None:
+            self.classes = Counter()
+        self.classes[_CLASSES[error_class]] += n
 
 
 def _earliest(a: int | None, b: int | None) -> int | None:
@@ -145,6 +152,31 @@ _RAW = (
 )
 
 
+_DAYS = (
+    "SELECT json_group_array(json_array(t, d, ok, failed, excluded, first, last, last_ok,"
+    " json(classes), json(latency), json(ttft))) FROM ("
+    " SELECT target_id AS t, day_ms AS d,"
+    "  sum(CASE WHEN counted AND NOT inconclusive AND c = 'ok' THEN attempts ELSE 0 END) AS ok,"
+    "  sum(CASE WHEN counted AND NOT inconclusive AND c = 'failed' THEN attempts ELSE 0 END)"
+    "   AS failed,"
+    "  sum(CASE WHEN counted AND (inconclusive OR c = 'excluded') THEN attempts ELSE 0 END)"
+    "   AS excluded,"
+    "  min(first_ms) AS first, max(last_ms) AS last,"
+    "  max(CASE WHEN counted AND c = 'ok' THEN last_ms END) AS last_ok,"
+    "  json_group_array(json_array(error_class, attempts)) AS classes,"
+    "  json_group_array(json(latency_hist)) FILTER (WHERE kind = 'completion' AND c = 'ok'"
+    "   AND latency_hist IS NOT NULL) AS latency,"
+    "  json_group_array(json(ttft_hist)) FILTER (WHERE kind = 'stream' AND c = 'ok'"
+    "   AND ttft_hist IS NOT NULL) AS ttft"
+    " FROM (SELECT *, kind IN (SELECT value FROM json_each(:kinds)) AS counted,"
+    "  CASE WHEN error_class IN (SELECT value FROM json_each(:ok)) THEN 'ok'"
+    "  WHEN error_class IN (SELECT value FROM json_each(:excluded)) THEN 'excluded'"
+    "  ELSE 'failed' END AS c FROM daily WHERE day_ms >= :since AND day_ms < :until)"
+    " GROUP BY day_ms, target_id)"
+)
+"""Per model and day, in one JSON document: see `SqliteHistory._day_entries`."""
+
+
 @dataclass
 class _Read:
     """What a window holds per (model, bucket): its counts, and each metric's samples:
@@ -152,6 +184,9 @@ class _Read:
     the window holds no day or hour that was summed, bucketed otherwise)."""
 
     exact: bool
+    summary: bool = True
+    """Whether the counts per class and the first and last starts are wanted (a summary),
+    or the counts only (a timeline's buckets)."""
     tallies: dict[_Key, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
     stored: dict[str, dict[_Key, list[buckets.Stored]]] = field(
         default_factory=lambda: {"latency": defaultdict(list), "ttft": defaultdict(list)}
@@ -162,15 +197,19 @@ class _Read:
 
     def percentiles(self, metric: Literal["latency", "ttft"]) -> dict[_Key, Percentiles]:
         stored, raw = self.stored[metric], self.raw[metric]
+        found: dict[_Key, Percentiles] = {}
         if self.exact:
-            found = {key: buckets.from_sorted(sorted(values)) for key, values in raw.items()}
+            for key, values in raw.items():
+                found[key] = buckets.from_sorted(sorted(values))
         else:
-            found = {
-                key: buckets.from_stored(
-                    stored.get(key, []), buckets.histogram(raw[key]) if key in raw else None
+            for key, arrays in stored.items():
+                samples = raw.get(key)
+                found[key] = buckets.from_stored(
+                    arrays, buckets.histogram(samples) if samples else None
                 )
-                for key in stored.keys() | raw.keys()
-            }
+            for key, samples in raw.items():
+                if key not in stored and samples:
+                    found[key] = buckets.from_histogram(buckets.histogram(samples))
         return {key: p for key, p in found.items() if p.n}
 
 
@@ -286,6 +325,8 @@ class SqliteHistory:
         self.conn = conn
         self.path = path
         self._names: dict[int, ModelKey] | None = None
+        self._day_cache: dict[tuple[int, int], list[list[Any]]] = {}
+        self._raw_cache: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
 
     def _name(self, target_id: int) -> ModelKey:
         """A target's (provider, model). A damaged database (`db check` flags it) may hold
@@ -323,7 +364,7 @@ class SqliteHistory:
                     excluded=tally.excluded,
                     latency=latency.get((target_id, 0), Percentiles(0)),
                     ttft=ttft.get((target_id, 0), Percentiles(0)),
-                    error_classes=dict(tally.classes),
+                    error_classes=dict(tally.classes or {}),
                     first_seen=_at(tally.first),
                     last_seen=_at(tally.last),
                     last_ok=_at(last_ok),
@@ -335,29 +376,40 @@ class SqliteHistory:
     def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
         since, until = _bounds(window)
         grid = _Grid.aligned(since, until, max(1, round(bucket.total_seconds() * 1000)))
-        tallies, latency, ttft = self._counted(grid, window)
+        tallies, latency, ttft = self._counted(grid, window, summary=False)
+        by_target: dict[int, list[int]] = defaultdict(list)
+        for target_id, group_no in tallies:
+            by_target[target_id].append(group_no)
+        starts: dict[int, datetime] = {}
         timelines: dict[ModelKey, list[TimelinePoint]] = {}
-        for key in sorted(tallies, key=lambda k: (self._name(k[0]), k[1])):
-            tally = tallies[key]
-            timelines.setdefault(self._name(key[0]), []).append(
-                TimelinePoint(
-                    start=from_ms(grid.start(key[1])),
-                    ok=tally.ok,
-                    failed=tally.failed,
-                    excluded=tally.excluded,
-                    latency_p50=latency[key].p50 if key in latency else None,
-                    latency_p95=latency[key].p95 if key in latency else None,
-                    ttft_p50=ttft[key].p50 if key in ttft else None,
+        for target_id in sorted(by_target, key=self._name):
+            points = timelines[self._name(target_id)] = []
+            for group_no in sorted(by_target[target_id]):
+                key = (target_id, group_no)
+                tally = tallies[key]
+                start = starts.get(group_no)
+                if start is None:
+                    start = starts[group_no] = from_ms(grid.start(group_no))
+                p, f = latency.get(key), ttft.get(key)
+                points.append(
+                    TimelinePoint(
+                        start=start,
+                        ok=tally.ok,
+                        failed=tally.failed,
+                        excluded=tally.excluded,
+                        latency_p50=p.p50 if p else None,
+                        latency_p95=p.p95 if p else None,
+                        ttft_p50=f.p50 if f else None,
+                    )
                 )
-            )
         return timelines
 
     def _counted(
-        self, grid: _Grid, window: Window
+        self, grid: _Grid, window: Window, *, summary: bool = True
     ) -> tuple[dict[_Key, _Tally], dict[_Key, Percentiles], dict[_Key, Percentiles]]:
         if self._filtered(window):
             return self._of_regions(grid, window.regions)
-        read = self._read(grid)
+        read = self._read(grid, summary=summary)
         return read.tallies, read.percentiles("latency"), read.percentiles("ttft")
 
     def _filtered(self, window: Window) -> bool:
@@ -427,11 +479,14 @@ class SqliteHistory:
             if not window.regions or region in window.regions
         ]
         if len(seen) == 1:
+            only = Window(window.since, window.until, frozenset(seen))
+            if not self._filtered(only):  # the store holds this region's runs only
+                return self._one_region(seen[0], since, until)
             return [
                 RegionHistory(
                     m.provider, m.model, seen[0], m.ok, m.failed, m.excluded, m.last_seen, m.last_ok
                 )
-                for m in self.models(Window(window.since, window.until, frozenset(seen)))
+                for m in self.models(only)
             ]
         tallies: dict[tuple[int, str], _Tally] = defaultdict(_Tally)
         for target_id, region, *counts in self.conn.execute(
@@ -457,14 +512,34 @@ class SqliteHistory:
         ]
         return sorted(found, key=lambda r: (r.provider, r.model, r.region))
 
-    def _read(self, grid: _Grid) -> _Read:
+    def _one_region(self, region: str, since: int, until: int) -> list[RegionHistory]:
+        """The counts of a window every run of which is of `region`: from the sums (no
+        percentiles), as a summary gives them."""
+        tallies = self._read(_Grid.whole(since, until)).tallies
+        found = []
+        for (target_id, _), t in tallies.items():
+            last_ok = t.last_ok or last_ok_ms_before(self.conn, target_id, since)
+            found.append(
+                RegionHistory(
+                    *self._name(target_id),
+                    region,
+                    t.ok,
+                    t.failed,
+                    t.excluded,
+                    _at(t.last),
+                    _at(last_ok),
+                )
+            )
+        return sorted(found, key=lambda r: (r.provider, r.model))
+
+    def _read(self, grid: _Grid, *, summary: bool = True) -> _Read:
         """The window's whole UTC days from the daily sums, the hours around them from the
         attempts (and the hours `db prune` rolled up). A partial day whose attempts all fall
         inside the window (the usual last day of a window ending now) is read from its sums
         too: the attempts are read only where the window cuts through a day's."""
         parts = grid.parts()
         with_days = any(from_days for _, from_days in parts)
-        read = _Read(exact=not with_days and not self._rolled_up(grid))
+        read = _Read(exact=not with_days and not self._rolled_up(grid), summary=summary)
         for part, from_days in parts:
             if from_days:
                 self._days(part, read)
@@ -505,36 +580,52 @@ class SqliteHistory:
 
     def _days(self, part: _Grid, read: _Read) -> None:
         """Counts and histograms of the daily sums of the days starting in the span."""
-        if part.single:
-            for target_id, group_no, *counts in self._summed(part, DAILY):
-                read.tallies[(target_id, group_no)].add(tuple(counts))
-        else:
-            for target_id, group_no, ok, failed, excluded in self._counted_days(part):
-                tally = read.tallies[(target_id, group_no)]
-                tally.ok += ok
-                tally.failed += failed
-                tally.excluded += excluded
-        for sample in (LATENCY, TTFT):
-            for key, found in self._histogram_rows(part, sample, DAILY):
-                read.stored[sample.metric][key].append(found)
+        tallies, latency, ttft = read.tallies, read.stored["latency"], read.stored["ttft"]
+        origin, width = part.origin, part.width
+        for (
+            t,
+            day,
+            ok,
+            failed,
+            excluded,
+            first,
+            last,
+            last_ok,
+            classes,
+            lat,
+            first_token,
+        ) in self._day_entries(part.since, part.until):
+            key = (t, (day - origin) // width)
+            tally = tallies[key]
+            tally.ok += ok
+            tally.failed += failed
+            tally.excluded += excluded
+            if read.summary:
+                tally.first = _earliest(tally.first, first)
+                tally.last = _latest(tally.last, last)
+                tally.last_ok = _latest(tally.last_ok, last_ok)
+                for cls, n in classes:
+                    tally.count_class(cls, n)
+            if lat:
+                latency[key] += lat
+            if first_token:
+                ttft[key] += first_token
 
-    def _counted_days(self, part: _Grid) -> Iterable[tuple[int, int, int, int, int]]:
-        """A timeline's whole days, counted in SQL: (model, bucket, ok, failed, excluded)
-        per day, a fifth of the rows of `_summed`. The sets it counts by are `counts_as`'s,
-        bound as values."""
-        return self.conn.execute(
-            "SELECT target_id, (day_ms - :origin) / :width,"
-            " sum(CASE WHEN NOT inconclusive AND c = 'ok' THEN attempts ELSE 0 END),"
-            " sum(CASE WHEN NOT inconclusive AND c = 'failed' THEN attempts ELSE 0 END),"
-            " sum(CASE WHEN inconclusive OR c = 'excluded' THEN attempts ELSE 0 END)"
-            " FROM (SELECT day_ms, target_id, inconclusive, attempts,"
-            "  CASE WHEN error_class IN (SELECT value FROM json_each(:ok)) THEN 'ok'"
-            "  WHEN error_class IN (SELECT value FROM json_each(:excluded)) THEN 'excluded'"
-            "  ELSE 'failed' END AS c FROM daily WHERE day_ms >= :since AND day_ms < :until"
-            "  AND kind IN (SELECT value FROM json_each(:kinds)))"
-            " GROUP BY day_ms, target_id",
-            {**part.params, **COUNTED_AS, "kinds": COUNTED_KINDS},
-        )
+    def _day_entries(self, since: int, until: int) -> list[list[Any]]:
+        """Per model and day starting in [since, until), from the daily sums: the counts by
+        `counts_as` (the sets bound as values), first, last and last successful start, the
+        attempts per class and the stored latency and TTFT histograms of the successes.
+        SQLite hands them over as one JSON document, read once for the reads of a window
+        (its summary and its timeline ask for the same days): a month of 10,000 models is
+        300,000 entries, and one parse costs far less than 300,000 rows."""
+        key = (since, until)
+        found = self._day_cache.get(key)
+        if found is None:
+            (document,) = self.conn.execute(
+                _DAYS, {"since": since, "until": until, **COUNTED_AS, "kinds": COUNTED_KINDS}
+            ).fetchone()
+            found = self._day_cache[key] = json.loads(document)
+        return found
 
     def _summed(self, part: _Grid, table: Table) -> Iterable[tuple[Any, ...]]:
         """Rows of `rollup` or `daily` whose period starts in the span, added up per model,
@@ -552,15 +643,28 @@ class SqliteHistory:
 
     def _raw(self, part: _Grid, read: _Read) -> None:
         """The attempts of the span, in one pass along the time index: counts, and the
-        successful samples of each metric."""
-        params = {**part.params, "ok": OK_CLASSES, "inconclusive": self._inconclusive(part)}
-        for target_id, group_no, *counts, latency, ttft in self.conn.execute(_RAW, params):
+        successful samples of each metric. A span inside one bucket (a window's edge) is
+        read once for the reads of the window (its summary, regions and timeline)."""
+        numbers = part.numbers
+        if len(numbers) == 1:
+            rows = self._raw_cache.get((part.since, part.until))
+            if rows is None:
+                whole = _Grid(part.since, part.until, part.since, part.until - part.since)
+                rows = self._raw_cache[(part.since, part.until)] = self._raw_rows(whole)
+            rows = [(t, numbers[0], *rest) for t, _, *rest in rows]
+        else:
+            rows = self._raw_rows(part)
+        for target_id, group_no, *counts, latency, ttft in rows:
             key = (target_id, group_no)
             read.tallies[key].add(tuple(counts))
             if latency != "[]":
                 read.raw["latency"][key] += json.loads(latency)
             if ttft != "[]":
                 read.raw["ttft"][key] += json.loads(ttft)
+
+    def _raw_rows(self, part: _Grid) -> list[tuple[Any, ...]]:
+        params = {**part.params, "ok": OK_CLASSES, "inconclusive": self._inconclusive(part)}
+        return self.conn.execute(_RAW, params).fetchall()
 
     def _inconclusive(self, part: _Grid) -> str:
         """The runs marked inconclusive (this machine was offline) with attempts in the span,
