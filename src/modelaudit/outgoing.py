@@ -20,7 +20,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
@@ -42,6 +42,38 @@ def json_text(document: object, **options: Any) -> str:
     null), with `json.dumps`'s `options`."""
     clean = _Walk(finite=True).value(document)
     return json.dumps(clean, allow_nan=False, **options)
+
+
+def json_chunks(
+    document: Mapping[str, object],
+    *,
+    listed: Collection[str] = (),
+    ensure_ascii: bool = True,
+) -> Iterator[str]:
+    """The JSON text of `document` (an object) once it went through `outgoing`, piece by
+    piece as it is built: its keys in order, two spaces of indent, and each item of the
+    lists named in `listed` (any iterable: items are made as they are written) compact on a
+    line of its own. Items are encoded by json's C encoder (an indented `json.dumps` takes
+    its pure-Python one: seconds and hundreds of MB for a 10,000-model document) and
+    walked one at a time, so the whole document is never held as values or as text."""
+    walk = _Walk(finite=True)
+    for index, (key, value) in enumerate(document.items()):
+        yield ("{\n  " if index == 0 else ",\n  ") + json.dumps(walk.value(key)) + ": "
+        if key in listed:
+            yield from _lines(walk, value, ensure_ascii)  # type: ignore[arg-type]
+            continue
+        text = json.dumps(walk.value(value), allow_nan=False, indent=2, ensure_ascii=ensure_ascii)
+        yield text.replace("\n", "\n  ")
+    yield "\n}\n" if document else "{}\n"
+
+
+def _lines(walk: _Walk, items: Iterable[object], ensure_ascii: bool) -> Iterator[str]:
+    encode = json.JSONEncoder(allow_nan=False, ensure_ascii=ensure_ascii).encode
+    opened = False
+    for item in items:
+        yield ("[\n    " if not opened else ",\n    ") + encode(walk.value(item))
+        opened = True
+    yield "\n  ]" if opened else "[]"
 
 
 def safe_text(text: str) -> str:

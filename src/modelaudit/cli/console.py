@@ -14,6 +14,8 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from rich.console import Console, RenderableType
 
 
@@ -74,6 +76,19 @@ def data(text: str) -> None:
     """Write data (JSON, reports) to stdout as rendered: its values were redacted before
     it was serialized (see `modelaudit.outgoing`)."""
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def data_chunks(chunks: Iterable[str]) -> None:
+    """`data`, written piece by piece as the pieces are made (a document written as it is
+    built): each piece as rendered, then a newline if the last did not end with one."""
+    last = ""
+    for chunk in chunks:
+        if chunk:
+            sys.stdout.write(chunk)
+            last = chunk
+    if not last.endswith("\n"):
+        sys.stdout.write("\n")
     sys.stdout.flush()
 
 

@@ -48,10 +48,10 @@ def report(
     from datetime import UTC, datetime
 
     from modelaudit import fleet, registry
-    from modelaudit.fileio import write_text
+    from modelaudit.fileio import writing
     from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import build_report
-    from modelaudit.report.render import DRAWS_TIMELINES, render
+    from modelaudit.report.render import DRAWS_TIMELINES, render_chunks
     from modelaudit.report.source import open_history
     from modelaudit.report.window import parse_since
 
@@ -71,12 +71,14 @@ def report(
             regions=regions,
         )
     options = RenderOptions(width=console.width(), color=_wants_color(chosen, output))
-    rendered = render(built, chosen, options)
+    rendered = render_chunks(built, chosen, options)
     if output is not None:
-        write_text(output, rendered, make_parents=True)
+        with writing(output, make_parents=True) as handle:
+            for chunk in rendered:
+                handle.write(chunk)
         console.info(f"wrote the {chosen.value} report to {output}")
     else:
-        console.data(rendered)
+        console.data_chunks(rendered)
     _summarize(built)
     return 0
 

@@ -120,12 +120,13 @@ def _tool() -> dict[str, Any]:
 
 
 def report_json(report: RunReport) -> dict[str, Any]:
+    """The run's document; its results and verdicts are generators, made as written."""
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": _tool(),
         "run": run_json(report),
-        "results": [result_json(r) for r in report.results],
-        "verdicts": [verdict_json(v) for v in report.verdicts],
+        "results": (result_json(r) for r in report.results),
+        "verdicts": (verdict_json(v) for v in report.verdicts),
     }
 
 

@@ -10,8 +10,14 @@ from typing import TYPE_CHECKING
 from modelaudit.report.formats.base import RenderOptions, ReportFormat
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from modelaudit.report.formats.base import Renderer
     from modelaudit.report.model import Report
+
+    ChunkRenderer = Callable[[Report, RenderOptions], Iterator[str]]
+    """A format that writes as it goes: `chunks(report, options)`, each value redacted by
+    the format itself (through `outgoing.json_chunks`)."""
 
 FORMATTERS: dict[ReportFormat, str] = {
     ReportFormat.TABLE: "table",
@@ -32,6 +38,19 @@ def renderer(kind: ReportFormat) -> Renderer:
 
 def render(report: Report, kind: ReportFormat, options: RenderOptions | None = None) -> str:
     """`report` in format `kind`: every string in it redacted and made printable first."""
+    return "".join(render_chunks(report, kind, options))
+
+
+def render_chunks(
+    report: Report, kind: ReportFormat, options: RenderOptions | None = None
+) -> Iterator[str]:
+    """`render`, piece by piece as it is built: a format with a `chunks` function writes
+    its document as it goes, redacting each value on the way (a 10,000-model JSON report
+    is never held whole); the others render `outgoing(report)` in one piece."""
+    module = importlib.import_module(f"modelaudit.report.formats.{FORMATTERS[kind]}")
+    chunks: ChunkRenderer | None = getattr(module, "chunks", None)
+    if chunks is not None:
+        return chunks(report, options or RenderOptions())
     from modelaudit.outgoing import outgoing
 
-    return renderer(kind)(outgoing(report), options or RenderOptions())
+    return iter((renderer(kind)(outgoing(report), options or RenderOptions()),))

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from modelaudit.outgoing import json_text
+from modelaudit.outgoing import json_chunks
 from modelaudit.probe.document import iso
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import (
         IncidentView,
@@ -27,11 +29,24 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 
 
+LISTED = frozenset(
+    {"models", "recommendations", "incidents", "withdrawals", "catalog_changes", "drift"}
+)
+"""The document's lists that grow with the registry and the history: each item on a line
+of its own, written as it is made (`outgoing.json_chunks`)."""
+
+
 def render(report: Report, options: RenderOptions) -> str:
-    return json_text(document(report), indent=2, ensure_ascii=False) + "\n"
+    return "".join(chunks(report, options))
+
+
+def chunks(report: Report, options: RenderOptions) -> Iterator[str]:
+    """The document as it is written: every value redacted, item by item."""
+    return json_chunks(document(report), listed=LISTED, ensure_ascii=False)
 
 
 def document(report: Report) -> dict[str, Any]:
+    """The report's JSON document; the `LISTED` lists are generators (made as written)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "report",
@@ -50,15 +65,15 @@ def document(report: Report) -> dict[str, Any]:
             "attempts": report.attempts,
             "levels": {level.value: count for level, count in report.levels.items()},
         },
-        "models": [model_json(m) for m in report.models],
-        "recommendations": [recommendation_json(r) for r in report.recommendations],
+        "models": (model_json(m) for m in report.models),
+        "recommendations": (recommendation_json(r) for r in report.recommendations),
         "portfolio": {
             "vendors": [drill_json(d) for d in report.portfolio.vendors],
             "jurisdictions": [drill_json(d) for d in report.portfolio.jurisdictions],
         },
-        "incidents": [incident_json(i) for i in report.incidents],
+        "incidents": (incident_json(i) for i in report.incidents),
         "regions": list(report.regions),
-        "withdrawals": [
+        "withdrawals": (
             {
                 "provider": w.provider,
                 "model": w.model,
@@ -71,12 +86,12 @@ def document(report: Report) -> dict[str, Any]:
                 "finding": w.text,
             }
             for w in report.withdrawals
-        ],
-        "catalog_changes": [
+        ),
+        "catalog_changes": (
             {"provider": c.provider, "model": c.model, "change": c.change, "at": iso(c.at)}
             for c in report.catalog_changes
-        ],
-        "drift": [
+        ),
+        "drift": (
             {
                 "provider": d.provider,
                 "model": d.model,
@@ -89,7 +104,7 @@ def document(report: Report) -> dict[str, Any]:
                 "last_after": d.last_after,
             }
             for d in report.drift
-        ],
+        ),
     }
 
 

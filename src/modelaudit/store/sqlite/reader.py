@@ -327,6 +327,7 @@ class SqliteHistory:
         self._names: dict[int, ModelKey] | None = None
         self._day_cache: dict[tuple[int, int], list[list[Any]]] = {}
         self._raw_cache: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
+        self._reads: dict[tuple[_Grid, bool], _Read] = {}
 
     def _name(self, target_id: int) -> ModelKey:
         """A target's (provider, model). A damaged database (`db check` flags it) may hold
@@ -533,6 +534,15 @@ class SqliteHistory:
         return sorted(found, key=lambda r: (r.provider, r.model))
 
     def _read(self, grid: _Grid, *, summary: bool = True) -> _Read:
+        """`_reads`, kept for the next read of the same grid (a window's summary and its
+        regions)."""
+        key = (grid, summary)
+        found = self._reads.get(key)
+        if found is None:
+            found = self._reads[key] = self._reads_of(grid, summary=summary)
+        return found
+
+    def _reads_of(self, grid: _Grid, *, summary: bool) -> _Read:
         """The window's whole UTC days from the daily sums, the hours around them from the
         attempts (and the hours `db prune` rolled up). A partial day whose attempts all fall
         inside the window (the usual last day of a window ending now) is read from its sums
