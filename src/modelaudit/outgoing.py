@@ -87,10 +87,14 @@ class _Walk:
         self.seen: dict[str, str] = {}
 
     def text(self, text: str) -> str:
+        """`text` made safe; `text` itself when that changes nothing (an equal string is
+        not a change: the values holding it are not copied)."""
         found = self.seen.get(text)
         if found is None:
+            if len(self.seen) >= _REMEMBERED:  # a streamed document's every timestamp
+                self.seen.clear()
             found = self.seen[text] = safe_text(text)
-        return found
+        return text if found == text else found
 
     def value(self, value: object) -> object:
         kind = type(value)  # exact types first: a report has hundreds of thousands of values
@@ -100,12 +104,19 @@ class _Walk:
             return value
         if kind is dict:
             return self._dict(value)  # type: ignore[arg-type]
+        fields = _TEXT_FIELDS.get(kind)
+        if fields is not None:  # a dataclass seen before (a timeline point holds no text)
+            return self._dataclass(value) if fields else value
         if isinstance(value, Enum | bool | int):
             return value
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, float):
             return None if self.finite and not math.isfinite(value) else value
+        return self._other(value)
+
+    def _other(self, value: object) -> object:
+        """A container, a dataclass not seen before, or anything else (kept)."""
         if isinstance(value, list):
             items = [self.value(v) for v in value]
             return items if _changed(items, value) else value
@@ -159,6 +170,9 @@ class _Walk:
         return fresh
 
 
+_REMEMBERED = 50_000
+"""Strings a walk remembers having made safe (names and words repeat; a long document's
+timestamps do not, and are not kept for ever)."""
 _KEPT = frozenset({int, bool, type(None), datetime, date, timedelta})
 _SCALARS = frozenset({"int", "float", "bool", "None", "datetime", "date", "timedelta"})
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def settled() -> None:
@@ -11,3 +16,17 @@ def settled() -> None:
     collections of a long run walk only what the run itself makes, not a 10,000-model
     registry each time."""
     gc.freeze()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """For a command that builds one large structure of values and exits (a report): what
+    is built so far is frozen, and the cyclic collector rests while the rest is built. Its
+    passes over a month of 10,000 models (hundreds of thousands of fresh lists, tuples and
+    values, none of them garbage) took as long as the reading itself."""
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

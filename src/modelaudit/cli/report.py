@@ -48,6 +48,7 @@ def report(
     from datetime import UTC, datetime
 
     from modelaudit import fleet, registry
+    from modelaudit.cli.memory import collector_paused
     from modelaudit.fileio import writing
     from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import build_report
@@ -60,7 +61,7 @@ def report(
     loaded = registry.load(registry.discover(config))
     regions = fleet.regions_filter(region)
     configured = fleet.store_address(loaded.registry.defaults.store, loaded.path.parent)
-    with open_history(db, configured) as reader:
+    with collector_paused(), open_history(db, configured) as reader:
         built = build_report(
             loaded.registry,
             reader,
@@ -71,14 +72,15 @@ def report(
             regions=regions,
         )
     options = RenderOptions(width=console.width(), color=_wants_color(chosen, output))
-    rendered = render_chunks(built, chosen, options)
-    if output is not None:
-        with writing(output, make_parents=True) as handle:
-            for chunk in rendered:
-                handle.write(chunk)
-        console.info(f"wrote the {chosen.value} report to {output}")
-    else:
-        console.data_chunks(rendered)
+    with collector_paused():
+        rendered = render_chunks(built, chosen, options)
+        if output is not None:
+            with writing(output, make_parents=True) as handle:
+                for chunk in rendered:
+                    handle.write(chunk)
+            console.info(f"wrote the {chosen.value} report to {output}")
+        else:
+            console.data_chunks(rendered)
     _summarize(built)
     return 0
 

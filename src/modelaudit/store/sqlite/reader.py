@@ -327,7 +327,7 @@ class SqliteHistory:
         self._names: dict[int, ModelKey] | None = None
         self._day_cache: dict[tuple[int, int], list[list[Any]]] = {}
         self._raw_cache: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
-        self._reads: dict[tuple[_Grid, bool], _Read] = {}
+        self._reads: dict[_Grid, _Read] = {}
 
     def _name(self, target_id: int) -> ModelKey:
         """A target's (provider, model). A damaged database (`db check` flags it) may hold
@@ -534,12 +534,13 @@ class SqliteHistory:
         return sorted(found, key=lambda r: (r.provider, r.model))
 
     def _read(self, grid: _Grid, *, summary: bool = True) -> _Read:
-        """`_reads`, kept for the next read of the same grid (a window's summary and its
-        regions)."""
-        key = (grid, summary)
-        found = self._reads.get(key)
+        """`_reads_of`, a summary kept for the next read of the same grid (a window's summary
+        and its regions)."""
+        if not summary:  # a timeline is read once; its hundreds of thousands of buckets go
+            return self._reads_of(grid, summary=False)
+        found = self._reads.get(grid)
         if found is None:
-            found = self._reads[key] = self._reads_of(grid, summary=summary)
+            found = self._reads[grid] = self._reads_of(grid, summary=True)
         return found
 
     def _reads_of(self, grid: _Grid, *, summary: bool) -> _Read:
