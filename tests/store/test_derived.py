@@ -5,6 +5,7 @@ inconclusive and interrupted runs, `db prune`, and a database migrated from sche
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from collections import Counter, defaultdict
@@ -223,6 +224,52 @@ def daily_rows(
     }
 
 
+def model_days_by_hand(conn: sqlite3.Connection) -> dict[tuple[int, int], tuple[object, ...]]:
+    """Each model's day from the raw attempts, by the one rule: counts, attempts per class,
+    the successes' histograms and their bucketed percentiles."""
+    days: dict[tuple[int, int], _Counted] = defaultdict(_Counted)
+    for target_id, kind, cls, inconclusive, started, latency, ttft in raw_attempts(conn):
+        c = days[(started - started % 86_400_000, target_id)]
+        error_class, probe_kind = ErrorClass(cls), ProbeKind(kind)
+        c.classes[error_class] += 1
+        if probe_kind in AVAILABILITY_KINDS:
+            counted = "excluded" if inconclusive else counts_as(error_class)
+            setattr(c, counted, getattr(c, counted) + 1)
+        if error_class in SUCCESS_CLASSES:
+            if probe_kind is ProbeKind.COMPLETION and latency is not None:
+                c.latency.append(latency)
+            if probe_kind is ProbeKind.STREAM and ttft is not None:
+                c.ttft.append(ttft)
+    found = {}
+    for key, c in days.items():
+        latency = buckets.from_histogram(buckets.histogram(c.latency))
+        ttft = buckets.from_histogram(buckets.histogram(c.ttft))
+        found[key] = (
+            c.ok,
+            c.failed,
+            c.excluded,
+            {cls.value: n for cls, n in c.classes.items()},
+            buckets.histogram(c.latency),
+            buckets.histogram(c.ttft),
+            latency.p50,
+            latency.p95,
+            ttft.p50,
+        )
+    return found
+
+
+def model_day_rows(conn: sqlite3.Connection) -> dict[tuple[int, int], tuple[object, ...]]:
+    rows = conn.execute(
+        "SELECT day_ms, target_id, ok, failed, excluded, classes, latency_hist, ttft_hist,"
+        " latency_p50, latency_p95, ttft_p50 FROM daily_model"
+    )
+    found = {}
+    for day, t, ok, failed, excluded, classes, lat, first_token, p50, p95, tp50 in rows:
+        histograms = (buckets.decode(lat), buckets.decode(first_token))
+        found[(day, t)] = (ok, failed, excluded, json.loads(classes), *histograms, p50, p95, tp50)
+    return found
+
+
 @dataclass
 class _Counted:
     ok: int = 0
@@ -357,6 +404,12 @@ def percentiles_of(samples: list[float], window: Window) -> buckets.Percentiles:
     return buckets.from_sorted(sorted(samples))
 
 
+def test_each_models_day_is_its_raw_attempts_by_the_one_rule(built: SqliteStore) -> None:
+    """Written as attempts are, moved when a run turns out inconclusive (this history has
+    such runs), as one pass over the raw attempts gives it."""
+    assert model_day_rows(built.conn) == model_days_by_hand(built.conn)
+
+
 @pytest.mark.parametrize("window", WINDOWS)
 def test_a_models_summary_counts_are_the_raw_attempts_and_its_percentiles_their_sketch(
     built: SqliteStore, window: Window
@@ -478,6 +531,7 @@ def test_a_schema_4_database_migrates_to_the_rows_the_writers_keep(
     with SqliteStore.open(old, create=False) as migrated:
         assert _incident_rows(migrated.conn) == _incident_rows(built.conn)
         assert_same_daily(daily_rows(migrated.conn), daily_rows(built.conn))
+        assert model_day_rows(migrated.conn) == model_day_rows(built.conn)
         for w in WINDOWS:
             assert migrated.history().models(w) == built.history().models(w)
             assert migrated.history().incidents(w) == built.history().incidents(w)

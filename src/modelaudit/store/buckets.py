@@ -65,6 +65,12 @@ Stored = list[int] | dict[str, int]
 that `rollup` rows written before schema 6 hold."""
 
 
+def decode_stored(text: str) -> Stored:
+    """A stored histogram's JSON, as `from_stored` takes it."""
+    found: Stored = json.loads(text)
+    return found
+
+
 def decode(text: str | None) -> Histogram:
     return parsed(json.loads(text)) if text else Counter()
 

@@ -118,9 +118,11 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
     # Index pages of a month of attempts stay in memory while a report reads them.
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-    from modelaudit.store.buckets import add_encoded
+    from modelaudit.store.sqlite import functions
 
-    conn.create_function("modelaudit_hist_add", 2, add_encoded, deterministic=True)
+    conn.create_function("modelaudit_hist_add", 2, functions.hist_add, deterministic=True)
+    conn.create_function("modelaudit_hist_rank", 2, functions.hist_rank, deterministic=True)
+    conn.create_function("modelaudit_classes_add", 2, functions.classes_add, deterministic=True)
 
 
 def retry_busy(action: Callable[[], T], deadline_s: float = BUSY_TIMEOUT_S) -> T:

@@ -153,26 +153,12 @@ _RAW = (
 
 
 _DAYS = (
-    "SELECT json_group_array(json_array(t, d, ok, failed, excluded, first, last, last_ok,"
-    " json(classes), json(latency), json(ttft))) FROM ("
-    " SELECT target_id AS t, day_ms AS d,"
-    "  sum(CASE WHEN counted AND NOT inconclusive AND c = 'ok' THEN attempts ELSE 0 END) AS ok,"
-    "  sum(CASE WHEN counted AND NOT inconclusive AND c = 'failed' THEN attempts ELSE 0 END)"
-    "   AS failed,"
-    "  sum(CASE WHEN counted AND (inconclusive OR c = 'excluded') THEN attempts ELSE 0 END)"
-    "   AS excluded,"
-    "  min(first_ms) AS first, max(last_ms) AS last,"
-    "  max(CASE WHEN counted AND c = 'ok' THEN last_ms END) AS last_ok,"
-    "  json_group_array(json_array(error_class, attempts)) AS classes,"
-    "  json_group_array(json(latency_hist)) FILTER (WHERE kind = 'completion' AND c = 'ok'"
-    "   AND latency_hist IS NOT NULL) AS latency,"
-    "  json_group_array(json(ttft_hist)) FILTER (WHERE kind = 'stream' AND c = 'ok'"
-    "   AND ttft_hist IS NOT NULL) AS ttft"
-    " FROM (SELECT *, kind IN (SELECT value FROM json_each(:kinds)) AS counted,"
-    "  CASE WHEN error_class IN (SELECT value FROM json_each(:ok)) THEN 'ok'"
-    "  WHEN error_class IN (SELECT value FROM json_each(:excluded)) THEN 'excluded'"
-    "  ELSE 'failed' END AS c FROM daily WHERE day_ms >= :since AND day_ms < :until)"
-    " GROUP BY day_ms, target_id)"
+    "SELECT '[' || coalesce(group_concat('[' || target_id || ',' || day_ms || ',' || ok || ','"
+    " || failed || ',' || excluded || ',' || first_ms || ',' || last_ms || ','"
+    " || coalesce(last_ok_ms, 'null') || ',' || classes || ',' || coalesce(latency_hist, 'null')"
+    " || ',' || coalesce(ttft_hist, 'null') || ',' || coalesce(latency_p50, 'null') || ','"
+    " || coalesce(latency_p95, 'null') || ',' || coalesce(ttft_p50, 'null') || ']'), '') || ']'"
+    " FROM daily_model WHERE day_ms >= :since AND day_ms < :until"
 )
 """Per model and day, in one JSON document: see `SqliteHistory._day_entries`."""
 
@@ -188,6 +174,9 @@ class _Read:
     """Whether the counts per class and the first and last starts are wanted (a summary),
     or the counts only (a timeline's buckets)."""
     tallies: dict[_Key, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    marks: dict[_Key, list[float | None]] = field(default_factory=dict)
+    """A timeline's day-wide buckets read whole from a model's day: its latency p50 and
+    p95 and TTFT p50, as kept."""
     stored: dict[str, dict[_Key, list[buckets.Stored]]] = field(
         default_factory=lambda: {"latency": defaultdict(list), "ttft": defaultdict(list)}
     )
@@ -377,7 +366,13 @@ class SqliteHistory:
     def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
         since, until = _bounds(window)
         grid = _Grid.aligned(since, until, max(1, round(bucket.total_seconds() * 1000)))
-        tallies, latency, ttft = self._counted(grid, window, summary=False)
+        marks: dict[_Key, list[float | None]] = {}
+        if self._filtered(window):
+            tallies, latency, ttft = self._of_regions(grid, window.regions)
+        else:
+            read = self._read(grid, summary=False)
+            tallies, marks = read.tallies, read.marks
+            latency, ttft = read.percentiles("latency"), read.percentiles("ttft")
         by_target: dict[int, list[int]] = defaultdict(list)
         for target_id, group_no in tallies:
             by_target[target_id].append(group_no)
@@ -391,26 +386,29 @@ class SqliteHistory:
                 start = starts.get(group_no)
                 if start is None:
                     start = starts[group_no] = from_ms(grid.start(group_no))
-                p, f = latency.get(key), ttft.get(key)
+                mark = marks.get(key)
+                if mark is None:
+                    p, f = latency.get(key), ttft.get(key)
+                    mark = [p.p50 if p else None, p.p95 if p else None, f.p50 if f else None]
                 points.append(
                     TimelinePoint(
                         start=start,
                         ok=tally.ok,
                         failed=tally.failed,
                         excluded=tally.excluded,
-                        latency_p50=p.p50 if p else None,
-                        latency_p95=p.p95 if p else None,
-                        ttft_p50=f.p50 if f else None,
+                        latency_p50=mark[0],
+                        latency_p95=mark[1],
+                        ttft_p50=mark[2],
                     )
                 )
         return timelines
 
     def _counted(
-        self, grid: _Grid, window: Window, *, summary: bool = True
+        self, grid: _Grid, window: Window
     ) -> tuple[dict[_Key, _Tally], dict[_Key, Percentiles], dict[_Key, Percentiles]]:
         if self._filtered(window):
             return self._of_regions(grid, window.regions)
-        read = self._read(grid, summary=summary)
+        read = self._read(grid)
         return read.tallies, read.percentiles("latency"), read.percentiles("ttft")
 
     def _filtered(self, window: Window) -> bool:
@@ -590,22 +588,15 @@ class SqliteHistory:
         return _Grid(day, day + DAY_MS, day - number * grid.width, grid.width)
 
     def _days(self, part: _Grid, read: _Read) -> None:
-        """Counts and histograms of the daily sums of the days starting in the span."""
+        """Counts and histograms of the days starting in the span, from each model's day;
+        a timeline of day-wide buckets takes each day's percentiles as they are kept."""
         tallies, latency, ttft = read.tallies, read.stored["latency"], read.stored["ttft"]
         origin, width = part.origin, part.width
-        for (
-            t,
-            day,
-            ok,
-            failed,
-            excluded,
-            first,
-            last,
-            last_ok,
-            classes,
-            lat,
-            first_token,
-        ) in self._day_entries(part.since, part.until):
+        by_day = width == DAY_MS and origin % DAY_MS == 0
+        for entry in self._day_entries(part.since, part.until):
+            t, day, ok, failed, excluded, first, last, last_ok, classes, lat, first_token = entry[
+                :11
+            ]
             key = (t, (day - origin) // width)
             tally = tallies[key]
             tally.ok += ok
@@ -615,26 +606,26 @@ class SqliteHistory:
                 tally.first = _earliest(tally.first, first)
                 tally.last = _latest(tally.last, last)
                 tally.last_ok = _latest(tally.last_ok, last_ok)
-                for cls, n in classes:
+                for cls, n in classes.items():
                     tally.count_class(cls, n)
+            elif by_day:
+                read.marks[key] = entry[11:]
+                continue
             if lat:
-                latency[key] += lat
+                latency[key].append(lat)
             if first_token:
-                ttft[key] += first_token
+                ttft[key].append(first_token)
 
     def _day_entries(self, since: int, until: int) -> list[list[Any]]:
-        """Per model and day starting in [since, until), from the daily sums: the counts by
-        `counts_as` (the sets bound as values), first, last and last successful start, the
-        attempts per class and the stored latency and TTFT histograms of the successes.
-        SQLite hands them over as one JSON document, read once for the reads of a window
-        (its summary and its timeline ask for the same days): a month of 10,000 models is
-        300,000 entries, and one parse costs far less than 300,000 rows."""
+        """Each model's day starting in [since, until) (`daily_model`): counts, first, last
+        and last successful start, attempts per class, the successes' histograms and the
+        day's percentiles. SQLite hands them over as one JSON document, read once for the
+        reads of a window (its summary and its timeline ask for the same days): a month of
+        10,000 models is 300,000 entries, and one parse costs far less than 300,000 rows."""
         key = (since, until)
         found = self._day_cache.get(key)
         if found is None:
-            (document,) = self.conn.execute(
-                _DAYS, {"since": since, "until": until, **COUNTED_AS, "kinds": COUNTED_KINDS}
-            ).fetchone()
+            (document,) = self.conn.execute(_DAYS, {"since": since, "until": until}).fetchone()
             found = self._day_cache[key] = json.loads(document)
         return found
 
