@@ -186,6 +186,8 @@ def _crop(text: str, width: int) -> list[str]:
 
 def _wrap(text: str, width: int) -> list[str]:
     """Each line word-wrapped to `width` cells, a word wider than that folded."""
+    if "\n" not in text and cell_len(text) <= width:  # most cells: one line that fits
+        return [text]
     lines = []
     for line in text.split("\n"):
         lines += [_fit(piece, width) for piece in _divide(line, width)]

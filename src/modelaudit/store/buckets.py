@@ -103,13 +103,16 @@ def from_histogram(hist: Mapping[int, int]) -> Percentiles:
     return _from_buckets(indexes, [hist[index] for index in indexes])
 
 
-def from_stored(stored: Sequence[Stored], more: Mapping[int, int] | None = None) -> Percentiles:
-    """Bucketed percentiles of stored histograms (and `more`) added together. One stored
-    array alone, the usual case of a day, is read as it is: it is already in bucket order.
-    (Written out: a month's summary adds a few hundred thousand buckets, and its timeline
-    asks this of a few hundred thousand days.)"""
-    if len(stored) == 1 and not more:
-        only = stored[0]
+def from_stored(
+    stored: Sequence[Stored | str], more: Mapping[int, int] | None = None
+) -> Percentiles:
+    """Bucketed percentiles of stored histograms (parsed, or their JSON text) and `more`
+    added together. One stored array alone, the usual case of a day, is read as it is: it
+    is already in bucket order. (Written out: a month's summary adds a few hundred thousand
+    buckets, and its timeline asks this of a few hundred thousand days.)"""
+    parsed: list[Stored] = [decode_stored(f) if isinstance(f, str) else f for f in stored]
+    if len(parsed) == 1 and not more:
+        only = parsed[0]
         if isinstance(only, list):
             if len(only) == 2:  # one bucket: every percentile is its middle
                 value = bucket_value(only[0])
@@ -117,7 +120,7 @@ def from_stored(stored: Sequence[Stored], more: Mapping[int, int] | None = None)
             return _from_buckets(only[::2], only[1::2])
     merged: dict[int, int] = dict(more) if more else {}
     get = merged.get
-    for found in stored:
+    for found in parsed:
         if isinstance(found, dict):
             for key, count in found.items():
                 merged[int(key)] = get(int(key), 0) + int(count)

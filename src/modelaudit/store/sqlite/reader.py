@@ -75,7 +75,7 @@ COUNTED_AS = {
 counts as failed), for SQL that counts many groups at once."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tally:
     """Counts of one model (or one model's bucket) as attempts are added."""
 
@@ -153,14 +153,11 @@ _RAW = (
 
 
 _DAYS = (
-    "SELECT '[' || coalesce(group_concat('[' || target_id || ',' || day_ms || ',' || ok || ','"
-    " || failed || ',' || excluded || ',' || first_ms || ',' || last_ms || ','"
-    " || coalesce(last_ok_ms, 'null') || ',' || classes || ',' || coalesce(latency_hist, 'null')"
-    " || ',' || coalesce(ttft_hist, 'null') || ',' || coalesce(latency_p50, 'null') || ','"
-    " || coalesce(latency_p95, 'null') || ',' || coalesce(ttft_p50, 'null') || ']'), '') || ']'"
-    " FROM daily_model WHERE day_ms >= :since AND day_ms < :until"
+    "SELECT target_id, day_ms, ok, failed, excluded, first_ms, last_ms, last_ok_ms, classes,"
+    " latency_hist, ttft_hist, latency_p50, latency_p95, ttft_p50 FROM daily_model"
+    " WHERE day_ms >= :since AND day_ms < :until"
 )
-"""Per model and day, in one JSON document: see `SqliteHistory._day_entries`."""
+"""Each model's day starting in the span (`daily_model`), in the table's order."""
 
 
 @dataclass
@@ -177,7 +174,7 @@ class _Read:
     marks: dict[_Key, list[float | None]] = field(default_factory=dict)
     """A timeline's day-wide buckets read whole from a model's day: its latency p50 and
     p95 and TTFT p50, as kept."""
-    stored: dict[str, dict[_Key, list[buckets.Stored]]] = field(
+    stored: dict[str, dict[_Key, list[buckets.Stored | str]]] = field(
         default_factory=lambda: {"latency": defaultdict(list), "ttft": defaultdict(list)}
     )
     raw: dict[str, dict[_Key, list[float]]] = field(
@@ -314,7 +311,6 @@ class SqliteHistory:
         self.conn = conn
         self.path = path
         self._names: dict[int, ModelKey] | None = None
-        self._day_cache: dict[tuple[int, int], list[list[Any]]] = {}
         self._raw_cache: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
         self._reads: dict[_Grid, _Read] = {}
 
@@ -588,15 +584,15 @@ class SqliteHistory:
         return _Grid(day, day + DAY_MS, day - number * grid.width, grid.width)
 
     def _days(self, part: _Grid, read: _Read) -> None:
-        """Counts and histograms of the days starting in the span, from each model's day;
-        a timeline of day-wide buckets takes each day's percentiles as they are kept."""
+        """Counts and histograms of the days starting in the span, from each model's day,
+        streamed: a month of 10,000 models is 300,000 rows, none of them kept. A summary
+        keeps each day's histogram text to merge; a timeline of day-wide buckets takes
+        each day's percentiles as they are kept."""
         tallies, latency, ttft = read.tallies, read.stored["latency"], read.stored["ttft"]
         origin, width = part.origin, part.width
         by_day = width == DAY_MS and origin % DAY_MS == 0
-        for entry in self._day_entries(part.since, part.until):
-            t, day, ok, failed, excluded, first, last, last_ok, classes, lat, first_token = entry[
-                :11
-            ]
+        rows = self.conn.execute(_DAYS, {"since": part.since, "until": part.until})
+        for t, day, ok, failed, excluded, first, last, last_ok, classes, lat, ttf, *marks in rows:
             key = (t, (day - origin) // width)
             tally = tallies[key]
             tally.ok += ok
@@ -606,28 +602,15 @@ class SqliteHistory:
                 tally.first = _earliest(tally.first, first)
                 tally.last = _latest(tally.last, last)
                 tally.last_ok = _latest(tally.last_ok, last_ok)
-                for cls, n in classes.items():
+                for cls, n in json.loads(classes).items():
                     tally.count_class(cls, n)
             elif by_day:
-                read.marks[key] = entry[11:]
+                read.marks[key] = marks
                 continue
             if lat:
                 latency[key].append(lat)
-            if first_token:
-                ttft[key].append(first_token)
-
-    def _day_entries(self, since: int, until: int) -> list[list[Any]]:
-        """Each model's day starting in [since, until) (`daily_model`): counts, first, last
-        and last successful start, attempts per class, the successes' histograms and the
-        day's percentiles. SQLite hands them over as one JSON document, read once for the
-        reads of a window (its summary and its timeline ask for the same days): a month of
-        10,000 models is 300,000 entries, and one parse costs far less than 300,000 rows."""
-        key = (since, until)
-        found = self._day_cache.get(key)
-        if found is None:
-            (document,) = self.conn.execute(_DAYS, {"since": since, "until": until}).fetchone()
-            found = self._day_cache[key] = json.loads(document)
-        return found
+            if ttf:
+                ttft[key].append(ttf)
 
     def _summed(self, part: _Grid, table: Table) -> Iterable[tuple[Any, ...]]:
         """Rows of `rollup` or `daily` whose period starts in the span, added up per model,
