@@ -566,3 +566,17 @@ def test_the_streaks_are_the_rule_over_every_verdict(built: SqliteStore, window:
     history = built.history()
     points = [(key, p) for key, of in history.verdicts(window).items() for p in of]
     assert history.streaks(window) == streaks_of(points)
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_a_timeline_read_after_its_summary_is_the_timeline_read_alone(
+    built: SqliteStore, window: Window
+) -> None:
+    """A reader keeps what the summary read of each day for the timeline that follows (and
+    the window's edges): the same answers as a reader that reads the timeline first."""
+    shared = built.history()
+    summary = shared.models(window)
+    assert shared.timelines(window, timedelta(days=1)) == built.history().timelines(
+        window, timedelta(days=1)
+    )
+    assert shared.models(window) == summary == built.history().models(window)

@@ -110,7 +110,10 @@ def from_stored(
     added together. One stored array alone, the usual case of a day, is read as it is: it
     is already in bucket order. (Written out: a month's summary adds a few hundred thousand
     buckets, and its timeline asks this of a few hundred thousand days.)"""
-    parsed: list[Stored] = [decode_stored(f) if isinstance(f, str) else f for f in stored]
+    texts = [found for found in stored if isinstance(found, str)]
+    parsed: list[Stored] = [found for found in stored if not isinstance(found, str)]
+    if texts:  # one parse for them all: a month's summary of a model is 30 of them
+        parsed += json.loads("[" + ",".join(texts) + "]")
     if len(parsed) == 1 and not more:
         only = parsed[0]
         if isinstance(only, list):

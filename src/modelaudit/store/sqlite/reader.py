@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -304,6 +305,38 @@ MAX_CATALOG_CHANGES = 1000
 """Catalog changes a report shows at most (the latest)."""
 
 
+@dataclass
+class _DayMarks:
+    """What a timeline of day-wide buckets takes from each model's day, kept column by
+    column (compact arrays) while a summary reads the same days, so the timeline needs
+    no second pass over them."""
+
+    targets: array[int] = field(default_factory=lambda: array("q"))
+    days: array[int] = field(default_factory=lambda: array("q"))
+    counts: array[int] = field(default_factory=lambda: array("q"))
+    """ok, failed, excluded, three per day."""
+    percentiles: array[float] = field(default_factory=lambda: array("d"))
+    """latency p50, p95, TTFT p50, three per day; NaN for none."""
+
+    def add(
+        self, target: int, day: int, ok: int, failed: int, excluded: int, kept: list[Any]
+    ) -> None:
+        self.targets.append(target)
+        self.days.append(day)
+        self.counts.extend((ok, failed, excluded))
+        self.percentiles.extend(math.nan if v is None else v for v in kept)
+
+    def into(self, read: _Read, origin: int) -> None:
+        counts, found = self.counts, self.percentiles
+        for i, (target, day) in enumerate(zip(self.targets, self.days, strict=True)):
+            key = (target, (day - origin) // DAY_MS)
+            tally = read.tallies[key]
+            tally.ok += counts[3 * i]
+            tally.failed += counts[3 * i + 1]
+            tally.excluded += counts[3 * i + 2]
+            read.marks[key] = [None if math.isnan(v) else v for v in found[3 * i : 3 * i + 3]]
+
+
 class SqliteHistory:
     """Implements `modelaudit.store.base.HistoryReader`."""
 
@@ -312,6 +345,7 @@ class SqliteHistory:
         self.path = path
         self._names: dict[int, ModelKey] | None = None
         self._raw_cache: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
+        self._marks: dict[tuple[int, int], _DayMarks] = {}
         self._reads: dict[_Grid, _Read] = {}
 
     def _name(self, target_id: int) -> ModelKey:
@@ -585,32 +619,41 @@ class SqliteHistory:
 
     def _days(self, part: _Grid, read: _Read) -> None:
         """Counts and histograms of the days starting in the span, from each model's day,
-        streamed: a month of 10,000 models is 300,000 rows, none of them kept. A summary
-        keeps each day's histogram text to merge; a timeline of day-wide buckets takes
-        each day's percentiles as they are kept."""
-        tallies, latency, ttft = read.tallies, read.stored["latency"], read.stored["ttft"]
+        streamed: a month of 10,000 models is 300,000 rows, none of them kept whole. A
+        summary keeps each day's histogram text to merge, and what a timeline of the same
+        days will draw (`_DayMarks`); a timeline of day-wide buckets takes each day's
+        counts and percentiles as they are kept."""
         origin, width = part.origin, part.width
         by_day = width == DAY_MS and origin % DAY_MS == 0
+        kept = self._marks.get((part.since, part.until))
+        if not read.summary and by_day and kept is not None:
+            kept.into(read, origin)
+            return
+        tallies, latency, ttft = read.tallies, read.stored["latency"], read.stored["ttft"]
+        marks = _DayMarks() if read.summary else None
         rows = self.conn.execute(_DAYS, {"since": part.since, "until": part.until})
-        for t, day, ok, failed, excluded, first, last, last_ok, classes, lat, ttf, *marks in rows:
+        for t, day, ok, failed, excluded, first, last, last_ok, classes, lat, ttf, *kept_p in rows:
             key = (t, (day - origin) // width)
             tally = tallies[key]
             tally.ok += ok
             tally.failed += failed
             tally.excluded += excluded
-            if read.summary:
+            if marks is not None:
+                marks.add(t, day, ok, failed, excluded, kept_p)
                 tally.first = _earliest(tally.first, first)
                 tally.last = _latest(tally.last, last)
                 tally.last_ok = _latest(tally.last_ok, last_ok)
                 for cls, n in json.loads(classes).items():
                     tally.count_class(cls, n)
             elif by_day:
-                read.marks[key] = marks
+                read.marks[key] = kept_p
                 continue
             if lat:
                 latency[key].append(lat)
             if ttf:
                 ttft[key].append(ttf)
+        if marks is not None:
+            self._marks[(part.since, part.until)] = marks
 
     def _summed(self, part: _Grid, table: Table) -> Iterable[tuple[Any, ...]]:
         """Rows of `rollup` or `daily` whose period starts in the span, added up per model,
