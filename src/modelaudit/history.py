@@ -115,7 +115,7 @@ class ModelHistory:
         return self.ok + self.failed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimelinePoint:
     """One bucket of a model's timeline."""
 

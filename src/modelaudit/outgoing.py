@@ -14,6 +14,7 @@ that is not finite becomes `null`, the only value JSON has for it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import itertools
@@ -48,6 +49,7 @@ def json_chunks(
     document: Mapping[str, object],
     *,
     listed: Collection[str] = (),
+    walked: Collection[str] = (),
     ensure_ascii: bool = True,
 ) -> Iterator[str]:
     """The JSON text of `document` (an object) once it went through `outgoing`, piece by
@@ -55,23 +57,34 @@ def json_chunks(
     lists named in `listed` (any iterable: items are made as they are written) compact on a
     line of its own. Items are encoded by json's C encoder (an indented `json.dumps` takes
     its pure-Python one: seconds and hundreds of MB for a 10,000-model document) and
-    walked one at a time, so the whole document is never held as values or as text."""
+    walked one at a time, so the whole document is never held as values or as text.
+    The items of the lists named in `walked` were made from values that went through
+    `outgoing` already (cheaper to walk than the dictionaries made of them): they are
+    encoded as they are, and walked only if the encoder finds a number JSON cannot hold."""
     walk = _Walk(finite=True)
     for index, (key, value) in enumerate(document.items()):
         yield ("{\n  " if index == 0 else ",\n  ") + json.dumps(walk.value(key)) + ": "
         if key in listed:
-            yield from _lines(walk, value, ensure_ascii)  # type: ignore[arg-type]
+            yield from _lines(walk, value, ensure_ascii, safe=key in walked)  # type: ignore[arg-type]
             continue
         text = json.dumps(walk.value(value), allow_nan=False, indent=2, ensure_ascii=ensure_ascii)
         yield text.replace("\n", "\n  ")
     yield "\n}\n" if document else "{}\n"
 
 
-def _lines(walk: _Walk, items: Iterable[object], ensure_ascii: bool) -> Iterator[str]:
+def _lines(
+    walk: _Walk, items: Iterable[object], ensure_ascii: bool, *, safe: bool
+) -> Iterator[str]:
     encode = json.JSONEncoder(allow_nan=False, ensure_ascii=ensure_ascii).encode
     opened = False
     for item in items:
-        yield ("[\n    " if not opened else ",\n    ") + encode(walk.value(item))
+        text = None
+        if safe:
+            with contextlib.suppress(ValueError):  # a number JSON cannot hold: walk it
+                text = encode(item)
+        if text is None:
+            text = encode(walk.value(item))
+        yield ("[\n    " if not opened else ",\n    ") + text
         opened = True
     yield "\n  ]" if opened else "[]"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from modelaudit.outgoing import json_chunks
+from modelaudit.outgoing import json_chunks, outgoing
 from modelaudit.probe.document import iso
 
 if TYPE_CHECKING:
@@ -34,6 +34,10 @@ LISTED = frozenset(
 )
 """The document's lists that grow with the registry and the history: each item on a line
 of its own, written as it is made (`outgoing.json_chunks`)."""
+WALKED = frozenset({"models"})
+"""Of those, the lists made from values walked through `outgoing` first: a model's view
+(whose timeline points hold no text, and are passed over by type) walks faster than the
+dictionaries made of it."""
 
 
 def render(report: Report, options: RenderOptions) -> str:
@@ -42,7 +46,7 @@ def render(report: Report, options: RenderOptions) -> str:
 
 def chunks(report: Report, options: RenderOptions) -> Iterator[str]:
     """The document as it is written: every value redacted, item by item."""
-    return json_chunks(document(report), listed=LISTED, ensure_ascii=False)
+    return json_chunks(document(report), listed=LISTED, walked=WALKED, ensure_ascii=False)
 
 
 def document(report: Report) -> dict[str, Any]:
@@ -65,7 +69,7 @@ def document(report: Report) -> dict[str, Any]:
             "attempts": report.attempts,
             "levels": {level.value: count for level, count in report.levels.items()},
         },
-        "models": (model_json(m) for m in report.models),
+        "models": (model_json(outgoing(m)) for m in report.models),
         "recommendations": (recommendation_json(r) for r in report.recommendations),
         "portfolio": {
             "vendors": [drill_json(d) for d in report.portfolio.vendors],
