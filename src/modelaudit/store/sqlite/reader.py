@@ -53,7 +53,7 @@ from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Iterable, Iterator
     from datetime import datetime, timedelta
     from pathlib import Path
 
@@ -201,44 +201,43 @@ class _Read:
 
 
 UNDECIDED_VALUES = json.dumps(sorted(v.value for v in UNDECIDED))
-# Per model and region, its decisive verdicts newest first (`back` 1, 2, ...), the newest's
-# verdict, and the streak: how many rows from the newest on share its verdict. Only the
-# newest row and the streak's first come out.
-_STREAKS = (
-    "SELECT t, region, back, run, at, verdict, reason, runs FROM ("
-    " SELECT *, coalesce(min(CASE WHEN verdict <> newest THEN back END) OVER p - 1,"
-    "  count(*) OVER p) AS runs FROM ("
-    "  SELECT v.target_id AS t, r.region AS region, r.started_ms AS at, v.run_id AS run,"
-    "   v.verdict AS verdict, v.reason AS reason,"
-    "   row_number() OVER newest_first AS back,"
-    "   first_value(v.verdict) OVER newest_first AS newest"
-    "  FROM run r JOIN verdict v ON v.run_id = r.id"
-    "  WHERE r.started_ms >= :since AND r.started_ms < :until"
-    "  AND v.verdict NOT IN (SELECT value FROM json_each(:undecided))"
-    "  AND (:regions IS NULL OR r.region IN (SELECT value FROM json_each(:regions)))"
-    "  AND (:targets IS NULL OR v.target_id IN (SELECT value FROM json_each(:targets)))"
-    "  WINDOW newest_first AS (PARTITION BY v.target_id, r.region"
-    "   ORDER BY r.started_ms DESC, r.id DESC))"
-    " WINDOW p AS (PARTITION BY t, region))"
-    " WHERE back = 1 OR back = runs"
+# Each model's decisive verdicts of a window per region, newest first: the join walks the
+# window's runs by start (run_started) and each run's verdicts by key; SQLite sorts the
+# rows (a few hundred thousand in a month's last two days) far faster than it evaluates
+# window functions over them, and `_streaks` reads each streak off in one pass.
+_DECISIVE = (
+    "SELECT v.target_id, r.region, r.started_ms, r.id, v.verdict"
+    " FROM run r JOIN verdict v ON v.run_id = r.id"
+    " WHERE r.started_ms >= :since AND r.started_ms < :until"
+    " AND v.verdict NOT IN (SELECT value FROM json_each(:undecided))"
+    " AND (:regions IS NULL OR r.region IN (SELECT value FROM json_each(:regions)))"
+    " AND (:targets IS NULL OR v.target_id IN (SELECT value FROM json_each(:targets)))"
+    " ORDER BY v.target_id, r.region, r.started_ms DESC, r.id DESC"
 )
 
 
-def _streaks(rows: Iterable[tuple[Any, ...]], name: Callable[[int], ModelKey]) -> list[Streak]:
-    """`Streak`s from the rows of `_STREAKS` (the newest row and the streak's first, one
-    row when they are the same)."""
-    newest: dict[tuple[int, str], tuple[Any, ...]] = {}
-    first: dict[tuple[int, str], int] = {}
-    for t, region, back, run, at, verdict, reason, runs in rows:
-        if back == 1:
-            newest[(t, region)] = (run, at, verdict, reason, runs)
-        if back == runs:
-            first[(t, region)] = at
-    found = []
-    for (t, region), (run, at, verdict, reason, runs) in newest.items():
-        point = VerdictPoint(run, from_ms(at), _VERDICTS[verdict], reason, region)
-        found.append(Streak(*name(t), point, from_ms(first[(t, region)]), runs))
-    return sorted(found, key=lambda s: (s.provider, s.model, s.region))
+def _streaks(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """(target, region, newest run, its start, its verdict, the streak's first start,
+    its runs) per model and region, from `_DECISIVE`'s rows: `history.streaks_of`'s
+    rule, read newest first."""
+    found: list[tuple[Any, ...]] = []
+    key: tuple[int, str] | None = None
+    newest: tuple[int, int, str] = (0, 0, "")
+    since, runs, broken = 0, 0, False
+    for t, region, at, run, verdict in rows:
+        if (t, region) != key:
+            if key is not None:
+                found.append((*key, *newest, since, runs))
+            key, newest, since, runs, broken = (t, region), (run, at, verdict), at, 0, False
+        if broken:
+            continue
+        if verdict == newest[2]:
+            since, runs = at, runs + 1
+        else:
+            broken = True
+    if key is not None:
+        found.append((*key, *newest, since, runs))
+    return found
 
 
 @dataclass(frozen=True)
@@ -759,7 +758,7 @@ class SqliteHistory:
             ids = {key: target_id for target_id, key in self._names_of().items()}
             targets = json.dumps(sorted(ids[key] for key in models if key in ids))
         rows = self.conn.execute(
-            _STREAKS,
+            _DECISIVE,
             {
                 "since": since,
                 "until": until,
@@ -767,8 +766,15 @@ class SqliteHistory:
                 "targets": targets,
                 "undecided": UNDECIDED_VALUES,
             },
-        ).fetchall()
-        return _streaks(rows, self._name)
+        )
+        found = []
+        for t, region, run, at, verdict, first, runs in _streaks(rows):
+            (reason,) = self.conn.execute(
+                "SELECT reason FROM verdict WHERE run_id = ? AND target_id = ?", (run, t)
+            ).fetchone()
+            point = VerdictPoint(run, from_ms(at), _VERDICTS[verdict], reason, region)
+            found.append(Streak(*self._name(t), point, from_ms(first), runs))
+        return sorted(found, key=lambda s: (s.provider, s.model, s.region))
 
     @translated
     def run_starts(self, window: Window) -> list[datetime]:
