@@ -108,7 +108,7 @@ class _Acc:
         samples = self.exact_latency if metric == "latency" else self.exact_ttft
         if exact:
             return buckets.from_sorted(sorted(samples))
-        stored: list[buckets.Stored] = list(self.latency if metric == "latency" else self.ttft)
+        stored: list[list[int]] = self.latency if metric == "latency" else self.ttft
         return buckets.from_stored(stored, buckets.histogram(samples) if samples else None)
 
 
@@ -220,12 +220,16 @@ class PostgresHistory:
         timelines: dict[ModelKey, list[TimelinePoint]] = {}
         with self.store.pool.connection() as conn:
             accs, exact = self._read(conn, grid, window.regions, by_region=False)
+            starts: dict[int, datetime] = {}
             for (target_id, g, _), acc in sorted(accs.items()):
                 latency = acc.percentiles("latency", exact)
                 ttft = acc.percentiles("ttft", exact)
+                start = starts.get(g)
+                if start is None:
+                    start = starts[g] = from_ms(grid.origin + g * grid.width)
                 timelines.setdefault(self._name(conn, target_id), []).append(
                     TimelinePoint(
-                        start=from_ms(grid.origin + g * grid.width),
+                        start=start,
                         ok=acc.ok,
                         failed=acc.failed,
                         excluded=acc.excluded,
