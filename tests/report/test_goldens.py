@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from modelaudit.report.formats.base import RenderOptions, ReportFormat
+from modelaudit.output.base import Options
+from modelaudit.report.formats import ReportFormat
 from modelaudit.report.model import Report, build_report
 from modelaudit.report.render import render
 from tests.week_history import NOW, SPAN, registry, week_history
@@ -50,7 +51,7 @@ def check_golden(name: str, actual: str, update: bool) -> None:
 
 @pytest.mark.parametrize("kind", list(ReportFormat))
 def test_each_format_matches_its_golden_file(kind: ReportFormat, update_goldens: bool) -> None:
-    rendered = render(week_report(), kind, RenderOptions(width=140))
+    rendered = render(week_report(), kind, Options(width=140, color=False))
 
     check_golden(f"week.{SUFFIX[kind]}", rendered, update_goldens)
 

@@ -61,7 +61,7 @@ def prune(
     from datetime import UTC, datetime
 
     from modelaudit.cli.watch import duration
-    from modelaudit.probe.document import iso
+    from modelaudit.clock import iso
     from modelaudit.store.backends import locate
 
     window = duration(older_than)

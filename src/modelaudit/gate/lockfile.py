@@ -60,7 +60,7 @@ def default_path(registry_path: Path) -> Path:
 
 
 def dumps(lock: Lock) -> str:
-    from modelaudit.probe.document import iso
+    from modelaudit.clock import iso
 
     pins = [
         {

@@ -11,21 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modelaudit import __version__
+from modelaudit.clock import iso
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from modelaudit.probe.plan import Cost, Plan, ProviderPlan
     from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
 
 SCHEMA_VERSION = 1
-
-
-def iso(moment: datetime | None) -> str | None:
-    """UTC with a `Z`, to the millisecond."""
-    if moment is None:
-        return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def run_json(report: RunReport) -> dict[str, Any]:

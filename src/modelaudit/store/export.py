@@ -13,8 +13,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from modelaudit.clock import iso
 from modelaudit.outgoing import json_text
-from modelaudit.probe.document import iso
 
 if TYPE_CHECKING:
     from datetime import datetime

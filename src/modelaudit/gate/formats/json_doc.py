@@ -24,6 +24,9 @@ class JsonFormatter(CheckFormatter):
         return json_text(document(report), indent=2, ensure_ascii=False)
 
 
+FORMAT = JsonFormatter
+
+
 def document(report: GateReport) -> dict[str, Any]:
     from modelaudit.gate.decide import Severity
     from modelaudit.probe.document import run_json

@@ -25,17 +25,21 @@ if TYPE_CHECKING:
 
 class JsonLinesFormatter(ProbeFormatter):
     def _line(self, kind: str, body: dict[str, Any]) -> None:
-        self.write(json_text({"type": kind, "schema_version": SCHEMA_VERSION, **body}))
+        self.text(json_text({"type": kind, "schema_version": SCHEMA_VERSION, **body}))
+        self.out.flush()
 
     def result(self, result: ProbeResult) -> None:
         self._line("result", result_json(result))
 
-    def emit(self, report: RunReport) -> None:
-        for verdict in report.verdicts:
+    def write_safe(self, value: RunReport) -> None:
+        for verdict in value.verdicts:
             self._line("verdict", verdict_json(verdict))
-        self._line("run", run_json(report))
+        self._line("run", run_json(value))
 
-    def emit_plan(self, plan: Plan) -> None:
+    def write_plan_safe(self, plan: Plan) -> None:
         for provider_plan in plan.providers:
             for model in provider_plan.models:
                 self._line("planned", planned_model_json(provider_plan, model.id))
+
+
+FORMAT = JsonLinesFormatter

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from modelaudit.clock import iso
 from modelaudit.outgoing import json_text
-from modelaudit.probe.document import iso
+from modelaudit.report.formats.base import ReportFormatter
 
 if TYPE_CHECKING:
-    from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import (
         IncidentView,
         LatencyView,
@@ -27,8 +27,14 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 
 
-def render(report: Report, options: RenderOptions) -> str:
-    return json_text(document(report), indent=2, ensure_ascii=False) + "\n"
+class JsonFormat(ReportFormatter):
+    draws_timelines = True
+
+    def write_safe(self, value: Report) -> None:
+        self.text(json_text(document(value), indent=2, ensure_ascii=False))
+
+
+FORMAT = JsonFormat
 
 
 def document(report: Report) -> dict[str, Any]:

@@ -1,0 +1,53 @@
+"""`providers --format json`: the registry's providers and models, a versioned document."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from modelaudit.outgoing import json_text
+from modelaudit.output.base import Formatter
+
+if TYPE_CHECKING:
+    from modelaudit.registry.schema import Registry
+
+SCHEMA_VERSION = 1
+
+
+class ProvidersJson(Formatter["Registry"]):
+    def write_safe(self, value: Registry) -> None:
+        self.text(json_text(document(value), indent=2))
+
+
+FORMAT = ProvidersJson
+
+
+def document(reg: Registry) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "providers": [
+            {
+                "name": p.name,
+                "api": p.api,
+                "base_url": p.base_url,
+                "api_key": str(p.api_key) if p.api_key else None,
+                "hosting": p.hosting.value,
+                "server": p.server.value if p.server else None,
+                "jurisdiction": p.jurisdiction,
+                "gated": p.regulatory.gated,
+                "models": [
+                    {
+                        "id": m.id,
+                        "weights": m.weights.value,
+                        "license": m.license,
+                        "family": m.family,
+                        "pinned": m.pinned,
+                        "retires": m.retires.isoformat() if m.retires else None,
+                        "fallbacks": list(m.fallbacks),
+                        "tags": list(m.tags),
+                    }
+                    for m in p.models
+                ],
+            }
+            for p in reg.providers
+        ],
+    }
