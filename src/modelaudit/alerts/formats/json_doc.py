@@ -3,7 +3,10 @@ document."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
 
 from modelaudit.clock import iso_seconds
 from modelaudit.outgoing import json_text
@@ -12,7 +15,44 @@ from modelaudit.output.base import Formatter
 if TYPE_CHECKING:
     from modelaudit.alerts.state import AlertOverview
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
+_CLOSED = ConfigDict(extra="forbid")
+
+
+@with_config(_CLOSED)
+class OpenAlertJson(TypedDict):
+    route: str
+    kind: str
+    provider: str
+    model: str
+    scope: str
+    told: str
+    since: str
+    last_message_at: str
+
+
+@with_config(_CLOSED)
+class UndeliveredJson(TypedDict):
+    id: int
+    route: str
+    target: str
+    state: str
+    change: str
+    provider: str
+    model: str
+    value: str
+    decided_at: str
+    attempts: int
+    last_error: str | None
+
+
+@with_config(_CLOSED)
+class AlertsDocument(TypedDict):
+    """`alerts list --format json`."""
+
+    schema_version: Literal[1]
+    open: list[OpenAlertJson]
+    undelivered: list[UndeliveredJson]
 
 
 class AlertsJson(Formatter["AlertOverview"]):
@@ -23,7 +63,7 @@ class AlertsJson(Formatter["AlertOverview"]):
 FORMAT = AlertsJson
 
 
-def document(overview: AlertOverview) -> dict[str, Any]:
+def document(overview: AlertOverview) -> AlertsDocument:
     return {
         "schema_version": SCHEMA_VERSION,
         "open": [

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
 
 from modelaudit.clock import iso
 from modelaudit.outgoing import json_text
@@ -12,7 +15,66 @@ from modelaudit.output.history import History, RecentRuns
 if TYPE_CHECKING:
     from modelaudit.store.base import ModelRun, RunSummary
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
+_CLOSED = ConfigDict(extra="forbid")
+
+
+@with_config(_CLOSED)
+class RunJson(TypedDict):
+    id: int
+    started_at: str
+    finished_at: str | None
+    status: str
+    tool_version: str
+    registry_sha256: str | None
+    attempts: int
+    requests_sent: int | None
+    verdicts: dict[str, int]
+    notes: list[str]
+    region: str
+    agent: str
+
+
+@with_config(_CLOSED)
+class ProbeJson(TypedDict):
+    kind: str
+    error_class: str
+    attempts: int
+    http_status: int | None
+    latency_ms: float | None
+    ttft_ms: float | None
+
+
+@with_config(_CLOSED)
+class ModelRunJson(TypedDict):
+    run_id: int
+    started_at: str
+    run_status: str
+    verdict: str | None
+    reason: str | None
+    region: str
+    probes: list[ProbeJson]
+
+
+@with_config(_CLOSED)
+class RecentRunsDocument(TypedDict):
+    """`history --format json`: the recent runs."""
+
+    schema_version: Literal[1]
+    runs: list[RunJson]
+
+
+@with_config(_CLOSED)
+class ModelRunsDocument(TypedDict):
+    """`history --model M --format json`: one model's runs."""
+
+    schema_version: Literal[1]
+    provider: str
+    model: str
+    runs: list[ModelRunJson]
+
+
+HistoryDocument: TypeAlias = RecentRunsDocument | ModelRunsDocument
 
 
 class HistoryJson(Formatter[History]):
@@ -23,7 +85,7 @@ class HistoryJson(Formatter[History]):
 FORMAT = HistoryJson
 
 
-def document(history: History) -> dict[str, Any]:
+def document(history: History) -> HistoryDocument:
     if isinstance(history, RecentRuns):
         return {"schema_version": SCHEMA_VERSION, "runs": [_run_json(r) for r in history.runs]}
     return {
@@ -34,7 +96,7 @@ def document(history: History) -> dict[str, Any]:
     }
 
 
-def _run_json(run: RunSummary) -> dict[str, Any]:
+def _run_json(run: RunSummary) -> RunJson:
     return {
         "id": run.id,
         "started_at": iso(run.started_at),
@@ -51,7 +113,7 @@ def _run_json(run: RunSummary) -> dict[str, Any]:
     }
 
 
-def _model_run_json(run: ModelRun) -> dict[str, Any]:
+def _model_run_json(run: ModelRun) -> ModelRunJson:
     return {
         "run_id": run.run_id,
         "started_at": iso(run.started_at),

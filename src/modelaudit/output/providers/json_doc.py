@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
 
 from modelaudit.outgoing import json_text
 from modelaudit.output.base import Formatter
@@ -10,7 +13,41 @@ from modelaudit.output.base import Formatter
 if TYPE_CHECKING:
     from modelaudit.registry.schema import Registry
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
+_CLOSED = ConfigDict(extra="forbid")
+
+
+@with_config(_CLOSED)
+class ModelJson(TypedDict):
+    id: str
+    weights: str
+    license: str | None
+    family: str | None
+    pinned: bool
+    retires: str | None
+    fallbacks: list[str]
+    tags: list[str]
+
+
+@with_config(_CLOSED)
+class ProviderJson(TypedDict):
+    name: str
+    api: str
+    base_url: str
+    api_key: str | None
+    hosting: str
+    server: str | None
+    jurisdiction: str | None
+    gated: bool
+    models: list[ModelJson]
+
+
+@with_config(_CLOSED)
+class ProvidersDocument(TypedDict):
+    """`providers --format json`."""
+
+    schema_version: Literal[1]
+    providers: list[ProviderJson]
 
 
 class ProvidersJson(Formatter["Registry"]):
@@ -21,7 +58,7 @@ class ProvidersJson(Formatter["Registry"]):
 FORMAT = ProvidersJson
 
 
-def document(reg: Registry) -> dict[str, Any]:
+def document(reg: Registry) -> ProvidersDocument:
     return {
         "schema_version": SCHEMA_VERSION,
         "providers": [

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
+
 from modelaudit.clock import iso
 from modelaudit.outgoing import json_text
 from modelaudit.output.base import Formatter
 from modelaudit.report.drill import Drills
-from modelaudit.report.formats.json_doc import SCHEMA_VERSION, drill_json
+from modelaudit.report.formats.json_doc import SCHEMA_VERSION, DrillJson, drill_json
 
 
-class DrillJson(Formatter[Drills]):
+@with_config(ConfigDict(extra="forbid"))
+class DrillDocument(TypedDict):
+    """`drill --format json`."""
+
+    schema_version: Literal[1]
+    kind: Literal["drill"]
+    generated_at: str
+    drills: list[DrillJson]
+
+
+class DrillJsonFormat(Formatter[Drills]):
     def write_safe(self, value: Drills) -> None:
-        document = {
+        document: DrillDocument = {
             "schema_version": SCHEMA_VERSION,
             "kind": "drill",
             "generated_at": iso(value.generated_at),
@@ -20,4 +35,4 @@ class DrillJson(Formatter[Drills]):
         self.text(json_text(document, indent=2))
 
 
-FORMAT = DrillJson
+FORMAT = DrillJsonFormat
