@@ -634,12 +634,9 @@ def _answers_as(family: Family, model: ModelSpec, known_as: tuple[str, ...]) -> 
     return (*family.served_names(model), *model.served_as, *known_as)
 
 
-_ANSWERED = frozenset({ErrorClass.OK, ErrorClass.CONTENT_FILTERED})
-
-
 def _checked_served(outcome: Outcome, model: ModelSpec, names: tuple[str, ...]) -> Outcome:
     """An answer from another model is not the requested model answering."""
-    if outcome.error_class not in _ANSWERED:
+    if not outcome.error_class.is_success:
         return outcome
     substituted = classify.read_served(model.id, outcome.served_model, names)
     if substituted is None:

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from modelaudit.registry.loader import LoadedRegistry
     from modelaudit.registry.schema import Defaults, ModelSpec, ProviderSpec
 
-GENERATION_KINDS = (ProbeKind.COMPLETION, ProbeKind.STREAM)
-
 
 @dataclass(frozen=True)
 class Selection:
@@ -65,8 +63,8 @@ class Plan:
         if provider_plan.skip_reason is not None:
             return Cost(0, 0)
         attempts = self.defaults.retry.attempts
-        per_model = sum(attempts + 1 for k in provider_plan.kinds if k in GENERATION_KINDS)
-        shared = sum(attempts for k in provider_plan.kinds if k not in GENERATION_KINDS)
+        per_model = sum(attempts + 1 for k in provider_plan.kinds if k.generates)
+        shared = sum(attempts for k in provider_plan.kinds if not k.generates)
         requests = shared + per_model * len(provider_plan.models)
         if ProbeKind.CATALOG in provider_plan.kinds:
             family, provider = FAMILIES[provider_plan.provider.api], provider_plan.provider

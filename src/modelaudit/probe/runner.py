@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from modelaudit.probe import control, kinds, verdict
 from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget, utc_now
-from modelaudit.probe.plan import GENERATION_KINDS
 from modelaudit.probe.result import ModelVerdict, RunReport
 from modelaudit.probe.transport import Client, make_client, ssl_context
 from modelaudit.registry.schema import effective_slo
@@ -350,7 +349,7 @@ def _decide(
         fallbacks=model.fallbacks,
     )
     missing = _unprobed_generations(plan, results)
-    if missing and decided.verdict in _NEEDS_EVERY_GENERATION:
+    if missing and decided.verdict.answering:
         # A catalog listing says nothing about whether the model still answers: calling
         # it up on that alone would close an open incident on a probe that never ran.
         kinds_left = " and ".join(k.value for k in missing)
@@ -358,7 +357,6 @@ def _decide(
     return decided
 
 
-_NEEDS_EVERY_GENERATION = frozenset({Verdict.UP, Verdict.DEGRADED})
 """Verdicts that only the planned generations can give: a down, gone or blocked verdict is
 already established by the probes that ran."""
 
@@ -367,7 +365,7 @@ def _unprobed_generations(
     plan: ProviderPlan, results: Sequence[ProbeResult]
 ) -> tuple[ProbeKind, ...]:
     ran = {r.kind for r in results}
-    return tuple(k for k in plan.kinds if k in GENERATION_KINDS and k not in ran)
+    return tuple(k for k in plan.kinds if k.generates and k not in ran)
 
 
 def _skipped(provider: str, model: str, reason: str) -> ModelVerdict:
