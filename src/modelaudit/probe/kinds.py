@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import httpx
 
 from modelaudit import credentials
+from modelaudit.clock import Clock, utc_now
 from modelaudit.families import FAMILIES
 from modelaudit.families.base import (
     CatalogEntry,
@@ -88,6 +89,8 @@ class ProbeContext:
     budget: RunBudget
     base_dir: Path
     rng: random.Random = field(default_factory=random.Random)
+    clock: Clock = field(default=utc_now)
+    """What each attempt's start is read from (a test's fixed clock)."""
 
 
 @dataclass(frozen=True)
@@ -139,10 +142,6 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 # --- the attempt loop ------------------------------------------------------------------
 
 
@@ -161,7 +160,7 @@ async def attempt_loop(
     attempts: list[Attempt] = []
     variant, switched, retries = 0, False, 0
     while True:
-        started = utc_now()
+        started = ctx.clock()
         try:
             outcome = await send(variant)
         except BudgetExhausted:

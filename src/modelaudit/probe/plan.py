@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from modelaudit import credentials
 from modelaudit.errors import ConfigError, UsageError
 from modelaudit.families import FAMILIES
+from modelaudit.registry.paths import from_registry
 from modelaudit.vocabulary import ProbeKind
 
 if TYPE_CHECKING:
@@ -151,8 +152,7 @@ def ca_bundle_path(provider: ProviderSpec, base_dir: Path) -> Path | None:
     """A provider's `ca_bundle`: relative to the registry's directory; `~` is expanded."""
     if provider.ca_bundle is None:
         return None
-    path = provider.ca_bundle.expanduser()
-    return path if path.is_absolute() else base_dir / path
+    return from_registry(provider.ca_bundle, base_dir)
 
 
 def _check_ca_bundles(loaded: LoadedRegistry, chosen: set[str]) -> None:

@@ -14,10 +14,12 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeAlias
 
+from modelaudit.clock import utc_now
 from modelaudit.probe import control, kinds, verdict
-from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget, utc_now
+from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget
 from modelaudit.probe.result import ModelVerdict, RunReport
 from modelaudit.probe.transport import Client, make_client, ssl_context
+from modelaudit.registry.paths import from_registry
 from modelaudit.registry.schema import effective_slo
 from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
+    from modelaudit.clock import Clock
     from modelaudit.probe.plan import Plan, ProviderPlan
     from modelaudit.probe.result import ControlCheck, ProbeResult
     from modelaudit.registry.schema import ModelSpec, ProviderSpec
@@ -119,16 +122,24 @@ class _ObserverFailed(Exception):  # noqa: N818 - wraps its cause, which is re-r
     one provider's probing: `_guarded` lets it through and `run` re-raises the cause."""
 
 
-async def run(plan: Plan, observer: Observer | None = None, seed: int | None = None) -> RunReport:
+async def run(
+    plan: Plan,
+    observer: Observer | None = None,
+    seed: int | None = None,
+    clock: Clock = utc_now,
+) -> RunReport:
+    """Probe everything `plan` names. `clock`: what the run's and each attempt's times are
+    read from (as the pure cores take `now`; a test's fixed clock)."""
     state = _RunState(plan, observer or Observer())
-    started_at = utc_now()
+    started_at = clock()
     state.observer.started(plan, started_at)
     defaults = plan.defaults
     budget = RunBudget(defaults.budget.max_requests, defaults.budget.max_output_tokens)
     interrupted = False
     control_check: ControlCheck | None = None
     async with _client(plan) as client:
-        ctx = ProbeContext(client, defaults, budget, plan.base_dir, random.Random(seed))  # noqa: S311
+        rng = random.Random(seed)  # noqa: S311 - backoff jitter, not a secret
+        ctx = ProbeContext(client, defaults, budget, plan.base_dir, rng, clock)
         limits = _Limits(asyncio.Semaphore(defaults.concurrency.total))
         state.control = lambda: control.check(client.httpx, defaults.control)
         try:
@@ -142,7 +153,7 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
     network_down = control_check is not None and not control_check.reachable
     report = RunReport(
         started_at=started_at,
-        finished_at=utc_now(),
+        finished_at=clock(),
         status=_status(interrupted, network_down),
         results=tuple(r for rs in state.results.values() for r in rs),
         verdicts=_verdicts(state, network_down, interrupted),
@@ -156,7 +167,7 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
     return report
 
 
-def run_sync(plan: Plan, observer: Observer | None = None) -> RunReport:
+def run_sync(plan: Plan, observer: Observer | None = None, clock: Clock = utc_now) -> RunReport:
     """Run in a fresh event loop; Ctrl-C and SIGTERM end the run as `interrupted`."""
     import signal
 
@@ -170,7 +181,7 @@ def run_sync(plan: Plan, observer: Observer | None = None) -> RunReport:
             loop = asyncio.get_running_loop()
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGTERM, task.cancel)
-            return await run(plan, observer)
+            return await run(plan, observer, clock=clock)
 
         return runner.run(main())
 
@@ -200,8 +211,7 @@ def _pools(plan: Plan, total: int) -> dict[str, int]:
 
 def _ca_path(plan: Plan, provider: ProviderSpec) -> Path:
     assert provider.ca_bundle is not None
-    path = provider.ca_bundle.expanduser()
-    return path if path.is_absolute() else plan.base_dir / path
+    return from_registry(provider.ca_bundle, plan.base_dir)
 
 
 def _mount_pattern(base_url: str) -> str:
