@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from modelaudit import credentials
 from modelaudit.errors import ConfigError, UsageError
 from modelaudit.families import FAMILIES
+from modelaudit.probe.kinds import KINDS
 from modelaudit.registry.paths import from_registry
 from modelaudit.vocabulary import ProbeKind
 
@@ -64,10 +65,11 @@ class Plan:
         if provider_plan.skip_reason is not None:
             return Cost(0, 0)
         attempts = self.defaults.retry.attempts
-        per_model = sum(attempts + 1 for k in provider_plan.kinds if k.generates)
-        shared = sum(attempts for k in provider_plan.kinds if not k.generates)
+        kinds = [KINDS[k] for k in provider_plan.kinds]
+        per_model = sum(attempts + 1 for k in kinds if k.spends_tokens)
+        shared = sum(attempts for k in kinds if not k.spends_tokens)
         requests = shared + per_model * len(provider_plan.models)
-        if ProbeKind.CATALOG in provider_plan.kinds:
+        if any(k.looks_up_by_id for k in kinds):
             family, provider = FAMILIES[provider_plan.provider.api], provider_plan.provider
             looked_up = [
                 m for m in provider_plan.models if family.retrieve_request(provider, m) is not None
@@ -110,12 +112,8 @@ def make_plan(
 
 
 def applies(kind: ProbeKind, provider: ProviderSpec) -> bool:
-    """Health needs a self-hosted engine; a catalog needs a list endpoint."""
-    if kind is ProbeKind.HEALTH:
-        return provider.server is not None
-    if kind is ProbeKind.CATALOG:
-        return FAMILIES[provider.api].catalog_request(provider) is not None
-    return True
+    """Health needs a self-hosted engine; a catalog needs a list endpoint (`KINDS`)."""
+    return KINDS[kind].applies(provider)
 
 
 def _selected(provider: ProviderSpec, model: ModelSpec, selection: Selection) -> bool:

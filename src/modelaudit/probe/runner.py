@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
 from modelaudit.clock import utc_now
-from modelaudit.probe import control, kinds, verdict
-from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget
+from modelaudit.probe import control, verdict
+from modelaudit.probe.attempts import BudgetExhausted, ProbeContext, RunBudget
+from modelaudit.probe.kinds import KINDS
 from modelaudit.probe.result import ModelVerdict, RunReport
 from modelaudit.probe.transport import Client, make_client, ssl_context
 from modelaudit.registry.paths import from_registry
@@ -221,11 +222,6 @@ def _mount_pattern(base_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-_GenerationProbe: TypeAlias = (
-    "Callable[[ProbeContext, ProviderSpec, ModelSpec, tuple[str, ...]], Awaitable[ProbeResult]]"
-)
-
-
 @dataclass
 class _Limits:
     total: asyncio.Semaphore
@@ -267,16 +263,13 @@ async def _run_provider(
             state.done(_skipped(provider.name, model.id, plan.skip_reason))
         return
     cap = asyncio.Semaphore(provider.concurrency(ctx.defaults.concurrency))
+    shared = [k for k in KINDS.values() if not k.per_model and k.kind in plan.kinds]
     try:
-        if ProbeKind.HEALTH in plan.kinds:
+        for kind in shared:
             async with limits.slot(cap):
-                probe = await kinds.probe_health(ctx, provider)
-            for result in kinds.health_results(provider, plan.models, probe):
+                results = await kind.for_provider()(ctx, provider, plan.models)
+            for result in results:
                 state.add(result)
-        if ProbeKind.CATALOG in plan.kinds:
-            async with limits.slot(cap):
-                for result in await kinds.probe_catalog(ctx, provider, plan.models):
-                    state.add(result)
     except BudgetExhausted as exc:
         state.notes.append(f"{provider.name}: {exc}")
     models_ctx = _once_if_never_connected(ctx, state, plan)
@@ -309,17 +302,13 @@ async def _run_model(
 ) -> None:
     provider = plan.provider
     key = (provider.name, model.id)
-    probes: dict[ProbeKind, _GenerationProbe]
-    probes = {ProbeKind.COMPLETION: kinds.probe_completion, ProbeKind.STREAM: kinds.probe_stream}
     known_as = _resolved_names(state.results.get(key, []))
-    for kind in plan.kinds:
-        if kind not in probes:
-            continue
+    for kind in (KINDS[k] for k in plan.kinds if KINDS[k].per_model):
         try:
             async with limits.slot(cap):
-                state.add(await probes[kind](ctx, provider, model, known_as))
+                state.add(await kind.for_model()(ctx, provider, model, known_as))
         except BudgetExhausted as exc:
-            state.notes.append(f"{provider.name}/{model.id} {kind.value}: {exc}")
+            state.notes.append(f"{provider.name}/{model.id} {kind.kind.value}: {exc}")
             break
     results = state.results.get(key, [])
     network_down = await state.network_down(results)
@@ -365,10 +354,6 @@ def _decide(
         kinds_left = " and ".join(k.value for k in missing)
         return _skipped(provider.name, model.id, f"{cut_short} its {kinds_left} probe ran")
     return decided
-
-
-"""Verdicts that only the planned generations can give: a down, gone or blocked verdict is
-already established by the probes that ran."""
 
 
 def _unprobed_generations(
