@@ -15,7 +15,6 @@ import pytest
 from pydantic import TypeAdapter
 
 from modelaudit.alerts.formats import AlertsFormat
-from modelaudit.alerts.formats import formatter as alerts_formatter
 from modelaudit.alerts.state import (
     AlertOverview,
     Change,
@@ -28,7 +27,6 @@ from modelaudit.alerts.state import (
 from modelaudit.output.base import rendered
 from modelaudit.output.documents import DOCUMENTS, document_type, schema
 from modelaudit.output.history import HistoryFormat, ModelTimeline, RecentRuns
-from modelaudit.output.history import formatter as history_formatter
 from modelaudit.probe.formats import ProbeFormat
 from modelaudit.probe.formats import formatter as probe_formatter
 from modelaudit.probe.plan import Selection, make_plan
@@ -80,7 +78,7 @@ def valid(name: str, text: str) -> None:
 
 def test_the_probe_documents_are_what_their_types_say() -> None:
     report = _run_report("a reason")
-    valid("probe", rendered(probe_formatter_class(ProbeFormat.JSON), report))
+    valid("probe", rendered(ProbeFormat.JSON.formatter_class(), report))
     buffer = io.StringIO()
     lines = probe_formatter(ProbeFormat.JSONL, buffer)
     for result in report.results:
@@ -95,12 +93,6 @@ def test_the_probe_documents_are_what_their_types_say() -> None:
     plan_buffer = io.StringIO()
     probe_formatter(ProbeFormat.JSON, plan_buffer).write_plan(plan)
     valid("probe-plan", plan_buffer.getvalue())
-
-
-def probe_formatter_class(kind: ProbeFormat) -> Any:
-    from modelaudit.output.base import load as load_format
-
-    return load_format("modelaudit.probe.formats", kind)
 
 
 def test_the_report_check_and_lockfile_documents_are_what_their_types_say() -> None:
@@ -132,7 +124,7 @@ def test_the_history_documents_are_what_their_types_say() -> None:
     timeline = ModelRun(7, AT, RunStatus.COMPLETE, Verdict.UP, "answered", (probe,))
     for shown in (RecentRuns((run,)), ModelTimeline("acme", "m1", (timeline,))):
         buffer = io.StringIO()
-        history_formatter(HistoryFormat.JSON, buffer).write(shown)
+        HistoryFormat.JSON.formatter(buffer).write(shown)
         valid("history", buffer.getvalue())
 
 
@@ -141,7 +133,7 @@ def test_the_alerts_document_is_what_its_type_says() -> None:
     notice = Notice(Change.OPENED, "acme", "m1", AT, value="down", reason="a reason")
     delivery = Delivery(3, "ops", "json://127.0.0.1/", notice, DeliveryState.PENDING, 1, AT)
     buffer = io.StringIO()
-    alerts_formatter(AlertsFormat.JSON, buffer).write(AlertOverview((mark,), (delivery,)))
+    AlertsFormat.JSON.formatter(buffer).write(AlertOverview((mark,), (delivery,)))
     valid("alerts", buffer.getvalue())
 
 

@@ -90,7 +90,7 @@ def list_alerts(
 ) -> int:
     """Open alerts (what each route was told and has not heard resolved) and the messages
     not delivered yet."""
-    from modelaudit.alerts.formats import AlertsFormat, formatter
+    from modelaudit.alerts.formats import AlertsFormat
     from modelaudit.errors import UsageError
     from modelaudit.store.backends import locate
 
@@ -98,5 +98,5 @@ def list_alerts(
         raise UsageError(f"--format `{output_format}`: choose table or json")
     with locate(db).open(create=False) as store:
         overview = store.alert_overview()
-    formatter(AlertsFormat(output_format), sys.stdout, console.options()).write(overview)
+    AlertsFormat(output_format).formatter(sys.stdout, console.options()).write(overview)
     return 0

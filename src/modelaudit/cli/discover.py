@@ -90,10 +90,8 @@ def discover(
     chosen_format = output_format or (
         DiscoverFormat.TABLE if sys.stdout.isatty() else DiscoverFormat.JSON
     )
-    from modelaudit.discovery.formats import formatter
-
     options = console.screen() if chosen_format is DiscoverFormat.TABLE else console.options()
-    formatter(chosen_format, sys.stdout, options).write(doc)
+    chosen_format.formatter(sys.stdout, options).write(doc)
     _summarize(doc)
     if doc.providers and not any(p.status == "listed" for p in doc.providers):
         return ExitCode.INCONCLUSIVE

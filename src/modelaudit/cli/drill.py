@@ -111,9 +111,9 @@ def removal_of(reg: Registry, providers: list[str], jurisdictions: list[str]) ->
 
 
 def _render(results: list[DrillResult], chosen: DrillFormat, now: datetime) -> None:
-    from modelaudit.report.drill import Drills, formatter
+    from modelaudit.report.drill import Drills
 
-    formatter(chosen, sys.stdout, console.laid_out()).write(Drills(tuple(results), now))
+    chosen.formatter(sys.stdout, console.laid_out()).write(Drills(tuple(results), now))
 
 
 def _outcome(results: list[DrillResult], min_coverage: float | None) -> int:

@@ -31,7 +31,7 @@ def history(
 ) -> int:
     """Show the recent runs, or one model's verdicts and timings run by run."""
     from modelaudit.fleet import regions_filter
-    from modelaudit.output.history import History, ModelTimeline, RecentRuns, formatter
+    from modelaudit.output.history import History, ModelTimeline, RecentRuns
     from modelaudit.store.backends import locate
 
     regions = regions_filter(region)
@@ -45,5 +45,5 @@ def history(
             runs = store.model_runs((provider, model_id), limit, regions)
             shown = ModelTimeline(provider, model_id, tuple(runs))
     options = console.screen() if chosen is HistoryFormat.TABLE else console.options()
-    formatter(chosen, sys.stdout, options).write(shown)
+    chosen.formatter(sys.stdout, options).write(shown)
     return 0

@@ -20,9 +20,8 @@ def providers(
 ) -> int:
     """List providers and models: hosting, jurisdiction, weights, pins, retirements."""
     from modelaudit import registry
-    from modelaudit.output.providers import formatter
 
     loaded = registry.load(registry.discover(config))
     options = console.screen() if output_format is ProvidersFormat.TABLE else console.options()
-    formatter(output_format, sys.stdout, options).write(loaded.registry)
+    output_format.formatter(sys.stdout, options).write(loaded.registry)
     return 0

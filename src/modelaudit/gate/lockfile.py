@@ -14,13 +14,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, with_config
+from pydantic import BaseModel, ConfigDict, ValidationError
 from typing_extensions import TypedDict
 
 from modelaudit import __version__
 from modelaudit.errors import UsageError
 from modelaudit.fileio import FileError, read_text, write_text
 from modelaudit.outgoing import json_text
+from modelaudit.output.documents import closed
 
 SCHEMA_VERSION: Literal[1] = 1
 LOCK_NAME = "modelaudit.lock"
@@ -60,7 +61,7 @@ def default_path(registry_path: Path) -> Path:
     return registry_path.parent / LOCK_NAME
 
 
-@with_config(ConfigDict(extra="forbid"))
+@closed
 class LockPin(TypedDict):
     provider: str
     model: str
@@ -71,7 +72,7 @@ class LockPin(TypedDict):
     entry_sha256: str
 
 
-@with_config(ConfigDict(extra="forbid"))
+@closed
 class LockDocument(TypedDict):
     """`modelaudit.lock`, as written (keys sorted)."""
 

@@ -19,7 +19,7 @@ import io
 import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from modelaudit.outgoing import outgoing, safe_text
 
@@ -108,11 +108,15 @@ class FormatName(StrEnum):
         member.module = module or value
         return member
 
+    def formatter_class(self) -> type[Formatter[Any]]:
+        """The `FORMAT` class of this format's module, in the package that defines the
+        enum (imported now, not before)."""
+        package = type(self).__module__
+        found: type[Formatter[Any]] = importlib.import_module(f"{package}.{self.module}").FORMAT
+        return found
 
-def load(package: str, name: FormatName) -> type[Formatter[V]]:
-    """The `FORMAT` class of format `name` in `package` (imported now, not before)."""
-    found: type[Formatter[V]] = importlib.import_module(f"{package}.{name.module}").FORMAT
-    return found
+    def formatter(self, out: Writer, options: Options | None = None) -> Formatter[Any]:
+        return self.formatter_class()(out, options)
 
 
 def rendered(formatter: type[Formatter[V]], value: V, options: Options | None = None) -> str:

@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from modelaudit import __version__
@@ -44,6 +45,11 @@ DOCUMENTS: dict[str, str] = {
 """Each document's name (its schema is `docs/schemas/<name>.schema.json`) and type."""
 
 
+closed = with_config(ConfigDict(extra="forbid"))
+"""A document's type declares every key it may have (`additionalProperties: false`)."""
+
+
+@closed
 class Tool(TypedDict):
     name: Literal["modelaudit"]
     version: str

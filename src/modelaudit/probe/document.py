@@ -10,28 +10,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from modelaudit.clock import iso
-from modelaudit.output.documents import Tool, tool
+from modelaudit.output.documents import Tool, closed, tool
 
 if TYPE_CHECKING:
     from modelaudit.probe.plan import Cost, Plan, ProviderPlan
     from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
 
 SCHEMA_VERSION: Literal[1] = 1
-_CLOSED = ConfigDict(extra="forbid")
 
 
-@with_config(_CLOSED)
+@closed
 class ControlJson(TypedDict):
     reachable: bool
     target: str
     detail: str
 
 
-@with_config(_CLOSED)
+@closed
 class RunJson(TypedDict):
     started_at: str
     finished_at: str | None
@@ -43,7 +41,7 @@ class RunJson(TypedDict):
     internal_errors: list[str]
 
 
-@with_config(_CLOSED)
+@closed
 class AttemptJson(TypedDict):
     number: int
     started_at: str
@@ -58,7 +56,7 @@ class AttemptJson(TypedDict):
     detail: str
 
 
-@with_config(_CLOSED)
+@closed
 class CatalogJson(TypedDict):
     listed: bool
     retires: str | None
@@ -68,7 +66,7 @@ class CatalogJson(TypedDict):
     resolved_id: str | None
 
 
-@with_config(_CLOSED)
+@closed
 class ResultJson(TypedDict):
     provider: str
     model: str
@@ -94,7 +92,7 @@ class ResultJson(TypedDict):
     attempt_log: list[AttemptJson]
 
 
-@with_config(_CLOSED)
+@closed
 class VerdictJson(TypedDict):
     provider: str
     model: str
@@ -103,7 +101,7 @@ class VerdictJson(TypedDict):
     error_class: str | None
 
 
-@with_config(_CLOSED)
+@closed
 class ProbeDocument(TypedDict):
     """`probe --format json`: one run."""
 
@@ -114,13 +112,13 @@ class ProbeDocument(TypedDict):
     verdicts: list[VerdictJson]
 
 
-@with_config(_CLOSED)
+@closed
 class CostJson(TypedDict):
     requests: int
     output_tokens: int
 
 
-@with_config(_CLOSED)
+@closed
 class PlannedProviderJson(TypedDict):
     provider: str
     models: list[str]
@@ -130,7 +128,7 @@ class PlannedProviderJson(TypedDict):
     worst_case: CostJson
 
 
-@with_config(_CLOSED)
+@closed
 class PlannedModelJson(TypedDict):
     provider: str
     model: str
@@ -139,14 +137,14 @@ class PlannedModelJson(TypedDict):
     skip_reason: str | None
 
 
-@with_config(_CLOSED)
+@closed
 class BudgetJson(TypedDict):
     max_requests: int
     max_output_tokens: int
     output_tokens_per_probe: int
 
 
-@with_config(_CLOSED)
+@closed
 class PlanJson(TypedDict):
     kinds: list[str]
     providers: list[PlannedProviderJson]
@@ -154,7 +152,7 @@ class PlanJson(TypedDict):
     budget: BudgetJson
 
 
-@with_config(_CLOSED)
+@closed
 class PlanDocument(TypedDict):
     """`probe --dry-run --format json`: what a run would send."""
 
@@ -163,25 +161,25 @@ class PlanDocument(TypedDict):
     plan: PlanJson
 
 
-@with_config(_CLOSED)
+@closed
 class ResultLine(ResultJson):
     type: Literal["result"]
     schema_version: Literal[1]
 
 
-@with_config(_CLOSED)
+@closed
 class VerdictLine(VerdictJson):
     type: Literal["verdict"]
     schema_version: Literal[1]
 
 
-@with_config(_CLOSED)
+@closed
 class RunLine(RunJson):
     type: Literal["run"]
     schema_version: Literal[1]
 
 
-@with_config(_CLOSED)
+@closed
 class PlannedLine(PlannedModelJson):
     type: Literal["planned"]
     schema_version: Literal[1]

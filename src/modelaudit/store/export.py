@@ -13,11 +13,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from modelaudit.clock import iso
 from modelaudit.outgoing import json_text
+from modelaudit.output.documents import closed
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -68,7 +68,7 @@ FIELDS = ("schema_version", *ExportedAttempt._fields)
 """The keys of every line, in order (the README documents each one)."""
 
 
-@with_config(ConfigDict(extra="forbid"))
+@closed
 class ExportLine(TypedDict):
     """One line of `db export`: an `ExportedAttempt`, its times written as text (built
     from the tuple's fields in `jsonl_line`; `tests/test_schemas.py` holds the two

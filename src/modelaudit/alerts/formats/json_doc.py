@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from modelaudit.clock import iso_seconds
 from modelaudit.outgoing import json_text
 from modelaudit.output.base import Formatter
+from modelaudit.output.documents import closed
 
 if TYPE_CHECKING:
     from modelaudit.alerts.state import AlertOverview
 
 SCHEMA_VERSION: Literal[1] = 1
-_CLOSED = ConfigDict(extra="forbid")
 
 
-@with_config(_CLOSED)
+@closed
 class OpenAlertJson(TypedDict):
     route: str
     kind: str
@@ -31,7 +30,7 @@ class OpenAlertJson(TypedDict):
     last_message_at: str
 
 
-@with_config(_CLOSED)
+@closed
 class UndeliveredJson(TypedDict):
     id: int
     route: str
@@ -46,7 +45,7 @@ class UndeliveredJson(TypedDict):
     last_error: str | None
 
 
-@with_config(_CLOSED)
+@closed
 class AlertsDocument(TypedDict):
     """`alerts list --format json`."""
 

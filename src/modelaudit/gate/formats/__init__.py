@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelaudit.output.base import FormatName, load
+from modelaudit.output.base import FormatName
 
 if TYPE_CHECKING:
     from modelaudit.gate.formats.base import CheckFormatter
@@ -20,5 +20,5 @@ class CheckFormat(FormatName):
 
 
 def formatter(kind: CheckFormat, out: Writer, options: Options | None = None) -> CheckFormatter:
-    made: CheckFormatter = load(__name__, kind)(out, options)  # type: ignore[assignment]
+    made: CheckFormatter = kind.formatter(out, options)  # type: ignore[assignment]
     return made

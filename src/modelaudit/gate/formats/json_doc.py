@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from modelaudit.gate.formats.base import EXIT_MEANING, CheckFormatter
 from modelaudit.outgoing import json_text
-from modelaudit.output.documents import Tool, tool
+from modelaudit.output.documents import Tool, closed, tool
 from modelaudit.probe.document import RunJson
 
 if TYPE_CHECKING:
@@ -21,16 +20,15 @@ if TYPE_CHECKING:
     from modelaudit.gate.run import GateReport
 
 SCHEMA_VERSION: Literal[1] = 1
-_CLOSED = ConfigDict(extra="forbid")
 
 
-@with_config(_CLOSED)
+@closed
 class LockJson(TypedDict):
     path: str
     present: bool
 
 
-@with_config(_CLOSED)
+@closed
 class PolicyJson(TypedDict):
     warn_days: int
     retiring: str
@@ -39,14 +37,14 @@ class PolicyJson(TypedDict):
     live: bool
 
 
-@with_config(_CLOSED)
+@closed
 class FindingJson(TypedDict):
     status: str
     severity: str
     message: str
 
 
-@with_config(_CLOSED)
+@closed
 class PinJson(TypedDict):
     provider: str
     model: str
@@ -67,7 +65,7 @@ class PinJson(TypedDict):
     fallbacks: list[str]
 
 
-@with_config(_CLOSED)
+@closed
 class CheckDocument(TypedDict):
     """`check --format json`."""
 

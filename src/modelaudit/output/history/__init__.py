@@ -1,14 +1,14 @@
-"""Output formats of `modelaudit history`: one module each, registered here with one line."""
+"""Output formats of `modelaudit history`: one module each, registered here with one line
+(a member: `HistoryFormat.X.formatter(out)` writes `RecentRuns` or a `ModelTimeline`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
-from modelaudit.output.base import FormatName, Formatter, load
+from modelaudit.output.base import FormatName
 
 if TYPE_CHECKING:
-    from modelaudit.output.base import Options, Writer
     from modelaudit.store.base import ModelRun, RunSummary
 
 
@@ -30,10 +30,3 @@ class ModelTimeline:
 
 
 History: TypeAlias = "RecentRuns | ModelTimeline"
-
-
-def formatter(
-    kind: HistoryFormat, out: Writer, options: Options | None = None
-) -> Formatter[History]:
-    made: Formatter[History] = load(__name__, kind)(out, options)
-    return made

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from modelaudit.clock import iso
 from modelaudit.outgoing import json_text
 from modelaudit.output.base import Formatter
+from modelaudit.output.documents import closed
 from modelaudit.output.history import History, RecentRuns
 
 if TYPE_CHECKING:
     from modelaudit.store.base import ModelRun, RunSummary
 
 SCHEMA_VERSION: Literal[1] = 1
-_CLOSED = ConfigDict(extra="forbid")
 
 
-@with_config(_CLOSED)
+@closed
 class RunJson(TypedDict):
     id: int
     started_at: str
@@ -35,7 +34,7 @@ class RunJson(TypedDict):
     agent: str
 
 
-@with_config(_CLOSED)
+@closed
 class ProbeJson(TypedDict):
     kind: str
     error_class: str
@@ -45,7 +44,7 @@ class ProbeJson(TypedDict):
     ttft_ms: float | None
 
 
-@with_config(_CLOSED)
+@closed
 class ModelRunJson(TypedDict):
     run_id: int
     started_at: str
@@ -56,7 +55,7 @@ class ModelRunJson(TypedDict):
     probes: list[ProbeJson]
 
 
-@with_config(_CLOSED)
+@closed
 class RecentRunsDocument(TypedDict):
     """`history --format json`: the recent runs."""
 
@@ -64,7 +63,7 @@ class RecentRunsDocument(TypedDict):
     runs: list[RunJson]
 
 
-@with_config(_CLOSED)
+@closed
 class ModelRunsDocument(TypedDict):
     """`history --model M --format json`: one model's runs."""
 

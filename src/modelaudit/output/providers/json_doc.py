@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from modelaudit.outgoing import json_text
 from modelaudit.output.base import Formatter
+from modelaudit.output.documents import closed
 
 if TYPE_CHECKING:
     from modelaudit.registry.schema import Registry
 
 SCHEMA_VERSION: Literal[1] = 1
-_CLOSED = ConfigDict(extra="forbid")
 
 
-@with_config(_CLOSED)
+@closed
 class ModelJson(TypedDict):
     id: str
     weights: str
@@ -29,7 +28,7 @@ class ModelJson(TypedDict):
     tags: list[str]
 
 
-@with_config(_CLOSED)
+@closed
 class ProviderJson(TypedDict):
     name: str
     api: str
@@ -42,7 +41,7 @@ class ProviderJson(TypedDict):
     models: list[ModelJson]
 
 
-@with_config(_CLOSED)
+@closed
 class ProvidersDocument(TypedDict):
     """`providers --format json`."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelaudit.output.base import FormatName, load
+from modelaudit.output.base import FormatName
 
 if TYPE_CHECKING:
     from modelaudit.output.base import Options, Writer
@@ -18,5 +18,5 @@ class ProbeFormat(FormatName):
 
 
 def formatter(kind: ProbeFormat, out: Writer, options: Options | None = None) -> ProbeFormatter:
-    made: ProbeFormatter = load(__name__, kind)(out, options)  # type: ignore[assignment]
+    made: ProbeFormatter = kind.formatter(out, options)  # type: ignore[assignment]
     return made

@@ -1,16 +1,16 @@
-"""Output formats of `modelaudit drill`: one module each, registered here with one line."""
+"""Output formats of `modelaudit drill`: one module each, registered here with one line
+(a member: `DrillFormat.X.formatter(out)` writes `Drills`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from modelaudit.output.base import FormatName, Formatter, load
+from modelaudit.output.base import FormatName
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from modelaudit.output.base import Options, Writer
     from modelaudit.risk.portfolio import DrillResult
 
 
@@ -25,8 +25,3 @@ class Drills:
 
     results: tuple[DrillResult, ...]
     generated_at: datetime
-
-
-def formatter(kind: DrillFormat, out: Writer, options: Options | None = None) -> Formatter[Drills]:
-    made: Formatter[Drills] = load(__name__, kind)(out, options)
-    return made

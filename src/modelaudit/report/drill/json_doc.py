@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from modelaudit.clock import iso
 from modelaudit.outgoing import json_text
 from modelaudit.output.base import Formatter
+from modelaudit.output.documents import closed
 from modelaudit.report.drill import Drills
 from modelaudit.report.formats.json_doc import SCHEMA_VERSION, DrillJson, drill_json
 
 
-@with_config(ConfigDict(extra="forbid"))
+@closed
 class DrillDocument(TypedDict):
     """`drill --format json`."""
 

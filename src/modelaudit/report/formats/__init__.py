@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelaudit.output.base import FormatName, load
+from modelaudit.output.base import FormatName
 
 if TYPE_CHECKING:
     from modelaudit.report.formats.base import ReportFormatter
@@ -20,5 +20,5 @@ class ReportFormat(FormatName):
 
 
 def formatter_class(kind: ReportFormat) -> type[ReportFormatter]:
-    found: type[ReportFormatter] = load(__name__, kind)  # type: ignore[assignment]
+    found: type[ReportFormatter] = kind.formatter_class()  # type: ignore[assignment]
     return found

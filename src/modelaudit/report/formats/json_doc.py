@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, NotRequired
 
-from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from modelaudit.clock import iso
 from modelaudit.outgoing import json_text
-from modelaudit.output.documents import Tool
+from modelaudit.output.documents import Tool, closed
 from modelaudit.report.formats.base import ReportFormatter
 
 if TYPE_CHECKING:
@@ -29,10 +28,9 @@ if TYPE_CHECKING:
     from modelaudit.risk.stats import Proportion
 
 SCHEMA_VERSION: Literal[1] = 1
-_CLOSED = ConfigDict(extra="forbid")
 
 
-@with_config(_CLOSED)
+@closed
 class WindowJson(TypedDict):
     since: str
     until: str
@@ -41,14 +39,14 @@ class WindowJson(TypedDict):
     timeline_since: str
 
 
-@with_config(_CLOSED)
+@closed
 class SummaryJson(TypedDict):
     models: int
     attempts: int
     levels: dict[str, int]
 
 
-@with_config(_CLOSED)
+@closed
 class ProportionJson(TypedDict):
     ok: int
     n: int
@@ -56,12 +54,12 @@ class ProportionJson(TypedDict):
     ci95: list[float | None] | None
 
 
-@with_config(_CLOSED)
+@closed
 class AvailabilityJson(ProportionJson):
     excluded: int
 
 
-@with_config(_CLOSED)
+@closed
 class LatencyJson(TypedDict):
     n: int
     p50: float | None
@@ -70,7 +68,7 @@ class LatencyJson(TypedDict):
     p99_hidden: bool
 
 
-@with_config(_CLOSED)
+@closed
 class FactorJson(TypedDict):
     name: str
     weight: float
@@ -79,7 +77,7 @@ class FactorJson(TypedDict):
     evidence: str
 
 
-@with_config(_CLOSED)
+@closed
 class RiskJson(TypedDict):
     score: int
     level: str
@@ -89,7 +87,7 @@ class RiskJson(TypedDict):
     factors: list[FactorJson]
 
 
-@with_config(_CLOSED)
+@closed
 class FallbackJson(TypedDict):
     ref: str
     source: str
@@ -102,13 +100,13 @@ class FallbackJson(TypedDict):
     note: str
 
 
-@with_config(_CLOSED)
+@closed
 class RejectedJson(TypedDict):
     ref: str
     why: str
 
 
-@with_config(_CLOSED)
+@closed
 class CeilingJson(TypedDict):
     header: str
     first: float
@@ -120,14 +118,14 @@ class CeilingJson(TypedDict):
     falling: bool
 
 
-@with_config(_CLOSED)
+@closed
 class LastVerdictJson(TypedDict):
     verdict: str
     at: str
     reason: str
 
 
-@with_config(_CLOSED)
+@closed
 class DowntimeJson(TypedDict):
     incidents: int
     total_s: int
@@ -135,7 +133,7 @@ class DowntimeJson(TypedDict):
     ongoing_since: str | None
 
 
-@with_config(_CLOSED)
+@closed
 class TimelinePointJson(TypedDict):
     start: str
     ok: int
@@ -146,7 +144,7 @@ class TimelinePointJson(TypedDict):
     ttft_p50: float | None
 
 
-@with_config(_CLOSED)
+@closed
 class ModelRegionJson(TypedDict):
     region: str
     availability: AvailabilityJson
@@ -154,20 +152,20 @@ class ModelRegionJson(TypedDict):
     since: str | None
 
 
-@with_config(_CLOSED)
+@closed
 class MaintenanceJson(TypedDict):
     start: str
     end: str
     reason: str | None
 
 
-@with_config(_CLOSED)
+@closed
 class SloJson(TypedDict):
     availability: float | None
     p95_latency_ms: float | None
 
 
-@with_config(_CLOSED)
+@closed
 class ModelJson(TypedDict):
     provider: str
     model: str
@@ -195,7 +193,7 @@ class ModelJson(TypedDict):
     """Only for a model with maintenance windows in the report's window."""
 
 
-@with_config(_CLOSED)
+@closed
 class RecommendationJson(TypedDict):
     provider: str
     model: str
@@ -212,13 +210,13 @@ class RecommendationJson(TypedDict):
     remedy: str | None
 
 
-@with_config(_CLOSED)
+@closed
 class WithoutJson(TypedDict):
     providers: list[str]
     jurisdictions: list[str]
 
 
-@with_config(_CLOSED)
+@closed
 class DrillModelJson(TypedDict):
     provider: str
     model: str
@@ -230,7 +228,7 @@ class DrillModelJson(TypedDict):
     remedy: str | None
 
 
-@with_config(_CLOSED)
+@closed
 class DrillJson(TypedDict):
     without: WithoutJson
     pinned: int
@@ -240,13 +238,13 @@ class DrillJson(TypedDict):
     models: list[DrillModelJson]
 
 
-@with_config(_CLOSED)
+@closed
 class PortfolioJson(TypedDict):
     vendors: list[DrillJson]
     jurisdictions: list[DrillJson]
 
 
-@with_config(_CLOSED)
+@closed
 class IncidentJson(TypedDict):
     provider: str
     model: str
@@ -259,7 +257,7 @@ class IncidentJson(TypedDict):
     region: str
 
 
-@with_config(_CLOSED)
+@closed
 class WithdrawalJson(TypedDict):
     provider: str
     model: str
@@ -272,7 +270,7 @@ class WithdrawalJson(TypedDict):
     finding: str
 
 
-@with_config(_CLOSED)
+@closed
 class CatalogChangeJson(TypedDict):
     provider: str
     model: str
@@ -280,7 +278,7 @@ class CatalogChangeJson(TypedDict):
     at: str
 
 
-@with_config(_CLOSED)
+@closed
 class DriftJson(TypedDict):
     provider: str
     model: str
@@ -293,7 +291,7 @@ class DriftJson(TypedDict):
     last_after: str | None
 
 
-@with_config(_CLOSED)
+@closed
 class ReportDocument(TypedDict):
     """`report --format json`."""
 
