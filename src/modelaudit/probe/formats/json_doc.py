@@ -14,8 +14,11 @@ if TYPE_CHECKING:
 
 
 class JsonFormatter(ProbeFormatter):
-    def emit(self, report: RunReport) -> None:
-        self.write(json_text(report_json(report), indent=2))
+    def write_safe(self, value: RunReport) -> None:
+        self.text(json_text(report_json(value), indent=2))
 
-    def emit_plan(self, plan: Plan) -> None:
-        self.write(json_text(plan_json(plan), indent=2))
+    def write_plan_safe(self, plan: Plan) -> None:
+        self.text(json_text(plan_json(plan), indent=2))
+
+
+FORMAT = JsonFormatter
