@@ -16,6 +16,7 @@ times, per format, the median of N renders:
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import sys
@@ -40,10 +41,9 @@ def main() -> None:
     from modelaudit.outgoing import outgoing
     from modelaudit.redact import redact
     from modelaudit.registry import load
-    from modelaudit.report.formats import json_doc
-    from modelaudit.report.formats.base import RenderOptions, ReportFormat
+    from modelaudit.report.formats import ReportFormat, formatter_class, json_doc
     from modelaudit.report.model import build_report
-    from modelaudit.report.render import render, renderer
+    from modelaudit.report.render import PLAIN, render
     from modelaudit.report.source import open_history
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,7 +58,9 @@ def main() -> None:
         if kind is ReportFormat.JSON:
             text = json.dumps(json_doc.document(report), indent=2, ensure_ascii=False) + "\n"
         else:
-            text = renderer(kind)(report, RenderOptions())
+            buffer = io.StringIO()
+            formatter_class(kind)(buffer, PLAIN).write_safe(report)
+            text = buffer.getvalue()
         return redact(text)
 
     def now_(kind: ReportFormat) -> str:

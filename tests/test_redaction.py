@@ -8,7 +8,6 @@ the metrics). `tests/hostile/test_servers.py` drives the commands themselves end
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 from dataclasses import replace
@@ -189,15 +188,12 @@ def _run_report(text: str) -> RunReport:
 def _probe_outputs(report: RunReport) -> dict[str, str]:
     outputs = {}
     for kind in ProbeFormat:
-        lines: list[str] = []
-        out = probe_formatter(kind)
-        out.write = lines.append
         buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            for result in report.results:
-                out.result(result)
-            out.emit(report)
-        outputs[f"probe {kind.value}"] = "\n".join(lines) + buffer.getvalue()
+        out = probe_formatter(kind, buffer)
+        for result in report.results:
+            out.result(result)
+        out.write(report)
+        outputs[f"probe {kind.value}"] = buffer.getvalue()
     return outputs
 
 
@@ -215,9 +211,9 @@ def _check_outputs(text: str) -> dict[str, str]:
     seen = {pin.key: Observation(Verdict.GONE, text, served_model=text, live=True)}
     outputs = {}
     for kind in CheckFormat:
-        written: list[str] = []
-        formatter(kind).emit(report_of((pin,), seen), written.append)
-        outputs[f"check {kind.value}"] = "".join(written)
+        written = io.StringIO()
+        formatter(kind, written).write(report_of((pin,), seen))
+        outputs[f"check {kind.value}"] = written.getvalue()
     return outputs
 
 

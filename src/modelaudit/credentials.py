@@ -14,6 +14,7 @@ from pathlib import Path
 
 from modelaudit.fileio import FileError, read_text
 from modelaudit.redact import MIN_SECRET_CHARS, register_secret
+from modelaudit.registry.paths import from_registry
 from modelaudit.registry.schema import KeyRef
 
 MAX_KEY_FILE_BYTES = 64 * 1024
@@ -89,8 +90,7 @@ def read_referenced_file(name: str, base_dir: Path, what: str) -> str:
     """The text of a `file:` reference (a key, a notification URL), or LookupError naming
     `what` and the path as written (never the contents). The path is relative to the
     registry's directory; `~` is expanded."""
-    path = Path(name).expanduser()
-    path = path if path.is_absolute() else base_dir / path
+    path = from_registry(name, base_dir)
     try:
         return read_text(path, MAX_KEY_FILE_BYTES)  # a regular file, capped: no FIFO, no /dev/zero
     except FileError as exc:

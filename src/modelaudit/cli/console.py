@@ -14,9 +14,9 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from rich.console import Console, RenderableType
+
+    from modelaudit.output.base import Options
 
 
 @cache
@@ -34,6 +34,29 @@ def out() -> Console:
     piped_width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
     # No `file=`: rich then writes to whatever sys.stdout is at the time of writing.
     return Console(markup=False, highlight=False, emoji=False, width=piped_width)
+
+
+def options() -> Options:
+    """The options of a formatter whose text is not laid out for a terminal."""
+    from modelaudit.output.base import Options
+
+    return Options(warn=warn)
+
+
+def screen() -> Options:
+    """The options of a formatter writing to stdout for a person (tables): laid out for
+    the terminal as it is now; piped, not cut at 80 columns."""
+    from modelaudit.output.base import Options
+
+    piped_width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+    return Options(width=piped_width, warn=warn)
+
+
+def laid_out(*, color: bool = False) -> Options:
+    """The options of a report laid out for `width()` columns, in colour or not."""
+    from modelaudit.output.base import Options
+
+    return Options(width=width(), color=color, warn=warn)
 
 
 def width() -> int:
@@ -94,17 +117,45 @@ def data(text: str) -> None:
     sys.stdout.flush()
 
 
-def data_chunks(chunks: Iterable[str]) -> None:
-    """`data`, written piece by piece as the pieces are made (a document written as it is
-    built): each piece as rendered, then a newline if the last did not end with one."""
-    last = ""
-    for chunk in chunks:
-        if chunk:
-            sys.stdout.write(chunk)
-            last = chunk
-    if not last.endswith("\n"):
-        sys.stdout.write("\n")
-    sys.stdout.flush()
+_STYLED = (("error: ", "bold red"), ("warning: ", "yellow"))
+
+
+class _Human:
+    """Human text on stderr, as a writer: each line is printed as `plain` prints it, and a
+    line that starts with `warning: ` or `error: ` as `warn` and `error` print theirs."""
+
+    def __init__(self) -> None:
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            _line(line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            _line(self.pending)
+            self.pending = ""
+
+
+def _line(line: str) -> None:
+    from rich.text import Text
+
+    from modelaudit.outgoing import safe_text
+
+    for prefix, style in _STYLED:
+        if line.startswith(prefix):
+            shown = Text(prefix, style=style) + Text(safe_text(line.removeprefix(prefix)))
+            break
+    else:
+        shown = Text(safe_text(line))
+    err().print(shown, soft_wrap=True)
+
+
+def human() -> _Human:
+    """A writer for a formatter of human text (a command's summary): stderr."""
+    return _Human()
 
 
 def plain(text: str) -> None:

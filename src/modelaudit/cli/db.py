@@ -60,8 +60,8 @@ def prune(
     """Roll raw attempts older than a window up into hourly aggregates (percentiles stay)."""
     from datetime import UTC, datetime
 
-    from modelaudit.cli.watch import duration
-    from modelaudit.probe.document import iso
+    from modelaudit.cli.options import duration
+    from modelaudit.clock import iso
     from modelaudit.store.backends import locate
 
     window = duration(older_than)
@@ -96,7 +96,7 @@ def export(
     import sys
     from datetime import UTC, datetime
 
-    from modelaudit.cli.watch import duration
+    from modelaudit.cli.options import duration
     from modelaudit.fileio import writing
     from modelaudit.store.backends import locate
     from modelaudit.store.export import jsonl_line, orphaned

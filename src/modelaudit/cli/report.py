@@ -12,7 +12,8 @@ import typer
 
 from modelaudit.cli import console
 from modelaudit.cli.options import ConfigOption, DbOption, RegionFilterOption, SinceOption
-from modelaudit.report.formats.base import SUFFIXES, ReportFormat
+from modelaudit.report.formats import ReportFormat
+from modelaudit.report.formats.base import SUFFIXES
 
 if TYPE_CHECKING:
     from modelaudit.report.model import Report
@@ -49,15 +50,14 @@ def report(
 
     from modelaudit import fleet, registry
     from modelaudit.cli.memory import collector_paused
-    from modelaudit.fileio import writing
-    from modelaudit.report.formats.base import RenderOptions
+    from modelaudit.report.formats import formatter_class
     from modelaudit.report.model import build_report
-    from modelaudit.report.render import DRAWS_TIMELINES, render_chunks
     from modelaudit.report.source import open_history
     from modelaudit.report.window import parse_since
 
     span = parse_since(since)
     chosen = choose_format(output_format, output)
+    formatter = formatter_class(chosen)
     loaded = registry.load(registry.discover(config))
     regions = fleet.regions_filter(region)
     configured = fleet.store_address(loaded.registry.defaults.store, loaded.path.parent)
@@ -68,19 +68,19 @@ def report(
             now=datetime.now(UTC),
             span=span,
             registry_sha256=loaded.sha256,
-            timelines=chosen in DRAWS_TIMELINES,
+            timelines=formatter.draws_timelines,
             regions=regions,
         )
-    options = RenderOptions(width=console.width(), color=_wants_color(chosen, output))
+    options = console.laid_out(color=_wants_color(chosen, output))
     with collector_paused():
-        rendered = render_chunks(built, chosen, options)
         if output is not None:
+            from modelaudit.fileio import writing
+
             with writing(output, make_parents=True) as handle:
-                for chunk in rendered:
-                    handle.write(chunk)
+                formatter(handle, options).write(built)
             console.info(f"wrote the {chosen.value} report to {output}")
         else:
-            console.data_chunks(rendered)
+            formatter(sys.stdout, options).write(built)
     _summarize(built)
     return 0
 

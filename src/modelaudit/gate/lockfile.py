@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from typing_extensions import TypedDict
 
 from modelaudit import __version__
 from modelaudit.errors import UsageError
 from modelaudit.fileio import FileError, read_text, write_text
 from modelaudit.outgoing import json_text
+from modelaudit.output.documents import closed
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 LOCK_NAME = "modelaudit.lock"
 MAX_BYTES = 4 * 1024 * 1024
 """A lockfile of ten thousand pins is about 3 MiB."""
@@ -59,10 +61,30 @@ def default_path(registry_path: Path) -> Path:
     return registry_path.parent / LOCK_NAME
 
 
-def dumps(lock: Lock) -> str:
-    from modelaudit.probe.document import iso
+@closed
+class LockPin(TypedDict):
+    provider: str
+    model: str
+    served_model: str | None
+    retires: str | None
+    retires_source: RetiresSource | None
+    verified_at: str
+    entry_sha256: str
 
-    pins = [
+
+@closed
+class LockDocument(TypedDict):
+    """`modelaudit.lock`, as written (keys sorted)."""
+
+    schema_version: Literal[1]
+    generated_by: str
+    pins: list[LockPin]
+
+
+def dumps(lock: Lock) -> str:
+    from modelaudit.clock import iso
+
+    pins: list[LockPin] = [
         {
             "provider": e.provider,
             "model": e.model,
@@ -74,7 +96,7 @@ def dumps(lock: Lock) -> str:
         }
         for e in sorted(lock.entries, key=lambda e: e.key)
     ]
-    document = {
+    document: LockDocument = {
         "schema_version": SCHEMA_VERSION,
         "generated_by": f"modelaudit {__version__}",
         "pins": pins,

@@ -1184,13 +1184,12 @@ server has no such look-up (404 for the route, 405, 501, a refused request), so 
 answer stands; `unknown`: the look-up failed for another reason (a timeout, a 5xx)."""
 
 _NO_LOOKUP_STATUSES = frozenset({404, 405, 501})
-_GONE = frozenset({ErrorClass.MODEL_NOT_FOUND, ErrorClass.MODEL_DEPRECATED})
 
 
 def read_lookup(error_class: ErrorClass, status: int | None) -> LookUp:
     if error_class is ErrorClass.OK:
         return "found"
-    if error_class in _GONE:
+    if error_class.is_gone:
         return "gone"
     if error_class is ErrorClass.BAD_REQUEST or status in _NO_LOOKUP_STATUSES:
         return "no_lookup"

@@ -12,13 +12,15 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
-from modelaudit.probe import control, kinds, verdict
-from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget, utc_now
-from modelaudit.probe.plan import GENERATION_KINDS
+from modelaudit.clock import utc_now
+from modelaudit.probe import control, verdict
+from modelaudit.probe.attempts import BudgetExhausted, ProbeContext, RunBudget
+from modelaudit.probe.kinds import KINDS
 from modelaudit.probe.result import ModelVerdict, RunReport
 from modelaudit.probe.transport import Client, make_client, ssl_context
+from modelaudit.registry.paths import from_registry
 from modelaudit.registry.schema import effective_slo
 from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
 
+    from modelaudit.clock import Clock
     from modelaudit.probe.plan import Plan, ProviderPlan
     from modelaudit.probe.result import ControlCheck, ProbeResult
     from modelaudit.registry.schema import ModelSpec, ProviderSpec
@@ -120,16 +123,24 @@ class _ObserverFailed(Exception):  # noqa: N818 - wraps its cause, which is re-r
     one provider's probing: `_guarded` lets it through and `run` re-raises the cause."""
 
 
-async def run(plan: Plan, observer: Observer | None = None, seed: int | None = None) -> RunReport:
+async def run(
+    plan: Plan,
+    observer: Observer | None = None,
+    seed: int | None = None,
+    clock: Clock = utc_now,
+) -> RunReport:
+    """Probe everything `plan` names. `clock`: what the run's and each attempt's times are
+    read from (as the pure cores take `now`; a test's fixed clock)."""
     state = _RunState(plan, observer or Observer())
-    started_at = utc_now()
+    started_at = clock()
     state.observer.started(plan, started_at)
     defaults = plan.defaults
     budget = RunBudget(defaults.budget.max_requests, defaults.budget.max_output_tokens)
     interrupted = False
     control_check: ControlCheck | None = None
     async with _client(plan) as client:
-        ctx = ProbeContext(client, defaults, budget, plan.base_dir, random.Random(seed))  # noqa: S311
+        rng = random.Random(seed)  # noqa: S311 - backoff jitter, not a secret
+        ctx = ProbeContext(client, defaults, budget, plan.base_dir, rng, clock)
         limits = _Limits(asyncio.Semaphore(defaults.concurrency.total))
         state.control = lambda: control.check(client.httpx, defaults.control)
         try:
@@ -143,7 +154,7 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
     network_down = control_check is not None and not control_check.reachable
     report = RunReport(
         started_at=started_at,
-        finished_at=utc_now(),
+        finished_at=clock(),
         status=_status(interrupted, network_down),
         results=tuple(r for rs in state.results.values() for r in rs),
         verdicts=_verdicts(state, network_down, interrupted),
@@ -157,7 +168,7 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
     return report
 
 
-def run_sync(plan: Plan, observer: Observer | None = None) -> RunReport:
+def run_sync(plan: Plan, observer: Observer | None = None, clock: Clock = utc_now) -> RunReport:
     """Run in a fresh event loop; Ctrl-C and SIGTERM end the run as `interrupted`."""
     import signal
 
@@ -173,7 +184,7 @@ def run_sync(plan: Plan, observer: Observer | None = None) -> RunReport:
         # handler back, Python 3.11 builds (and drops) an error message holding the repr
         # of the old handler, which names this task and so its result: a 10,000-model
         # report printed to a string, 0.4 s for nothing.
-        reports.append(await run(plan, observer))
+        reports.append(await run(plan, observer, clock=clock))
 
     with asyncio.Runner() as runner:
         runner.run(main())
@@ -205,8 +216,7 @@ def _pools(plan: Plan, total: int) -> dict[str, int]:
 
 def _ca_path(plan: Plan, provider: ProviderSpec) -> Path:
     assert provider.ca_bundle is not None
-    path = provider.ca_bundle.expanduser()
-    return path if path.is_absolute() else plan.base_dir / path
+    return from_registry(provider.ca_bundle, plan.base_dir)
 
 
 def _mount_pattern(base_url: str) -> str:
@@ -214,11 +224,6 @@ def _mount_pattern(base_url: str) -> str:
 
     parts = urlsplit(base_url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-_GenerationProbe: TypeAlias = (
-    "Callable[[ProbeContext, ProviderSpec, ModelSpec, tuple[str, ...]], Awaitable[ProbeResult]]"
-)
 
 
 @dataclass
@@ -262,16 +267,13 @@ async def _run_provider(
             state.done(_skipped(provider.name, model.id, plan.skip_reason))
         return
     cap = asyncio.Semaphore(provider.concurrency(ctx.defaults.concurrency))
+    shared = [k for k in KINDS.values() if not k.per_model and k.kind in plan.kinds]
     try:
-        if ProbeKind.HEALTH in plan.kinds:
+        for kind in shared:
             async with limits.slot(cap):
-                probe = await kinds.probe_health(ctx, provider)
-            for result in kinds.health_results(provider, plan.models, probe):
+                results = await kind.for_provider()(ctx, provider, plan.models)
+            for result in results:
                 state.add(result)
-        if ProbeKind.CATALOG in plan.kinds:
-            async with limits.slot(cap):
-                for result in await kinds.probe_catalog(ctx, provider, plan.models):
-                    state.add(result)
     except BudgetExhausted as exc:
         state.notes.append(f"{provider.name}: {exc}")
     models_ctx = _once_if_never_connected(ctx, state, plan)
@@ -311,17 +313,13 @@ async def _run_model(
 ) -> None:
     provider = plan.provider
     key = (provider.name, model.id)
-    probes: dict[ProbeKind, _GenerationProbe]
-    probes = {ProbeKind.COMPLETION: kinds.probe_completion, ProbeKind.STREAM: kinds.probe_stream}
     known_as = _resolved_names(state.results.get(key, []))
-    for kind in plan.kinds:
-        if kind not in probes:
-            continue
+    for kind in (KINDS[k] for k in plan.kinds if KINDS[k].per_model):
         try:
             async with limits.slot(cap):
-                state.add(await probes[kind](ctx, provider, model, known_as))
+                state.add(await kind.for_model()(ctx, provider, model, known_as))
         except BudgetExhausted as exc:
-            state.notes.append(f"{provider.name}/{model.id} {kind.value}: {exc}")
+            state.notes.append(f"{provider.name}/{model.id} {kind.kind.value}: {exc}")
             break
     results = state.results.get(key, [])
     network_down = await state.network_down(results)
@@ -361,7 +359,7 @@ def _decide(
         fallbacks=model.fallbacks,
     )
     missing = _unprobed_generations(plan, results)
-    if missing and decided.verdict in _NEEDS_EVERY_GENERATION:
+    if missing and decided.verdict.answering:
         # A catalog listing says nothing about whether the model still answers: calling
         # it up on that alone would close an open incident on a probe that never ran.
         kinds_left = " and ".join(k.value for k in missing)
@@ -369,16 +367,11 @@ def _decide(
     return decided
 
 
-_NEEDS_EVERY_GENERATION = frozenset({Verdict.UP, Verdict.DEGRADED})
-"""Verdicts that only the planned generations can give: a down, gone or blocked verdict is
-already established by the probes that ran."""
-
-
 def _unprobed_generations(
     plan: ProviderPlan, results: Sequence[ProbeResult]
 ) -> tuple[ProbeKind, ...]:
     ran = {r.kind for r in results}
-    return tuple(k for k in plan.kinds if k in GENERATION_KINDS and k not in ran)
+    return tuple(k for k in plan.kinds if k.generates and k not in ran)
 
 
 def _skipped(provider: str, model: str, reason: str) -> ModelVerdict:

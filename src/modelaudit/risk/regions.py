@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from modelaudit.history import ModelKey, RegionHistory, Streak, VerdictPoint
 
 WITHDRAWN = frozenset({Verdict.BLOCKED, Verdict.GONE})
-ANSWERING = frozenset({Verdict.UP, Verdict.DEGRADED})
 SAME_TIME = timedelta(hours=6)
 
 
@@ -113,7 +112,7 @@ def withdrawals(found: Mapping[ModelKey, tuple[RegionalStanding, ...]]) -> list[
                 r.region
                 for r in regions
                 if r.last_verdict is not None
-                and r.last_verdict.verdict in ANSWERING
+                and r.last_verdict.verdict.answering
                 and r.last_verdict.at >= since - SAME_TIME
             )
             if answering:

@@ -184,7 +184,7 @@ class Job:
 
 
 def _ago(when: datetime, now: datetime) -> str:
-    from modelaudit.probe.document import iso
+    from modelaudit.clock import iso
 
     days = (now - when).total_seconds() / 86400
     span = f"{days:.0f} days ago" if days >= 2 else f"{days * 24:.0f} hours ago"

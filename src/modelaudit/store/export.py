@@ -11,15 +11,18 @@ Imported by the CLI at start-up (for `ExportFormat`): keep it light.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from typing_extensions import TypedDict
+
+from modelaudit.clock import iso
 from modelaudit.outgoing import json_text
-from modelaudit.probe.document import iso
+from modelaudit.output.documents import closed
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-EXPORT_SCHEMA_VERSION = 1
+EXPORT_SCHEMA_VERSION: Literal[1] = 1
 
 
 class ExportFormat(StrEnum):
@@ -63,6 +66,41 @@ class ExportedAttempt(NamedTuple):
 
 FIELDS = ("schema_version", *ExportedAttempt._fields)
 """The keys of every line, in order (the README documents each one)."""
+
+
+@closed
+class ExportLine(TypedDict):
+    """One line of `db export`: an `ExportedAttempt`, its times written as text (built
+    from the tuple's fields in `jsonl_line`; `tests/test_schemas.py` holds the two
+    together)."""
+
+    schema_version: Literal[1]
+    attempt_id: int
+    run_id: int
+    run_started_at: str | None
+    run_status: str | None
+    provider: str | None
+    model: str | None
+    kind: str
+    attempt: int
+    started_at: str
+    error_class: str
+    http_status: int | None
+    latency_ms: float | None
+    ttft_ms: float | None
+    failed_phase: str | None
+    connect_ms: float | None
+    connection_reused: bool | None
+    served_model: str | None
+    system_fingerprint: str | None
+    output_tokens: int | None
+    tokens_per_s: float | None
+    max_gap_ms: float | None
+    retry_after_s: float | None
+    ratelimit: dict[str, str]
+    detail: str
+    region: str
+    agent: str
 
 
 def jsonl_line(attempt: ExportedAttempt) -> str:

@@ -51,14 +51,17 @@ class GithubFormatter(CheckFormatter):
     def render(self, report: GateReport) -> str:
         return "\n".join([*annotation_lines(report), *text.lines(report)]) + "\n"
 
-    def emit_safe(self, report: GateReport, write: Callable[[str], None]) -> None:
-        write(self.render(report))
+    def write_safe(self, value: GateReport) -> None:
+        self.text(self.render(value))
         summary = os.environ.get(SUMMARY_ENV)
         if summary:
-            append_step_summary(summary, report)
+            append_step_summary(summary, value, self.options.warn)
 
 
-def append_step_summary(path: str, report: GateReport) -> None:
+FORMAT = GithubFormatter
+
+
+def append_step_summary(path: str, report: GateReport, warn: Callable[[str], None]) -> None:
     """The summary is a courtesy: a path it cannot be written to costs a warning, never
     the verdict or the exit code the build relies on."""
     from pathlib import Path
@@ -68,8 +71,6 @@ def append_step_summary(path: str, report: GateReport) -> None:
     try:
         append_text(Path(path), step_summary(report))
     except FileError as exc:
-        from modelaudit.cli.console import warn
-
         warn(f"${SUMMARY_ENV}: cannot append the step summary: {exc.message}")
 
 

@@ -38,6 +38,9 @@ class SarifFormatter(CheckFormatter):
         return json_text(log(report), indent=2, ensure_ascii=False)
 
 
+FORMAT = SarifFormatter
+
+
 def log(report: GateReport) -> dict[str, Any]:
     code = report.result.exit_code
     return {

@@ -32,18 +32,15 @@ VERDICT_STYLE = {
 
 
 class TableFormatter(ProbeFormatter):
-    def emit(self, report: RunReport) -> None:
-        from modelaudit.cli.console import out
-        from modelaudit.outgoing import outgoing
+    def write_safe(self, value: RunReport) -> None:
+        console = self.console()
+        console.print(build_table(value, console.width))
 
-        console = out()
-        console.print(build_table(outgoing(report), console.width))
+    def write_plan_safe(self, plan: Plan) -> None:
+        self.console().print(plan_table(plan))
 
-    def emit_plan(self, plan: Plan) -> None:
-        from modelaudit.cli.console import out
-        from modelaudit.outgoing import outgoing
 
-        out().print(plan_table(outgoing(plan)))
+FORMAT = TableFormatter
 
 
 def plan_table(plan: Plan) -> RenderableType:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from modelaudit.report import text
 from modelaudit.report.formats import svg
+from modelaudit.report.formats.base import ReportFormatter
 from modelaudit.report.formats.svg import esc
 from modelaudit.report.model import ACTION_STAGES
 from modelaudit.risk.score import Level
@@ -21,7 +22,6 @@ from modelaudit.risk.stats import percent
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import ModelView, Report
     from modelaudit.risk.stats import Proportion
 
@@ -92,6 +92,16 @@ footer { margin-top: 40px; color: #57606a; font-size: 0.85em; }
 """
 
 
+class HtmlFormat(ReportFormatter):
+    draws_timelines = True
+
+    def write_safe(self, value: Report) -> None:
+        self.text(render(value))
+
+
+FORMAT = HtmlFormat
+
+
 FOLD_ABOVE = 200
 """A page of more models than this leads with those that need action (broken now or
 retiring, or at high or critical risk), each with its charts, and folds the others into one
@@ -117,7 +127,7 @@ def _needs_attention(model: ModelView) -> bool:
     )
 
 
-def render(report: Report, options: RenderOptions) -> str:
+def render(report: Report) -> str:
     starts = svg.bucket_starts(report.drawn.since, report.drawn.until, report.bucket)
     ids = Ids(report)
     shown, folded = attention(report)

@@ -4,15 +4,19 @@ meaning; new fields are added without bumping it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, NotRequired
 
+from typing_extensions import TypedDict
+
+from modelaudit.clock import iso
 from modelaudit.outgoing import json_chunks, outgoing
-from modelaudit.probe.document import iso
+from modelaudit.output.documents import Tool, closed
+from modelaudit.report.formats.base import ReportFormatter
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
-    from modelaudit.report.formats.base import RenderOptions
+    from modelaudit.history import CatalogChange
     from modelaudit.report.model import (
         IncidentView,
         LatencyView,
@@ -20,13 +24,296 @@ if TYPE_CHECKING:
         Recommendation,
         Report,
     )
-    from modelaudit.risk.evidence import CeilingTrend
+    from modelaudit.risk.evidence import CeilingTrend, DriftSummary
     from modelaudit.risk.fallbacks import FallbackOption, Rejection
     from modelaudit.risk.portfolio import DrillResult
+    from modelaudit.risk.regions import Withdrawal
     from modelaudit.risk.score import RiskScore
     from modelaudit.risk.stats import Proportion
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
+
+
+@closed
+class WindowJson(TypedDict):
+    since: str
+    until: str
+    label: str
+    bucket_s: int
+    timeline_since: str
+
+
+@closed
+class SummaryJson(TypedDict):
+    models: int
+    attempts: int
+    levels: dict[str, int]
+
+
+@closed
+class ProportionJson(TypedDict):
+    ok: int
+    n: int
+    value: float | None
+    ci95: list[float | None] | None
+
+
+@closed
+class AvailabilityJson(ProportionJson):
+    excluded: int
+
+
+@closed
+class LatencyJson(TypedDict):
+    n: int
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    p99_hidden: bool
+
+
+@closed
+class FactorJson(TypedDict):
+    name: str
+    weight: float
+    badness: float
+    points: float
+    evidence: str
+
+
+@closed
+class RiskJson(TypedDict):
+    score: int
+    level: str
+    stage: str
+    situation: str
+    points: float
+    factors: list[FactorJson]
+
+
+@closed
+class FallbackJson(TypedDict):
+    ref: str
+    source: str
+    verified_live: bool
+    healthy: bool
+    availability: ProportionJson
+    latency_p95_ms: float | None
+    answered_latest: bool
+    last_answered: str | None
+    note: str
+
+
+@closed
+class RejectedJson(TypedDict):
+    ref: str
+    why: str
+
+
+@closed
+class CeilingJson(TypedDict):
+    header: str
+    first: float
+    peak: float
+    last: float
+    first_at: str
+    last_at: str
+    drop: float
+    falling: bool
+
+
+@closed
+class LastVerdictJson(TypedDict):
+    verdict: str
+    at: str
+    reason: str
+
+
+@closed
+class DowntimeJson(TypedDict):
+    incidents: int
+    total_s: int
+    longest_s: int
+    ongoing_since: str | None
+
+
+@closed
+class TimelinePointJson(TypedDict):
+    start: str
+    ok: int
+    failed: int
+    excluded: int
+    latency_p50: float | None
+    latency_p95: float | None
+    ttft_p50: float | None
+
+
+@closed
+class ModelRegionJson(TypedDict):
+    region: str
+    availability: AvailabilityJson
+    last_verdict: LastVerdictJson | None
+    since: str | None
+
+
+@closed
+class MaintenanceJson(TypedDict):
+    start: str
+    end: str
+    reason: str | None
+
+
+@closed
+class SloJson(TypedDict):
+    availability: float | None
+    p95_latency_ms: float | None
+
+
+@closed
+class ModelJson(TypedDict):
+    provider: str
+    model: str
+    in_registry: bool
+    pinned: bool
+    family: str | None
+    weights: str | None
+    hosting: str | None
+    jurisdiction: str | None
+    retires: str | None
+    slo: SloJson
+    availability: AvailabilityJson
+    latency_ms: LatencyJson
+    ttft_ms: LatencyJson
+    error_classes: dict[str, int]
+    last_verdict: LastVerdictJson | None
+    last_ok: str | None
+    risk: RiskJson | None
+    fallbacks: list[FallbackJson]
+    ratelimit_ceilings: list[CeilingJson]
+    downtime: DowntimeJson | None
+    timeline: list[TimelinePointJson]
+    regions: list[ModelRegionJson]
+    maintenance: NotRequired[list[MaintenanceJson]]
+    """Only for a model with maintenance windows in the report's window."""
+
+
+@closed
+class RecommendationJson(TypedDict):
+    provider: str
+    model: str
+    pinned: bool
+    score: int
+    level: str
+    fallback: FallbackJson | None
+    fallback_score: int | None
+    unverified: list[str]
+    advice: str
+    stage: str
+    situation: str
+    rejected: list[RejectedJson]
+    remedy: str | None
+
+
+@closed
+class WithoutJson(TypedDict):
+    providers: list[str]
+    jurisdictions: list[str]
+
+
+@closed
+class DrillModelJson(TypedDict):
+    provider: str
+    model: str
+    covered: bool
+    fallback: str | None
+    unverified: list[str]
+    fallback_note: str | None
+    rejected: list[RejectedJson]
+    remedy: str | None
+
+
+@closed
+class DrillJson(TypedDict):
+    without: WithoutJson
+    pinned: int
+    affected: int
+    covered: int
+    coverage: float | None
+    models: list[DrillModelJson]
+
+
+@closed
+class PortfolioJson(TypedDict):
+    vendors: list[DrillJson]
+    jurisdictions: list[DrillJson]
+
+
+@closed
+class IncidentJson(TypedDict):
+    provider: str
+    model: str
+    verdict: str
+    start: str
+    end: str | None
+    ongoing: bool
+    duration_s: int
+    runs: int
+    region: str
+
+
+@closed
+class WithdrawalJson(TypedDict):
+    provider: str
+    model: str
+    region: str
+    verdict: str
+    since: str
+    runs: int
+    answering_in: list[str]
+    reason: str
+    finding: str
+
+
+@closed
+class CatalogChangeJson(TypedDict):
+    provider: str
+    model: str
+    change: str
+    at: str
+
+
+@closed
+class DriftJson(TypedDict):
+    provider: str
+    model: str
+    kind: str
+    changes: int
+    values: int
+    first_at: str
+    last_at: str
+    last_before: str | None
+    last_after: str | None
+
+
+@closed
+class ReportDocument(TypedDict):
+    """`report --format json`."""
+
+    schema_version: Literal[1]
+    kind: Literal["report"]
+    tool: Tool
+    generated_at: str
+    window: WindowJson
+    registry_sha256: str | None
+    summary: SummaryJson
+    models: list[ModelJson]
+    recommendations: list[RecommendationJson]
+    portfolio: PortfolioJson
+    incidents: list[IncidentJson]
+    regions: list[str]
+    withdrawals: list[WithdrawalJson]
+    catalog_changes: list[CatalogChangeJson]
+    drift: list[DriftJson]
 
 
 LISTED = frozenset(
@@ -40,17 +327,40 @@ WALKED = frozenset({"models"})
 dictionaries made of it."""
 
 
-def render(report: Report, options: RenderOptions) -> str:
-    return "".join(chunks(report, options))
+class JsonFormat(ReportFormatter):
+    draws_timelines = True
+
+    def write(self, value: Report) -> None:
+        """Written as it is built, every value made safe item by item on the way rather
+        than the whole report first: a 10,000-model report is never held whole, as text or
+        as values."""
+        self.write_safe(value)
+        self.out.flush()
+
+    def write_safe(self, value: Report) -> None:
+        for chunk in chunks(value):
+            self.out.write(chunk)
 
 
-def chunks(report: Report, options: RenderOptions) -> Iterator[str]:
-    """The document as it is written: every value redacted, item by item."""
-    return json_chunks(document(report), listed=LISTED, walked=WALKED, ensure_ascii=False)
+FORMAT = JsonFormat
 
 
-def document(report: Report) -> dict[str, Any]:
-    """The report's JSON document; the `LISTED` lists are generators (made as written)."""
+def chunks(report: Report) -> Iterator[str]:
+    """The document as it is written: its head, and its `LISTED` items made one by one."""
+    made: dict[str, Iterable[object]] = {
+        "models": (model_json(outgoing(m)) for m in report.models),
+        "recommendations": (recommendation_json(r) for r in report.recommendations),
+        "incidents": (incident_json(i) for i in report.incidents),
+        "withdrawals": (withdrawal_json(w) for w in report.withdrawals),
+        "catalog_changes": (catalog_change_json(c) for c in report.catalog_changes),
+        "drift": (drift_json(d) for d in report.drift),
+    }
+    head = {**document(report, listed=False), **made}
+    return json_chunks(head, listed=LISTED, walked=WALKED, ensure_ascii=False)
+
+
+def document(report: Report, *, listed: bool = True) -> ReportDocument:
+    """The whole document; without the items of its `LISTED` lists when not `listed`."""
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "report",
@@ -69,50 +379,57 @@ def document(report: Report) -> dict[str, Any]:
             "attempts": report.attempts,
             "levels": {level.value: count for level, count in report.levels.items()},
         },
-        "models": (model_json(outgoing(m)) for m in report.models),
-        "recommendations": (recommendation_json(r) for r in report.recommendations),
+        "models": [model_json(m) for m in report.models] if listed else [],
+        "recommendations": (
+            [recommendation_json(r) for r in report.recommendations] if listed else []
+        ),
         "portfolio": {
             "vendors": [drill_json(d) for d in report.portfolio.vendors],
             "jurisdictions": [drill_json(d) for d in report.portfolio.jurisdictions],
         },
-        "incidents": (incident_json(i) for i in report.incidents),
+        "incidents": [incident_json(i) for i in report.incidents] if listed else [],
         "regions": list(report.regions),
-        "withdrawals": (
-            {
-                "provider": w.provider,
-                "model": w.model,
-                "region": w.region,
-                "verdict": w.verdict.value,
-                "since": iso(w.since),
-                "runs": w.runs,
-                "answering_in": list(w.answering_in),
-                "reason": w.reason,
-                "finding": w.text,
-            }
-            for w in report.withdrawals
-        ),
+        "withdrawals": [withdrawal_json(w) for w in report.withdrawals] if listed else [],
         "catalog_changes": (
-            {"provider": c.provider, "model": c.model, "change": c.change, "at": iso(c.at)}
-            for c in report.catalog_changes
+            [catalog_change_json(c) for c in report.catalog_changes] if listed else []
         ),
-        "drift": (
-            {
-                "provider": d.provider,
-                "model": d.model,
-                "kind": d.kind,
-                "changes": d.changes,
-                "values": d.values,
-                "first_at": iso(d.first_at),
-                "last_at": iso(d.last_at),
-                "last_before": d.last_before,
-                "last_after": d.last_after,
-            }
-            for d in report.drift
-        ),
+        "drift": [drift_json(d) for d in report.drift] if listed else [],
     }
 
 
-def proportion_json(share: Proportion) -> dict[str, Any]:
+def withdrawal_json(w: Withdrawal) -> WithdrawalJson:
+    return {
+        "provider": w.provider,
+        "model": w.model,
+        "region": w.region,
+        "verdict": w.verdict.value,
+        "since": iso(w.since),
+        "runs": w.runs,
+        "answering_in": list(w.answering_in),
+        "reason": w.reason,
+        "finding": w.text,
+    }
+
+
+def catalog_change_json(c: CatalogChange) -> CatalogChangeJson:
+    return {"provider": c.provider, "model": c.model, "change": c.change, "at": iso(c.at)}
+
+
+def drift_json(d: DriftSummary) -> DriftJson:
+    return {
+        "provider": d.provider,
+        "model": d.model,
+        "kind": d.kind,
+        "changes": d.changes,
+        "values": d.values,
+        "first_at": iso(d.first_at),
+        "last_at": iso(d.last_at),
+        "last_before": d.last_before,
+        "last_after": d.last_after,
+    }
+
+
+def proportion_json(share: Proportion) -> ProportionJson:
     return {
         "ok": share.ok,
         "n": share.n,
@@ -121,7 +438,7 @@ def proportion_json(share: Proportion) -> dict[str, Any]:
     }
 
 
-def _latency_json(view: LatencyView) -> dict[str, Any]:
+def _latency_json(view: LatencyView) -> LatencyJson:
     return {
         "n": view.n,
         "p50": view.p50,
@@ -131,7 +448,7 @@ def _latency_json(view: LatencyView) -> dict[str, Any]:
     }
 
 
-def risk_json(risk: RiskScore) -> dict[str, Any]:
+def risk_json(risk: RiskScore) -> RiskJson:
     return {
         "score": risk.score,
         "level": risk.level.value,
@@ -151,7 +468,7 @@ def risk_json(risk: RiskScore) -> dict[str, Any]:
     }
 
 
-def fallback_json(option: FallbackOption) -> dict[str, Any]:
+def fallback_json(option: FallbackOption) -> FallbackJson:
     return {
         "ref": option.ref,
         "source": option.source,
@@ -165,11 +482,11 @@ def fallback_json(option: FallbackOption) -> dict[str, Any]:
     }
 
 
-def rejected_json(rejected: tuple[Rejection, ...]) -> list[dict[str, str]]:
+def rejected_json(rejected: tuple[Rejection, ...]) -> list[RejectedJson]:
     return [{"ref": r.option.ref, "why": r.why} for r in rejected]
 
 
-def _ceiling_json(trend: CeilingTrend) -> dict[str, Any]:
+def _ceiling_json(trend: CeilingTrend) -> CeilingJson:
     return {
         "header": trend.header,
         "first": trend.first,
@@ -182,19 +499,9 @@ def _ceiling_json(trend: CeilingTrend) -> dict[str, Any]:
     }
 
 
-def model_json(m: ModelView) -> dict[str, Any]:
+def model_json(m: ModelView) -> ModelJson:
     verdict = m.last_verdict
-    planned = (
-        {
-            "maintenance": [
-                {"start": iso(p.start), "end": iso(p.end), "reason": p.reason}
-                for p in m.maintenance
-            ]
-        }
-        if m.maintenance
-        else {}
-    )
-    return {
+    found: ModelJson = {
         "provider": m.provider,
         "model": m.model,
         "in_registry": m.in_registry,
@@ -257,11 +564,15 @@ def model_json(m: ModelView) -> dict[str, Any]:
             }
             for r in m.regions
         ],
-        **planned,
     }
+    if m.maintenance:
+        found["maintenance"] = [
+            {"start": iso(p.start), "end": iso(p.end), "reason": p.reason} for p in m.maintenance
+        ]
+    return found
 
 
-def recommendation_json(r: Recommendation) -> dict[str, Any]:
+def recommendation_json(r: Recommendation) -> RecommendationJson:
     return {
         "provider": r.provider,
         "model": r.model,
@@ -279,7 +590,7 @@ def recommendation_json(r: Recommendation) -> dict[str, Any]:
     }
 
 
-def drill_json(d: DrillResult) -> dict[str, Any]:
+def drill_json(d: DrillResult) -> DrillJson:
     return {
         "without": {
             "providers": sorted(d.removal.providers),
@@ -305,7 +616,7 @@ def drill_json(d: DrillResult) -> dict[str, Any]:
     }
 
 
-def incident_json(i: IncidentView) -> dict[str, Any]:
+def incident_json(i: IncidentView) -> IncidentJson:
     return {
         "provider": i.provider,
         "model": i.model,

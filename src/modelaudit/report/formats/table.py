@@ -8,15 +8,16 @@ wrapped: a key cut in two by a line break would slip past a redaction of the fin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from modelaudit import textgrid
+from modelaudit.output.base import Formatter
 from modelaudit.report import text
+from modelaudit.report.formats.base import ReportFormatter
 from modelaudit.risk.score import Level
 from modelaudit.textgrid import Cell
 
 if TYPE_CHECKING:
-    from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import Report
     from modelaudit.risk.portfolio import DrillResult
 
@@ -59,11 +60,23 @@ class Line:
 Part = Grid | Line
 
 
-def render(report: Report, options: RenderOptions) -> str:
-    return to_text(parts(report), options)
+class TableFormat(ReportFormatter):
+    def write_safe(self, value: Report) -> None:
+        write_parts(self, parts(value))
 
 
-def to_text(found: list[Part], options: RenderOptions) -> str:
+FORMAT = TableFormat
+
+
+def write_parts(formatter: Formatter[Any], found: list[Part]) -> None:
+    """Lay `found` out for the formatter's writer: its width and colours as rich would
+    give them (a terminal's, $COLUMNS, 80; colour on a terminal that shows it)."""
+    console = formatter.console()
+    color = console.color_system is not None and not console.no_color
+    formatter.out.write(to_text(found, console.width, color=color))
+
+
+def to_text(found: list[Part], width: int, *, color: bool = False) -> str:
     from modelaudit.redact import redact
 
     out = []
@@ -71,16 +84,11 @@ def to_text(found: list[Part], options: RenderOptions) -> str:
         if isinstance(part, Grid):
             out.append(
                 textgrid.render(
-                    part.columns,
-                    part.rows,
-                    options.width,
-                    title=part.title,
-                    keep=part.keep,
-                    color=options.color,
+                    part.columns, part.rows, width, title=part.title, keep=part.keep, color=color
                 )
             )
         else:
-            out.append(textgrid.paragraph(redact(part.text), options.width))
+            out.append(textgrid.paragraph(redact(part.text), width))
     return "".join(out)
 
 
