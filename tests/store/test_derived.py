@@ -381,9 +381,13 @@ def assert_same_daily(
     found: dict[tuple[int, int, str, str, int], tuple[object, ...]],
     expected: dict[tuple[int, int, str, str, int], tuple[object, ...]],
 ) -> None:
+    """The same rows, attempts and spans. (Their histograms are not compared: from schema 11
+    on the daily rows are written without them, each model's day holding its successes'
+    histograms instead, which `model_days_by_hand` checks; rows derived by migration 6
+    keep theirs.)"""
     assert found.keys() == expected.keys()
-    for key, (attempts, _, _, latency, ttft) in expected.items():
-        assert (found[key][0], found[key][3], found[key][4]) == (attempts, latency, ttft)
+    for key, (attempts, *_) in expected.items():
+        assert found[key][0] == attempts
     assert _spans(found) == _spans(expected)
 
 

@@ -170,7 +170,6 @@ EXPECTED_INDEXES = {
     "run_started": ["started_ms"],
     "run_running": ["status"],
     "attempt_started": ["started_ms"],
-    "verdict_target": ["target_id", "run_id"],
     "catalog_snapshot_provider": ["provider", "taken_ms"],
     "rollup_hour": ["hour_ms"],
     "change_event_at": ["kind", "at_ms"],

@@ -75,10 +75,14 @@ def reclassify(conn: sqlite3.Connection, run_id: int, *, inconclusive: bool) -> 
 
 
 def _grouped(attempts: Iterable[Sample], inconclusive: int) -> dict[Key, Aggregate]:
+    """The attempts' daily rows: counts per kind and error class, first and last start.
+    From schema 11 on they carry no histograms: each model's day (`daily_model`) holds its
+    successes' histograms, which is what every read takes (rows written before keep
+    theirs)."""
     groups: dict[Key, Aggregate] = defaultdict(Aggregate)
-    for target_id, kind, error_class, started, latency, ttft in attempts:
+    for target_id, kind, error_class, started, _, _ in attempts:
         key = (target_id, DAILY.start_of(started), kind, error_class, inconclusive)
-        groups[key].add(started, latency, ttft)
+        groups[key].add(started, None, None)
     return groups
 
 

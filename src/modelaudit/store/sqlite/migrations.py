@@ -336,17 +336,20 @@ def _v9_alert_state(conn: sqlite3.Connection) -> None:
 
 def _v10_index_diet(conn: sqlite3.Connection) -> None:
     """Reads by model go through the daily sums now (counts from their rows, percentiles
-    from their histograms), and a model's runs through its verdicts: the attempt indexes by
-    model, kind and class (`attempt_summary`) and by value (`attempt_latency`,
-    `attempt_ttft`), which weighed more than the attempts themselves, are dropped. An
-    attempt keeps one index, its start time. The freed pages go back to the file system
-    (on a database made with incremental auto-vacuum, as this tool makes them)."""
+    from their histograms), and a model's runs through the runs, newest first, and each
+    run's verdicts by key: the attempt indexes by model, kind and class
+    (`attempt_summary`) and by value (`attempt_latency`, `attempt_ttft`), which weighed
+    more than the attempts themselves, and the verdicts' by model (`verdict_target`), are
+    dropped. An attempt keeps one index, its start time. The freed pages go back to the
+    file system (on a database made with incremental auto-vacuum, as this tool makes
+    them)."""
     _execute_all(
         conn,
         """
         DROP INDEX IF EXISTS attempt_summary;
         DROP INDEX IF EXISTS attempt_latency;
-        DROP INDEX IF EXISTS attempt_ttft
+        DROP INDEX IF EXISTS attempt_ttft;
+        DROP INDEX IF EXISTS verdict_target
         """,
     )
     # `incremental_vacuum` frees a page per step; Python steps such a statement once.

@@ -609,7 +609,7 @@ class SqliteHistory:
         if part.until > day + DAY_MS:
             return None
         first, last = self.conn.execute(
-            "SELECT min(first_ms), max(last_ms) FROM daily WHERE day_ms = ?", (day,)
+            "SELECT min(first_ms), max(last_ms) FROM daily_model WHERE day_ms = ?", (day,)
         ).fetchone()
         if first is None or first < grid.since or last >= grid.until:
             return None
@@ -957,8 +957,8 @@ class SqliteHistory:
 
 def last_ok_ms_before(conn: sqlite3.Connection, target_id: int, before: int) -> int | None:
     """The last successful availability attempt (raw or rolled up) before `before`: the
-    day of `before` from its attempts and rolled-up hours, the days before it from the
-    daily sums (newest first, one key seek each)."""
+    day of `before` from its attempts and rolled-up hours, the days before it from each
+    model's day (newest first, one key seek each)."""
     row = conn.execute(
         "SELECT last_ok_ms, first_seen_ms FROM target WHERE id = ?", (target_id,)
     ).fetchone()
@@ -988,13 +988,11 @@ def last_ok_ms_before(conn: sqlite3.Connection, target_id: int, before: int) -> 
     while day > first_day:
         day -= DAY_MS
         last = conn.execute(
-            "SELECT max(last_ms) FROM daily WHERE day_ms = :day AND target_id = :target"
-            " AND kind IN (SELECT value FROM json_each(:kinds))"
-            " AND error_class IN (SELECT value FROM json_each(:ok))",
-            {**ok, "day": day},
-        ).fetchone()[0]
-        if last is not None:
-            return int(last)
+            "SELECT last_ok_ms FROM daily_model WHERE day_ms = ? AND target_id = ?",
+            (day, target_id),
+        ).fetchone()
+        if last is not None and last[0] is not None:
+            return int(last[0])
     return None
 
 
