@@ -18,8 +18,9 @@ import trustme
 from modelaudit.families.base import HttpRequest
 from modelaudit.probe import transport
 from modelaudit.probe.classify import classify_exception
+from modelaudit.probe.client import make_client, ssl_context
 from modelaudit.probe.timing import DeadlineExceeded
-from modelaudit.probe.transport import Exchange, ExchangeFailed, exchange, make_client, ssl_context
+from modelaudit.probe.transport import Exchange, ExchangeFailed, exchange
 from modelaudit.registry.schema import Timeouts
 from modelaudit.vocabulary import ErrorClass, Phase
 from tests.fakes import Reply
@@ -48,7 +49,7 @@ def _fetch(
         mounts = {_origin(urls[0]): tls} if tls is not None else None
         async with make_client(4, 5.0, mounts) as client:
             return [
-                await exchange(client, HttpRequest(method, url), {}, timeouts or Timeouts())
+                await exchange(client, HttpRequest(method, url), None, timeouts or Timeouts())
                 for url in urls
             ]
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from modelaudit.families.base import HttpRequest
-from modelaudit.probe.transport import Exchange, exchange, make_client
+from modelaudit.probe.client import make_client
+from modelaudit.probe.transport import Exchange, exchange
 from modelaudit.registry.schema import Timeouts
 from tests.fakes import Reply, TimingServer
 
@@ -19,7 +20,9 @@ async def _exchange(url: str, connections: int, count: int) -> list[Exchange]:
     async with make_client(connections, 5.0) as client:
         request = HttpRequest(method="GET", url=url)
         return list(
-            await asyncio.gather(*(exchange(client, request, {}, Timeouts()) for _ in range(count)))
+            await asyncio.gather(
+                *(exchange(client, request, None, Timeouts()) for _ in range(count))
+            )
         )
 
 

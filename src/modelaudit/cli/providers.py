@@ -47,6 +47,7 @@ def _to_json(reg: Registry) -> str:
                 "api": p.api,
                 "base_url": p.base_url,
                 "api_key": str(p.api_key) if p.api_key else None,
+                "credentials": str(p.credentials) if p.credentials else None,
                 "hosting": p.hosting.value,
                 "server": p.server.value if p.server else None,
                 "jurisdiction": p.jurisdiction,

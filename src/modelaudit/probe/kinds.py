@@ -25,18 +25,12 @@ from modelaudit.families.base import (
     StreamFailure,
     StreamMeta,
     StreamToken,
+    origin_of,
 )
 from modelaudit.probe import classify, health, retry
 from modelaudit.probe.result import Attempt, CatalogFinding, HealthState, ProbeResult
 from modelaudit.probe.timing import DeadlineExceeded
-from modelaudit.probe.transport import (
-    Client,
-    Exchange,
-    ExchangeFailed,
-    Redirected,
-    exchange,
-    same_host,
-)
+from modelaudit.probe.transport import Authorize, Exchange, ExchangeFailed, Redirected, exchange
 from modelaudit.redact import redact, redacted_excerpt
 from modelaudit.vocabulary import ErrorClass, Phase, ProbeKind
 
@@ -44,7 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
 
-    from modelaudit.families.base import Family, HttpRequest, StreamDecoder
+    from modelaudit.families.base import Authorizer, Clock, Family, HttpRequest, StreamDecoder
     from modelaudit.registry.schema import Defaults, ModelSpec, ProviderSpec
 
 MAX_CATALOG_PAGES = 100
@@ -77,13 +71,26 @@ class RunBudget:
         self.output_tokens += output_tokens
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class ProbeContext:
-    client: Client
+    client: httpx.AsyncClient
     defaults: Defaults
     budget: RunBudget
     base_dir: Path
     rng: random.Random = field(default_factory=random.Random)
+    clock: Clock = field(default=utc_now)
+    """What a family's authorizer reads the time from (signatures, token expiry)."""
+    authorizers: dict[str, Authorizer] = field(default_factory=dict)
+    """Each provider's, made on its first request and kept for the run."""
+
+    def authorizer(self, provider: ProviderSpec) -> Authorizer:
+        if provider.name not in self.authorizers:
+            self.authorizers[provider.name] = FAMILIES[provider.api].authorizer(provider)
+        return self.authorizers[provider.name]
 
 
 @dataclass(frozen=True)
@@ -133,10 +140,6 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 # --- the attempt loop ------------------------------------------------------------------
 
 
@@ -184,14 +187,22 @@ async def attempt_loop(
 # --- shared pieces -----------------------------------------------------------------------
 
 
-def auth_headers(ctx: ProbeContext, provider: ProviderSpec, request: HttpRequest) -> dict[str, str]:
-    """The key, read now, and only for a request to the provider's own host."""
-    if not request.authenticated or provider.api_key is None:
-        return {}
-    if not same_host(request.url, provider.base_url):
-        return {}
-    key = credentials.read_key(provider.api_key, ctx.base_dir)
-    return FAMILIES[provider.api].auth_headers(key)
+def authorization(
+    ctx: ProbeContext, provider: ProviderSpec, request: HttpRequest
+) -> Authorize | None:
+    """What adds the provider's credential to `request`, the credential read now; None for
+    a request that needs none or goes to a host that is not one of the provider's own
+    (`Family.hosts`): a credential never leaves for another host. Raises LookupError when
+    the credential cannot be read."""
+    if not request.authenticated or provider.credential_ref is None:
+        return None
+    hosts = {origin_of(host) for host in FAMILIES[provider.api].hosts(provider)}
+    if origin_of(request.url) not in hosts:
+        return None
+    credential = credentials.read(provider, ctx.base_dir)
+    assert credential is not None, "a provider with a credential reference reads one"
+    authorizer = ctx.authorizer(provider)
+    return lambda outgoing: authorizer.headers(outgoing, credential, ctx.clock)
 
 
 async def send_one(
@@ -200,13 +211,12 @@ async def send_one(
     request: HttpRequest,
     consumer: StreamCollector | None = None,
 ) -> Exchange | Outcome:
-    """One exchange with the provider's key; a failure comes back as its `Outcome`."""
+    """One exchange with the provider's credential; a failure comes back as its `Outcome`."""
     try:
-        auth = auth_headers(ctx, provider, request)
-    except LookupError as missing:  # the key vanished since the run was planned
+        authorize = authorization(ctx, provider, request)
+        return await exchange(ctx.client, request, authorize, ctx.defaults.timeouts, consumer)
+    except LookupError as missing:  # the credential vanished since the run was planned
         return Outcome(ErrorClass.AUTH_FAILED, f"the key could not be read: {missing}")
-    try:
-        return await exchange(ctx.client, request, auth, ctx.defaults.timeouts, consumer)
     except TRANSPORT_ERRORS as exc:
         return failure(exc)
 

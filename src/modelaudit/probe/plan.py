@@ -95,7 +95,7 @@ def make_plan(
         models = tuple(m for m in provider.models if _selected(provider, m, selection))
         if not models:
             continue
-        key = credentials.status(provider.api_key, loaded.path.parent)
+        key = credentials.provider_status(provider, loaded.path.parent)
         plans.append(
             ProviderPlan(
                 provider=provider,
@@ -162,7 +162,7 @@ def _check_ca_bundles(loaded: LoadedRegistry, chosen: set[str]) -> None:
     registry (exit 2, with its line), not a crash once the run has started."""
     import ssl
 
-    from modelaudit.probe.transport import ssl_context
+    from modelaudit.probe.client import ssl_context
 
     problems = []
     for index, provider in enumerate(loaded.registry.providers):

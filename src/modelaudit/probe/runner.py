@@ -14,11 +14,12 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeAlias
 
+from modelaudit.families import FAMILIES
 from modelaudit.probe import control, kinds, verdict
+from modelaudit.probe.client import make_client, ssl_context
 from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget, utc_now
 from modelaudit.probe.plan import GENERATION_KINDS
 from modelaudit.probe.result import ModelVerdict, RunReport
-from modelaudit.probe.transport import Client, make_client, ssl_context
 from modelaudit.registry.schema import effective_slo
 from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
     from datetime import datetime
     from pathlib import Path
+
+    import httpx
 
     from modelaudit.probe.plan import Plan, ProviderPlan
     from modelaudit.probe.result import ControlCheck, ProbeResult
@@ -101,7 +104,7 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
         except asyncio.CancelledError:
             interrupted = True
         if not interrupted and _needs_control(state):
-            control_check = await control.check(client.httpx, defaults.control)
+            control_check = await control.check(client, defaults.control)
     network_down = control_check is not None and not control_check.reachable
     report = RunReport(
         started_at=started_at,
@@ -138,14 +141,21 @@ def run_sync(plan: Plan, observer: Observer | None = None) -> RunReport:
 
 
 @contextlib.asynccontextmanager
-async def _client(plan: Plan) -> AsyncIterator[Client]:
-    mounts = {
-        _mount_pattern(p.provider.base_url): ssl_context(_ca_path(plan, p.provider))
+async def _client(plan: Plan) -> AsyncIterator[httpx.AsyncClient]:
+    tls = {
+        host: ssl_context(_ca_path(plan, p.provider))
         for p in plan.providers
         if p.provider.ca_bundle is not None
+        for host in FAMILIES[p.provider.api].hosts(p.provider)
     }
     total = plan.defaults.concurrency.total
-    client = make_client(total, plan.defaults.timeouts.connect_s, mounts, _pools(plan, total))
+    client = make_client(
+        total,
+        plan.defaults.timeouts.connect_s,
+        tls,
+        _pools(plan, total),
+        destinations=plan.defaults.control.urls,
+    )
     async with client:
         yield client
 
@@ -154,9 +164,9 @@ def _pools(plan: Plan, total: int) -> dict[str, int]:
     """Connections per host: the caps of the providers it serves, within the run's total."""
     pools: dict[str, int] = {}
     for p in plan.providers:
-        prefix = _mount_pattern(p.provider.base_url)
         cap = p.provider.concurrency(plan.defaults.concurrency)
-        pools[prefix] = min(total, pools.get(prefix, 0) + cap)
+        for host in FAMILIES[p.provider.api].hosts(p.provider):
+            pools[host] = min(total, pools.get(host, 0) + cap)
     return pools
 
 
@@ -164,13 +174,6 @@ def _ca_path(plan: Plan, provider: ProviderSpec) -> Path:
     assert provider.ca_bundle is not None
     path = provider.ca_bundle.expanduser()
     return path if path.is_absolute() else plan.base_dir / path
-
-
-def _mount_pattern(base_url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(base_url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 _GenerationProbe: TypeAlias = (
@@ -278,7 +281,7 @@ def _decide(
         results,
         effective_slo(state.plan.defaults.slo, model.slo),
         network_down=network_down,
-        key_ref=str(provider.api_key) if provider.api_key else None,
+        key_ref=str(provider.credential_ref) if provider.credential_ref else None,
         fallbacks=model.fallbacks,
     )
     missing = _unprobed_generations(plan, results)

@@ -1,40 +1,50 @@
 """One HTTP exchange under per-phase deadlines: the probe's only way to the network.
 
-Sockets are touched here and in `http1`, the lean HTTP/1.1 client this module drives for
-every origin reached directly; an origin the environment sends through a proxy goes
-through httpx instead (so does the control check). A per-read timeout alone never stops a
-server that trickles one byte every few seconds, so every phase has its own deadline on
-the monotonic clock (connect, first byte, first token, stall between chunks, total),
-enforced with asyncio, and each exchange knows whether it opened its connection (and how
-long the setup took) or reused one.
+Every request goes through the run's one `httpx.AsyncClient` (`modelaudit.probe.client`),
+whatever transport serves its origin. A per-read timeout alone never stops a server that
+trickles one byte every few seconds, so every phase has its own deadline on the monotonic
+clock (connect, first byte, first token, stall between chunks, total), enforced here with
+asyncio: the transport reports the request's progress through httpx's `trace` extension
+(a connection being opened, the request going out), which moves the deadline of the wait
+for the response head, and hands back when the bytes moved in `response.extensions`
+(`WireTimes`). Each exchange knows whether it opened its connection (and how long the
+setup took) or reused one.
+
+Failures come out as `ExchangeFailed` (with whether the response had begun) around one of
+httpx's exceptions, a `DeadlineExceeded` or a `BodyTooLarge`, or as `Redirected`:
+`modelaudit.probe.classify` reads that one tree.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from urllib.parse import urlsplit
 
-import h11
 import httpx
 
-from modelaudit.probe.http1 import Connection, Origin, Pool, target
-from modelaudit.probe.timing import DeadlineExceeded
+from modelaudit.families.base import OutgoingRequest
+from modelaudit.probe.http1 import FRESH_CONNECTION
+from modelaudit.probe.timing import TIMINGS, DeadlineExceeded, WireTimes
 from modelaudit.vocabulary import Phase
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
-    from pathlib import Path
+    from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 
     from modelaudit.families.base import HttpRequest
     from modelaudit.registry.schema import Timeouts
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
-USER_AGENT = "modelaudit"
+MAX_INFLATED_PIECE = 16 * 1024 * 1024
+"""The most one received piece of a compressed body may inflate to (a bound on memory: the
+body is capped as a whole, but only after the piece is inflated)."""
 _KEEP_HEADERS = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after", "x-should-retry")
+
+Authorize: TypeAlias = "Callable[[OutgoingRequest], Awaitable[Mapping[str, str]]]"
+"""Given the request as it will be sent, the headers that carry its credential."""
 
 
 class BodyTooLarge(Exception):  # noqa: N818 - reads as the event it is
@@ -67,9 +77,7 @@ class ExchangeFailed(Exception):  # noqa: N818 - wraps the failure, says when it
         """The request went out on a pooled connection (no new connection was opened)."""
 
 
-_FAILURES = (httpx.HTTPError, OSError, ssl.SSLError, DeadlineExceeded, BodyTooLarge)
-Chunks: TypeAlias = "Callable[[], Awaitable[tuple[bytes, float] | None]]"
-"""The next chunk of a body and when it arrived; None at its end."""
+_FAILURES = (httpx.RequestError, DeadlineExceeded, BodyTooLarge)
 
 
 class BodyConsumer(Protocol):
@@ -97,9 +105,9 @@ class Timings:
 
     Latency and time to first token count from `sent`, when the request's first bytes were
     handed to the kernel, to the arrival of the body's last byte (of the first token's
-    chunk): `http1` stamps each chunk when the event loop hands it over, before anything
-    parses it. When the exchange opened its connection, the setup (`connect_start` to
-    `connect_end`: the handshakes) is added in front. Building the request, waiting for a
+    chunk): the transport stamps each chunk when it arrives, before anything parses it.
+    When the exchange opened its connection, the setup (`connect_start` to `connect_end`:
+    the handshakes) is added in front. Building and signing the request, waiting for a
     free connection, the event loop's work between the connection being ready and the
     request going out, parsing and closing: all this process's own CPU time, not the
     provider's, and not counted. The total deadline counts from `start`, before all of it.
@@ -114,8 +122,6 @@ class Timings:
     end: float | None = None
     token_gaps: list[float] = field(default_factory=list)
     _last_token: float | None = None
-    on_request_sent: Callable[[], None] | None = None
-    """Called when the request's headers start going out (connection ready)."""
 
     @property
     def reused(self) -> bool:
@@ -146,19 +152,10 @@ class Timings:
             self.token_gaps.append(now - self._last_token)
         self._last_token = now
 
-    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
-        """httpcore's trace callback (the httpx path, behind a proxy)."""
-        now = time.perf_counter()
-        if event == "connection.connect_tcp.started":
-            self.connect_start = now
-        elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
-            self.connect_end = now
-        elif event.endswith("send_request_headers.started"):
-            self.sent = now  # the last one: a proxy's CONNECT goes first, inside the setup
-            if self.on_request_sent:
-                self.on_request_sent()
-        elif event == "http11.receive_response_body.complete":
-            self.end = now
+    def take(self, wire: WireTimes) -> None:
+        """The transport's marks of the response head (and of the setup before it)."""
+        self.connect_start, self.connect_end = wire.connect_start, wire.connect_end
+        self.sent, self.headers = wire.sent, wire.headers
 
 
 @dataclass(frozen=True)
@@ -175,168 +172,57 @@ class Exchange:
         return tuple(sorted((k, v) for k, v in self.headers.items() if k.startswith(_KEEP_HEADERS)))
 
 
-def ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
-    """Verification on; `SSL_CERT_FILE`/`SSL_CERT_DIR` honoured; a provider's bundle added."""
-    context = httpx.create_ssl_context(trust_env=True)
-    if ca_bundle is not None:
-        context.load_verify_locations(cafile=str(ca_bundle))
-    context.set_alpn_protocols(["http/1.1"])
-    return context
-
-
-class Client:
-    """One run's connections, pooled and reused across probes.
-
-    Each origin (scheme, host, port) gets a pool of its own: `pools` maps a URL prefix
-    (`scheme://host:port`) to the connections its pool may hold (else `total_connections`),
-    and `mounts` maps a prefix to the TLS context of a provider with its own CA bundle (else
-    the default one). An origin the environment sends through a proxy (`HTTPS_PROXY` and
-    friends, unless `NO_PROXY` names it) is reached through httpx, which speaks to proxies;
-    the control check uses that httpx client too.
-    """
-
-    def __init__(
-        self,
-        total_connections: int,
-        connect_s: float,
-        mounts: Mapping[str, ssl.SSLContext] | None = None,
-        pools: Mapping[str, int] | None = None,
-    ) -> None:
-        self._total = total_connections
-        self._connect_s = connect_s
-        self._mounts = dict(mounts or {})
-        self._tls = {Origin.of(prefix): context for prefix, context in self._mounts.items()}
-        self._limits = {Origin.of(prefix): limit for prefix, limit in (pools or {}).items()}
-        self._pools: dict[Origin, Pool | None] = {}
-        self._default_tls: ssl.SSLContext | None = None
-        self._httpx: httpx.AsyncClient | None = None
-
-    def pool(self, url: str) -> Pool | None:
-        """The pool of `url`'s origin; None when the environment names a proxy for it."""
-        origin = Origin.of(url)
-        if origin not in self._pools:
-            direct = _proxy_url(origin) is None
-            self._pools[origin] = self._new_pool(origin) if direct else None
-        return self._pools[origin]
-
-    def _new_pool(self, origin: Origin) -> Pool:
-        tls = None
-        if origin.scheme == "https":
-            tls = self._tls.get(origin) or self._default_context()
-        return Pool(origin, self._limits.get(origin, self._total), tls)
-
-    def _default_context(self) -> ssl.SSLContext:
-        if self._default_tls is None:
-            self._default_tls = ssl_context()
-        return self._default_tls
-
-    @property
-    def httpx(self) -> httpx.AsyncClient:
-        """The httpx client for proxied origins and the control check (made on first use)."""
-        if self._httpx is None:
-            transports = {
-                prefix: httpx.AsyncHTTPTransport(
-                    verify=context,
-                    limits=_limits(self._total),
-                    proxy=_proxy_url(Origin.of(prefix)),
-                )
-                for prefix, context in self._mounts.items()
-            }
-            self._httpx = httpx.AsyncClient(
-                verify=self._default_context(),
-                limits=_limits(self._total),
-                follow_redirects=False,
-                # httpx bounds the connection setup; every later deadline is enforced here.
-                timeout=httpx.Timeout(None, connect=self._connect_s),
-                trust_env=True,
-                headers={"user-agent": USER_AGENT},
-                mounts=transports,
-            )
-        return self._httpx
-
-    async def aclose(self) -> None:
-        for pool in self._pools.values():
-            if pool is not None:
-                pool.close()
-        if self._httpx is not None:
-            await self._httpx.aclose()
-        await asyncio.sleep(0)  # let the closed transports say goodbye
-
-    async def __aenter__(self) -> Client:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
-def make_client(
-    total_connections: int,
-    connect_s: float,
-    mounts: Mapping[str, ssl.SSLContext] | None = None,
-    pools: Mapping[str, int] | None = None,
-) -> Client:
-    """One client for the run (see `Client`)."""
-    return Client(total_connections, connect_s, mounts, pools)
-
-
-def _proxy_url(origin: Origin) -> str | None:
-    """The proxy the environment names for `origin`, as httpx would read it (the platform's
-    proxy settings, `NO_PROXY` by urllib's rules), or None."""
-    from urllib.request import getproxies, proxy_bypass
-
-    proxies = getproxies()
-    proxy = proxies.get(origin.scheme) or proxies.get("all")
-    if not proxy or proxy_bypass(origin.authority):
-        return None
-    return proxy
-
-
-def _limits(connections: int) -> httpx.Limits:
-    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-
-
 def same_host(url: str, base_url: str) -> bool:
     a, b = urlsplit(url), urlsplit(base_url)
     return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
 
 
 async def exchange(
-    client: Client,
+    client: httpx.AsyncClient,
     request: HttpRequest,
-    auth: Mapping[str, str],
+    authorize: Authorize | None,
     timeouts: Timeouts,
     consumer: BodyConsumer | None = None,
 ) -> Exchange:
-    """Send `request` with `auth` headers added; read the whole response under deadlines.
+    """Send `request`, with the headers `authorize` gives for it; read the whole response
+    under deadlines.
 
     Raises `Redirected`, or `ExchangeFailed` wrapping what went wrong (a `DeadlineExceeded`
-    with its phase, `BodyTooLarge`, or what the HTTP client raised); `modelaudit.probe.classify`
+    with its phase, `BodyTooLarge`, or what the client raised); `modelaudit.probe.classify`
     turns each into an error class.
 
     A server may close an idle keep-alive connection just as we reuse it (llama.cpp does
     after a stream, without `Connection: close`). That is not the server failing: the
-    request is sent once more, on a fresh connection, and only that exchange is timed.
+    request is sent once more, on a fresh connection, within the same deadlines, and only
+    that exchange is timed.
     """
-    pool = client.pool(request.url)
+    built = await _build(client, request, authorize)
+    deadlines = _Deadlines(timeouts)
     try:
-        if pool is None:
-            return await _through_httpx(client.httpx, request, auth, timeouts, consumer)
-        return await _direct(pool, request, auth, timeouts, consumer, fresh=False)
+        return await _attempt(client, built, deadlines, consumer, fresh=False)
     except ExchangeFailed as exc:
         if not _stale_connection(exc):
             raise
-    if pool is None:
-        return await _through_httpx(client.httpx, request, auth, timeouts, consumer)
-    return await _direct(pool, request, auth, timeouts, consumer, fresh=True)
+    return await _attempt(client, built, deadlines, consumer, fresh=True)
 
 
-_BROKEN = (
-    h11.RemoteProtocolError,
-    ConnectionError,
-    httpx.RemoteProtocolError,
-    httpx.ReadError,
-    httpx.WriteError,
-)
+async def _build(
+    client: httpx.AsyncClient, request: HttpRequest, authorize: Authorize | None
+) -> httpx.Request:
+    body = request.body_bytes()
+    headers = dict(request.headers)
+    if request.json_body is not None:
+        headers["content-type"] = "application/json"
+    built = client.build_request(request.method, request.url, headers=headers, content=body)
+    if authorize is not None:
+        outgoing = OutgoingRequest(
+            built.method, str(built.url), dict(built.headers.items()), body or b""
+        )
+        built.headers.update(await authorize(outgoing))
+    return built
+
+
+_BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 def _stale_connection(exc: ExchangeFailed) -> bool:
@@ -347,11 +233,13 @@ class _Deadlines:
     """Where the wait for the response head must end, and which phase that is: the wait
     for a free connection and its setup get `connect_s + first_byte_s`, the setup alone
     `connect_s`, and the first-byte budget runs from the moment the request goes out (a
-    slow setup is the connect phase's business); `total_s` bounds them all."""
+    slow setup is the connect phase's business); `total_s` bounds them all, from the
+    first attempt on."""
 
     def __init__(self, timeouts: Timeouts) -> None:
         self.loop = asyncio.get_running_loop()
         self.timeouts = timeouts
+        self.start = time.perf_counter()
         self.total_at = self.loop.time() + timeouts.total_s
         self.phase = Phase.FIRST_BYTE
 
@@ -374,205 +262,177 @@ class _Deadlines:
         return DeadlineExceeded(phase, _phase_budget(phase, self.timeouts))
 
 
-_DIRECT_FAILURES = (OSError, h11.ProtocolError, DeadlineExceeded, BodyTooLarge)
+class _Progress:
+    """Follows the request through the transport's `trace` events, moving the deadline of
+    the wait for the response head as it goes."""
+
+    def __init__(self, deadlines: _Deadlines, scope: asyncio.Timeout) -> None:
+        self.deadlines = deadlines
+        self.scope = scope
+        self.opened = False
+        """The exchange began opening a connection (it reuses none)."""
+        self.sent = False
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        if event == "connection.connect_tcp.started":
+            self.opened = True
+            self.scope.reschedule(self.deadlines.connecting())
+        elif event.endswith("send_request_headers.started"):
+            self.sent = True  # the last one: a proxy's CONNECT goes first, inside the setup
+            self.scope.reschedule(self.deadlines.sent())
+
+    @property
+    def connecting(self) -> bool:
+        return self.opened and not self.sent
 
 
-async def _direct(
-    pool: Pool,
-    request: HttpRequest,
-    auth: Mapping[str, str],
-    timeouts: Timeouts,
+async def _attempt(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    deadlines: _Deadlines,
     consumer: BodyConsumer | None,
     *,
     fresh: bool,
 ) -> Exchange:
-    """One exchange on a pooled `http1` connection (a new one when `fresh`)."""
-    timings = Timings(start=time.perf_counter())
-    body = request.body_bytes()
-    headers = _request_headers(pool.origin, request, auth, body)
-    deadlines = _Deadlines(timeouts)
-    connection: Connection | None = None
-    finished = acquired = False
-    try:
-        try:
-            async with asyncio.timeout_at(deadlines.waiting()) as scope:
-                await pool.acquire()
-                acquired = True
-                connection = pool.idle(fresh=fresh)
-                if connection is None:
-                    timings.connect_start = time.perf_counter()  # the connect phase began
-                    scope.reschedule(deadlines.connecting())
-                    connection = await pool.connect()
-                    timings.connect_start = connection.attempted_at
-                    timings.connect_end = connection.ready_at
-                scope.reschedule(deadlines.sent())
-                timings.sent = await connection.send(
-                    request.method, target(request.url), headers, body
-                )
-                head = await connection.head()
-        except TimeoutError as exc:
-            failure: BaseException = exc
-            if scope.expired():
-                failure = deadlines.exceeded()
-            elif timings.connect_start is not None and timings.connect_end is None:
-                failure = deadlines.exceeded(Phase.CONNECT)  # the kernel gave up first
-            reused = timings.reused
-            raise ExchangeFailed(failure, response_started=False, reused=reused) from failure
-        except _DIRECT_FAILURES as exc:
-            raise ExchangeFailed(exc, response_started=False, reused=timings.reused) from exc
-        timings.headers = head.at
-        try:
-            if 300 <= head.status < 400:
-                raise Redirected(head.status, head.headers.get("location", "?"))
-            chunks = _chunks_of(connection, timings)
-            streamed = consumer if 200 <= head.status < 300 else None
-            content = await _body(chunks, timings, timeouts, streamed)
-        except _DIRECT_FAILURES as exc:
-            raise ExchangeFailed(exc, response_started=True, reused=timings.reused) from exc
-        finished = True
-    finally:
-        if acquired:
-            pool.release(connection, reusable=finished)
-    return Exchange(head.status, head.headers, content, timings)
-
-
-def _request_headers(
-    origin: Origin, request: HttpRequest, auth: Mapping[str, str], body: bytes | None
-) -> list[tuple[str, str]]:
-    """What httpx would send, but `accept-encoding: identity`: a compressed stream may be
-    held back by the compressor, which would delay the first token."""
-    headers = {
-        "host": origin.authority,
-        "accept": "*/*",
-        "accept-encoding": "identity",
-        "user-agent": USER_AGENT,
-    }
-    headers.update((name.lower(), value) for name, value in {**request.headers, **auth}.items())
-    if request.json_body is not None:
-        headers["content-type"] = "application/json"
-    if body is not None:
-        headers["content-length"] = str(len(body))
-    return list(headers.items())
-
-
-def _chunks_of(connection: Connection, timings: Timings) -> Chunks:
-    async def next_chunk() -> tuple[bytes, float] | None:
-        chunk = await connection.chunk()
-        if chunk is None:
-            timings.end = connection.ended_at
-        return chunk
-
-    return next_chunk
-
-
-async def _through_httpx(
-    client: httpx.AsyncClient,
-    request: HttpRequest,
-    auth: Mapping[str, str],
-    timeouts: Timeouts,
-    consumer: BodyConsumer | None,
-) -> Exchange:
-    """One exchange through httpx (an origin behind a proxy), timed from its trace."""
-    timings = Timings(start=time.perf_counter())
-    built = client.build_request(
-        request.method,
-        request.url,
-        headers={**request.headers, **auth},
-        content=request.body_bytes(),
-        extensions={"trace": timings.trace},
-    )
-    if request.json_body is not None:
-        built.headers["content-type"] = "application/json"
-    try:
-        response = await _httpx_headers(client, built, timings, timeouts)
-    except _FAILURES as exc:
-        raise ExchangeFailed(exc, response_started=False, reused=timings.reused) from exc
+    """One exchange: the response head under the wait, connect and first-byte deadlines,
+    then the body under its own."""
+    timings = Timings(start=deadlines.start)
+    response = await _head(client, request, deadlines, fresh=fresh)
+    wire: WireTimes | None = response.extensions.get(TIMINGS)
+    if wire is None:  # a transport without marks (a test's MockTransport): stamp here
+        wire = WireTimes(sent=timings.start, headers=time.perf_counter())
+    timings.take(wire)
     try:
         if 300 <= response.status_code < 400:
             raise Redirected(response.status_code, response.headers.get("location", "?"))
         # Only a 2xx body is the stream; an error reply is read whole and parsed as such.
         streamed = consumer if response.is_success else None
-        body = await _body(_httpx_chunks(response), timings, timeouts, streamed)
+        chunks = _chunks(response, wire)
+        try:
+            body = await _body(chunks, timings, deadlines.timeouts, streamed)
+        finally:
+            await chunks.aclose()
+        if timings.end is None:
+            timings.end = wire.end if wire.end is not None else time.perf_counter()
     except _FAILURES as exc:
         raise ExchangeFailed(exc, response_started=True, reused=timings.reused) from exc
     finally:
         await response.aclose()
-    headers = {k.lower(): v for k, v in response.headers.items()}
+    headers = {name.lower(): value for name, value in response.headers.items()}
     return Exchange(response.status_code, headers, body, timings)
 
 
-async def _httpx_headers(
-    client: httpx.AsyncClient, built: httpx.Request, timings: Timings, timeouts: Timeouts
+async def _head(
+    client: httpx.AsyncClient, request: httpx.Request, deadlines: _Deadlines, *, fresh: bool
 ) -> httpx.Response:
-    """Send and wait for the response headers, under `_Deadlines`."""
-    deadlines = _Deadlines(timeouts)
+    """Send `request` and wait for the response head, under `_Deadlines`."""
     try:
         async with asyncio.timeout_at(deadlines.waiting()) as scope:
-            timings.on_request_sent = lambda: scope.reschedule(deadlines.sent())
-            response = await client.send(built, stream=True)
+            progress = _Progress(deadlines, scope)
+            request.extensions = {
+                **request.extensions,
+                "trace": progress.trace,
+                FRESH_CONNECTION: fresh,
+            }
+            return await client.send(request, stream=True)
     except httpx.ConnectTimeout:
-        raise deadlines.exceeded(Phase.CONNECT) from None
-    except TimeoutError:
-        if timings.connect_start is not None and timings.connect_end is None:
-            raise deadlines.exceeded(Phase.CONNECT) from None
-        raise deadlines.exceeded() from None
-    finally:
-        timings.on_request_sent = None
-    timings.headers = time.perf_counter()
-    if timings.connect_start is not None and timings.connect_end is None:
-        timings.connect_end = timings.headers
-    return response
+        # The kernel or the client gave up on the connection before our deadline did.
+        failure: BaseException = deadlines.exceeded(Phase.CONNECT)
+        raise ExchangeFailed(failure, response_started=False, reused=False) from failure
+    except TimeoutError as exc:
+        failure = deadlines.exceeded() if scope.expired() else exc
+        if not scope.expired() and progress.connecting:
+            failure = deadlines.exceeded(Phase.CONNECT)
+        reused = not progress.opened
+        raise ExchangeFailed(failure, response_started=False, reused=reused) from failure
+    except _FAILURES as exc:
+        raise ExchangeFailed(exc, response_started=False, reused=not progress.opened) from exc
 
 
-def _httpx_chunks(response: httpx.Response) -> Chunks:
-    stream = response.aiter_bytes()
+async def _chunks(response: httpx.Response, wire: WireTimes) -> AsyncGenerator[tuple[bytes, float]]:
+    """The body's decoded pieces, each with when it arrived (the transport's mark, else
+    now); `wire.end` set when the body ended."""
+    decoder = _Decoder.for_encoding(response.headers.get("content-encoding"))
+    stamped = TIMINGS in response.extensions
+    async for raw in response.aiter_raw():
+        arrived = wire.arrived if stamped and wire.arrived is not None else time.perf_counter()
+        data = decoder.decode(raw)
+        if data:
+            yield data, arrived
+    rest = decoder.flush()
+    if wire.end is None:
+        wire.end = time.perf_counter()
+    if rest:
+        yield rest, wire.end
 
-    async def next_chunk() -> tuple[bytes, float] | None:
+
+class _Decoder:
+    """Undoes a `content-encoding` the server applied although the request asked for
+    `identity` (gzip and deflate; anything else is a decoding error)."""
+
+    def __init__(self, zlib_state: zlib._Decompress | None) -> None:
+        self._zlib = zlib_state
+
+    @classmethod
+    def for_encoding(cls, encoding: str | None) -> _Decoder:
+        name = (encoding or "identity").strip().lower()
+        if name == "identity":
+            return cls(None)
+        if name in ("gzip", "x-gzip"):
+            return cls(zlib.decompressobj(zlib.MAX_WBITS | 16))
+        if name == "deflate":
+            return cls(zlib.decompressobj())
+        raise httpx.DecodingError(f"the body is encoded as {name!r}, which we did not ask for")
+
+    def decode(self, data: bytes) -> bytes:
+        if self._zlib is None:
+            return data
         try:
-            chunk = await anext(stream)
-        except StopAsyncIteration:
-            return None
-        return chunk, time.perf_counter()
+            inflated = self._zlib.decompress(data, MAX_INFLATED_PIECE)
+        except zlib.error as exc:
+            raise httpx.DecodingError(f"the body does not decompress: {exc}") from exc
+        if self._zlib.unconsumed_tail:
+            limit = MAX_INFLATED_PIECE // 1_048_576
+            raise httpx.DecodingError(f"the body inflates to over {limit} MiB")
+        return inflated
 
-    return next_chunk
+    def flush(self) -> bytes:
+        return b"" if self._zlib is None else self._zlib.flush()
 
 
 async def _body(
-    next_chunk: Chunks,
+    chunks: AsyncIterator[tuple[bytes, float]],
     timings: Timings,
     timeouts: Timeouts,
     consumer: BodyConsumer | None,
 ) -> bytes:
     """Read the body chunk by chunk under the stall, first-token and total deadlines; feed
     a stream to `consumer` (stopping at its first error), else return the body whole."""
-    chunks: list[bytes] = []
+    pieces: list[bytes] = []
     size = 0
     while True:
         phase, budget = _next_chunk_budget(timings, timeouts, streaming=consumer is not None)
         try:
             async with asyncio.timeout(budget):
-                got = await next_chunk()
+                chunk, arrived = await anext(chunks)
+        except StopAsyncIteration:
+            break
         except TimeoutError:
             raise DeadlineExceeded(phase, _phase_budget(phase, timeouts)) from None
-        if got is None:
-            break
-        chunk, arrived = got
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise BodyTooLarge
         if consumer is None:
-            chunks.append(chunk)
+            pieces.append(chunk)
             continue
         if consumer.feed(chunk):
             timings.token(arrived)
         if consumer.failed:
             timings.end = arrived
             break
-    if timings.end is None:
-        timings.end = time.perf_counter()
     if consumer is not None:
         consumer.finish()
-    return b"".join(chunks)
+    return b"".join(pieces)
 
 
 def _next_chunk_budget(

@@ -68,12 +68,12 @@ def _keys(loaded: LoadedRegistry) -> tuple[KeyUse, ...]:
     statuses: dict[str, credentials.KeyStatus] = {}
     base_dir = loaded.path.parent
     for provider in loaded.registry.providers:
-        if provider.api_key is None:
+        if provider.credential_ref is None:
             continue
-        ref = str(provider.api_key)
+        ref = str(provider.credential_ref)
         users.setdefault(ref, []).append(provider.name)
         if ref not in statuses:
-            statuses[ref] = credentials.status(provider.api_key, base_dir)
+            statuses[ref] = credentials.provider_status(provider, base_dir)
     return tuple(
         KeyUse(ref, statuses[ref].present, tuple(names), statuses[ref].reason)
         for ref, names in sorted(users.items())
