@@ -23,7 +23,6 @@ Redirects are never followed (that is the client's business, and it does not).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import socket
 import time
@@ -39,7 +38,7 @@ from modelaudit.probe.timing import TIMINGS, WireTimes
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 KEEPALIVE_S = 5.0
 """An idle connection older than this is closed rather than reused (httpx's default):
@@ -217,7 +216,8 @@ class Connection:
         while True:
             event = await self._next_event()
             if isinstance(event, h11.Response):
-                return Head(event.status_code, list(event.headers), event.reason, self._arrived)
+                headers = event.headers.raw_items()
+                return Head(event.status_code, headers, event.reason, self._arrived)
             if not isinstance(event, h11.InformationalResponse):
                 unexpected = type(event).__name__
                 raise h11.RemoteProtocolError(f"unexpected {unexpected} before a response")
@@ -429,39 +429,42 @@ class H11Transport(httpx.AsyncBaseTransport):
         self._default_tls = default_tls
         self._limits = dict(limits or {})
         self._tls = dict(tls or {})
-        self._pools: dict[Origin, Pool] = {}
+        self._pools: dict[tuple[bytes, bytes, int | None], Pool] = {}
 
-    def _pool(self, origin: Origin) -> Pool:
-        pool = self._pools.get(origin)
+    def _pool(self, url: httpx.URL) -> Pool:
+        key = (url.raw_scheme, url.raw_host, url.port)
+        pool = self._pools.get(key)
         if pool is None:
+            origin = Origin.of_url(url)
             tls = None
             if origin.scheme == "https":
                 tls = self._tls.get(origin) or self._default_tls()
             limit = self._limits.get(origin, self._default_limit)
-            pool = self._pools[origin] = Pool(origin, limit, tls)
+            pool = self._pools[key] = Pool(origin, limit, tls)
         return pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        pool = self._pool(Origin.of_url(request.url))
-        timeout: Mapping[str, float | None] = request.extensions.get("timeout", {})
-        trace: Trace | None = request.extensions.get("trace")
+        pool = self._pool(request.url)
+        extensions = request.extensions
+        timeout: Mapping[str, float | None] = extensions.get("timeout", {})
+        trace: Trace | None = extensions.get("trace")
         body = await request.aread()
         wire = WireTimes()
-        with _raising(httpx.PoolTimeout, None):
+        with _ON_POOL:
             await _within(timeout.get("pool"), pool.acquire())
         connection: Connection | None = None
         try:
-            connection = pool.idle(fresh=bool(request.extensions.get(FRESH_CONNECTION)))
+            connection = pool.idle(fresh=bool(extensions.get(FRESH_CONNECTION)))
             if connection is None:
                 connection = await _open(pool, wire, trace, timeout.get("connect"))
             if trace is not None:
                 await trace("http11.send_request_headers.started", {"request": request})
-            with _raising(httpx.WriteTimeout, httpx.WriteError):
+            with _ON_WRITE:
                 send = connection.send(
                     request.method.encode(), request.url.raw_path, request.headers.raw, body
                 )
                 wire.sent = await _within(timeout.get("write"), send)
-            with _raising(httpx.ReadTimeout, httpx.ReadError):
+            with _ON_READ:
                 head = await _within(timeout.get("read"), connection.head())
         except BaseException:
             pool.release(connection, reusable=False)
@@ -486,7 +489,7 @@ async def _open(
     """A new connection of `pool`, its setup stamped in `wire`."""
     if trace is not None:
         await trace("connection.connect_tcp.started", {"host": pool.origin.host})
-    with _raising(httpx.ConnectTimeout, httpx.ConnectError):
+    with _ON_CONNECT:
         connection = await _within(timeout_s, pool.connect())
     wire.connect_start, wire.connect_end = connection.attempted_at, connection.ready_at
     if trace is not None:
@@ -514,7 +517,7 @@ class _Body(httpx.AsyncByteStream):
     async def __anext__(self) -> bytes:
         if self._connection is None:
             raise StopAsyncIteration
-        with _raising(httpx.ReadTimeout, httpx.ReadError):
+        with _ON_READ:
             chunk = await _within(self._read_s, self._connection.chunk())
         if chunk is None:
             self._ended = True
@@ -529,31 +532,47 @@ class _Body(httpx.AsyncByteStream):
             self._connection = None
 
 
-async def _within(timeout_s: float | None, step: Awaitable[_T]) -> _T:
+def _within(timeout_s: float | None, step: Awaitable[_T]) -> Awaitable[_T]:
     """`step`, under httpx's per-operation timeout when one is set."""
-    if timeout_s is None:
-        return await step
+    return step if timeout_s is None else _timed(timeout_s, step)
+
+
+async def _timed(timeout_s: float, step: Awaitable[_T]) -> _T:
     async with asyncio.timeout(timeout_s):
         return await step
 
 
-@contextlib.contextmanager
-def _raising(
-    timeout: type[httpx.TimeoutException], failure: type[httpx.TransportError] | None
-) -> Iterator[None]:
-    """Map what goes wrong inside to the most specific httpx exception, raised from it:
-    a timeout (a deadline of httpx's `timeout` extension, or the kernel's ETIMEDOUT) to
+class _Raising:
+    """Maps what goes wrong inside to the most specific httpx exception, raised from it: a
+    timeout (a deadline of httpx's `timeout` extension, or the kernel's ETIMEDOUT) to
     `timeout`, any other OS error (refused, reset, unreachable, a name that does not
     resolve, a failed TLS handshake) to `failure`, and h11's protocol errors to httpx's."""
-    try:
-        yield
-    except TimeoutError as exc:
-        raise timeout(str(exc) or "timed out") from exc
-    except OSError as exc:
-        if failure is None:
-            raise
-        raise failure(str(exc) or type(exc).__name__) from exc
-    except h11.RemoteProtocolError as exc:
-        raise httpx.RemoteProtocolError(str(exc)) from exc
-    except h11.LocalProtocolError as exc:
-        raise httpx.LocalProtocolError(str(exc)) from exc
+
+    def __init__(
+        self, timeout: type[httpx.TimeoutException], failure: type[httpx.TransportError] | None
+    ) -> None:
+        self._timeout = timeout
+        self._failure = failure
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, TimeoutError):
+            raise self._timeout(str(exc) or "timed out") from exc
+        if isinstance(exc, OSError) and self._failure is not None:
+            raise self._failure(str(exc) or type(exc).__name__) from exc
+        if isinstance(exc, h11.RemoteProtocolError):
+            raise httpx.RemoteProtocolError(str(exc)) from exc
+        if isinstance(exc, h11.LocalProtocolError):
+            raise httpx.LocalProtocolError(str(exc)) from exc
+
+
+_ON_POOL = _Raising(httpx.PoolTimeout, None)
+_ON_CONNECT = _Raising(httpx.ConnectTimeout, httpx.ConnectError)
+_ON_WRITE = _Raising(httpx.WriteTimeout, httpx.WriteError)
+_ON_READ = _Raising(httpx.ReadTimeout, httpx.ReadError)

@@ -18,21 +18,23 @@ httpx's exceptions, a `DeadlineExceeded` or a `BodyTooLarge`, or as `Redirected`
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 from urllib.parse import urlsplit
 
 import httpx
 
 from modelaudit.families.base import OutgoingRequest
+from modelaudit.probe.client import DEFAULT_HEADERS
 from modelaudit.probe.http1 import FRESH_CONNECTION
 from modelaudit.probe.timing import TIMINGS, DeadlineExceeded, WireTimes
 from modelaudit.vocabulary import Phase
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Mapping
 
     from modelaudit.families.base import HttpRequest
     from modelaudit.registry.schema import Timeouts
@@ -196,7 +198,7 @@ async def exchange(
     request is sent once more, on a fresh connection, within the same deadlines, and only
     that exchange is timed.
     """
-    built = await _build(client, request, authorize)
+    built = await _build(request, authorize)
     deadlines = _Deadlines(timeouts)
     try:
         return await _attempt(client, built, deadlines, consumer, fresh=False)
@@ -206,20 +208,28 @@ async def exchange(
     return await _attempt(client, built, deadlines, consumer, fresh=True)
 
 
-async def _build(
-    client: httpx.AsyncClient, request: HttpRequest, authorize: Authorize | None
-) -> httpx.Request:
-    body = request.body_bytes()
-    headers = dict(request.headers)
+async def _build(request: HttpRequest, authorize: Authorize | None) -> httpx.Request:
+    """The request to send: every header named here (`host` and `content-length`
+    included), so the authorizer signs exactly what goes out."""
+    url = _url(request.url)
+    body = request.body_bytes() or b""
+    headers = {"host": url.netloc.decode("ascii"), **DEFAULT_HEADERS}
+    headers.update((name.lower(), value) for name, value in request.headers.items())
     if request.json_body is not None:
         headers["content-type"] = "application/json"
-    built = client.build_request(request.method, request.url, headers=headers, content=body)
+    if body or request.method == "POST":
+        headers["content-length"] = str(len(body))
     if authorize is not None:
-        outgoing = OutgoingRequest(
-            built.method, str(built.url), dict(built.headers.items()), body or b""
-        )
-        built.headers.update(await authorize(outgoing))
-    return built
+        outgoing = OutgoingRequest(request.method, str(url), dict(headers), body)
+        headers.update((name.lower(), value) for name, value in (await authorize(outgoing)).items())
+    return httpx.Request(request.method, url, headers=list(headers.items()), content=body)
+
+
+@functools.lru_cache(maxsize=1024)
+def _url(text: str) -> httpx.URL:
+    """A URL parsed once: a run sends each of a provider's few URLs many times, and httpx's
+    parser is written in Python."""
+    return httpx.URL(text)
 
 
 _BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
@@ -298,28 +308,31 @@ async def _attempt(
     then the body under its own."""
     timings = Timings(start=deadlines.start)
     response = await _head(client, request, deadlines, fresh=fresh)
-    wire: WireTimes | None = response.extensions.get(TIMINGS)
-    if wire is None:  # a transport without marks (a test's MockTransport): stamp here
-        wire = WireTimes(sent=timings.start, headers=time.perf_counter())
-    timings.take(wire)
     try:
+        reader = _Reader(response)
+        timings.take(reader.wire)
+        headers = _headers(response.headers)
         if 300 <= response.status_code < 400:
-            raise Redirected(response.status_code, response.headers.get("location", "?"))
+            raise Redirected(response.status_code, headers.get("location", "?"))
+        reader.decode(headers.get("content-encoding"))
         # Only a 2xx body is the stream; an error reply is read whole and parsed as such.
-        streamed = consumer if response.is_success else None
-        chunks = _chunks(response, wire)
-        try:
-            body = await _body(chunks, timings, deadlines.timeouts, streamed)
-        finally:
-            await chunks.aclose()
-        if timings.end is None:
-            timings.end = wire.end if wire.end is not None else time.perf_counter()
+        streamed = consumer if 200 <= response.status_code < 300 else None
+        body = await _body(reader, timings, deadlines.timeouts, streamed)
     except _FAILURES as exc:
         raise ExchangeFailed(exc, response_started=True, reused=timings.reused) from exc
     finally:
         await response.aclose()
-    headers = {name.lower(): value for name, value in response.headers.items()}
     return Exchange(response.status_code, headers, body, timings)
+
+
+def _headers(headers: httpx.Headers) -> dict[str, str]:
+    """Lower-cased names; a repeated header's values joined with ", " (as httpx does)."""
+    encoding = headers.encoding
+    joined: dict[str, str] = {}
+    for name, value in headers.raw:
+        key, text = name.decode(encoding).lower(), value.decode(encoding)
+        joined[key] = f"{joined[key]}, {text}" if key in joined else text
+    return joined
 
 
 async def _head(
@@ -349,21 +362,40 @@ async def _head(
         raise ExchangeFailed(exc, response_started=False, reused=not progress.opened) from exc
 
 
-async def _chunks(response: httpx.Response, wire: WireTimes) -> AsyncGenerator[tuple[bytes, float]]:
-    """The body's decoded pieces, each with when it arrived (the transport's mark, else
-    now); `wire.end` set when the body ended."""
-    decoder = _Decoder.for_encoding(response.headers.get("content-encoding"))
-    stamped = TIMINGS in response.extensions
-    async for raw in response.aiter_raw():
-        arrived = wire.arrived if stamped and wire.arrived is not None else time.perf_counter()
-        data = decoder.decode(raw)
-        if data:
-            yield data, arrived
-    rest = decoder.flush()
-    if wire.end is None:
-        wire.end = time.perf_counter()
-    if rest:
-        yield rest, wire.end
+class _Reader:
+    """A response body's pieces, decoded, each with when it arrived: the transport's mark
+    (`WireTimes.arrived`), or now for a transport that gives none (a test's MockTransport,
+    whose marks are then taken here)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        wire = response.extensions.get(TIMINGS)
+        self.stamped = wire is not None
+        self.wire: WireTimes = wire or WireTimes(headers=time.perf_counter())
+        if not self.stamped:
+            self.wire.sent = self.wire.headers
+        self._raw = aiter(cast("httpx.AsyncByteStream", response.stream))
+        self._decoder = _Decoder(None)
+        self._ended = False
+
+    def decode(self, content_encoding: str | None) -> None:
+        self._decoder = _Decoder.for_encoding(content_encoding)
+
+    async def next(self) -> tuple[bytes, float] | None:
+        """The next decoded piece and its arrival; None at the body's end."""
+        while not self._ended:
+            try:
+                raw = await anext(self._raw)
+            except StopAsyncIteration:
+                self._ended = True
+                if self.wire.end is None:
+                    self.wire.end = time.perf_counter()
+                rest = self._decoder.flush()
+                return (rest, self.wire.end) if rest else None
+            arrived = self.wire.arrived if self.stamped else time.perf_counter()
+            data = self._decoder.decode(raw)
+            if data:
+                return data, arrived if arrived is not None else time.perf_counter()
+        return None
 
 
 class _Decoder:
@@ -401,10 +433,7 @@ class _Decoder:
 
 
 async def _body(
-    chunks: AsyncIterator[tuple[bytes, float]],
-    timings: Timings,
-    timeouts: Timeouts,
-    consumer: BodyConsumer | None,
+    reader: _Reader, timings: Timings, timeouts: Timeouts, consumer: BodyConsumer | None
 ) -> bytes:
     """Read the body chunk by chunk under the stall, first-token and total deadlines; feed
     a stream to `consumer` (stopping at its first error), else return the body whole."""
@@ -414,11 +443,12 @@ async def _body(
         phase, budget = _next_chunk_budget(timings, timeouts, streaming=consumer is not None)
         try:
             async with asyncio.timeout(budget):
-                chunk, arrived = await anext(chunks)
-        except StopAsyncIteration:
-            break
+                got = await reader.next()
         except TimeoutError:
             raise DeadlineExceeded(phase, _phase_budget(phase, timeouts)) from None
+        if got is None:
+            break
+        chunk, arrived = got
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise BodyTooLarge
@@ -430,6 +460,8 @@ async def _body(
         if consumer.failed:
             timings.end = arrived
             break
+    if timings.end is None:
+        timings.end = reader.wire.end
     if consumer is not None:
         consumer.finish()
     return b"".join(pieces)
@@ -440,13 +472,14 @@ def _next_chunk_budget(
 ) -> tuple[Phase, float]:
     """The tightest deadline that applies to the next chunk, and its phase."""
     now = time.perf_counter()
-    options = [
-        (Phase.STALL, timeouts.stall_s),
-        (Phase.TOTAL, timings.start + timeouts.total_s - now),
-    ]
+    phase, budget = Phase.STALL, timeouts.stall_s
+    total = timings.start + timeouts.total_s - now
+    if total < budget:
+        phase, budget = Phase.TOTAL, total
     if streaming and timings.first_token is None:
-        options.append((Phase.FIRST_TOKEN, timings.start + timeouts.first_token_s - now))
-    phase, budget = min(options, key=lambda option: option[1])
+        first_token = timings.start + timeouts.first_token_s - now
+        if first_token < budget:
+            phase, budget = Phase.FIRST_TOKEN, first_token
     return phase, max(budget, 0.0)
 
 
