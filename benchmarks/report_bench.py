@@ -96,7 +96,7 @@ class Timed:
 
 registry = load(Path(sys.argv[2])).registry
 start = time.perf_counter()
-with open_history(Path(sys.argv[1])) as reader:
+with open_history(sys.argv[1]) as reader:
     report = build_report(registry, Timed(reader), now=datetime.now(UTC), span=timedelta(days=30))
 built = time.perf_counter()
 render(report, ReportFormat.HTML)
@@ -129,12 +129,12 @@ def migrate_once(db: Path, env: dict[str, str]) -> float | None:
         before = conn.execute("PRAGMA user_version").fetchone()[0]
     finally:
         conn.close()
-    from modelaudit.store.migrations import LATEST
+    from modelaudit.store.sqlite.migrations import LATEST
 
     if before >= LATEST:
         return None
     opens = (
-        "import sys, pathlib; from modelaudit.store.sqlite import SqliteStore"
+        "import sys, pathlib; from modelaudit.store.sqlite.store import SqliteStore"
         "; SqliteStore.open(pathlib.Path(sys.argv[1]), create=False).close()"
     )
     seconds, _, _ = run_once([sys.executable, "-c", opens, str(db)], env)

@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlite3 import sqlite_version
 
 from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
-from modelaudit.store.sqlite import SqliteStore
+from modelaudit.store.sqlite.store import SqliteStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 
 DAYS = 30
@@ -40,8 +40,8 @@ PER_RESULT_SAMPLE = 30_000
 READ_SCRIPT = """
 import json, resource, sys, time
 from datetime import UTC, datetime
-from modelaudit.store.sqlite import SqliteStore
-from modelaudit.store.history import Window
+from modelaudit.store.sqlite.store import SqliteStore
+from modelaudit.history import Window
 since, until = (datetime.fromisoformat(a) for a in sys.argv[2:4])
 start = time.perf_counter()
 with SqliteStore.open(__import__("pathlib").Path(sys.argv[1]), create=False) as store:
@@ -120,7 +120,7 @@ def build(db: Path, since: datetime, attempts: int, models: int) -> dict[str, fl
             run_id = store.begin_run(started, "0" * 64)
             if written < PER_RESULT_SAMPLE:
                 for result in results:
-                    store.add_result(run_id, result)
+                    store.add_results(run_id, [result])
             else:
                 store.add_results(run_id, results)
             store.finish_run(run_id, report(started, targets, results))

@@ -15,7 +15,9 @@ pytest_plugins = ("tests.realservers", "tests.netns")
 # switches (MODELAUDIT_REQUIRE_*, MODELAUDIT_SKIP_*, MODELAUDIT_TEST_*) are kept.
 _SCRUBBED_PREFIXES = ("MODELAUDIT_",)
 _KEPT_PREFIXES = ("MODELAUDIT_REQUIRE_", "MODELAUDIT_SKIP_", "MODELAUDIT_TEST_")
-_SCRUBBED_SUFFIXES = ("_API_KEY", "_TOKEN")
+# `_BASE_URL` and `_ENDPOINT`: the vendor table's base-URL overrides (OPENAI_BASE_URL...)
+# would point `init`/`discover --from-env` at a developer's proxy.
+_SCRUBBED_SUFFIXES = ("_API_KEY", "_TOKEN", "_BASE_URL", "_ENDPOINT")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,6 +54,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(proxy, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # `init` looks for servers on the engines' default loopback ports, which another
+    # process on this machine may own: a test names the ports it means (its fakes').
+    monkeypatch.setenv("MODELAUDIT_LOCAL_PORTS", "none")
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)

@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from modelaudit.store.history import (
+from modelaudit.history import (
     CatalogChange,
     DriftEvent,
-    HistoryReader,
     Incident,
     ModelHistory,
     ModelKey,
@@ -20,6 +19,7 @@ from modelaudit.store.history import (
     Window,
     bucket_start,
 )
+from modelaudit.store.base import HistoryReader
 
 
 def _inside(at: datetime, window: Window) -> bool:

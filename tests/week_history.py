@@ -21,9 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from modelaudit.registry.schema import Registry
-from modelaudit.registry.yamlsafe import parse
-from modelaudit.store.history import (
+from modelaudit.history import (
     CatalogChange,
     DriftEvent,
     Incident,
@@ -34,6 +32,8 @@ from modelaudit.store.history import (
     VerdictPoint,
     counts_as,
 )
+from modelaudit.registry.schema import Registry
+from modelaudit.registry.yamlsafe import parse
 from modelaudit.vocabulary import ErrorClass, Verdict
 from tests.memory_history import MemoryHistory
 

@@ -38,7 +38,14 @@ class CredentialError(ModelauditError):
 
 
 class StoreError(ModelauditError):
+    """The history store failed. `reason` is what failed in the backend's own words (a
+    damaged file, a full disk), for a caller that words the message itself."""
+
     exit_code = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class LockedError(ModelauditError):

@@ -82,6 +82,7 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
         COLUMNS="200",
         TERM="dumb",
         NO_PROXY="127.0.0.1,localhost",
+        MODELAUDIT_LOCAL_PORTS="none",
     )
     env.pop("FORCE_COLOR", None)
     env.update(extra)

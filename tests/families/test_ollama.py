@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from modelaudit.families.base import (
     PROBE_PROMPT,
-    CatalogEntry,
     HttpResponse,
     ProviderError,
     StreamEnd,
@@ -68,7 +67,9 @@ TAGS = {
 def test_catalog_lists_installed_models_with_tags() -> None:
     assert FAMILY.catalog_request(LOCAL).url == "http://127.0.0.1:11434/api/tags"
     page = FAMILY.parse_catalog(LOCAL, ok(json.dumps(TAGS)))
-    assert page.entries == (CatalogEntry(id="qwen3:32b"), CatalogEntry(id="llama3:latest"))
+    assert [e.id for e in page.entries] == ["qwen3:32b", "llama3:latest"]
+    # The digest tells tags of the same weights apart from others (`discover`, `init`).
+    assert page.entries[1].digest == "365c0bd3c000"
 
 
 @pytest.mark.parametrize(

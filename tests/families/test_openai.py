@@ -100,7 +100,9 @@ def test_together_bare_array() -> None:
         '"context_length":131072}]'
     )
     page = FAMILY.parse_catalog(OPENAI, ok(body))
-    assert page.entries == (CatalogEntry(id="meta-llama/Llama-3.3-70B-Instruct-Turbo"),)
+    assert page.entries == (
+        CatalogEntry(id="meta-llama/Llama-3.3-70B-Instruct-Turbo", generates_text=True),
+    )
     assert page.next_request is None
 
 
@@ -111,7 +113,9 @@ def test_llamacpp_combined_body_reads_the_openai_list() -> None:
         '"smollm2-135m","aliases":["smollm2-135m"],"tags":[],"object":"model","created":'
         '1795988306,"owned_by":"llamacpp","meta":{"vocab_type":2,"n_vocab":49152,"n_ctx":2048}}]}'
     )
-    assert FAMILY.parse_catalog(LLAMACPP, ok(body)).entries == (CatalogEntry(id="smollm2-135m"),)
+    assert FAMILY.parse_catalog(LLAMACPP, ok(body)).entries == (
+        CatalogEntry(id="smollm2-135m", owned_by="llamacpp", created=1795988306),
+    )
 
 
 def test_mistral_deprecation_replacement_and_archived() -> None:

@@ -8,11 +8,11 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from modelaudit.history import DriftEvent, Incident, ModelHistory, Percentiles, VerdictPoint
 from modelaudit.report.formats.base import ReportFormat
 from modelaudit.report.model import Report, build_report
 from modelaudit.report.render import render
 from modelaudit.report.write import write_atomic
-from modelaudit.store.history import DriftEvent, Incident, ModelHistory, Percentiles, VerdictPoint
 from modelaudit.vocabulary import ErrorClass, Verdict
 from tests.week_history import NOW, SPAN, at, registry, week_history
 

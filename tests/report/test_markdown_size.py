@@ -3,10 +3,10 @@ long lists are cut, the riskiest models and the newest events kept, and the cut 
 
 from __future__ import annotations
 
+from modelaudit.history import DriftEvent, Incident, ModelHistory, Percentiles
 from modelaudit.report.formats.base import RenderOptions, ReportFormat
 from modelaudit.report.formats.markdown import MAX_BYTES, render
 from modelaudit.report.model import Report, build_report
-from modelaudit.store.history import DriftEvent, Incident, ModelHistory, Percentiles
 from modelaudit.vocabulary import ErrorClass, Verdict
 from tests.memory_history import MemoryHistory
 from tests.week_history import NOW, SPAN, at, registry, week_history

@@ -15,7 +15,7 @@ import pytest
 
 from modelaudit.cli.app import main
 from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
-from modelaudit.store.sqlite import SqliteStore
+from modelaudit.store.sqlite.store import SqliteStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 from tests.fakes import FakeOpenAI
 
@@ -74,8 +74,10 @@ def record(db: Path, now: datetime) -> None:
             run = store.begin_run(started, None)
             acme = Attempt(1, started, error_class, latency_ms=latency)
             host = Attempt(1, started, ErrorClass.OK, latency_ms=50.0)
-            store.add_result(run, ProbeResult("acme", "acme-large", ProbeKind.COMPLETION, (acme,)))
-            store.add_result(run, ProbeResult("host", "qwen", ProbeKind.COMPLETION, (host,)))
+            store.add_results(
+                run, [ProbeResult("acme", "acme-large", ProbeKind.COMPLETION, (acme,))]
+            )
+            store.add_results(run, [ProbeResult("host", "qwen", ProbeKind.COMPLETION, (host,))])
             verdicts = (
                 ModelVerdict("acme", "acme-large", VERDICT_OF[error_class], error_class.value),
                 ModelVerdict("host", "qwen", Verdict.UP, "answered"),

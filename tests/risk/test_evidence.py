@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from modelaudit.risk.evidence import last_verdicts, summarize_drift
-from modelaudit.store.history import DriftEvent, VerdictPoint, Window
+from modelaudit.history import DriftEvent, VerdictPoint, Window
+from modelaudit.report.source import last_verdicts
+from modelaudit.risk.evidence import summarize_drift
 from modelaudit.vocabulary import Verdict
 from tests.memory_history import MemoryHistory
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from modelaudit.history import ModelKey
+from modelaudit.report.source import read_evidence
 from modelaudit.report.window import window_ending
 from modelaudit.risk.assess import Assessment, assess
-from modelaudit.risk.evidence import Evidence, read_evidence
+from modelaudit.risk.evidence import Evidence
 from modelaudit.risk.fallbacks import best
 from modelaudit.risk.portfolio import Removal, drill
-from modelaudit.store.history import ModelKey
 from tests.week_history import NOW, SPAN, registry, week_history
 
 

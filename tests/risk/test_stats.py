@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from modelaudit.history import counts_as
 from modelaudit.risk.stats import percent, proportion, wilson
-from modelaudit.store.history import counts_as
 from modelaudit.vocabulary import ErrorClass
 
 Z2 = 1.959963984540054**2

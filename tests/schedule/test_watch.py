@@ -143,7 +143,7 @@ def test_a_registry_broken_between_runs_is_reported_and_the_last_good_one_kept(
 
         voice = Voice(said.append, said.append, said.append)
         schedule = Schedule(timedelta(milliseconds=10), timedelta(0), count=2)
-        with Job(JobOptions(store=False), said.append) as job:
+        with Job(JobOptions(store=None), said.append) as job:
             watcher = Watcher(plan_source, schedule, job, (), voice)
             assert asyncio.run(watcher.watch()) == 0
 

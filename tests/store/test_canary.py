@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from modelaudit.cli.app import main
-from modelaudit.store.sqlite import SqliteStore
+from modelaudit.store.sqlite.store import SqliteStore
 from tests.fakes import Behaviour, FakeOpenAI, html_reply, json_reply
 
 from .cli_support import KEY, KEY_ENV, write_registry

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modelaudit.store.migrations import LATEST
+from modelaudit.store.sqlite.migrations import LATEST
 from tests.fakes import Behaviour, FakeOpenAI, wait_until
 
 from .cli_support import (

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from modelaudit.store import buckets
-from modelaudit.store.db import connect, from_ms, ms
-from modelaudit.store.history import (
+from modelaudit.errors import StoreError
+from modelaudit.history import (
     AVAILABILITY_KINDS,
     SUCCESS_CLASSES,
     Incident,
@@ -24,9 +23,11 @@ from modelaudit.store.history import (
     bucket_start,
     counts_as,
 )
-from modelaudit.store.migrations import migrate
-from modelaudit.store.prune import prune
-from modelaudit.store.sqlite import SqliteStore
+from modelaudit.store import buckets
+from modelaudit.store.sqlite.db import connect, from_ms, ms
+from modelaudit.store.sqlite.migrations import migrate
+from modelaudit.store.sqlite.prune import prune
+from modelaudit.store.sqlite.store import SqliteStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 
 from .synthetic import at, attempt, report, result
@@ -90,7 +91,7 @@ def build_history(store: SqliteStore, seed: int) -> None:
         )
         for model in MODELS:
             for _ in range(rng.randint(0, 3)):
-                store.add_result(run, _probe(rng, model, hour + rng.random() * 0.5))  # type: ignore[arg-type]
+                store.add_results(run, [_probe(rng, model, hour + rng.random() * 0.5)])  # type: ignore[arg-type]
         pending.append((run, hour, status))
         if rng.random() < 0.2 and len(pending) == 1:
             hour += rng.choice((0.0, 0.25))  # the next run starts at once (or at the same ms)
@@ -466,7 +467,7 @@ def test_a_write_that_fails_leaves_the_daily_sums_as_they_were(tmp_path: Path) -
     kept."""
     with SqliteStore.open(tmp_path / "history.sqlite3") as store:
         run = store.begin_run(at(), None)
-        store.add_result(run, result("m", ProbeKind.COMPLETION, attempt(at())))
+        store.add_results(run, [result("m", ProbeKind.COMPLETION, attempt(at()))])
         before = daily_rows(store.conn)
         store.conn.execute(
             "CREATE TEMP TRIGGER refuse BEFORE UPDATE ON main.daily"
@@ -476,8 +477,8 @@ def test_a_write_that_fails_leaves_the_daily_sums_as_they_were(tmp_path: Path) -
             "CREATE TEMP TRIGGER refuse_new BEFORE INSERT ON main.daily"
             " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
         )
-        with pytest.raises(sqlite3.IntegrityError):
-            store.add_result(run, result("m", ProbeKind.COMPLETION, attempt(at(minutes=1))))
+        with pytest.raises(StoreError, match="disk full"):  # the store's error, not SQLite's
+            store.add_results(run, [result("m", ProbeKind.COMPLETION, attempt(at(minutes=1)))])
         store.conn.execute("DROP TRIGGER refuse")
         store.conn.execute("DROP TRIGGER refuse_new")
         assert store.counts()["attempts"] == 1

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from modelaudit.cli.app import main
-from modelaudit.store.history import Window
-from modelaudit.store.sqlite import SqliteStore
+from modelaudit.history import Window
+from modelaudit.store.sqlite.store import SqliteStore
 from tests.fakes import Behaviour, FakeOpenAI, wait_until
 
 from .cli_support import (

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from modelaudit.cli.app import main
+from modelaudit.history import Window
 from modelaudit.store.export import EXPORT_SCHEMA_VERSION, FIELDS
-from modelaudit.store.history import Window
-from modelaudit.store.prune import prune
-from modelaudit.store.sqlite import SqliteStore
+from modelaudit.store.sqlite.prune import prune
+from modelaudit.store.sqlite.store import SqliteStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 
 from .synthetic import at, attempt, completion, report, result
@@ -29,20 +29,22 @@ def _fill(store: SqliteStore, days: int = 30) -> None:
     for hour in range(days * 24):
         run = store.begin_run(at(hours=hour), None)
         failed = hour % 24 == 5
-        store.add_result(
+        store.add_results(
             run,
-            completion(
-                "m",
-                at(hours=hour, minutes=1),
-                ErrorClass.SERVER_ERROR if failed else ErrorClass.OK,
-                latency_ms=round(rng.uniform(100, 3000), 3),
-            ),
+            [
+                completion(
+                    "m",
+                    at(hours=hour, minutes=1),
+                    ErrorClass.SERVER_ERROR if failed else ErrorClass.OK,
+                    latency_ms=round(rng.uniform(100, 3000), 3),
+                )
+            ],
         )
         stream = attempt(at(hours=hour, minutes=2), latency_ms=900.0, ttft_ms=rng.uniform(50, 800))
-        store.add_result(run, result("m", ProbeKind.STREAM, stream))
+        store.add_results(run, [result("m", ProbeKind.STREAM, stream)])
         if hour % 24 == 7:
-            store.add_result(
-                run, completion("m", at(hours=hour, minutes=3), ErrorClass.RATE_LIMITED)
+            store.add_results(
+                run, [completion("m", at(hours=hour, minutes=3), ErrorClass.RATE_LIMITED)]
             )
         status = RunStatus.INCONCLUSIVE if hour == 100 else RunStatus.COMPLETE
         store.finish_run(run, report(at(hours=hour), {"m": Verdict.UP}, status))
@@ -132,7 +134,7 @@ def test_export_writes_every_raw_attempt_as_a_versioned_line(
                 connection_reused=True,
             ),
         )
-        store.add_result(run, result("m", ProbeKind.COMPLETION, *attempts))
+        store.add_results(run, [result("m", ProbeKind.COMPLETION, *attempts)])
         store.finish_run(run, report(at(), {"m": Verdict.UP}))
 
     assert main(["db", "export", "--db", str(db)]) == 0

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from modelaudit.store.history import HistoryReader, Percentiles, Window, counts_as
-from modelaudit.store.reader import SqliteHistory
-from modelaudit.store.sqlite import SqliteStore
+from modelaudit.history import Percentiles, Window, counts_as
+from modelaudit.store.base import HistoryReader
+from modelaudit.store.sqlite.reader import SqliteHistory
+from modelaudit.store.sqlite.store import SqliteStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 
 from .synthetic import at, attempt, completion, report, result
@@ -34,8 +35,8 @@ def test_availability_counts_each_attempt_by_the_one_rule(store: SqliteStore) ->
     run = store.begin_run(at(), None)
     classes = list(ErrorClass)
     for minute, error_class in enumerate(classes):
-        store.add_result(run, completion("m", at(minutes=minute), error_class))
-    store.add_result(run, result("m", ProbeKind.CATALOG, attempt(at(), ErrorClass.SERVER_ERROR)))
+        store.add_results(run, [completion("m", at(minutes=minute), error_class)])
+    store.add_results(run, [result("m", ProbeKind.CATALOG, attempt(at(), ErrorClass.SERVER_ERROR))])
     store.finish_run(run, report(at(), {"m": Verdict.DOWN}))
 
     (model,) = store.history().models(DAY)
@@ -54,10 +55,10 @@ def test_availability_counts_each_attempt_by_the_one_rule(store: SqliteStore) ->
 
 def test_attempts_of_an_inconclusive_run_count_as_excluded(store: SqliteStore) -> None:
     offline = store.begin_run(at(), None)
-    store.add_result(offline, completion("m", at(minutes=1), ErrorClass.CONNECT_FAILED))
+    store.add_results(offline, [completion("m", at(minutes=1), ErrorClass.CONNECT_FAILED)])
     store.finish_run(offline, report(at(), {"m": Verdict.INCONCLUSIVE}, RunStatus.INCONCLUSIVE))
     online = store.begin_run(at(hours=1), None)
-    store.add_result(online, completion("m", at(hours=1, minutes=1)))
+    store.add_results(online, [completion("m", at(hours=1, minutes=1))])
     store.finish_run(online, report(at(hours=1), {"m": Verdict.UP}))
 
     (model,) = store.history().models(DAY)
@@ -69,12 +70,12 @@ def test_attempts_of_an_inconclusive_run_count_as_excluded(store: SqliteStore) -
 def test_percentiles_are_exact_nearest_rank_over_successes(store: SqliteStore) -> None:
     run = store.begin_run(at(), None)
     for i in range(1, 101):
-        store.add_result(run, completion("m", at(minutes=i), latency_ms=float(i)))
-    store.add_result(run, completion("m", at(), ErrorClass.SERVER_ERROR, latency_ms=99999.0))
+        store.add_results(run, [completion("m", at(minutes=i), latency_ms=float(i))])
+    store.add_results(run, [completion("m", at(), ErrorClass.SERVER_ERROR, latency_ms=99999.0)])
     for i in range(1, 21):  # streams: TTFT 10..200 ms, one filtered reply among them
         cls = ErrorClass.CONTENT_FILTERED if i == 20 else ErrorClass.OK
         stream = attempt(at(minutes=i), cls, latency_ms=900.0, ttft_ms=10.0 * i)
-        store.add_result(run, result("m", ProbeKind.STREAM, stream))
+        store.add_results(run, [result("m", ProbeKind.STREAM, stream)])
 
     (model,) = store.history().models(DAY)
 
@@ -84,7 +85,7 @@ def test_percentiles_are_exact_nearest_rank_over_successes(store: SqliteStore) -
 
 def test_a_model_without_successes_has_empty_percentiles(store: SqliteStore) -> None:
     run = store.begin_run(at(), None)
-    store.add_result(run, completion("m", at(), ErrorClass.TIMEOUT, latency_ms=30000.0))
+    store.add_results(run, [completion("m", at(), ErrorClass.TIMEOUT, latency_ms=30000.0)])
 
     (model,) = store.history().models(DAY)
 
@@ -95,10 +96,10 @@ def test_a_model_without_successes_has_empty_percentiles(store: SqliteStore) -> 
 
 def test_last_ok_looks_back_before_the_window(store: SqliteStore) -> None:
     early = store.begin_run(at(days=-10), None)
-    store.add_result(early, completion("m", at(days=-10)))
-    store.add_result(early, result("m", ProbeKind.CATALOG, attempt(at(days=-9))))
+    store.add_results(early, [completion("m", at(days=-10))])
+    store.add_results(early, [result("m", ProbeKind.CATALOG, attempt(at(days=-9)))])
     late = store.begin_run(at(hours=2), None)
-    store.add_result(late, completion("m", at(hours=2), ErrorClass.MODEL_NOT_FOUND))
+    store.add_results(late, [completion("m", at(hours=2), ErrorClass.MODEL_NOT_FOUND)])
 
     (model,) = store.history().models(DAY)
 
@@ -113,9 +114,9 @@ def test_timelines_bucket_from_the_window_start_and_leave_empty_buckets_out(
     store: SqliteStore,
 ) -> None:
     run = store.begin_run(at(), None)
-    store.add_result(run, completion("m", at(minutes=10), latency_ms=100.0))
-    store.add_result(run, completion("m", at(minutes=20), latency_ms=300.0))
-    store.add_result(run, completion("m", at(hours=5), ErrorClass.SERVER_ERROR))
+    store.add_results(run, [completion("m", at(minutes=10), latency_ms=100.0)])
+    store.add_results(run, [completion("m", at(minutes=20), latency_ms=300.0)])
+    store.add_results(run, [completion("m", at(hours=5), ErrorClass.SERVER_ERROR)])
 
     timeline = store.history().timelines(DAY, timedelta(hours=1))[("acme", "m")]
 
@@ -169,7 +170,7 @@ def _catalog(store: SqliteStore, hour: int, ids: tuple[str, ...]) -> None:
     run = store.begin_run(at(hours=hour), None)
     listed = attempt(at(hours=hour))
     for model in ("a", "b"):  # every model's catalog result carries the same list
-        store.add_result(run, result(model, ProbeKind.CATALOG, listed, catalog_ids=ids))
+        store.add_results(run, [result(model, ProbeKind.CATALOG, listed, catalog_ids=ids)])
 
 
 def test_catalog_changes_name_what_appeared_and_vanished_between_snapshots(
@@ -191,22 +192,39 @@ def test_catalog_changes_name_what_appeared_and_vanished_between_snapshots(
     assert sets == 2  # a list seen again is stored once
 
 
+def test_the_latest_catalog_is_the_providers_last_stored_list(store: SqliteStore) -> None:
+    _catalog(store, 1, ("a", "b", "old"))
+    _catalog(store, 2, ("a", "b", "new"))
+
+    latest = store.latest_catalog("acme")
+    before = store.latest_catalog("acme", before=at(hours=2))
+
+    assert latest is not None
+    assert (latest.taken_at, latest.ids) == (at(hours=2), frozenset({"a", "b", "new"}))
+    assert before is not None
+    assert before.ids == frozenset({"a", "b", "old"})
+    assert store.latest_catalog("acme", before=at(hours=1)) is None
+    assert store.latest_catalog("other") is None
+
+
 def test_drift_names_a_different_served_model_and_fingerprint_changes(
     store: SqliteStore,
 ) -> None:
     run = store.begin_run(at(), None)
     served = ["gpt-x-2025-01-01", "gpt-x-2025-01-01", "gpt-x-2026-02-02", "other-model"]
     for minute, name in enumerate(served):
-        store.add_result(
+        store.add_results(
             run,
-            completion(
-                "gpt-x",
-                at(minutes=minute),
-                served_model=name,
-                system_fingerprint="fp_a" if minute < 3 else "fp_b",
-            ),
+            [
+                completion(
+                    "gpt-x",
+                    at(minutes=minute),
+                    served_model=name,
+                    system_fingerprint="fp_a" if minute < 3 else "fp_b",
+                )
+            ],
         )
-    store.add_result(run, completion("mini", at(), served_model="big"))
+    store.add_results(run, [completion("mini", at(), served_model="big")])
 
     events = [(e.model, e.kind, e.before, e.after) for e in store.history().drift(DAY)]
 
@@ -226,7 +244,7 @@ def test_rate_limit_ceilings_are_kept_and_counters_are_not(store: SqliteStore) -
             ("anthropic-ratelimit-requests-remaining", remaining),
             ("retry-after", "3"),
         )
-        store.add_result(run, completion("m", at(minutes=minute), ratelimit=headers))
+        store.add_results(run, [completion("m", at(minutes=minute), ratelimit=headers)])
 
     points = store.history().ratelimit_ceilings(DAY)[("acme", "m")]
 
@@ -244,7 +262,7 @@ def test_every_attempt_is_stored_not_only_the_last(store: SqliteStore) -> None:
         attempt(at(), ErrorClass.RATE_LIMITED, 1, http_status=429, retry_after_s=2.0),
         attempt(at(minutes=1), ErrorClass.OK, 2, http_status=200, latency_ms=640.0),
     )
-    store.add_result(run, result("m", ProbeKind.COMPLETION, *attempts))
+    store.add_results(run, [result("m", ProbeKind.COMPLETION, *attempts)])
 
     rows = store.conn.execute(
         "SELECT number, error_class, http_status, retry_after_s FROM attempt ORDER BY number"
@@ -259,7 +277,9 @@ def test_a_vendor_alternating_between_known_fingerprints_is_not_drift(
 ) -> None:
     run = store.begin_run(at(), None)
     for minute, fingerprint in enumerate(["fp_a", "fp_b", "fp_a", "fp_b", "fp_c", "fp_a"]):
-        store.add_result(run, completion("m", at(minutes=minute), system_fingerprint=fingerprint))
+        store.add_results(
+            run, [completion("m", at(minutes=minute), system_fingerprint=fingerprint)]
+        )
 
     events = store.history().drift(DAY)
 
@@ -272,12 +292,12 @@ def test_a_vendor_alternating_between_known_fingerprints_is_not_drift(
 def test_changes_outlive_prune_and_ceilings_in_effect_show_at_the_window_start(
     store: SqliteStore,
 ) -> None:
-    from modelaudit.store.prune import prune
+    from modelaudit.store.sqlite.prune import prune
 
     run = store.begin_run(at(days=-3), None)
     ceiling = (("x-ratelimit-limit-tokens", "30000"),)
-    store.add_result(run, completion("m", at(days=-3), served_model="m-1", ratelimit=ceiling))
-    store.add_result(run, completion("m", at(hours=1), served_model="m-2", ratelimit=ceiling))
+    store.add_results(run, [completion("m", at(days=-3), served_model="m-1", ratelimit=ceiling)])
+    store.add_results(run, [completion("m", at(hours=1), served_model="m-2", ratelimit=ceiling)])
 
     prune(store.conn, timedelta(hours=1), now=at(days=1))
 

@@ -3,18 +3,21 @@ left at any earlier version migrates to exactly that, keeping its rows."""
 
 from __future__ import annotations
 
+import ast
 import os
 import sqlite3
 import stat
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from modelaudit.errors import StoreError, UsageError
-from modelaudit.store.db import APPLICATION_ID, connect
-from modelaudit.store.migrations import LATEST, MIGRATIONS, migrate, user_version
-from modelaudit.store.sqlite import SqliteStore
+from modelaudit.store.sqlite.db import APPLICATION_ID, connect
+from modelaudit.store.sqlite.migrations import LATEST, MIGRATIONS, migrate, user_version
+from modelaudit.store.sqlite.store import SqliteStore
 
 from .synthetic import T0
 
@@ -267,6 +270,47 @@ def test_a_database_at_any_earlier_version_migrates_to_the_same_schema_and_keeps
             ]
 
 
+def test_every_migration_from_version_0_one_at_a_time_gives_a_fresh_databases_schema(
+    tmp_path: Path,
+) -> None:
+    with SqliteStore.open(tmp_path / "fresh.sqlite3") as fresh:
+        expected = schema(fresh.conn)
+    conn = connect(tmp_path / "stepped.sqlite3", create=True)
+    try:
+        for version in range(LATEST):
+            assert user_version(conn) == version
+            assert migrate(conn, target=version + 1) == [version + 1]
+        assert schema(conn) == expected
+    finally:
+        conn.close()
+
+
+def _imported(module: ModuleType) -> set[str]:
+    tree = ast.parse(Path(str(module.__file__)).read_text())
+    found = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    found |= {
+        f"{node.module}.{a.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__"
+        for a in node.names
+    }
+    return found
+
+
+def test_migrations_call_no_code_that_may_change_later() -> None:
+    """What migrations 4-6 derive is frozen in `backfills`, on the standard library alone;
+    of modelaudit, the migrations use only the runner's own plumbing."""
+    from modelaudit.store.sqlite import backfills, migrations
+
+    assert {m.split(".")[0] for m in _imported(backfills)} <= sys.stdlib_module_names
+    plumbing = ("modelaudit.__version__", "modelaudit.errors.", "modelaudit.store.sqlite.db.")
+    assert {
+        m
+        for m in _imported(migrations)
+        if m.startswith("modelaudit") and not m.startswith(plumbing)
+    } == {"modelaudit.store.sqlite.backfills"}
+
+
 def test_every_migration_is_a_function_of_its_own() -> None:
     names = [m.__name__ for m in MIGRATIONS]
     assert names == sorted(set(names), key=names.index)
@@ -285,19 +329,6 @@ def test_the_file_is_private_and_so_is_a_directory_it_creates(tmp_path: Path) ->
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     for sidecar in path.parent.glob("history.sqlite3-*"):
         assert stat.S_IMODE(sidecar.stat().st_mode) == 0o600, sidecar
-
-
-def test_the_path_comes_from_the_option_then_the_environment_then_the_data_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from modelaudit.store.db import resolve_path
-
-    assert resolve_path(tmp_path / "a.db") == tmp_path / "a.db"
-    monkeypatch.setenv("MODELAUDIT_DB", str(tmp_path / "env.db"))
-    assert resolve_path(None) == tmp_path / "env.db"
-    monkeypatch.delenv("MODELAUDIT_DB")
-    data_home = Path(os.environ["XDG_DATA_HOME"])
-    assert resolve_path(None) == data_home / "modelaudit" / "history.sqlite3"
 
 
 def test_a_database_from_a_newer_modelaudit_is_refused_untouched(tmp_path: Path) -> None:

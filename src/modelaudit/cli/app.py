@@ -48,8 +48,10 @@ def _register() -> None:
         check,
         config,
         db,
+        discover,
         drill,
         history,
+        init,
         lock,
         probe,
         providers,
@@ -67,6 +69,8 @@ def _register() -> None:
     app.add_typer(db.app, name="db")
     app.command("report")(report.report)
     app.command("drill")(drill.drill)
+    app.command("discover")(discover.discover)
+    app.command("init")(init.init)
 
 
 _register()

@@ -21,32 +21,23 @@ app = typer.Typer(
 @app.command("check")
 def check(db: DbOption = None) -> int:
     """Check the database's integrity and schema version; close runs whose process died."""
-    import sqlite3
-
     from modelaudit.errors import StoreError
-    from modelaudit.store.check import check as check_store
-    from modelaudit.store.db import resolve_path
-    from modelaudit.store.sqlite import SqliteStore
+    from modelaudit.store.backends import locate
 
+    location = locate(db)
     try:
-        store = SqliteStore.open(db, create=False)
-    except StoreError as exc:  # too damaged to open
-        cause = exc.__cause__ if isinstance(exc.__cause__, sqlite3.Error) else exc.message
-        raise StoreError(f"{resolve_path(db)} failed its check: {cause}") from None
-    with store:
-        path = store.path
-        try:
+        with location.open(create=False) as store:
             swept = [*store.swept, *store.sweep_stale_runs()]
-            report = check_store(store)
-        except sqlite3.DatabaseError as exc:  # too damaged to finish checking
-            raise StoreError(f"{path} failed its check: {exc}") from None
+            report = store.check()
+    except StoreError as exc:  # too damaged to open, or to finish checking
+        raise StoreError(f"{location} failed its check: {exc.reason}") from None
     if not report.ok:
         for problem in report.problems:
             console.plain(problem)
-        raise StoreError(f"{path} failed its check ({len(report.problems)} problem(s))")
+        raise StoreError(f"{location} failed its check ({len(report.problems)} problem(s))")
     counts = report.counts
     console.info(
-        f"ok: {path}: schema version {report.schema_version}, integrity ok; "
+        f"ok: {location}: schema version {report.schema_version}, integrity ok; "
         f"{counts['runs']} runs, {counts['attempts']} attempts, {counts['models']} models, "
         f"{counts['rollups']} hourly rollups; {report.size_bytes / 1_048_576:.1f} MiB"
     )
@@ -68,13 +59,11 @@ def prune(
 
     from modelaudit.cli.watch import duration
     from modelaudit.probe.document import iso
-    from modelaudit.store.db import reported
-    from modelaudit.store.prune import prune as prune_store
-    from modelaudit.store.sqlite import SqliteStore
+    from modelaudit.store.backends import locate
 
     window = duration(older_than)
-    with SqliteStore.open(db, create=False) as store, reported(store.path):
-        result = prune_store(store.conn, window, datetime.now(UTC))
+    with locate(db).open(create=False) as store:
+        result = store.prune(window, datetime.now(UTC))
     console.info(
         f"rolled {result.attempts} attempts from before {iso(result.cutoff)} up into "
         f"{result.hours} hourly rows"
@@ -104,21 +93,16 @@ def export(
 
     from modelaudit.cli.watch import duration
     from modelaudit.redact import redact
-    from modelaudit.store.db import ms, reported
-    from modelaudit.store.export import attempt_lines
-    from modelaudit.store.sqlite import SqliteStore
+    from modelaudit.store.backends import locate
+    from modelaudit.store.export import jsonl_line
 
     assert output_format is ExportFormat.JSONL
-    since_ms = ms(datetime.now(UTC) - duration(since)) if since else None
+    start = datetime.now(UTC) - duration(since) if since else None
     lines = 0
-    with (
-        SqliteStore.open(db, create=False) as store,
-        reported(store.path),
-        contextlib.ExitStack() as stack,
-    ):
+    with locate(db).open(create=False) as store, contextlib.ExitStack() as stack:
         sink = sys.stdout if output is None else stack.enter_context(output.open("w"))
-        for line in attempt_lines(store.conn, since_ms):
-            sink.write(redact(line) + "\n")
+        for attempt in store.export_attempts(start):
+            sink.write(redact(jsonl_line(attempt)) + "\n")
             lines += 1
         sink.flush()
     console.info(f"exported {lines} attempts")

@@ -65,10 +65,9 @@ def drill(
     from datetime import UTC, datetime
 
     from modelaudit import registry
-    from modelaudit.report.source import open_history
+    from modelaudit.report.source import open_history, read_evidence
     from modelaudit.report.window import parse_since, window_ending
     from modelaudit.risk.assess import assess
-    from modelaudit.risk.evidence import read_evidence
     from modelaudit.risk.portfolio import drill as run_drill
     from modelaudit.risk.portfolio import portfolio
 

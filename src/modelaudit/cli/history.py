@@ -14,7 +14,7 @@ from modelaudit.cli.options import DbOption
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from modelaudit.store.runs import ModelRun, ProbeOutcome, RunSummary
+    from modelaudit.store.base import ModelRun, ProbeOutcome, RunSummary
 
 HISTORY_SCHEMA_VERSION = 1
 
@@ -39,19 +39,17 @@ def history(
     """Show the recent runs, or one model's verdicts and timings run by run."""
     import json
 
-    from modelaudit.store import runs
-    from modelaudit.store.db import reported
-    from modelaudit.store.sqlite import SqliteStore
+    from modelaudit.store.backends import locate
 
     chosen = output_format or (HistoryFormat.TABLE if sys.stdout.isatty() else HistoryFormat.JSON)
-    with SqliteStore.open(db, create=False) as store, reported(store.path):
+    with locate(db).open(create=False) as store:
         if model is None:
-            recent = runs.recent_runs(store.conn, limit)
+            recent = store.recent_runs(limit)
             document: dict[str, Any] = {"runs": [_run_json(r) for r in recent]}
             table = _runs_table(recent) if chosen is HistoryFormat.TABLE else None
         else:
-            target_id, provider, model_id = runs.find_target(store.conn, model)
-            timeline = runs.model_runs(store.conn, target_id, limit)
+            provider, model_id = store.find_model(model)
+            timeline = store.model_runs((provider, model_id), limit)
             document = {
                 "provider": provider,
                 "model": model_id,

@@ -50,12 +50,12 @@ FailOnOption = Annotated[
     ),
 ]
 DbOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--db",
-        help="The history database. Default: $MODELAUDIT_DB, then the user data directory.",
+        help="The history database: a file path (or sqlite:///PATH). Default: $MODELAUDIT_DB, "
+        "then the user data directory.",
         show_default=False,
-        dir_okay=False,
     ),
 ]
 NoStoreOption = Annotated[

@@ -78,9 +78,7 @@ def probe(
     from modelaudit import registry
     from modelaudit.probe.plan import Selection, make_plan
     from modelaudit.schedule.job import Job, JobOptions
-    from modelaudit.schedule.lock import exclusive as hold_lock
-    from modelaudit.schedule.lock import lock_path
-    from modelaudit.store.db import resolve_path
+    from modelaudit.store.backends import locate
 
     fail_verdicts = parse_verdicts(fail_on)
     loaded = registry.load(registry.discover(config))
@@ -90,8 +88,10 @@ def probe(
     if dry_run:
         _render_plan(plan, chosen)
         return 0
-    options = JobOptions(store=not no_store, db=db, metrics_file=metrics_file, ping_url=ping_url)
-    lock = hold_lock(lock_path(resolve_path(db))) if exclusive else contextlib.nullcontext()
+    location = locate(db)
+    store = None if no_store else location
+    options = JobOptions(store=store, metrics_file=metrics_file, ping_url=ping_url)
+    lock = location.exclusive() if exclusive else contextlib.nullcontext()
     with lock, Job(options, console.warn) as job:
         return run_once(plan, loaded.sha256, job, chosen, fail_verdicts)
 

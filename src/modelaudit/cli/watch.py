@@ -85,9 +85,8 @@ def watch(
     from modelaudit.cli.probe import parse_verdicts
     from modelaudit.probe.plan import Selection, make_plan
     from modelaudit.schedule.job import Job, JobOptions
-    from modelaudit.schedule.lock import exclusive, lock_path
     from modelaudit.schedule.watch import Schedule, Voice, Watcher
-    from modelaudit.store.db import resolve_path
+    from modelaudit.store.backends import locate
 
     interval = duration(every)
     spread = duration(jitter, zero=True) if jitter else interval / 10
@@ -98,9 +97,11 @@ def watch(
         loaded = registry.load(registry.discover(config))
         return make_plan(loaded, selection, tuple(kind) if kind else None), loaded.sha256
 
-    options = JobOptions(store=not no_store, db=db, metrics_file=metrics_file, ping_url=ping_url)
+    location = locate(db)
+    store = None if no_store else location
+    options = JobOptions(store=store, metrics_file=metrics_file, ping_url=ping_url)
     voice = Voice(console.info, console.warn, console.error)
-    with exclusive(lock_path(resolve_path(db))), Job(options, console.warn) as job:
+    with location.exclusive(), Job(options, console.warn) as job:
         watcher = Watcher(plan_source, Schedule(interval, spread, count), job, fail_verdicts, voice)
         server = _serve_metrics(job, metrics_host, metrics_port)
         console.info(f"watching: a run every {every} (jitter up to {spread.total_seconds():g} s)")

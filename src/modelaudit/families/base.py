@@ -91,6 +91,22 @@ class CatalogEntry:
     """The list's own lifecycle word when it has one: `deprecated`, `legacy`, `inactive`..."""
     note: str | None = None
     """A human hint such as the replacement model the provider names."""
+    # What the list says about the id itself (read by `discover` and `init`):
+    aliases: tuple[str, ...] = ()
+    """Other ids the list says name this same model (Mistral, llama.cpp `aliases`)."""
+    canonical_id: str | None = None
+    """The fixed id the list says stands behind this one (OpenRouter `canonical_slug`)."""
+    digest: str | None = None
+    """A content digest: entries that share one are the same weights (Ollama tags)."""
+    weights_id: str | None = None
+    """The open weights' repository the list names (OpenRouter `hugging_face_id`, vLLM
+    and SGLang `root` when it is an `org/name`)."""
+    owned_by: str | None = None
+    created: int | None = None
+    """Unix seconds, when the list says (orders snapshots whose date has no year)."""
+    generates_text: bool | None = None
+    """Whether the list says the model generates text (False: embeddings, images,
+    speech...); None when it does not say."""
 
 
 @dataclass(frozen=True)

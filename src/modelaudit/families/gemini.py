@@ -208,11 +208,13 @@ def _catalog_entry(item: object) -> CatalogEntry | None:
         return None
     description = text(model.get("description")) or ""
     deprecated = _DEPRECATED.search(description) is not None
+    methods = model.get("supportedGenerationMethods")
     return CatalogEntry(
         id=name.removeprefix(_MODELS_PREFIX),
         retires=_deprecation_day(description),
         lifecycle="deprecated" if deprecated else None,
         note=description if deprecated else None,
+        generates_text="generateContent" in methods if isinstance(methods, list) else None,
     )
 
 

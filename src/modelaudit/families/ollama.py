@@ -76,8 +76,12 @@ class OllamaFamily(Family):
         items = listing.get("models")
         if not isinstance(items, list):
             raise ValueError("expected the installed-model list with `models`")
-        names = (text(path(item, "name")) or text(path(item, "model")) for item in items)
-        return CatalogPage(entries=tuple(CatalogEntry(id=name) for name in names if name))
+        entries = []
+        for item in items:
+            name = text(path(item, "name")) or text(path(item, "model"))
+            if name:
+                entries.append(CatalogEntry(id=name, digest=text(path(item, "digest"))))
+        return CatalogPage(entries=tuple(entries))
 
     def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
         """Ollama lists every model with its tag: `llama3` is installed as `llama3:latest`."""

@@ -273,12 +273,72 @@ def catalog_entry(item: object) -> CatalogEntry | None:
         or day(model.get("expiration_date"))
     )
     replacement = text(model.get("deprecation_replacement_model"))
+    canonical = text(model.get("canonical_slug"))
     return CatalogEntry(
         id=model_id,
         retires=retires,
         lifecycle=_lifecycle(model),
         note=f"replacement: {replacement}" if replacement else None,
+        aliases=tuple(
+            alias
+            for alias in map(text, as_list(model.get("aliases")))
+            if alias and alias != model_id
+        ),
+        canonical_id=canonical if canonical != model_id else None,
+        weights_id=_weights_repository(model),
+        owned_by=text(model.get("owned_by")),
+        created=integer(model.get("created")),
+        generates_text=generates_text(model),
     )
+
+
+_REPOSITORY = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+# Values of a list's `type` / `mode` field (Together, LM Studio, LiteLLM): models that answer
+# a chat or completion request, and models that do not. Other values say nothing.
+_TEXT_KINDS = frozenset({"chat", "language", "code", "llm", "vlm", "completion", "responses"})
+_OTHER_KINDS = frozenset(
+    {
+        "embedding",
+        "embeddings",
+        "image",
+        "image_generation",
+        "audio",
+        "audio_transcription",
+        "audio_speech",
+        "transcribe",
+        "moderation",
+        "rerank",
+        "video_generation",
+    }
+)
+
+
+def _weights_repository(model: JsonObject) -> str | None:
+    """OpenRouter's `hugging_face_id`, or vLLM's/SGLang's `root` when it names a
+    repository (`Qwen/Qwen3-8B`), not a directory on the server (`/models/qwen`)."""
+    named = text(model.get("hugging_face_id"))
+    if named:
+        return named
+    root = text(model.get("root"))
+    return root if root and _REPOSITORY.fullmatch(root) else None
+
+
+def generates_text(model: JsonObject) -> bool | None:
+    """What the entry says about generating text: Mistral/Azure `capabilities`, OpenRouter
+    `architecture.output_modalities`, a `type` or LiteLLM `mode`; None when it says nothing."""
+    capabilities = as_object(model.get("capabilities"))
+    if capabilities is not None:
+        for flag in ("completion_chat", "chat_completion", "completion"):
+            if isinstance(capabilities.get(flag), bool):
+                return bool(capabilities[flag])
+    outputs = path(model, "architecture", "output_modalities")
+    if isinstance(outputs, list):
+        return "text" in outputs
+    for field in ("type", "mode"):
+        kind = (text(model.get(field)) or "").lower()
+        if kind in _TEXT_KINDS or kind in _OTHER_KINDS:
+            return kind in _TEXT_KINDS
+    return None
 
 
 def _lifecycle(model: JsonObject) -> str | None:

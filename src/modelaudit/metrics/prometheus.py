@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from modelaudit.store.history import SUCCESS_CLASSES
+from modelaudit.history import SUCCESS_CLASSES
 from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import asyncio
 import random
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 
@@ -304,11 +304,9 @@ async def probe_catalog(
 ) -> list[ProbeResult]:
     """One pass over the provider's model list (every page), shared by its models."""
     family = FAMILIES[provider.api]
-    first = family.catalog_request(provider)
-    assert first is not None, "planning only schedules catalogs that exist"
-    pager = _Pager(ctx, provider, family, first)
-    attempts = await attempt_loop(ctx, pager.send)
-    entries = {entry.id: entry for entry in pager.entries}
+    listing = await read_catalog(ctx, provider)
+    attempts = listing.attempts
+    entries = {entry.id: entry for entry in listing.entries}
     listed_ids = tuple(entries)
     results = []
     for model in models:
@@ -321,6 +319,28 @@ async def probe_catalog(
             continue
         results.append(_catalog_result(provider, model, attempts, entry, listed_ids))
     return results
+
+
+@dataclass(frozen=True)
+class CatalogListing:
+    """A provider's whole model list (every page), or the attempts that failed to read it."""
+
+    attempts: tuple[Attempt, ...]
+    entries: tuple[CatalogEntry, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.attempts[-1].error_class is ErrorClass.OK
+
+
+async def read_catalog(ctx: ProbeContext, provider: ProviderSpec) -> CatalogListing:
+    """Read the model list page by page, retrying like any probe (no tokens are spent)."""
+    family = FAMILIES[provider.api]
+    first = family.catalog_request(provider)
+    assert first is not None, "only providers whose API has a model list are read"
+    pager = _Pager(ctx, provider, family, first)
+    attempts = await attempt_loop(ctx, pager.send)
+    return CatalogListing(attempts, tuple(pager.entries))
 
 
 def _catalog_result(
@@ -360,21 +380,27 @@ _NO_LOOKUP_STATUSES = frozenset({404, 405, 501})
 _GONE_CLASSES = frozenset({ErrorClass.MODEL_NOT_FOUND, ErrorClass.MODEL_DEPRECATED})
 
 
-async def _retrieve_by_id(
-    ctx: ProbeContext,
-    provider: ProviderSpec,
-    model: ModelSpec,
-    attempts: tuple[Attempt, ...],
-    listed_ids: tuple[str, ...],
-) -> ProbeResult:
-    """A model the complete list leaves out, asked for by id where the API allows it: an
-    alias the API resolves is listed; a 404 from the look-up confirms the absence; a server
-    without the look-up (404 route, 405, 501) leaves the list's answer standing; any other
-    failure leaves the model's listing unknown, like a list that could not be read."""
+@dataclass(frozen=True)
+class ByIdAnswer:
+    """What a look-up by id said about one model."""
+
+    attempts: tuple[Attempt, ...]
+    outcome: Literal["found", "gone", "no_lookup", "unknown"]
+    """`found`: the API knows it (`entry`); `gone`: a definitive not-found; `no_lookup`:
+    this server does not route the look-up (404 for the route, 405, 501, a refused
+    request), so the list's answer stands; `unknown`: anything else (a timeout, a 5xx)."""
+    entry: CatalogEntry | None = None
+
+
+async def look_up_by_id(
+    ctx: ProbeContext, provider: ProviderSpec, model: ModelSpec
+) -> ByIdAnswer | None:
+    """Ask the API about one model by id (no tokens; one request, retried like any probe).
+    None when the API has no look-up. Raises BudgetExhausted before sending, when spent."""
     family = FAMILIES[provider.api]
     request = family.retrieve_request(provider, model)
     if request is None:
-        return _catalog_result(provider, model, attempts, None, listed_ids)
+        return None
     found: list[CatalogEntry] = []
 
     async def send(variant: int) -> Outcome:
@@ -392,18 +418,43 @@ async def _retrieve_by_id(
             return _not_the_format("model", ex, problem)
         return _timed(Outcome(ErrorClass.OK, "retrieved by id"), ex)
 
+    attempts = await attempt_loop(ctx, send)
+    final = attempts[-1]
+    if final.error_class is ErrorClass.OK:
+        return ByIdAnswer(attempts, "found", found[-1])
+    if final.error_class in _GONE_CLASSES:
+        return ByIdAnswer(attempts, "gone")
+    if final.error_class is ErrorClass.BAD_REQUEST or final.http_status in _NO_LOOKUP_STATUSES:
+        return ByIdAnswer(attempts, "no_lookup")
+    return ByIdAnswer(attempts, "unknown")
+
+
+async def _retrieve_by_id(
+    ctx: ProbeContext,
+    provider: ProviderSpec,
+    model: ModelSpec,
+    attempts: tuple[Attempt, ...],
+    listed_ids: tuple[str, ...],
+) -> ProbeResult:
+    """A model the complete list leaves out, asked for by id where the API allows it: an
+    alias the API resolves is listed; a 404 from the look-up confirms the absence; a server
+    without the look-up (404 route, 405, 501) leaves the list's answer standing; any other
+    failure leaves the model's listing unknown, like a list that could not be read."""
     try:
-        looked_up = await attempt_loop(ctx, send)
+        answer = await look_up_by_id(ctx, provider, model)
     except BudgetExhausted:
         return _catalog_result(
             provider, model, attempts, None, listed_ids, "not retrieved by id: budget spent"
         )
+    if answer is None:
+        return _catalog_result(provider, model, attempts, None, listed_ids)
+    looked_up = answer.attempts
     final = looked_up[-1]
     unlisted = f"not in the catalog ({len(listed_ids)} models listed)"
     finding: CatalogFinding | None = CatalogFinding(listed=False)
-    if final.error_class is ErrorClass.OK:
-        entry = found[-1]
-        asked = family.catalog_id(provider, model)
+    if answer.entry is not None:
+        entry = answer.entry
+        asked = FAMILIES[provider.api].catalog_id(provider, model)
         finding = CatalogFinding(
             listed=True,
             retires=entry.retires,
@@ -415,9 +466,9 @@ async def _retrieve_by_id(
         resolved = f" → `{entry.id}`" if entry.id != asked else ""
         detail = f"listed (retrievable by id: `{asked}`{resolved})" + _lifecycle_words(finding)
         final = replace(final, detail=redact(detail))
-    elif final.error_class in _GONE_CLASSES:
+    elif answer.outcome == "gone":
         final = replace(final, detail=redact(f"{unlisted}; retrieved by id: {final.detail}"))
-    elif final.error_class is ErrorClass.BAD_REQUEST or final.http_status in _NO_LOOKUP_STATUSES:
+    elif answer.outcome == "no_lookup":
         final = replace(
             final,
             error_class=ErrorClass.MODEL_NOT_FOUND,

@@ -13,18 +13,26 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from modelaudit import __version__
+from modelaudit.history import Incident, Percentiles
+from modelaudit.report.source import read_evidence
 from modelaudit.report.window import bucket_for, label, window_ending
 from modelaudit.risk import fallbacks
 from modelaudit.risk.assess import assess
-from modelaudit.risk.evidence import read_evidence
 from modelaudit.risk.portfolio import portfolio
 from modelaudit.risk.score import Level
 from modelaudit.risk.stats import percent, proportion
-from modelaudit.store.history import Incident, Percentiles
 
 if TYPE_CHECKING:
     from datetime import date, datetime
 
+    from modelaudit.history import (
+        CatalogChange,
+        ModelHistory,
+        ModelKey,
+        TimelinePoint,
+        VerdictPoint,
+        Window,
+    )
     from modelaudit.registry.schema import Registry
     from modelaudit.risk.assess import Assessment
     from modelaudit.risk.evidence import CeilingTrend, DriftSummary, Evidence
@@ -32,15 +40,7 @@ if TYPE_CHECKING:
     from modelaudit.risk.portfolio import Portfolio
     from modelaudit.risk.score import RiskScore
     from modelaudit.risk.stats import Proportion
-    from modelaudit.store.history import (
-        CatalogChange,
-        HistoryReader,
-        ModelHistory,
-        ModelKey,
-        TimelinePoint,
-        VerdictPoint,
-        Window,
-    )
+    from modelaudit.store.base import HistoryReader
     from modelaudit.vocabulary import ErrorClass, Hosting, Weights
 
 NO_SAMPLE = Percentiles(n=0)

@@ -1,27 +1,65 @@
 """Where `modelaudit report` and `modelaudit drill` get their history: the one place that
-opens the store, so swapping the store is a change to this file alone."""
+opens the store and asks it about a window. What it answers goes on as values (`Evidence`):
+the risk score and the fallbacks never see the store."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING
+
+from modelaudit.history import Window
+from modelaudit.risk.evidence import Evidence, last_decisive, summarize_drift
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
+    from datetime import datetime
 
-    from modelaudit.store.history import HistoryReader
+    from modelaudit.history import ModelKey, VerdictPoint
+    from modelaudit.store.base import HistoryReader
+
+VERDICT_TAIL = timedelta(days=2)
+"""Where the last verdicts are looked for first: a month of runs holds hundreds of
+thousands of verdicts, and only each model's last one is needed."""
 
 
 @contextmanager
-def open_history(db: Path | None) -> Iterator[HistoryReader]:
+def open_history(db: str | None) -> Iterator[HistoryReader]:
     """The history at `db` (`--db`, then `$MODELAUDIT_DB`, then the user data directory).
 
-    A missing database is a usage error that says to run `modelaudit probe` first; SQLite
-    failing while the report reads (a damaged file) is a StoreError naming the file.
+    A missing database is a usage error that says to run `modelaudit probe` first; the
+    store failing while the report reads (a damaged file) is a StoreError naming it.
     """
-    from modelaudit.store.db import reported
-    from modelaudit.store.sqlite import SqliteStore
+    from modelaudit.store.backends import locate
 
-    with SqliteStore.open(db, create=False) as store, reported(store.path):
+    with locate(db).open(create=False) as store:
         yield store.history()
+
+
+def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evidence:
+    """Ask the store everything but the timelines (which only the report draws)."""
+    models = {(m.provider, m.model): m for m in reader.models(window)}
+    return Evidence(
+        window=window,
+        now=now,
+        models=models,
+        last_verdicts=last_verdicts(reader, window, set(models)),
+        incidents=tuple(reader.incidents(window)),
+        catalog_changes=tuple(reader.catalog_changes(window)),
+        drift=summarize_drift(reader.drift(window)),
+        ratelimits={
+            key: tuple(points) for key, points in reader.ratelimit_ceilings(window).items()
+        },
+    )
+
+
+def last_verdicts(
+    reader: HistoryReader, window: Window, expected: set[ModelKey]
+) -> dict[ModelKey, VerdictPoint]:
+    """Each model's last decisive verdict: from the window's last two days, and from the
+    whole window only when a model probed in it had none there."""
+    tail = Window(since=max(window.since, window.until - VERDICT_TAIL), until=window.until)
+    found = last_decisive(reader.verdicts(tail))
+    if tail.since > window.since and not expected <= set(found):
+        found = {**last_decisive(reader.verdicts(window)), **found}
+    return found

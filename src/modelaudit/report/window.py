@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 from modelaudit.errors import UsageError
-from modelaudit.store.history import Window
+from modelaudit.history import Window
 
 _SINCE = re.compile(r"(?P<count>[1-9][0-9]{0,3})(?P<unit>[hd])")
 MAX_SINCE = timedelta(days=366)

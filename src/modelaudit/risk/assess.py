@@ -17,10 +17,10 @@ from modelaudit.risk.score import Custody, RiskInputs, RiskScore, score
 from modelaudit.vocabulary import Hosting, Verdict, Weights
 
 if TYPE_CHECKING:
+    from modelaudit.history import ModelKey
     from modelaudit.registry.schema import ModelSpec, ProviderSpec, Registry
     from modelaudit.risk.evidence import Evidence, Standing
     from modelaudit.risk.fallbacks import FallbackOption
-    from modelaudit.store.history import ModelKey
 
 _ALIAS = re.compile(r"(?i)(?:^|[-_:./])latest$")
 

@@ -1,33 +1,31 @@
 """What the history says about a window, read once and held as values: the evidence the
 risk score, the fallbacks, the drills and the report all judge from.
 
-Nothing here decides how an attempt counts (that is `modelaudit.store.history`); this
+Nothing here decides how an attempt counts (that is `modelaudit.history`); this
 module only summarises what the store answered, model by model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from modelaudit.risk.stats import Proportion, proportion
-from modelaudit.store.history import Window
 from modelaudit.vocabulary import Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
 
-    from modelaudit.store.history import (
+    from modelaudit.history import (
         CatalogChange,
         DriftEvent,
-        HistoryReader,
         Incident,
         ModelHistory,
         ModelKey,
         RateLimitPoint,
         VerdictPoint,
+        Window,
     )
 
 RATELIMIT_MIN_DROP = 0.1
@@ -181,44 +179,11 @@ def _by_model(items: tuple[_K, ...]) -> dict[ModelKey, list[_K]]:
     return grouped
 
 
-def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evidence:
-    """Ask the store everything but the timelines (which only the report draws)."""
-    models = {(m.provider, m.model): m for m in reader.models(window)}
-    return Evidence(
-        window=window,
-        now=now,
-        models=models,
-        last_verdicts=last_verdicts(reader, window, set(models)),
-        incidents=tuple(reader.incidents(window)),
-        catalog_changes=tuple(reader.catalog_changes(window)),
-        drift=summarize_drift(reader.drift(window)),
-        ratelimits={
-            key: tuple(points) for key, points in reader.ratelimit_ceilings(window).items()
-        },
-    )
-
-
-VERDICT_TAIL = timedelta(days=2)
-"""Where the last verdicts are looked for first: a month of runs holds hundreds of
-thousands of verdicts, and only each model's last one is needed."""
-
-
-def last_verdicts(
-    reader: HistoryReader, window: Window, expected: set[ModelKey]
-) -> dict[ModelKey, VerdictPoint]:
-    """Each model's last decisive verdict: from the window's last two days, and from the
-    whole window only when a model probed in it had none there."""
-    tail = Window(since=max(window.since, window.until - VERDICT_TAIL), until=window.until)
-    found = _last_decisive(reader.verdicts(tail))
-    if tail.since > window.since and not expected <= set(found):
-        found = {**_last_decisive(reader.verdicts(window)), **found}
-    return found
-
-
-def _last_decisive(
+def last_decisive(
     verdicts: Mapping[ModelKey, Sequence[VerdictPoint]],
 ) -> dict[ModelKey, VerdictPoint]:
     found = {}
+    """Each model's last verdict that is neither skipped nor inconclusive."""
     for key, points in verdicts.items():
         decided = [p for p in points if p.verdict not in _UNDECIDED]
         if decided:

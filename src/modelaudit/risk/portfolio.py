@@ -16,10 +16,10 @@ from modelaudit.risk import fallbacks
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from modelaudit.history import ModelKey
     from modelaudit.registry.schema import ProviderSpec
     from modelaudit.risk.assess import Assessment
     from modelaudit.risk.fallbacks import FallbackOption
-    from modelaudit.store.history import ModelKey
 
 
 @dataclass(frozen=True)

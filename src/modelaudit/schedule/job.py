@@ -20,16 +20,17 @@ if TYPE_CHECKING:
     from modelaudit.metrics.prometheus import MetricsState
     from modelaudit.probe.result import RunReport
     from modelaudit.schedule.ping import Pinger
+    from modelaudit.store.backends import StoreLocation
+    from modelaudit.store.base import Store
     from modelaudit.store.recorder import StoreRecorder
-    from modelaudit.store.sqlite import SqliteStore
 
 LOST = frozenset({Verdict.GONE, Verdict.DOWN})
 
 
 @dataclass(frozen=True)
 class JobOptions:
-    store: bool = True
-    db: Path | None = None
+    store: StoreLocation | None = None
+    """Where to record the runs; None records nothing (`--no-store`)."""
     metrics_file: Path | None = None
     ping_url: str | None = None
 
@@ -44,15 +45,13 @@ class Job:
         self.options = options
         self.warn = warn
         self.pinger: Pinger | None = Pinger(options.ping_url, warn) if options.ping_url else None
-        self.store: SqliteStore | None = None
+        self.store: Store | None = None
         self.recorder: StoreRecorder | None = None
         self.metrics: MetricsState | None = None
 
     def __enter__(self) -> Job:
-        if self.options.store:
-            from modelaudit.store.sqlite import SqliteStore
-
-            self.store = SqliteStore.open(self.options.db)
+        if self.options.store is not None:
+            self.store = self.options.store.open()
         return self
 
     def __exit__(

@@ -17,7 +17,7 @@ import math
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from modelaudit.store.history import Percentiles
+from modelaudit.history import Percentiles
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence

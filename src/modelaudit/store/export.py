@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from modelaudit.probe.document import iso
 
 if TYPE_CHECKING:
-    import sqlite3
-    from collections.abc import Iterator
+    from datetime import datetime
 
 EXPORT_SCHEMA_VERSION = 1
 
@@ -27,63 +26,42 @@ class ExportFormat(StrEnum):
     JSONL = "jsonl"
 
 
-FIELDS = (
-    "schema_version",
-    "attempt_id",
-    "run_id",
-    "run_started_at",
-    "run_status",
-    "provider",
-    "model",
-    "kind",
-    "attempt",
-    "started_at",
-    "error_class",
-    "http_status",
-    "latency_ms",
-    "ttft_ms",
-    "failed_phase",
-    "connect_ms",
-    "connection_reused",
-    "served_model",
-    "system_fingerprint",
-    "output_tokens",
-    "tokens_per_s",
-    "max_gap_ms",
-    "retry_after_s",
-    "ratelimit",
-    "detail",
-)
+class ExportedAttempt(NamedTuple):
+    """One raw attempt as a store hands it over (`Maintenance.export_attempts`): the keys
+    of a line after `schema_version`, in order."""
+
+    attempt_id: int
+    run_id: int
+    run_started_at: datetime
+    run_status: str
+    provider: str
+    model: str
+    kind: str
+    attempt: int
+    started_at: datetime
+    error_class: str
+    http_status: int | None
+    latency_ms: float | None
+    ttft_ms: float | None
+    failed_phase: str | None
+    connect_ms: float | None
+    connection_reused: bool | None
+    served_model: str | None
+    system_fingerprint: str | None
+    output_tokens: int | None
+    tokens_per_s: float | None
+    max_gap_ms: float | None
+    retry_after_s: float | None
+    ratelimit: dict[str, str]
+    detail: str
+
+
+FIELDS = ("schema_version", *ExportedAttempt._fields)
 """The keys of every line, in order (the README documents each one)."""
 
 
-def attempt_lines(conn: sqlite3.Connection, since_ms: int | None = None) -> Iterator[str]:
-    """One JSON line per raw attempt, oldest first; read in one snapshot (WAL), so a probe
-    writing meanwhile is not half-exported."""
-    cursor = conn.execute(
-        "SELECT a.id, a.run_id, r.started_ms, r.status, t.provider, t.model, a.kind, a.number,"
-        " a.started_ms, a.error_class, a.http_status, a.latency_ms, a.ttft_ms, a.failed_phase,"
-        " a.connect_ms, a.connection_reused, sm.value, fp.value, a.output_tokens,"
-        " a.tokens_per_s, a.max_gap_ms, a.retry_after_s, rl.value, d.value"
-        " FROM attempt a JOIN run r ON r.id = a.run_id JOIN target t ON t.id = a.target_id"
-        " LEFT JOIN string sm ON sm.id = a.served_model_id"
-        " LEFT JOIN string fp ON fp.id = a.fingerprint_id"
-        " LEFT JOIN string rl ON rl.id = a.ratelimit_id"
-        " LEFT JOIN string d ON d.id = a.detail_id"
-        " WHERE a.started_ms >= ? ORDER BY a.started_ms, a.id",
-        (since_ms if since_ms is not None else -(2**62),),
-    )
-    for row in cursor:
-        yield json.dumps(_line(row), ensure_ascii=False)
-
-
-def _line(row: tuple[Any, ...]) -> dict[str, Any]:
-    from modelaudit.store.db import from_ms
-
-    values = list(row)
-    values[2] = iso(from_ms(values[2]))
-    values[8] = iso(from_ms(values[8]))
-    values[15] = None if values[15] is None else bool(values[15])
-    values[22] = json.loads(values[22]) if values[22] else {}
-    values[23] = values[23] or ""
-    return dict(zip(FIELDS, (EXPORT_SCHEMA_VERSION, *values), strict=True))
+def jsonl_line(attempt: ExportedAttempt) -> str:
+    line: dict[str, Any] = {"schema_version": EXPORT_SCHEMA_VERSION, **attempt._asdict()}
+    line["run_started_at"] = iso(attempt.run_started_at)
+    line["started_at"] = iso(attempt.started_at)
+    return json.dumps(line, ensure_ascii=False)

@@ -8,7 +8,6 @@ stop the probe: the failure is reported once and the rest of the run goes unstor
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, TypeVar
 
 from modelaudit.errors import StoreError
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 
     from modelaudit.probe.plan import Plan
     from modelaudit.probe.result import ProbeResult, RunReport
-    from modelaudit.store.sqlite import SqliteStore
+    from modelaudit.store.base import RunWriter
 
 T = TypeVar("T")
 
@@ -28,7 +27,7 @@ T = TypeVar("T")
 class StoreRecorder(Observer):
     def __init__(
         self,
-        store: SqliteStore,
+        store: RunWriter,
         registry_sha256: str | None,
         on_failure: Callable[[str], None],
     ) -> None:
@@ -45,7 +44,7 @@ class StoreRecorder(Observer):
     def result(self, result: ProbeResult) -> None:
         run_id = self.run_id
         if run_id is not None:
-            self._guard(lambda: self.store.add_result(run_id, result))
+            self._guard(lambda: self.store.add_results(run_id, (result,)))
 
     def finished(self, report: RunReport) -> None:
         run_id = self.run_id
@@ -65,11 +64,10 @@ class StoreRecorder(Observer):
             return None
         try:
             return write()
-        except (sqlite3.Error, StoreError) as exc:
+        except StoreError as exc:
             self.failed = True
-            reason = exc.message if isinstance(exc, StoreError) else str(exc)
             self.on_failure(
-                f"the history database {self.store.path} failed ({reason}); "
+                f"the history database {self.store.location} failed ({exc.reason}); "
                 "the rest of this run is not stored"
             )
             return None

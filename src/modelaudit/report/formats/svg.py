@@ -10,16 +10,16 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from modelaudit import history
+from modelaudit.history import Window
 from modelaudit.report import text
-from modelaudit.store import history
-from modelaudit.store.history import Window
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime, timedelta
 
+    from modelaudit.history import TimelinePoint
     from modelaudit.risk.score import RiskScore
-    from modelaudit.store.history import TimelinePoint
 
 OK_COLOR = "#2e7d32"
 SOME_FAILED = "#f9a825"

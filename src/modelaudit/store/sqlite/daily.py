@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from modelaudit.store import buckets
-from modelaudit.store.periods import DAILY, Aggregate, Key, merge_into, take_out
+from modelaudit.store.sqlite.periods import DAILY, Aggregate, Key, merge_into, take_out
 
 if TYPE_CHECKING:
     import sqlite3
@@ -47,32 +46,6 @@ def reclassify(conn: sqlite3.Connection, run_id: int, *, inconclusive: bool) -> 
         take_out(conn, DAILY, key, group)
     for key, group in _grouped(rows, target).items():
         merge_into(conn, DAILY, key, group)
-
-
-def backfill(conn: sqlite3.Connection) -> None:
-    """Derive the daily rows of what was stored before they were kept (migration 6): the
-    raw attempts, and the hours `db prune` rolled up."""
-    groups: dict[Key, Aggregate] = defaultdict(Aggregate)
-    rows = conn.execute(
-        "SELECT a.target_id, a.kind, a.error_class, r.status = 'inconclusive', a.started_ms,"
-        " a.latency_ms, a.ttft_ms FROM attempt a JOIN run r ON r.id = a.run_id"
-    )
-    for target_id, kind, error_class, inconclusive, started, latency, ttft in rows:
-        key = (target_id, DAILY.start_of(started), kind, error_class, int(inconclusive))
-        groups[key].add(started, latency, ttft)
-    for key, group in groups.items():
-        merge_into(conn, DAILY, key, group)
-    hours = conn.execute(
-        "SELECT target_id, hour_ms, kind, error_class, inconclusive, attempts, first_ms,"
-        " last_ms, latency_hist, ttft_hist FROM rollup"
-    ).fetchall()
-    for target_id, hour, kind, error_class, inconclusive, *rolled in hours:
-        key = (target_id, DAILY.start_of(hour), kind, error_class, inconclusive)
-        merge_into(conn, DAILY, key, _rolled(*rolled))
-
-
-def _rolled(attempts: int, first: int, last: int, latency: str, ttft: str) -> Aggregate:
-    return Aggregate(attempts, first, last, buckets.decode(latency), buckets.decode(ttft))
 
 
 def _grouped(attempts: Iterable[Sample], inconclusive: int) -> dict[Key, Aggregate]:

@@ -1,56 +1,19 @@
-"""The reads behind `modelaudit history`: recent runs, and one model's runs."""
+"""The small reads of the commands (`RunLog`): recent runs, one model's runs (`modelaudit
+history`), a provider's last catalog."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from modelaudit.errors import UsageError
-from modelaudit.store.db import from_ms
+from modelaudit.store.base import CatalogSnapshot, ModelRun, ProbeOutcome, RunSummary
+from modelaudit.store.sqlite.db import from_ms
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 
 if TYPE_CHECKING:
     import sqlite3
-    from datetime import datetime
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    id: int
-    started_at: datetime
-    finished_at: datetime | None
-    status: RunStatus
-    tool_version: str
-    registry_sha256: str | None
-    attempts: int
-    requests_sent: int | None
-    verdicts: dict[Verdict, int] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ProbeOutcome:
-    """The final attempt of one kind of probe of a model in a run."""
-
-    kind: ProbeKind
-    error_class: ErrorClass
-    attempts: int
-    http_status: int | None = None
-    latency_ms: float | None = None
-    ttft_ms: float | None = None
-
-
-@dataclass(frozen=True)
-class ModelRun:
-    run_id: int
-    started_at: datetime
-    run_status: RunStatus
-    verdict: Verdict | None
-    """None when the run ended without verdicts (killed)."""
-    reason: str | None
-    probes: tuple[ProbeOutcome, ...]
 
 
 def recent_runs(conn: sqlite3.Connection, limit: int) -> list[RunSummary]:
@@ -144,3 +107,18 @@ def _final_attempts(
 
 def _kind_order(probe: ProbeOutcome) -> int:
     return list(ProbeKind).index(probe.kind)
+
+
+def latest_catalog(
+    conn: sqlite3.Connection, provider: str, before_ms: int | None
+) -> CatalogSnapshot | None:
+    row = conn.execute(
+        "SELECT s.run_id, s.taken_ms, c.ids FROM catalog_snapshot s"
+        " JOIN catalog_set c ON c.id = s.set_id WHERE s.provider = ? AND s.taken_ms < ?"
+        " ORDER BY s.taken_ms DESC LIMIT 1",
+        (provider, before_ms if before_ms is not None else 2**62),
+    ).fetchone()
+    if row is None:
+        return None
+    run_id, taken, ids = row
+    return CatalogSnapshot(provider, int(run_id), from_ms(taken), frozenset(json.loads(ids)))

@@ -1,6 +1,7 @@
 """What the history store answers about a time window: the seam between the store, which
-computes it (in SQL, so a month of attempts stays fast), and the report and drills, which
-read it. Values only: frozen, timezone-aware UTC, no SQLite types.
+computes it (in SQL, so a month of attempts stays fast), and the risk score, the report and
+the drills, which judge from it. Values only: frozen, timezone-aware UTC, no store types
+(the store's side of the seam, `HistoryReader`, is in `modelaudit.store.base`).
 
 How attempts count towards availability is decided here, once:
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
 
@@ -173,35 +174,3 @@ class RateLimitPoint:
     header: str
     """e.g. `x-ratelimit-limit-requests`, `anthropic-ratelimit-tokens-limit`."""
     limit: float
-
-
-class HistoryReader(Protocol):
-    """Answers about a window. Implemented by the SQLite store."""
-
-    def models(self, window: Window) -> list[ModelHistory]:
-        """One entry per model with any attempt in the window."""
-        ...
-
-    def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
-        """Per model, the attempts of the window in buckets of `bucket` width, at the
-        starts `bucket_starts` gives (empty buckets left out). Latency percentiles are
-        exact for buckets shorter than a day; whole-day buckets may give them bucketed
-        (within 3 %), as prune's rollups do."""
-        ...
-
-    def verdicts(self, window: Window) -> dict[ModelKey, list[VerdictPoint]]:
-        """Per model, its verdict in each run of the window, oldest first."""
-        ...
-
-    def incidents(self, window: Window) -> list[Incident]: ...
-
-    def catalog_changes(self, window: Window) -> list[CatalogChange]: ...
-
-    def drift(self, window: Window) -> list[DriftEvent]:
-        """The served model differing from the one asked for, or `system_fingerprint`
-        changing between attempts."""
-        ...
-
-    def ratelimit_ceilings(self, window: Window) -> dict[ModelKey, list[RateLimitPoint]]:
-        """The `*-limit*` rate-limit headers seen, per model, oldest first."""
-        ...

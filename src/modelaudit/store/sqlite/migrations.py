@@ -1,5 +1,7 @@
 """The schema, as an ordered list of migrations: `MIGRATIONS[n]` takes a database from
 version n to n + 1 (`PRAGMA user_version`). Never edit a released migration; append one.
+A migration calls no code that may change later: what migrations 4-6 derive from older rows
+is frozen in `backfills`.
 
 `migrate` applies every missing step in ONE write transaction and re-reads the version
 under the write lock, so when several processes open a new database at once exactly one
@@ -26,7 +28,8 @@ from typing import TYPE_CHECKING
 
 from modelaudit import __version__
 from modelaudit.errors import StoreError
-from modelaudit.store.db import APPLICATION_ID, check_ours, transaction
+from modelaudit.store.sqlite import backfills
+from modelaudit.store.sqlite.db import APPLICATION_ID, check_ours, transaction
 
 if TYPE_CHECKING:
     import sqlite3
@@ -185,9 +188,7 @@ def _v4_change_events(conn: sqlite3.Connection) -> None:
         CREATE INDEX change_event_target ON change_event (target_id, kind, at_ms);
         """,
     )
-    from modelaudit.store import changes
-
-    changes.backfill(conn)
+    backfills.change_events(conn)
 
 
 def _v5_incidents(conn: sqlite3.Connection) -> None:
@@ -209,9 +210,7 @@ def _v5_incidents(conn: sqlite3.Connection) -> None:
         CREATE INDEX incident_last ON incident (last_ms);
         """,
     )
-    from modelaudit.store import incidents
-
-    incidents.backfill(conn)
+    backfills.incidents(conn)
 
 
 def _v6_daily_sums(conn: sqlite3.Connection) -> None:
@@ -233,9 +232,7 @@ def _v6_daily_sums(conn: sqlite3.Connection) -> None:
         ) WITHOUT ROWID;
         """,
     )
-    from modelaudit.store import daily
-
-    daily.backfill(conn)
+    backfills.daily_sums(conn)
 
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (

@@ -1,5 +1,4 @@
-"""`SqliteHistory`: the `HistoryReader` over the SQLite store, plus the reads behind
-`modelaudit history`.
+"""`SqliteHistory`: the `HistoryReader` over the SQLite store.
 
 Windows are half-open, [since, until). Counting follows `history.counts_as` exactly: the
 SQL groups attempts by (model, kind, error class, run inconclusive?) and Python applies the
@@ -24,9 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from modelaudit.store import buckets
-from modelaudit.store.db import from_ms, ms
-from modelaudit.store.history import (
+from modelaudit.history import (
     AVAILABILITY_KINDS,
     SUCCESS_CLASSES,
     CatalogChange,
@@ -40,15 +37,18 @@ from modelaudit.store.history import (
     VerdictPoint,
     counts_as,
 )
-from modelaudit.store.periods import DAILY, ROLLUP, Table
+from modelaudit.store import buckets
+from modelaudit.store.sqlite.db import from_ms, ms, translated
+from modelaudit.store.sqlite.periods import DAILY, ROLLUP, Table
 from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
 
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Iterable, Iterator
     from datetime import datetime, timedelta
+    from pathlib import Path
 
-    from modelaudit.store.history import Window
+    from modelaudit.history import Window
 
 DAY_MS = DAILY.width_ms
 RANGED_BUCKETS = 64
@@ -259,10 +259,11 @@ class _Grid:
 
 
 class SqliteHistory:
-    """Implements `modelaudit.store.history.HistoryReader`."""
+    """Implements `modelaudit.store.base.HistoryReader`."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
+        self.path = path
         self._names: dict[int, ModelKey] | None = None
 
     def _name(self, target_id: int) -> ModelKey:
@@ -275,6 +276,7 @@ class SqliteHistory:
 
     # --- per-model summary ----------------------------------------------------------------
 
+    @translated
     def models(self, window: Window) -> list[ModelHistory]:
         since, until = _bounds(window)
         grid = _Grid.whole(since, until)
@@ -305,6 +307,7 @@ class SqliteHistory:
             )
         return histories
 
+    @translated
     def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
         since, until = _bounds(window)
         grid = _Grid.aligned(since, until, max(1, round(bucket.total_seconds() * 1000)))
@@ -539,6 +542,7 @@ class SqliteHistory:
 
     # --- verdicts and incidents -------------------------------------------------------------
 
+    @translated
     def verdicts(self, window: Window) -> dict[ModelKey, list[VerdictPoint]]:
         since, until = _bounds(window)
         # Runs in start order (run_started), each run's verdicts by its primary key: the
@@ -556,6 +560,7 @@ class SqliteHistory:
             by_target[target_id].append(VerdictPoint(run_id, at, _VERDICTS[verdict], reason))
         return dict(sorted((self._name(t), points) for t, points in by_target.items()))
 
+    @translated
     def incidents(self, window: Window) -> list[Incident]:
         """The incidents with a run in the window, from the `incident` table (kept as
         verdicts are written): each with its real start, its end if that falls inside the
@@ -594,6 +599,7 @@ class SqliteHistory:
 
     # --- catalog, drift, rate limits -------------------------------------------------------
 
+    @translated
     def catalog_changes(self, window: Window) -> list[CatalogChange]:
         since, until = _bounds(window)
         changes: list[CatalogChange] = []
@@ -635,6 +641,7 @@ class SqliteHistory:
         row = self.conn.execute("SELECT ids FROM catalog_set WHERE id = ?", (set_id,)).fetchone()
         return set(json.loads(row[0]))
 
+    @translated
     def drift(self, window: Window) -> list[DriftEvent]:
         """Served-model events: the first answer naming another model than the one asked
         for, then every change of the served model. Fingerprint events: a
@@ -659,6 +666,7 @@ class SqliteHistory:
         row = self.conn.execute("SELECT value FROM string WHERE id = ?", (string_id,)).fetchone()
         return str(row[0])
 
+    @translated
     def ratelimit_ceilings(self, window: Window) -> dict[ModelKey, list[RateLimitPoint]]:
         """The ceilings in effect when the window starts (at its start), then each change
         of a ceiling header inside it."""

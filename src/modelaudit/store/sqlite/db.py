@@ -1,5 +1,5 @@
-"""Opening the history database: where it lives, its permissions and pragmas, and the one
-way to write to it (a short `BEGIN IMMEDIATE` transaction).
+"""Opening the SQLite history database: its permissions and pragmas, the one way to write
+to it (a short `BEGIN IMMEDIATE` transaction), and SQLite's errors as `StoreError`s.
 
 Any number of processes may write to one database at once: WAL lets readers run beside a
 writer, every write takes the write lock up front (`BEGIN IMMEDIATE`, so two writers never
@@ -11,20 +11,19 @@ No transaction is ever held across network I/O.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import time
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, Protocol, TypeVar
 
 from modelaudit.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
-DB_ENV = "MODELAUDIT_DB"
-DB_NAME = "history.sqlite3"
 APPLICATION_ID = 0x6D617564  # "maud": tells `file(1)` and us that the file is ours
 BUSY_TIMEOUT_S = 60.0
 """How long a writer waits for another's transaction. Transactions last milliseconds; the
@@ -32,18 +31,7 @@ margin covers a slow disk and a `db prune` batch."""
 
 CACHE_KIB = 32_768
 T = TypeVar("T")
-
-
-def resolve_path(option: Path | None) -> Path:
-    """`--db`, then `$MODELAUDIT_DB`, then the user data directory."""
-    if option is not None:
-        return option.expanduser()
-    from_env = os.environ.get(DB_ENV)
-    if from_env:
-        return Path(from_env).expanduser()
-    from platformdirs import user_data_path
-
-    return user_data_path("modelaudit", appauthor=False) / DB_NAME
+P = ParamSpec("P")
 
 
 def connect(path: Path, *, create: bool) -> sqlite3.Connection:
@@ -52,6 +40,7 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     The file is created 0600 in a 0700 directory (SQLite gives the WAL and shared-memory
     files the database file's mode). Without `create`, a missing file is a usage error.
     """
+    refuse_directory(path)
     if not path.exists():
         if not create:
             raise UsageError(
@@ -73,6 +62,14 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
         conn.close()
         raise StoreError(f"{path}: {exc.message}") from None
     return conn
+
+
+def refuse_directory(path: Path) -> None:
+    if path.is_dir():
+        raise UsageError(
+            f"the history database {path} is a directory: name a file, e.g. "
+            f"{path / 'history.sqlite3'}"
+        )
 
 
 def check_ours(conn: sqlite3.Connection) -> None:
@@ -156,8 +153,29 @@ def reported(path: Path) -> Iterator[None]:
     except sqlite3.Error as exc:
         raise StoreError(
             f"the history database {path} failed: {exc} (`modelaudit db check --db {path}` "
-            "checks it)"
+            "checks it)",
+            reason=str(exc),
         ) from exc
+
+
+class _OnFile(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+
+S = TypeVar("S", bound=_OnFile)
+
+
+def translated(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
+    """A method of the store's interface: SQLite's errors leave it as StoreErrors
+    (`reported`), as `modelaudit.store.base` promises."""
+
+    @functools.wraps(method)
+    def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with reported(self.path):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def ms(moment: datetime) -> int:

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from modelaudit.store.db import APPLICATION_ID
-from modelaudit.store.migrations import LATEST, user_version
+from modelaudit.store.base import CheckReport
+from modelaudit.store.sqlite.db import APPLICATION_ID
+from modelaudit.store.sqlite.migrations import LATEST, user_version
 
 if TYPE_CHECKING:
-    from modelaudit.store.sqlite import SqliteStore
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    schema_version: int
-    problems: tuple[str, ...]
-    counts: dict[str, int] = field(default_factory=dict)
-    size_bytes: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+    from modelaudit.store.sqlite.store import SqliteStore
 
 
 def check(store: SqliteStore) -> CheckReport:

@@ -1,4 +1,5 @@
-"""The SQLite history store: runs, every attempt, verdicts and catalog snapshots.
+"""The SQLite history store: runs, every attempt, verdicts and catalog snapshots. It
+implements `modelaudit.store.base.Store`.
 
 Only this package touches SQLite. Every string written passes through `redact` first: a
 server that echoes a key back in an error message cannot get it into the file.
@@ -13,31 +14,41 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from modelaudit import __version__
+from modelaudit.history import AVAILABILITY_KINDS, counts_as
 from modelaudit.redact import generation as redact_generation
 from modelaudit.redact import redact
-from modelaudit.store import changes, daily, incidents, liveness
-from modelaudit.store.db import (
+from modelaudit.store import liveness
+from modelaudit.store.sqlite import changes, daily, export, incidents, runs
+from modelaudit.store.sqlite.db import (
     connect,
     from_ms,
     ms,
     reported,
-    resolve_path,
     retry_busy,
     transaction,
+    translated,
 )
-from modelaudit.store.history import AVAILABILITY_KINDS, counts_as
-from modelaudit.store.migrations import migrate
+from modelaudit.store.sqlite.migrations import migrate
 from modelaudit.vocabulary import RunStatus
 
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Callable, Iterable, Iterator
-    from datetime import datetime
+    from datetime import datetime, timedelta
     from pathlib import Path
     from types import TracebackType
 
+    from modelaudit.history import ModelKey
     from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
-    from modelaudit.store.reader import SqliteHistory
+    from modelaudit.store.base import (
+        CatalogSnapshot,
+        CheckReport,
+        ModelRun,
+        PruneResult,
+        RunSummary,
+    )
+    from modelaudit.store.export import ExportedAttempt
+    from modelaudit.store.sqlite.reader import SqliteHistory
 
 T = TypeVar("T")
 MAX_CACHED_STRINGS = 10_000
@@ -68,10 +79,9 @@ class SqliteStore:
         """Runs this open found abandoned (their process gone) and marked interrupted."""
 
     @classmethod
-    def open(cls, db: Path | None = None, *, create: bool = True) -> SqliteStore:
+    def open(cls, path: Path, *, create: bool = True) -> SqliteStore:
         """Open (or create) the database, apply migrations, and close runs whose process
         died without closing them."""
-        path = resolve_path(db)
         conn = connect(path, create=create)
         try:
             with reported(path):
@@ -82,6 +92,10 @@ class SqliteStore:
             conn.close()
             raise
         return store
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     def close(self) -> None:
         self.conn.close()
@@ -98,12 +112,13 @@ class SqliteStore:
         self.close()
 
     def history(self) -> SqliteHistory:
-        from modelaudit.store.reader import SqliteHistory
+        from modelaudit.store.sqlite.reader import SqliteHistory
 
-        return SqliteHistory(self.conn)
+        return SqliteHistory(self.conn, self.path)
 
     # --- runs ---------------------------------------------------------------------------
 
+    @translated
     def begin_run(self, started_at: datetime, registry_sha256: str | None) -> int:
         me = liveness.current()
         with transaction(self.conn) as conn:
@@ -123,6 +138,7 @@ class SqliteStore:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
+    @translated
     def finish_run(self, run_id: int, report: RunReport) -> None:
         """Close the run with its status, and store its verdicts and what they make of the
         incidents."""
@@ -154,11 +170,13 @@ class SqliteStore:
         self._targets.update(pending)
         self._snapshots = {s for s in self._snapshots if s[0] != run_id}
 
+    @translated
     def abandon_run(self, run_id: int) -> None:
         """The process is leaving without a report (an error): what is stored stays."""
         with transaction(self.conn) as conn:
             _close_interrupted(conn, [run_id])
 
+    @translated
     def sweep_stale_runs(self) -> list[int]:
         """Mark `running` runs whose process is gone (killed, machine rebooted) as
         interrupted. Returns their ids."""
@@ -178,12 +196,10 @@ class SqliteStore:
 
     # --- attempts -----------------------------------------------------------------------
 
-    def add_result(self, run_id: int, result: ProbeResult) -> None:
-        """Every attempt of one probe result, in one short transaction; and the provider's
-        catalog snapshot when the result carries the whole model list."""
-        self.add_results(run_id, (result,))
-
+    @translated
     def add_results(self, run_id: int, results: Iterable[ProbeResult]) -> None:
+        """Every attempt of the probe results, in one short transaction; and a provider's
+        catalog snapshot when a result carries the whole model list."""
         if self._generation != redact_generation() or len(self._strings) > MAX_CACHED_STRINGS:
             self._strings.clear()  # a new secret: strings must be redacted afresh
             self._generation = redact_generation()
@@ -293,8 +309,9 @@ class SqliteStore:
         pending[key] = int(row[0])
         return pending[key]
 
-    # --- reads the probe uses -----------------------------------------------------------
+    # --- small reads -------------------------------------------------------------------------
 
+    @translated
     def last_ok(self, provider: str, model: str, before: datetime | None = None) -> datetime | None:
         """When the model last answered a generation or health probe ("it used to
         answer"), or None if it never did in this database."""
@@ -306,10 +323,51 @@ class SqliteStore:
             return None
         if before is None or row[1] < ms(before):
             return from_ms(row[1])
-        from modelaudit.store.reader import last_ok_before
+        from modelaudit.store.sqlite.reader import last_ok_before
 
         return last_ok_before(self.conn, row[0], ms(before))
 
+    @translated
+    def latest_catalog(
+        self, provider: str, before: datetime | None = None
+    ) -> CatalogSnapshot | None:
+        return runs.latest_catalog(self.conn, provider, ms(before) if before else None)
+
+    @translated
+    def recent_runs(self, limit: int) -> list[RunSummary]:
+        return runs.recent_runs(self.conn, limit)
+
+    @translated
+    def find_model(self, ref: str) -> ModelKey:
+        _, provider, model = runs.find_target(self.conn, ref)
+        return provider, model
+
+    @translated
+    def model_runs(self, model: ModelKey, limit: int) -> list[ModelRun]:
+        row = self.conn.execute(
+            "SELECT id FROM target WHERE provider = ? AND model = ?", model
+        ).fetchone()
+        return [] if row is None else runs.model_runs(self.conn, int(row[0]), limit)
+
+    # --- maintenance -----------------------------------------------------------------------
+
+    @translated
+    def check(self) -> CheckReport:
+        from modelaudit.store.sqlite.check import check
+
+        return check(self)
+
+    @translated
+    def prune(self, older_than: timedelta, now: datetime) -> PruneResult:
+        from modelaudit.store.sqlite.prune import prune
+
+        return prune(self.conn, older_than, now)
+
+    def export_attempts(self, since: datetime | None = None) -> Iterator[ExportedAttempt]:
+        with reported(self.path):
+            yield from export.attempts(self.conn, ms(since) if since else None)
+
+    @translated
     def counts(self) -> dict[str, int]:
         """Rows per table, for `db check`."""
         row = self.conn.execute(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from modelaudit.errors import LockedError
-from modelaudit.schedule.lock import exclusive, lock_path
+from modelaudit.store.sqlite.lock import exclusive, lock_path
 from tests.fakes import wait_until
 from tests.store.cli_support import KEY, KEY_ENV, count, half_done, in_process, running
 

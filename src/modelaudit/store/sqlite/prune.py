@@ -14,26 +14,17 @@ holds the write lock for long, and an interrupted prune leaves whole hours done.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from modelaudit.store.db import from_ms, ms, transaction
-from modelaudit.store.periods import ROLLUP, Aggregate, Key, merge_into
+from modelaudit.store.base import PruneResult
+from modelaudit.store.sqlite.db import from_ms, ms, transaction
+from modelaudit.store.sqlite.periods import ROLLUP, Aggregate, Key, merge_into
 
 if TYPE_CHECKING:
     import sqlite3
     from datetime import datetime, timedelta
 
 HOUR_MS = ROLLUP.width_ms
-
-
-@dataclass(frozen=True)
-class PruneResult:
-    cutoff: datetime
-    """Attempts that started before this (an hour boundary) were rolled up."""
-    attempts: int
-    hours: int
-    """Rollup rows written (one per model, hour, kind, error class)."""
 
 
 def prune(conn: sqlite3.Connection, older_than: timedelta, now: datetime) -> PruneResult:

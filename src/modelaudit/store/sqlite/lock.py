@@ -1,9 +1,9 @@
-"""The process lock of scheduled runs: `watch` and `probe --exclusive` hold it, so a slow
-run is never overlapped by the next one (cron firing again, a second watcher).
+"""The lock of scheduled runs on an SQLite store: `watch` and `probe --exclusive` hold it, so
+a slow run is never overlapped by the next one (cron firing again, a second watcher).
 
-It is an `flock` on `<database>.lock`: the kernel releases it when the process ends, however
-it ends (kill -9 included), so a lock is never left stale. Plain `probe` runs do not take
-it; any number of them may write to the database at once.
+It is an `flock` on `<database>.lock`, beside the database: the kernel releases it when the
+process ends, however it ends (kill -9 included), so a lock is never left stale. Plain
+`probe` runs do not take it; any number of them may write to the database at once.
 """
 
 from __future__ import annotations
@@ -27,11 +27,7 @@ def lock_path(db: Path) -> Path:
 @contextlib.contextmanager
 def exclusive(path: Path) -> Iterator[None]:
     """Hold the lock for the block, or raise LockedError at once (exit 5)."""
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise StoreError(f"cannot open the lock file {path}: {exc.strerror}") from None
+    fd = open_lock_file(path)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -45,6 +41,15 @@ def exclusive(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def open_lock_file(path: Path) -> int:
+    """The lock file's descriptor, created 0600 in a 0700 directory if need be."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot open the lock file {path}: {exc.strerror}") from None
 
 
 def _holder(fd: int) -> str:

@@ -85,18 +85,3 @@ def _first_time(conn: sqlite3.Connection, target_id: int, fingerprint: int, at_m
         (target_id, fingerprint, at_ms),
     )
     return cursor.rowcount == 1
-
-
-def backfill(conn: sqlite3.Connection) -> None:
-    """Derive the events of attempts stored before change events existed (migration 4)."""
-    targets = conn.execute("SELECT id, model FROM target ORDER BY id").fetchall()
-    for target_id, model in targets:
-        rows = conn.execute(
-            "SELECT a.started_ms, a.served_model_id, s.value, a.fingerprint_id, a.ratelimit_id"
-            " FROM attempt a LEFT JOIN string s ON s.id = a.served_model_id"
-            " WHERE a.target_id = ? AND (a.served_model_id IS NOT NULL"
-            " OR a.fingerprint_id IS NOT NULL OR a.ratelimit_id IS NOT NULL)"
-            " ORDER BY a.started_ms, a.id",
-            (target_id,),
-        ).fetchall()
-        record(conn, target_id, model, (Observation(*row) for row in rows))

@@ -1,0 +1,270 @@
+"""`modelaudit discover`: what each provider serves now, read from its catalog (no tokens)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from modelaudit.cli import console
+from modelaudit.cli.options import ConfigOption, DbOption, ProviderOption
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from modelaudit.discovery.catalogs import Source
+    from modelaudit.discovery.document import DiscoverDocument, ListedModel
+    from modelaudit.discovery.run import Discovery
+    from modelaudit.registry.loader import LoadedRegistry
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+class DiscoverFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+FromEnvOption = Annotated[
+    bool,
+    typer.Option(
+        "--from-env",
+        help="Also read each known vendor whose key variable is set (see the README's list).",
+    ),
+]
+LocalOption = Annotated[
+    bool,
+    typer.Option("--local", help="Also look for LLM servers on this machine's loopback ports."),
+]
+LocalPortsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--local-ports",
+        help="Loopback ports to look on, comma-separated (`none` for none). Default: "
+        "$MODELAUDIT_LOCAL_PORTS, then each engine's default port.",
+        show_default=False,
+    ),
+]
+OnlyOption = Annotated[
+    list[str] | None,
+    typer.Option("--only", help="Only model ids matching this glob, e.g. 'gpt-4.1*' (repeatable)."),
+]
+
+
+def discover(
+    config: ConfigOption = None,
+    provider: ProviderOption = None,
+    from_env: FromEnvOption = False,
+    local: LocalOption = False,
+    local_ports: LocalPortsOption = None,
+    only: OnlyOption = None,
+    db: DbOption = None,
+    output_format: Annotated[
+        DiscoverFormat | None,
+        typer.Option("--format", "-f", help="table or json. Default: table on a terminal."),
+    ] = None,
+) -> int:
+    """Read each provider's model list (no tokens): dated snapshots and floating aliases,
+    lifecycle and retirement data, changes since the last stored list, registry models
+    no longer listed."""
+    from modelaudit.discovery import catalogs, document, run
+    from modelaudit.errors import UsageError
+    from modelaudit.exitcodes import ExitCode
+    from modelaudit.registry.schema import Defaults
+
+    loaded = _registry(config, required=not (from_env or local or local_ports))
+    chosen = set(provider or ())
+    sources = catalogs.registry_sources(loaded.registry.providers) if loaded else []
+    if from_env:
+        sources += catalogs.env_sources(exclude=_covered(sources))
+    if chosen:
+        unknown = chosen - {s.provider.name for s in sources}
+        if unknown:
+            have = ", ".join(sorted(s.provider.name for s in sources)) or "none"
+            raise UsageError(f"--provider {sorted(unknown)[0]}: no such provider (have: {have})")
+        sources = [s for s in sources if s.provider.name in chosen]
+    ports = _ports(local_ports) if (local or local_ports is not None) else ()
+    if not sources and not ports:
+        raise UsageError(_nothing_to_read())
+    defaults = loaded.registry.defaults if loaded else Defaults()
+    base_dir = loaded.path.parent if loaded else _cwd()
+    taken = [s.provider.name for s in sources]
+    found = run.run(sources, defaults, base_dir, ports, taken)
+    found = _with_snapshots(found, db)
+    doc = document.build(found, tuple(only or ()))
+    chosen_format = output_format or (
+        DiscoverFormat.TABLE if sys.stdout.isatty() else DiscoverFormat.JSON
+    )
+    if chosen_format is DiscoverFormat.JSON:
+        console.data(doc.model_dump_json(indent=2))
+    else:
+        _render_tables(doc)
+    _summarize(doc)
+    if doc.providers and not any(p.status == "listed" for p in doc.providers):
+        return ExitCode.INCONCLUSIVE
+    return ExitCode.OK
+
+
+def _registry(config: Path | None, *, required: bool) -> LoadedRegistry | None:
+    from modelaudit import registry
+    from modelaudit.errors import UsageError
+
+    try:
+        path = registry.discover(config)
+    except UsageError:
+        if required:
+            raise
+        return None
+    return registry.load(path)
+
+
+def _covered(sources: list[Source]) -> list[str]:
+    """Vendors the registry already has: the same name or the same base URL."""
+    from modelaudit.registry.vendors import table
+
+    urls = {s.provider.base_url for s in sources}
+    names = {s.provider.name for s in sources}
+    return [v.name for v in table().vendors if v.name in names or v.resolved_base_url() in urls]
+
+
+def _ports(option: str | None) -> tuple[int, ...]:
+    from modelaudit.discovery.localscan import ports_to_scan
+
+    try:
+        return ports_to_scan(option)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--local-ports") from None
+
+
+def _nothing_to_read() -> str:
+    from modelaudit.registry.vendors import table
+
+    keys = ", ".join(v.keys[0] for v in table().vendors if v.from_env)
+    return (
+        "nothing to read: no provider matches, no known vendor's key is set "
+        f"(looked for {keys}) and no loopback port was scanned"
+    )
+
+
+def _cwd() -> Path:
+    from pathlib import Path
+
+    return Path.cwd()
+
+
+def _with_snapshots(found: Discovery, db: str | None) -> Discovery:
+    """The last list each provider's probe runs stored, when a history database exists."""
+    from dataclasses import replace
+
+    from modelaudit.errors import ModelauditError, UsageError
+    from modelaudit.store.backends import locate
+
+    location = locate(db)  # a bad --db is the user's error, told as one
+    snapshots = {}
+    try:
+        with location.open(create=False) as store:
+            for read in found.reads:
+                name = read.source.provider.name
+                stored = store.latest_catalog(name)
+                if stored is not None:
+                    snapshots[name] = stored
+    except UsageError:
+        return found  # no history database yet: nothing to compare with
+    except ModelauditError as exc:
+        console.warn(f"the history database was not read: {exc.message}")
+        return found
+    return replace(found, snapshots=snapshots)
+
+
+def _render_tables(doc: DiscoverDocument) -> None:
+    from rich import box
+    from rich.table import Table
+
+    def new_table(*columns: str) -> Table:
+        made = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for column in columns:
+            made.add_column(column, no_wrap=column in ("provider", "kind"))
+        return made
+
+    models = new_table("provider", "model", "kind", "points at", "lifecycle", "retires", "note")
+    for p in doc.providers:
+        for m in p.models:
+            models.add_row(
+                *map(
+                    _cell,
+                    (
+                        p.provider,
+                        m.id,
+                        m.kind,
+                        _points_at(m),
+                        m.lifecycle or "",
+                        m.retires or "",
+                        _note(m.in_registry, m.new),
+                    ),
+                )
+            )
+    console.out().print(models)
+    missing = new_table("provider", "registry model", "status", "detail")
+    vanished = new_table("provider", "model", "gone since the list stored at")
+    for p in doc.providers:
+        for r in p.registry_models:
+            if r.status != "listed":
+                missing.add_row(*map(_cell, (p.provider, r.id, r.status, r.detail)))
+        if p.since_snapshot is not None:
+            for model_id in p.since_snapshot.vanished:
+                vanished.add_row(*map(_cell, (p.provider, model_id, p.since_snapshot.taken_at)))
+    for extra in (missing, vanished):
+        if extra.row_count:
+            console.out().print(extra)
+
+
+def _cell(text: str) -> str:
+    """Server-supplied text for the terminal: control characters (escape sequences, line
+    breaks) shown as `?`, never interpreted."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def _points_at(m: ListedModel) -> str:
+    if m.resolves_to:
+        return f"→ {m.resolves_to}"
+    if m.snapshots:
+        more = f" (+{len(m.snapshots) - 1} older)" if len(m.snapshots) > 1 else ""
+        return f"newest snapshot {m.snapshots[0]}{more}"
+    if m.superseded_by:
+        return f"newer snapshot: {m.superseded_by}"
+    return ""
+
+
+def _note(in_registry: bool, new: bool | None) -> str:
+    words = []
+    if in_registry:
+        words.append("in registry")
+    if new:
+        words.append("new")
+    return ", ".join(words)
+
+
+def _summarize(doc: DiscoverDocument) -> None:
+    for p in doc.providers:
+        if p.status != "listed":
+            console.warn(f"{p.provider}: {p.status}: {p.detail}")
+            continue
+        line = f"{p.provider}: {plural(p.listed, 'model')} listed ({p.found_by})"
+        if p.since_snapshot is not None:
+            s = p.since_snapshot
+            line += (
+                f"; since the list stored at {s.taken_at}: {len(s.appeared)} new, "
+                f"{len(s.vanished)} gone"
+            )
+        not_listed = [r for r in p.registry_models if r.status != "listed"]
+        if not_listed:
+            line += f"; {len(not_listed)} registry models not listed"
+        console.info(line)
+    console.info(
+        f"{plural(doc.requests_sent, 'request')} sent, no tokens (list reads and look-ups by "
+        "id only)"
+    )
