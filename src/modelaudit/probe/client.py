@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from modelaudit.families import FAMILIES
 from modelaudit.probe.http1 import H11Transport, Origin
+from modelaudit.probe.plan import ca_bundle_path
 from modelaudit.probe.timing import TIMINGS, WireTimes
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from urllib.request import Request
 
     from modelaudit.probe.http1 import Trace
+    from modelaudit.registry.schema import ProviderSpec
 
 USER_AGENT = "modelaudit"
 DEFAULT_HEADERS = {
@@ -44,6 +47,17 @@ def ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
         context.load_verify_locations(cafile=str(ca_bundle))
     context.set_alpn_protocols(["http/1.1"])
     return context
+
+
+def provider_tls(provider: ProviderSpec, base_dir: Path) -> dict[str, ssl.SSLContext]:
+    """Each of `provider`'s hosts (its family's `hosts`) mapped to a TLS context that also
+    trusts its `ca_bundle`; empty when it has none. Raises OSError (`ssl.SSLError` for a
+    file that is not PEM)."""
+    path = ca_bundle_path(provider, base_dir)
+    if path is None:
+        return {}
+    context = ssl_context(path)
+    return dict.fromkeys(FAMILIES[provider.api].hosts(provider), context)
 
 
 def make_client(

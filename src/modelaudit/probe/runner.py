@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from modelaudit.families import FAMILIES
 from modelaudit.probe import control, kinds, verdict
-from modelaudit.probe.client import make_client, ssl_context
+from modelaudit.probe.client import make_client, provider_tls
 from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget, utc_now
 from modelaudit.probe.plan import GENERATION_KINDS
 from modelaudit.probe.result import ModelVerdict, RunReport
@@ -26,7 +26,6 @@ from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
     from datetime import datetime
-    from pathlib import Path
 
     import httpx
 
@@ -143,10 +142,9 @@ def run_sync(plan: Plan, observer: Observer | None = None) -> RunReport:
 @contextlib.asynccontextmanager
 async def _client(plan: Plan) -> AsyncIterator[httpx.AsyncClient]:
     tls = {
-        host: ssl_context(_ca_path(plan, p.provider))
+        host: context
         for p in plan.providers
-        if p.provider.ca_bundle is not None
-        for host in FAMILIES[p.provider.api].hosts(p.provider)
+        for host, context in provider_tls(p.provider, plan.base_dir).items()
     }
     total = plan.defaults.concurrency.total
     client = make_client(
@@ -168,12 +166,6 @@ def _pools(plan: Plan, total: int) -> dict[str, int]:
         for host in FAMILIES[p.provider.api].hosts(p.provider):
             pools[host] = min(total, pools.get(host, 0) + cap)
     return pools
-
-
-def _ca_path(plan: Plan, provider: ProviderSpec) -> Path:
-    assert provider.ca_bundle is not None
-    path = provider.ca_bundle.expanduser()
-    return path if path.is_absolute() else plan.base_dir / path
 
 
 _GenerationProbe: TypeAlias = (
