@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from modelaudit.families.base import Clock
     from modelaudit.probe.plan import Plan, ProviderPlan
     from modelaudit.probe.result import ControlCheck, ProbeResult
     from modelaudit.registry.schema import ModelSpec, ProviderSpec
@@ -87,7 +88,14 @@ class _RunState:
         self.observer.result(result)
 
 
-async def run(plan: Plan, observer: Observer | None = None, seed: int | None = None) -> RunReport:
+async def run(
+    plan: Plan,
+    observer: Observer | None = None,
+    seed: int | None = None,
+    clock: Clock = utc_now,
+) -> RunReport:
+    """Probe everything `plan` names. `clock` is what families that sign or fetch tokens
+    read the time from (a test's fixed one)."""
     state = _RunState(plan, observer or Observer())
     started_at = utc_now()
     state.observer.started(plan, started_at)
@@ -96,7 +104,8 @@ async def run(plan: Plan, observer: Observer | None = None, seed: int | None = N
     interrupted = False
     control_check: ControlCheck | None = None
     async with _client(plan) as client:
-        ctx = ProbeContext(client, defaults, budget, plan.base_dir, random.Random(seed))  # noqa: S311
+        rng = random.Random(seed)  # noqa: S311 - backoff jitter, not a secret
+        ctx = ProbeContext(client, defaults, budget, plan.base_dir, rng, clock)
         limits = _Limits(asyncio.Semaphore(defaults.concurrency.total))
         try:
             await asyncio.gather(*(_run_provider(ctx, state, limits, p) for p in plan.providers))
