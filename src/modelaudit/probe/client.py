@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ssl
 import time
-from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -26,7 +25,6 @@ from modelaudit.probe.timing import TIMINGS, WireTimes
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Mapping
     from pathlib import Path
-    from urllib.request import Request
 
     from modelaudit.probe.http1 import Trace
     from modelaudit.registry.schema import ProviderSpec
@@ -88,7 +86,7 @@ def make_client(
             mounts[_pattern(origin)] = Timed(
                 httpx.AsyncHTTPTransport(verify=verify, limits=limits, proxy=proxy)
             )
-    return httpx.AsyncClient(
+    return _CookielessClient(
         transport=direct,
         mounts=mounts,
         follow_redirects=False,
@@ -96,7 +94,6 @@ def make_client(
         timeout=httpx.Timeout(None, connect=connect_s),
         trust_env=False,  # proxies are decided above; TLS honours SSL_CERT_FILE itself
         headers=DEFAULT_HEADERS,
-        cookies=_NoCookies(),
     )
 
 
@@ -114,10 +111,29 @@ class _Once:
         return self._made
 
 
-class _NoCookies(CookieJar):
-    """A jar that keeps nothing: no request of a run carries a cookie a server set."""
+class _NoCookies(httpx.Cookies):
+    """Keeps nothing and sends nothing. (Reading a response's cookies would also cost tens
+    of microseconds a request: httpx builds a urllib request and response for it.)"""
 
-    def extract_cookies(self, response: Any, request: Request) -> None:
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def __bool__(self) -> bool:
+        return False
+
+
+_NO_COOKIES = _NoCookies()
+
+
+class _CookielessClient(httpx.AsyncClient):
+    """httpx's client, without cookies: no request of a run carries one a server set."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
         return None
 
 

@@ -86,11 +86,20 @@ class ProbeContext:
     """What a family's authorizer reads the time from (signatures, token expiry)."""
     authorizers: dict[str, Authorizer] = field(default_factory=dict)
     """Each provider's, made on its first request and kept for the run."""
+    hosts: dict[str, frozenset[tuple[str, str, int]]] = field(default_factory=dict)
+    """Each provider's hosts (`Family.hosts`), as (scheme, host, port)."""
 
     def authorizer(self, provider: ProviderSpec) -> Authorizer:
         if provider.name not in self.authorizers:
             self.authorizers[provider.name] = FAMILIES[provider.api].authorizer(provider)
         return self.authorizers[provider.name]
+
+    def bound_to(self, provider: ProviderSpec, url: str) -> bool:
+        """Whether `url` is on one of `provider`'s own hosts."""
+        if provider.name not in self.hosts:
+            hosts = FAMILIES[provider.api].hosts(provider)
+            self.hosts[provider.name] = frozenset(origin_of(host) for host in hosts)
+        return origin_of(url) in self.hosts[provider.name]
 
 
 @dataclass(frozen=True)
@@ -196,8 +205,7 @@ def authorization(
     the credential cannot be read."""
     if not request.authenticated or provider.credential_ref is None:
         return None
-    hosts = {origin_of(host) for host in FAMILIES[provider.api].hosts(provider)}
-    if origin_of(request.url) not in hosts:
+    if not ctx.bound_to(provider, request.url):
         return None
     credential = credentials.read(provider, ctx.base_dir)
     assert credential is not None, "a provider with a credential reference reads one"
