@@ -300,3 +300,10 @@ def test_tls_verifies_with_the_providers_bundle_and_fails_without_it() -> None:
     assert [ex.body for ex in trusted] == [b'{"ok":true}'] * 2
     assert [ex.timings.reused for ex in trusted] == [False, True]
     assert classify_exception(untrusted) is ErrorClass.TLS_FAILED
+
+
+def test_a_cookie_a_server_sets_is_never_sent_back() -> None:
+    with FakeServer() as server:
+        server.route("GET", "/", Reply(headers={"set-cookie": "session=abc123; Path=/"}))
+        _fetch([f"{server.url}/", f"{server.url}/"])
+    assert [r.headers.get("cookie") for r in server.requests] == [None, None]
