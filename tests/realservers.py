@@ -62,6 +62,7 @@ __all__ = [
     "RunningServer",
     "ServerVenv",
     "litellm_server",
+    "llamacpp_installed",
     "llamacpp_server",
     "start_litellm",
     "start_llamacpp",
@@ -222,6 +223,7 @@ LITELLM_VENV = ServerVenv(
 VENVS = {"llamacpp": LLAMACPP_VENV, "litellm": LITELLM_VENV}
 # Which venvs each fixture needs (litellm forwards one model to the llama.cpp server).
 FIXTURE_NEEDS = {
+    "llamacpp_installed": ("llamacpp",),
     "llamacpp_server": ("llamacpp",),
     "llamacpp_server_with_key": ("llamacpp",),
     "litellm_server": ("llamacpp", "litellm"),
@@ -615,6 +617,13 @@ def _serve(start: Callable[[], RunningServer], what: str) -> Iterator[RunningSer
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def llamacpp_installed() -> None:
+    """llama.cpp's venv is installed, for a test that starts the server itself (somewhere
+    the session's servers cannot be reached, such as a network namespace)."""
+    _require("llamacpp")
 
 
 @pytest.fixture(scope="session")

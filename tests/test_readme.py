@@ -59,3 +59,15 @@ def test_a_readme_command_parses(args: list[str], capsys: pytest.CaptureFixture[
     code = run([*args, "--help"]) if args != ["--version"] else run(args)
     err = capsys.readouterr().err
     assert code == 0, err
+
+
+def test_the_exit_codes_say_what_watch_does_when_stopped() -> None:
+    # tests/schedule/test_watch.py holds `watch` to exit 0 on SIGTERM; every other command
+    # exits 130 when interrupted (tests/cli/test_exits.py).
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in README.read_text().splitlines()
+        if re.match(r"\| `\d+` \|", line)
+    }
+    assert "`watch` stopped by SIGTERM or Ctrl-C exits 0" in rows["`0`"]
+    assert "Any other command interrupted by Ctrl-C or SIGTERM" in rows["`130`"]

@@ -37,6 +37,9 @@ class ErrorClass(StrEnum):
     PROTOCOL_ERROR = "protocol_error"
     BAD_REQUEST = "bad_request"
     CONTENT_FILTERED = "content_filtered"
+    MODEL_SUBSTITUTED = "model_substituted"
+    """A generation was answered by another model than the one asked for (a server that
+    answers any name with the model it has loaded): the requested model does not answer."""
 
 
 class Verdict(StrEnum):

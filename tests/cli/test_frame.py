@@ -92,6 +92,46 @@ def test_config_check_summary_counts_and_retirements(
     assert "retires 2027-01-31: acme/acme-large (pinned)" in err
 
 
+def test_config_check_says_no_key_is_needed_when_none_is(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local_only = SMALL[: SMALL.index("  - name: acme")] + SMALL[SMALL.index("  - name: local") :]
+    (isolated_env / "providers.yaml").write_text(local_only)
+
+    err = run(["config", "check"], capsys)[2]
+
+    assert "keys: none needed (no provider sets `api_key`)" in err
+    assert "keys present" not in err
+
+
+def test_config_check_names_the_providers_that_need_no_key(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (isolated_env / "providers.yaml").write_text(SMALL)
+
+    err = run(["config", "check"], capsys)[2]
+
+    assert "keys present: none" in err  # acme's key is needed and not set
+    assert "key missing:  env:ACME_API_KEY (acme)" in err
+    assert "no key needed: local" in err
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["probe"], ["watch"], ["check"], ["report"], ["drill"], ["db", "export"]]
+)
+def test_help_shows_no_value_placeholder_for_flags(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run([*command, "--help"], capsys)
+
+    assert code == 0
+    assert "<bool>" not in out
+    if command == ["probe"]:
+        assert "--dry-run " in out
+        assert "--db" in out
+        assert "<file>" in out  # options that take a value still say what it is
+
+
 def test_config_discovery_prefers_the_option_then_the_environment_then_the_cwd(
     isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -125,6 +165,25 @@ def test_an_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
 
     assert code == 2
     assert "No such option: --colour" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["probe", "--kind", "strem"], "'strem' is not one of 'catalog', 'completion'"),
+        (["report", "--format", "htm"], "'htm' is not one of 'table', 'json', 'markdown'"),
+        (["check", "--retiring", "wan"], "'wan' is not one of 'fail', 'warn'"),
+        (["drill", "--format", "yaml"], "'yaml' is not one of 'table', 'json'"),
+    ],
+)
+def test_a_value_outside_an_option_s_choices_says_so_plainly(
+    args: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(args, capsys)
+
+    assert code == 2
+    assert said in err
+    assert "Value error" not in err
 
 
 def test_providers_json_is_data_on_stdout(

@@ -10,6 +10,7 @@ point. Every failure is immediate without a network, so the whole run takes seco
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -213,9 +214,12 @@ def test_keyed_vendors_offline_are_inconclusive_and_keys_stay_secret(tmp_path: P
 # --- the same on loopback, where namespaces are not permitted --------------------------------
 
 
-def test_a_closed_port_is_retried_by_the_catalog_then_once_per_model(
+def test_a_refused_port_is_down_retried_by_the_catalog_then_once_per_model(
     isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Nothing listens on a loopback port: the host answered (a refusal), so the server is
+    # down whatever the control check would say, and it is not asked. The catalog retried
+    # reaching the server; each model then tries once.
     from modelaudit.cli.app import run
     from tests.fakes.http import closed_port
     from tests.probe.runs import provider
@@ -234,7 +238,82 @@ def test_a_closed_port_is_retried_by_the_catalog_then_once_per_model(
         **{(m, "catalog"): 3 for m in models},
         **{(m, "completion"): 1 for m in models},
     }
-    assert set(verdicts_by_model(document).values()) == {"inconclusive"}
-    assert code == 3
+    assert set(verdicts_by_model(document).values()) == {"down"}
+    assert document["run"]["control"] is None
+    assert code == 0
     # which address refused, not only httpx's "All connection attempts failed"
-    assert all(f"'127.0.0.1', {server.port}" in v["reason"] for v in document["verdicts"])
+    assert all(f"127.0.0.1:{server.port}" in v["reason"] for v in document["verdicts"])
+
+
+# --- a real llama.cpp server on an air-gapped machine ------------------------------------------
+
+_STOPPED_SERVER_DRIVER = """\
+import json, subprocess, sys
+from pathlib import Path
+
+sys.path.insert(0, sys.argv[1])
+from tests.realservers import start_llamacpp
+
+work = Path(sys.argv[2])
+server = start_llamacpp(work / "server")
+registry = work / "providers.yaml"
+registry.write_text(sys.argv[3].replace("URL", server.url))
+
+def probe():
+    done = subprocess.run(
+        [sys.executable, "-m", "modelaudit", "probe", "-c", str(registry), "-f", "json",
+         "--no-store", "--fail-on", "down"],
+        capture_output=True, text=True, timeout=300, cwd=work,
+    )
+    return {"code": done.returncode, "out": done.stdout, "err": done.stderr}
+
+try:
+    running = probe()
+finally:
+    server.stop()
+stopped = probe()
+print(json.dumps({"running": running, "stopped": stopped}))
+"""
+
+_LOCAL_LLAMACPP = """\
+version: 1
+defaults:
+  kinds: [completion]
+  budget: {output_tokens_per_probe: 2}
+  timeouts: {connect_s: 5, first_byte_s: 120, first_token_s: 120, stall_s: 60, total_s: 180}
+  slo: {p95_latency_ms: 600000}
+providers:
+  - name: gpu-box
+    api: openai
+    base_url: URL/v1
+    hosting: self-hosted
+    models:
+      - {id: smollm2-135m, weights: open}
+"""
+
+
+@netns
+@pytest.mark.realserver
+@pytest.mark.usefixtures("llamacpp_installed")
+def test_a_stopped_local_llamacpp_is_down_with_the_network_unplugged(tmp_path: Path) -> None:
+    # No network but loopback: the control check (public hosts, the defaults) fails. The
+    # real server answers; once stopped, its port refuses: the host answered and nothing
+    # listens, which is down, whatever the control check says.
+    repo = Path(__file__).resolve().parents[2]
+    done = run_offline(
+        [sys.executable, "-c", _STOPPED_SERVER_DRIVER, str(repo), str(tmp_path), _LOCAL_LLAMACPP],
+        env=clean_env(tmp_path / "home"),
+        cwd=tmp_path,
+        loopback=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done
+    runs = json.loads(done.stdout.strip().splitlines()[-1])
+    running, stopped = (json.loads(runs[k]["out"]) for k in ("running", "stopped"))
+    assert runs["running"]["code"] == 0, runs["running"]
+    assert running["verdicts"][0]["verdict"] == "up"
+    assert runs["stopped"]["code"] == 1, runs["stopped"]  # --fail-on down
+    verdict = stopped["verdicts"][0]
+    assert (verdict["verdict"], verdict["error_class"]) == ("down", "connect_failed")
+    assert "nothing listens on port" in verdict["reason"]
+    assert stopped["run"]["status"] == "complete"

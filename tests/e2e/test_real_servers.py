@@ -44,6 +44,23 @@ def _defaults(control_url: str, kinds: str) -> str:
     return FAST_AND_PATIENT.format(kinds=kinds, control=control_url)
 
 
+def _llamacpp_registry(
+    url: str, kinds: str, openai_ids: list[str], anthropic_ids: list[str]
+) -> str:
+    """llama.cpp through its OpenAI routes and its Anthropic route, no key."""
+
+    def models(ids: list[str]) -> str:
+        return "".join(f"      - {{id: {i}, weights: open}}\n" for i in ids)
+
+    return _defaults(f"{url}/health", kinds) + (
+        f"  - name: llamacpp\n    api: openai\n    base_url: {url}/v1\n"
+        "    server: llamacpp\n    hosting: self-hosted\n    models:\n"
+        + models(openai_ids)
+        + f"  - name: llamacpp-anthropic\n    api: anthropic\n    base_url: {url}\n"
+        "    server: llamacpp\n    hosting: self-hosted\n    models:\n" + models(anthropic_ids)
+    )
+
+
 def _probe(tmp: Path, registry: str, *, timeout: float = 400.0, **keys: str) -> Iterator[ProbeRun]:
     path = write_registry(tmp, registry)
     run = run_probe(path, "-f", "json", env=clean_env(tmp / "home", **keys), timeout=timeout)
@@ -58,26 +75,8 @@ def _probe(tmp: Path, registry: str, *, timeout: float = 400.0, **keys: str) -> 
 def llamacpp_run(
     llamacpp_server: RunningServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ProbeRun]:
-    url = llamacpp_server.url
-    registry = (
-        _defaults(f"{url}/health", "catalog, completion, stream, health")
-        + f"""\
-  - name: llamacpp
-    api: openai
-    base_url: {url}/v1
-    server: llamacpp
-    hosting: self-hosted
-    models:
-      - {{id: {ALIAS}, weights: open}}
-      - {{id: {NOT_SERVED}, weights: open}}
-  - name: llamacpp-anthropic
-    api: anthropic
-    base_url: {url}
-    server: llamacpp
-    hosting: self-hosted
-    models:
-      - {{id: {ALIAS}, weights: open}}
-"""
+    registry = _llamacpp_registry(
+        llamacpp_server.url, "catalog, completion, stream, health", [ALIAS, NOT_SERVED], [ALIAS]
     )
     yield from _probe(tmp_path_factory.mktemp("llamacpp"), registry)
 
@@ -115,15 +114,39 @@ def test_llamacpp_health_and_catalog_read_right(llamacpp_run: ProbeRun, provider
 def test_a_model_llamacpp_does_not_list_is_gone_though_it_answers(
     llamacpp_run: ProbeRun,
 ) -> None:
-    # Single-model llama.cpp answers any model name with 200, as its one model: only the
-    # catalog can tell that the id we depend on is not what the server serves.
+    # Single-model llama.cpp answers any model name with 200, as its one model: the reply
+    # names the model that answered, and it is not the one asked for.
     completion = llamacpp_run.result("llamacpp", NOT_SERVED, "completion")
-    assert (completion["error_class"], completion["served_model"]) == ("ok", ALIAS)
+    assert (completion["error_class"], completion["served_model"]) == ("model_substituted", ALIAS)
     assert llamacpp_run.result("llamacpp", NOT_SERVED, "catalog")["catalog"]["listed"] is False
 
     verdict = llamacpp_run.verdict("llamacpp", NOT_SERVED)
-    assert (verdict["verdict"], verdict["error_class"]) == ("gone", "model_not_found")
-    assert "not in the catalog" in verdict["reason"]
+    assert (verdict["verdict"], verdict["error_class"]) == ("gone", "model_substituted")
+    assert f"answered by `{ALIAS}`, not `{NOT_SERVED}`" in verdict["reason"]
+
+
+GHOST = "ghost-model-7b"
+
+
+@pytest.fixture(scope="module", params=["catalog", "completion", "stream"])
+def one_kind_run(
+    request: pytest.FixtureRequest,
+    llamacpp_server: RunningServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, ProbeRun]]:
+    registry = _llamacpp_registry(llamacpp_server.url, request.param, [GHOST, ALIAS], [GHOST])
+    for run in _probe(tmp_path_factory.mktemp(f"one-kind-{request.param}"), registry):
+        yield request.param, run
+
+
+def test_an_unserved_model_id_is_never_up_on_any_kind(one_kind_run: tuple[str, ProbeRun]) -> None:
+    kind, run = one_kind_run
+    for provider in ("llamacpp", "llamacpp-anthropic"):
+        verdict = run.verdict(provider, GHOST)
+        assert verdict["verdict"] == "gone", (kind, verdict)
+        if kind != "catalog":
+            assert ALIAS in verdict["reason"], verdict  # says which model answered
+    assert run.verdict("llamacpp", ALIAS)["verdict"] == "up", run
 
 
 def test_a_llamacpp_run_completes_and_exits_0(llamacpp_run: ProbeRun) -> None:

@@ -59,6 +59,7 @@ ERROR_CLASSES = frozenset(
         "protocol_error",
         "bad_request",
         "content_filtered",
+        "model_substituted",
     }
 )
 """modelaudit's closed set of error classes (kept here so the fakes import nothing from src)."""
@@ -360,6 +361,16 @@ def split_pieces(text: str) -> list[str]:
 # --- the base fake ------------------------------------------------------------------------------
 
 
+def model_in_body(request: Request) -> str | None:
+    """The `model` field of a JSON request body (OpenAI, Anthropic, Ollama), if any."""
+    try:
+        body = request.json()
+    except ValueError:
+        return None
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) else None
+
+
 class FamilyFake(ABC):
     """A FakeServer speaking one family's wire format, with per-model scripting."""
 
@@ -538,12 +549,7 @@ class FamilyFake(ABC):
     def is_generation(self, request: Request) -> bool: ...
 
     def model_of(self, request: Request) -> str | None:
-        try:
-            body = request.json()
-        except ValueError:
-            return None
-        model = body.get("model") if isinstance(body, dict) else None
-        return model if isinstance(model, str) else None
+        return model_in_body(request)
 
     def max_tokens_of(self, body: dict[str, Any]) -> int | None:
         return None

@@ -53,6 +53,7 @@ __all__ = [
     "redirect",
     "redirect_handler",
     "self_signed_server",
+    "silent_port",
     "sse_reply",
     "text_reply",
     "wait_until",
@@ -735,6 +736,47 @@ class ClosedPort:
 
 def closed_port() -> ClosedPort:
     return ClosedPort()
+
+
+class SilentPort:
+    """A 127.0.0.1 port that never answers a connection attempt: its listener's queue is
+    full and it never accepts, so the kernel drops each new SYN and connecting times out,
+    as on a machine whose network does not answer (what a refused port is not: a refusal
+    proves the host is there and nothing listens)."""
+
+    def __init__(self, port: int = 0, fill_timeout_s: float = 0.2, max_fillers: int = 16) -> None:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", port))
+        self._listener.listen(0)
+        self.port: int = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._fillers: list[socket.socket] = []
+        for _ in range(max_fillers):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.settimeout(fill_timeout_s)
+            self._fillers.append(filler)
+            try:
+                filler.connect(("127.0.0.1", self.port))
+            except OSError:  # timed out: the queue is full, the port is silent now
+                return
+        self.close()
+        raise RuntimeError("could not fill the listen queue of a loopback port")
+
+    def close(self) -> None:
+        for sock in (*self._fillers, self._listener):
+            sock.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def silent_port(port: int = 0) -> SilentPort:
+    """A silent port; `port` takes a given one over (a stopped server's)."""
+    return SilentPort(port)
 
 
 class TimingServer(FakeServer):

@@ -34,6 +34,16 @@ def test_azure_string_status_code_counts_as_status() -> None:
     assert (error.code, error.status, error.retry_after_s) == ("429", 429, 20.0)
 
 
+def test_azure_retry_after_wording_is_a_hint() -> None:
+    error = read(
+        429,
+        '{"error":{"code":"429","message":"Requests to the ChatCompletions_Create Operation '
+        "under Azure OpenAI API version 2024-05-01-preview have exceeded token rate limit of "
+        'your current OpenAI S0 pricing tier. Please retry after 86400 seconds."}}',
+    )
+    assert error.retry_after_s == 86400.0
+
+
 def test_azure_content_filter_keeps_the_outer_code() -> None:
     error = read(
         400,
@@ -187,15 +197,16 @@ def test_html_body_gives_its_title() -> None:
 
 def test_plain_text_and_empty_bodies() -> None:
     assert read(500, "Internal Server Error").message == "Internal Server Error"
-    assert read(503, b"") == ProviderError()
+    assert read(503, b"") == ProviderError(form="empty")
+    assert read(500, "Internal Server Error").form == "text"
     assert read(500, b"\xff\xfe garbage").message is not None
 
 
-def test_retry_after_headers_win_and_milliseconds_first() -> None:
+def test_the_retry_hint_is_the_body_s_own_headers_are_the_classifier_s() -> None:
+    # retry-after headers need the clock (an HTTP date): `classify.retry_after_s` reads them.
     body = '{"error":{"message":"Rate limit reached for requests. Please try again in 1.2s."}}'
     assert read(429, body).retry_after_s == 1.2
-    assert read(429, body, **{"retry-after": "7"}).retry_after_s == 7.0
-    assert read(429, body, **{"retry-after": "7", "retry-after-ms": "250"}).retry_after_s == 0.25
+    assert read(429, body, **{"retry-after": "7"}).retry_after_s == 1.2
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """A registry whose pinned model lives on a loopback fake of the OpenAI wire format, and
-whose control check points at a closed loopback port: when the fake is unreachable the
-run is "could not tell", never "gone"."""
+whose control check points at a closed loopback port: when the fake cannot be reached
+(it never answers) the run is "could not tell", never "gone"."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ _REGISTRY = """\
 version: 1
 
 defaults:
-  timeouts: {{connect_s: 2, first_byte_s: 5, first_token_s: 5, stall_s: 5, total_s: 10}}
+  timeouts: {{connect_s: {connect_s:g}, first_byte_s: 5, first_token_s: 5, stall_s: 5, total_s: 10}}
   retry: {{attempts: 2, backoff_s: 0, max_backoff_s: 0, max_retry_after_s: 1}}
   control:
     # Nothing listens here: "is this machine online?" is answered "no".
@@ -48,9 +48,14 @@ PIN_LINE = 24
 
 
 def registry_text(
-    base_url: str, control_port: int, retires: str | None = None, key_env: str = "ACME_API_KEY"
+    base_url: str,
+    control_port: int,
+    retires: str | None = None,
+    key_env: str = "ACME_API_KEY",
+    connect_s: float = 2,
 ) -> str:
     return _REGISTRY.format(
+        connect_s=connect_s,
         base_url=base_url,
         key_env=key_env,
         control_port=control_port,
@@ -78,8 +83,10 @@ def write_registry(
     control_port: int,
     retires: str | None = None,
     key_env: str = "ACME_API_KEY",
+    connect_s: float = 2,
 ) -> Path:
     path = directory / "providers.yaml"
-    path.write_text(registry_text(base_url, control_port, retires, key_env), encoding="utf-8")
+    text = registry_text(base_url, control_port, retires, key_env, connect_s)
+    path.write_text(text, encoding="utf-8")
     assert path.read_text().splitlines()[PIN_LINE - 1].strip() == f"- id: {PINNED}"
     return path

@@ -12,7 +12,7 @@ import pytest
 
 from modelaudit.gate import lockfile
 from tests.fakes.base import Behaviour, Model
-from tests.fakes.http import closed_port
+from tests.fakes.http import silent_port
 from tests.fakes.openai import FakeOpenAI
 from tests.gate.loopback import KEY, PIN_LINE, PINNED, SERVED_AS, Outcome, run_cli, write_registry
 
@@ -142,8 +142,8 @@ def test_down_warns_unless_asked_to_fail(
 def test_unreachable_network_is_could_not_tell_never_gone(
     control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with closed_port() as provider:
-        write_registry(isolated_env, provider.url + "/v1", control_port)
+    with silent_port() as provider:
+        write_registry(isolated_env, provider.url + "/v1", control_port, connect_s=0.3)
 
         result = check(capsys)
 

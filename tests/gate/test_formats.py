@@ -111,6 +111,19 @@ def test_junit_fails_errors_and_skips_the_right_testcases() -> None:
     assert "\x07" not in (failure.get("message") or "")
 
 
+def test_junit_carries_the_warning_of_a_pin_that_passes_with_one() -> None:
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(formatter(CheckFormat.JUNIT).render(everything()))  # noqa: S314 - ours
+
+    # m3 is down, which fails the build only with --fail-on down: a pass with a warning.
+    assert list(root.find("testcase[@name='m3']") or []) == []
+    warnings = [p.get("value") for p in root.iter("property") if p.get("name") == "warning"]
+    assert warnings == [
+        "acme/m3 (providers.yaml:13): Pinned model is down: catalog: 500 server_error"
+    ]
+
+
 # --- sarif ---------------------------------------------------------------------------------
 
 
@@ -245,11 +258,26 @@ def test_the_step_summary_is_appended_when_github_gives_a_file(
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     assert rows[0] == "| Result | Pinned model | Status | Retires | Where | Detail |"
     assert rows[2].startswith("| ❌ FAIL | acme/m0 | gone |  | providers.yaml:10 | gone: catalog")
-    assert "\\| pipes \\`ticks\\`" in rows[2]
+    assert "\\| pipes `ticks`" in rows[2]  # a code span, as GitHub shows it
     assert "&lt;b&gt;tags&lt;/b&gt; &amp;" in rows[2]
     assert all(row.count(" | ") == 5 for row in rows[2:])
     assert "| ❌ FAIL | acme/m5 | retiring | 2026-12-09 (in 10 days) |" in text
     assert capsys.readouterr().out.startswith("::error file=providers.yaml,line=10,")
+
+
+def test_the_step_summary_renders_code_as_code_and_text_as_text() -> None:
+    from markdown_it import MarkdownIt
+
+    cell = github.markdown_cell(
+        "ACME_API_KEY is not set: export `ACME_API_KEY`; a `x|y` code; <b>tag</b> `odd"
+    )
+    html = MarkdownIt("commonmark").enable("table").render(f"| a |\n| --- |\n| {cell} |\n")
+
+    assert "<code>ACME_API_KEY</code>" in html
+    assert "<code>x|y</code>" in html
+    assert "&lt;b&gt;tag&lt;/b&gt;" in html
+    assert "`odd" in html  # an unpaired backtick is a backtick
+    assert "\\" not in html  # no escape shows literally
 
 
 def test_no_step_summary_without_the_variable(

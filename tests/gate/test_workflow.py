@@ -10,11 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from tests.fakes.base import Model
+from tests.fakes.http import silent_port
 from tests.fakes.openai import FakeOpenAI
 from tests.gate.loopback import KEY, PIN_LINE, PINNED, SERVED_AS, write_registry
 from tests.gate.registries import COMMENTED, write
@@ -73,7 +75,7 @@ def workflow_repo(
     """A repository holding the fake's registry, the documented check step, and its env."""
     repo = directory / "repo"
     repo.mkdir()
-    write_registry(repo, fake.base_url, control_port, key_env="OPENAI_API_KEY")
+    write_registry(repo, fake.base_url, control_port, key_env="OPENAI_API_KEY", connect_s=0.5)
     step = step_named(yaml.safe_load(WORKFLOW.read_text()), "Check pinned models")
     return repo, step, runner_env(repo, step.get("env", {}), secrets)
 
@@ -89,8 +91,11 @@ def test_the_documented_workflow_fails_on_removal_passes_on_return_and_cannot_te
     removed = run_step(repo, step, env)
     fake.add_model(Model(PINNED, served_as=SERVED_AS))
     back = run_step(repo, step, env)
-    fake.stop()  # the provider's port now refuses, as does the control check's
-    offline = run_step(repo, step, env)
+    fake.stop()
+    # The provider's port now never answers (a refusal would prove the host up and the
+    # server down), and the control check's port refuses: this machine looks offline.
+    with silent_port(urlsplit(fake.base_url).port or 0):
+        offline = run_step(repo, step, env)
 
     assert present.returncode == 0, present.stdout + present.stderr
     assert "::" not in present.stdout

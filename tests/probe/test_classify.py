@@ -23,6 +23,7 @@ from modelaudit.probe.classify import (
     classify_stream_failure,
     exception_reason,
     is_transient,
+    read_served,
     reason,
 )
 from modelaudit.probe.timing import DeadlineExceeded
@@ -736,6 +737,9 @@ def test_every_error_class_is_produced_by_a_real_body_or_exception() -> None:
     produced = {classify_response(case.status, case.error()) for case in CASES}
     produced |= {classify_exception(exc) for _, exc, _ in EXCEPTIONS}
     produced.add(classify_generation(Generation(finish_reason="stop", text_chars=2)))
+    substituted = read_served("ghost-model-7b", "smollm2-135m")
+    assert substituted is not None
+    produced.add(substituted.error_class)
     assert produced == set(ErrorClass)
 
 
@@ -756,6 +760,7 @@ TRANSIENT = {
     E.PROTOCOL_ERROR: True,
     E.BAD_REQUEST: False,
     E.CONTENT_FILTERED: False,
+    E.MODEL_SUBSTITUTED: False,
 }
 
 
@@ -824,3 +829,199 @@ def test_key_wording_in_a_rate_limit_or_server_error_stays_retryable(status: int
     error_class = classify_response(status, error)
     assert error_class is not ErrorClass.AUTH_FAILED
     assert is_transient(error_class, status)
+
+
+# --- the documented table --------------------------------------------------------------
+
+
+def test_every_message_signal_is_in_the_documented_table() -> None:
+    from pathlib import Path
+
+    from modelaudit.probe.classify import SIGNALS
+
+    doc = (Path(__file__).parents[2] / "docs" / "signals.md").read_text(encoding="utf-8")
+    for signal in SIGNALS:
+        row = next((line for line in doc.splitlines() if line.startswith(f"| `{signal.name}`")), "")
+        assert row, f"docs/signals.md has no row for `{signal.name}`"
+        assert f"`{signal.error_class.value}`" in row
+        for phrase in signal.phrases:
+            assert f"`{phrase.strip()}`" in row, (signal.name, phrase)
+
+
+# --- rate-limit resets, windows and quotas of zero ----------------------------------------
+
+
+def test_the_reset_of_the_exhausted_limit_is_read_from_each_vendor_s_headers() -> None:
+    from datetime import UTC, datetime
+
+    from modelaudit.probe.classify import limit_resets_in_s
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    groq = {  # requests are per day at Groq, tokens per minute: the tokens ran out
+        "x-ratelimit-remaining-requests": "14370",
+        "x-ratelimit-reset-requests": "2m59.56s",
+        "x-ratelimit-remaining-tokens": "0",
+        "x-ratelimit-reset-tokens": "7.66s",
+    }
+    assert limit_resets_in_s(groq, now) == 7.66
+    anthropic = {
+        "anthropic-ratelimit-requests-remaining": "0",
+        "anthropic-ratelimit-requests-reset": "2026-01-01T05:00:00Z",
+    }
+    assert limit_resets_in_s(anthropic, now) == 5 * 3600
+    openrouter = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1767312000000"}
+    assert limit_resets_in_s(openrouter, now) == 86400
+    assert limit_resets_in_s({"x-ratelimit-reset": "NaN"}, now) is None
+    assert limit_resets_in_s({}, now) is None
+    # an instant just past is clock skew (the limit has lifted); long past says nothing
+    assert limit_resets_in_s({"x-ratelimit-reset": "1767225570000"}, now) == 0
+    assert limit_resets_in_s({"x-ratelimit-reset": "1741305600000"}, now) is None
+    stale = {"anthropic-ratelimit-tokens-reset": "2025-12-31T23:00:00Z"}
+    assert limit_resets_in_s(stale, now) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "30"}, E.RATE_LIMITED),
+        ({"retry-after": "3600"}, E.QUOTA_EXHAUSTED),
+        ({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "23h59m"},
+         E.QUOTA_EXHAUSTED),
+        ({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "20s"},
+         E.RATE_LIMITED),
+        ({"retry-after": "inf"}, E.RATE_LIMITED),
+    ],
+)  # fmt: skip
+def test_a_429_that_lifts_in_an_hour_or_more_is_a_quota(
+    headers: dict[str, str], expected: ErrorClass
+) -> None:
+    error = ProviderError(type="rate_limit_error", message="Too many requests")
+    assert classify_response(429, error, headers) is expected
+
+
+def test_a_quota_of_zero_never_clears_by_waiting() -> None:
+    error = ProviderError(
+        type="RESOURCE_EXHAUSTED",
+        message="You exceeded your current quota.",
+        retry_after_s=20.0,
+        quota_ids=("GenerateRequestsPerMinutePerProjectPerModel-FreeTier",),
+        quota_values=("0",),
+    )
+    assert classify_response(429, error) is E.QUOTA_EXHAUSTED
+
+
+@pytest.mark.parametrize(
+    ("quota_id", "expected"),
+    [
+        ("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", E.RATE_LIMITED),
+        ("GenerateRequestsPerDayPerProjectPerModel-FreeTier", E.QUOTA_EXHAUSTED),
+    ],
+)
+def test_the_window_of_a_google_quota_decides(quota_id: str, expected: ErrorClass) -> None:
+    # Google words every limit like billing: the structure decides, not the words.
+    error = ProviderError(
+        type="RESOURCE_EXHAUSTED",
+        message="You exceeded your current quota, please check your plan and billing details.",
+        quota_ids=(quota_id,),
+    )
+    assert classify_response(429, error) is expected
+
+
+# --- who answered ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("asked", "served", "also", "same"),
+    [
+        ("gpt-4o", "gpt-4o-2024-08-06", (), True),
+        ("claude-3-5-sonnet-latest", "claude-3-5-sonnet-20241022", (), True),
+        ("llama3", "llama3:latest", (), True),
+        ("qwen2.5-7b-instruct", "/models/qwen2.5-7b-instruct-q4_k_m.gguf", (), True),
+        ("openai/gpt-4o", "gpt-4o-2024-08-06", (), True),
+        ("gemini-flash-latest", "gemini-2.5-flash-preview-09-2025", (), True),
+        ("my-deployment", "gpt-4o-2024-08-06", ("gpt-4o",), True),  # Azure base_model
+        ("my-deployment", "gpt-4o-2024-08-06", ("*",), True),  # Azure, undeclared
+        ("fast", "gpt-4o-mini-2024-07-18", ("gpt-4o-mini",), True),  # served_as
+        ("openrouter/auto", "anthropic/claude-sonnet-4.5", (), True),  # a router
+        ("ghost-model-7b", "smollm2-135m", (), False),
+        ("gpt-4o-mini", "gpt-4o-2024-08-06", (), False),
+        ("any-model-name", "gemma-3-1b-it-qat:2", (), False),  # LM Studio, one model loaded
+    ],
+)
+def test_snapshots_and_aliases_are_the_model_another_model_is_not(
+    asked: str, served: str, also: tuple[str, ...], same: bool
+) -> None:
+    from modelaudit.probe.classify import same_model
+
+    assert same_model(asked, served, also) is same
+
+
+# --- where a refusal comes from -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "local"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("10.1.2.3", True),
+        ("172.20.0.5", True),
+        ("192.168.1.10", True),
+        ("169.254.1.1", True),
+        ("fe80::1%eth0", True),
+        ("fd12:3456::1", True),
+        ("8.8.8.8", False),
+        ("2606:4700::1111", False),
+        ("not-an-address", False),
+    ],
+)
+def test_loopback_private_and_link_local_addresses_are_local(address: str, local: bool) -> None:
+    from modelaudit.probe.classify import is_local_address
+
+    assert is_local_address(address) is local
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_refusal_on_loopback_is_definitive_and_says_where(host: str) -> None:
+    import asyncio
+
+    from modelaudit.probe.classify import read_exception
+    from modelaudit.probe.http1 import Origin, connect
+
+    port = closed_port()
+
+    async def attempt() -> BaseException:
+        try:
+            await connect(Origin.of(f"http://{host}:{port}/"), None)
+        except OSError as exc:
+            return exc
+        raise AssertionError("connected to a closed port")
+
+    failure = asyncio.run(attempt())
+    found = read_exception(failure)
+    assert (found.error_class, found.about_target) == (E.CONNECT_FAILED, True)
+    assert f"nothing listens on port {port}" in (found.fix or "")
+    assert "127.0.0.1" in (found.fix or "")
+
+
+def test_a_refusal_from_a_public_address_says_nothing_about_the_target() -> None:
+    from modelaudit.probe.classify import read_exception
+    from modelaudit.probe.http1 import Refused
+
+    found = read_exception(Refused(("93.184.216.34",), 443))
+    assert (found.error_class, found.about_target) == (E.CONNECT_FAILED, None)
+
+
+def test_a_server_error_saying_the_context_overflowed_is_a_refused_request() -> None:
+    from modelaudit.probe.classify import read_response
+
+    def read(body: str) -> ProviderError:
+        return parse_error_response(HttpResponse(500, {}, body.encode()))
+
+    body = (
+        '{"error":{"code":500,"message":"Context size has been exceeded.","type":"server_error"}}'
+    )
+    finding = read_response(500, read(body))
+    assert finding.error_class is E.BAD_REQUEST
+    assert finding.signal == "context-overflow"
+    assert read_response(500, read('{"error":{"message":"boom"}}')).error_class is E.SERVER_ERROR

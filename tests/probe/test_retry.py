@@ -8,7 +8,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from modelaudit.probe.retry import next_wait, retry_after_s
+from modelaudit.probe.classify import retry_after_s
+from modelaudit.probe.retry import next_wait
 from modelaudit.registry.schema import Retry
 
 POLICY = Retry(attempts=3, backoff_s=0.5, max_backoff_s=8.0, max_retry_after_s=20.0)
@@ -31,6 +32,32 @@ def test_retry_after_as_an_http_date() -> None:
 
 def test_a_date_in_the_past_means_now() -> None:
     assert retry_after_s({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"retry-after": "NaN"},
+        {"retry-after": "inf"},
+        {"retry-after": "-inf"},
+        {"retry-after-ms": "nan"},
+        {"retry-after": "1e300"},
+        {"retry-after-ms": "1e300"},
+        {"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"},
+    ],
+)
+def test_non_finite_and_absurd_hints_are_no_hint(headers: dict[str, str]) -> None:
+    assert retry_after_s(headers) is None
+    assert retry_after_s(headers, body_hint_s=3.0) == 3.0
+
+
+def test_a_negative_hint_means_now() -> None:
+    assert retry_after_s({"retry-after": "-5"}) == 0.0
+
+
+def test_the_clock_is_a_parameter() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert retry_after_s({"retry-after": "Thu, 01 Jan 2026 01:00:00 GMT"}, now=now) == 3600.0
 
 
 def test_a_body_hint_is_used_when_no_header_gives_one() -> None:

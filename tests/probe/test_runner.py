@@ -23,7 +23,8 @@ from tests.fakes import (
     FakeVLLM,
     Model,
 )
-from tests.fakes.http import FakeServer, closed_port
+from tests.fakes.base import http_date
+from tests.fakes.http import FakeServer, closed_port, silent_port
 from tests.probe.runs import probe, provider, write_registry
 
 KEY = "sk-test-runner-0123456789abcdef"
@@ -195,13 +196,33 @@ def test_a_retry_after_beyond_the_budget_is_not_waited_for(
     isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with FakeOpenAI(key=openai_key, models=["gpt-4o"]) as fake:
-        fake.behave("gpt-4o", Behaviour.error("rate_limited", retry_after="3600"))
+        fake.behave("gpt-4o", Behaviour.error("rate_limited", retry_after="600"))
         openai_registry(isolated_env, fake, ["gpt-4o"], online, kinds=["completion"])
 
         run = probe(capsys)
 
     assert run.result("gpt-4o", "completion")["attempts"] == 1
     assert run.verdict("gpt-4o")["verdict"] == "degraded"
+
+
+@pytest.mark.parametrize("hint", [{"retry_after": "7200"}, {"retry_after": http_date(86400)}])
+def test_a_429_that_lifts_in_hours_is_a_quota_not_a_rate_limit(
+    hint: dict[str, str],
+    isolated_env: Path,
+    online: str,
+    openai_key: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with FakeOpenAI(key=openai_key, models=["gpt-4o"]) as fake:
+        fake.behave("gpt-4o", Behaviour.error("rate_limited", **hint))
+        openai_registry(isolated_env, fake, ["gpt-4o"], online, kinds=["completion"])
+
+        run = probe(capsys)
+
+    verdict = run.verdict("gpt-4o")
+    assert (verdict["verdict"], verdict["error_class"]) == ("blocked", "quota_exhausted")
+    assert "the limit lifts in" in verdict["reason"]
+    assert run.result("gpt-4o", "completion")["attempts"] == 1
 
 
 def test_rate_limited_throughout_is_degraded_never_down(
@@ -482,18 +503,37 @@ def test_an_anthropic_error_event_after_a_200_is_overloaded(
     assert run.verdict("claude-x")["verdict"] == "degraded"
 
 
-def test_an_html_page_with_status_200_is_a_protocol_error(
+def test_an_html_page_with_status_200_is_not_the_provider(
     isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A captive portal or a login page answers where the API was expected: with the
+    # network working, it is the configuration (base_url), never an outage.
     with FakeOpenAI(key=openai_key, models=["gpt-4o"]) as fake:
         fake.behave("gpt-4o", Behaviour.html())
         openai_registry(isolated_env, fake, ["gpt-4o"], online, kinds=["completion"])
 
-        run = probe(capsys)
+        run = probe(capsys, "--fail-on", "down")
 
-    completion = run.result("gpt-4o", "completion")
-    assert completion["error_class"] == "protocol_error"
-    assert "text/html" in completion["detail"]
+    verdict = run.verdict("gpt-4o")
+    assert (verdict["verdict"], verdict["error_class"]) == ("inconclusive", "bad_request")
+    assert "check base_url" in verdict["reason"]
+    assert run.document["run"]["control"]["reachable"] is True
+    assert run.code == 0
+
+
+def test_an_html_page_with_status_200_behind_a_dead_network_is_a_portal(
+    isolated_env: Path, offline: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAI(key=openai_key, models=["gpt-4o"]) as fake:
+        fake.behave("gpt-4o", Behaviour.html())
+        openai_registry(isolated_env, fake, ["gpt-4o"], offline, kinds=["completion"])
+
+        run = probe(capsys, "--fail-on", "down")
+
+    assert run.verdict("gpt-4o")["verdict"] == "inconclusive"
+    assert "cannot reach the network" in run.verdict("gpt-4o")["reason"]
+    assert run.document["run"]["status"] == "inconclusive"
+    assert run.code == 3
 
 
 def test_a_reset_connection_is_retried(
@@ -564,16 +604,39 @@ def test_connection_refused_with_a_working_network_is_down(
 
     verdict = run.verdict("qwen")
     assert (verdict["verdict"], verdict["error_class"]) == ("down", "connect_failed")
-    assert run.document["run"]["control"]["reachable"] is True
+    assert f"nothing listens on port {port.port} of 127.0.0.1" in verdict["reason"]
+    assert run.document["run"]["control"] is None  # a refusal on this machine is definitive
     assert run.code == 0
+
+
+def test_a_refused_local_port_is_down_even_when_the_network_is_dead(
+    isolated_env: Path, offline: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A TCP refusal from 127.0.0.1 proves the host answered and nothing listens: an
+    # air-gapped GPU box must still see its dead server.
+    with closed_port() as port:
+        entry = provider("local", "openai", port.url + "/v1", ["qwen"], hosting="self-hosted")
+        write_registry(isolated_env, [entry], control_url=offline, kinds=["completion"])
+
+        run = probe(capsys, "--fail-on", "down")
+
+    assert run.verdict("qwen")["verdict"] == "down"
+    assert run.document["run"]["status"] == "complete"
+    assert run.code == 1
 
 
 def test_on_an_offline_machine_nothing_is_called_down_and_the_run_is_inconclusive(
     isolated_env: Path, offline: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with closed_port() as port:
+    with silent_port() as port:
         entry = provider("local", "openai", port.url + "/v1", ["qwen"], hosting="self-hosted")
-        write_registry(isolated_env, [entry], control_url=offline, kinds=["completion"])
+        write_registry(
+            isolated_env,
+            [entry],
+            control_url=offline,
+            kinds=["completion"],
+            timeouts={"connect_s": 0.3},
+        )
 
         run = probe(capsys, "--fail-on", "down")
 
@@ -889,6 +952,45 @@ def test_the_table_has_one_row_per_model(
     ]
     assert first.split()[:3] == ["openai", "gpt-4o", "up"]
     assert second.split()[:4] == ["openai", "gone-model", "gone", "model_not_found"]
+
+
+def test_a_stream_only_probe_shows_its_latency_and_ttft_in_the_table(
+    isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from modelaudit.cli.app import run as cli
+
+    with FakeOpenAI(key=openai_key, models=["gpt-4o"]) as fake:
+        openai_registry(isolated_env, fake, ["gpt-4o"], online, kinds=["stream"])
+
+        code = cli(["probe", "-f", "table"])
+        out = capsys.readouterr().out
+
+    assert code == 0
+    header, _, row = out.splitlines()[:3]
+    assert header.split()[5:8] == ["latency", "TTFT", "reason"]
+    cells = row.split()
+    assert cells[:3] == ["openai", "gpt-4o", "up"]
+    latency, ttft = cells[3], cells[5]  # no error class: "up  61 ms  20 ms  ..."
+    assert cells[4] == cells[6] == "ms"
+    assert float(latency) >= float(ttft) > 0
+
+
+def test_a_catalog_only_probe_calls_a_listed_model_up_and_says_only_listed(
+    isolated_env: Path, online: str, openai_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As the README's verdict table says: with --kind catalog alone nothing else was asked.
+    from modelaudit.cli.app import run as cli
+
+    with FakeOpenAI(key=openai_key, models=["gpt-4o"]) as fake:
+        openai_registry(isolated_env, fake, ["gpt-4o"], online, kinds=["catalog"])
+
+        code = cli(["probe", "-f", "json", "--no-store"])
+        document = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    (verdict,) = document["verdicts"]
+    assert (verdict["verdict"], verdict["reason"]) == ("up", "listed")
+    assert [r.path for r in fake.requests] == ["/v1/models"]  # no generation was sent
 
 
 def test_on_a_narrow_terminal_each_model_keeps_its_whole_reason(

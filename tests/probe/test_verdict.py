@@ -88,17 +88,28 @@ def test_unlisted_but_answering_as_itself_is_up_not_gone() -> None:
 
 def test_unlisted_and_answered_by_another_model_is_gone() -> None:
     # A single-model llama.cpp server answers any name with the model it has loaded.
+    substituted = "answered by `smollm2-135m`, not `m1`"
     decided = decide(
         "acme",
         "m1",
         [
             result(ProbeKind.CATALOG, ErrorClass.MODEL_NOT_FOUND, catalog=UNLISTED),
-            result(ProbeKind.COMPLETION, OK, served="smollm2-135m"),
+            result(
+                ProbeKind.COMPLETION,
+                ErrorClass.MODEL_SUBSTITUTED,
+                served="smollm2-135m",
+                detail=substituted,
+            ),
         ],
         SLO,
     )
-    assert decided.verdict is Verdict.GONE
-    assert "the server answered as `smollm2-135m` instead" in decided.reason
+    assert (decided.verdict, decided.error_class) == (Verdict.GONE, ErrorClass.MODEL_SUBSTITUTED)
+    assert substituted in decided.reason
+
+
+def test_a_substitution_is_gone_even_without_a_catalog() -> None:
+    substituted = result(ProbeKind.COMPLETION, ErrorClass.MODEL_SUBSTITUTED, served="other")
+    assert verdict_of(substituted, result(ProbeKind.STREAM, OK)) is Verdict.GONE
 
 
 def test_a_catalog_refusing_our_key_does_not_block_a_model_that_answers() -> None:

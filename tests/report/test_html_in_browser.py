@@ -8,9 +8,7 @@ is missing, unless MODELAUDIT_REQUIRE_REALSERVERS=1 (CI), where it fails instead
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import struct
 import subprocess
 import zlib
@@ -24,21 +22,6 @@ from modelaudit.report.render import render
 from tests.week_history import NOW, SPAN, registry, week_history
 
 pytestmark = pytest.mark.realserver
-
-# Read at import: the autouse isolated_env fixture scrubs MODELAUDIT_* before tests run.
-REQUIRED = os.environ.get("MODELAUDIT_REQUIRE_REALSERVERS") == "1"
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-
-
-@pytest.fixture
-def chromium() -> str:
-    found = next((path for name in BROWSERS if (path := shutil.which(name))), None)
-    if found is None:
-        reason = "needs Chromium (apt-get install -y chromium) to open the HTML report"
-        if REQUIRED:
-            pytest.fail(f"MODELAUDIT_REQUIRE_REALSERVERS=1 but {reason}")
-        pytest.skip(reason)
-    return found
 
 
 def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -1,6 +1,8 @@
-"""The risk scorer: hand-checked cases, and properties that hold for any evidence and any
-weights: worse evidence never lowers the risk; a self-hosted open-weight model with a
-healthy fallback never scores above a closed, gated, single-vendor model with none."""
+"""The risk scorer: hand-checked cases, and properties that hold for any evidence, any
+weights and any levels: worse evidence never lowers the risk; a pinned model down for the
+whole window with no fallback outranks every model that answered in its latest run; a
+self-hosted open-weight model with a healthy fallback never scores above a closed, gated,
+single-vendor model with none."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelaudit.registry.schema import Risk, RiskWeights
-from modelaudit.risk.score import Custody, Factor, Level, RiskInputs, score
+from modelaudit.registry.schema import Risk, RiskLevels, RiskWeights
+from modelaudit.risk.score import Custody, Factor, Level, RiskInputs, Stage, bands, score
 
 TODAY = date(2026, 12, 1)
 DEFAULTS = Risk()
@@ -53,6 +55,7 @@ def test_a_gone_closed_gated_model_without_fallback_is_critical_with_every_reaso
         inputs(
             ok=98,
             failed=70,
+            pinned=True,
             gone="last verdict `gone`: 404 model_not_found",
             custody=Custody.LOSABLE,
             custody_note="closed weights at acme (vendor): you can lose it",
@@ -153,11 +156,136 @@ def test_weights_of_zero_switch_factors_off() -> None:
     assert result.score == 0
 
 
+def test_the_stage_bands_share_each_level_out_most_urgent_on_top() -> None:
+    assert bands(RiskLevels()) == {
+        Stage.BROKEN_NO_FALLBACK: (80, 100),
+        Stage.BROKEN: (67, 79),
+        Stage.RETIRING_NO_FALLBACK: (55, 66),
+        Stage.RETIRING: (46, 54),
+        Stage.MISSING_SLO: (38, 45),
+        "exposed_elevated": (30, 37),
+        Stage.EXPOSED: (0, 29),
+    }
+
+
+DOWN_ALL_WINDOW = {"ok": 0, "failed": 62, "down": "since 2026-12-01 00:00 UTC (connect_failed)"}
+
+
+def test_a_pinned_model_down_all_window_without_fallback_is_critical_even_if_you_host_it() -> None:
+    # The case from the field: a self-hosted open-weight model (held, not gated, alone)
+    # scored 38 "elevated" while it had been down all day.
+    result = score(inputs(pinned=True, healthy_elsewhere=(), **DOWN_ALL_WINDOW), DEFAULTS)
+
+    assert (result.stage, result.level) == (Stage.BROKEN_NO_FALLBACK, Level.CRITICAL)
+    assert result.situation == (
+        "down since 2026-12-01 00:00 UTC (connect_failed); pinned, no healthy fallback"
+    )
+
+
+def test_with_a_healthy_fallback_a_broken_pinned_model_is_high() -> None:
+    result = score(inputs(pinned=True, healthy_elsewhere=("b/y",), **DOWN_ALL_WINDOW), DEFAULTS)
+
+    assert (result.stage, result.level) == (Stage.BROKEN, Level.HIGH)
+    assert result.situation.endswith("; healthy fallback b/y")
+
+
+def test_blocked_now_is_broken_now() -> None:
+    result = score(inputs(pinned=True, healthy_elsewhere=(), blocked="at 12:03 (401)"), DEFAULTS)
+
+    assert (result.stage, result.level) == (Stage.BROKEN_NO_FALLBACK, Level.CRITICAL)
+
+
+def test_a_model_broken_now_outranks_the_most_exposed_model_that_answers() -> None:
+    broken = score(inputs(healthy_elsewhere=("b/y",), **DOWN_ALL_WINDOW), DEFAULTS)
+    exposed = score(
+        inputs(
+            custody=Custody.LOSABLE,
+            healthy_elsewhere=(),
+            gated=True,
+            jurisdiction="CN",
+            home_jurisdiction="FR",
+            vendor_share=1.0,
+            ok=100,
+            failed=100,
+            latency_p95_ms=90_000.0,
+            retires=TODAY + timedelta(days=1),
+            pinned=True,
+        ),
+        DEFAULTS,
+    )
+
+    assert exposed.stage is Stage.RETIRING_NO_FALLBACK
+    assert broken.rank > exposed.rank
+    assert broken.score > exposed.score
+
+
+def test_retirements_rank_by_nearness_before_anything_else_about_them() -> None:
+    soon = score(inputs(pinned=True, healthy_elsewhere=(), retires=TODAY + timedelta(9)), DEFAULTS)
+    later = score(
+        inputs(
+            pinned=True,
+            healthy_elsewhere=(),
+            retires=TODAY + timedelta(90),
+            custody=Custody.LOSABLE,
+            gated=True,
+            vendor_share=1.0,
+        ),
+        DEFAULTS,
+    )
+
+    assert soon.stage is later.stage is Stage.RETIRING_NO_FALLBACK
+    assert soon.level is Level.HIGH
+    assert soon.score > later.score
+
+
+def test_a_retirement_beyond_the_horizon_is_only_exposure() -> None:
+    result = score(inputs(retires=TODAY + timedelta(days=400)), DEFAULTS)
+
+    assert result.stage is Stage.EXPOSED
+
+
+def test_missing_the_slo_outranks_any_exposure_and_stays_below_retirements() -> None:
+    missing = score(inputs(ok=150, failed=50), DEFAULTS)
+    exposed = score(
+        inputs(custody=Custody.LOSABLE, healthy_elsewhere=(), gated=True, vendor_share=1.0),
+        DEFAULTS,
+    )
+    retiring = score(inputs(retires=TODAY + timedelta(days=170)), DEFAULTS)
+
+    assert (missing.stage, exposed.stage, retiring.stage) == (
+        Stage.MISSING_SLO,
+        Stage.EXPOSED,
+        Stage.RETIRING,
+    )
+    assert retiring.score > missing.score > exposed.score
+    assert exposed.level is Level.ELEVATED  # no fallback for a closed, gated model: plan one
+
+
+def test_an_exposed_model_keeps_its_points_as_its_score_below_elevated() -> None:
+    result = score(inputs(custody=Custody.LOSABLE, healthy_elsewhere=("a/x",)), DEFAULTS)
+
+    assert (result.stage, result.score, result.points) == (Stage.EXPOSED, 20, 20.0)
+
+
 # --- properties ------------------------------------------------------------------------
 
 weights = st.builds(
     RiskWeights,
     **{f.value: st.floats(0, 100, allow_nan=False) for f in Factor},
+)
+
+
+@st.composite
+def levels(draw: st.DrawFn) -> RiskLevels:
+    """Any rising thresholds, down to bands one score wide."""
+    elevated = draw(st.integers(1, 98))
+    high = draw(st.integers(elevated + 1, 99))
+    return RiskLevels(elevated=elevated, high=high, critical=draw(st.integers(high + 1, 100)))
+
+
+configs = st.one_of(
+    st.just(DEFAULTS),
+    st.builds(Risk, weights=weights, levels=levels(), retirement_horizon_days=st.integers(1, 720)),
 )
 refs = st.lists(st.sampled_from(["p/a", "q/b", "r/c", "s/d"]), max_size=3, unique=True).map(tuple)
 shares = st.floats(0, 1, allow_nan=False)
@@ -176,8 +304,10 @@ def evidence(draw: st.DrawFn) -> RiskInputs:
         custody=draw(st.sampled_from(Custody)),
         custody_note="",
         today=TODAY,
+        pinned=draw(st.booleans()),
         down=draw(st.sampled_from([None, "since yesterday"])),
         gone=draw(st.sampled_from([None, "404"])),
+        blocked=draw(st.sampled_from([None, "401"])),
         retires=draw(st.none() | st.dates(TODAY - timedelta(days=30), TODAY + timedelta(days=900))),
         vanished=draw(st.sampled_from([None, "vanished"])),
         floating_alias=draw(st.sampled_from([None, "alias"])),
@@ -219,6 +349,15 @@ def _down(i: RiskInputs, _: st.DrawFn) -> RiskInputs:
 
 def _gone(i: RiskInputs, _: st.DrawFn) -> RiskInputs:
     return dataclasses.replace(i, gone="404")
+
+
+def _blocked(i: RiskInputs, _: st.DrawFn) -> RiskInputs:
+    return dataclasses.replace(i, blocked="401")
+
+
+def _pinned(i: RiskInputs, _: st.DrawFn) -> RiskInputs:
+    """Production now depends on it."""
+    return dataclasses.replace(i, pinned=True)
 
 
 def _retires_sooner(i: RiskInputs, draw: st.DrawFn) -> RiskInputs:
@@ -284,6 +423,8 @@ WORSENINGS: dict[str, Worsening] = {
         _slower,
         _down,
         _gone,
+        _blocked,
+        _pinned,
         _retires_sooner,
         _vanished,
         _floating,
@@ -299,18 +440,43 @@ WORSENINGS: dict[str, Worsening] = {
 
 @pytest.mark.parametrize("worsening", sorted(WORSENINGS))
 @settings(max_examples=25, deadline=None)
-@given(data=st.data(), base=evidence(), config_weights=weights)
+@given(data=st.data(), base=evidence(), config=configs)
 def test_worse_evidence_never_lowers_the_risk(
-    worsening: str, data: st.DataObject, base: RiskInputs, config_weights: RiskWeights
+    worsening: str, data: st.DataObject, base: RiskInputs, config: Risk
 ) -> None:
-    config = Risk(weights=config_weights)
     worse = WORSENINGS[worsening](base, data.draw)
 
     before, after = score(base, config), score(worse, config)
 
     assert after.score >= before.score
+    assert after.rank >= before.rank
+    assert after.stage.urgency >= before.stage.urgency
     for old, new in zip(before.factors, after.factors, strict=True):
         assert new.badness >= old.badness, (old, new)
+
+
+@settings(max_examples=200, deadline=None)
+@given(answering=evidence(), down=evidence(), failed=st.integers(1, 500), config=configs)
+def test_a_pinned_model_down_all_window_without_fallback_outranks_any_that_answered(
+    answering: RiskInputs, down: RiskInputs, failed: int, config: Risk
+) -> None:
+    answered = dataclasses.replace(answering, down=None, gone=None, blocked=None)
+    stranded = dataclasses.replace(
+        down,
+        ok=0,
+        failed=failed,
+        down="since the window began",
+        pinned=True,
+        healthy_elsewhere=(),
+        healthy_same_provider=(),
+        unverified=(),
+    )
+
+    top, other = score(stranded, config), score(answered, config)
+
+    assert top.level is Level.CRITICAL
+    assert top.score > other.score
+    assert top.rank > other.rank
 
 
 @settings(max_examples=100, deadline=None)

@@ -133,22 +133,22 @@ class _Open:
 def incidents_by_hand(
     points: list[tuple[int, int, Verdict]],
 ) -> list[tuple[_Open, int | None]]:
-    """Every incident of one model: runs found down (or gone), ended by the next run
-    with another verdict that says something about the model."""
+    """Every incident of one model: from the first run found down or gone to the next run
+    found answering (up or degraded); skipped, inconclusive and blocked runs say nothing.
+    Its verdict is its latest failing run's."""
     found: list[tuple[_Open, int | None]] = []
     current: _Open | None = None
     for started, run_id, verdict in points:
-        if verdict in (Verdict.SKIPPED, Verdict.INCONCLUSIVE):
-            continue
-        if current is not None and verdict is current.verdict:
+        if verdict in (Verdict.UP, Verdict.DEGRADED):
+            if current is not None:
+                found.append((current, started))
+            current = None
+        elif verdict in (Verdict.DOWN, Verdict.GONE):
+            if current is None:
+                current = _Open(verdict, started, run_id, started, [])
+            current.verdict = verdict
             current.runs.append(started)
             current.last = started
-            continue
-        if current is not None:
-            found.append((current, started))
-            current = None
-        if verdict in (Verdict.DOWN, Verdict.GONE):
-            current = _Open(verdict, started, run_id, started, [started])
     if current is not None:
         found.append((current, None))
     return found

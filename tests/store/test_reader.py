@@ -142,18 +142,35 @@ def test_verdicts_come_per_model_oldest_first(store: SqliteStore) -> None:
     ]
 
 
-def test_an_incident_spans_runs_that_say_nothing_and_ends_at_another_verdict(
+def test_an_incident_runs_from_the_first_failing_run_to_the_next_that_answers(
     store: SqliteStore,
 ) -> None:
-    sequence = [Verdict.UP, Verdict.DOWN, Verdict.SKIPPED, Verdict.DOWN, Verdict.GONE, Verdict.UP]
+    # Down, then nothing seen (skipped, our key blocked), then gone: one outage, which
+    # ends only when a run finds the model answering again.
+    sequence = [
+        Verdict.UP,
+        Verdict.DOWN,
+        Verdict.SKIPPED,
+        Verdict.BLOCKED,
+        Verdict.DOWN,
+        Verdict.GONE,
+        Verdict.DEGRADED,
+        Verdict.DOWN,
+    ]
     _verdict_runs(store, sequence)
 
     incidents = store.history().incidents(DAY)
 
     assert [(i.verdict, i.start, i.end, i.runs) for i in incidents] == [
-        (Verdict.DOWN, at(hours=1), at(hours=4), 2),
-        (Verdict.GONE, at(hours=4), at(hours=5), 1),
+        (Verdict.GONE, at(hours=1), at(hours=6), 3),
+        (Verdict.DOWN, at(hours=7), None, 1),
     ]
+
+
+def test_a_blocked_run_neither_starts_nor_ends_an_incident(store: SqliteStore) -> None:
+    _verdict_runs(store, [Verdict.UP, Verdict.BLOCKED, Verdict.UP])
+
+    assert store.history().incidents(DAY) == []
 
 
 def test_an_incident_going_on_at_the_window_start_keeps_its_real_start(

@@ -143,7 +143,7 @@ def schema(conn: sqlite3.Connection) -> dict[str, Any]:
 def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "h.sqlite3") as store:
         found = schema(store.conn)
-        assert user_version(store.conn) == LATEST == 6
+        assert user_version(store.conn) == LATEST == 7
         assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
@@ -216,6 +216,16 @@ def _seed(conn: sqlite3.Connection, version: int) -> None:
         )
         conn.execute(
             "INSERT INTO incident VALUES (1, ?, 2, 'down', ?, NULL, 2)", (t + HOUR, t + 2 * HOUR)
+        )
+    if version >= 6:
+        day = t - t % 86_400_000
+        conn.executemany(
+            "INSERT INTO daily VALUES (?, 1, 'completion', ?, ?, ?, ?, ?, ?, NULL)",
+            [
+                (day - 86_400_000, "ok", 0, 2, t - HOUR, t - HOUR + 5, "[108,2]"),
+                (day, "connect_failed", 1, 1, t + 3 * HOUR, t + 3 * HOUR, None),
+                (day, "ok", 0, 3, t, t + 2, "[108,3]"),
+            ],
         )
 
 
@@ -371,3 +381,37 @@ def test_reading_commands_do_not_create_a_database(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no history database at"):
         SqliteStore.open(tmp_path / "missing.sqlite3", create=False)
     assert not (tmp_path / "missing.sqlite3").exists()
+
+
+def test_version_7_works_out_the_incidents_an_older_version_kept_again(tmp_path: Path) -> None:
+    # Version 6 ended an incident at any other verdict: down then gone were two incidents,
+    # and a blocked run ended the second. The true bounds: one outage, from the first
+    # failing run to the run that found the model answering again.
+    t, path = int(T0.timestamp() * 1000), tmp_path / "v6.sqlite3"
+    conn = connect(path, create=True)
+    migrate(conn, target=6)
+    verdicts = ["up", "down", "gone", "blocked", "up"]
+    conn.executemany(
+        "INSERT INTO run (id, started_ms, finished_ms, status, tool_version, pid, host)"
+        " VALUES (?, ?, ?, 'complete', '0.1.0', 1, 'h')",
+        [(n + 1, t + n * HOUR, t + n * HOUR + 1000) for n in range(len(verdicts))],
+    )
+    conn.execute("INSERT INTO target (id, provider, model) VALUES (1, 'acme', 'm')")
+    conn.executemany(
+        "INSERT INTO verdict VALUES (?, 1, ?, NULL, 'seen')",
+        [(n + 1, v) for n, v in enumerate(verdicts)],
+    )
+    conn.executemany(
+        "INSERT INTO incident VALUES (1, ?, ?, ?, ?, ?, 1)",
+        [
+            (t + HOUR, 2, "down", t + HOUR, t + 2 * HOUR),
+            (t + 2 * HOUR, 3, "gone", t + 2 * HOUR, t + 3 * HOUR),
+        ],
+    )
+    conn.commit()
+    conn.close()
+
+    with SqliteStore.open(path) as store:
+        rows = store.conn.execute("SELECT * FROM incident").fetchall()
+
+    assert rows == [(1, t + HOUR, 2, "gone", t + 2 * HOUR, t + 4 * HOUR, 2)]

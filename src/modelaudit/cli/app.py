@@ -73,6 +73,21 @@ def _register() -> None:
     app.command("init")(init.init)
 
 
+def _flags_take_no_value() -> None:
+    """A flag takes no value, so its help shows none. typer's plain help already leaves
+    the type out for flags, but its rich help prints `<bool>` beside every one (`--help`
+    too): the rich panel asks `display_type_rich`, which answers for flags alike."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    setattr(TyperOption, "display_type_rich", display_type_rich)  # noqa: B010 - a method
+
+
+_flags_take_no_value()
 _register()
 
 
@@ -93,6 +108,7 @@ def run(args: list[str]) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # click's usage errors: bad option, missing argument
+        _without_validator_prefix(exc)
         show = getattr(exc, "show", None)
         if callable(show):
             show()
@@ -121,6 +137,17 @@ def run(args: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - the boundary: anything else is a bug
         return _internal_error(exc)
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+_VALIDATOR_PREFIX = "Value error, "
+"""What pydantic puts before a validator's message; typer parses options with pydantic, so
+`--kind strem` would read "Value error, 'strem' is not one of ..."."""
+
+
+def _without_validator_prefix(exc: typer.TyperException) -> None:
+    message = getattr(exc, "message", None)
+    if isinstance(message, str) and message.startswith(_VALIDATOR_PREFIX):
+        exc.message = message.removeprefix(_VALIDATOR_PREFIX)
 
 
 def _output_closed() -> int:

@@ -36,7 +36,12 @@ def _render(label: str, s: RegistrySummary) -> None:
     )
     present = [k for k in s.keys if k.present]
     missing = [k for k in s.keys if not k.present]
-    console.info(f"  keys present: {', '.join(k.ref for k in present) or 'none'}")
+    if s.keys:
+        console.info(f"  keys present: {', '.join(k.ref for k in present) or 'none'}")
+    else:
+        console.info("  keys: none needed (no provider sets `api_key`)")
+    if s.keys and s.keyless:
+        console.info(f"  no key needed: {', '.join(s.keyless)}")
     for key in missing:
         console.info(f"  key missing:  {key.ref} ({', '.join(key.providers)}): {key.reason}")
     for r in s.retirements:

@@ -1,5 +1,5 @@
 """`modelaudit drill`: if a vendor (or every provider in a jurisdiction) disappeared
-tomorrow, which pinned models keep a healthy fallback? From stored history alone: no
+tomorrow, which pinned models keep a fallback? From stored history alone: no
 request is sent."""
 
 from __future__ import annotations

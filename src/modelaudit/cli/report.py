@@ -102,6 +102,6 @@ def _summarize(built: Report) -> None:
             "(on a schedule, see docs/report.md) and report again"
         )
         return
-    at_risk = [r.ref for r in built.recommendations]
-    if at_risk:
-        console.info(f"{len(at_risk)} at high or critical risk: {', '.join(at_risk)}")
+    urgent = [r.ref for r in built.recommendations]
+    if urgent:
+        console.info(f"{len(urgent)} broken now or retiring: {', '.join(urgent)}")

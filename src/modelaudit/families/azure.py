@@ -76,6 +76,12 @@ class AzureOpenAIFamily(OpenAIFamily):
     def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
         return model.base_model or model.id
 
+    def served_names(self, model: ModelSpec) -> tuple[str, ...]:
+        """A deployment answers with the name of the model behind it (`gpt-4o-2024-08-06`
+        for a deployment named `prod-chat`): judged against `base_model` when declared,
+        not judged at all otherwise."""
+        return (model.base_model,) if model.base_model else ("*",)
+
     def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest:
         """Models - Get: `/openai/models/{id}?api-version=...` (`/openai/v1/models/{id}`)."""
         model_id = quote(self.catalog_id(provider, model), safe="")

@@ -63,6 +63,9 @@ class HttpResponse:
         return json.loads(self.body.decode("utf-8"))
 
 
+BodyForm: TypeAlias = Literal["envelope", "json", "html", "text", "empty"]
+
+
 @dataclass(frozen=True)
 class ProviderError:
     """What a provider said about a failure, read from its own error envelope."""
@@ -73,13 +76,26 @@ class ProviderError:
     Gemini's `ErrorInfo.reason` such as `API_KEY_INVALID`)."""
     message: str | None = None
     retry_after_s: float | None = None
-    """The server's retry hint: `retry-after-ms` / `retry-after` (seconds) headers, else one
-    carried in the body (Gemini `RetryInfo.retryDelay`, "Please try again in 1.2s")."""
+    """A retry hint carried in the body (Gemini `RetryInfo.retryDelay`, "Please try again in
+    1.2s", Hugging Face's `estimated_time`). The `retry-after` headers are read, with the
+    clock, by `modelaudit.probe.classify`."""
     status: int | None = None
     """The HTTP status the body itself states (Gemini/vLLM/llama.cpp/OpenRouter `error.code`):
     what lets an error that arrived inside a 200 be classified like the same error outside."""
     param: str | None = None
     """The request parameter the provider blames (OpenAI-style `param`)."""
+    form: BodyForm = "envelope"
+    """What the body was: a provider's error `envelope`, other `json`, an `html` page,
+    plain `text`, or `empty`. A page or a bare text answering a generation is seldom the
+    API itself (a wrong route, a proxy, a portal)."""
+    quota_ids: tuple[str, ...] = ()
+    """Google `QuotaFailure` violations' `quotaId`s (`GenerateRequestsPerDayPerProjectPerModel`):
+    which limits were hit, and so over which window."""
+    quota_values: tuple[str, ...] = ()
+    """Their `quotaValue`s, when given (`"0"`: no quota at all for this model)."""
+    reported_headers: tuple[tuple[str, str], ...] = ()
+    """Rate-limit headers a gateway reports inside the body (OpenRouter's
+    `metadata.headers`), lower-cased names."""
 
 
 @dataclass(frozen=True)
@@ -322,6 +338,11 @@ class Family(ABC):
     def catalog_id(self, provider: ProviderSpec, model: ModelSpec) -> str:
         """The id under which `model` appears in the catalog."""
         return model.id
+
+    def served_names(self, model: ModelSpec) -> tuple[str, ...]:
+        """Names besides `model.id` a reply may carry for this model (`"*"`: any, when the
+        family cannot say). A reply naming another model is a substitution."""
+        return ()
 
     def retrieve_request(self, provider: ProviderSpec, model: ModelSpec) -> HttpRequest | None:
         """Ask the API about one model by id (`GET /v1/models/{id}`...): what settles a model

@@ -21,8 +21,9 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
-from modelaudit.families.base import HttpResponse, ProviderError
+from modelaudit.families.base import BodyForm, HttpResponse, ProviderError
 from modelaudit.families.fields import (
     JsonObject,
     as_list,
@@ -37,6 +38,8 @@ from modelaudit.families.fields import (
 from modelaudit.redact import redact
 
 MAX_MESSAGE_CHARS = 500
+MAX_HINT_S = 366 * 86400.0
+"""A retry hint beyond a year is not a hint (nor is NaN or infinity): it is dropped."""
 
 _WHITESPACE = re.compile(r"\s+")
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -49,20 +52,22 @@ _GO_DURATION_HINT = re.compile(
     r"(?:try again|retry) in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)(?![a-z])", re.IGNORECASE
 )
 _GO_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-# Whole words after "try again in" (Azure: 20 seconds).
+# Whole words after "try again in" or "retry after" (Azure: "Try again in 20 seconds",
+# "Please retry after 86400 seconds").
 _SECONDS_HINT = re.compile(
-    r"(?:try again|retry) in (\d+(?:\.\d+)?) ?sec(?:ond)?s?\b", re.IGNORECASE
+    r"(?:try again|retry) (?:in|after) (\d+(?:\.\d+)?) ?sec(?:ond)?s?\b", re.IGNORECASE
 )
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def parse_error_response(response: HttpResponse) -> ProviderError:
-    """The provider's own account of a failed response (never raises)."""
+    """The provider's own account of a failed response (never raises). Headers other than
+    Bedrock's error type are read by the classifier, which has the clock."""
     try:
         found = _from_body(response.body, response.headers)
     except (ValueError, TypeError, RecursionError):  # pragma: no cover - never expected
         found = ProviderError()
-    return _with_header_hints(found, response.headers)
+    return _with_message_hints(found, response.headers)
 
 
 def inband_error(value: object) -> ProviderError | None:
@@ -109,51 +114,51 @@ def clean_message(value: str | None) -> str | None:
     return line or None
 
 
-def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
-    """`retry-after-ms`, else `retry-after` in seconds. The HTTP-date form needs a clock,
-    so it is left to the runner."""
-    milliseconds = _positive_float(headers.get("retry-after-ms"))
-    if milliseconds is not None:
-        return milliseconds / 1000
-    return _positive_float(headers.get("retry-after"))
-
-
 def retry_after_from_message(message: str | None) -> float | None:
+    """ "Please try again in 1.2s" (Go durations: OpenAI, Groq), "retry in 26.6s" (Gemini),
+    "Try again in 20 seconds", "Please retry after 60 seconds" (Azure)."""
     if not message:
         return None
     match = _GO_DURATION_HINT.search(message)
     if match:
-        return _go_duration(match[1])
+        return _finite_seconds(_go_duration(match[1]))
     match = _SECONDS_HINT.search(message)
-    return float(match[1]) if match else None
+    return _finite_seconds(float(match[1])) if match else None
 
 
 # --- shapes ---------------------------------------------------------------------------
 
 
 def _from_body(body: bytes, headers: Mapping[str, str]) -> ProviderError:
+    if not body.strip():
+        return ProviderError(form="empty")
     try:
         decoded = load_json(body)
     except ValueError:
-        return ProviderError(message=_text_body_message(body, headers))
+        form: BodyForm = "html" if _is_html(body, headers) else "text"
+        return ProviderError(message=_text_body_message(body, headers), form=form)
     found = error_from_payload(decoded)
     if found is None:
-        return ProviderError(message=clean_message(json.dumps(decoded, ensure_ascii=False)))
+        message = clean_message(json.dumps(decoded, ensure_ascii=False))
+        return ProviderError(message=message, form="json")
     return found
 
 
 def _nested(inner: JsonObject, outer: JsonObject) -> ProviderError:
     raw_code = inner.get("code")
-    reason, body_retry = _google_details(inner.get("details"))
+    google = _google_details(inner.get("details"))
     message = text(inner.get("message")) or text(outer.get("message"))
     return ProviderError(
         # Gemini names its canonical code in `status` ("NOT_FOUND") and has no `type`.
         type=text(inner.get("type")) or text(inner.get("status")) or text(outer.get("type")),
-        code=reason or code_text(raw_code) or code_text(path(inner, "innererror", "code")),
+        code=google.reason or code_text(raw_code) or code_text(path(inner, "innererror", "code")),
         message=clean_message(_with_upstream(message, inner.get("metadata"))),
-        retry_after_s=body_retry,
+        retry_after_s=google.retry_after_s,
         status=_http_status(raw_code),
         param=text(inner.get("param")),
+        quota_ids=google.quota_ids,
+        quota_values=google.quota_values,
+        reported_headers=_reported_headers(path(inner, "metadata", "headers")),
     )
 
 
@@ -169,22 +174,29 @@ def _flat(body: JsonObject) -> ProviderError:
 
 
 def _string_error(body: JsonObject) -> ProviderError:
-    # Ollama {"error": "..."}; TGI adds "error_type": "overloaded" | "validation" | ...
+    # Ollama {"error": "..."}; TGI adds "error_type": "overloaded" | "validation" | ...;
+    # Hugging Face's serverless API a loading model's "estimated_time" (seconds).
     return ProviderError(
         type=text(body.get("error_type")),
         message=clean_message(text(body.get("error"))),
+        retry_after_s=_finite_seconds(body.get("estimated_time")),
     )
 
 
 def _loose(body: JsonObject) -> ProviderError | None:
     detail = body.get("detail")
-    if text(detail):
-        return ProviderError(message=clean_message(text(detail)))
+    if text(detail):  # FastAPI {"detail": ...}; RFC 9457 problem details (NVIDIA, Cloudflare)
+        return ProviderError(
+            message=clean_message(text(detail)), status=_http_status(body.get("status"))
+        )
     first_detail = first_object(detail)  # FastAPI validation errors: [{"msg": ...}]
     if first_detail is not None:
         return ProviderError(message=clean_message(text(first_detail.get("msg"))))
     if text(body.get("message")):
-        return ProviderError(message=clean_message(text(body.get("message"))))
+        # Bedrock {"message"}; some gateways add a machine-readable "reason".
+        return ProviderError(
+            code=text(body.get("reason")), message=clean_message(text(body.get("message")))
+        )
     first = first_object(body.get("errors"))
     if first is not None:
         return ProviderError(
@@ -194,10 +206,21 @@ def _loose(body: JsonObject) -> ProviderError | None:
     return None
 
 
-def _google_details(details: object) -> tuple[str | None, float | None]:
-    """`ErrorInfo.reason` (e.g. API_KEY_INVALID) and `RetryInfo.retryDelay` ("26s")."""
+@dataclass(frozen=True)
+class _GoogleDetails:
+    reason: str | None = None
+    retry_after_s: float | None = None
+    quota_ids: tuple[str, ...] = ()
+    quota_values: tuple[str, ...] = ()
+
+
+def _google_details(details: object) -> _GoogleDetails:
+    """`ErrorInfo.reason` (API_KEY_INVALID), `RetryInfo.retryDelay` ("26s") and the
+    `QuotaFailure` violations (which limits, and their values)."""
     reason: str | None = None
     retry: float | None = None
+    quota_ids: list[str] = []
+    quota_values: list[str] = []
     for item in as_list(details):
         detail = as_object(item) or {}
         kind = text(detail.get("@type")) or ""
@@ -205,7 +228,23 @@ def _google_details(details: object) -> tuple[str | None, float | None]:
             reason = reason or text(detail.get("reason"))
         elif kind.endswith("google.rpc.RetryInfo"):
             retry = _protobuf_duration(detail.get("retryDelay"))
-    return reason, retry
+        elif kind.endswith("google.rpc.QuotaFailure"):
+            for violation in as_list(detail.get("violations")):
+                found = as_object(violation) or {}
+                quota_id = text(found.get("quotaId"))
+                value = code_text(found.get("quotaValue"))
+                if quota_id:
+                    quota_ids.append(quota_id)
+                if value:
+                    quota_values.append(value)
+    return _GoogleDetails(reason, retry, tuple(quota_ids), tuple(quota_values))
+
+
+def _reported_headers(value: object) -> tuple[tuple[str, str], ...]:
+    found = as_object(value) or {}
+    return tuple(
+        sorted((name.lower(), str(v)) for name, v in found.items() if isinstance(v, str | int))
+    )
 
 
 def _with_upstream(message: str | None, metadata: object) -> str | None:
@@ -217,6 +256,11 @@ def _with_upstream(message: str | None, metadata: object) -> str | None:
     provider = text(path(metadata, "provider_name"))
     prefix = f"{message or 'upstream error'}" + (f" ({provider})" if provider else "")
     return f"{prefix}: {raw_text}"
+
+
+def _is_html(body: bytes, headers: Mapping[str, str]) -> bool:
+    start = body[:64].lstrip().lower()
+    return "html" in headers.get("content-type", "") or start.startswith((b"<!doctype", b"<html"))
 
 
 def _text_body_message(body: bytes, headers: Mapping[str, str]) -> str | None:
@@ -233,23 +277,16 @@ def _text_body_message(body: bytes, headers: Mapping[str, str]) -> str | None:
     return clean_message(decoded)
 
 
-def _with_header_hints(found: ProviderError, headers: Mapping[str, str]) -> ProviderError:
-    retry = (
-        retry_after_from_headers(headers)
-        or found.retry_after_s
-        or retry_after_from_message(found.message)
-    )
+def _with_message_hints(found: ProviderError, headers: Mapping[str, str]) -> ProviderError:
+    """A retry hint only the message carries, and Bedrock's exception name (a header)."""
     error_type = found.type
     if error_type is None and headers.get("x-amzn-errortype"):
         # Bedrock names the exception in a header, followed by a colon and a URL.
         error_type = headers["x-amzn-errortype"].split(":", 1)[0] or None
-    return ProviderError(
+    return replace(
+        found,
         type=error_type,
-        code=found.code,
-        message=found.message,
-        retry_after_s=retry,
-        status=found.status,
-        param=found.param,
+        retry_after_s=found.retry_after_s or retry_after_from_message(found.message),
     )
 
 
@@ -267,7 +304,7 @@ def _http_status(raw_code: object) -> int | None:
 
 def _protobuf_duration(value: object) -> float | None:
     match = _PROTOBUF_DURATION.match(value) if isinstance(value, str) else None
-    return float(match[1]) if match else None
+    return _finite_seconds(float(match[1])) if match else None
 
 
 def _go_duration(value: str) -> float:
@@ -276,11 +313,7 @@ def _go_duration(value: str) -> float:
     )
 
 
-def _positive_float(value: str | None) -> float | None:
-    if value is None:
+def _finite_seconds(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    try:
-        number = float(value.strip())
-    except ValueError:
-        return None
-    return number if number > 0 and math.isfinite(number) else None
+    return float(value) if math.isfinite(value) and 0 <= value <= MAX_HINT_S else None

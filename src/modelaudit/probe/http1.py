@@ -23,6 +23,7 @@ Redirects are never followed (that is the client's business, and it does not).
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import socket
 import time
@@ -272,6 +273,21 @@ class Connection:
             self._h11.receive_data(data)
 
 
+class Refused(ConnectionRefusedError):  # noqa: N818 - reads as the event it is
+    """Every address of the origin refused the connection: a TCP RST, so the host answered
+    and nothing listens on the port. `addresses` are the ones that refused."""
+
+    def __init__(self, addresses: tuple[str, ...], port: int) -> None:
+        where = ", ".join(f"{a}:{port}" if ":" not in a else f"[{a}]:{port}" for a in addresses)
+        super().__init__(errno.ECONNREFUSED, f"Connection refused by {where}")
+        self.addresses = addresses
+        self.port = port
+
+
+_REFUSAL_CHECK_S = 1.0
+"""How long naming the addresses that refused a host name may take (a failure path only)."""
+
+
 async def connect(origin: Origin, tls: ssl.SSLContext | None) -> Connection:
     """A new connection (TCP, then TLS when `tls` is given, verifying `origin.host`).
 
@@ -295,15 +311,46 @@ async def connect(origin: Origin, tls: ssl.SSLContext | None) -> Connection:
             ready_at = time.perf_counter()
         return Connection(wire, attempted_at, ready_at)
     attempted_at = time.perf_counter()
-    _, wire = await loop.create_connection(
-        _Wire,
-        origin.host,
-        origin.port,
-        ssl=tls,
-        server_hostname=server_hostname,
-        happy_eyeballs_delay=_HAPPY_EYEBALLS_S,
-    )
+    try:
+        _, wire = await loop.create_connection(
+            _Wire,
+            origin.host,
+            origin.port,
+            ssl=tls,
+            server_hostname=server_hostname,
+            happy_eyeballs_delay=_HAPPY_EYEBALLS_S,
+        )
+    except OSError as exc:
+        if isinstance(exc, socket.gaierror | TimeoutError):
+            raise
+        refused = await _refusing_addresses(loop, origin)
+        if refused is not None:
+            raise refused from exc
+        raise
     return Connection(wire, attempted_at, time.perf_counter())
+
+
+async def _refusing_addresses(loop: asyncio.AbstractEventLoop, origin: Origin) -> Refused | None:
+    """After a host name failed to connect: `Refused` when every address it resolves to
+    refuses a connection now, else None. asyncio's error for several addresses only says
+    "Multiple exceptions", so each address is tried once more, on its own, without TLS (a
+    refusal is instant; anything slower counts as not refused)."""
+    if isinstance(loop, _NO_READINESS_LOOPS):
+        return None
+    try:
+        async with asyncio.timeout(_REFUSAL_CHECK_S):
+            infos = await loop.getaddrinfo(origin.host, origin.port, type=socket.SOCK_STREAM)
+            addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+            for address in addresses:
+                try:
+                    sock, _, _ = await _connect_socket(loop, address, origin.port)
+                except ConnectionRefusedError:
+                    continue
+                sock.close()
+                return None
+    except (OSError, TimeoutError):
+        return None
+    return Refused(addresses, origin.port) if addresses else None
 
 
 async def _connect_socket(
@@ -318,11 +365,15 @@ async def _connect_socket(
         attempted_at = time.perf_counter()
         try:
             sock.connect((address, port))
+        except ConnectionRefusedError:
+            raise Refused((address,), port) from None
         except (BlockingIOError, InterruptedError):
             ready_at = await _writable(loop, sock)
             error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error == errno.ECONNREFUSED:
+                raise Refused((address,), port) from None
             if error:
-                # OSError picks the subclass (ConnectionRefusedError...) from the errno.
+                # OSError picks the subclass (ConnectionResetError...) from the errno.
                 raise OSError(error, f"Connect call failed {(address, port)}") from None
         else:
             ready_at = time.perf_counter()

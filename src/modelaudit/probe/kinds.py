@@ -11,7 +11,7 @@ import asyncio
 import random
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -122,6 +122,7 @@ class Outcome:
     tokens_per_s: float | None = None
     max_gap_ms: float | None = None
     ratelimit: tuple[tuple[str, str], ...] = ()
+    about_target: bool | None = None
 
     def attempt(self, number: int, started_at: datetime) -> Attempt:
         return Attempt(
@@ -142,6 +143,7 @@ class Outcome:
             retry_after_s=self.retry_after_s,
             ratelimit=self.ratelimit,
             detail=redact(self.detail),
+            about_target=self.about_target,
         )
 
 
@@ -230,12 +232,15 @@ async def send_one(
 
 
 def failure(exc: BaseException) -> Outcome:
-    """What a transport failure says: its class, the phase whose deadline passed, and a
-    line naming the underlying error."""
-    error_class = classify.classify_exception(exc)
+    """What a transport failure says: its class, the phase whose deadline passed, a line
+    naming the underlying error, and whether it proves the target down."""
+    finding = classify.read_exception(exc)
     inner = exc.__cause__ if isinstance(exc, ExchangeFailed) and exc.__cause__ else exc
     phase = inner.phase if isinstance(inner, DeadlineExceeded) else None
-    return Outcome(error_class, _exception_detail(inner), phase=phase)
+    detail = _exception_detail(inner)
+    if finding.fix:
+        detail = f"{detail}; {finding.fix}"
+    return Outcome(finding.error_class, detail, phase=phase, about_target=finding.about_target)
 
 
 def _exception_detail(exc: BaseException) -> str:
@@ -266,17 +271,21 @@ def _root_cause(exc: BaseException) -> BaseException:
 def error_outcome(family: Family, ex: Exchange) -> Outcome:
     response = HttpResponse(ex.status, ex.headers, ex.body)
     error = family.parse_error(response)
-    error_class = classify.classify_response(ex.status, error)
+    found = classify.read_response(ex.status, error, ex.headers)
+    detail = classify.reason(
+        found.error_class, ex.status, error, fix=found.fix, retry_after_s=found.retry_after_s
+    )
     return Outcome(
-        error_class,
-        classify.reason(error_class, ex.status, error),
+        found.error_class,
+        detail,
         http_status=ex.status,
         provider_error=error,
-        retry_after_s=retry.retry_after_s(ex.headers, error.retry_after_s),
+        retry_after_s=found.retry_after_s,
         latency_ms=ex.timings.ms(ex.timings.end),
         connect_ms=ex.timings.connect_ms,
         reused=ex.timings.reused,
         ratelimit=ex.kept_headers(),
+        about_target=found.about_target,
     )
 
 
@@ -295,13 +304,12 @@ def _not_the_format(what: str, ex: Exchange, problem: ValueError) -> Outcome:
     text = ex.body[:MAX_EXCERPT_BYTES].decode("utf-8", "replace").strip().replace("\n", " ")
     start = redacted_excerpt(text, 60)
     content_type = ex.headers.get("content-type", "no content-type")
-    return _timed(
-        Outcome(
-            ErrorClass.PROTOCOL_ERROR,
-            f"{ex.status} but not a {what} ({content_type}; {problem}; body starts {start!r})",
-        ),
-        ex,
-    )
+    found = classify.read_unusable_body(ex.status, ex.headers, ex.body[:MAX_EXCERPT_BYTES])
+    if found.fix:
+        detail = f"{ex.status} {found.error_class}: {found.fix} (body starts {start!r})"
+    else:
+        detail = f"{ex.status} but not a {what} ({content_type}; {problem}; body starts {start!r})"
+    return _timed(Outcome(found.error_class, detail, about_target=found.about_target), ex)
 
 
 # --- catalog -------------------------------------------------------------------------------
@@ -362,7 +370,7 @@ def _catalog_result(
     if entry is None:
         final = replace(
             attempts[-1],
-            error_class=ErrorClass.MODEL_NOT_FOUND,
+            error_class=classify.NOT_LISTED,
             detail=f"not in the catalog ({len(listed_ids)} models listed)"
             + (f"; {why}" if why else ""),
         )
@@ -383,17 +391,12 @@ def _catalog_result(
     )
 
 
-# Statuses of a server that does not implement the look-up: the list's answer stands.
-_NO_LOOKUP_STATUSES = frozenset({404, 405, 501})
-_GONE_CLASSES = frozenset({ErrorClass.MODEL_NOT_FOUND, ErrorClass.MODEL_DEPRECATED})
-
-
 @dataclass(frozen=True)
 class ByIdAnswer:
     """What a look-up by id said about one model."""
 
     attempts: tuple[Attempt, ...]
-    outcome: Literal["found", "gone", "no_lookup", "unknown"]
+    outcome: classify.LookUp
     """`found`: the API knows it (`entry`); `gone`: a definitive not-found; `no_lookup`:
     this server does not route the look-up (404 for the route, 405, 501, a refused
     request), so the list's answer stands; `unknown`: anything else (a timeout, a 5xx)."""
@@ -428,13 +431,8 @@ async def look_up_by_id(
 
     attempts = await attempt_loop(ctx, send)
     final = attempts[-1]
-    if final.error_class is ErrorClass.OK:
-        return ByIdAnswer(attempts, "found", found[-1])
-    if final.error_class in _GONE_CLASSES:
-        return ByIdAnswer(attempts, "gone")
-    if final.error_class is ErrorClass.BAD_REQUEST or final.http_status in _NO_LOOKUP_STATUSES:
-        return ByIdAnswer(attempts, "no_lookup")
-    return ByIdAnswer(attempts, "unknown")
+    outcome = classify.read_lookup(final.error_class, final.http_status)
+    return ByIdAnswer(attempts, outcome, found[-1] if outcome == "found" else None)
 
 
 async def _retrieve_by_id(
@@ -479,8 +477,9 @@ async def _retrieve_by_id(
     elif answer.outcome == "no_lookup":
         final = replace(
             final,
-            error_class=ErrorClass.MODEL_NOT_FOUND,
+            error_class=classify.NOT_LISTED,
             detail=redact(f"{unlisted}; no look-up by id here ({final.detail})"),
+            about_target=None,
         )
     else:
         finding = None
@@ -563,10 +562,13 @@ class _Pager:
 
 
 async def probe_completion(
-    ctx: ProbeContext, provider: ProviderSpec, model: ModelSpec
+    ctx: ProbeContext, provider: ProviderSpec, model: ModelSpec, known_as: tuple[str, ...] = ()
 ) -> ProbeResult:
+    """The cheapest real generation. `known_as`: other names the model answers under in
+    this run (the id its look-up by id resolved to)."""
     family = FAMILIES[provider.api]
     max_tokens = ctx.defaults.budget.output_tokens_per_probe
+    names = _answers_as(family, model, known_as)
 
     async def send(variant: int) -> Outcome:
         request = family.completion_request(provider, model, max_tokens, variant)
@@ -582,20 +584,36 @@ async def probe_completion(
             return _not_the_format("completion", ex, problem)
         error_class = classify.classify_generation(generation)
         detail = _generation_detail(error_class, generation.finish_reason, generation.error)
-        return _timed(
-            Outcome(
-                error_class,
-                detail,
-                provider_error=generation.error,
-                served_model=generation.served_model,
-                system_fingerprint=generation.system_fingerprint,
-                output_tokens=generation.output_tokens,
-            ),
-            ex,
+        outcome = Outcome(
+            error_class,
+            detail,
+            provider_error=generation.error,
+            served_model=generation.served_model,
+            system_fingerprint=generation.system_fingerprint,
+            output_tokens=generation.output_tokens,
         )
+        return _timed(_checked_served(outcome, model, names), ex)
 
     attempts = await attempt_loop(ctx, send, _alternative(family))
     return ProbeResult(provider.name, model.id, ProbeKind.COMPLETION, attempts)
+
+
+def _answers_as(family: Family, model: ModelSpec, known_as: tuple[str, ...]) -> tuple[str, ...]:
+    """Every name a reply may carry for `model` besides its id."""
+    return (*family.served_names(model), *model.served_as, *known_as)
+
+
+_ANSWERED = frozenset({ErrorClass.OK, ErrorClass.CONTENT_FILTERED})
+
+
+def _checked_served(outcome: Outcome, model: ModelSpec, names: tuple[str, ...]) -> Outcome:
+    """An answer from another model is not the requested model answering."""
+    if outcome.error_class not in _ANSWERED:
+        return outcome
+    substituted = classify.read_served(model.id, outcome.served_model, names)
+    if substituted is None:
+        return outcome
+    return replace(outcome, error_class=substituted.error_class, detail=substituted.fix or "")
 
 
 def _alternative(family: Family) -> Callable[[Outcome, int], int | None]:
@@ -611,7 +629,8 @@ def _generation_detail(
     error_class: ErrorClass, finish_reason: str | None, error: ProviderError | None
 ) -> str:
     if error is not None:
-        return "error inside a 200: " + classify.reason(error_class, None, error)
+        fix = classify.read_response(None, error).fix
+        return "error inside a 200: " + classify.reason(error_class, None, error, fix=fix)
     if error_class is ErrorClass.CONTENT_FILTERED:
         return f"answered, but the reply was filtered (finish: {finish_reason or 'blocked'})"
     return f"answered (finish: {finish_reason or 'unknown'})"
@@ -658,9 +677,12 @@ class StreamCollector:
         return carried_text
 
 
-async def probe_stream(ctx: ProbeContext, provider: ProviderSpec, model: ModelSpec) -> ProbeResult:
+async def probe_stream(
+    ctx: ProbeContext, provider: ProviderSpec, model: ModelSpec, known_as: tuple[str, ...] = ()
+) -> ProbeResult:
     family = FAMILIES[provider.api]
     max_tokens = ctx.defaults.budget.output_tokens_per_probe
+    names = _answers_as(family, model, known_as)
 
     async def send(variant: int) -> Outcome:
         request = family.stream_request(provider, model, max_tokens, variant)
@@ -671,7 +693,7 @@ async def probe_stream(ctx: ProbeContext, provider: ProviderSpec, model: ModelSp
             return _cut_short(ex, collector)
         if not 200 <= ex.status < 300:
             return error_outcome(family, ex)
-        return _stream_outcome(ex, collector)
+        return _checked_served(_stream_outcome(ex, collector), model, names)
 
     attempts = await attempt_loop(ctx, send, _alternative(family))
     return ProbeResult(provider.name, model.id, ProbeKind.STREAM, attempts)
@@ -709,22 +731,24 @@ def _stream_outcome(ex: Exchange, collector: StreamCollector) -> Outcome:
 
 
 def _stream_verdict(collector: StreamCollector) -> tuple[ErrorClass, str]:
-    if collector.error is not None:
-        if collector.error.error is not None:
-            error_class = classify.classify_response(None, collector.error.error)
-            return error_class, "error event inside the 200 stream: " + classify.reason(
-                error_class, None, collector.error.error
-            )
-        return ErrorClass.PROTOCOL_ERROR, f"malformed stream: {collector.error.malformed}"
-    if collector.end is None:
+    found, error = classify.read_stream(collector.error, collector.end)
+    if error is not None:
+        return found.error_class, "error event inside the 200 stream: " + classify.reason(
+            found.error_class, None, error, fix=found.fix
+        )
+    if found.signal == "malformed":
+        assert collector.error is not None
+        return found.error_class, f"malformed stream: {collector.error.malformed}"
+    if found.signal == "no-terminator":
         return (
-            ErrorClass.PROTOCOL_ERROR,
+            found.error_class,
             f"the stream ended without its terminator after {collector.tokens} tokens",
         )
-    if collector.end.filtered:
-        return ErrorClass.CONTENT_FILTERED, "streamed, but the reply was filtered"
+    if found.error_class is ErrorClass.CONTENT_FILTERED:
+        return found.error_class, "streamed, but the reply was filtered"
+    assert collector.end is not None
     finish = collector.end.finish_reason or "unknown"
-    return ErrorClass.OK, f"streamed {collector.tokens} chunks with text (finish: {finish})"
+    return found.error_class, f"streamed {collector.tokens} chunks with text (finish: {finish})"
 
 
 # --- health ----------------------------------------------------------------------------------
@@ -753,10 +777,9 @@ async def probe_health(ctx: ProbeContext, provider: ProviderSpec) -> HealthProbe
         if state is HealthState.OK:
             return _timed(Outcome(ErrorClass.OK, f"{server} reports healthy"), ex)
         outcome = error_outcome(FAMILIES[provider.api], ex)
-        words = "is loading its model" if state is HealthState.LOADING else "reports unhealthy"
-        error_class = ErrorClass.OVERLOADED if state is HealthState.LOADING else outcome.error_class
-        if error_class is ErrorClass.OK:  # a 2xx that still says unhealthy
-            error_class = ErrorClass.SERVER_ERROR
+        loading = state is HealthState.LOADING
+        words = "is loading its model" if loading else "reports unhealthy"
+        error_class = classify.health_class(loading, False, outcome.error_class)
         return replace(outcome, error_class=error_class, detail=f"{server} {words} ({ex.status})")
 
     attempts = await attempt_loop(ctx, send)

@@ -46,6 +46,12 @@ class Attempt:
     """Rate-limit headers seen (`x-ratelimit-*`, `anthropic-ratelimit-*`), sorted by name."""
     detail: str = ""
     """One redacted line: what happened, in words a person can act on."""
+    about_target: bool | None = None
+    """What the failure proves about the target: True for a refusal by a host on this
+    machine or network (nothing listens: definitive), False for one that says nothing about
+    it (a portal page), None when its class says (a connection-level failure says nothing;
+    any HTTP answer from the API says something). Decides whether the control check may
+    turn it `inconclusive`; not stored."""
 
 
 @dataclass(frozen=True)

@@ -2,52 +2,19 @@
 
 The waits follow the official OpenAI and Anthropic SDKs (exponential backoff with a
 downward jitter), and a server's own hint (`retry-after-ms`, `retry-after` in seconds or
-as an HTTP date, Gemini's `RetryInfo`) wins when it fits the probe's budget. Which error
-classes are worth a retry at all is decided in `classify.is_transient`.
+as an HTTP date, Gemini's `RetryInfo`, read by `classify.retry_after_s`) wins when it fits
+the probe's budget. Which error classes are worth a retry at all is decided in
+`classify.is_transient`.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from modelaudit.registry.schema import Retry
-
-
-def retry_after_s(headers: Mapping[str, str], body_hint_s: float | None = None) -> float | None:
-    """The server's retry hint in seconds: `retry-after-ms`, then `retry-after`, then the body."""
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is not None:
-        parsed = _parse_retry_after(value.strip())
-        if parsed is not None:
-            return parsed
-    return body_hint_s
-
-
-def _parse_retry_after(value: str) -> float | None:
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,10 @@ class Observer:
         """One probe of one model finished (all its attempts)."""
 
     def model_done(self, provisional: ModelVerdict) -> None:
-        """Every probe of a model finished. The verdict may still turn inconclusive if the
-        control check at the end finds this machine offline."""
+        """Every probe of a model finished. The verdict already accounts for the control
+        check when the model's failures needed it (it never reads `down` for a model the
+        run ends calling `inconclusive`); an interrupted or over-budget run may still turn
+        it `skipped`."""
 
     def finished(self, report: RunReport) -> None:
         """The run ended (completed, inconclusive or interrupted)."""
@@ -82,10 +84,27 @@ class _RunState:
     results: dict[tuple[str, str], list[ProbeResult]] = field(default_factory=dict)
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    control: Callable[[], Awaitable[ControlCheck]] | None = None
+    """Starts the control check, once the run has a client."""
+    control_task: asyncio.Task[ControlCheck] | None = None
 
     def add(self, result: ProbeResult) -> None:
         self.results.setdefault((result.provider, result.model), []).append(result)
+        if verdict.connection_level(result):
+            self.start_control_check()
         self.observer.result(result)
+
+    def start_control_check(self) -> None:
+        """The control check starts with the first failure that says nothing about its
+        target, so a model's verdict, live and final, can already account for it."""
+        if self.control_task is None and self.control is not None:
+            self.control_task = asyncio.ensure_future(self.control())
+
+    async def network_down(self, results: Sequence[ProbeResult]) -> bool:
+        """Whether this machine is offline, when `results` need the answer."""
+        if self.control_task is None or not any(verdict.connection_level(r) for r in results):
+            return False
+        return not (await asyncio.shield(self.control_task)).reachable
 
 
 async def run(
@@ -107,12 +126,12 @@ async def run(
         rng = random.Random(seed)  # noqa: S311 - backoff jitter, not a secret
         ctx = ProbeContext(client, defaults, budget, plan.base_dir, rng, clock)
         limits = _Limits(asyncio.Semaphore(defaults.concurrency.total))
+        state.control = lambda: control.check(client, defaults.control)
         try:
             await asyncio.gather(*(_run_provider(ctx, state, limits, p) for p in plan.providers))
         except asyncio.CancelledError:
             interrupted = True
-        if not interrupted and _needs_control(state):
-            control_check = await control.check(client, defaults.control)
+        control_check = await _finish_control_check(state, interrupted)
     network_down = control_check is not None and not control_check.reachable
     report = RunReport(
         started_at=started_at,
@@ -178,7 +197,7 @@ def _pools(plan: Plan, total: int) -> dict[str, int]:
 
 
 _GenerationProbe: TypeAlias = (
-    "Callable[[ProbeContext, ProviderSpec, ModelSpec], Awaitable[ProbeResult]]"
+    "Callable[[ProbeContext, ProviderSpec, ModelSpec, tuple[str, ...]], Awaitable[ProbeResult]]"
 )
 
 
@@ -228,7 +247,7 @@ def _once_if_never_connected(
     say the same thing seconds later, model after model on a serialized self-hosted server
     (an offline run of the shipped registry spent 6 of its 7 seconds there)."""
     first = [r for m in plan.models for r in state.results.get((plan.provider.name, m.id), [])]
-    if not first or not all(verdict.connection_level(r) for r in first):
+    if not first or not all(verdict.never_connected(r) for r in first):
         return ctx
     retry = ctx.defaults.retry.model_copy(update={"attempts": 1})
     return replace(ctx, defaults=ctx.defaults.model_copy(update={"retry": retry}))
@@ -243,21 +262,29 @@ async def _run_model(
     model: ModelSpec,
 ) -> None:
     provider = plan.provider
-    probes: dict[
-        ProbeKind, Callable[[ProbeContext, ProviderSpec, ModelSpec], Awaitable[ProbeResult]]
-    ]
+    key = (provider.name, model.id)
+    probes: dict[ProbeKind, _GenerationProbe]
     probes = {ProbeKind.COMPLETION: kinds.probe_completion, ProbeKind.STREAM: kinds.probe_stream}
+    known_as = _resolved_names(state.results.get(key, []))
     for kind in plan.kinds:
         if kind not in probes:
             continue
         try:
             async with limits.slot(cap):
-                state.add(await probes[kind](ctx, provider, model))
+                state.add(await probes[kind](ctx, provider, model, known_as))
         except BudgetExhausted as exc:
             state.notes.append(f"{provider.name}/{model.id} {kind.value}: {exc}")
             break
-    key = (provider.name, model.id)
-    state.observer.model_done(_decide(state, plan, model, state.results.get(key, [])))
+    results = state.results.get(key, [])
+    network_down = await state.network_down(results)
+    state.observer.model_done(_decide(state, plan, model, results, network_down))
+
+
+def _resolved_names(results: Sequence[ProbeResult]) -> tuple[str, ...]:
+    """The id this run's look-up by id resolved the model to: an alias, not a substitute."""
+    return tuple(
+        r.catalog.resolved_id for r in results if r.catalog is not None and r.catalog.resolved_id
+    )
 
 
 def _decide(
@@ -310,8 +337,16 @@ def _skipped(provider: str, model: str, reason: str) -> ModelVerdict:
     return ModelVerdict(provider, model, Verdict.SKIPPED, reason)
 
 
-def _needs_control(state: _RunState) -> bool:
-    return any(verdict.connection_level(r) for rs in state.results.values() for r in rs)
+async def _finish_control_check(state: _RunState, interrupted: bool) -> ControlCheck | None:
+    task = state.control_task
+    if task is None:
+        return None
+    if interrupted:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return None
+    return await task
 
 
 def _status(interrupted: bool, network_down: bool) -> RunStatus:

@@ -1,15 +1,19 @@
 """A model's verdict for a run, from every probe result it got. Pure.
 
 The rules, in order (the first that applies wins):
-1. `gone`: a generation probe said model_not_found / model_deprecated; or the catalog does
-   not list it (nor finds it by id) and no generation proved the requested model still answers.
+1. `gone`: a generation probe said model_not_found / model_deprecated, or was answered by
+   another model (model_substituted); or the catalog does not list it (nor finds it by id)
+   and no generation proved the requested model still answers.
 2. `blocked`: auth, access or quota failed: our access broke, not the model.
 3. `inconclusive`: this machine could not reach the network (the control check failed) and
-   the model's failures were at the connection level; nothing is called down.
+   the model's failures say nothing about the target (DNS, unreachable, connect timeouts, a
+   portal page); nothing is called down. A refusal by a host on this machine or network
+   (nothing listens) is definitive and never excused this way.
 4. `down`: a probe still failed after its retries (5xx, timeout, refused, TLS, protocol).
 5. `degraded`: rate-limited or overloaded to the end, a server still loading its model, or
    slower than the model's p95 latency budget. A 429 is never `down`.
-6. `inconclusive`: the provider refused our probe request itself (400): state unknown.
+6. `inconclusive`: the provider refused our probe request itself (400), or the route or
+   page that answered was not the API (check base_url): state unknown.
 7. `up`.
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from modelaudit.probe import classify
 from modelaudit.probe.result import HealthState, ModelVerdict, ProbeResult
 from modelaudit.vocabulary import ErrorClass, Phase, ProbeKind, Verdict
 
@@ -25,7 +30,9 @@ if TYPE_CHECKING:
 
     from modelaudit.registry.schema import Slo
 
-GONE = frozenset({ErrorClass.MODEL_NOT_FOUND, ErrorClass.MODEL_DEPRECATED})
+GONE = frozenset(
+    {ErrorClass.MODEL_NOT_FOUND, ErrorClass.MODEL_DEPRECATED, ErrorClass.MODEL_SUBSTITUTED}
+)
 BLOCKED = frozenset({ErrorClass.AUTH_FAILED, ErrorClass.ACCESS_DENIED, ErrorClass.QUOTA_EXHAUSTED})
 DOWN = frozenset(
     {
@@ -41,12 +48,22 @@ DEGRADING = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.OVERLOADED})
 GENERATION = frozenset({ProbeKind.COMPLETION, ProbeKind.STREAM})
 
 
-def connection_level(result: ProbeResult) -> bool:
-    """Failed before any HTTP answer: what an offline machine looks like."""
+def never_connected(result: ProbeResult) -> bool:
+    """Failed before any HTTP answer (a refusal included)."""
     final = result.final
     if final.error_class in (ErrorClass.DNS_FAILED, ErrorClass.CONNECT_FAILED):
         return True
     return final.error_class is ErrorClass.TIMEOUT and final.failed_phase is Phase.CONNECT
+
+
+def connection_level(result: ProbeResult) -> bool:
+    """A failure that says nothing about the target: what an offline machine (or one behind
+    a portal) looks like, and what the control check decides. A refusal by a host on this
+    machine or network is not: it proves nothing listens there."""
+    about_target = result.final.about_target
+    if about_target is not None:
+        return not about_target
+    return never_connected(result)
 
 
 def decide(
@@ -64,12 +81,10 @@ def decide(
 
     if not results:
         return verdict(Verdict.SKIPPED, "no probe applied to this model")
-    gone = _gone(model, results)
+    gone = _gone(results)
     if gone is not None:
         hint = f"; fallbacks: {', '.join(fallbacks)}" if fallbacks else "; no fallback declared"
-        return verdict(
-            Verdict.GONE, _say(gone) + _stand_in(model, results) + hint, gone.error_class
-        )
+        return verdict(Verdict.GONE, _say(gone) + hint, gone.error_class)
     # The model list failing says little about a model that answered a generation.
     probes_of_the_model = [r for r in results if r.kind is not ProbeKind.CATALOG]
     blocked = _first(probes_of_the_model or results, BLOCKED)
@@ -80,14 +95,19 @@ def decide(
             else ""
         )
         return verdict(Verdict.BLOCKED, _say(blocked) + fix, blocked.error_class)
-    failed = _first(_decisive(probes_of_the_model or results), DOWN)
-    if failed is not None and network_down and connection_level(failed):
+    decisive = _decisive(probes_of_the_model or results)
+    # A failure the target itself gave (a 5xx, a refusal on this machine) outweighs one that
+    # says nothing about it; those are the control check's to decide.
+    failed = _first([r for r in decisive if not connection_level(r)], DOWN)
+    unreached = next((r for r in decisive if connection_level(r)), None)
+    if failed is None and unreached is not None and network_down:
         return verdict(
             Verdict.INCONCLUSIVE,
-            f"{_say(failed)}; this machine cannot reach the network (control check failed): "
+            f"{_say(unreached)}; this machine cannot reach the network (control check failed): "
             "not called down",
-            failed.error_class,
+            unreached.error_class,
         )
+    failed = failed or _first(decisive, DOWN)
     if failed is not None:
         return verdict(Verdict.DOWN, _say(failed), failed.error_class)
     degraded = _degraded(results, slo)
@@ -95,10 +115,14 @@ def decide(
         return degraded_verdict(provider, model, degraded)
     refused = _first(results, frozenset({ErrorClass.BAD_REQUEST}))
     if refused is not None:
+        why = (
+            "not the API answered"
+            if _names_a_fix(refused)
+            else "the provider refused the probe request itself"
+        )
         return verdict(
             Verdict.INCONCLUSIVE,
-            f"{_say(refused)}; the provider refused the probe request itself, "
-            "so the model's state is unknown",
+            f"{_say(refused)}; {why}, so the model's state is unknown",
             refused.error_class,
         )
     return verdict(Verdict.UP, _up_reason(results))
@@ -119,40 +143,22 @@ def degraded_verdict(
     return ModelVerdict(provider, model, Verdict.DEGRADED, reason, error_class)
 
 
-def _gone(model: str, results: Sequence[ProbeResult]) -> ProbeResult | None:
+def _gone(results: Sequence[ProbeResult]) -> ProbeResult | None:
     said_gone = next((r for r in results if r.kind in GENERATION and r.error_class in GONE), None)
     if said_gone is not None:
         return said_gone
     unlisted = next((r for r in results if r.catalog is not None and not r.catalog.listed), None)
     if unlisted is None:
         return None
-    answered = any(
-        r.kind in GENERATION and r.ok and same_model(model, r.final.served_model) for r in results
-    )
+    # An `ok` generation is the requested model's own answer (another model's is a
+    # substitution, caught above).
+    answered = any(r.kind in GENERATION and r.ok for r in results)
     return None if answered else unlisted
 
 
-def _stand_in(model: str, results: Sequence[ProbeResult]) -> str:
-    """When another model answered in its place (a single-model server answers any name)."""
-    served = next(
-        (
-            r.final.served_model
-            for r in results
-            if r.kind in GENERATION and r.ok and not same_model(model, r.final.served_model)
-        ),
-        None,
-    )
-    return f"; the server answered as `{served}` instead" if served else ""
-
-
-def same_model(requested: str, served: str | None) -> bool:
-    """A response naming a dated snapshot of the requested alias still is the model."""
-    if served is None:
-        return True
-    a, b = requested.lower(), served.lower()
-    return (
-        a == b or b.startswith(a) or a.startswith(b) or a.rsplit("/", 1)[-1] == b.rsplit("/", 1)[-1]
-    )
+def _names_a_fix(result: ProbeResult) -> bool:
+    """A wrong route or a page that is not the API: the detail says what to check."""
+    return any(fix in result.final.detail for fix in classify.NOT_THE_API_FIXES)
 
 
 def _first(results: Sequence[ProbeResult], classes: frozenset[ErrorClass]) -> ProbeResult | None:

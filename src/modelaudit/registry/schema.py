@@ -340,6 +340,10 @@ class ModelSpec(_Strict):
     slo: SloOverride | None = None
     base_model: str | None = None
     """azure-openai only: the model behind the deployment named by `id`, for lifecycle data."""
+    served_as: tuple[str, ...] = ()
+    """Other model names a reply for `id` may carry: a gateway's model group or a proxy
+    alias (`gpt-4o-mini-2024-07-18` for a LiteLLM group `fast`), or `"*"` for a router
+    that answers with whichever model it chose. Any other name is a substitution."""
 
     @field_validator("fallbacks")
     @classmethod
@@ -535,9 +539,10 @@ RiskWeight = Annotated[float, Field(ge=0, le=100)]
 class RiskWeights(_Strict):
     """The most points each factor can add to a model's risk score (0 turns a factor off).
 
-    A factor's points are its weight times how bad its evidence is (0 to 1); the score is
-    their sum, capped at 100. The defaults add up to more than 100 on purpose: a model that
-    is gone and has no fallback should reach 100 without every other factor being bad too.
+    A factor's points are its weight times how bad its evidence is (0 to 1). They order
+    the models within a stage of the triage ladder (broken now, retiring, missing its SLO,
+    exposed) and are the score of a merely exposed model; a weight never moves a model
+    between stages (see `modelaudit.risk.score`).
     """
 
     availability: RiskWeight = 30.0
@@ -549,7 +554,7 @@ class RiskWeights(_Strict):
     control: RiskWeight = 15.0
     """Closed weights at the vendor (you can lose it) to open weights you host (you hold it)."""
     substitutability: RiskWeight = 25.0
-    """No fallback seen healthy in the window."""
+    """No healthy fallback (one that answered in its latest run and meets its SLO)."""
     regulatory: RiskWeight = 10.0
     """A government-gated provider, or one outside `home_jurisdiction`."""
     concentration: RiskWeight = 10.0

@@ -35,6 +35,8 @@ class RegistrySummary:
     open_weights: int
     self_hosted_providers: int
     keys: tuple[KeyUse, ...]
+    keyless: tuple[str, ...]
+    """Providers that send no key (local servers that need none)."""
     retirements: tuple[Retirement, ...]
     """Announced retirement dates, soonest first."""
 
@@ -49,6 +51,7 @@ def summarize(loaded: LoadedRegistry) -> RegistrySummary:
         open_weights=sum(m.weights is Weights.OPEN for m in models),
         self_hosted_providers=sum(p.hosting is Hosting.SELF_HOSTED for p in registry.providers),
         keys=_keys(loaded),
+        keyless=tuple(p.name for p in registry.providers if p.api_key is None),
         retirements=tuple(
             sorted(
                 (

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 from modelaudit import __version__
 from modelaudit.history import Incident, Percentiles
 from modelaudit.report.source import read_evidence
-from modelaudit.report.window import bucket_for, label, window_ending
+from modelaudit.report.window import bucket_for, drawn_window, label, window_ending
 from modelaudit.risk import fallbacks
 from modelaudit.risk.assess import assess
 from modelaudit.risk.portfolio import portfolio
-from modelaudit.risk.score import Level
-from modelaudit.risk.stats import percent, proportion
+from modelaudit.risk.score import Level, Stage
+from modelaudit.risk.stats import proportion
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from modelaudit.registry.schema import Registry
     from modelaudit.risk.assess import Assessment
     from modelaudit.risk.evidence import CeilingTrend, DriftSummary, Evidence
-    from modelaudit.risk.fallbacks import FallbackOption
+    from modelaudit.risk.fallbacks import FallbackOption, Rejection
     from modelaudit.risk.portfolio import Portfolio
     from modelaudit.risk.score import RiskScore
     from modelaudit.risk.stats import Proportion
@@ -47,8 +47,10 @@ NO_SAMPLE = Percentiles(n=0)
 ZERO = timedelta(0)
 MIN_P99_N = 100
 """A p99 from fewer samples is mostly the single slowest one: it is not shown."""
-AT_RISK = frozenset({Level.HIGH, Level.CRITICAL})
-"""The levels that get a recommendation."""
+ACTION_STAGES = frozenset(
+    {Stage.BROKEN_NO_FALLBACK, Stage.BROKEN, Stage.RETIRING_NO_FALLBACK, Stage.RETIRING}
+)
+"""The stages that get a recommendation: broken now, or will break."""
 
 
 @dataclass(frozen=True)
@@ -120,15 +122,23 @@ class Downtime:
 
 @dataclass(frozen=True)
 class Recommendation:
+    """What to do about one model that is broken now or will break (every model at high
+    or critical risk is one of them)."""
+
     provider: str
     model: str
     pinned: bool
     risk: RiskScore
     fallback: FallbackOption | None
-    """The best fallback verified live in the window; None when there is none."""
+    """The fallback the rule picks (`fallbacks.choose`); None when none qualifies."""
     fallback_risk: RiskScore | None
     unverified: tuple[str, ...]
-    """Declared or family fallbacks that were not seen answering."""
+    """Declared or family fallbacks that did not answer in their latest run."""
+    rejected: tuple[Rejection, ...] = ()
+    """Every candidate not recommended, with why."""
+    remedy: str = ""
+    """What would fix it, when no fallback qualifies."""
+    retires: date | None = None
 
     @property
     def ref(self) -> str:
@@ -141,18 +151,21 @@ class Recommendation:
 
     @property
     def advice(self) -> str:
-        if self.fallback is None:
-            tried = (
-                f" (not seen answering: {', '.join(self.unverified)})" if self.unverified else ""
-            )
-            return f"no fallback was verified live in the window{tried}"
         option = self.fallback
-        state = "healthy" if option.healthy else "live but below its SLO"
-        share = option.availability
-        assert share.value is not None
-        seen = f"{percent(share.value)} of n={share.n}"
-        own = f", its own risk {self.fallback_risk.score}" if self.fallback_risk else ""
-        return f"move to {option.ref} ({option.source}, {state}: {seen}{own})"
+        if option is None:
+            passed = "; ".join(r.text for r in self.rejected)
+            head = (
+                f"no fallback to move to: {passed}"
+                if passed
+                else ("no fallback to move to is declared or known")
+            )
+            return f"{head}. To fix: {self.remedy}"
+        when = "now"
+        if self.risk.stage in (Stage.RETIRING, Stage.RETIRING_NO_FALLBACK):
+            when = f"before {self.retires.isoformat()}" if self.retires else "soon"
+        own = self.fallback_risk
+        mine = f"; its own risk {own.score} {own.level.value}" if own else ""
+        return f"move to {option.ref} {when} ({option.source}, {option.note}{mine})"
 
 
 @dataclass(frozen=True)
@@ -162,9 +175,12 @@ class Report:
     window: Window
     label: str
     bucket: timedelta
+    """The width of the timelines' buckets (`window.bucket_for`)."""
+    drawn: Window
+    """What the timelines cover: from the first attempt in the window to its end."""
     registry_sha256: str | None
     models: tuple[ModelView, ...]
-    """Riskiest first."""
+    """Most urgent first."""
     incidents: tuple[IncidentView, ...]
     catalog_changes: tuple[CatalogChange, ...]
     drift: tuple[DriftSummary, ...]
@@ -199,9 +215,11 @@ def build_report(
     """`timelines=False` leaves every model's timeline empty, for a format that does not
     draw them (`render.DRAWS_TIMELINES`): a month of them is a sizable read."""
     window = window_ending(now, span)
-    bucket = bucket_for(span)
     evidence = read_evidence(reader, window, now)
-    drawn = reader.timelines(window, bucket) if timelines else {}
+    seen = [m.first_seen for m in evidence.models.values() if m.first_seen is not None]
+    charted = drawn_window(window, min(seen, default=None))
+    bucket = bucket_for(charted.until - charted.since, evidence.cadence)
+    drawn = reader.timelines(charted, bucket) if timelines else {}
     assessments = assess(registry, evidence)
     incidents = _incidents(evidence)
     downtime = _downtime(incidents, window)
@@ -220,8 +238,9 @@ def build_report(
         window=window,
         label=label(span),
         bucket=bucket,
+        drawn=charted,
         registry_sha256=registry_sha256,
-        models=tuple(sorted(views, key=_riskiest_first)),
+        models=tuple(sorted(views, key=_most_urgent_first)),
         incidents=incidents,
         catalog_changes=tuple(sorted(evidence.catalog_changes, key=lambda c: (c.at, c.provider))),
         drift=tuple(sorted(evidence.drift, key=lambda d: (d.last_at, d.provider, d.model))),
@@ -230,9 +249,10 @@ def build_report(
     )
 
 
-def _riskiest_first(view: ModelView) -> tuple[int, bool, str, str]:
-    score = view.risk.score if view.risk else -1
-    return (-score, not view.pinned, view.provider, view.model)
+def _most_urgent_first(view: ModelView) -> tuple[bool, UrgentKey]:
+    if view.risk is None:
+        return (True, (0, 0, 0.0, False, view.provider, view.model))
+    return (False, _urgent_first(view.risk, view.pinned, view.provider, view.model))
 
 
 def _error_classes(history: ModelHistory | None) -> tuple[tuple[ErrorClass, int], ...]:
@@ -350,18 +370,35 @@ def _downtime(incidents: tuple[IncidentView, ...], window: Window) -> dict[Model
 def _recommendations(assessments: dict[ModelKey, Assessment]) -> tuple[Recommendation, ...]:
     found = []
     for a in assessments.values():
-        if a.risk.level not in AT_RISK:
+        if a.risk.stage not in ACTION_STAGES:
             continue
-        option = fallbacks.best(a.fallbacks)
+
+        def risk_of(option: FallbackOption) -> RiskScore:
+            return assessments[(option.provider, option.model)].risk
+
+        choice = fallbacks.choose(a.fallbacks, a.risk, risk_of)
         found.append(
             Recommendation(
                 provider=a.provider.name,
                 model=a.model.id,
                 pinned=a.model.pinned,
                 risk=a.risk,
-                fallback=option,
-                fallback_risk=assessments[(option.provider, option.model)].risk if option else None,
-                unverified=tuple(o.ref for o in a.fallbacks if not o.verified_live),
+                fallback=choice.fallback,
+                fallback_risk=risk_of(choice.fallback) if choice.fallback else None,
+                unverified=tuple(o.ref for o in a.fallbacks if not o.answered_latest),
+                rejected=choice.rejected,
+                remedy=""
+                if choice.fallback
+                else fallbacks.remedy(a.provider, a.model, choice.rejected),
+                retires=a.model.retires,
             )
         )
-    return tuple(sorted(found, key=lambda r: (not r.pinned, -r.risk.score, r.provider, r.model)))
+    return tuple(sorted(found, key=lambda r: _urgent_first(r.risk, r.pinned, r.provider, r.model)))
+
+
+UrgentKey = tuple[int, int, float, bool, str, str]
+
+
+def _urgent_first(risk: RiskScore, pinned: bool, provider: str, model: str) -> UrgentKey:
+    score, urgency, points = risk.rank
+    return (-score, -urgency, -points, not pinned, provider, model)

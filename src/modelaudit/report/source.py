@@ -9,10 +9,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from modelaudit.history import Window
-from modelaudit.risk.evidence import Evidence, last_decisive, summarize_drift
+from modelaudit.risk.evidence import Evidence, cadence, last_decisive, summarize_drift
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping, Sequence
     from datetime import datetime
 
     from modelaudit.history import ModelKey, VerdictPoint
@@ -39,11 +39,13 @@ def open_history(db: str | None) -> Iterator[HistoryReader]:
 def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evidence:
     """Ask the store everything but the timelines (which only the report draws)."""
     models = {(m.provider, m.model): m for m in reader.models(window)}
+    tail = reader.verdicts(_tail(window))
     return Evidence(
         window=window,
         now=now,
         models=models,
-        last_verdicts=last_verdicts(reader, window, set(models)),
+        last_verdicts=last_verdicts(reader, window, set(models), tail),
+        cadence=cadence(tail),
         incidents=tuple(reader.incidents(window)),
         catalog_changes=tuple(reader.catalog_changes(window)),
         drift=summarize_drift(reader.drift(window)),
@@ -53,13 +55,20 @@ def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evide
     )
 
 
+def _tail(window: Window) -> Window:
+    return Window(since=max(window.since, window.until - VERDICT_TAIL), until=window.until)
+
+
 def last_verdicts(
-    reader: HistoryReader, window: Window, expected: set[ModelKey]
+    reader: HistoryReader,
+    window: Window,
+    expected: set[ModelKey],
+    tail: Mapping[ModelKey, Sequence[VerdictPoint]] | None = None,
 ) -> dict[ModelKey, VerdictPoint]:
-    """Each model's last decisive verdict: from the window's last two days, and from the
-    whole window only when a model probed in it had none there."""
-    tail = Window(since=max(window.since, window.until - VERDICT_TAIL), until=window.until)
-    found = last_decisive(reader.verdicts(tail))
-    if tail.since > window.since and not expected <= set(found):
+    """Each model's last decisive verdict: from the window's last two days (`tail`, when
+    the caller read them already: they also give the runs' cadence), and from the whole
+    window only when a model probed in it had none there."""
+    found = last_decisive(reader.verdicts(_tail(window)) if tail is None else tail)
+    if _tail(window).since > window.since and not expected <= set(found):
         found = {**last_decisive(reader.verdicts(window)), **found}
     return found

@@ -6,42 +6,21 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from modelaudit.risk import words
 from modelaudit.risk.stats import percent
 
 ZERO = timedelta(0)
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from modelaudit.report.model import LatencyView, ModelView, Report
     from modelaudit.risk.evidence import DriftSummary
-    from modelaudit.risk.portfolio import DrillResult
+    from modelaudit.risk.portfolio import DrillResult, PinnedOutcome
     from modelaudit.risk.score import FactorScore, RiskScore
-    from modelaudit.risk.stats import Proportion
 
 
-def when(moment: datetime | None) -> str:
-    # isoformat is several times faster than strftime, which a month of events notices.
-    return "-" if moment is None else moment.isoformat(sep=" ", timespec="minutes")[:16]
-
-
-def duration(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
-    days, rest = divmod(minutes, 1440)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
-
-
-def availability(share: Proportion) -> str:
-    """`98.7% [96.1-99.6%] n=156`: the 95% interval and the sample, never a bare share."""
-    if share.value is None or share.low is None or share.high is None:
-        return "no data"
-    interval = f"{percent(share.low).removesuffix('%')}-{percent(share.high)}"
-    return f"{percent(share.value)} [{interval}] n={share.n}"
+when = words.when
+duration = words.duration
+availability = words.share
 
 
 def ms(value: float | None) -> str:
@@ -64,6 +43,10 @@ def top_factors(risk: RiskScore, count: int = 3) -> list[FactorScore]:
     return sorted(scoring, key=lambda f: -f.points)[:count]
 
 
+def stage(risk: RiskScore | None) -> str:
+    return risk.stage.label if risk else "-"
+
+
 def factor_summary(risk: RiskScore, count: int = 3) -> str:
     return ", ".join(f"{f.factor.value} {f.points:.0f}" for f in top_factors(risk, count)) or "-"
 
@@ -84,6 +67,14 @@ def coverage(drill: DrillResult) -> str:
     if drill.coverage is None:
         return "nothing pinned affected"
     return f"{percent(drill.coverage)} ({drill.covered}/{len(drill.affected)})"
+
+
+def drill_outcome(outcome: PinnedOutcome) -> tuple[str, str]:
+    """`[fallback, what was measured of it]`, or `[NONE, why not and what would fix it]`."""
+    if outcome.fallback is not None:
+        return outcome.fallback.ref, outcome.fallback.note
+    passed = "; ".join(r.text for r in outcome.rejected)
+    return "NONE", (f"{passed}. " if passed else "") + f"To fix: {outcome.remedy}"
 
 
 def uncovered(drill: DrillResult) -> str:
@@ -166,6 +157,18 @@ def downtime(report: Report) -> list[list[str]]:
 
 def left_out(count: int, what: str) -> str:
     return f"{count:,} earlier {what} in the window: see the JSON report" if count else ""
+
+
+def drawn(report: Report) -> str:
+    """What the timelines cover, and how it relates to the window asked for."""
+    span = f"{when(report.drawn.since)} to {when(report.drawn.until)} UTC"
+    buckets = f"{duration(report.bucket)} per cell"
+    if report.drawn.since > report.window.since:
+        return (
+            f"Timelines: {span} ({buckets}): the history starts there, inside the "
+            f"{report.label} window."
+        )
+    return f"Timelines: the {report.label} window, {span} ({buckets})."
 
 
 def headline(report: Report) -> str:

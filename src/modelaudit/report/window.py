@@ -30,13 +30,38 @@ def window_ending(now: datetime, span: timedelta) -> Window:
     return Window(since=now - span, until=now)
 
 
-def bucket_for(span: timedelta) -> timedelta:
-    """About 24 to 48 buckets per chart: hourly for a day, 6-hourly for a week, daily beyond."""
-    if span <= timedelta(days=2):
-        return timedelta(hours=1)
-    if span <= timedelta(days=10):
-        return timedelta(hours=6)
-    return timedelta(days=1)
+_MINUTE = timedelta(minutes=1)
+BUCKETS = tuple(_MINUTE * n for n in (1, 5, 15, 30, 60, 6 * 60, 24 * 60))
+"""The widths a timeline's buckets may have: each divides a day."""
+_FITS = (
+    (timedelta(minutes=30), _MINUTE),
+    (timedelta(hours=2), 5 * _MINUTE),
+    (timedelta(hours=6), 15 * _MINUTE),
+    (timedelta(hours=12), 30 * _MINUTE),
+    (timedelta(days=2), timedelta(hours=1)),
+    (timedelta(days=10), timedelta(hours=6)),
+)
+CADENCE_SLACK = 0.8
+"""A bucket may be this much narrower than the time between runs (runs drift a little)."""
+
+
+def bucket_for(span: timedelta, cadence: timedelta | None = None) -> timedelta:
+    """About 24 to 48 buckets over `span` (hourly for a day, 6-hourly for a week, daily
+    beyond, minutes for the first hours of a history), never much finer than the runs
+    that fill them: hourly runs drawn in 5-minute buckets would be mostly gaps."""
+    width = next((w for limit, w in _FITS if span <= limit), BUCKETS[-1])
+    if cadence is not None:
+        floor = cadence * CADENCE_SLACK
+        width = next((w for w in BUCKETS if w >= width and w >= floor), BUCKETS[-1])
+    return width
+
+
+def drawn_window(window: Window, first_seen: datetime | None) -> Window:
+    """What the charts cover: from the first attempt in the window (a history younger
+    than the window starts later) to its end."""
+    if first_seen is None or first_seen <= window.since:
+        return window
+    return Window(since=min(first_seen, window.until), until=window.until)
 
 
 def label(span: timedelta) -> str:

@@ -7,6 +7,7 @@ the portfolio's concentration of pinned models.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from modelaudit.vocabulary import Hosting, Verdict, Weights
 
 if TYPE_CHECKING:
     from modelaudit.history import ModelKey
-    from modelaudit.registry.schema import ModelSpec, ProviderSpec, Registry
+    from modelaudit.registry.schema import ModelSpec, ProviderSpec, Registry, Risk
     from modelaudit.risk.evidence import Evidence, Standing
     from modelaudit.risk.fallbacks import FallbackOption
 
@@ -34,10 +35,20 @@ class Assessment:
     """Best first."""
     inputs: RiskInputs
     risk: RiskScore
+    config: Risk
 
     @property
     def key(self) -> ModelKey:
         return (self.provider.name, self.model.id)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.provider.name}/{self.model.id}"
+
+    def if_lost(self, why: str) -> RiskScore:
+        """The risk this model would have if it stopped answering now (a drill's removal):
+        broken, so it outranks every model that answered in its latest run."""
+        return score(dataclasses.replace(self.inputs, gone=why), self.config)
 
 
 @dataclass(frozen=True)
@@ -93,8 +104,10 @@ def assess_one(
         custody=custody(provider, model),
         custody_note=_custody_note(provider, model),
         today=evidence.now.date(),
+        pinned=model.pinned,
         down=_stopped(evidence, key, standing, Verdict.DOWN),
         gone=_stopped(evidence, key, standing, Verdict.GONE),
+        blocked=_stopped(evidence, key, standing, Verdict.BLOCKED),
         retires=model.retires,
         vanished=_vanished(evidence, key, standing),
         floating_alias=_floating(evidence, key, model),
@@ -104,7 +117,7 @@ def assess_one(
         healthy_same_provider=tuple(
             o.ref for o in ranked if o.healthy and o.provider == provider.name
         ),
-        unverified=tuple(o.ref for o in ranked if not o.healthy),
+        unverified=tuple(f"{o.ref} ({o.note})" for o in ranked if not o.healthy),
         gated=provider.regulatory.gated,
         jurisdiction=provider.jurisdiction,
         home_jurisdiction=registry.risk.home_jurisdiction,
@@ -115,7 +128,8 @@ def assess_one(
         ),
         pinned_total=concentration.total,
     )
-    return Assessment(provider, model, standing, ranked, inputs, score(inputs, registry.risk))
+    risk = score(inputs, registry.risk)
+    return Assessment(provider, model, standing, ranked, inputs, risk, registry.risk)
 
 
 def custody(provider: ProviderSpec, model: ModelSpec) -> Custody:
@@ -138,14 +152,14 @@ def _custody_note(provider: ProviderSpec, model: ModelSpec) -> str:
 
 
 def _stopped(evidence: Evidence, key: ModelKey, standing: Standing, verdict: Verdict) -> str | None:
-    """When the last verdict is `verdict`: since when (its ongoing incident) and why."""
+    """When the last verdict is `verdict`: since when (the first failing run of its ongoing
+    incident, or that last run) and why."""
     last = standing.last_verdict
     if last is None or last.verdict is not verdict:
         return None
-    ongoing = [
-        i.start for i in evidence.incidents_of(key) if i.end is None and i.verdict is verdict
-    ]
-    since = min(ongoing, default=last.at)
+    ongoing = [i.start for i in evidence.incidents_of(key) if i.end is None]
+    # An incident spans down and gone runs alike; a blocked run only says our access broke.
+    since = last.at if verdict is Verdict.BLOCKED else min(ongoing, default=last.at)
     return f"since {since:%Y-%m-%d %H:%M} UTC ({last.reason})"
 
 

@@ -8,6 +8,8 @@ module only summarises what the store answered, model by model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import pairwise
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from modelaudit.risk.stats import Proportion, proportion
@@ -71,10 +73,30 @@ class Standing:
             return False
         return self.last_verdict is None or self.last_verdict.verdict in _LIVE
 
-    def healthy(self, slo_availability: float) -> bool:
-        """Live, and the evidence does not show it missing its SLO."""
+    @property
+    def answered_latest(self) -> bool:
+        """It answered in its latest run that reached a verdict: that verdict is up or
+        degraded and a generation or health attempt of that run succeeded (a run
+        rate-limited to the end is degraded, but did not answer)."""
+        if not self.verified_live:
+            return False
+        last, history = self.last_verdict, self.history
+        if last is None or history is None:
+            return True
+        return history.last_ok is not None and history.last_ok >= last.at
+
+    @property
+    def last_answered(self) -> datetime | None:
+        return self.history.last_ok if self.history else None
+
+    def meets_slo(self, slo_availability: float) -> bool:
+        """The evidence does not show it missing its availability SLO."""
         high = self.availability.high
-        return self.verified_live and high is not None and high >= slo_availability
+        return high is not None and high >= slo_availability
+
+    def healthy(self, slo_availability: float) -> bool:
+        """It answered in its latest run, and the evidence does not show it missing its SLO."""
+        return self.answered_latest and self.meets_slo(slo_availability)
 
 
 @dataclass(frozen=True)
@@ -107,6 +129,9 @@ class Evidence:
     catalog_changes: tuple[CatalogChange, ...] = ()
     drift: tuple[DriftSummary, ...] = ()
     ratelimits: Mapping[ModelKey, tuple[RateLimitPoint, ...]] = field(default_factory=dict)
+    cadence: timedelta | None = None
+    """The usual time between two runs, as the window's last days show (None with fewer
+    than two runs): a chart's bucket is never finer than this."""
     _incidents_of: dict[ModelKey, list[Incident]] = field(init=False, repr=False, compare=False)
     _changes_of: dict[ModelKey, list[CatalogChange]] = field(init=False, repr=False, compare=False)
     _served_as: dict[ModelKey, str | None] = field(init=False, repr=False, compare=False)
@@ -177,6 +202,13 @@ def _by_model(items: tuple[_K, ...]) -> dict[ModelKey, list[_K]]:
     for item in items:
         grouped.setdefault((item.provider, item.model), []).append(item)
     return grouped
+
+
+def cadence(verdicts: Mapping[ModelKey, Sequence[VerdictPoint]]) -> timedelta | None:
+    """The median time between consecutive runs among these verdicts' runs."""
+    starts = sorted({p.at for points in verdicts.values() for p in points})
+    gaps = sorted(b - a for a, b in pairwise(starts))
+    return gaps[len(gaps) // 2] if gaps else None
 
 
 def last_decisive(

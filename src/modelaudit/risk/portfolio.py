@@ -2,8 +2,11 @@
 which pinned models keep a healthy fallback?", answered from stored history alone.
 
 A pinned model is *affected* when a removed provider serves it, and *covered* when one of
-its fallbacks is at a provider that survives and was healthy in the window. Continuity
-coverage is covered / affected (None when nothing pinned is affected).
+its fallbacks is at a provider that survives and passes the same rule the report's
+recommendations follow (`fallbacks.qualifies`): it answered in its latest run and ranks
+lower in risk than the model would once lost (a lost model is broken, so any fallback that
+answered qualifies). Continuity coverage is covered / affected (None when nothing pinned
+is affected).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
     from modelaudit.history import ModelKey
     from modelaudit.registry.schema import ProviderSpec
     from modelaudit.risk.assess import Assessment
-    from modelaudit.risk.fallbacks import FallbackOption
+    from modelaudit.risk.fallbacks import FallbackOption, Rejection
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,13 @@ class PinnedOutcome:
     provider: str
     model: str
     fallback: FallbackOption | None
-    """The best surviving fallback that was healthy in the window."""
+    """The best surviving fallback that qualifies (`fallbacks.qualifies`)."""
     others: tuple[str, ...]
-    """Surviving fallbacks that were not seen healthy."""
+    """Surviving fallbacks that do not qualify (not answering in their latest run)."""
+    rejected: tuple[Rejection, ...] = ()
+    """Every surviving candidate not chosen, with why."""
+    remedy: str = ""
+    """What would give it a fallback, when none qualifies."""
 
     @property
     def ref(self) -> str:
@@ -91,10 +98,24 @@ def drill(assessments: Mapping[ModelKey, Assessment], removal: Removal) -> Drill
         def survives(option: FallbackOption) -> bool:
             return not removal.removes_name(option.provider, option.jurisdiction)
 
-        healthy = fallbacks.best(assessment.fallbacks, lambda o: o.healthy and survives(o))
-        others = tuple(o.ref for o in assessment.fallbacks if survives(o) and not o.healthy)
+        choice = fallbacks.choose(
+            assessment.fallbacks,
+            assessment.if_lost(f"removed by the drill without {removal.label}"),
+            lambda o: assessments[(o.provider, o.model)].risk,
+            survives,
+        )
+        failing = tuple(r for r in choice.rejected if not r.option.answered_latest)
         affected.append(
-            PinnedOutcome(assessment.provider.name, assessment.model.id, healthy, others)
+            PinnedOutcome(
+                assessment.provider.name,
+                assessment.model.id,
+                choice.fallback,
+                tuple(r.option.ref for r in failing),
+                choice.rejected,
+                ""
+                if choice.fallback
+                else fallbacks.remedy(assessment.provider, assessment.model, choice.rejected),
+            )
         )
     return DrillResult(removal, len(pinned), tuple(affected))
 

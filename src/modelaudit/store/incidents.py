@@ -1,8 +1,12 @@
-"""Incidents, recorded as verdicts are written: a model's consecutive runs that found it
-`down` (or `gone`), from the first such run to the next run with another verdict.
+"""Incidents, recorded as verdicts are written: an incident starts at the first run that
+found a model failing (`down` or `gone`) and ends at the next run that found it answering
+(`up` or `degraded`); with no such run yet it is open. A model going from down to gone is
+one incident (its verdict is the latest failing one), as is an outage the runs in between
+could not see.
 
-Runs are taken in start order (then by id). Skipped and inconclusive verdicts say nothing
-about the model: they neither continue nor end an incident. Keeping the incidents in their
+Runs are taken in start order (then by id). Skipped, inconclusive and blocked verdicts say
+nothing about whether the model answers (not probed, this machine offline, our own access
+broken): they neither start, continue nor end an incident. Keeping the incidents in their
 own table (`incident`, one row each, the open one with no end) makes the report's read a
 range of a small table instead of a pass over every verdict of the window.
 
@@ -21,8 +25,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 INCIDENT_VERDICTS = frozenset({Verdict.DOWN, Verdict.GONE})
-NEUTRAL_VERDICTS = frozenset({Verdict.SKIPPED, Verdict.INCONCLUSIVE})
-"""Say nothing about the model (not probed, or this machine offline)."""
+NEUTRAL_VERDICTS = frozenset({Verdict.SKIPPED, Verdict.INCONCLUSIVE, Verdict.BLOCKED})
+"""Say nothing about whether the model answers (not probed, this machine offline, our
+access broken)."""
 
 
 @dataclass(frozen=True)
@@ -40,13 +45,15 @@ class Span:
     """One row of `incident`."""
 
     verdict: Verdict
+    """The verdict of its latest failing run."""
     start_ms: int
     start_run: int
     last_ms: int
-    """The start of the incident's last run with its verdict."""
+    """The start of the incident's latest failing run."""
     end_ms: int | None
-    """The start of the next run with another verdict; None while it goes on."""
+    """The start of the next run that found the model answering; None while it goes on."""
     runs: int
+    """Its failing runs."""
 
 
 def follow(current: Span | None, points: Iterable[Point]) -> tuple[list[Span], Span | None]:
@@ -56,12 +63,14 @@ def follow(current: Span | None, points: Iterable[Point]) -> tuple[list[Span], S
     for point in points:
         if point.verdict in NEUTRAL_VERDICTS:
             continue
-        if current is not None and point.verdict is current.verdict:
-            current = replace(current, runs=current.runs + 1, last_ms=point.at_ms)
-            continue
-        if current is not None:
-            closed.append(replace(current, end_ms=point.at_ms))
+        if point.verdict not in INCIDENT_VERDICTS:  # it answered
+            if current is not None:
+                closed.append(replace(current, end_ms=point.at_ms))
             current = None
-        if point.verdict in INCIDENT_VERDICTS:
+        elif current is None:
             current = Span(point.verdict, point.at_ms, point.run_id, point.at_ms, None, 1)
+        else:
+            current = replace(
+                current, verdict=point.verdict, runs=current.runs + 1, last_ms=point.at_ms
+            )
     return closed, current

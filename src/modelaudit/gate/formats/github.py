@@ -9,6 +9,7 @@ severe first; when more pins need attention the tenth says how many more.
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 from modelaudit.gate.decide import Severity
@@ -107,7 +108,25 @@ def annotation(report: GateReport, outcome: PinOutcome) -> str:
     return f"::{_COMMAND[outcome.severity]} {properties}::{escape_data(message)}"
 
 
+_CODE_SPAN = re.compile(r"`([^`\r\n]+)`")
+"""A pair of backticks on one line: a reason's `ACME_API_KEY` or `retires:`."""
+
+
 def markdown_cell(value: str) -> str:
+    """Text for a cell of the summary's table: paired backticks stay code spans (shown as
+    code, as the reasons mean them), everything else is text that cannot format itself
+    or inject HTML."""
+    parts, done = [], 0
+    for span in _CODE_SPAN.finditer(value):
+        parts.append(_plain_cell(value[done : span.start()]))
+        # Inside a code span nothing is markup; only a table's `|` must still be escaped.
+        parts.append("`" + span.group(1).replace("|", "\\|") + "`")
+        done = span.end()
+    parts.append(_plain_cell(value[done:]))
+    return "".join(parts)
+
+
+def _plain_cell(value: str) -> str:
     escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     escaped = escaped.replace("|", "\\|").replace("`", "\\`")
     return escaped.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")

@@ -5,6 +5,11 @@ one that could not be checked an `<error>`, a skipped one `<skipped>`. The docum
 valid against both the Apache Ant JUnit schema and Jenkins' junit-10 schema: a single
 `<testsuite>` root, at most one outcome element per testcase, warnings in the suite's
 `<system-out>`.
+
+A pin that passes with a warning (down without `--fail-on down`, retiring with
+`--retiring warn`...) is a passing testcase, and the Ant schema lets a testcase hold
+nothing else: its warning is carried by a suite property `warning` (one per such pin,
+naming the pin and its line), which both schemas allow.
 """
 
 from __future__ import annotations
@@ -69,6 +74,11 @@ def suite(report: GateReport) -> ET.Element:
         ("exit_code", str(int(result.exit_code))),
     ):
         ET.SubElement(properties, "property", {"name": name, "value": clean(value)})
+    for outcome in result.outcomes:
+        if outcome.severity is Severity.WARN and outcome.worst is not None:
+            warning = f"{outcome.pin.ref} ({report.config_label}:{outcome.pin.line}): "
+            warning += f"{rule(outcome.worst.status).title}: {outcome.worst.message}"
+            ET.SubElement(properties, "property", {"name": "warning", "value": clean(warning)})
     for outcome in result.outcomes:
         root.append(testcase(report, outcome))
     ET.SubElement(root, "system-out").text = clean("\n".join(text.lines(report)))

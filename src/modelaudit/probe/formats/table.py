@@ -89,10 +89,12 @@ def _rows(report: RunReport) -> list[_Row]:
         results = by_model.get((verdict.provider, verdict.model), [])
         completion = next((r for r in results if r.kind is ProbeKind.COMPLETION), None)
         stream = next((r for r in results if r.kind is ProbeKind.STREAM), None)
+        # A completion's latency when one ran; else the whole stream's (`--kind stream`).
+        timed = completion if completion and completion.final.latency_ms else stream
         rows.append(
             _Row(
                 verdict,
-                _ms(completion.final.latency_ms if completion else None),
+                _ms(timed.final.latency_ms if timed else None),
                 _ms(stream.final.ttft_ms if stream else None),
             )
         )

@@ -7,6 +7,8 @@ through; every string that came from a provider or the registry is escaped anywa
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modelaudit.report import text
@@ -20,14 +22,16 @@ if TYPE_CHECKING:
 
     from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import ModelView, Report
+    from modelaudit.risk.stats import Proportion
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 STYLE = """
 :root { color-scheme: light; }
+*, *::before, *::after { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-  sans-serif; margin: 0 auto; max-width: 1200px; padding: 16px 24px 48px; color: #1b1f23;
-  background: #fff; line-height: 1.4; }
+  sans-serif; margin: 0 auto; max-width: 1280px; padding: 16px 24px 48px; color: #1b1f23;
+  background: #fff; line-height: 1.4; overflow-wrap: break-word; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
 h3 { font-size: 1.05em; margin: 1em 0 0.4em; }
@@ -40,9 +44,12 @@ table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
 .scroll { overflow-x: auto; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #eaeef2;
   vertical-align: top; }
+td.text { overflow-wrap: anywhere; }
+.stage { display: block; margin-top: 3px; font-size: 0.85em; color: #57606a;
+  white-space: nowrap; }
 th { background: #f6f8fa; }
 td.num { text-align: right; white-space: nowrap; }
-td.nowrap { white-space: nowrap; }
+td.nowrap, .nowrap { white-space: nowrap; }
 .level { font-weight: 600; padding: 1px 8px; border-radius: 10px; white-space: nowrap;
   color: #fff; }
 .level-low { background: #2e7d32; }
@@ -53,30 +60,48 @@ td.nowrap { white-space: nowrap; }
 .muted { color: #57606a; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   font-size: 0.92em; background: #f6f8fa; padding: 0 3px; border-radius: 3px; }
+code.id .seg { white-space: nowrap; }
 details.model { border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 12px;
   margin: 10px 0; }
 details.model[open] summary { margin-bottom: 8px; }
 .charts { display: flex; flex-wrap: wrap; gap: 16px 32px; }
+.chart { max-width: 100%; }
 .chart h4 { margin: 4px 0; font-size: 0.85em; color: #57606a; font-weight: 600; }
+svg { max-width: 100%; height: auto; }
 svg text { font-size: 10px; fill: #3d444d; font-family: inherit; }
 .legend span { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 12px;
   vertical-align: middle; }
+ul.recs { padding-left: 1.2em; }
 ul.recs li { margin: 6px 0; }
 footer { margin-top: 40px; color: #57606a; font-size: 0.85em; }
+@media (max-width: 720px) {
+  body { padding: 12px 12px 32px; }
+  h1 { font-size: 1.3em; }
+  .scroll { overflow-x: visible; }
+  table, thead, tbody, tr, th, td { display: block; width: 100%; }
+  thead { display: none; }
+  tr { border: 1px solid #d0d7de; border-radius: 6px; margin: 8px 0; padding: 4px 0; }
+  td { border: 0; padding: 3px 10px; text-align: left; white-space: normal; }
+  td.num, td.nowrap { text-align: left; white-space: normal; }
+  td[data-label]::before { content: attr(data-label) ": "; font-weight: 600;
+    color: #57606a; }
+  td:empty { display: none; }
+}
 """
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    starts = svg.bucket_starts(report.window.since, report.window.until, report.bucket)
+    starts = svg.bucket_starts(report.drawn.since, report.drawn.until, report.bucket)
+    ids = Ids(report)
     body = [
         _header(report),
-        _recommendations(report),
+        _recommendations(report, ids),
         _models(report, starts),
         _continuity(report),
         _incidents(report),
         _changes(report),
         _ceilings(report),
-        _details(report, starts),
+        _details(report, starts, ids),
         f"<footer>modelaudit {esc(report.tool_version)} &middot; generated "
         f"{esc(text.when(report.generated_at))} UTC"
         + (
@@ -105,22 +130,84 @@ def _level(model: ModelView) -> str:
     return f'<span class="level level-{level}">{model.risk.score} {level}</span>'
 
 
-def _table(header: list[str], rows: list[list[str]], css_class: str = "") -> str:
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(rows_cell for rows_cell in row) + "</tr>" for row in rows)
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: markup this module built (escaped text, an id, a chart)."""
+
+    markup: str
+    css_class: str = ""
+
+
+def _table(header: list[str], rows: list[list[Cell]], css_class: str = "") -> str:
+    """A table that reads as a table on a wide screen and, on a phone, as one card per
+    row whose cells carry their column's name (`data-label`)."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(_cell(cell, label) for cell, label in zip(row, header, strict=True))
+        + "</tr>"
+        for row in rows
+    )
     attr = f' class="{css_class}"' if css_class else ""
     table = f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    return f'<div class="scroll">{table}</div>'  # a narrow window scrolls the table, not the page
+    return f'<div class="scroll">{table}</div>'
 
 
-def _td(value: object, css_class: str = "") -> str:
-    attr = f' class="{css_class}"' if css_class else ""
-    return f"<td{attr}>{esc(value)}</td>"
+def _cell(cell: Cell, label: str) -> str:
+    attr = f' class="{cell.css_class}"' if cell.css_class else ""
+    return f'<td data-label="{esc(label)}"{attr}>{cell.markup}</td>'
 
 
-def _raw_td(markup: str) -> str:
-    """A cell of markup this module built (charts, badges), not text to escape."""
-    return f"<td>{markup}</td>"
+def _td(value: object, css_class: str = "") -> Cell:
+    return Cell(esc(value), css_class)
+
+
+SEGMENT_MAX = 40
+"""Longer parts of an id may break inside: a phone's line holds about 40 of them."""
+
+
+def model_id(ref: str) -> str:
+    """`provider/model` as code that wraps only after a `/`, never inside a name: each
+    part is kept whole, and a break is offered after every slash."""
+    parts = ref.split("/")
+    shown = [
+        f'<span class="seg">{esc(part)}</span>' if len(part) <= SEGMENT_MAX else esc(part)
+        for part in parts
+    ]
+    return f'<code class="id">{"/<wbr>".join(shown)}</code>'
+
+
+def _availability(share: Proportion) -> str:
+    """`98.7% [95.4-99.6%] n=156`, wrapping before the sample, never inside the interval."""
+    head, sep, sample = text.availability(share).rpartition(" n=")
+    if not sep:
+        return esc(sample)
+    return f'<span class="nowrap">{esc(head)}</span> n={esc(sample)}'
+
+
+_WORD = re.compile(r"[^\s,;()\[\]]+")
+"""A word of free text, as far as a `provider/model` reference can reach."""
+
+
+class Ids:
+    """Marks the report's `provider/model` references inside free text as ids, so a
+    sentence wraps around them like any id: after a `/`, never inside a name."""
+
+    def __init__(self, report: Report) -> None:
+        self._refs = frozenset(m.ref for m in report.models)
+
+    def mark(self, value: str) -> str:
+        """`value` escaped, each whole word that is a known reference as an id (a
+        sentence's full stop or colon after it stays text)."""
+        parts, done = [], 0
+        for word in _WORD.finditer(value):
+            ref = word.group(0).rstrip(".:")
+            if "/" in ref and ref in self._refs:
+                end = word.start() + len(ref)
+                parts += [esc(value[done : word.start()]), model_id(ref)]
+                done = end
+        parts.append(esc(value[done:]))
+        return "".join(parts)
 
 
 def _header(report: Report) -> str:
@@ -142,20 +229,22 @@ def _header(report: Report) -> str:
     )
 
 
-def _recommendations(report: Report) -> str:
+def _recommendations(report: Report, ids: Ids) -> str:
     if not report.recommendations:
         return (
             '<section id="recommendations"><h2>Recommendations</h2>'
-            "<p>No model is at high or critical risk.</p></section>"
+            "<p>No model is broken now or retiring.</p></section>"
         )
     items = "".join(
         f'<li><span class="level level-{r.risk.level.value}">{r.risk.score} '
-        f"{r.risk.level.value}</span> <code>{esc(r.ref)}</code>"
-        f"{' (pinned)' if r.pinned else ''}: {esc(r.advice)}</li>"
+        f"{r.risk.level.value}</span> {model_id(r.ref)}"
+        f"{' (pinned)' if r.pinned else ''}: {ids.mark(r.risk.situation)}. "
+        f"<strong>{ids.mark(r.advice)}</strong></li>"
         for r in report.recommendations
     )
     return (
         '<section id="recommendations"><h2>Recommendations</h2>'
+        '<p class="muted">Broken now first, then what retires soonest.</p>'
         f'<ul class="recs">{items}</ul></section>'
     )
 
@@ -163,11 +252,11 @@ def _recommendations(report: Report) -> str:
 def _models(report: Report, starts: list[datetime]) -> str:
     rows = [
         [
-            f"<td>{_level(m)}</td>",
-            f'<td><a href="#m{index}"><code>{esc(m.ref)}</code></a></td>',
+            Cell(_level(m) + (f'<span class="stage">{esc(text.stage(m.risk))}</span>')),
+            Cell(f'<a href="#m{index}">{model_id(m.ref)}</a>'),
             _td("yes" if m.pinned else ""),
-            _td(text.availability(m.availability), "nowrap"),
-            _raw_td(svg.availability_timeline(m.ref, m.timeline, starts, width=168, height=14)),
+            Cell(_availability(m.availability)),
+            Cell(svg.availability_timeline(m.ref, m.timeline, starts, width=168, height=14)),
             _td(text.latency(m.latency)),
             _td(text.errors(m)),
             _td(text.verdict(m)),
@@ -188,14 +277,15 @@ def _models(report: Report, starts: list[datetime]) -> str:
         "Model",
         "Pinned",
         "Availability",
-        f"Timeline ({esc(report.label)})",
+        "Timeline",
         "Latency p50 / p95 / p99",
         "Errors",
         "Last verdict",
         "Top factors",
     ]
     return (
-        '<section id="models"><h2>Models, riskiest first</h2>'
+        '<section id="models"><h2>Models, most urgent first</h2>'
+        f'<p class="muted">{esc(text.drawn(report))}</p>'
         + _table(header, rows)
         + legend
         + "</section>"
@@ -210,19 +300,17 @@ def _continuity(report: Report) -> str:
         [
             _td(d.removal.label),
             _td(len(d.affected), "num"),
-            f"<td>{svg.coverage_bar(d.coverage)} {esc(text.coverage(d))}</td>",
-            _td(text.uncovered(d)),
+            Cell(f"{svg.coverage_bar(d.coverage)} {esc(text.coverage(d))}"),
+            Cell(", ".join(model_id(o.ref) for o in d.affected if not o.covered) or "-"),
         ]
         for d in drills
     ]
     return (
         '<section id="continuity"><h2>Continuity: if it disappeared tomorrow</h2>'
         '<p class="muted">For each vendor and jurisdiction serving a pinned model: the share '
-        "of the pinned models it serves that keep a fallback elsewhere that was healthy in "
-        "the window.</p>"
-        + _table(
-            ["Without", "Pinned affected", "Coverage", "Left without a healthy fallback"], rows
-        )
+        "of the pinned models it serves that keep a fallback elsewhere that answered in its "
+        "latest run.</p>"
+        + _table(["Without", "Pinned affected", "Coverage", "Left without a fallback"], rows)
         + "</section>"
     )
 
@@ -230,11 +318,13 @@ def _continuity(report: Report) -> str:
 def _incidents(report: Report) -> str:
     if not report.incidents:
         return ""
-    downtime = [[_td(cell) for cell in row] for row in text.downtime(report)]
+    downtime = [_with_id(row) for row in text.downtime(report)]
     rows, hidden = text.incidents(report)
-    latest = [[_td(cell) for cell in row] for row in rows]
+    latest = [_with_id(row) for row in rows]
     return (
-        '<section id="incidents"><h2>Incidents</h2><h3>Downtime by model</h3>'
+        '<section id="incidents"><h2>Incidents</h2>'
+        '<p class="muted">From the first run that found a model down or gone to the next '
+        "run that found it answering.</p><h3>Downtime by model</h3>"
         + _table(["Model", "Incidents", "Down in the window", "Longest", "Ongoing since"], downtime)
         + "<h3>Latest incidents</h3>"
         + _table(["Model", "Verdict", "Start (UTC)", "End (UTC)", "Duration", "Runs"], latest)
@@ -243,11 +333,16 @@ def _incidents(report: Report) -> str:
     )
 
 
+def _with_id(row: list[str]) -> list[Cell]:
+    """A row of text whose first cell is a `provider/model`."""
+    return [Cell(model_id(row[0])), *(_td(cell) for cell in row[1:])]
+
+
 def _changes(report: Report) -> str:
     rows, hidden = text.changes(report)
     if not rows:
         return ""
-    cells = [[_td(cell) for cell in row] for row in rows]
+    cells = [[_td(row[0]), Cell(model_id(row[1])), _td(row[2], "text")] for row in rows]
     return (
         '<section id="changes"><h2>Catalog changes and served-model drift</h2>'
         + _table(["At (UTC)", "Model", "Change"], cells)
@@ -259,8 +354,8 @@ def _changes(report: Report) -> str:
 def _ceilings(report: Report) -> str:
     rows = [
         [
-            f"<td><code>{esc(m.ref)}</code></td>",
-            _td(t.header),
+            Cell(model_id(m.ref)),
+            _td(t.header, "text"),
             _td(f"{t.peak:g}", "num"),
             _td(f"{t.last:g}", "num"),
             _td(f"{t.drop * 100:.0f}%", "num"),
@@ -278,8 +373,8 @@ def _ceilings(report: Report) -> str:
     )
 
 
-def _details(report: Report, starts: list[datetime]) -> str:
-    articles = [_model_detail(index, m, starts) for index, m in enumerate(report.models)]
+def _details(report: Report, starts: list[datetime], ids: Ids) -> str:
+    articles = [_model_detail(index, m, starts, ids) for index, m in enumerate(report.models)]
     return (
         '<section id="details"><h2>Per model</h2>'
         '<p class="muted">Models above low risk are open; click any other to unfold it.</p>'
@@ -288,7 +383,7 @@ def _details(report: Report, starts: list[datetime]) -> str:
     )
 
 
-def _model_detail(index: int, m: ModelView, starts: list[datetime]) -> str:
+def _model_detail(index: int, m: ModelView, starts: list[datetime], ids: Ids) -> str:
     open_attr = " open" if m.risk and m.risk.level is not Level.LOW else ""
     facts = [
         f"pinned: {'yes' if m.pinned else 'no'}",
@@ -320,30 +415,39 @@ def _model_detail(index: int, m: ModelView, starts: list[datetime]) -> str:
         charts.append(_chart("Risk factors: points of weight", svg.factor_bars(m.ref, m.risk)))
     parts = [
         f'<details class="model" id="m{index}"{open_attr}><summary>{_level(m)} '
-        f"<h3><code>{esc(m.ref)}</code></h3></summary>",
+        f"<h3>{model_id(m.ref)}</h3></summary>",
+    ]
+    if m.risk:
+        parts.append(
+            f"<p><strong>{esc(m.risk.stage.label)}</strong>: {ids.mark(m.risk.situation)}</p>"
+        )
+    parts += [
         f'<p class="muted">{esc(" · ".join(f for f in facts if f))}</p>',
         f'<div class="charts">{"".join(charts)}</div>',
     ]
     if m.risk:
         rows = [
-            [_td(f.factor.value), _td(f"{f.points:.1f} / {f.weight:g}", "num"), _td(f.evidence)]
+            [
+                _td(f.factor.value),
+                _td(f"{f.points:.1f} / {f.weight:g}", "num"),
+                Cell(ids.mark(f.evidence), "text"),
+            ]
             for f in m.risk.factors
         ]
         parts.append(_table(["Factor", "Points / weight", "Evidence"], rows))
     if m.fallbacks:
         rows = [
             [
-                f"<td><code>{esc(o.ref)}</code></td>",
+                Cell(model_id(o.ref)),
                 _td(o.source),
-                _td("healthy" if o.healthy else ("live" if o.verified_live else "not seen live")),
-                _td(text.availability(o.availability)),
+                _td(o.note, "text"),
                 _td(text.ms(o.latency_p95_ms), "num"),
             ]
             for o in m.fallbacks
         ]
         parts.append(
             "<h4>Fallbacks, best first</h4>"
-            + _table(["Fallback", "Source", "In the window", "Availability", "p95"], rows)
+            + _table(["Fallback", "Source", "What was measured", "p95"], rows)
         )
     if m.error_classes:
         classes = ", ".join(f"{c.value} {n}" for c, n in m.error_classes)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
         Report,
     )
     from modelaudit.risk.evidence import CeilingTrend
-    from modelaudit.risk.fallbacks import FallbackOption
+    from modelaudit.risk.fallbacks import FallbackOption, Rejection
     from modelaudit.risk.portfolio import DrillResult
     from modelaudit.risk.score import RiskScore
     from modelaudit.risk.stats import Proportion
@@ -42,6 +42,7 @@ def document(report: Report) -> dict[str, Any]:
             "until": iso(report.window.until),
             "label": report.label,
             "bucket_s": int(report.bucket.total_seconds()),
+            "timeline_since": iso(report.drawn.since),
         },
         "registry_sha256": report.registry_sha256,
         "summary": {
@@ -100,6 +101,9 @@ def risk_json(risk: RiskScore) -> dict[str, Any]:
     return {
         "score": risk.score,
         "level": risk.level.value,
+        "stage": risk.stage.value,
+        "situation": risk.situation,
+        "points": round(risk.points, 2),
         "factors": [
             {
                 "name": f.factor.value,
@@ -121,7 +125,14 @@ def fallback_json(option: FallbackOption) -> dict[str, Any]:
         "healthy": option.healthy,
         "availability": proportion_json(option.availability),
         "latency_p95_ms": option.latency_p95_ms,
+        "answered_latest": option.answered_latest,
+        "last_answered": iso(option.last_answered),
+        "note": option.note,
     }
+
+
+def rejected_json(rejected: tuple[Rejection, ...]) -> list[dict[str, str]]:
+    return [{"ref": r.option.ref, "why": r.why} for r in rejected]
 
 
 def _ceiling_json(trend: CeilingTrend) -> dict[str, Any]:
@@ -199,6 +210,10 @@ def recommendation_json(r: Recommendation) -> dict[str, Any]:
         "fallback_score": r.fallback_risk.score if r.fallback_risk else None,
         "unverified": list(r.unverified),
         "advice": r.advice,
+        "stage": r.risk.stage.value,
+        "situation": r.risk.situation,
+        "rejected": rejected_json(r.rejected),
+        "remedy": r.remedy or None,
     }
 
 
@@ -219,6 +234,9 @@ def drill_json(d: DrillResult) -> dict[str, Any]:
                 "covered": o.covered,
                 "fallback": o.fallback.ref if o.fallback else None,
                 "unverified": list(o.others),
+                "fallback_note": o.fallback.note if o.fallback else None,
+                "rejected": rejected_json(o.rejected),
+                "remedy": o.remedy or None,
             }
             for o in d.affected
         ],

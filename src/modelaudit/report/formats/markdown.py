@@ -124,9 +124,10 @@ def _risk(score: int, level: Level) -> str:
 
 def _recommendations(report: Report) -> str:
     if not report.recommendations:
-        return "## Recommendations\n\nNo model is at high or critical risk."
+        return "## Recommendations\n\nNo model is broken now or retiring."
     items = [
-        f"- **{md(r.label)}** ({md(_risk(r.risk.score, r.risk.level))}): {md(r.advice)}"
+        f"- **{md(r.label)}** ({md(_risk(r.risk.score, r.risk.level))}): "
+        f"{md(r.risk.situation)}. **{md(r.advice)}**"
         for r in report.recommendations
     ]
     return "## Recommendations\n\n" + "\n".join(items)
@@ -135,11 +136,20 @@ def _recommendations(report: Report) -> str:
 def _sections(report: Report) -> list[_Section]:
     sections = [
         _Section(
-            "Models, riskiest first",
-            ["Risk", "Model", "Pinned", "Availability [95% CI]", "Last verdict", "Top factors"],
+            "Models, most urgent first",
+            [
+                "Risk",
+                "Stage",
+                "Model",
+                "Pinned",
+                "Availability [95% CI]",
+                "Last verdict",
+                "Top factors",
+            ],
             [
                 [
                     _risk(m.risk.score, m.risk.level) if m.risk else "not in registry",
+                    text.stage(m.risk),
                     m.ref,
                     "yes" if m.pinned else "",
                     text.availability(m.availability),
@@ -168,7 +178,7 @@ def _sections(report: Report) -> list[_Section]:
                     "If this disappeared",
                     "Pinned affected",
                     "Coverage",
-                    "Left without a healthy fallback",
+                    "Left without a fallback",
                 ],
                 [
                     [d.removal.label, len(d.affected), text.coverage(d), text.uncovered(d)]
@@ -217,10 +227,16 @@ def _sections(report: Report) -> list[_Section]:
             )
         )
     why = [
-        [m.ref if i == 0 else "", f.factor.value, f"{f.points:.1f} / {f.weight:g}", f.evidence]
+        row
         for m in report.models
         if m.risk and m.risk.level is not Level.LOW
-        for i, f in enumerate(text.top_factors(m.risk, count=7))
+        for row in [
+            [m.ref, "stage", m.risk.stage.label, m.risk.situation],
+            *(
+                ["", f.factor.value, f"{f.points:.1f} / {f.weight:g}", f.evidence]
+                for f in text.top_factors(m.risk, count=7)
+            ),
+        ]
     ]
     if why:
         sections.append(

@@ -1,4 +1,4 @@
-"""`--format table`: the report for a person at a terminal, riskiest models first."""
+"""`--format table`: the report for a person at a terminal, most urgent models first."""
 
 from __future__ import annotations
 
@@ -92,8 +92,9 @@ def _models(report: Report) -> Table:
     from rich.text import Text
 
     table = _table(
-        "Models, riskiest first",
+        "Models, most urgent first",
         "risk",
+        "stage",
         "model",
         "pinned",
         "availability [95% CI]",
@@ -110,6 +111,7 @@ def _models(report: Report) -> Table:
         _row(
             table,
             risk,
+            text.stage(m.risk),
             m.ref,
             "yes" if m.pinned else "",
             text.availability(m.availability),
@@ -135,7 +137,9 @@ def _service(report: Report) -> Table:
 def _recommendations(report: Report) -> Table | None:
     if not report.recommendations:
         return None
-    table = _table("Recommendations (high and critical risk)", "model", "risk", "advice")
+    table = _table(
+        "Recommendations (broken now or retiring, most urgent first)", "model", "risk", "advice"
+    )
     for r in report.recommendations:
         _row(table, r.label, f"{r.risk.score} {r.risk.level.value}", r.advice)
     return table
@@ -150,14 +154,9 @@ def _why(report: Report) -> Table | None:
     )
     for m in scored:
         assert m.risk is not None
-        for i, f in enumerate(text.top_factors(m.risk, count=7)):
-            _row(
-                table,
-                m.ref if i == 0 else "",
-                f.factor.value,
-                f"{f.points:.1f}/{f.weight:g}",
-                f.evidence,
-            )
+        _row(table, m.ref, "stage", m.risk.stage.label, m.risk.situation)
+        for f in text.top_factors(m.risk, count=7):
+            _row(table, "", f.factor.value, f"{f.points:.1f}/{f.weight:g}", f.evidence)
     return table
 
 
@@ -170,7 +169,7 @@ def _portfolio(report: Report) -> Table | None:
         "without",
         "pinned affected",
         "coverage",
-        "left without a healthy fallback",
+        "left without a fallback",
     )
     for d in drills:
         _row(table, d.removal.label, str(len(d.affected)), text.coverage(d), text.uncovered(d))
@@ -181,13 +180,13 @@ def drill_table(result: DrillResult) -> Table:
     """`modelaudit drill`: each affected pinned model and where it would go."""
     table = _table(
         f"Without {result.removal.label}: {text.coverage(result)} of affected pinned models "
-        "keep a healthy fallback",
+        "keep a fallback that answered in its latest run",
         "pinned model",
-        "fallback (healthy in the window)",
-        "not seen healthy",
+        "fallback",
+        "what was measured / what would fix it",
     )
     for o in result.affected:
-        _row(table, o.ref, o.fallback.ref if o.fallback else "NONE", ", ".join(o.others) or "-")
+        _row(table, o.ref, *text.drill_outcome(o))
     return table
 
 

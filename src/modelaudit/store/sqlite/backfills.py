@@ -1,4 +1,4 @@
-"""What migrations 4, 5 and 6 derive from the rows stored before them, frozen as released.
+"""What migrations 4 to 7 derive from the rows stored before them, frozen as released.
 
 A migration runs once, on a database of any age, possibly years after it was written: it
 must never call code that may change later (the served-model rule, the incident rule, the
@@ -136,6 +136,50 @@ def _spans(points: list[tuple[int, int, str]]) -> list[tuple[int, int, str, int,
             current = None
         if verdict in _INCIDENT_VERDICTS:
             current = (at_ms, run_id, verdict, at_ms, 1)
+    if current is not None:
+        spans.append((*current[:4], None, current[4]))
+    return spans
+
+
+# --- migration 7: incidents with true bounds -------------------------------------------------
+
+_ANSWERED_VERDICTS = ("up", "degraded")
+
+
+def incident_bounds(conn: sqlite3.Connection) -> None:
+    """The incidents worked out again with the bounds of version 7: from the first run
+    that found the model down or gone to the next run that found it answering (up or
+    degraded); skipped, inconclusive and blocked runs neither start nor end one."""
+    conn.execute("DELETE FROM incident")
+    targets = [row[0] for row in conn.execute("SELECT id FROM target ORDER BY id")]
+    for target_id in targets:
+        points = conn.execute(
+            "SELECT r.started_ms, r.id, v.verdict FROM verdict v JOIN run r ON r.id = v.run_id"
+            " WHERE v.target_id = ? ORDER BY r.started_ms, r.id",
+            (target_id,),
+        ).fetchall()
+        conn.executemany(
+            "INSERT INTO incident (target_id, start_ms, start_run, verdict, last_ms, end_ms,"
+            " runs) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(target_id, *span) for span in _bounded_spans(points)],
+        )
+
+
+def _bounded_spans(
+    points: list[tuple[int, int, str]],
+) -> list[tuple[int, int, str, int, int | None, int]]:
+    """(start_ms, start_run, verdict of the latest failing run, last_ms, end_ms, failing
+    runs) of each incident."""
+    spans: list[tuple[int, int, str, int, int | None, int]] = []
+    current: tuple[int, int, str, int, int] | None = None
+    for at_ms, run_id, verdict in points:
+        if verdict in _ANSWERED_VERDICTS:
+            if current is not None:
+                spans.append((*current[:4], at_ms, current[4]))
+            current = None
+        elif verdict in _INCIDENT_VERDICTS:
+            start, start_run, _, _, runs = current or (at_ms, run_id, verdict, at_ms, 0)
+            current = (start, start_run, verdict, at_ms, runs + 1)
     if current is not None:
         spans.append((*current[:4], None, current[4]))
     return spans

@@ -48,7 +48,7 @@ def record(
         (target_id,),
     ).fetchone()
     served, fingerprint, ratelimit = row
-    from modelaudit.probe.verdict import same_model  # the probe's rule; not needed to read
+    from modelaudit.probe.classify import same_model  # the probe's rule; not needed to read
 
     events: list[tuple[int, int, str, int | None, int]] = []
     for o in seen:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelaudit.store.incidents import INCIDENT_VERDICTS, Point, Span, follow
+from modelaudit.store.incidents import INCIDENT_VERDICTS, NEUTRAL_VERDICTS, Point, Span, follow
 from modelaudit.vocabulary import Verdict
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ def _extend(conn: sqlite3.Connection, target_id: int, point: Point) -> None:
         (target_id,),
     ).fetchone()
     current = _span(row) if row is not None and row[4] is None else None
+    if point.verdict in NEUTRAL_VERDICTS:
+        return
     if current is None and point.verdict not in INCIDENT_VERDICTS:
         return  # the usual case: a model that is up stays out of incidents
     closed, still_open = follow(current, [point])

@@ -235,6 +235,13 @@ def _v6_daily_sums(conn: sqlite3.Connection) -> None:
     backfills.daily_sums(conn)
 
 
+def _v7_incident_bounds(conn: sqlite3.Connection) -> None:
+    """Incidents end at the next run that found the model answering (not at any other
+    verdict), and a blocked run neither starts nor ends one: the rows kept by earlier
+    versions are worked out again from the stored verdicts."""
+    backfills.incident_bounds(conn)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_runs_and_attempts,
     _v2_catalog_snapshots,
@@ -242,6 +249,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v4_change_events,
     _v5_incidents,
     _v6_daily_sums,
+    _v7_incident_bounds,
 )
 LATEST = len(MIGRATIONS)
 

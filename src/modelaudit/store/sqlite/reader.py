@@ -572,11 +572,11 @@ class SqliteHistory:
             (since, until),
         ).fetchall()
         found = []
-        for target_id, verdict, start, last, end, all_runs in rows:
-            runs = all_runs
-            if last >= until:  # it has runs after the window: count those before it ends
-                runs = self._incident_runs(target_id, verdict, start, until)
-                if start < since and runs == self._incident_runs(target_id, verdict, start, since):
+        for target_id, stored, start, last, end, all_runs in rows:
+            runs, verdict = all_runs, stored
+            if last >= until:  # it has runs after the window: as it stood at the window's end
+                runs, verdict = self._incident_runs(target_id, start, until)
+                if start < since and runs == self._incident_runs(target_id, start, since)[0]:
                     continue  # none of its runs is inside the window
             found.append(
                 Incident(
@@ -589,13 +589,20 @@ class SqliteHistory:
             )
         return sorted(found, key=lambda i: (i.provider, i.model, i.start))
 
-    def _incident_runs(self, target_id: int, verdict: str, since: int, until: int) -> int:
+    def _incident_runs(self, target_id: int, since: int, until: int) -> tuple[int, str]:
+        """The failing runs (down or gone) of a model in [since, until), and the verdict of
+        the latest in run order."""
+        failing = (
+            " FROM run r JOIN verdict v ON v.run_id = r.id AND v.target_id = :target"
+            " WHERE v.verdict IN ('down', 'gone') AND r.started_ms >= :since"
+            " AND r.started_ms < :until"
+        )
         row = self.conn.execute(
-            "SELECT count(*) FROM run r JOIN verdict v ON v.run_id = r.id AND v.target_id = ?"
-            " WHERE v.verdict = ? AND r.started_ms >= ? AND r.started_ms < ?",
-            (target_id, verdict, since, until),
+            f"SELECT (SELECT count(*){failing}), (SELECT v.verdict{failing}"
+            " ORDER BY r.started_ms DESC, r.id DESC LIMIT 1)",
+            {"target": target_id, "since": since, "until": until},
         ).fetchone()
-        return int(row[0])
+        return int(row[0]), str(row[1])
 
     # --- catalog, drift, rate limits -------------------------------------------------------
 
