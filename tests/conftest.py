@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 # Real-server fixtures (llamacpp_server, litellm_server...) and the `netns` marker's skip.
-pytest_plugins = ("tests.realservers", "tests.netns")
+pytest_plugins = ("tests.realservers", "tests.netns", "tests.pgserver")
 
 # Variables a developer may have exported that must never reach a test. The suite's own
 # switches (MODELAUDIT_REQUIRE_*, MODELAUDIT_SKIP_*, MODELAUDIT_TEST_*) are kept.

@@ -14,6 +14,7 @@ from modelaudit.history import (
     ModelHistory,
     ModelKey,
     RateLimitPoint,
+    RegionHistory,
     TimelinePoint,
     VerdictPoint,
     Window,
@@ -35,6 +36,7 @@ class MemoryHistory:
     catalog_rows: list[CatalogChange] = field(default_factory=list)
     drift_rows: list[DriftEvent] = field(default_factory=list)
     ratelimit_rows: dict[ModelKey, list[RateLimitPoint]] = field(default_factory=dict)
+    region_rows: list[RegionHistory] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     """The methods called, in order: tests check what was asked."""
 
@@ -75,6 +77,10 @@ class MemoryHistory:
             key: [p for p in points if _inside(p.at, window)]
             for key, points in self.ratelimit_rows.items()
         }
+
+    def regions(self, window: Window) -> list[RegionHistory]:
+        self.calls.append("regions")
+        return list(self.region_rows)
 
 
 def _conforms(reader: HistoryReader) -> HistoryReader:

@@ -55,6 +55,9 @@ def counts_as(error_class: ErrorClass) -> Literal["ok", "failed", "excluded"]:
 class Window:
     since: datetime
     until: datetime
+    regions: frozenset[str] = frozenset()
+    """Only the attempts, verdicts and incidents of runs from these regions; empty: all.
+    Catalog changes, drift and rate-limit ceilings are a provider's and are not filtered."""
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -133,6 +136,26 @@ class VerdictPoint:
     """When the run started."""
     verdict: Verdict
     reason: str
+    region: str = ""
+    """The region of the agent whose run it was."""
+
+
+@dataclass(frozen=True)
+class RegionHistory:
+    """One model's availability over a window as the agents of one region saw it."""
+
+    provider: str
+    model: str
+    region: str
+    ok: int
+    failed: int
+    excluded: int
+    last_seen: datetime | None = None
+    last_ok: datetime | None = None
+
+    @property
+    def n(self) -> int:
+        return self.ok + self.failed
 
 
 @dataclass(frozen=True)
@@ -147,6 +170,8 @@ class Incident:
     end: datetime | None
     """The start of the next run with another verdict; None while it goes on."""
     runs: int
+    region: str = ""
+    """Incidents are followed per region: the runs of one region's agents."""
 
 
 @dataclass(frozen=True)

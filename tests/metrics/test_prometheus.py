@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +29,9 @@ def samples(path: Path) -> Samples:
 
 
 def value(found: Samples, name: str, **labels: str) -> float:
+    """A sample's value; every series carries the agent's region (the host name unless
+    `--region` says otherwise)."""
+    labels.setdefault("region", socket.gethostname())
     return found[(name, frozenset(labels.items()))]
 
 

@@ -192,6 +192,7 @@ def test_the_report_asks_the_store_for_its_window_and_now() -> None:
     assert sorted(set(history.calls)) == sorted(
         {
             "models",
+            "regions",
             "timelines",
             "verdicts",
             "incidents",

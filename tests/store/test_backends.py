@@ -65,7 +65,7 @@ def test_probe_history_and_db_check_take_a_sqlite_url(
 def test_a_url_no_backend_takes_is_a_usage_error_that_keeps_its_password(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], through_env: bool
 ) -> None:
-    url = "postgresql://probe:hunter2-secret@127.0.0.1:5432/modelaudit"
+    url = "mysql://probe:hunter2-secret@127.0.0.1:3306/modelaudit"
     if through_env:
         monkeypatch.setenv("MODELAUDIT_DB", url)
     args = ["history"] if through_env else ["history", "--db", url]
@@ -73,14 +73,31 @@ def test_a_url_no_backend_takes_is_a_usage_error_that_keeps_its_password(
     code, out, err = in_process(args, capsys)
 
     assert code == 2
-    assert "no history store backend for postgresql:// URLs (known: sqlite://" in err
+    assert "no history store backend for mysql:// URLs (known: sqlite://, postgresql://" in err
     assert ("$MODELAUDIT_DB" if through_env else "--db") in err
+    assert "hunter2" not in out + err
+
+
+def test_an_unreachable_postgresql_store_is_one_line_without_its_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.fakes.http import closed_port
+
+    with closed_port() as port:
+        url = f"postgresql://probe:hunter2-secret@127.0.0.1:{port.port}/modelaudit"
+        code, out, err = in_process(["history", "--db", url], capsys)
+
+    assert code == 4
+    assert err.startswith("error: cannot connect to the history database postgresql://probe@")
+    assert "Traceback" not in err
     assert "hunter2" not in out + err
 
 
 def test_a_directory_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "here" / "data"
     folder.mkdir(parents=True)
+    # watch reads the registry first now (defaults.region and defaults.store)
+    write_registry(Path.cwd(), "http://127.0.0.1:9/v1", ["m"])
     for command in (["history"], ["watch", "--every", "1h"]):
         code, _, err = in_process([*command, "--db", str(folder)], capsys)
 

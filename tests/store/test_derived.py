@@ -160,6 +160,7 @@ def window_incidents_by_hand(conn: sqlite3.Connection, window: Window) -> list[I
     names = {
         row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, provider, model FROM target")
     }
+    regions = dict(conn.execute("SELECT id, region FROM run").fetchall())
     found = []
     for target_id, points in all_verdicts(conn).items():
         upto = [p for p in points if p[0] < until]
@@ -173,6 +174,7 @@ def window_incidents_by_hand(conn: sqlite3.Connection, window: Window) -> list[I
                     start=from_ms(span.start),
                     end=None if end is None else from_ms(end),
                     runs=len(span.runs),
+                    region=regions[span.start_run],
                 )
             )
     return sorted(found, key=lambda i: (i.provider, i.model, i.start))
@@ -448,7 +450,12 @@ def test_a_schema_4_database_migrates_to_the_rows_the_writers_keep(
         "INSERT INTO target SELECT id, provider, model, first_seen_ms, last_seen_ms,"
         " last_ok_ms, served_model_id, fingerprint_id, ratelimit_id FROM src.target"
     )
-    for table in V4_TABLES:
+    conn.execute(
+        "INSERT INTO run SELECT id, started_ms, finished_ms, status, tool_version,"
+        " registry_sha256, pid, host, boot_id, process_start, requests_sent, notes, attempts,"
+        " last_attempt_ms FROM src.run"
+    )
+    for table in (t for t in V4_TABLES if t != "run"):
         conn.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")  # noqa: S608
     conn.execute("COMMIT")
     conn.execute("DETACH DATABASE src")

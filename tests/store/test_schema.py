@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from modelaudit.errors import StoreError, UsageError
+from modelaudit.store.sqlite import backfills
 from modelaudit.store.sqlite.db import APPLICATION_ID, connect
 from modelaudit.store.sqlite.migrations import LATEST, MIGRATIONS, migrate, user_version
 from modelaudit.store.sqlite.store import SqliteStore
@@ -49,6 +50,8 @@ EXPECTED_TABLES = {
         "notes",
         "attempts",
         "last_attempt_ms",
+        "region",
+        "agent",
     ],
     "target": [
         "id",
@@ -93,8 +96,18 @@ EXPECTED_TABLES = {
     "rollup": ["target_id", "hour_ms", *SUMMED],
     "target_fingerprint": ["target_id", "fingerprint_id", "first_ms"],
     "change_event": ["id", "target_id", "at_ms", "kind", "before_id", "after_id"],
-    "incident": ["target_id", "start_ms", "start_run", "verdict", "last_ms", "end_ms", "runs"],
+    "incident": [
+        "target_id",
+        "start_ms",
+        "start_run",
+        "verdict",
+        "last_ms",
+        "end_ms",
+        "runs",
+        "region",
+    ],
     "daily": ["day_ms", "target_id", *SUMMED],
+    "target_region": ["target_id", "region", "verdict_ms", "verdict_run"],
 }
 EXPECTED_INDEXES = {
     "run_started": ["started_ms"],
@@ -109,6 +122,7 @@ EXPECTED_INDEXES = {
     "change_event_at": ["kind", "at_ms"],
     "change_event_target": ["target_id", "kind", "at_ms"],
     "incident_last": ["last_ms"],
+    "run_region": ["region", "started_ms"],
 }
 
 
@@ -143,7 +157,7 @@ def schema(conn: sqlite3.Connection) -> dict[str, Any]:
 def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "h.sqlite3") as store:
         found = schema(store.conn)
-        assert user_version(store.conn) == LATEST == 7
+        assert user_version(store.conn) == LATEST == 8
         assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
@@ -258,11 +272,15 @@ def test_a_database_at_any_earlier_version_migrates_to_the_same_schema_and_keeps
             assert events == [("served_model", 2, 3), ("fingerprint", 4, 5)]
             # Migration 5 the incidents of the verdicts: down from the second run on.
             t = int(T0.timestamp() * 1000)
+            # (Migration 7 put them in the region of their runs, the host's name before.)
             assert store.conn.execute("SELECT * FROM incident").fetchall() == [
-                (1, t + HOUR, 2, "down", t + 2 * HOUR, None, 2)
+                (1, t + HOUR, 2, "down", t + 2 * HOUR, None, 2, "h")
             ]
-            assert store.conn.execute("SELECT verdict_ms, verdict_run FROM target").fetchall() == [
-                (t + 3 * HOUR, 4)
+            assert store.conn.execute("SELECT * FROM target_region").fetchall() == [
+                (1, "h", t + 3 * HOUR, 4)
+            ]
+            assert store.conn.execute("SELECT DISTINCT region, agent FROM run").fetchall() == [
+                ("h", "h")
             ]
             # Migration 6 the daily sums: the attempts by day, the inconclusive run's apart,
             # and the hour rolled up the day before.
@@ -310,7 +328,7 @@ def _imported(module: ModuleType) -> set[str]:
 def test_migrations_call_no_code_that_may_change_later() -> None:
     """What migrations 4-6 derive is frozen in `backfills`, on the standard library alone;
     of modelaudit, the migrations use only the runner's own plumbing."""
-    from modelaudit.store.sqlite import backfills, migrations
+    from modelaudit.store.sqlite import migrations
 
     assert {m.split(".")[0] for m in _imported(backfills)} <= sys.stdlib_module_names
     plumbing = ("modelaudit.__version__", "modelaudit.errors.", "modelaudit.store.sqlite.db.")
@@ -414,4 +432,5 @@ def test_version_7_works_out_the_incidents_an_older_version_kept_again(tmp_path:
     with SqliteStore.open(path) as store:
         rows = store.conn.execute("SELECT * FROM incident").fetchall()
 
-    assert rows == [(1, t + HOUR, 2, "gone", t + 2 * HOUR, t + 4 * HOUR, 2)]
+    # (migration 8 then puts the incident in the region of its runs, the host's name before)
+    assert rows == [(1, t + HOUR, 2, "gone", t + 2 * HOUR, t + 4 * HOUR, 2, "h")]

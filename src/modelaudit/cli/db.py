@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,8 +11,11 @@ from modelaudit.cli import console
 from modelaudit.cli.options import DbOption
 from modelaudit.store.export import ExportFormat
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 app = typer.Typer(
-    help="Check, prune and export the history database.",
+    help="Check, prune, export and copy the history database.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -107,3 +110,72 @@ def export(
         sink.flush()
     console.info(f"exported {lines} attempts")
     return 0
+
+
+@app.command("copy")
+def copy(
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from", help="The store to copy: a path, sqlite:///PATH or postgresql://..."
+        ),
+    ],
+    target: Annotated[
+        str,
+        typer.Option("--to", help="The store to copy into (created if need be)."),
+    ],
+) -> int:
+    """Copy a whole history into another store (SQLite to PostgreSQL, or back): resumable
+    and idempotent, a run at a time; runs already there are skipped."""
+    import sys
+
+    from modelaudit.store.backends import locate
+
+    origin, destination = locate(source), locate(target)
+    if str(origin) == str(destination):
+        from modelaudit.errors import UsageError
+
+        raise UsageError(f"--from and --to name the same store ({origin})")
+    with origin.open(create=False) as reader, destination.open(create=True) as writer:
+        there = writer.run_identities()
+        todo = len(reader.run_identities() - there)
+        copied = skipped = 0
+        progress = _progress(todo) if sys.stderr.isatty() else None
+        try:
+            for run in reader.copy_out(there):
+                if writer.copy_in(run):
+                    copied += 1
+                else:
+                    skipped += 1
+                if progress is not None:
+                    progress.advance(progress.task_ids[0])
+        finally:
+            if progress is not None:
+                progress.stop()
+        counts = reader.check().counts
+    console.info(
+        f"copied {copied} runs from {origin} to {destination}"
+        + (f" ({len(there) + skipped} already there)" if there or skipped else "")
+    )
+    if counts.get("rollups"):
+        console.warn(
+            f"{counts['rollups']} hourly rows that `db prune` rolled up are not runs and "
+            "were not copied"
+        )
+    return 0
+
+
+def _progress(total: int) -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    progress = Progress(
+        "copying runs",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console.err(),
+        transient=True,
+    )
+    progress.add_task("copy", total=total)
+    progress.start()
+    return progress

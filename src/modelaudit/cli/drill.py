@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelaudit.cli import console
-from modelaudit.cli.options import ConfigOption, DbOption, SinceOption
+from modelaudit.cli.options import ConfigOption, DbOption, RegionFilterOption, SinceOption
 from modelaudit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -56,15 +56,17 @@ def drill(
             show_default=False,
         ),
     ] = None,
+    region: RegionFilterOption = None,
 ) -> int:
     """If a vendor or a jurisdiction disappeared tomorrow: which pinned models keep a fallback.
 
     With neither --without nor --without-jurisdiction, drills every vendor and every
     jurisdiction that serves a pinned model.
     """
+    from dataclasses import replace
     from datetime import UTC, datetime
 
-    from modelaudit import registry
+    from modelaudit import fleet, registry
     from modelaudit.report.source import open_history, read_evidence
     from modelaudit.report.window import parse_since, window_ending
     from modelaudit.risk.assess import assess
@@ -75,8 +77,10 @@ def drill(
     loaded = registry.load(registry.discover(config))
     removal = removal_of(loaded.registry, without or [], without_jurisdiction or [])
     now = datetime.now(UTC)
-    with open_history(db) as reader:
-        evidence = read_evidence(reader, window_ending(now, span), now)
+    window = replace(window_ending(now, span), regions=fleet.regions_filter(region))
+    configured = fleet.store_address(loaded.registry.defaults.store, loaded.path.parent)
+    with open_history(db, configured) as reader:
+        evidence = read_evidence(reader, window, now)
     assessments = assess(loaded.registry, evidence)
     if removal is None:
         found = portfolio(assessments)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from modelaudit.cli import console
-from modelaudit.cli.options import DbOption
+from modelaudit.cli.options import DbOption, RegionFilterOption
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -35,21 +35,24 @@ def history(
         HistoryFormat | None,
         typer.Option("--format", "-f", help="table or json. Default: table on a terminal."),
     ] = None,
+    region: RegionFilterOption = None,
 ) -> int:
     """Show the recent runs, or one model's verdicts and timings run by run."""
     import json
 
+    from modelaudit.fleet import regions_filter
     from modelaudit.store.backends import locate
 
+    regions = regions_filter(region)
     chosen = output_format or (HistoryFormat.TABLE if sys.stdout.isatty() else HistoryFormat.JSON)
     with locate(db).open(create=False) as store:
         if model is None:
-            recent = store.recent_runs(limit)
+            recent = store.recent_runs(limit, regions)
             document: dict[str, Any] = {"runs": [_run_json(r) for r in recent]}
             table = _runs_table(recent) if chosen is HistoryFormat.TABLE else None
         else:
             provider, model_id = store.find_model(model)
-            timeline = store.model_runs((provider, model_id), limit)
+            timeline = store.model_runs((provider, model_id), limit, regions)
             document = {
                 "provider": provider,
                 "model": model_id,
@@ -77,6 +80,8 @@ def _run_json(run: RunSummary) -> dict[str, Any]:
         "requests_sent": run.requests_sent,
         "verdicts": {v.value: n for v, n in sorted(run.verdicts.items())},
         "notes": list(run.notes),
+        "region": run.region,
+        "agent": run.agent,
     }
 
 
@@ -89,6 +94,7 @@ def _model_run_json(run: ModelRun) -> dict[str, Any]:
         "run_status": run.run_status.value,
         "verdict": run.verdict.value if run.verdict else None,
         "reason": run.reason,
+        "region": run.region,
         "probes": [
             {
                 "kind": p.kind.value,
@@ -117,7 +123,7 @@ def _runs_table(recent: list[RunSummary]) -> Table:
     from modelaudit.probe.document import iso
 
     table = _table(
-        "run", "started", "took", "status", "verdicts", "attempts", "version", "registry"
+        "run", "started", "region", "took", "status", "verdicts", "attempts", "version", "registry"
     )
     for run in recent:
         took = (
@@ -127,6 +133,7 @@ def _runs_table(recent: list[RunSummary]) -> Table:
         table.add_row(
             str(run.id),
             iso(run.started_at),
+            run.region,
             took,
             run.status.value,
             verdicts,
@@ -144,7 +151,7 @@ def _model_table(timeline: list[ModelRun]) -> Table:
     from modelaudit.probe.formats.table import VERDICT_STYLE
     from modelaudit.redact import redact
 
-    table = _table("run", "started", "verdict", "probes", "reason")
+    table = _table("run", "started", "region", "verdict", "probes", "reason")
     for run in timeline:
         verdict = (
             Text(run.verdict.value, style=VERDICT_STYLE[run.verdict])
@@ -154,6 +161,7 @@ def _model_table(timeline: list[ModelRun]) -> Table:
         table.add_row(
             str(run.run_id),
             iso(run.started_at),
+            run.region,
             verdict,
             "; ".join(_probe_words(p) for p in run.probes),
             Text(redact(run.reason or "")),

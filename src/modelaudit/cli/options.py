@@ -53,8 +53,26 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
-        help="The history database: a file path (or sqlite:///PATH). Default: $MODELAUDIT_DB, "
-        "then the user data directory.",
+        help="The history database: a file path, sqlite:///PATH or postgresql://USER@HOST/DB. "
+        "Default: $MODELAUDIT_DB, then defaults.store in the registry, then the user data "
+        "directory.",
+        show_default=False,
+    ),
+]
+RegionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        help="This agent's region, stamped on its runs. Default: $MODELAUDIT_REGION, then "
+        "defaults.region, then the host name.",
+        show_default=False,
+    ),
+]
+RegionFilterOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--region",
+        help="Only runs of agents in this region (repeatable). Default: every region.",
         show_default=False,
     ),
 ]

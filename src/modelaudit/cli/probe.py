@@ -18,6 +18,7 @@ from modelaudit.cli.options import (
     NoStoreOption,
     PingUrlOption,
     ProviderOption,
+    RegionOption,
     TagOption,
 )
 from modelaudit.probe.formats import ProbeFormat
@@ -71,11 +72,12 @@ def probe(
     ] = False,
     metrics_file: MetricsFileOption = None,
     ping_url: PingUrlOption = None,
+    region: RegionOption = None,
 ) -> int:
     """Probe the models in the registry: availability, latency, and a verdict for each."""
     import contextlib
 
-    from modelaudit import registry
+    from modelaudit import fleet, registry
     from modelaudit.probe.plan import Selection, make_plan
     from modelaudit.schedule.job import Job, JobOptions
     from modelaudit.store.backends import locate
@@ -88,10 +90,12 @@ def probe(
     if dry_run:
         _render_plan(plan, chosen)
         return 0
-    location = locate(db)
+    defaults = loaded.registry.defaults
+    origin = fleet.resolve(region, defaults.region)
+    location = locate(db, fleet.store_address(defaults.store, loaded.path.parent))
     store = None if no_store else location
-    options = JobOptions(store=store, metrics_file=metrics_file, ping_url=ping_url)
-    lock = location.exclusive() if exclusive else contextlib.nullcontext()
+    options = JobOptions(store, metrics_file, ping_url, origin)
+    lock = location.exclusive(origin) if exclusive else contextlib.nullcontext()
     with lock, Job(options, console.warn) as job:
         return run_once(plan, loaded.sha256, job, chosen, fail_verdicts)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelaudit.cli import console
-from modelaudit.cli.options import ConfigOption, DbOption, SinceOption
+from modelaudit.cli.options import ConfigOption, DbOption, RegionFilterOption, SinceOption
 from modelaudit.report.formats.base import SUFFIXES, ReportFormat
 
 if TYPE_CHECKING:
@@ -42,11 +42,12 @@ def report(
             show_default=False,
         ),
     ] = None,
+    region: RegionFilterOption = None,
 ) -> int:
     """Which models you could lose, how badly it would hurt, and where you would go instead."""
     from datetime import UTC, datetime
 
-    from modelaudit import registry
+    from modelaudit import fleet, registry
     from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import build_report
     from modelaudit.report.render import DRAWS_TIMELINES, render
@@ -57,7 +58,9 @@ def report(
     span = parse_since(since)
     chosen = choose_format(output_format, output)
     loaded = registry.load(registry.discover(config))
-    with open_history(db) as reader:
+    regions = fleet.regions_filter(region)
+    configured = fleet.store_address(loaded.registry.defaults.store, loaded.path.parent)
+    with open_history(db, configured) as reader:
         built = build_report(
             loaded.registry,
             reader,
@@ -65,6 +68,7 @@ def report(
             span=span,
             registry_sha256=loaded.sha256,
             timelines=chosen in DRAWS_TIMELINES,
+            regions=regions,
         )
     options = RenderOptions(width=console.width(), color=_wants_color(chosen, output))
     rendered = render(built, chosen, options)
@@ -102,6 +106,8 @@ def _summarize(built: Report) -> None:
             "(on a schedule, see docs/report.md) and report again"
         )
         return
+    for line in built.withdrawals:
+        console.warn(f"{line.ref}: {line.text}")
     urgent = [r.ref for r in built.recommendations]
     if urgent:
         console.info(f"{len(urgent)} broken now or retiring: {', '.join(urgent)}")

@@ -18,6 +18,7 @@ from modelaudit.cli.options import (
     NoStoreOption,
     PingUrlOption,
     ProviderOption,
+    RegionOption,
     TagOption,
 )
 
@@ -77,11 +78,12 @@ def watch(
         str, typer.Option("--metrics-host", help="The address /metrics listens on.")
     ] = "127.0.0.1",
     ping_url: PingUrlOption = None,
+    region: RegionOption = None,
 ) -> int:
     """Probe on a schedule until stopped, never overlapping itself; store every run."""
     import asyncio
 
-    from modelaudit import registry
+    from modelaudit import fleet, registry
     from modelaudit.cli.probe import parse_verdicts
     from modelaudit.probe.plan import Selection, make_plan
     from modelaudit.schedule.job import Job, JobOptions
@@ -97,11 +99,14 @@ def watch(
         loaded = registry.load(registry.discover(config))
         return make_plan(loaded, selection, tuple(kind) if kind else None), loaded.sha256
 
-    location = locate(db)
+    loaded = registry.load(registry.discover(config))
+    defaults = loaded.registry.defaults
+    origin = fleet.resolve(region, defaults.region)
+    location = locate(db, fleet.store_address(defaults.store, loaded.path.parent))
     store = None if no_store else location
-    options = JobOptions(store=store, metrics_file=metrics_file, ping_url=ping_url)
+    options = JobOptions(store, metrics_file, ping_url, origin)
     voice = Voice(console.info, console.warn, console.error)
-    with location.exclusive(), Job(options, console.warn) as job:
+    with location.exclusive(origin), Job(options, console.warn) as job:
         watcher = Watcher(plan_source, Schedule(interval, spread, count), job, fail_verdicts, voice)
         server = _serve_metrics(job, metrics_host, metrics_port)
         console.info(f"watching: a run every {every} (jitter up to {spread.total_seconds():g} s)")

@@ -13,6 +13,9 @@ Series (documented in docs/history.md):
   run, 0 for every other verdict.
 * `modelaudit_last_run_timestamp_seconds`: when the last run finished (Unix time).
 
+Every series carries `region`, the agent's region (`--region`, default the host name), so a
+fleet's agents can be scraped into one Prometheus and compared region by region.
+
 Histograms are counters: `watch` accumulates them for as long as it runs; `--metrics-file`
 reads back the file it wrote last time and adds the new run, so counters grow across cron
 runs as Prometheus expects (deleting the file is a counter reset, which it handles).
@@ -81,6 +84,8 @@ class MetricsState:
     latency: dict[tuple[str, str, str], Histogram] = field(default_factory=dict)
     ttft: dict[tuple[str, str], Histogram] = field(default_factory=dict)
     last_run: float | None = None
+    region: str = ""
+    """The agent's region, a label on every series."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, report: RunReport) -> None:
@@ -121,39 +126,41 @@ class MetricsState:
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
+        region = self.region
         with self.lock:
             success = GaugeMetricFamily(
                 SUCCESS,
                 "1 when the last run's probe got an answer, else 0.",
-                labels=[*_PROBE, "error_class"],
+                labels=[*_PROBE, "error_class", "region"],
             )
             for (provider, model, kind), (error_class, value) in sorted(self.success.items()):
-                success.add_metric([provider, model, kind, error_class], value)
+                success.add_metric([provider, model, kind, error_class, region], value)
             verdict = GaugeMetricFamily(
                 VERDICT,
                 "1 for the model's verdict in the last run, 0 for the others.",
-                labels=[*_MODEL, "verdict"],
+                labels=[*_MODEL, "verdict", "region"],
             )
             for (provider, model), current in sorted(self.verdicts.items()):
                 for candidate in Verdict:
                     verdict.add_metric(
-                        [provider, model, candidate.value], 1.0 if candidate is current else 0.0
+                        [provider, model, candidate.value, region],
+                        1.0 if candidate is current else 0.0,
                     )
             latency = HistogramMetricFamily(
-                LATENCY, "Latency of successful probe attempts.", labels=list(_PROBE)
+                LATENCY, "Latency of successful probe attempts.", labels=[*_PROBE, "region"]
             )
             for probe, hist in sorted(self.latency.items(), key=lambda i: i[0]):
-                latency.add_metric(list(probe), hist.cumulative(), hist.total)
+                latency.add_metric([*probe, region], hist.cumulative(), hist.total)
             ttft = HistogramMetricFamily(
-                TTFT, "Time to first token of successful streams.", labels=list(_MODEL)
+                TTFT, "Time to first token of successful streams.", labels=[*_MODEL, "region"]
             )
             for model_key, hist in sorted(self.ttft.items(), key=lambda i: i[0]):
-                ttft.add_metric(list(model_key), hist.cumulative(), hist.total)
+                ttft.add_metric([*model_key, region], hist.cumulative(), hist.total)
             families: list[Metric] = [success, latency, ttft, verdict]
             if self.last_run is not None:
-                families.append(
-                    GaugeMetricFamily(LAST_RUN, "When the last run finished.", value=self.last_run)
-                )
+                last = GaugeMetricFamily(LAST_RUN, "When the last run finished.", labels=["region"])
+                last.add_metric([region], self.last_run)
+                families.append(last)
         yield from families
 
 

@@ -110,10 +110,9 @@ def decide(
     failed = failed or _first(decisive, DOWN)
     if failed is not None:
         return verdict(Verdict.DOWN, _say(failed), failed.error_class)
-    degraded = _degraded(results, slo)
-    if degraded is not None:
-        return degraded_verdict(provider, model, degraded)
-    refused = _first(results, frozenset({ErrorClass.BAD_REQUEST}))
+    # A refused probe leaves the model's state unknown, which ranks worse than a model seen
+    # throttled: checked first so that more failure never reads better.
+    refused = _first(probes_of_the_model or results, frozenset({ErrorClass.BAD_REQUEST}))
     if refused is not None:
         why = (
             "not the API answered"
@@ -125,6 +124,9 @@ def decide(
             f"{_say(refused)}; {why}, so the model's state is unknown",
             refused.error_class,
         )
+    degraded = _degraded(results, slo)
+    if degraded is not None:
+        return degraded_verdict(provider, model, degraded)
     return verdict(Verdict.UP, _up_reason(results))
 
 

@@ -300,6 +300,40 @@ class Control(_Strict):
         return value
 
 
+_REGION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,63}")
+
+
+class StoreSetting(_Strict):
+    """`defaults.store`: the history store of the commands that read this registry, when
+    neither `--db` nor `$MODELAUDIT_DB` names one."""
+
+    url: str = Field(min_length=1)
+    """A file path, `sqlite:///PATH`, `postgresql://USER@HOST/DB`, or `env:VAR` / `file:PATH`
+    naming where that text is."""
+    password: ApiKey | None = None
+    """`env:VAR` or `file:PATH`: the database password, kept out of the URL."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        return {"url": value} if isinstance(value, str) else value
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _password_is_a_reference(cls, value: object) -> object:
+        return parse_key_ref(value)
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_the_url(cls, value: str) -> str:
+        if "://" in value and urlsplit(value).password:
+            raise ValueError(
+                "write the database password as `password: env:VARIABLE_NAME` (or file:PATH), "
+                "not in the URL"
+            )
+        return value
+
+
 class Defaults(_Strict):
     timeouts: Timeouts = Field(default_factory=Timeouts)
     kinds: tuple[ProbeKind, ...] = (ProbeKind.CATALOG, ProbeKind.COMPLETION)
@@ -308,6 +342,19 @@ class Defaults(_Strict):
     retry: Retry = Field(default_factory=Retry)
     slo: Slo = Field(default_factory=Slo)
     control: Control = Field(default_factory=Control)
+    region: str | None = None
+    """The region this registry's probe agent stamps on its runs (default: the host name)."""
+    store: StoreSetting | None = None
+
+    @field_validator("region")
+    @classmethod
+    def _region_is_a_word(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.fullmatch(value):
+            raise ValueError(
+                "a region is one word of letters, digits and . _ : @ / - (at most 64 "
+                "characters), e.g. eu-west"
+            )
+        return value
 
     @field_validator("kinds")
     @classmethod

@@ -8,7 +8,7 @@ same report, byte for byte (the golden-file tests rely on it).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from modelaudit.risk.evidence import CeilingTrend, DriftSummary, Evidence
     from modelaudit.risk.fallbacks import FallbackOption, Rejection
     from modelaudit.risk.portfolio import Portfolio
+    from modelaudit.risk.regions import RegionalStanding, Withdrawal
     from modelaudit.risk.score import RiskScore
     from modelaudit.risk.stats import Proportion
     from modelaudit.store.base import HistoryReader
@@ -97,6 +98,8 @@ class ModelView:
     timeline: tuple[TimelinePoint, ...]
     downtime: Downtime | None
     """None when the model had no incident in the window."""
+    regions: tuple[RegionalStanding, ...] = ()
+    """Each region's view of the model, side by side (one entry per region seen)."""
 
     @property
     def ref(self) -> str:
@@ -105,7 +108,7 @@ class ModelView:
 
 @dataclass(frozen=True)
 class IncidentView(Incident):
-    duration: timedelta
+    duration: timedelta = timedelta(0)
     """To `end`, or to the report's now while it goes on."""
 
 
@@ -187,6 +190,10 @@ class Report:
     """Per model and kind, oldest last change first."""
     portfolio: Portfolio
     recommendations: tuple[Recommendation, ...]
+    withdrawals: tuple[Withdrawal, ...] = ()
+    """Models blocked or gone in one region while answering in another."""
+    regions: tuple[str, ...] = ()
+    """The regions whose agents' runs the window holds (or the ones asked for)."""
 
     @property
     def levels(self) -> dict[Level, int]:
@@ -211,10 +218,11 @@ def build_report(
     registry_sha256: str | None = None,
     tool_version: str = __version__,
     timelines: bool = True,
+    regions: frozenset[str] = frozenset(),
 ) -> Report:
     """`timelines=False` leaves every model's timeline empty, for a format that does not
     draw them (`render.DRAWS_TIMELINES`): a month of them is a sizable read."""
-    window = window_ending(now, span)
+    window = replace(window_ending(now, span), regions=regions)
     evidence = read_evidence(reader, window, now)
     seen = [m.first_seen for m in evidence.models.values() if m.first_seen is not None]
     charted = drawn_window(window, min(seen, default=None))
@@ -246,6 +254,8 @@ def build_report(
         drift=tuple(sorted(evidence.drift, key=lambda d: (d.last_at, d.provider, d.model))),
         portfolio=portfolio(assessments),
         recommendations=_recommendations(assessments),
+        withdrawals=evidence.withdrawals,
+        regions=tuple(sorted({r.region for rows in evidence.regions.values() for r in rows})),
     )
 
 
@@ -294,6 +304,7 @@ def _registry_model(
         ceilings=evidence.ceilings(a.key),
         timeline=timeline,
         downtime=downtime,
+        regions=evidence.regions.get(a.key, ()),
     )
 
 
@@ -328,6 +339,7 @@ def _unlisted_model(
         ceilings=evidence.ceilings(key),
         timeline=timeline,
         downtime=downtime,
+        regions=evidence.regions.get(key, ()),
     )
 
 
@@ -340,11 +352,27 @@ def _incidents(evidence: Evidence) -> tuple[IncidentView, ...]:
             i.start,
             i.end,
             i.runs,
-            (i.end or evidence.now) - i.start,
+            i.region,
+            duration=(i.end or evidence.now) - i.start,
         )
         for i in evidence.incidents
     ]
-    return tuple(sorted(views, key=lambda v: (v.start, v.provider, v.model)))
+    stored = {(v.provider, v.model, v.region) for v in views if v.end is None}
+    views += [
+        IncidentView(
+            w.provider,
+            w.model,
+            w.verdict,
+            w.since,
+            None,
+            w.runs,
+            w.region,
+            duration=evidence.now - w.since,
+        )
+        for w in evidence.withdrawals
+        if (w.provider, w.model, w.region) not in stored
+    ]
+    return tuple(sorted(views, key=lambda v: (v.start, v.provider, v.model, v.region)))
 
 
 def _downtime(incidents: tuple[IncidentView, ...], window: Window) -> dict[ModelKey, Downtime]:

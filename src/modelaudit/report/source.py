@@ -24,28 +24,34 @@ thousands of verdicts, and only each model's last one is needed."""
 
 
 @contextmanager
-def open_history(db: str | None) -> Iterator[HistoryReader]:
-    """The history at `db` (`--db`, then `$MODELAUDIT_DB`, then the user data directory).
+def open_history(db: str | None, configured: str | None = None) -> Iterator[HistoryReader]:
+    """The history at `db` (`--db`, then `$MODELAUDIT_DB`, then `configured`, the
+    registry's `defaults.store`, then the user data directory).
 
     A missing database is a usage error that says to run `modelaudit probe` first; the
     store failing while the report reads (a damaged file) is a StoreError naming it.
     """
     from modelaudit.store.backends import locate
 
-    with locate(db).open(create=False) as store:
+    with locate(db, configured).open(create=False) as store:
         yield store.history()
 
 
 def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evidence:
     """Ask the store everything but the timelines (which only the report draws)."""
+    from modelaudit.risk import regions
+
     models = {(m.provider, m.model): m for m in reader.models(window)}
     tail = reader.verdicts(_tail(window))
+    regional = regions.standings(reader.regions(window), tail)
     return Evidence(
         window=window,
         now=now,
         models=models,
         last_verdicts=last_verdicts(reader, window, set(models), tail),
         cadence=cadence(tail),
+        regions=regional,
+        withdrawals=tuple(regions.withdrawals(regional)),
         incidents=tuple(reader.incidents(window)),
         catalog_changes=tuple(reader.catalog_changes(window)),
         drift=summarize_drift(reader.drift(window)),
@@ -56,7 +62,11 @@ def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evide
 
 
 def _tail(window: Window) -> Window:
-    return Window(since=max(window.since, window.until - VERDICT_TAIL), until=window.until)
+    return Window(
+        since=max(window.since, window.until - VERDICT_TAIL),
+        until=window.until,
+        regions=window.regions,
+    )
 
 
 def last_verdicts(

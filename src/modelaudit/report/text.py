@@ -125,7 +125,7 @@ def incidents(report: Report) -> tuple[list[list[str]], int]:
     shown = report.incidents[-MAX_LISTED:]
     rows = [
         [
-            f"{i.provider}/{i.model}",
+            f"{i.provider}/{i.model}" + (f" in {i.region}" if fleet(report) else ""),
             i.verdict.value,
             when(i.start),
             when(i.end) if i.end else "ongoing",
@@ -179,3 +179,35 @@ def headline(report: Report) -> str:
         f"{len(report.models)} models, {report.attempts:,} attempts; "
         f"risk: {counts or 'none scored'}"
     )
+
+
+def fleet(report: Report) -> bool:
+    """Whether the window holds more than one region's runs: the side-by-side view shows."""
+    return len(report.regions) > 1
+
+
+def regional(report: Report) -> tuple[list[str], list[list[str]]]:
+    """Availability per region, side by side: a header (model, then one column per
+    region) and a row per model that any region saw, each cell `99.2% up`."""
+    header = ["Model", *report.regions]
+    rows = []
+    for m in report.models:
+        if not m.regions:
+            continue
+        seen = {r.region: r for r in m.regions}
+        cells = [m.ref]
+        for region in report.regions:
+            standing = seen.get(region)
+            if standing is None:
+                cells.append("-")
+                continue
+            share = standing.availability
+            shown = percent(share.value) if share.value is not None else "n/a"
+            last = standing.last_verdict
+            cells.append(f"{shown} {last.verdict.value}" if last else shown)
+        rows.append(cells)
+    return header, rows
+
+
+def withdrawal_lines(report: Report) -> list[str]:
+    return [f"{w.ref}: {w.text}" for w in report.withdrawals]

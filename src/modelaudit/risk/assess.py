@@ -119,6 +119,7 @@ def assess_one(
         ),
         unverified=tuple(f"{o.ref} ({o.note})" for o in ranked if not o.healthy),
         gated=provider.regulatory.gated,
+        withdrawn=evidence.withdrawn(key),
         jurisdiction=provider.jurisdiction,
         home_jurisdiction=registry.risk.home_jurisdiction,
         vendor=provider.name,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         VerdictPoint,
         Window,
     )
+    from modelaudit.risk.regions import RegionalStanding, Withdrawal
 
 RATELIMIT_MIN_DROP = 0.1
 """A rate-limit ceiling must fall by at least this share to count as throttling."""
@@ -132,6 +133,10 @@ class Evidence:
     cadence: timedelta | None = None
     """The usual time between two runs, as the window's last days show (None with fewer
     than two runs): a chart's bucket is never finer than this."""
+    regions: Mapping[ModelKey, tuple[RegionalStanding, ...]] = field(default_factory=dict)
+    """Per model, each region's availability and last verdict (a fleet's side-by-side)."""
+    withdrawals: tuple[Withdrawal, ...] = ()
+    """Models blocked or gone in a region while answering in another."""
     _incidents_of: dict[ModelKey, list[Incident]] = field(init=False, repr=False, compare=False)
     _changes_of: dict[ModelKey, list[CatalogChange]] = field(init=False, repr=False, compare=False)
     _served_as: dict[ModelKey, str | None] = field(init=False, repr=False, compare=False)
@@ -144,6 +149,11 @@ class Evidence:
             (d.provider, d.model): d.last_after for d in self.drift if d.kind == "served_model"
         }
         object.__setattr__(self, "_served_as", served)
+
+    def withdrawn(self, key: ModelKey) -> str | None:
+        """Where the model is withdrawn while it answers elsewhere, in words."""
+        found = [w.text for w in self.withdrawals if (w.provider, w.model) == key]
+        return "; ".join(found) or None
 
     def incidents_of(self, key: ModelKey) -> list[Incident]:
         return self._incidents_of.get(key, [])

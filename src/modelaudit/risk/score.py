@@ -38,7 +38,8 @@ test holds the function to it).
     substitutability  2+ healthy fallbacks at other providers 0; one 0.2; healthy ones only
                       at the same provider 0.5; fallbacks none of which is healthy 0.75;
                       none 1
-    regulatory        a gated provider 1; a jurisdiction other than `home_jurisdiction` 0.5
+    regulatory        withdrawn in a region while answering in another (a fleet saw it) 1;
+                      a gated provider 1; a jurisdiction other than `home_jurisdiction` 0.5
     concentration     the larger share of pinned models on the same vendor, or in the same
                       jurisdiction
 """
@@ -161,6 +162,8 @@ class RiskInputs:
     unverified: tuple[str, ...] = ()
     """Fallbacks that are not healthy, each with what was measured of it."""
     gated: bool = False
+    withdrawn: str | None = None
+    """Where the model is blocked or gone while it answers in another region."""
     jurisdiction: str | None = None
     home_jurisdiction: str | None = None
     vendor: str = ""
@@ -443,6 +446,8 @@ def _substitutability(i: RiskInputs) -> tuple[float, str]:
 
 
 def _regulatory(i: RiskInputs) -> tuple[float, str]:
+    if i.withdrawn:
+        return 1.0, i.withdrawn
     if i.gated:
         return 1.0, f"government-gated provider (regulatory.gated), jurisdiction {i.jurisdiction}"
     if i.jurisdiction and i.home_jurisdiction and i.jurisdiction != i.home_jurisdiction:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from modelaudit.probe.result import RunReport
     from modelaudit.schedule.ping import Pinger
     from modelaudit.store.backends import StoreLocation
-    from modelaudit.store.base import Store
+    from modelaudit.store.base import Origin, Store
     from modelaudit.store.recorder import StoreRecorder
 
 LOST = frozenset({Verdict.GONE, Verdict.DOWN})
@@ -33,6 +33,8 @@ class JobOptions:
     """Where to record the runs; None records nothing (`--no-store`)."""
     metrics_file: Path | None = None
     ping_url: str | None = None
+    origin: Origin | None = None
+    """The agent's region and id, stamped on its runs and metrics (None: the host name)."""
 
 
 class Job:
@@ -71,7 +73,7 @@ class Job:
             return Observer()
         from modelaudit.store.recorder import StoreRecorder
 
-        self.recorder = StoreRecorder(self.store, registry_sha256, self.warn)
+        self.recorder = StoreRecorder(self.store, registry_sha256, self.warn, self.options.origin)
         return self.recorder
 
     def ping_start(self) -> None:
@@ -92,6 +94,7 @@ class Job:
 
             self.metrics = read_textfile(path)  # carry on the counters the last run wrote
         if self.metrics is not None:
+            self.metrics.region = self.options.origin.region if self.options.origin else ""
             self.metrics.record(report)
         if path is not None and self.metrics is not None:
             self._write_metrics(path, self.metrics)

@@ -21,7 +21,7 @@ from modelaudit.errors import UsageError
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from modelaudit.store.base import Backend, Store
+    from modelaudit.store.base import Backend, Origin, Store
 
 DB_ENV = "MODELAUDIT_DB"
 DB_NAME = "history.sqlite3"
@@ -37,7 +37,10 @@ class Registration:
     """Whether a plain file path names this backend."""
 
 
-BACKENDS = (Registration(("sqlite",), "modelaudit.store.sqlite.backend", paths=True),)
+BACKENDS = (
+    Registration(("sqlite",), "modelaudit.store.sqlite.backend", paths=True),
+    Registration(("postgresql", "postgres"), "modelaudit.store.postgres.backend"),
+)
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
 """Two characters at least: `C://x` is a Windows path, not a URL."""
@@ -57,18 +60,22 @@ class StoreLocation:
     def open(self, *, create: bool = True) -> Store:
         return self.backend.open(self.address, create=create)
 
-    def exclusive(self) -> AbstractContextManager[None]:
-        """The lock of scheduled runs writing to this store (`watch`, `probe --exclusive`)."""
-        return self.backend.exclusive(self.address)
+    def exclusive(self, origin: Origin | None = None) -> AbstractContextManager[None]:
+        """The lock of scheduled runs writing to this store (`watch`, `probe --exclusive`),
+        of the agent `origin` where the backend is shared by a fleet."""
+        return self.backend.exclusive(self.address, origin)
 
     def __str__(self) -> str:
         return self.backend.describe(self.address)
 
 
-def locate(option: str | None) -> StoreLocation:
-    """`--db`, then `$MODELAUDIT_DB`, then the user data directory."""
+def locate(option: str | None, configured: str | None = None) -> StoreLocation:
+    """`--db`, then `$MODELAUDIT_DB`, then `configured` (`defaults.store` of the registry,
+    for the commands that read one), then the user data directory."""
     text = option if option is not None else os.environ.get(DB_ENV) or None
     source = "--db" if option is not None else f"${DB_ENV}"
+    if text is None and configured:
+        text, source = configured, "defaults.store"
     if text is None:
         return StoreLocation(_for_paths(), str(default_path()))
     found = _SCHEME.match(text)

@@ -36,16 +36,25 @@ if TYPE_CHECKING:
         ModelHistory,
         ModelKey,
         RateLimitPoint,
+        RegionHistory,
         TimelinePoint,
         VerdictPoint,
         Window,
     )
-    from modelaudit.probe.result import ProbeResult, RunReport
+    from modelaudit.probe.result import ModelVerdict, ProbeResult, RunReport
     from modelaudit.store.export import ExportedAttempt
     from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 
 
 # --- values of the small reads ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who writes a run: the agent's region and its id (`modelaudit.fleet` resolves them)."""
+
+    region: str
+    agent: str
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,8 @@ class RunSummary:
     requests_sent: int | None
     verdicts: dict[Verdict, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    region: str = ""
+    agent: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,7 @@ class ModelRun:
     """None when the run ended without verdicts (killed)."""
     reason: str | None
     probes: tuple[ProbeOutcome, ...]
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,37 @@ class CheckReport:
 
 
 @dataclass(frozen=True)
+class RunIdentity:
+    """What tells one run from every other, in any store: when it started, the process
+    that wrote it and its region. `db copy` skips a run whose identity the target already holds."""
+
+    started_at: datetime
+    host: str
+    pid: int
+    boot_id: str | None
+    process_start: str | None
+    region: str = ""
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A whole run as a store holds it, for `db copy`: its results rebuilt from the stored
+    attempts (one `ProbeResult` per model and kind), its verdicts and catalog snapshots."""
+
+    identity: RunIdentity
+    origin: Origin
+    status: RunStatus
+    finished_at: datetime | None
+    tool_version: str
+    registry_sha256: str | None
+    requests_sent: int | None
+    notes: tuple[str, ...]
+    results: tuple[ProbeResult, ...]
+    verdicts: tuple[ModelVerdict, ...]
+    catalogs: tuple[CatalogSnapshot, ...]
+
+
+@dataclass(frozen=True)
 class PruneResult:
     cutoff: datetime
     """Attempts that started before this (an hour boundary) were rolled up."""
@@ -128,8 +171,11 @@ class RunWriter(Protocol):
         """Where the store is, for messages (a path; a URL without its password)."""
         ...
 
-    def begin_run(self, started_at: datetime, registry_sha256: str | None) -> int:
-        """A new run, `running` until it is finished or abandoned; returns its id."""
+    def begin_run(
+        self, started_at: datetime, registry_sha256: str | None, origin: Origin | None = None
+    ) -> int:
+        """A new run, `running` until it is finished or abandoned; returns its id. `origin`
+        None: this host's name as region and agent id."""
         ...
 
     def add_results(self, run_id: int, results: Sequence[ProbeResult]) -> None:
@@ -150,16 +196,19 @@ class RunWriter(Protocol):
 class RunLog(Protocol):
     """The small reads of the commands."""
 
-    def recent_runs(self, limit: int) -> list[RunSummary]:
-        """The last `limit` runs, newest first."""
+    def recent_runs(self, limit: int, regions: frozenset[str] = frozenset()) -> list[RunSummary]:
+        """The last `limit` runs (of agents in `regions`; empty: all), newest first."""
         ...
 
     def find_model(self, ref: str) -> ModelKey:
         """`provider/model`, or a model id only one provider has (else UsageError)."""
         ...
 
-    def model_runs(self, model: ModelKey, limit: int) -> list[ModelRun]:
-        """The model's last `limit` runs, newest first, with each probe's final attempt."""
+    def model_runs(
+        self, model: ModelKey, limit: int, regions: frozenset[str] = frozenset()
+    ) -> list[ModelRun]:
+        """The model's last `limit` runs (of agents in `regions`; empty: all), newest
+        first, with each probe's final attempt."""
         ...
 
     def last_ok(self, provider: str, model: str, before: datetime | None = None) -> datetime | None:
@@ -196,6 +245,21 @@ class Maintenance(Protocol):
         """Every raw attempt (since `since`), oldest first, read in one snapshot."""
         ...
 
+    def run_identities(self) -> set[RunIdentity]:
+        """The identity of every stored run (for `db copy` to skip what is there)."""
+        ...
+
+    def copy_out(self, skip: set[RunIdentity]) -> Iterator[StoredRun]:
+        """Every run not in `skip`, oldest first, with what it stored (raw attempts only:
+        hours `db prune` rolled up are not runs any more)."""
+        ...
+
+    def copy_in(self, run: StoredRun) -> bool:
+        """Store a run read from another store, all of it in one transaction, as its
+        writer would have (daily sums, incidents and change events follow); False when a
+        run of that identity is already here."""
+        ...
+
 
 class HistoryReader(Protocol):
     """Answers about a window."""
@@ -226,6 +290,11 @@ class HistoryReader(Protocol):
 
     def ratelimit_ceilings(self, window: Window) -> dict[ModelKey, list[RateLimitPoint]]:
         """The `*-limit*` rate-limit headers seen, per model, oldest first."""
+        ...
+
+    def regions(self, window: Window) -> list[RegionHistory]:
+        """Per model and region, availability as the region's agents saw it: the report's
+        side-by-side view of a fleet."""
         ...
 
 
@@ -259,10 +328,11 @@ class Backend(Protocol):
         that says how to start one)."""
         ...
 
-    def exclusive(self, address: str) -> AbstractContextManager[None]:
+    def exclusive(self, address: str, origin: Origin | None = None) -> AbstractContextManager[None]:
         """The lock of scheduled runs (`watch`, `probe --exclusive`) on this store: held
         for the block, released however the process ends; LockedError at once when
-        another process holds it. Needs no open store."""
+        another process holds it. Needs no open store. A backend shared by a fleet scopes
+        it to `origin` (agents in different regions never block each other)."""
         ...
 
     def describe(self, address: str) -> str:

@@ -54,6 +54,9 @@ class ExportedAttempt(NamedTuple):
     retry_after_s: float | None
     ratelimit: dict[str, str]
     detail: str
+    region: str = ""
+    """The region of the agent that ran the attempt (added in schema_version 1, last)."""
+    agent: str = ""
 
 
 FIELDS = ("schema_version", *ExportedAttempt._fields)

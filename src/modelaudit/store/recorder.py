@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from modelaudit.probe.plan import Plan
     from modelaudit.probe.result import ProbeResult, RunReport
-    from modelaudit.store.base import RunWriter
+    from modelaudit.store.base import Origin, RunWriter
 
 T = TypeVar("T")
 
@@ -30,8 +30,10 @@ class StoreRecorder(Observer):
         store: RunWriter,
         registry_sha256: str | None,
         on_failure: Callable[[str], None],
+        origin: Origin | None = None,
     ) -> None:
         self.store = store
+        self.origin = origin
         self.registry_sha256 = registry_sha256
         self.on_failure = on_failure
         self.run_id: int | None = None
@@ -39,7 +41,9 @@ class StoreRecorder(Observer):
         self.failed = False
 
     def started(self, plan: Plan, started_at: datetime) -> None:
-        self.run_id = self._guard(lambda: self.store.begin_run(started_at, self.registry_sha256))
+        self.run_id = self._guard(
+            lambda: self.store.begin_run(started_at, self.registry_sha256, self.origin)
+        )
 
     def result(self, result: ProbeResult) -> None:
         run_id = self.run_id

@@ -95,8 +95,10 @@ def render(report: Report, options: RenderOptions) -> str:
     ids = Ids(report)
     body = [
         _header(report),
+        _withdrawals(report),
         _recommendations(report, ids),
         _models(report, starts),
+        _regions(report),
         _continuity(report),
         _incidents(report),
         _changes(report),
@@ -311,6 +313,28 @@ def _continuity(report: Report) -> str:
         "of the pinned models it serves that keep a fallback elsewhere that answered in its "
         "latest run.</p>"
         + _table(["Without", "Pinned affected", "Coverage", "Left without a fallback"], rows)
+        + "</section>"
+    )
+
+
+def _withdrawals(report: Report) -> str:
+    lines = text.withdrawal_lines(report)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+    return (
+        '<section id="withdrawals"><h2>Withdrawn in a region</h2>'
+        f'<ul class="recs">{items}</ul></section>'
+    )
+
+
+def _regions(report: Report) -> str:
+    if not text.fleet(report):
+        return ""
+    header, rows = text.regional(report)
+    return (
+        '<section id="regions"><h2>Availability by region</h2>'
+        + _table(header, [[_td(cell) for cell in row] for row in rows])
         + "</section>"
     )
 

@@ -57,6 +57,21 @@ def document(report: Report) -> dict[str, Any]:
             "jurisdictions": [drill_json(d) for d in report.portfolio.jurisdictions],
         },
         "incidents": [incident_json(i) for i in report.incidents],
+        "regions": list(report.regions),
+        "withdrawals": [
+            {
+                "provider": w.provider,
+                "model": w.model,
+                "region": w.region,
+                "verdict": w.verdict.value,
+                "since": iso(w.since),
+                "runs": w.runs,
+                "answering_in": list(w.answering_in),
+                "reason": w.reason,
+                "finding": w.text,
+            }
+            for w in report.withdrawals
+        ],
         "catalog_changes": [
             {"provider": c.provider, "model": c.model, "change": c.change, "at": iso(c.at)}
             for c in report.catalog_changes
@@ -196,6 +211,23 @@ def model_json(m: ModelView) -> dict[str, Any]:
             }
             for p in m.timeline
         ],
+        "regions": [
+            {
+                "region": r.region,
+                "availability": {**proportion_json(r.availability), "excluded": r.excluded},
+                "last_verdict": (
+                    {
+                        "verdict": r.last_verdict.verdict.value,
+                        "at": iso(r.last_verdict.at),
+                        "reason": r.last_verdict.reason,
+                    }
+                    if r.last_verdict
+                    else None
+                ),
+                "since": iso(r.since),
+            }
+            for r in m.regions
+        ],
     }
 
 
@@ -253,4 +285,5 @@ def incident_json(i: IncidentView) -> dict[str, Any]:
         "ongoing": i.end is None,
         "duration_s": int(i.duration.total_seconds()),
         "runs": i.runs,
+        "region": i.region,
     }

@@ -89,6 +89,11 @@ def _document(report: Report, sections: list[_Section], limit: int | None) -> st
         parts.append(
             f"**No probe history in the last {md(report.label)}**: run `modelaudit probe`."
         )
+    withdrawn = text.withdrawal_lines(report)
+    if withdrawn:
+        parts.append(
+            "## Withdrawn in a region\n\n" + "\n".join(f"- **{md(line)}**" for line in withdrawn)
+        )
     parts.append(_recommendations(report))
     parts += [_section(s, limit) for s in sections]
     parts.append(
@@ -134,7 +139,11 @@ def _recommendations(report: Report) -> str:
 
 
 def _sections(report: Report) -> list[_Section]:
-    sections = [
+    sections = []
+    if text.fleet(report):
+        header, rows = text.regional(report)
+        sections.append(_Section("Availability by region (last verdict)", header, rows))
+    sections += [
         _Section(
             "Models, most urgent first",
             [

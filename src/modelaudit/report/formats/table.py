@@ -82,7 +82,8 @@ def renderables(report: Report) -> list[RenderableType]:
     parts: list[RenderableType | None] = [Text(f"modelaudit report: {text.headline(report)}")]
     if not report.has_history:
         parts.append(Text(f"no probe history in the last {report.label}: run `modelaudit probe`"))
-    parts += [_models(report), _recommendations(report), _why(report), _portfolio(report)]
+    parts += [*_withdrawals(report), _models(report), _recommendations(report)]
+    parts += [_why(report), _portfolio(report), _regions(report)]
     parts.append(_service(report))
     parts += [*_incidents(report), *_changes(report), _ceilings(report)]
     return [p for p in parts if p is not None]
@@ -191,6 +192,24 @@ def drill_table(result: DrillResult) -> Table:
 
 
 INCIDENT_COLUMNS = ("model", "verdict", "start (UTC)", "end (UTC)", "duration", "runs")
+
+
+def _withdrawals(report: Report) -> list[RenderableType]:
+    from rich.text import Text
+
+    return [Text(f"Withdrawn in a region: {line}") for line in text.withdrawal_lines(report)]
+
+
+def _regions(report: Report) -> Table | None:
+    if not text.fleet(report):
+        return None
+    header, rows = text.regional(report)
+    table = _table("Availability by region (last verdict)", *header, keep=1)
+    for row in rows:
+        _row(table, *row)
+    return table
+
+
 DOWNTIME_COLUMNS = ("model", "incidents", "down in the window", "longest", "ongoing since")
 
 

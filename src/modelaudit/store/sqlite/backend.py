@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from modelaudit.store.base import Backend
+    from modelaudit.store.base import Backend, Origin
     from modelaudit.store.sqlite.store import SqliteStore
 
 SCHEME = "sqlite://"
@@ -31,8 +31,9 @@ class SqliteBackend:
 
         return SqliteStore.open(path_of(address), create=create)
 
-    def exclusive(self, address: str) -> AbstractContextManager[None]:
-        """An `flock` on `<database>.lock` beside the database file."""
+    def exclusive(self, address: str, origin: Origin | None = None) -> AbstractContextManager[None]:
+        """An `flock` on `<database>.lock` beside the database file: one per database
+        (an SQLite store lives on one machine), whatever the agent's region."""
         from modelaudit.store.sqlite.db import refuse_directory
         from modelaudit.store.sqlite.lock import exclusive, lock_path
 

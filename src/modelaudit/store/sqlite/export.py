@@ -14,21 +14,32 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
-def attempts(conn: sqlite3.Connection, since_ms: int | None = None) -> Iterator[ExportedAttempt]:
-    """Every raw attempt, oldest first; read in one snapshot (WAL), so a probe writing
-    meanwhile is not half-exported."""
+def attempts(
+    conn: sqlite3.Connection,
+    since_ms: int | None = None,
+    run_id: int | None = None,
+    until_ms: int | None = None,
+) -> Iterator[ExportedAttempt]:
+    """Every raw attempt (of one run), oldest first; read in one snapshot (WAL), so a
+    probe writing meanwhile is not half-exported."""
     cursor = conn.execute(
         "SELECT a.id, a.run_id, r.started_ms, r.status, t.provider, t.model, a.kind, a.number,"
         " a.started_ms, a.error_class, a.http_status, a.latency_ms, a.ttft_ms, a.failed_phase,"
         " a.connect_ms, a.connection_reused, sm.value, fp.value, a.output_tokens,"
-        " a.tokens_per_s, a.max_gap_ms, a.retry_after_s, rl.value, d.value"
+        " a.tokens_per_s, a.max_gap_ms, a.retry_after_s, rl.value, d.value, r.region, r.agent"
         " FROM attempt a JOIN run r ON r.id = a.run_id JOIN target t ON t.id = a.target_id"
         " LEFT JOIN string sm ON sm.id = a.served_model_id"
         " LEFT JOIN string fp ON fp.id = a.fingerprint_id"
         " LEFT JOIN string rl ON rl.id = a.ratelimit_id"
         " LEFT JOIN string d ON d.id = a.detail_id"
-        " WHERE a.started_ms >= ? ORDER BY a.started_ms, a.id",
-        (since_ms if since_ms is not None else -(2**62),),
+        " WHERE a.started_ms >= ? AND a.started_ms <= ? AND (? IS NULL OR +a.run_id = ?)"
+        " ORDER BY a.started_ms, a.id",
+        (
+            since_ms if since_ms is not None else -(2**62),
+            until_ms if until_ms is not None else 2**62,
+            run_id,
+            run_id,
+        ),
     )
     for row in cursor:
         values = list(row)

@@ -1,5 +1,7 @@
 """The `incident` rows of the SQLite store, kept as verdicts are written (the rule is
-`modelaudit.store.incidents.follow`).
+`modelaudit.store.incidents.follow`), per model and region: the runs of one region's
+agents are one sequence (a model answering in one region and blocked in another is two
+stories, not one that flips on every run).
 
 A run usually finishes after every run that started before it, so its verdicts extend the
 model's latest incident. When it does not (two probes running at once, the later one
@@ -25,28 +27,31 @@ _VERDICTS = {v.value: v for v in Verdict}
 def record(conn: sqlite3.Connection, run_id: int, verdicts: Iterable[tuple[int, Verdict]]) -> None:
     """Fold one run's verdicts (target id, verdict) into the incidents. Call inside the
     write transaction that stores them."""
-    started = conn.execute("SELECT started_ms FROM run WHERE id = ?", (run_id,)).fetchone()[0]
+    started, region = conn.execute(
+        "SELECT started_ms, region FROM run WHERE id = ?", (run_id,)
+    ).fetchone()
     for target_id, verdict in verdicts:
         point = Point(started, run_id, verdict)
         row = conn.execute(
-            "SELECT verdict_ms, verdict_run FROM target WHERE id = ?", (target_id,)
+            "SELECT verdict_ms, verdict_run FROM target_region WHERE target_id = ? AND region = ?",
+            (target_id, region),
         ).fetchone()
-        if row[0] is None or (point.at_ms, point.run_id) > (row[0], row[1]):
-            _extend(conn, target_id, point)
+        if row is None or (point.at_ms, point.run_id) > (row[0], row[1]):
+            _extend(conn, target_id, region, point)
             conn.execute(
-                "UPDATE target SET verdict_ms = ?, verdict_run = ? WHERE id = ?",
-                (point.at_ms, point.run_id, target_id),
+                "INSERT OR REPLACE INTO target_region VALUES (?, ?, ?, ?)",
+                (target_id, region, point.at_ms, point.run_id),
             )
         else:
-            _redo_from(conn, target_id, point.at_ms)
+            _redo_from(conn, target_id, region, point.at_ms)
 
 
-def _extend(conn: sqlite3.Connection, target_id: int, point: Point) -> None:
-    """The run is the model's latest: it only touches the open incident, if any."""
+def _extend(conn: sqlite3.Connection, target_id: int, region: str, point: Point) -> None:
+    """The run is the model's latest in its region: it only touches the open incident."""
     row = conn.execute(
         "SELECT verdict, start_ms, start_run, last_ms, end_ms, runs FROM incident"
-        " WHERE target_id = ? ORDER BY start_ms DESC, start_run DESC LIMIT 1",
-        (target_id,),
+        " WHERE target_id = ? AND region = ? ORDER BY start_ms DESC, start_run DESC LIMIT 1",
+        (target_id, region),
     ).fetchone()
     current = _span(row) if row is not None and row[4] is None else None
     if point.verdict in NEUTRAL_VERDICTS:
@@ -56,34 +61,34 @@ def _extend(conn: sqlite3.Connection, target_id: int, point: Point) -> None:
     closed, still_open = follow(current, [point])
     if current is not None:
         _delete(conn, target_id, current)
-    _insert(conn, target_id, [*closed, *([still_open] if still_open else [])])
+    _insert(conn, target_id, region, [*closed, *([still_open] if still_open else [])])
 
 
-def _redo_from(conn: sqlite3.Connection, target_id: int, at_ms: int) -> None:
-    """A verdict of a run that started before the model's latest: the incidents that
-    could involve it (going on, or ended at or after it) are worked out again."""
+def _redo_from(conn: sqlite3.Connection, target_id: int, region: str, at_ms: int) -> None:
+    """A verdict of a run that started before the model's latest in its region: the
+    incidents that could involve it (going on, or ended at or after it) are worked out
+    again."""
+    match = "target_id = ? AND region = ? AND (end_ms IS NULL OR end_ms >= ?)"
     starts = [
         row[0]
         for row in conn.execute(
-            "SELECT start_ms FROM incident WHERE target_id = ? AND (end_ms IS NULL OR end_ms >= ?)",
-            (target_id, at_ms),
+            f"SELECT start_ms FROM incident WHERE {match}",  # noqa: S608
+            (target_id, region, at_ms),
         )
     ]
-    conn.execute(
-        "DELETE FROM incident WHERE target_id = ? AND (end_ms IS NULL OR end_ms >= ?)",
-        (target_id, at_ms),
-    )
+    conn.execute(f"DELETE FROM incident WHERE {match}", (target_id, region, at_ms))  # noqa: S608
     # Every incident kept ended before `since`, so nothing is open there.
     since = min([at_ms, *starts])
-    closed, still_open = follow(None, _points(conn, target_id, since))
-    _insert(conn, target_id, [*closed, *([still_open] if still_open else [])])
+    closed, still_open = follow(None, _points(conn, target_id, region, since))
+    _insert(conn, target_id, region, [*closed, *([still_open] if still_open else [])])
 
 
-def _points(conn: sqlite3.Connection, target_id: int, since: int) -> list[Point]:
+def _points(conn: sqlite3.Connection, target_id: int, region: str, since: int) -> list[Point]:
     rows = conn.execute(
         "SELECT r.started_ms, r.id, v.verdict FROM verdict v JOIN run r ON r.id = v.run_id"
-        " WHERE v.target_id = ? AND r.started_ms >= ? ORDER BY r.started_ms, r.id",
-        (target_id, since),
+        " WHERE v.target_id = ? AND r.region = ? AND r.started_ms >= ?"
+        " ORDER BY r.started_ms, r.id",
+        (target_id, region, since),
     )
     return [Point(at, run_id, _VERDICTS[verdict]) for at, run_id, verdict in rows]
 
@@ -100,12 +105,21 @@ def _delete(conn: sqlite3.Connection, target_id: int, span: Span) -> None:
     )
 
 
-def _insert(conn: sqlite3.Connection, target_id: int, spans: list[Span]) -> None:
+def _insert(conn: sqlite3.Connection, target_id: int, region: str, spans: list[Span]) -> None:
     conn.executemany(
-        "INSERT INTO incident (target_id, start_ms, start_run, verdict, last_ms, end_ms, runs)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO incident (target_id, start_ms, start_run, verdict, last_ms, end_ms, runs,"
+        " region) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (target_id, s.start_ms, s.start_run, s.verdict.value, s.last_ms, s.end_ms, s.runs)
+            (
+                target_id,
+                s.start_ms,
+                s.start_run,
+                s.verdict.value,
+                s.last_ms,
+                s.end_ms,
+                s.runs,
+                region,
+            )
             for s in spans
         ],
     )

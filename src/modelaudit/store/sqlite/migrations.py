@@ -242,6 +242,39 @@ def _v7_incident_bounds(conn: sqlite3.Connection) -> None:
     backfills.incident_bounds(conn)
 
 
+def _v8_regions(conn: sqlite3.Connection) -> None:
+    """Fleets: each run records its agent's region and id (before, the host name was both:
+    old runs get theirs), and incidents are followed per model and region, from the
+    latest verdict of each model in each region (`target_region`; `target.verdict_ms` and
+    `verdict_run` are no longer kept)."""
+    _execute_all(
+        conn,
+        """
+        ALTER TABLE run ADD COLUMN region TEXT NOT NULL DEFAULT '';
+        ALTER TABLE run ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+        UPDATE run SET region = host, agent = host;
+        CREATE INDEX run_region ON run (region, started_ms);
+        ALTER TABLE incident ADD COLUMN region TEXT NOT NULL DEFAULT '';
+        UPDATE incident SET region = coalesce((SELECT r.region FROM run r
+            WHERE r.id = incident.start_run), '');
+        CREATE TABLE target_region (
+            target_id INTEGER NOT NULL REFERENCES target (id),
+            region TEXT NOT NULL,
+            verdict_ms INTEGER NOT NULL,
+            verdict_run INTEGER NOT NULL,
+            PRIMARY KEY (target_id, region)
+        ) WITHOUT ROWID;
+        INSERT INTO target_region (target_id, region, verdict_ms, verdict_run)
+            SELECT target_id, region, started_ms, run_id FROM (
+                SELECT v.target_id, r.region, r.started_ms, v.run_id, row_number() OVER
+                    (PARTITION BY v.target_id, r.region ORDER BY r.started_ms DESC, r.id DESC)
+                    AS newest
+                FROM verdict v JOIN run r ON r.id = v.run_id WHERE r.started_ms >= 0)
+            WHERE newest = 1
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_runs_and_attempts,
     _v2_catalog_snapshots,
@@ -250,6 +283,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v5_incidents,
     _v6_daily_sums,
     _v7_incident_bounds,
+    _v8_regions,
 )
 LATEST = len(MIGRATIONS)
 

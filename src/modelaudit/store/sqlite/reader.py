@@ -33,8 +33,10 @@ from modelaudit.history import (
     ModelKey,
     Percentiles,
     RateLimitPoint,
+    RegionHistory,
     TimelinePoint,
     VerdictPoint,
+    Window,
     counts_as,
 )
 from modelaudit.store import buckets
@@ -48,7 +50,6 @@ if TYPE_CHECKING:
     from datetime import datetime, timedelta
     from pathlib import Path
 
-    from modelaudit.history import Window
 
 DAY_MS = DAILY.width_ms
 RANGED_BUCKETS = 64
@@ -280,10 +281,13 @@ class SqliteHistory:
     def models(self, window: Window) -> list[ModelHistory]:
         since, until = _bounds(window)
         grid = _Grid.whole(since, until)
-        tallies = self._tallies(grid)
-        targets = sorted({target_id for target_id, _ in tallies})
-        latency = self._exact_percentiles(grid, LATENCY, targets)
-        ttft = self._exact_percentiles(grid, TTFT, targets)
+        if window.regions:
+            tallies, latency, ttft = self._of_regions(grid, window.regions)
+        else:
+            tallies = self._tallies(grid)
+            targets = sorted({target_id for target_id, _ in tallies})
+            latency = self._exact_percentiles(grid, LATENCY, targets)
+            ttft = self._exact_percentiles(grid, TTFT, targets)
         histories = []
         for (target_id, _), tally in sorted(tallies.items(), key=lambda i: self._name(i[0][0])):
             provider, model = self._name(target_id)
@@ -311,12 +315,15 @@ class SqliteHistory:
     def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
         since, until = _bounds(window)
         grid = _Grid.aligned(since, until, max(1, round(bucket.total_seconds() * 1000)))
-        tallies = self._tallies(grid)
-        targets = sorted({target_id for target_id, _ in tallies})
-        by_days = any(from_days for _, from_days in grid.parts())
-        percentiles = self._bucketed_percentiles if by_days else self._exact_percentiles
-        latency = percentiles(grid, LATENCY, targets)
-        ttft = percentiles(grid, TTFT, targets)
+        if window.regions:
+            tallies, latency, ttft = self._of_regions(grid, window.regions)
+        else:
+            tallies = self._tallies(grid)
+            targets = sorted({target_id for target_id, _ in tallies})
+            by_days = any(from_days for _, from_days in grid.parts())
+            percentiles = self._bucketed_percentiles if by_days else self._exact_percentiles
+            latency = percentiles(grid, LATENCY, targets)
+            ttft = percentiles(grid, TTFT, targets)
         timelines: dict[ModelKey, list[TimelinePoint]] = {}
         for key in sorted(tallies, key=lambda k: (self._name(k[0]), k[1])):
             tally = tallies[key]
@@ -332,6 +339,88 @@ class SqliteHistory:
                 )
             )
         return timelines
+
+    def _of_regions(
+        self, grid: _Grid, regions: frozenset[str]
+    ) -> tuple[dict[_Key, _Tally], dict[_Key, Percentiles], dict[_Key, Percentiles]]:
+        """Counts and exact percentiles of the raw attempts of runs from `regions` (the
+        daily sums and `db prune`'s hours hold every region together: a report asked for
+        some regions reads the attempts, and leaves rolled-up hours out)."""
+        params = {**grid.params, "regions": json.dumps(sorted(regions))}
+        runs = (
+            " FROM run r JOIN attempt a ON a.run_id = r.id"
+            " WHERE r.region IN (SELECT value FROM json_each(:regions))"
+            " AND a.started_ms >= :since AND a.started_ms < :until"
+        )
+        tallies: dict[_Key, _Tally] = defaultdict(_Tally)
+        for target_id, g, *counts in self.conn.execute(
+            "SELECT a.target_id, (a.started_ms - :origin) / :width, a.kind, a.error_class,"
+            f" count(*), sum(r.status = 'inconclusive'), min(a.started_ms), max(a.started_ms)"
+            f" {runs} GROUP BY 1, 2, 3, 4",
+            params,
+        ):
+            tallies[(target_id, g)].add(tuple(counts))
+        found: list[dict[_Key, Percentiles]] = []
+        for sample in (LATENCY, TTFT):
+            column = f"a.{sample.metric}_ms"
+            found.append(
+                {
+                    (target_id, g): buckets.from_sorted(sorted(json.loads(values)))
+                    for target_id, g, values in self.conn.execute(
+                        f"SELECT a.target_id, (a.started_ms - :origin) / :width,"  # noqa: S608
+                        f" json_group_array({column}) {runs} AND a.kind = :kind"
+                        f" AND a.error_class IN (SELECT value FROM json_each(:ok))"
+                        f" AND {column} IS NOT NULL GROUP BY 1, 2",
+                        {**params, "kind": sample.kind.value, "ok": OK_CLASSES},
+                    )
+                }
+            )
+        return tallies, found[0], found[1]
+
+    @translated
+    def regions(self, window: Window) -> list[RegionHistory]:
+        """From the raw attempts, per region; when the window holds runs of one region
+        only (the usual SQLite store), from the model summaries (`models`)."""
+        since, until = _bounds(window)
+        seen = [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT DISTINCT region FROM run WHERE started_ms < ?"
+                " AND coalesce(last_attempt_ms, finished_ms, started_ms) >= ?",
+                (until, since),
+            )
+            if not window.regions or row[0] in window.regions
+        ]
+        if len(seen) == 1:
+            return [
+                RegionHistory(
+                    m.provider, m.model, seen[0], m.ok, m.failed, m.excluded, m.last_seen, m.last_ok
+                )
+                for m in self.models(Window(window.since, window.until, frozenset(seen)))
+            ]
+        tallies: dict[tuple[int, str], _Tally] = defaultdict(_Tally)
+        for target_id, region, *counts in self.conn.execute(
+            "SELECT a.target_id, r.region, a.kind, a.error_class, count(*),"
+            " sum(r.status = 'inconclusive'), min(a.started_ms), max(a.started_ms)"
+            " FROM run r JOIN attempt a ON a.run_id = r.id"
+            " WHERE r.region IN (SELECT value FROM json_each(?))"
+            " AND a.started_ms >= ? AND a.started_ms < ? GROUP BY 1, 2, 3, 4",
+            (json.dumps(seen), since, until),
+        ):
+            tallies[(target_id, region)].add(tuple(counts))
+        found = [
+            RegionHistory(
+                *self._name(target_id),
+                region,
+                t.ok,
+                t.failed,
+                t.excluded,
+                _at(t.last),
+                _at(t.last_ok),
+            )
+            for (target_id, region), t in tallies.items()
+        ]
+        return sorted(found, key=lambda r: (r.provider, r.model, r.region))
 
     def _tallies(self, grid: _Grid) -> dict[_Key, _Tally]:
         tallies: dict[_Key, _Tally] = defaultdict(_Tally)
@@ -548,16 +637,19 @@ class SqliteHistory:
         # Runs in start order (run_started), each run's verdicts by its primary key: the
         # points of each model come out oldest first, with nothing to sort.
         rows = self.conn.execute(
-            "SELECT v.target_id, v.run_id, r.started_ms, v.verdict, v.reason"
+            "SELECT v.target_id, v.run_id, r.started_ms, v.verdict, v.reason, r.region"
             " FROM run r JOIN verdict v ON v.run_id = r.id"
-            " WHERE r.started_ms >= ? AND r.started_ms < ? ORDER BY r.started_ms",
-            (since, until),
+            " WHERE r.started_ms >= :since AND r.started_ms < :until"
+            " AND (:regions IS NULL OR r.region IN (SELECT value FROM json_each(:regions)))"
+            " ORDER BY r.started_ms",
+            {"since": since, "until": until, "regions": _regions(window)},
         )
         by_target: dict[int, list[VerdictPoint]] = defaultdict(list)
         moments: dict[int, datetime] = {}
-        for target_id, run_id, started, verdict, reason in rows:
+        for target_id, run_id, started, verdict, reason, region in rows:
             at = moments.get(started) or moments.setdefault(started, from_ms(started))
-            by_target[target_id].append(VerdictPoint(run_id, at, _VERDICTS[verdict], reason))
+            point = VerdictPoint(run_id, at, _VERDICTS[verdict], reason, region)
+            by_target[target_id].append(point)
         return dict(sorted((self._name(t), points) for t, points in by_target.items()))
 
     @translated
@@ -567,16 +659,18 @@ class SqliteHistory:
         window, and its runs up to the window's end."""
         since, until = _bounds(window)
         rows = self.conn.execute(
-            "SELECT target_id, verdict, start_ms, last_ms, end_ms, runs FROM incident"
-            " WHERE last_ms >= ? AND start_ms < ?",
-            (since, until),
+            "SELECT target_id, verdict, start_ms, last_ms, end_ms, runs, region FROM incident"
+            " WHERE last_ms >= :since AND start_ms < :until"
+            " AND (:regions IS NULL OR region IN (SELECT value FROM json_each(:regions)))",
+            {"since": since, "until": until, "regions": _regions(window)},
         ).fetchall()
         found = []
-        for target_id, stored, start, last, end, all_runs in rows:
+        for target_id, stored, start, last, end, all_runs, region in rows:
             runs, verdict = all_runs, stored
             if last >= until:  # it has runs after the window: as it stood at the window's end
-                runs, verdict = self._incident_runs(target_id, start, until)
-                if start < since and runs == self._incident_runs(target_id, start, since)[0]:
+                count = self._incident_runs
+                runs, verdict = count(target_id, region, start, until)
+                if start < since and runs == count(target_id, region, start, since)[0]:
                     continue  # none of its runs is inside the window
             found.append(
                 Incident(
@@ -585,22 +679,25 @@ class SqliteHistory:
                     start=from_ms(start),
                     end=from_ms(end) if end is not None and end < until else None,
                     runs=runs,
+                    region=region,
                 )
             )
-        return sorted(found, key=lambda i: (i.provider, i.model, i.start))
+        return sorted(found, key=lambda i: (i.provider, i.model, i.start, i.region))
 
-    def _incident_runs(self, target_id: int, since: int, until: int) -> tuple[int, str]:
-        """The failing runs (down or gone) of a model in [since, until), and the verdict of
-        the latest in run order."""
+    def _incident_runs(
+        self, target_id: int, region: str, since: int, until: int
+    ) -> tuple[int, str]:
+        """The failing runs (down or gone) of a model in one region in [since, until), and
+        the verdict of the latest in run order."""
         failing = (
             " FROM run r JOIN verdict v ON v.run_id = r.id AND v.target_id = :target"
-            " WHERE v.verdict IN ('down', 'gone') AND r.started_ms >= :since"
-            " AND r.started_ms < :until"
+            " WHERE v.verdict IN ('down', 'gone') AND r.region = :region"
+            " AND r.started_ms >= :since AND r.started_ms < :until"
         )
         row = self.conn.execute(
             f"SELECT (SELECT count(*){failing}), (SELECT v.verdict{failing}"
             " ORDER BY r.started_ms DESC, r.id DESC LIMIT 1)",
-            {"target": target_id, "since": since, "until": until},
+            {"target": target_id, "since": since, "until": until, "region": region},
         ).fetchone()
         return int(row[0]), str(row[1])
 
@@ -749,6 +846,11 @@ def _merge(hists: dict[_Key, buckets.Histogram], key: _Key, hist: buckets.Histog
 
 def _bounds(window: Window) -> tuple[int, int]:
     return ms(window.since), ms(window.until)
+
+
+def _regions(window: Window) -> str | None:
+    """The window's regions as a JSON array to bind, or None for every region."""
+    return json.dumps(sorted(window.regions)) if window.regions else None
 
 
 def _at(value: int | None) -> datetime | None:

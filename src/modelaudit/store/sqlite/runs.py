@@ -16,11 +16,20 @@ if TYPE_CHECKING:
     import sqlite3
 
 
-def recent_runs(conn: sqlite3.Connection, limit: int) -> list[RunSummary]:
+def _regions(regions: frozenset[str]) -> str | None:
+    """`regions` bound as a JSON array, or None for every region."""
+    return json.dumps(sorted(regions)) if regions else None
+
+
+def recent_runs(
+    conn: sqlite3.Connection, limit: int, regions: frozenset[str] = frozenset()
+) -> list[RunSummary]:
     rows = conn.execute(
         "SELECT id, started_ms, finished_ms, status, tool_version, registry_sha256, attempts,"
-        " requests_sent, notes FROM run ORDER BY started_ms DESC, id DESC LIMIT ?",
-        (limit,),
+        " requests_sent, notes, region, agent FROM run WHERE :regions IS NULL"
+        " OR region IN (SELECT value FROM json_each(:regions))"
+        " ORDER BY started_ms DESC, id DESC LIMIT :limit",
+        {"regions": _regions(regions), "limit": limit},
     ).fetchall()
     counts: dict[int, Counter[Verdict]] = {row[0]: Counter() for row in rows}
     for run_id, verdict, n in conn.execute(
@@ -41,8 +50,10 @@ def recent_runs(conn: sqlite3.Connection, limit: int) -> list[RunSummary]:
             requests_sent=requests,
             verdicts=dict(counts[run_id]),
             notes=tuple(json.loads(notes)) if notes else (),
+            region=region,
+            agent=agent,
         )
-        for run_id, started, finished, status, tool_version, sha, attempts, requests, notes in rows
+        for run_id, started, finished, status, tool_version, sha, attempts, requests, notes, region, agent in rows  # noqa: E501
     ]
 
 
@@ -65,14 +76,17 @@ def find_target(conn: sqlite3.Connection, ref: str) -> tuple[int, str, str]:
     return int(target_id), str(provider), str(model)
 
 
-def model_runs(conn: sqlite3.Connection, target_id: int, limit: int) -> list[ModelRun]:
+def model_runs(
+    conn: sqlite3.Connection, target_id: int, limit: int, regions: frozenset[str] = frozenset()
+) -> list[ModelRun]:
     """The model's last `limit` runs, newest first, with each probe's final attempt."""
     runs = conn.execute(
-        "SELECT r.id, r.started_ms, r.status, v.verdict, v.reason FROM run r"
+        "SELECT r.id, r.started_ms, r.status, v.verdict, v.reason, r.region FROM run r"
         " LEFT JOIN verdict v ON v.run_id = r.id AND v.target_id = :target"
         " WHERE r.id IN (SELECT run_id FROM attempt WHERE target_id = :target)"
+        " AND (:regions IS NULL OR r.region IN (SELECT value FROM json_each(:regions)))"
         " ORDER BY r.started_ms DESC, r.id DESC LIMIT :limit",
-        {"target": target_id, "limit": limit},
+        {"target": target_id, "limit": limit, "regions": _regions(regions)},
     ).fetchall()
     probes = _final_attempts(conn, target_id, [row[0] for row in runs])
     return [
@@ -83,8 +97,9 @@ def model_runs(conn: sqlite3.Connection, target_id: int, limit: int) -> list[Mod
             verdict=Verdict(verdict) if verdict else None,
             reason=reason,
             probes=tuple(sorted(probes.get(run_id, {}).values(), key=_kind_order)),
+            region=region,
         )
-        for run_id, started, status, verdict, reason in runs
+        for run_id, started, status, verdict, reason, region in runs
     ]
 
 

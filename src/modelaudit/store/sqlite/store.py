@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from modelaudit import __version__
 from modelaudit.history import AVAILABILITY_KINDS, counts_as
+from modelaudit.probe.result import RunReport
 from modelaudit.redact import generation as redact_generation
 from modelaudit.redact import redact
 from modelaudit.store import liveness
+from modelaudit.store.base import Origin, RunIdentity
 from modelaudit.store.sqlite import changes, daily, export, incidents, runs
 from modelaudit.store.sqlite.db import (
     connect,
@@ -39,13 +41,14 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from modelaudit.history import ModelKey
-    from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
+    from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult
     from modelaudit.store.base import (
         CatalogSnapshot,
         CheckReport,
         ModelRun,
         PruneResult,
         RunSummary,
+        StoredRun,
     )
     from modelaudit.store.export import ExportedAttempt
     from modelaudit.store.sqlite.reader import SqliteHistory
@@ -119,56 +122,54 @@ class SqliteStore:
     # --- runs ---------------------------------------------------------------------------
 
     @translated
-    def begin_run(self, started_at: datetime, registry_sha256: str | None) -> int:
+    def begin_run(
+        self, started_at: datetime, registry_sha256: str | None, origin: Origin | None = None
+    ) -> int:
         me = liveness.current()
+        origin = origin or Origin(me.host, me.host)
+        identity = RunIdentity(started_at, me.host, me.pid, me.boot_id, me.process_start)
         with transaction(self.conn) as conn:
-            cursor = conn.execute(
-                "INSERT INTO run (started_ms, status, tool_version, registry_sha256, pid, host,"
-                " boot_id, process_start) VALUES (?, 'running', ?, ?, ?, ?, ?, ?)",
-                (
-                    ms(started_at),
-                    __version__,
-                    registry_sha256,
-                    me.pid,
-                    me.host,
-                    me.boot_id,
-                    me.process_start,
-                ),
-            )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+            return _insert_run(conn, identity, origin, registry_sha256)
 
     @translated
     def finish_run(self, run_id: int, report: RunReport) -> None:
         """Close the run with its status, and store its verdicts and what they make of the
         incidents."""
+        pending: dict[tuple[str, str], int] = {}
         with transaction(self.conn) as conn:
-            pending: dict[tuple[str, str], int] = {}
-            was = conn.execute("SELECT status FROM run WHERE id = ?", (run_id,)).fetchone()
-            conn.execute(
-                "UPDATE run SET finished_ms = ?, status = ?, requests_sent = ?, notes = ? "
-                "WHERE id = ?",
-                (
-                    ms(report.finished_at),
-                    report.status.value,
-                    report.requests_sent,
-                    json.dumps([redact(n) for n in report.notes]) if report.notes else None,
-                    run_id,
-                ),
-            )
-            inconclusive = report.status is RunStatus.INCONCLUSIVE
-            if was is not None and (was[0] == RunStatus.INCONCLUSIVE.value) != inconclusive:
-                daily.reclassify(conn, run_id, inconclusive=inconclusive)
-            targets = [self._target(conn, v, pending) for v in report.verdicts]
-            conn.executemany(
-                "INSERT OR REPLACE INTO verdict VALUES (?, ?, ?, ?, ?)",
-                [_verdict_row(run_id, t, v) for t, v in zip(targets, report.verdicts, strict=True)],
-            )
-            incidents.record(
-                conn, run_id, zip(targets, (v.verdict for v in report.verdicts), strict=True)
-            )
+            self._write_finish(conn, run_id, report, pending)
         self._targets.update(pending)
         self._snapshots = {s for s in self._snapshots if s[0] != run_id}
+
+    def _write_finish(
+        self,
+        conn: sqlite3.Connection,
+        run_id: int,
+        report: RunReport,
+        pending: dict[tuple[str, str], int],
+    ) -> None:
+        was = conn.execute("SELECT status FROM run WHERE id = ?", (run_id,)).fetchone()
+        conn.execute(
+            "UPDATE run SET finished_ms = ?, status = ?, requests_sent = ?, notes = ? WHERE id = ?",
+            (
+                ms(report.finished_at),
+                report.status.value,
+                report.requests_sent,
+                json.dumps([redact(n) for n in report.notes]) if report.notes else None,
+                run_id,
+            ),
+        )
+        inconclusive = report.status is RunStatus.INCONCLUSIVE
+        if was is not None and (was[0] == RunStatus.INCONCLUSIVE.value) != inconclusive:
+            daily.reclassify(conn, run_id, inconclusive=inconclusive)
+        targets = [self._target(conn, v, pending) for v in report.verdicts]
+        conn.executemany(
+            "INSERT OR REPLACE INTO verdict VALUES (?, ?, ?, ?, ?)",
+            [_verdict_row(run_id, t, v) for t, v in zip(targets, report.verdicts, strict=True)],
+        )
+        incidents.record(
+            conn, run_id, zip(targets, (v.verdict for v in report.verdicts), strict=True)
+        )
 
     @translated
     def abandon_run(self, run_id: int) -> None:
@@ -200,44 +201,59 @@ class SqliteStore:
     def add_results(self, run_id: int, results: Iterable[ProbeResult]) -> None:
         """Every attempt of the probe results, in one short transaction; and a provider's
         catalog snapshot when a result carries the whole model list."""
+        pending = self._pending()
+        with transaction(self.conn) as conn:
+            self._write_results(conn, run_id, results, pending)
+        self._remember(pending)
+
+    def _pending(self) -> _Pending:
         if self._generation != redact_generation() or len(self._strings) > MAX_CACHED_STRINGS:
             self._strings.clear()  # a new secret: strings must be redacted afresh
             self._generation = redact_generation()
-        pending = _Pending()
-        with transaction(self.conn) as conn:
-            samples: list[daily.Sample] = []
-            for result in results:
-                target_id = self._target(conn, result, pending.targets)
-                rows = [
-                    self._attempt_row(conn, run_id, target_id, result, a, pending.strings)
-                    for a in result.attempts
-                ]
-                conn.executemany(
-                    "INSERT INTO attempt (run_id, target_id, kind, number, started_ms,"
-                    " error_class, http_status, latency_ms, ttft_ms, failed_phase, connect_ms,"
-                    " connection_reused, served_model_id, fingerprint_id, output_tokens,"
-                    " tokens_per_s, max_gap_ms, retry_after_s, ratelimit_id, detail_id)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                changes.record(conn, target_id, result.model, _observations(result, rows))
-                samples.extend(_sample(row) for row in rows)
-                _touch_target(conn, target_id, result)
-                conn.execute(
-                    "UPDATE run SET attempts = attempts + ?,"
-                    " last_attempt_ms = max(coalesce(last_attempt_ms, 0), ?) WHERE id = ?",
-                    (len(result.attempts), _ended_ms(result.final), run_id),
-                )
-                snapshot = (run_id, result.provider)
-                taken = snapshot in self._snapshots or snapshot in pending.snapshots
-                if result.catalog_ids is not None and not taken:
-                    _snapshot(conn, run_id, result.provider, result.started_at, result.catalog_ids)
-                    pending.snapshots.add(snapshot)
-            daily.add(conn, run_id, samples)
-        # Remembered only now: ids from a rolled-back transaction do not exist.
+        return _Pending()
+
+    def _remember(self, pending: _Pending) -> None:
+        """Only once committed: ids from a rolled-back transaction do not exist."""
         self._strings.update(pending.strings)
         self._targets.update(pending.targets)
         self._snapshots |= pending.snapshots
+
+    def _write_results(
+        self,
+        conn: sqlite3.Connection,
+        run_id: int,
+        results: Iterable[ProbeResult],
+        pending: _Pending,
+    ) -> None:
+        samples: list[daily.Sample] = []
+        for result in results:
+            target_id = self._target(conn, result, pending.targets)
+            rows = [
+                self._attempt_row(conn, run_id, target_id, result, a, pending.strings)
+                for a in result.attempts
+            ]
+            conn.executemany(
+                "INSERT INTO attempt (run_id, target_id, kind, number, started_ms,"
+                " error_class, http_status, latency_ms, ttft_ms, failed_phase, connect_ms,"
+                " connection_reused, served_model_id, fingerprint_id, output_tokens,"
+                " tokens_per_s, max_gap_ms, retry_after_s, ratelimit_id, detail_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            changes.record(conn, target_id, result.model, _observations(result, rows))
+            samples.extend(_sample(row) for row in rows)
+            _touch_target(conn, target_id, result)
+            conn.execute(
+                "UPDATE run SET attempts = attempts + ?,"
+                " last_attempt_ms = max(coalesce(last_attempt_ms, 0), ?) WHERE id = ?",
+                (len(result.attempts), _ended_ms(result.final), run_id),
+            )
+            snapshot = (run_id, result.provider)
+            taken = snapshot in self._snapshots or snapshot in pending.snapshots
+            if result.catalog_ids is not None and not taken:
+                _snapshot(conn, run_id, result.provider, result.started_at, result.catalog_ids)
+                pending.snapshots.add(snapshot)
+        daily.add(conn, run_id, samples)
 
     def _attempt_row(
         self,
@@ -334,8 +350,8 @@ class SqliteStore:
         return runs.latest_catalog(self.conn, provider, ms(before) if before else None)
 
     @translated
-    def recent_runs(self, limit: int) -> list[RunSummary]:
-        return runs.recent_runs(self.conn, limit)
+    def recent_runs(self, limit: int, regions: frozenset[str] = frozenset()) -> list[RunSummary]:
+        return runs.recent_runs(self.conn, limit, regions)
 
     @translated
     def find_model(self, ref: str) -> ModelKey:
@@ -343,11 +359,13 @@ class SqliteStore:
         return provider, model
 
     @translated
-    def model_runs(self, model: ModelKey, limit: int) -> list[ModelRun]:
+    def model_runs(
+        self, model: ModelKey, limit: int, regions: frozenset[str] = frozenset()
+    ) -> list[ModelRun]:
         row = self.conn.execute(
             "SELECT id FROM target WHERE provider = ? AND model = ?", model
         ).fetchone()
-        return [] if row is None else runs.model_runs(self.conn, int(row[0]), limit)
+        return [] if row is None else runs.model_runs(self.conn, int(row[0]), limit, regions)
 
     # --- maintenance -----------------------------------------------------------------------
 
@@ -368,6 +386,59 @@ class SqliteStore:
             yield from export.attempts(self.conn, ms(since) if since else None)
 
     @translated
+    def run_identities(self) -> set[RunIdentity]:
+        return {
+            RunIdentity(from_ms(started), host, pid, boot, start, region)
+            for started, host, pid, boot, start, region in self.conn.execute(
+                "SELECT started_ms, host, pid, boot_id, process_start, region FROM run"
+            )
+        }
+
+    def copy_out(self, skip: set[RunIdentity]) -> Iterator[StoredRun]:
+        from modelaudit.store.sqlite.copying import copy_out
+
+        with reported(self.path):
+            yield from copy_out(self.conn, skip)
+
+    @translated
+    def copy_in(self, run: StoredRun) -> bool:
+        """One transaction: the run, unless one of its identity is here, and everything
+        it stored, through the writes a live run goes through."""
+        me = run.identity
+        pending = self._pending()
+        with transaction(self.conn) as conn:
+            there = conn.execute(
+                "SELECT 1 FROM run WHERE started_ms = ? AND host = ? AND pid = ?"
+                " AND boot_id IS ? AND process_start IS ? AND region = ?",
+                (ms(me.started_at), me.host, me.pid, me.boot_id, me.process_start, me.region),
+            ).fetchone()
+            if there:
+                return False
+            run_id = _insert_run(conn, me, run.origin, run.registry_sha256, run.tool_version)
+            if run.status is RunStatus.INCONCLUSIVE:
+                conn.execute("UPDATE run SET status = 'inconclusive' WHERE id = ?", (run_id,))
+            self._write_results(conn, run_id, run.results, pending)
+            for snapshot in run.catalogs:
+                _snapshot(conn, run_id, snapshot.provider, snapshot.taken_at, snapshot.ids)
+            if run.status is not RunStatus.RUNNING and run.finished_at is not None:
+                report = RunReport(
+                    started_at=me.started_at,
+                    finished_at=run.finished_at,
+                    status=run.status,
+                    results=(),
+                    verdicts=run.verdicts,
+                    requests_sent=run.requests_sent or 0,
+                    notes=run.notes,
+                )
+                self._write_finish(conn, run_id, report, pending.targets)
+                conn.execute(
+                    "UPDATE run SET requests_sent = ? WHERE id = ?", (run.requests_sent, run_id)
+                )
+        self._remember(pending)
+        self._snapshots = {s for s in self._snapshots if s[0] != run_id}
+        return True
+
+    @translated
     def counts(self) -> dict[str, int]:
         """Rows per table, for `db check`."""
         row = self.conn.execute(
@@ -386,6 +457,32 @@ class _Pending:
     strings: dict[object, int] = field(default_factory=dict)
     targets: dict[tuple[str, str], int] = field(default_factory=dict)
     snapshots: set[tuple[int, str]] = field(default_factory=set)
+
+
+def _insert_run(
+    conn: sqlite3.Connection,
+    me: RunIdentity,
+    origin: Origin,
+    registry_sha256: str | None,
+    tool_version: str = __version__,
+) -> int:
+    cursor = conn.execute(
+        "INSERT INTO run (started_ms, status, tool_version, registry_sha256, pid, host,"
+        " boot_id, process_start, region, agent) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            ms(me.started_at),
+            tool_version,
+            registry_sha256,
+            me.pid,
+            me.host,
+            me.boot_id,
+            me.process_start,
+            origin.region,
+            origin.agent,
+        ),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def _ceilings_json(ceilings: tuple[tuple[str, str], ...]) -> str:

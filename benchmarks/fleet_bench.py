@@ -1,0 +1,305 @@
+"""A probe fleet on one PostgreSQL: concurrent writers, a month's report, bytes per attempt.
+
+1. 10 agents (processes, one region each) write one run of 1,000 models at once through the
+   store's own write path (catalog + completion + stream per model, one transaction per
+   probe result as `probe` writes): insert rate, p50/p99 transaction time, and a count of
+   every attempt (none lost, none twice).
+2. A month of history from 10 regions, 1,000 models (catalog + completion + stream per model
+   and run), generated in SQL in the store's own layout (attempts, verdicts, daily sums per
+   region and over all regions): bytes per stored attempt, then `modelaudit report -f json
+   --since 30d` timed in fresh processes (wall time and peak RSS).
+
+    .venv/bin/python benchmarks/fleet_bench.py --url postgresql://postgres@127.0.0.1:5432/postgres \\
+        [--attempts 10000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+
+from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
+from modelaudit.store.base import Origin
+from modelaudit.store.postgres.store import PostgresStore
+from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
+
+AGENTS = 10
+MODELS = 1000
+PROVIDERS = 10
+DAYS = 30
+KINDS = ("catalog", "completion", "stream")
+
+
+def database(url: str, name: str) -> str:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def model_names() -> list[tuple[str, str]]:
+    return [(f"p{i % PROVIDERS}", f"model-{i:04d}") for i in range(MODELS)]
+
+
+def agent(url: str, index: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    store = PostgresStore.open(url)
+    started = datetime.now(UTC)
+    run = store.begin_run(started, None, Origin(f"region-{index}", f"agent-{index}"))
+    times = []
+    for provider, model in model_names():
+        now = datetime.now(UTC)
+        results = [
+            ProbeResult(provider, model, ProbeKind.CATALOG, (Attempt(1, now, ErrorClass.OK),)),
+            ProbeResult(
+                provider,
+                model,
+                ProbeKind.COMPLETION,
+                (Attempt(1, now, ErrorClass.OK, 200, latency_ms=300.0 + index),),
+            ),
+            ProbeResult(
+                provider,
+                model,
+                ProbeKind.STREAM,
+                (Attempt(1, now, ErrorClass.OK, 200, latency_ms=900.0, ttft_ms=250.0),),
+            ),
+        ]
+        for result in results:
+            t0 = time.perf_counter()
+            store.add_results(run, [result])
+            times.append(time.perf_counter() - t0)
+    verdicts = tuple(ModelVerdict(p, m, Verdict.UP, "answered") for p, m in model_names())
+    finished = datetime.now(UTC)
+    store.finish_run(run, RunReport(started, finished, RunStatus.COMPLETE, (), verdicts))
+    store.close()
+    queue.put(times)
+
+
+def concurrent_writes(url: str) -> None:
+    url = database(url, "fleet_bench_writes")
+    PostgresStore.open(url).close()  # the schema, once
+    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    start = time.perf_counter()
+    workers = [multiprocessing.Process(target=agent, args=(url, i, queue)) for i in range(AGENTS)]
+    for w in workers:
+        w.start()
+    times = [t for _ in workers for t in queue.get()]
+    for w in workers:
+        w.join()
+    wall = time.perf_counter() - start
+    with psycopg.connect(url) as conn:
+        total, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT (run_id, target_id, kind, number)) FROM attempt"
+        ).fetchone()
+        runs = conn.execute("SELECT count(*) FROM run WHERE status = 'complete'").fetchone()[0]
+    expected = AGENTS * MODELS * len(KINDS)
+    times.sort()
+    print(
+        f"1. {AGENTS} agents x {MODELS} models x {len(KINDS)} kinds at once: {total:,} attempts"
+        f" stored of {expected:,} ({distinct:,} distinct, {runs} runs complete) in {wall:.1f} s:"
+        f" {total / wall:,.0f} attempts/s; transaction p50 {1000 * times[len(times) // 2]:.1f} ms,"
+        f" p99 {1000 * times[int(len(times) * 0.99)]:.1f} ms"
+    )
+    assert total == distinct == expected, "an attempt was lost or stored twice"
+
+
+GENERATE = """
+INSERT INTO label (value) SELECT unnest(%(words)s::text[]) ON CONFLICT DO NOTHING;
+INSERT INTO target (provider, model)
+  SELECT 'p' || (i %% {providers}), 'model-' || lpad(i::text, 4, '0')
+  FROM generate_series(0, {models} - 1) AS i;
+INSERT INTO string (digest, value) VALUES ('\\x00', 'answered');
+INSERT INTO run (started_ms, finished_ms, last_attempt_ms, status, tool_version, pid, host,
+                 region_id, agent)
+  SELECT %(t0)s::bigint + k * %(step)s::bigint + r * 60000, %(t0)s::bigint + k * %(step)s::bigint + r * 60000 + 600000,
+         %(t0)s::bigint + k * %(step)s::bigint + r * 60000 + 600000, 'complete', 'bench', 1, 'bench',
+         (SELECT id FROM label WHERE value = 'region-' || r), 'agent-' || r
+  FROM generate_series(0, %(rounds)s - 1) AS k, generate_series(0, {agents} - 1) AS r
+  ORDER BY 1;
+INSERT INTO attempt (started_ms, latency_ms, ttft_ms, run_id, target_id, kind, number,
+                     error_class, http_status)
+  SELECT r.started_ms + t.id * 500 + k.n * 100,
+         CASE WHEN k.n = 0 THEN NULL ELSE 200 + random() * 800 END,
+         CASE WHEN k.n = 2 THEN 100 + random() * 300 END,
+         r.id, t.id, k.label, 1,
+         CASE WHEN random() < 0.01 THEN %(fail)s ELSE %(ok)s END, 200
+  FROM run r CROSS JOIN target t CROSS JOIN (VALUES (0, %(catalog)s::smallint),
+       (1, %(completion)s::smallint), (2, %(stream)s::smallint)) AS k (n, label)
+  ORDER BY r.started_ms, r.id;
+INSERT INTO verdict (run_id, target_id, verdict, reason_id)
+  SELECT r.id, t.id, %(up)s, 1 FROM run r CROSS JOIN target t ORDER BY r.id, t.id;
+"""
+
+DAILY = """
+WITH per_bucket AS (
+  SELECT a.started_ms - a.started_ms %% 86400000 AS day, r.region_id, a.target_id,
+         a.kind, a.error_class, a.started_ms, a.latency_ms, a.ttft_ms
+  FROM attempt a JOIN run r ON r.id = a.run_id
+), sums AS (
+  SELECT day, g.region_id, target_id, count(*) AS attempts,
+         count(*) FILTER (WHERE kind <> %(catalog)s AND error_class = %(ok)s) AS ok,
+         count(*) FILTER (WHERE kind <> %(catalog)s AND error_class <> %(ok)s) AS failed,
+         min(started_ms) AS first_ms, max(started_ms) AS last_ms,
+         max(started_ms) FILTER (WHERE kind <> %(catalog)s AND error_class = %(ok)s) AS last_ok
+  FROM per_bucket, LATERAL (VALUES (per_bucket.region_id), (0)) AS g (region_id)
+  GROUP BY 1, 2, 3
+), hist AS (
+  SELECT day, g.region_id, target_id, metric, bucket, count(*) AS n FROM (
+    SELECT day, region_id, target_id, 'latency' AS metric,
+           floor(log(latency_ms) * 40)::integer AS bucket
+    FROM per_bucket WHERE kind = %(completion)s AND error_class = %(ok)s
+    UNION ALL
+    SELECT day, region_id, target_id, 'ttft', floor(log(ttft_ms) * 40)::integer
+    FROM per_bucket WHERE kind = %(stream)s AND error_class = %(ok)s
+  ) AS x, LATERAL (VALUES (x.region_id), (0)) AS g (region_id)
+  GROUP BY 1, 2, 3, 4, 5
+), arrays AS (
+  SELECT day, region_id, target_id,
+         array_agg(v ORDER BY bucket, o) FILTER (WHERE metric = 'latency') AS latency,
+         array_agg(v ORDER BY bucket, o) FILTER (WHERE metric = 'ttft') AS ttft
+  FROM hist, LATERAL (VALUES (0, bucket), (1, n::integer)) AS p (o, v)
+  GROUP BY 1, 2, 3
+)
+INSERT INTO daily (day_ms, region_id, target_id, inconclusive, attempts, ok, failed, excluded,
+                   first_ms, last_ms, last_ok_ms, classes, latency, ttft)
+SELECT s.day, s.region_id, s.target_id, false, s.attempts, s.ok, s.failed, 0, s.first_ms,
+       s.last_ms, s.last_ok, ARRAY[%(ok)s, s.ok + (s.attempts - s.ok - s.failed)]::integer[],
+       a.latency, a.ttft
+FROM sums s LEFT JOIN arrays a USING (day, region_id, target_id);
+UPDATE target t SET last_ok_ms = x.m, first_seen_ms = x.f, last_seen_ms = x.m
+  FROM (SELECT target_id, min(first_ms) AS f, max(last_ms) AS m FROM daily
+        WHERE region_id = 0 GROUP BY 1) AS x WHERE x.target_id = t.id;
+"""
+
+
+def build_month(url: str, attempts: int, until: datetime) -> str:
+    url = database(url, "fleet_bench_month")
+    PostgresStore.open(url).close()
+    rounds = max(1, attempts // (AGENTS * MODELS * len(KINDS)))
+    t0 = int((until - timedelta(days=DAYS)).timestamp() * 1000)
+    step = DAYS * 86_400_000 // rounds
+    words = ["catalog", "completion", "stream", "ok", "server_error", "up"]
+    words += [f"region-{r}" for r in range(AGENTS)]
+    start = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(GENERATE.split(";", maxsplit=1)[0], {"words": words})
+        ids = dict(conn.execute("SELECT value, id FROM label").fetchall())
+        params = {
+            "t0": t0,
+            "step": step,
+            "rounds": rounds,
+            "ok": ids["ok"],
+            "fail": ids["server_error"],
+            "up": ids["up"],
+            "catalog": ids["catalog"],
+            "completion": ids["completion"],
+            "stream": ids["stream"],
+            "words": words,
+        }
+        text = GENERATE.format(providers=PROVIDERS, models=MODELS, agents=AGENTS)
+        for statement in text.split(";")[1:]:
+            if statement.strip():
+                conn.execute(statement, params)
+        conn.execute(DAILY.split(";", maxsplit=1)[0], params)
+        conn.execute(DAILY.split(";")[1], params)
+        conn.execute("VACUUM ANALYZE")
+        stored = conn.execute("SELECT count(*) FROM attempt").fetchone()[0]
+        sizes = dict(
+            conn.execute(
+                "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'public' AND c.relkind = 'r'"
+            ).fetchall()
+        )
+    total = sum(sizes.values())
+    print(
+        f"2. a month from {AGENTS} regions, {MODELS} models: {stored:,} attempts, "
+        f"{rounds * AGENTS:,} runs, generated in {time.perf_counter() - start:.0f} s; "
+        f"{total / stored:.1f} bytes per stored attempt (every table and index: attempt "
+        f"{sizes['attempt'] / stored:.1f}, verdict {sizes['verdict'] / stored:.1f}, daily "
+        f"{sizes['daily'] / stored:.1f})"
+    )
+    return url
+
+
+def registry(directory: Path) -> Path:
+    lines = ["version: 1", "providers:"]
+    for p in range(PROVIDERS):
+        lines += [f"  - name: p{p}", "    api: openai", "    base_url: http://127.0.0.1:9/v1"]
+        lines += ["    hosting: vendor", "    jurisdiction: US", "    models:"]
+        lines += [
+            f"      - {{id: {m}, weights: closed}}" for prov, m in model_names() if prov == f"p{p}"
+        ]
+    path = directory / "providers.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def time_report(url: str, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        config = registry(Path(tmp))
+        walls, peaks = [], []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            done = subprocess.run(
+                [
+                    "/usr/bin/time",
+                    "-f",
+                    "%M",
+                    sys.executable,
+                    "-m",
+                    "modelaudit",
+                    "report",
+                    "-c",
+                    str(config),
+                    "--db",
+                    url,
+                    "-f",
+                    "json",
+                    "--since",
+                    "30d",
+                    "-o",
+                    str(Path(tmp) / "report.json"),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            walls.append(time.perf_counter() - start)
+            peaks.append(int(done.stderr.strip().splitlines()[-1]) / 1024)
+    print(
+        f"3. `report -f json --since 30d` (whole process): median {statistics.median(walls):.2f} s"
+        f" (runs: {', '.join(f'{w:.2f}' for w in walls)}), peak RSS"
+        f" {statistics.median(peaks):.0f} MB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True, help="a PostgreSQL server's postgres database")
+    parser.add_argument("--attempts", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-writes", action="store_true")
+    args = parser.parse_args()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load}")
+    if not args.skip_writes:
+        concurrent_writes(args.url)
+    until = datetime.now(UTC)
+    month = build_month(args.url, args.attempts, until)
+    time_report(month, args.repeat)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average at the end: {load}")
+
+
+if __name__ == "__main__":
+    main()

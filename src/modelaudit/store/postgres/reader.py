@@ -1,0 +1,592 @@
+"""`PostgresHistory`: the `HistoryReader` over the PostgreSQL store.
+
+A window is read as its whole UTC days, from the daily sums (one row per model and day for
+every region together, or per region when the report asks by region), and the hours
+before and after them, from the attempts themselves (and the hours `db prune` rolled up).
+So a month's report reads a few rows per model and day however many attempts and agents
+there were: its cost follows the models and the days, not the attempts.
+
+Counting follows `history.counts_as`. Percentiles follow `store.buckets`: where the window
+holds whole days (or rolled-up hours) they are bucketed (within 3 %), merged from the daily
+histograms and the raw samples of the edges; a window shorter than a day gives them exact
+(nearest rank), from the raw samples.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from modelaudit.history import (
+    AVAILABILITY_KINDS,
+    SUCCESS_CLASSES,
+    CatalogChange,
+    DriftEvent,
+    Incident,
+    ModelHistory,
+    Percentiles,
+    RateLimitPoint,
+    RegionHistory,
+    TimelinePoint,
+    VerdictPoint,
+    counts_as,
+)
+from modelaudit.store import buckets
+from modelaudit.store.incidents import INCIDENT_VERDICTS
+from modelaudit.store.postgres import db
+from modelaudit.store.postgres.store import from_ms, ms
+from modelaudit.store.postgres.sums import ALL_REGIONS, DAY_MS
+from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime, timedelta
+
+    import psycopg
+
+    from modelaudit.history import ModelKey, Window
+    from modelaudit.store.postgres.labels import Labels
+    from modelaudit.store.postgres.store import PostgresStore
+
+_COUNTED = {c.value: counts_as(c) for c in ErrorClass}
+_AVAILABILITY = frozenset(k.value for k in AVAILABILITY_KINDS)
+_SUCCESS = frozenset(c.value for c in SUCCESS_CLASSES)
+_Key = tuple[int, int, int]
+"""(target id, bucket number, region id: ALL_REGIONS unless read per region)."""
+_UNPACK = (
+    " LATERAL (SELECT {col}[i] AS k, {col}[i + 1] AS n"
+    " FROM generate_series(1, coalesce(cardinality({col}), 0), 2) AS i) AS x"
+)
+
+
+@dataclass
+class _Acc:
+    ok: int = 0
+    failed: int = 0
+    excluded: int = 0
+    first: int | None = None
+    last: int | None = None
+    last_ok: int | None = None
+    classes: Counter[str] = field(default_factory=Counter)
+    latency: Counter[int] = field(default_factory=Counter)
+    ttft: Counter[int] = field(default_factory=Counter)
+    exact_latency: list[float] = field(default_factory=list)
+    exact_ttft: list[float] = field(default_factory=list)
+
+    def times(self, first: int | None, last: int | None, last_ok: int | None) -> None:
+        self.first = _pick(min, self.first, first)
+        self.last = _pick(max, self.last, last)
+        self.last_ok = _pick(max, self.last_ok, last_ok)
+
+    def percentiles(self, metric: Literal["latency", "ttft"], exact: bool) -> Percentiles:
+        if exact:
+            values = sorted(self.exact_latency if metric == "latency" else self.exact_ttft)
+            return buckets.from_sorted(values)
+        return buckets.from_histogram(self.latency if metric == "latency" else self.ttft)
+
+
+def _pick(how: Any, a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else how(a, b)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A window cut into buckets, as `store/sqlite/reader.py` cuts it."""
+
+    since: int
+    until: int
+    origin: int
+    width: int
+
+    @property
+    def params(self) -> dict[str, int]:
+        return {
+            "since": self.since,
+            "until": self.until,
+            "origin": self.origin,
+            "width": self.width,
+        }
+
+    @property
+    def single(self) -> bool:
+        return self.origin <= self.since and self.until <= self.origin + self.width
+
+    def parts(self) -> list[tuple[_Grid, bool]]:
+        """Whole UTC days (True: read from the daily sums) and the edges around them."""
+        first_day = -(-self.since // DAY_MS) * DAY_MS
+        last_day = self.until // DAY_MS * DAY_MS
+        days_fit = self.single or (self.width % DAY_MS == 0 and self.origin % DAY_MS == 0)
+        if not days_fit or first_day >= last_day:
+            return [(self, False)]
+        parts = [(replace(self, since=first_day, until=last_day), True)]
+        if self.since < first_day:
+            parts.insert(0, (replace(self, until=first_day), False))
+        if last_day < self.until:
+            parts.append((replace(self, since=last_day), False))
+        return parts
+
+
+class PostgresHistory:
+    """Implements `modelaudit.store.base.HistoryReader`."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+        self.address = store.address
+        self.labels: Labels = store.labels
+        self._names: dict[int, ModelKey] = {}
+
+    def _name(self, conn: psycopg.Connection[Any], target_id: int) -> ModelKey:
+        if target_id not in self._names:
+            self._names = {
+                row[0]: (row[1], row[2])
+                for row in conn.execute("SELECT id, provider, model FROM target")
+            }
+        return self._names[target_id]
+
+    def _ids(self, words: Iterable[str]) -> list[int]:
+        return [self.labels.ids[w] for w in words if w in self.labels.ids]
+
+    # --- counts and percentiles --------------------------------------------------------------
+
+    @db.translated
+    def models(self, window: Window) -> list[ModelHistory]:
+        since, until = ms(window.since), ms(window.until)
+        grid = _Grid(since, until, since, until - since + 1)
+        with self.store.pool.connection() as conn:
+            accs, exact = self._read(conn, grid, window.regions, by_region=False)
+            found = []
+            for (target_id, _, _), acc in accs.items():
+                provider, model = self._name(conn, target_id)
+                last_ok = acc.last_ok
+                if last_ok is None:
+                    last_ok = last_ok_ms_before(conn, self.labels, target_id, since, window.regions)
+                found.append(
+                    ModelHistory(
+                        provider=provider,
+                        model=model,
+                        ok=acc.ok,
+                        failed=acc.failed,
+                        excluded=acc.excluded,
+                        latency=acc.percentiles("latency", exact),
+                        ttft=acc.percentiles("ttft", exact),
+                        error_classes={ErrorClass(c): n for c, n in acc.classes.items() if n},
+                        first_seen=_at(acc.first),
+                        last_seen=_at(acc.last),
+                        last_ok=_at(last_ok),
+                    )
+                )
+        return sorted(found, key=lambda h: (h.provider, h.model))
+
+    @db.translated
+    def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
+        since, until = ms(window.since), ms(window.until)
+        width = max(1, round(bucket.total_seconds() * 1000))
+        grid = _Grid(since, until, since - since % width, width)
+        timelines: dict[ModelKey, list[TimelinePoint]] = {}
+        with self.store.pool.connection() as conn:
+            accs, exact = self._read(conn, grid, window.regions, by_region=False)
+            for (target_id, g, _), acc in sorted(accs.items()):
+                latency = acc.percentiles("latency", exact)
+                ttft = acc.percentiles("ttft", exact)
+                timelines.setdefault(self._name(conn, target_id), []).append(
+                    TimelinePoint(
+                        start=from_ms(grid.origin + g * grid.width),
+                        ok=acc.ok,
+                        failed=acc.failed,
+                        excluded=acc.excluded,
+                        latency_p50=latency.p50,
+                        latency_p95=latency.p95,
+                        ttft_p50=ttft.p50,
+                    )
+                )
+        return dict(sorted(timelines.items()))
+
+    @db.translated
+    def regions(self, window: Window) -> list[RegionHistory]:
+        since, until = ms(window.since), ms(window.until)
+        grid = _Grid(since, until, since, until - since + 1)
+        found = []
+        with self.store.pool.connection() as conn:
+            accs, _ = self._read(conn, grid, window.regions, by_region=True, percentiles=False)
+            for (target_id, _, region_id), acc in accs.items():
+                provider, model = self._name(conn, target_id)
+                found.append(
+                    RegionHistory(
+                        provider,
+                        model,
+                        self.labels.word(region_id, conn),
+                        acc.ok,
+                        acc.failed,
+                        acc.excluded,
+                        _at(acc.last),
+                        _at(acc.last_ok),
+                    )
+                )
+        return sorted(found, key=lambda r: (r.provider, r.model, r.region))
+
+    def _read(
+        self,
+        conn: psycopg.Connection[Any],
+        grid: _Grid,
+        regions: frozenset[str],
+        *,
+        by_region: bool,
+        percentiles: bool = True,
+    ) -> tuple[dict[_Key, _Acc], bool]:
+        """Every bucket's counts (and histograms or exact samples); True when the
+        percentiles are exact (no whole day, no rolled-up hour in the window)."""
+        ids = self.store.region_ids(regions)
+        accs: dict[_Key, _Acc] = defaultdict(_Acc)
+        parts = grid.parts()
+        rolled = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM rollup WHERE hour_ms >= %s AND hour_ms < %s)",
+            (grid.since, grid.until),
+        ).fetchone()
+        exact = not any(days for _, days in parts) and not (rolled and rolled[0])
+        for part, days in parts:
+            table: Literal["daily", "rollup"] = "daily" if days else "rollup"
+            self._sums(conn, accs, table, part, ids, by_region=by_region, percentiles=percentiles)
+            if not days:
+                self._raw(conn, accs, part, ids, by_region=by_region)
+                if percentiles:
+                    self._raw_samples(conn, accs, part, ids, exact=exact)
+        return accs, exact
+
+    def _region_rows(self, ids: list[int] | None, by_region: bool) -> tuple[str, dict[str, Any]]:
+        """Which period rows to read: every region summed (region 0), or per region."""
+        if ids is None and not by_region:
+            return "region_id = %(zero)s", {"zero": ALL_REGIONS}
+        if ids is None:
+            return "region_id <> %(zero)s", {"zero": ALL_REGIONS}
+        return "region_id = ANY(%(regions)s)", {"regions": ids}
+
+    def _sums(
+        self,
+        conn: psycopg.Connection[Any],
+        accs: dict[_Key, _Acc],
+        table: Literal["daily", "rollup"],
+        part: _Grid,
+        ids: list[int] | None,
+        *,
+        by_region: bool,
+        percentiles: bool,
+    ) -> None:
+        period = "day_ms" if table == "daily" else "hour_ms"
+        which, params = self._region_rows(ids, by_region)
+        params = {**part.params, **params}
+        region = "region_id" if by_region else str(ALL_REGIONS)
+        where = f"{period} >= %(since)s AND {period} < %(until)s AND {which}"
+        group = f"target_id, ({period} - %(origin)s) / %(width)s, {region}"
+        for target_id, g, region_id, ok, failed, excluded, first, last, last_ok in conn.execute(
+            f"SELECT {group}, sum(ok), sum(failed), sum(excluded), min(first_ms), max(last_ms),"  # noqa: S608
+            f" max(last_ok_ms) FROM {table} WHERE {where} GROUP BY 1, 2, 3",
+            params,
+        ):
+            acc = accs[(target_id, g, region_id)]
+            acc.ok += ok
+            acc.failed += failed
+            acc.excluded += excluded
+            acc.times(first, last, last_ok)
+        columns = ("classes", "latency", "ttft") if percentiles else ()
+        for column in columns:
+            for target_id, g, region_id, k, n in conn.execute(
+                f"SELECT {group}, x.k, sum(x.n) FROM {table},"  # noqa: S608
+                f" {_UNPACK.format(col=column)} WHERE {where} GROUP BY 1, 2, 3, 4",
+                params,
+            ):
+                acc = accs[(target_id, g, region_id)]
+                if column == "classes":
+                    acc.classes[self.labels.word(k, conn)] += int(n)
+                else:
+                    getattr(acc, column)[k] += int(n)
+
+    def _raw(
+        self,
+        conn: psycopg.Connection[Any],
+        accs: dict[_Key, _Acc],
+        part: _Grid,
+        ids: list[int] | None,
+        *,
+        by_region: bool,
+    ) -> None:
+        region = "r.region_id" if by_region else str(ALL_REGIONS)
+        rows = conn.execute(
+            f"SELECT a.target_id, (a.started_ms - %(origin)s) / %(width)s, {region}, a.kind,"  # noqa: S608
+            " a.error_class, r.status = 'inconclusive', count(*), min(a.started_ms),"
+            " max(a.started_ms) FROM attempt a JOIN run r ON r.id = a.run_id"
+            " WHERE a.started_ms >= %(since)s AND a.started_ms < %(until)s"
+            " AND (%(all)s OR r.region_id = ANY(%(regions)s)) GROUP BY 1, 2, 3, 4, 5, 6",
+            {**part.params, "all": ids is None, "regions": ids or []},
+        )
+        for target_id, g, region_id, kind_id, class_id, inconclusive, n, first, last in rows:
+            acc = accs[(target_id, g, region_id)]
+            kind, cls = self.labels.word(kind_id, conn), self.labels.word(class_id, conn)
+            acc.classes[cls] += n
+            available = kind in _AVAILABILITY
+            success = available and cls in _SUCCESS
+            acc.times(first, last, last if success else None)
+            if available:
+                counted = "excluded" if inconclusive else _COUNTED[cls]
+                setattr(acc, counted, getattr(acc, counted) + n)
+
+    def _raw_samples(
+        self,
+        conn: psycopg.Connection[Any],
+        accs: dict[_Key, _Acc],
+        part: _Grid,
+        ids: list[int] | None,
+        *,
+        exact: bool,
+    ) -> None:
+        ok = self._ids(_SUCCESS)
+        for kind, column in ((ProbeKind.COMPLETION, "latency"), (ProbeKind.STREAM, "ttft")):
+            kind_id = self.labels.ids.get(kind.value)
+            if kind_id is None:
+                continue
+            value = f"a.{column}_ms"
+            select = (
+                f"array_agg({value})"
+                if exact
+                else f"floor(log(greatest({value}, %(lowest)s)) * %(per)s)::integer, count(*)"
+            )
+            rows = conn.execute(
+                f"SELECT a.target_id, (a.started_ms - %(origin)s) / %(width)s, {select}"  # noqa: S608
+                " FROM attempt a JOIN run r ON r.id = a.run_id"
+                " WHERE a.started_ms >= %(since)s AND a.started_ms < %(until)s"
+                f" AND a.kind = %(kind)s AND a.error_class = ANY(%(ok)s) AND {value} IS NOT NULL"
+                " AND (%(all)s OR r.region_id = ANY(%(regions)s))"
+                f" GROUP BY 1, 2{'' if exact else ', 3'}",
+                {
+                    **part.params,
+                    "kind": kind_id,
+                    "ok": ok,
+                    "all": ids is None,
+                    "regions": ids or [],
+                    "lowest": buckets.LOWEST_MS,
+                    "per": buckets.PER_DECADE,
+                },
+            )
+            for target_id, g, *found in rows:
+                acc = accs[(target_id, g, ALL_REGIONS)]
+                if exact:
+                    getattr(acc, f"exact_{column}").extend(found[0])
+                else:
+                    getattr(acc, column)[found[0]] += found[1]
+
+    # --- verdicts and incidents ----------------------------------------------------------------
+
+    @db.translated
+    def verdicts(self, window: Window) -> dict[ModelKey, list[VerdictPoint]]:
+        ids = self.store.region_ids(window.regions)
+        by_target: dict[int, list[VerdictPoint]] = defaultdict(list)
+        with self.store.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT v.target_id, v.run_id, r.started_ms, v.verdict, s.value, r.region_id"
+                " FROM run r JOIN verdict v ON v.run_id = r.id JOIN string s ON s.id = v.reason_id"
+                " WHERE r.started_ms >= %s AND r.started_ms < %s AND (%s OR r.region_id = ANY(%s))"
+                " ORDER BY r.started_ms, r.id",
+                (ms(window.since), ms(window.until), ids is None, ids or []),
+            )
+            moments: dict[int, datetime] = {}
+            words = {}
+            for target_id, run_id, started, verdict, reason, region_id in rows:
+                at = moments.get(started) or moments.setdefault(started, from_ms(started))
+                if verdict not in words:
+                    words[verdict] = Verdict(self.labels.word(verdict, conn))
+                point = VerdictPoint(
+                    run_id, at, words[verdict], reason, self.labels.word(region_id, conn)
+                )
+                by_target[target_id].append(point)
+            return dict(sorted((self._name(conn, t), p) for t, p in by_target.items()))
+
+    @db.translated
+    def incidents(self, window: Window) -> list[Incident]:
+        since, until = ms(window.since), ms(window.until)
+        ids = self.store.region_ids(window.regions)
+        found = []
+        with self.store.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT target_id, region_id, verdict, start_ms, last_ms, end_ms, runs"
+                " FROM incident WHERE last_ms >= %s AND start_ms < %s"
+                " AND (%s OR region_id = ANY(%s))",
+                (since, until, ids is None, ids or []),
+            ).fetchall()
+            for target_id, region_id, stored, start, last, end, all_runs in rows:
+                runs, verdict = all_runs, stored
+                if last >= until:  # runs after the window: as it stood at the window's end
+                    count = self._incident_runs
+                    runs, verdict = count(conn, target_id, region_id, start, until)
+                    if start < since and runs == count(conn, target_id, region_id, start, since)[0]:
+                        continue
+                found.append(
+                    Incident(
+                        *self._name(conn, target_id),
+                        verdict=Verdict(self.labels.word(verdict, conn)),
+                        start=from_ms(start),
+                        end=from_ms(end) if end is not None and end < until else None,
+                        runs=runs,
+                        region=self.labels.word(region_id, conn),
+                    )
+                )
+        return sorted(found, key=lambda i: (i.provider, i.model, i.start, i.region))
+
+    def _incident_runs(
+        self,
+        conn: psycopg.Connection[Any],
+        target_id: int,
+        region_id: int,
+        since: int,
+        until: int,
+    ) -> tuple[int, int]:
+        """The failing runs (down or gone) of a model in one region in [since, until), and
+        the verdict (label id) of the latest in run order."""
+        failing = self._ids(v.value for v in INCIDENT_VERDICTS)
+        row = conn.execute(
+            "SELECT count(*), (array_agg(v.verdict ORDER BY r.started_ms DESC, r.id DESC))[1]"
+            " FROM run r JOIN verdict v ON v.run_id = r.id AND v.target_id = %s"
+            " WHERE r.region_id = %s AND v.verdict = ANY(%s) AND r.started_ms >= %s"
+            " AND r.started_ms < %s",
+            (target_id, region_id, failing, since, until),
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]) if row[1] is not None else 0
+
+    # --- catalog, drift, rate limits -----------------------------------------------------------
+
+    @db.translated
+    def catalog_changes(self, window: Window) -> list[CatalogChange]:
+        since, until = ms(window.since), ms(window.until)
+        changes: list[CatalogChange] = []
+        with self.store.pool.connection() as conn:
+            providers = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT DISTINCT provider FROM catalog_snapshot"
+                    " WHERE taken_ms >= %s AND taken_ms < %s ORDER BY provider",
+                    (since, until),
+                )
+            ]
+            for provider in providers:
+                snapshots = conn.execute(
+                    "(SELECT taken_ms, set_id FROM catalog_snapshot WHERE provider = %(p)s"
+                    " AND taken_ms < %(since)s ORDER BY taken_ms DESC LIMIT 1) UNION ALL"
+                    " (SELECT taken_ms, set_id FROM catalog_snapshot WHERE provider = %(p)s"
+                    " AND taken_ms >= %(since)s AND taken_ms < %(until)s ORDER BY taken_ms)",
+                    {"p": provider, "since": since, "until": until},
+                ).fetchall()
+                for (_, old_set), (taken, new_set) in itertools.pairwise(snapshots):
+                    if old_set == new_set:
+                        continue
+                    old, new = _catalog_set(conn, old_set), _catalog_set(conn, new_set)
+                    at = from_ms(taken)
+                    changes += [
+                        CatalogChange(provider, m, "appeared", at) for m in sorted(new - old)
+                    ]
+                    changes += [
+                        CatalogChange(provider, m, "vanished", at) for m in sorted(old - new)
+                    ]
+        return changes
+
+    @db.translated
+    def drift(self, window: Window) -> list[DriftEvent]:
+        with self.store.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT e.target_id, e.at_ms, e.kind, b.value, a.value FROM change_event e"
+                " JOIN string a ON a.id = e.after_id LEFT JOIN string b ON b.id = e.before_id"
+                " WHERE e.kind IN ('served_model', 'fingerprint')"
+                " AND e.at_ms >= %s AND e.at_ms < %s ORDER BY e.at_ms, e.id",
+                (ms(window.since), ms(window.until)),
+            ).fetchall()
+            events = [
+                DriftEvent(*self._name(conn, target_id), from_ms(at), kind, before, after)
+                for target_id, at, kind, before, after in rows
+            ]
+        return sorted(events, key=lambda e: (e.at, e.provider, e.model, e.kind))
+
+    @db.translated
+    def ratelimit_ceilings(self, window: Window) -> dict[ModelKey, list[RateLimitPoint]]:
+        since, until = ms(window.since), ms(window.until)
+        seen: dict[ModelKey, dict[str, float]] = defaultdict(dict)
+        points: dict[ModelKey, list[RateLimitPoint]] = {}
+        with self.store.pool.connection() as conn:
+            in_effect = conn.execute(
+                "SELECT DISTINCT ON (e.target_id) e.target_id, s.value FROM change_event e"
+                " JOIN string s ON s.id = e.after_id WHERE e.kind = 'ratelimit' AND e.at_ms < %s"
+                " ORDER BY e.target_id, e.at_ms DESC, e.id DESC",
+                (since,),
+            ).fetchall()
+            changes = conn.execute(
+                "SELECT e.target_id, e.at_ms, s.value FROM change_event e"
+                " JOIN string s ON s.id = e.after_id WHERE e.kind = 'ratelimit'"
+                " AND e.at_ms >= %s AND e.at_ms < %s ORDER BY e.at_ms, e.id",
+                (since, until),
+            ).fetchall()
+            for target_id, at, text in (*((t, since, v) for t, v in in_effect), *changes):
+                key = self._name(conn, target_id)
+                for header, value in sorted(json.loads(text).items()):
+                    limit = _number(value)
+                    if limit is None or seen[key].get(header) == limit:
+                        continue
+                    seen[key][header] = limit
+                    points.setdefault(key, []).append(RateLimitPoint(from_ms(at), header, limit))
+        return dict(sorted(points.items()))
+
+
+def last_ok_ms_before(
+    conn: psycopg.Connection[Any],
+    labels: Labels,
+    target_id: int,
+    before: int,
+    regions: frozenset[str],
+) -> int | None:
+    """The last successful availability attempt before `before` (of `regions`): from
+    the daily sums of the days before, then that day's rolled-up hours and attempts."""
+    ids = None if not regions else [labels.ids.get(r, -1) for r in sorted(regions)]
+    if ids is None:
+        row = conn.execute("SELECT last_ok_ms FROM target WHERE id = %s", (target_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        if row[0] < before:
+            return int(row[0])
+    day = before - before % DAY_MS
+    which = {"all": ids is None, "regions": ids or [], "zero": ALL_REGIONS}
+    found = conn.execute(
+        "SELECT (SELECT max(last_ok_ms) FROM daily WHERE target_id = %(t)s AND day_ms < %(day)s"
+        "  AND ((%(all)s AND region_id = %(zero)s) OR region_id = ANY(%(regions)s))),"
+        " (SELECT max(least(last_ok_ms, %(before)s - 1)) FROM rollup WHERE target_id = %(t)s"
+        "  AND hour_ms >= %(day)s AND hour_ms < %(before)s"
+        "  AND ((%(all)s AND region_id = %(zero)s) OR region_id = ANY(%(regions)s))),"
+        " (SELECT max(a.started_ms) FROM attempt a JOIN run r ON r.id = a.run_id"
+        "  WHERE a.target_id = %(t)s AND a.started_ms >= %(day)s AND a.started_ms < %(before)s"
+        "  AND a.kind = ANY(%(kinds)s) AND a.error_class = ANY(%(ok)s)"
+        "  AND r.status <> 'inconclusive' AND (%(all)s OR r.region_id = ANY(%(regions)s)))",
+        {
+            **which,
+            "t": target_id,
+            "day": day,
+            "before": before,
+            "kinds": [labels.ids[k] for k in _AVAILABILITY if k in labels.ids],
+            "ok": [labels.ids[c] for c in _SUCCESS if c in labels.ids],
+        },
+    ).fetchone()
+    known = [int(v) for v in found or () if v is not None]
+    return max(known) if known else None
+
+
+def _catalog_set(conn: psycopg.Connection[Any], set_id: int) -> set[str]:
+    row = conn.execute("SELECT ids FROM catalog_set WHERE id = %s", (set_id,)).fetchone()
+    return set(json.loads(row[0])) if row else set()
+
+
+def _at(value: int | None) -> datetime | None:
+    return None if value is None else from_ms(value)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None

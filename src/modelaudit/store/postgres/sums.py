@@ -1,0 +1,164 @@
+"""The period sums of the PostgreSQL store: `daily` (kept as attempts are written) and
+`rollup` (what `db prune` keeps of an hour). One row per period, model, region and whether
+the run was inconclusive; region 0 holds the sums over every region.
+
+Writers add to a row with one atomic upsert (`modelaudit_pairs_add` merges the class counts
+and the histograms), keys in order, so any number of agents can add to the same rows at
+once without losing a count or deadlocking. A row's counts follow `history.counts_as`
+as it stands when the attempt is written, and keep every error class, so the rule can be
+applied again from them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from modelaudit.history import AVAILABILITY_KINDS, SUCCESS_CLASSES, counts_as
+from modelaudit.store import buckets
+from modelaudit.vocabulary import ErrorClass, ProbeKind
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import psycopg
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+ALL_REGIONS = 0
+"""The region id of the rows summed over every region."""
+_AVAILABILITY = frozenset(k.value for k in AVAILABILITY_KINDS)
+_SUCCESS = frozenset(c.value for c in SUCCESS_CLASSES)
+_COUNTED = {c.value: counts_as(c) for c in ErrorClass}
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What a period row needs of one attempt."""
+
+    target_id: int
+    region_id: int
+    kind: str
+    error_class: str
+    class_id: int
+    started_ms: int
+    latency_ms: float | None
+    ttft_ms: float | None
+
+
+@dataclass
+class Sum:
+    attempts: int = 0
+    ok: int = 0
+    failed: int = 0
+    excluded: int = 0
+    first: int | None = None
+    last: int | None = None
+    last_ok: int | None = None
+    classes: Counter[int] = field(default_factory=Counter)
+    latency: Counter[int] = field(default_factory=Counter)
+    ttft: Counter[int] = field(default_factory=Counter)
+
+    def add(self, s: Sample, *, inconclusive: bool) -> None:
+        self.attempts += 1
+        self.first = s.started_ms if self.first is None else min(self.first, s.started_ms)
+        self.last = s.started_ms if self.last is None else max(self.last, s.started_ms)
+        self.classes[s.class_id] += 1
+        success = s.error_class in _SUCCESS
+        if s.kind in _AVAILABILITY:
+            counted = "excluded" if inconclusive else _COUNTED[s.error_class]
+            setattr(self, counted, getattr(self, counted) + 1)
+            if success:
+                self.last_ok = max(self.last_ok or s.started_ms, s.started_ms)
+        if not success:
+            return
+        if s.kind == ProbeKind.COMPLETION.value and s.latency_ms is not None:
+            self.latency[buckets.bucket_of(s.latency_ms)] += 1
+        if s.kind == ProbeKind.STREAM.value and s.ttft_ms is not None:
+            self.ttft[buckets.bucket_of(s.ttft_ms)] += 1
+
+    def negated(self) -> Sum:
+        """The same attempts to take out of a row (they move to another)."""
+        return Sum(
+            -self.attempts,
+            -self.ok,
+            -self.failed,
+            -self.excluded,
+            self.first,
+            self.last,
+            None,
+            Counter({k: -v for k, v in self.classes.items()}),
+            Counter({k: -v for k, v in self.latency.items()}),
+            Counter({k: -v for k, v in self.ttft.items()}),
+        )
+
+
+Key = tuple[int, int, int, bool]
+"""(period start, region id, target id, inconclusive): the primary key's order."""
+
+
+def grouped(samples: Iterable[Sample], width_ms: int, *, inconclusive: bool) -> dict[Key, Sum]:
+    """The samples' sums per period, model and region, and over every region."""
+    sums: dict[Key, Sum] = defaultdict(Sum)
+    for s in samples:
+        period = s.started_ms - s.started_ms % width_ms
+        sums[(period, s.region_id, s.target_id, inconclusive)].add(s, inconclusive=inconclusive)
+        sums[(period, ALL_REGIONS, s.target_id, inconclusive)].add(s, inconclusive=inconclusive)
+    return sums
+
+
+def pairs(hist: Counter[int]) -> list[int] | None:
+    """A counter as the stored flat array `[key, count, ...]` in key order."""
+    flat = [n for k in sorted(hist) if hist[k] for n in (k, hist[k])]
+    return flat or None
+
+
+def add(
+    conn: psycopg.Connection[Any], table: Literal["daily", "rollup"], sums: dict[Key, Sum]
+) -> None:
+    """Add `sums` to the table's rows, in key order; rows left with no attempt go."""
+    if not sums:
+        return
+    period = "day_ms" if table == "daily" else "hour_ms"
+    rows = [
+        (
+            *key,
+            s.attempts,
+            s.ok,
+            s.failed,
+            s.excluded,
+            s.first,
+            s.last,
+            s.last_ok,
+            pairs(s.classes),
+            pairs(s.latency),
+            pairs(s.ttft),
+        )
+        for key, s in sorted(sums.items())
+    ]
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({period}, region_id, target_id, inconclusive, attempts, ok,"  # noqa: S608
+            " failed, excluded, first_ms, last_ms, last_ok_ms, classes, latency, ttft)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            f" ON CONFLICT ({period}, region_id, target_id, inconclusive) DO UPDATE SET"
+            f" attempts = {table}.attempts + excluded.attempts,"
+            f" ok = {table}.ok + excluded.ok, failed = {table}.failed + excluded.failed,"
+            f" excluded = {table}.excluded + excluded.excluded,"
+            f" first_ms = least({table}.first_ms, excluded.first_ms),"
+            f" last_ms = greatest({table}.last_ms, excluded.last_ms),"
+            f" last_ok_ms = greatest({table}.last_ok_ms, excluded.last_ok_ms),"
+            f" classes = modelaudit_pairs_add({table}.classes, excluded.classes),"
+            f" latency = modelaudit_pairs_add({table}.latency, excluded.latency),"
+            f" ttft = modelaudit_pairs_add({table}.ttft, excluded.ttft)",
+            rows,
+        )
+    emptied = [key for key, s in sorted(sums.items()) if s.attempts < 0]
+    if emptied:
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f"DELETE FROM {table} WHERE {period} = %s AND region_id = %s"  # noqa: S608
+                " AND target_id = %s AND inconclusive = %s AND attempts <= 0",
+                emptied,
+            )

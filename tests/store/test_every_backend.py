@@ -1,0 +1,240 @@
+"""What every store backend answers alike, through the interface only (`store/base.py`):
+SQLite and PostgreSQL, the latter a real server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from modelaudit.errors import LockedError
+from modelaudit.history import Percentiles, Window, counts_as
+from modelaudit.store.backends import locate
+from modelaudit.store.base import Origin, Store
+from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
+
+from .backends_fixture import location, second_location  # noqa: F401 - fixtures
+from .synthetic import at, attempt, completion, report, result
+
+DAY = Window(at(), at(days=1))
+EU, US = Origin("eu-west", "agent-eu"), Origin("us-east", "agent-us")
+
+
+@pytest.fixture
+def store(location: str) -> Iterator[Store]:  # noqa: F811 - the fixture above
+    with locate(location).open() as opened:
+        yield opened
+
+
+def _runs(store: Store, origin: Origin, verdicts: list[Verdict], start_hour: int = 0) -> None:
+    for hour, verdict in enumerate(verdicts, start=start_hour):
+        run = store.begin_run(at(hours=hour), None, origin)
+        ok = verdict in (Verdict.UP, Verdict.DEGRADED)
+        cls = ErrorClass.OK if ok else ErrorClass.ACCESS_DENIED
+        store.add_results(run, [completion("m", at(hours=hour, minutes=1), cls)])
+        store.finish_run(run, report(at(hours=hour), {"m": verdict}))
+
+
+def test_availability_counts_each_attempt_by_the_one_rule(store: Store) -> None:
+    run = store.begin_run(at(), None)
+    classes = list(ErrorClass)
+    for minute, error_class in enumerate(classes):
+        store.add_results(run, [completion("m", at(minutes=minute), error_class)])
+    store.add_results(run, [result("m", ProbeKind.CATALOG, attempt(at(), ErrorClass.SERVER_ERROR))])
+    store.finish_run(run, report(at(), {"m": Verdict.DOWN}))
+
+    for window in (DAY, Window(at(), at(hours=20))):
+        (model,) = store.history().models(window)
+        expected = {"ok": 0, "failed": 0, "excluded": 0}
+        for error_class in classes:
+            expected[counts_as(error_class)] += 1
+        assert (model.ok, model.failed, model.excluded) == tuple(expected.values())
+        assert model.error_classes[ErrorClass.SERVER_ERROR] == 2
+
+
+def test_percentiles_are_exact_inside_a_day_and_within_3_percent_over_whole_days(
+    store: Store,
+) -> None:
+    run = store.begin_run(at(), None)
+    store.add_results(
+        run, [completion("m", at(minutes=i), latency_ms=float(i)) for i in range(1, 101)]
+    )
+
+    (short,) = store.history().models(Window(at(), at(hours=12)))
+    (whole,) = store.history().models(DAY)
+
+    assert short.latency == Percentiles(100, 50.0, 95.0, 99.0)
+    assert whole.latency.n == 100
+    for found, exact in ((whole.latency.p50, 50), (whole.latency.p95, 95), (whole.latency.p99, 99)):
+        assert found == pytest.approx(exact, rel=0.03)
+
+
+def test_an_inconclusive_run_counts_as_excluded(store: Store) -> None:
+    offline = store.begin_run(at(), None)
+    store.add_results(offline, [completion("m", at(minutes=1), ErrorClass.CONNECT_FAILED)])
+    store.finish_run(offline, report(at(), {"m": Verdict.INCONCLUSIVE}, RunStatus.INCONCLUSIVE))
+    online = store.begin_run(at(hours=1), None)
+    store.add_results(online, [completion("m", at(hours=1, minutes=1))])
+    store.finish_run(online, report(at(hours=1), {"m": Verdict.UP}))
+
+    for window in (DAY, Window(at(), at(hours=3))):
+        (model,) = store.history().models(window)
+        assert (model.ok, model.failed, model.excluded) == (1, 0, 1)
+
+
+def test_incidents_verdicts_and_counts_are_kept_per_region(store: Store) -> None:
+    _runs(store, EU, [Verdict.UP, Verdict.DOWN, Verdict.DOWN, Verdict.UP])
+    _runs(store, US, [Verdict.UP, Verdict.UP, Verdict.UP, Verdict.UP])
+    history = store.history()
+
+    (incident,) = history.incidents(DAY)
+    by_region = {r.region: (r.ok, r.n) for r in history.regions(DAY)}
+    points = history.verdicts(Window(at(), at(days=1), frozenset({"us-east"})))[("acme", "m")]
+    (eu_only,) = history.models(Window(at(), at(days=1), frozenset({"eu-west"})))
+
+    assert (incident.region, incident.verdict, incident.start, incident.end, incident.runs) == (
+        "eu-west",
+        Verdict.DOWN,
+        at(hours=1),
+        at(hours=3),
+        2,
+    )
+    assert by_region == {"eu-west": (2, 2), "us-east": (4, 4)}  # access_denied is excluded
+    assert {p.region for p in points} == {"us-east"}
+    assert len(points) == 4
+    assert (eu_only.ok, eu_only.excluded) == (2, 2)
+    runs = store.recent_runs(10, frozenset({"eu-west"}))
+    assert {(r.region, r.agent) for r in runs} == {("eu-west", "agent-eu")}
+    model_runs = store.model_runs(store.find_model("m"), 3, frozenset({"us-east"}))
+    assert [r.region for r in model_runs] == ["us-east"] * 3
+
+
+def test_catalog_changes_drift_and_ceilings(store: Store) -> None:
+    for hour, ids in enumerate((("a", "old"), ("a", "old"), ("a", "new"))):
+        run = store.begin_run(at(hours=hour), None)
+        listed = attempt(at(hours=hour))
+        store.add_results(run, [result("a", ProbeKind.CATALOG, listed, catalog_ids=ids)])
+    run = store.begin_run(at(hours=5), None)
+    ceiling = (("x-ratelimit-limit-tokens", "30000"),)
+    for minute, (served, fingerprint) in enumerate([("a-1", "fp1"), ("a-2", "fp2")]):
+        store.add_results(
+            run,
+            [
+                completion(
+                    "a",
+                    at(hours=5, minutes=minute),
+                    served_model=served,
+                    system_fingerprint=fingerprint,
+                    ratelimit=ceiling,
+                )
+            ],
+        )
+    history = store.history()
+
+    changes = [(c.model, c.change, c.at) for c in history.catalog_changes(DAY)]
+    drift = [(d.kind, d.before, d.after) for d in history.drift(DAY)]
+    ceilings = history.ratelimit_ceilings(DAY)[("acme", "a")]
+
+    assert changes == [("new", "appeared", at(hours=2)), ("old", "vanished", at(hours=2))]
+    assert drift == [  # `a-1` answering for `a` is the model asked for: no event
+        ("fingerprint", "fp1", "fp2"),
+        ("served_model", "a-1", "a-2"),
+    ]
+    assert [(p.header, p.limit) for p in ceilings] == [("x-ratelimit-limit-tokens", 30000.0)]
+    latest = store.latest_catalog("acme")
+    assert latest is not None
+    assert latest.ids == frozenset({"a", "new"})
+    assert store.last_ok("acme", "a") == at(hours=5, minutes=1)
+
+
+def test_export_lines_carry_the_region_and_agent(store: Store) -> None:
+    run = store.begin_run(at(), None, EU)
+    store.add_results(run, [completion("m", at(minutes=1), detail="answered")])
+
+    (line,) = list(store.export_attempts())
+
+    assert (line.region, line.agent, line.kind, line.detail) == (
+        "eu-west",
+        "agent-eu",
+        "completion",
+        "answered",
+    )
+
+
+def test_prune_keeps_what_the_window_reads(store: Store) -> None:
+    _runs(store, EU, [Verdict.UP, Verdict.DOWN, Verdict.UP])
+    before = store.history().models(Window(at(), at(hours=12)))
+
+    pruned = store.prune(timedelta(hours=1), at(days=2))
+
+    assert pruned.attempts == 3
+    after = store.history().models(Window(at(), at(hours=12)))
+    assert [(m.ok, m.failed, m.excluded) for m in after] == [
+        (m.ok, m.failed, m.excluded) for m in before
+    ]
+    assert store.check().ok
+
+
+def test_db_copy_is_idempotent_and_keeps_what_the_history_answers(
+    store: Store,
+    second_location: str,  # noqa: F811 - the fixture above
+) -> None:
+    _runs(store, EU, [Verdict.UP, Verdict.DOWN, Verdict.DOWN])
+    _runs(store, US, [Verdict.UP, Verdict.UP], start_hour=1)
+    with locate(second_location).open() as target:
+        copied = [target.copy_in(run) for run in store.copy_out(target.run_identities())]
+        again = list(store.copy_out(target.run_identities()))
+        source, copy = store.history(), target.history()
+        assert copied == [True] * 5
+        assert again == []
+        assert [(m.ok, m.failed, m.excluded) for m in copy.models(DAY)] == [
+            (m.ok, m.failed, m.excluded) for m in source.models(DAY)
+        ]
+        assert copy.incidents(DAY) == source.incidents(DAY)
+        assert copy.regions(DAY) == source.regions(DAY)
+        assert [(p.at, p.verdict, p.region) for p in copy.verdicts(DAY)[("acme", "m")]] == [
+            (p.at, p.verdict, p.region) for p in source.verdicts(DAY)[("acme", "m")]
+        ]
+
+
+def test_a_killed_agents_run_is_marked_interrupted_on_the_next_open(location: str) -> None:  # noqa: F811
+    with locate(location).open() as store:
+        run = store.begin_run(at(), None)
+        store.add_results(run, [completion("m", at(minutes=1))])
+    # The same process id would look alive: pretend its writer died.
+    fake_dead = "UPDATE run SET pid = 2147483000"
+    _execute(location, fake_dead)
+    with locate(location).open(create=False) as store:
+        assert store.swept == [run]
+        (summary,) = store.recent_runs(5)
+        assert summary.status is RunStatus.INTERRUPTED
+        assert summary.attempts == 1
+
+
+def _execute(where: str, sql: str) -> None:
+    if where.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(where, autocommit=True) as conn:
+            conn.execute(sql)
+        return
+    import sqlite3
+
+    conn = sqlite3.connect(where)
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+def test_the_fleet_lock_is_one_per_agent_and_region(location: str) -> None:  # noqa: F811
+    where = locate(location)
+    with where.exclusive(EU):
+        locked = pytest.raises(LockedError, match="another exclusive modelaudit run")
+        with locked, where.exclusive(EU):
+            pass
+        if location.startswith("postgresql://"):  # a shared store scopes it to the agent
+            with where.exclusive(US):
+                pass
+    with where.exclusive(EU):
+        pass
