@@ -51,7 +51,7 @@ def summarize(loaded: LoadedRegistry) -> RegistrySummary:
         open_weights=sum(m.weights is Weights.OPEN for m in models),
         self_hosted_providers=sum(p.hosting is Hosting.SELF_HOSTED for p in registry.providers),
         keys=_keys(loaded),
-        keyless=tuple(p.name for p in registry.providers if p.api_key is None),
+        keyless=tuple(p.name for p in registry.providers if p.credential_ref is None),
         retirements=tuple(
             sorted(
                 (
