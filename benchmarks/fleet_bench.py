@@ -9,8 +9,8 @@
    region and over all regions): bytes per stored attempt, then `modelaudit report -f json
    --since 30d` timed in fresh processes (wall time and peak RSS).
 
-    .venv/bin/python benchmarks/fleet_bench.py --url postgresql://postgres@127.0.0.1:5432/postgres \\
-        [--attempts 10000000] [--repeat 3]
+    .venv/bin/python benchmarks/fleet_bench.py \\
+        --url postgresql://postgres@127.0.0.1:5432/postgres [--attempts 10000000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -120,8 +120,10 @@ INSERT INTO target (provider, model)
 INSERT INTO string (digest, value) VALUES ('\\x00', 'answered');
 INSERT INTO run (started_ms, finished_ms, last_attempt_ms, status, tool_version, pid, host,
                  region_id, agent)
-  SELECT %(t0)s::bigint + k * %(step)s::bigint + r * 60000, %(t0)s::bigint + k * %(step)s::bigint + r * 60000 + 600000,
-         %(t0)s::bigint + k * %(step)s::bigint + r * 60000 + 600000, 'complete', 'bench', 1, 'bench',
+  SELECT %(t0)s::bigint + k * %(step)s::bigint + r * 60000,
+         %(t0)s::bigint + k * %(step)s::bigint + r * 60000 + 600000,
+         %(t0)s::bigint + k * %(step)s::bigint + r * 60000 + 600000,
+         'complete', 'bench', 1, 'bench',
          (SELECT id FROM label WHERE value = 'region-' || r), 'agent-' || r
   FROM generate_series(0, %(rounds)s - 1) AS k, generate_series(0, {agents} - 1) AS r
   ORDER BY 1;

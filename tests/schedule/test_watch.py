@@ -100,6 +100,7 @@ def test_watch_serves_metrics_for_prometheus_on_loopback(isolated_env: Path) -> 
     with FakeOpenAI(key=KEY, models=["good"]) as fake:
         write_registry(isolated_env, fake.base_url, ["good"], kinds=("completion", "stream"))
         args = ["watch", "--every", "1h", "--metrics-port", "0", "--db", str(db)]
+        args += ["--region", "lab"]
         with running(args, isolated_env, log) as watcher:
             wait_until(lambda: count(db, "SELECT count(*) FROM verdict") == 1, timeout_s=90)
             found = re.search(r"metrics on (http://127\.0\.0\.1:\d+/metrics)", log.read_text())
@@ -110,7 +111,7 @@ def test_watch_serves_metrics_for_prometheus_on_loopback(isolated_env: Path) -> 
             watcher.send_signal(signal.SIGTERM)
             assert watcher.wait(timeout=30) == 0
 
-    labels = 'model="good",provider="acme"'
+    labels = 'model="good",provider="acme",region="lab"'
     assert f'modelaudit_probe_success{{error_class="ok",kind="completion",{labels}}} 1.0' in text
     assert f'modelaudit_model_verdict{{{labels},verdict="up"}} 1.0' in text
     assert f'modelaudit_model_verdict{{{labels},verdict="down"}} 0.0' in text
