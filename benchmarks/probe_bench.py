@@ -59,7 +59,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DELAYS_MS = (50, 200, 1000)
-FIDELITY_TARGET_MS = 2.0
+FIDELITY_TARGET_MS = 1.5
 PROVIDERS, MODELS_PER_PROVIDER, SERVER_LATENCY_S = 20, 50, 0.100
 THROUGHPUT_RATIO_TARGET, RSS_TARGET_MB = 1.3, 150.0
 SCENARIOS = (("vendor", 4), ("self-hosted", 1))
@@ -417,8 +417,9 @@ def report_fidelity(result: Fidelity, probes: int) -> list[tuple[str, bool]]:
 
 
 def fidelity_targets(result: Fidelity) -> list[tuple[str, bool]]:
-    """Median error under 2 ms, and no worse than blackbox_exporter's for the same delay,
-    kind and connection handling (the whole stream standing in for its TTFT)."""
+    """Median error under FIDELITY_TARGET_MS (1.5 ms since issue 13), and no worse than
+    blackbox_exporter's for the same delay, kind and connection handling (the whole stream
+    standing in for its TTFT)."""
     checks = []
     pairs = {("new", "new"), ("reused", "connect excluded")}
     bb_metric = {"latency": "latency", "TTFT": "whole stream"}

@@ -174,11 +174,6 @@ class Exchange:
         return tuple(sorted((k, v) for k, v in self.headers.items() if k.startswith(_KEEP_HEADERS)))
 
 
-def same_host(url: str, base_url: str) -> bool:
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
-
-
 async def exchange(
     client: httpx.AsyncClient,
     request: HttpRequest,
