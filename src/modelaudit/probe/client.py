@@ -23,7 +23,7 @@ from modelaudit.probe.plan import ca_bundle_path
 from modelaudit.probe.timing import TIMINGS, WireTimes
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable, Mapping
+    from collections.abc import AsyncIterator, Callable, Iterable, Mapping
     from pathlib import Path
 
     from modelaudit.probe.http1 import Trace
@@ -101,7 +101,7 @@ class _Once:
     """The default TLS context, made the first time an origin needs it (loading the CA
     store takes milliseconds a run without https never spends)."""
 
-    def __init__(self, make: Any) -> None:
+    def __init__(self, make: Callable[[], ssl.SSLContext]) -> None:
         self._make = make
         self._made: ssl.SSLContext | None = None
 
