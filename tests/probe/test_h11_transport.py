@@ -22,7 +22,7 @@ from modelaudit.probe.client import ssl_context
 from modelaudit.probe.http1 import FRESH_CONNECTION, H11Transport
 from modelaudit.probe.timing import TIMINGS, WireTimes
 from tests.fakes.http import FakeServer, Reply, json_reply
-from tests.probe.loopback import closed_port, serve_once
+from tests.probe.loopback import Handler, closed_port, serve_once
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -150,27 +150,32 @@ def test_an_untrusted_certificate_is_a_connect_error_from_the_tls_error() -> Non
     assert isinstance(failure.__cause__, ssl.SSLCertVerificationError)
 
 
-def test_a_reply_that_is_not_http_is_a_remote_protocol_error() -> None:
-    def garbage(connection: socket.socket, _: threading.Event) -> None:
-        connection.recv(65536)
-        connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+def _garbage(connection: socket.socket, _: threading.Event) -> None:
+    connection.recv(65536)
+    connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
 
-    with serve_once(garbage) as port:
+
+def _reset_mid_body(connection: socket.socket, _: threading.Event) -> None:
+    connection.recv(65536)
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+@pytest.mark.parametrize(
+    ("server", "raised", "cause"),
+    [
+        (_garbage, httpx.RemoteProtocolError, h11.RemoteProtocolError),
+        (_reset_mid_body, httpx.ReadError, ConnectionResetError),
+    ],
+    ids=["not-http", "reset-mid-body"],
+)
+def test_what_the_server_did_is_the_cause_of_httpxs_exception(
+    server: Handler, raised: type[httpx.HTTPError], cause: type[BaseException]
+) -> None:
+    with serve_once(server) as port:
         failure = _failure(f"http://127.0.0.1:{port}/")
-    assert type(failure) is httpx.RemoteProtocolError
-    assert isinstance(failure.__cause__, h11.RemoteProtocolError)
-
-
-def test_a_reset_in_the_middle_of_the_body_is_a_read_error() -> None:
-    def cut(connection: socket.socket, _: threading.Event) -> None:
-        connection.recv(65536)
-        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
-        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
-    with serve_once(cut) as port:
-        failure = _failure(f"http://127.0.0.1:{port}/")
-    assert type(failure) is httpx.ReadError
-    assert isinstance(failure.__cause__, ConnectionResetError)
+    assert type(failure) is raised
+    assert isinstance(failure.__cause__, cause)
 
 
 def test_httpx_timeouts_are_honoured() -> None:

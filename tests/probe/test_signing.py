@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,131 +23,112 @@ from modelaudit.probe.plan import Selection, make_plan
 from modelaudit.vocabulary import ProbeKind
 from tests.fakes.http import FakeServer, json_reply
 from tests.fakes.signed import FakeSignedOpenAI, FakeTokenOpenAI, TokenServer
-from tests.probe.runs import probe, provider, write_registry
+from tests.probe.runs import ProbeRun, probe, provider, write_registry
 from tests.probe.signing import HmacTestFamily, TokenTestFamily
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
+    from collections.abc import Callable, Iterator
 
 MODELS = ["m1", "m2"]
 KEY_ID, SECRET = "AKIDTEST", "hmac-test-secret-0f3a9c"
-CREDENTIAL_VARIABLES = {"SIGNER_KEY_ID": KEY_ID, "SIGNER_SECRET": SECRET}
+PARTS = {"key_id": "env:SIGNER_KEY_ID", "secret": "env:SIGNER_SECRET"}
 
 
-def signed_provider(runtime: FakeSignedOpenAI, **extra: Any) -> dict[str, Any]:
-    parts = {"key_id": "env:SIGNER_KEY_ID", "secret": "env:SIGNER_SECRET"}
-    return provider(
-        "signed", "hmac-test", runtime.base_url, MODELS, credentials={"parts": parts}, **extra
-    )
+@dataclass
+class SplitApi:
+    """An `hmac-test` provider's two hosts, each checking every request's signature with
+    the same secret: `runtime` (its `base_url`: generations) and `control` (the model list)."""
 
+    runtime: FakeSignedOpenAI
+    control: FakeSignedOpenAI
+    directory: Path
+    control_url: str
+    capsys: pytest.CaptureFixture[str]
 
-@pytest.fixture
-def signer_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in CREDENTIAL_VARIABLES.items():
-        monkeypatch.setenv(name, value)
+    def write(self, parts: dict[str, str] = PARTS, kinds: list[str] | None = None) -> Path:
+        entry = provider(
+            "signed", "hmac-test", self.runtime.base_url, MODELS, credentials={"parts": parts}
+        )
+        return write_registry(self.directory, [entry], control_url=self.control_url, kinds=kinds)
+
+    def probe(self, parts: dict[str, str] = PARTS, kinds: list[str] | None = None) -> ProbeRun:
+        self.write(parts, kinds)
+        return probe(self.capsys)
 
 
 @pytest.fixture
 def split_api(
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[tuple[FakeSignedOpenAI, FakeSignedOpenAI]]:
-    """The runtime host (generations) and the control host (the model list), each checking
-    every request's signature with the same secret; `hmac-test` registered for the test."""
-    keys = {KEY_ID: SECRET}
-    with (
-        FakeSignedOpenAI(keys=keys, models=MODELS) as runtime,
-        FakeSignedOpenAI(keys=keys, models=MODELS) as control,
-    ):
-        monkeypatch.setitem(FAMILIES, HmacTestFamily.name, HmacTestFamily(control.base_url))
-        yield runtime, control
-
-
-@pytest.mark.usefixtures("signer_env")
-def test_every_request_is_signed_and_each_host_checks_the_signature_itself(
     isolated_env: Path,
     online: str,
     capsys: pytest.CaptureFixture[str],
-    split_api: tuple[FakeSignedOpenAI, FakeSignedOpenAI],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[..., SplitApi]]:
+    """Makes the two hosts (keyword arguments go to both fakes), registers `hmac-test` for
+    them, and sets the key id and secret in the environment."""
+    monkeypatch.setenv("SIGNER_KEY_ID", KEY_ID)
+    monkeypatch.setenv("SIGNER_SECRET", SECRET)
+    with ExitStack() as stack:
+
+        def make(**options: Any) -> SplitApi:
+            fakes = [
+                stack.enter_context(
+                    FakeSignedOpenAI(keys={KEY_ID: SECRET}, models=MODELS, **options)
+                )
+                for _ in range(2)
+            ]
+            family = HmacTestFamily(fakes[1].base_url)
+            monkeypatch.setitem(FAMILIES, HmacTestFamily.name, family)
+            return SplitApi(*fakes, isolated_env, online, capsys)
+
+        yield make
+
+
+def test_every_request_is_signed_and_each_host_checks_the_signature_itself(
+    split_api: Callable[..., SplitApi],
 ) -> None:
-    runtime, control = split_api
-    kinds = ["catalog", "completion", "stream"]
-    write_registry(isolated_env, [signed_provider(runtime)], control_url=online, kinds=kinds)
-    run = probe(capsys)
+    api = split_api()
+    run = api.probe(kinds=["catalog", "completion", "stream"])
 
     assert {v["verdict"] for v in run.document["verdicts"]} == {"up"}
-    assert (runtime.rejected, control.rejected) == ([], [])
+    assert (api.runtime.rejected, api.control.rejected) == ([], [])
     # The list on the control host, each model's two generations on the runtime host.
-    assert [r.method for r in control.verified] == ["GET"]
-    assert sorted(r.json()["model"] for r in runtime.verified) == ["m1", "m1", "m2", "m2"]
+    assert [r.method for r in api.control.verified] == ["GET"]
+    assert sorted(r.json()["model"] for r in api.runtime.verified) == ["m1", "m1", "m2", "m2"]
     assert SECRET not in run.out + run.err
 
 
-@pytest.mark.usefixtures("signer_env")
 def test_a_wrong_secret_is_refused_by_the_server_and_blocks_the_model(
-    isolated_env: Path,
-    online: str,
-    capsys: pytest.CaptureFixture[str],
-    split_api: tuple[FakeSignedOpenAI, FakeSignedOpenAI],
-    monkeypatch: pytest.MonkeyPatch,
+    split_api: Callable[..., SplitApi], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runtime, _ = split_api
+    api = split_api()
     monkeypatch.setenv("SIGNER_SECRET", "not-the-secret-at-all")
-    write_registry(isolated_env, [signed_provider(runtime)], control_url=online)
-    run = probe(capsys)
+    run = api.probe()
 
     assert {v["verdict"] for v in run.document["verdicts"]} == {"blocked"}
-    assert {p for _, p in runtime.rejected} == {"the signature does not match"}
+    assert {p for _, p in api.runtime.rejected} == {"the signature does not match"}
     assert run.result("m1", "completion")["error_class"] == "auth_failed"
 
 
-@pytest.mark.usefixtures("signer_env")
-def test_the_signature_is_dated_by_the_runners_clock(
-    isolated_env: Path, online: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_signature_is_dated_by_the_runners_clock(split_api: Callable[..., SplitApi]) -> None:
+    api = split_api(date="20261130T120000Z")
+    plan = make_plan(registry.load(api.write()), Selection(), None)
     fixed = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
-    keys = {KEY_ID: SECRET}
-    with (
-        FakeSignedOpenAI(keys=keys, models=MODELS, date="20261130T120000Z") as runtime,
-        FakeSignedOpenAI(keys=keys, models=MODELS, date="20261130T120000Z") as control,
-    ):
-        monkeypatch.setitem(FAMILIES, HmacTestFamily.name, HmacTestFamily(control.base_url))
-        path = write_registry(isolated_env, [signed_provider(runtime)], control_url=online)
-        plan = make_plan(registry.load(path), Selection(), None)
-        report = asyncio.run(runner.run(plan, clock=lambda: fixed))
+    report = asyncio.run(runner.run(plan, clock=lambda: fixed))
 
     assert {v.verdict.value for v in report.verdicts} == {"up"}
-    assert runtime.rejected == []
-    assert {r.headers["x-ma-date"] for r in runtime.verified} == {"20261130T120000Z"}
+    assert api.runtime.rejected == []
+    assert {r.headers["x-ma-date"] for r in api.runtime.verified} == {"20261130T120000Z"}
 
 
 def test_an_optional_part_is_sent_when_set_and_left_out_when_not(
-    isolated_env: Path,
-    online: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    split_api: Callable[..., SplitApi], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SIGNER_KEY_ID", KEY_ID)
-    monkeypatch.setenv("SIGNER_SECRET", SECRET)
+    api = split_api(session="session-token-123456")
     monkeypatch.setenv("SIGNER_SESSION", "session-token-123456")
-    keys = {KEY_ID: SECRET}
-    with (
-        FakeSignedOpenAI(keys=keys, models=MODELS, session="session-token-123456") as runtime,
-        FakeSignedOpenAI(keys=keys, models=MODELS, session="session-token-123456") as control,
-    ):
-        monkeypatch.setitem(FAMILIES, HmacTestFamily.name, HmacTestFamily(control.base_url))
-        parts = {
-            "key_id": "env:SIGNER_KEY_ID",
-            "secret": "env:SIGNER_SECRET",
-            "session": "env:SIGNER_SESSION",
-        }
-        entry = provider(
-            "signed", "hmac-test", runtime.base_url, MODELS, credentials={"parts": parts}
-        )
-        write_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
-        with_session = probe(capsys)
-        monkeypatch.delenv("SIGNER_SESSION")
-        without_session = probe(capsys)
+    parts = {**PARTS, "session": "env:SIGNER_SESSION"}
+    with_session = api.probe(parts, kinds=["completion"])
+    monkeypatch.delenv("SIGNER_SESSION")
+    without_session = api.probe(parts, kinds=["completion"])
 
     assert {v["verdict"] for v in with_session.document["verdicts"]} == {"up"}
     # Unset, the optional part is not a missing key: the request goes, the server refuses it.
@@ -153,31 +137,22 @@ def test_an_optional_part_is_sent_when_set_and_left_out_when_not(
 
 
 def test_a_missing_part_skips_the_provider_and_names_the_variable(
-    isolated_env: Path,
-    online: str,
-    capsys: pytest.CaptureFixture[str],
-    split_api: tuple[FakeSignedOpenAI, FakeSignedOpenAI],
-    monkeypatch: pytest.MonkeyPatch,
+    split_api: Callable[..., SplitApi], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runtime, control = split_api
-    monkeypatch.setenv("SIGNER_KEY_ID", KEY_ID)
-    write_registry(isolated_env, [signed_provider(runtime)], control_url=online)
-    run = probe(capsys)
+    api = split_api()
+    monkeypatch.delenv("SIGNER_SECRET")
+    run = api.probe()
 
     verdicts = run.document["verdicts"]
     assert {v["verdict"] for v in verdicts} == {"skipped"}
     assert "SIGNER_SECRET is not set" in verdicts[0]["reason"]
-    assert runtime.server.requests == control.server.requests == []
+    assert api.runtime.server.requests == api.control.server.requests == []
 
 
-@pytest.mark.usefixtures("signer_env")
 def test_the_credential_goes_to_the_providers_hosts_and_never_to_another(
-    isolated_env: Path,
-    online: str,
-    capsys: pytest.CaptureFixture[str],
-    split_api: tuple[FakeSignedOpenAI, FakeSignedOpenAI],
+    split_api: Callable[..., SplitApi],
 ) -> None:
-    runtime, control = split_api
+    api = split_api()
     with FakeServer() as elsewhere:
         # The control host's list links its next page to another host.
         elsewhere.route("GET", "/page-2", json_reply({"object": "list", "data": []}))
@@ -186,9 +161,8 @@ def test_the_credential_goes_to_the_providers_hosts_and_never_to_another(
             "data": [{"id": m, "object": "model", "owned_by": "x"} for m in MODELS],
             "next_url": f"{elsewhere.url}/page-2",
         }
-        control.server.route("GET", "/v1/models", json_reply(first_page))
-        write_registry(isolated_env, [signed_provider(runtime)], control_url=online)
-        run = probe(capsys)
+        api.control.server.route("GET", "/v1/models", json_reply(first_page))
+        run = api.probe()
         reached_elsewhere = list(elsewhere.requests)
 
     assert {v["verdict"] for v in run.document["verdicts"]} == {"up"}
