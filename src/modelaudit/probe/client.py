@@ -94,6 +94,9 @@ def make_client(
         timeout=httpx.Timeout(None, connect=connect_s),
         trust_env=False,  # proxies are decided above; TLS honours SSL_CERT_FILE itself
         headers=DEFAULT_HEADERS,
+        # Credentials are the family's authorizer's, added before the request is sent; httpx
+        # adds none (not even from a URL's user:password@, which the registry refuses).
+        auth=httpx.Auth(),
     )
 
 

@@ -206,25 +206,26 @@ async def exchange(
 async def _build(request: HttpRequest, authorize: Authorize | None) -> httpx.Request:
     """The request to send: every header named here (`host` and `content-length`
     included), so the authorizer signs exactly what goes out."""
-    url = _url(request.url)
+    url, text, host = _url(request.url)
     body = request.body_bytes() or b""
-    headers = {"host": url.netloc.decode("ascii"), **DEFAULT_HEADERS}
+    headers = {"host": host, **DEFAULT_HEADERS}
     headers.update((name.lower(), value) for name, value in request.headers.items())
     if request.json_body is not None:
         headers["content-type"] = "application/json"
     if body or request.method == "POST":
         headers["content-length"] = str(len(body))
     if authorize is not None:
-        outgoing = OutgoingRequest(request.method, str(url), dict(headers), body)
+        outgoing = OutgoingRequest(request.method, text, dict(headers), body)
         headers.update((name.lower(), value) for name, value in (await authorize(outgoing)).items())
     return httpx.Request(request.method, url, headers=list(headers.items()), content=body)
 
 
 @functools.lru_cache(maxsize=1024)
-def _url(text: str) -> httpx.URL:
-    """A URL parsed once: a run sends each of a provider's few URLs many times, and httpx's
-    parser is written in Python."""
-    return httpx.URL(text)
+def _url(text: str) -> tuple[httpx.URL, str, str]:
+    """A URL parsed once (a run sends each of a provider's few URLs many times, and httpx's
+    parser is written in Python): the URL, as it goes on the wire, and its Host header."""
+    url = httpx.URL(text)
+    return url, str(url), url.netloc.decode("ascii")
 
 
 _BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
