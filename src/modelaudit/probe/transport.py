@@ -435,27 +435,32 @@ async def _body(
     a stream to `consumer` (stopping at its first error), else return the body whole."""
     pieces: list[bytes] = []
     size = 0
-    while True:
-        phase, budget = _next_chunk_budget(timings, timeouts, streaming=consumer is not None)
-        try:
-            async with asyncio.timeout(budget):
+    loop = asyncio.get_running_loop()
+    phase = Phase.STALL
+    try:
+        async with asyncio.timeout(None) as deadline:  # moved before each chunk
+            while True:
+                phase, budget = _next_chunk_budget(
+                    timings, timeouts, streaming=consumer is not None
+                )
+                deadline.reschedule(loop.time() + budget)
                 got = await reader.next()
-        except TimeoutError:
-            raise DeadlineExceeded(phase, _phase_budget(phase, timeouts)) from None
-        if got is None:
-            break
-        chunk, arrived = got
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BodyTooLarge
-        if consumer is None:
-            pieces.append(chunk)
-            continue
-        if consumer.feed(chunk):
-            timings.token(arrived)
-        if consumer.failed:
-            timings.end = arrived
-            break
+                if got is None:
+                    break
+                chunk, arrived = got
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise BodyTooLarge
+                if consumer is None:
+                    pieces.append(chunk)
+                    continue
+                if consumer.feed(chunk):
+                    timings.token(arrived)
+                if consumer.failed:
+                    timings.end = arrived
+                    break
+    except TimeoutError:
+        raise DeadlineExceeded(phase, _phase_budget(phase, timeouts)) from None
     if timings.end is None:
         timings.end = reader.wire.end
     if consumer is not None:
