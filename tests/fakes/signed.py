@@ -102,8 +102,10 @@ class FakeSignedOpenAI(FakeOpenAI):
             return "unknown key id"
         if self.date is not None and request.headers.get(DATE_HEADER) != self.date:
             return f"the date is not {self.date}"
-        if self.session is not None and request.headers.get(SESSION_HEADER) != self.session:
-            return "the session token is missing or wrong"
+        received = request.headers.get(SESSION_HEADER)
+        if self.session is not None and received != self.session:
+            # As careless servers do: the error echoes what it was sent.
+            return f"the session token {received!r} is not the one issued"
         expected = hmac.new(
             secret.encode(), string_to_sign(request).encode(), hashlib.sha256
         ).hexdigest()

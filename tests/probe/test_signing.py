@@ -136,6 +136,21 @@ def test_an_optional_part_is_sent_when_set_and_left_out_when_not(
     assert "session-token-123456" not in with_session.out + with_session.err
 
 
+def test_a_part_the_server_echoes_back_never_comes_out(
+    split_api: Callable[..., SplitApi], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = split_api(session="the-session-the-server-issued")
+    monkeypatch.setenv("SIGNER_SESSION", "session-canary-7f3e9a1b")
+    run = api.probe({**PARTS, "session": "env:SIGNER_SESSION"}, kinds=["completion"])
+
+    assert {v["verdict"] for v in run.document["verdicts"]} == {"blocked"}
+    echoed = [p for _, p in api.runtime.rejected]
+    assert echoed
+    assert all("session-canary-7f3e9a1b" in p for p in echoed)  # the server did echo it
+    assert "session-canary-7f3e9a1b" not in run.out + run.err
+    assert "[REDACTED]" in run.out
+
+
 def test_a_missing_part_skips_the_provider_and_names_the_variable(
     split_api: Callable[..., SplitApi], monkeypatch: pytest.MonkeyPatch
 ) -> None:
