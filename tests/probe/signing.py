@@ -6,7 +6,8 @@ exactly as a real one would be (docs/extending.md, "A family that signs").
 is split across two hosts (the catalog on a control host, generations on `base_url`), as
 Bedrock's is. `TokenTestFamily` (`api: token-test`) fetches a short-lived bearer token from
 a token endpoint with the vendor SDK's "default chain" (here: two environment variables it
-reads itself), keeps it for the run and fetches another when the clock says it expired.
+reads itself) or from a named profile of its own configuration file, keeps it for the run
+and fetches another when the clock says it expired.
 Both speak the OpenAI wire format otherwise. Register one for a test with
 `monkeypatch.setitem(FAMILIES, family.name, family)`.
 """
@@ -14,6 +15,7 @@ Both speak the OpenAI wire format otherwise. Register one for a test with
 from __future__ import annotations
 
 import asyncio
+import configparser
 import hashlib
 import hmac
 import json
@@ -22,6 +24,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from modelaudit.families.base import (
@@ -101,10 +104,17 @@ class HmacSigner(Authorizer):
 
 
 class TokenTestFamily(OpenAIFamily):
+    """Its "SDK" finds the client id and secret as AWS's and Google's do: in a named
+    profile of its own configuration file (`~/.token-test/credentials`, INI), or, for the
+    default chain, in two environment variables."""
+
     name: ClassVar[str] = "token-test"
-    credential_forms: ClassVar[CredentialForms] = CredentialForms(key=False, chain=True)
+    credential_forms: ClassVar[CredentialForms] = CredentialForms(
+        key=False, profile=True, chain=True
+    )
     ID_VARIABLE: ClassVar[str] = "TOKEN_TEST_CLIENT_ID"
     SECRET_VARIABLE: ClassVar[str] = "TOKEN_TEST_CLIENT_SECRET"
+    CONFIG: ClassVar[str] = ".token-test/credentials"
 
     def __init__(self, token_url: str) -> None:
         self.token_url = token_url
@@ -130,19 +140,32 @@ class TokenFetcher(Authorizer):
     async def headers(
         self, request: OutgoingRequest, credential: Credential, clock: Clock
     ) -> Mapping[str, str]:
-        assert credential.chain, "the family only takes `credentials: {chain: default}`"
         async with self._lock:
             now = clock()
             if self.token is None or self.expires is None or now >= self.expires:
-                self.token, lifetime = await asyncio.to_thread(self._fetch)
+                self.token, lifetime = await asyncio.to_thread(self._fetch, credential)
                 self.expires = now + timedelta(seconds=lifetime) - self.REFRESH_MARGIN
             return {"authorization": f"Bearer {self.token}"}
 
-    def _fetch(self) -> tuple[str, int]:
-        client_id = os.environ.get(TokenTestFamily.ID_VARIABLE)
-        secret = os.environ.get(TokenTestFamily.SECRET_VARIABLE)
-        if not client_id or not secret:
-            raise LookupError(f"{TokenTestFamily.SECRET_VARIABLE} is not set")
+    @staticmethod
+    def _client(credential: Credential) -> tuple[str, str]:
+        """The client id and secret, from the profile named, else the environment."""
+        if credential.profile is None:
+            client_id = os.environ.get(TokenTestFamily.ID_VARIABLE)
+            secret = os.environ.get(TokenTestFamily.SECRET_VARIABLE)
+            if not client_id or not secret:
+                raise LookupError(f"{TokenTestFamily.SECRET_VARIABLE} is not set")
+            return client_id, secret
+        config = configparser.ConfigParser()
+        config.read(Path.home() / TokenTestFamily.CONFIG)
+        if not config.has_section(credential.profile):
+            where = f"~/{TokenTestFamily.CONFIG}"
+            raise LookupError(f"profile {credential.profile!r} is not in {where}")
+        section = config[credential.profile]
+        return section.get("client_id", ""), section.get("client_secret", "")
+
+    def _fetch(self, credential: Credential) -> tuple[str, int]:
+        client_id, secret = self._client(credential)
         register_secret(secret)
         form = urllib.parse.urlencode({"client_id": client_id, "client_secret": secret})
         request = urllib.request.Request(self.token_url, data=form.encode(), method="POST")

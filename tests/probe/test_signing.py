@@ -227,3 +227,33 @@ def test_a_token_is_fetched_once_kept_and_fetched_again_when_the_clock_says_it_e
     expected = [f"tok-{1 + i // 3}" for i in range(requests)]
     assert api.seen == expected
     assert tokens.issued == list(dict.fromkeys(expected))  # tok-1, tok-2, tok-3
+
+
+def test_a_profile_is_the_familys_to_read_and_a_missing_one_is_auth_failed(
+    isolated_env: Path,
+    online: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = Path.home() / TokenTestFamily.CONFIG
+    config.parent.mkdir(parents=True)
+    config.write_text("[prod]\nclient_id = client-1\nclient_secret = profile-secret-4b2c\n")
+    with (
+        TokenServer(client_id="client-1", client_secret="profile-secret-4b2c") as tokens,
+        FakeTokenOpenAI(tokens=tokens, models=MODELS) as api,
+    ):
+        monkeypatch.setitem(FAMILIES, TokenTestFamily.name, TokenTestFamily(tokens.url))
+        runs = {}
+        for profile in ("prod", "staging"):
+            entry = provider(
+                "tokened", "token-test", api.base_url, MODELS, credentials={"profile": profile}
+            )
+            write_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
+            runs[profile] = probe(capsys)
+
+    assert {v["verdict"] for v in runs["prod"].document["verdicts"]} == {"up"}
+    assert tokens.issued == ["tok-1"]
+    missing = runs["staging"].result("m1", "completion")
+    assert missing["error_class"] == "auth_failed"
+    assert "profile 'staging' is not in ~/.token-test/credentials" in missing["detail"]
+    assert "profile-secret-4b2c" not in runs["prod"].out + runs["staging"].out
