@@ -71,7 +71,8 @@ def read(provider: ProviderSpec, base_dir: Path) -> Credential | None:
 def _is_set(ref: KeyRef, base_dir: Path) -> bool:
     if ref.source == "env":
         return ref.name in os.environ
-    return key_file_path(ref, base_dir).exists()
+    path = Path(ref.name).expanduser()
+    return (path if path.is_absolute() else base_dir / path).exists()
 
 
 def read_key(ref: KeyRef, base_dir: Path) -> str:
@@ -83,14 +84,7 @@ def read_key(ref: KeyRef, base_dir: Path) -> str:
         if not value.strip():
             raise LookupError(f"{ref.name} is set but empty")
     else:
-        path = key_file_path(ref, base_dir)
-        try:
-            value = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise LookupError(f"key file {ref.name} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise LookupError(f"key file {ref.name} cannot be read: {reason}") from None
+        value = read_referenced_file(ref.name, base_dir, "key file")
         if not value.strip():
             raise LookupError(f"key file {ref.name} is empty")
     value = value.strip()
@@ -130,7 +124,16 @@ def _describe(char: str) -> str:
     return f"a non-ASCII character (U+{ord(char):04X})"
 
 
-def key_file_path(ref: KeyRef, base_dir: Path) -> Path:
-    """`file:` paths are relative to the registry's directory; `~` is expanded."""
-    path = Path(ref.name).expanduser()
-    return path if path.is_absolute() else base_dir / path
+def read_referenced_file(name: str, base_dir: Path, what: str) -> str:
+    """The text of a `file:` reference (a key, a notification URL), or LookupError naming
+    `what` and the path as written (never the contents). The path is relative to the
+    registry's directory; `~` is expanded."""
+    path = Path(name).expanduser()
+    path = path if path.is_absolute() else base_dir / path
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LookupError(f"{what} {name} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise LookupError(f"{what} {name} cannot be read: {reason}") from None

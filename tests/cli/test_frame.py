@@ -260,7 +260,7 @@ def test_light_commands_do_not_load_the_http_stack(args: list[str], isolated_env
     script = (
         "import sys; from modelaudit.cli.app import main; "
         f"code = main({args!r}); "
-        "heavy = sorted(m for m in ('httpx', 'httpcore', 'modelaudit.probe.runner') "
+        "heavy = sorted(m for m in ('httpx', 'httpcore', 'modelaudit.probe.runner', 'apprise') "
         "if m in sys.modules); "
         "print(code, heavy, file=sys.stderr)"
     )

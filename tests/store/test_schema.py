@@ -108,6 +108,47 @@ EXPECTED_TABLES = {
     ],
     "daily": ["day_ms", "target_id", *SUMMED],
     "target_region": ["target_id", "region", "verdict_ms", "verdict_run"],
+    "alert_watermark": ["scope", "run_id"],
+    "alert_tracker": [
+        "provider",
+        "model",
+        "scope",
+        "confirmed",
+        "confirmed_ms",
+        "last",
+        "last_runs",
+        "last_ms",
+        "bad_runs",
+        "bad_ms",
+        "good_runs",
+        "reason",
+    ],
+    "alert_mark": [
+        "route",
+        "kind",
+        "provider",
+        "model",
+        "scope",
+        "told",
+        "since_ms",
+        "sent_ms",
+    ],
+    "alert_delivery": [
+        "id",
+        "route",
+        "target",
+        "notice",
+        "state",
+        "attempts",
+        "created_ms",
+        "attempt_ms",
+        "done_ms",
+        "error",
+        "pid",
+        "host",
+        "boot_id",
+        "process_start",
+    ],
 }
 EXPECTED_INDEXES = {
     "run_started": ["started_ms"],
@@ -123,6 +164,7 @@ EXPECTED_INDEXES = {
     "change_event_target": ["target_id", "kind", "at_ms"],
     "incident_last": ["last_ms"],
     "run_region": ["region", "started_ms"],
+    "alert_delivery_open": ["state", "id"],
 }
 
 
@@ -157,7 +199,7 @@ def schema(conn: sqlite3.Connection) -> dict[str, Any]:
 def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "h.sqlite3") as store:
         found = schema(store.conn)
-        assert user_version(store.conn) == LATEST == 8
+        assert user_version(store.conn) == LATEST == 9
         assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
@@ -229,8 +271,14 @@ def _seed(conn: sqlite3.Connection, version: int) -> None:
             "UPDATE target SET verdict_ms = ?, verdict_run = 4 WHERE id = 1", (t + 3 * HOUR,)
         )
         conn.execute(
-            "INSERT INTO incident VALUES (1, ?, 2, 'down', ?, NULL, 2)", (t + HOUR, t + 2 * HOUR)
+            "INSERT INTO incident (target_id, start_ms, start_run, verdict, last_ms, end_ms, runs)"
+            " VALUES (1, ?, 2, 'down', ?, NULL, 2)",
+            (t + HOUR, t + 2 * HOUR),
         )
+    if version >= 8:  # regions: the host's name, as migration 8 gives old runs
+        conn.execute("UPDATE run SET region = 'h', agent = 'h'")
+        conn.execute("UPDATE incident SET region = 'h'")
+        conn.execute("INSERT INTO target_region VALUES (1, 'h', ?, 4)", (t + 3 * HOUR,))
     if version >= 6:
         day = t - t % 86_400_000
         conn.executemany(

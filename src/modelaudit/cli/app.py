@@ -45,6 +45,7 @@ def _root(
 
 def _register() -> None:
     from modelaudit.cli import (
+        alerts,
         check,
         config,
         db,
@@ -71,6 +72,7 @@ def _register() -> None:
     app.command("drill")(drill.drill)
     app.command("discover")(discover.discover)
     app.command("init")(init.init)
+    app.add_typer(alerts.app, name="alerts")
 
 
 def _flags_take_no_value() -> None:

@@ -106,3 +106,9 @@ SinceOption = Annotated[
         help="The window, back from now: hours or days, e.g. 24h, 7d, 30d.",
     ),
 ]
+NoAlertsOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-alerts", help="Do not evaluate or send the registry's alerts after the run."
+    ),
+]

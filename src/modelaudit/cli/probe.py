@@ -15,6 +15,7 @@ from modelaudit.cli.options import (
     KindOption,
     MetricsFileOption,
     ModelOption,
+    NoAlertsOption,
     NoStoreOption,
     PingUrlOption,
     ProviderOption,
@@ -73,6 +74,7 @@ def probe(
     metrics_file: MetricsFileOption = None,
     ping_url: PingUrlOption = None,
     region: RegionOption = None,
+    no_alerts: NoAlertsOption = False,
 ) -> int:
     """Probe the models in the registry: availability, latency, and a verdict for each."""
     import contextlib
@@ -94,9 +96,10 @@ def probe(
     origin = fleet.resolve(region, defaults.region)
     location = locate(db, fleet.store_address(defaults.store, loaded.path.parent))
     store = None if no_store else location
-    options = JobOptions(store, metrics_file, ping_url, origin)
+    options = JobOptions(store, metrics_file, ping_url, origin, alerts=not no_alerts)
     lock = location.exclusive(origin) if exclusive else contextlib.nullcontext()
-    with lock, Job(options, console.warn) as job:
+    with lock, Job(options, console.warn, console.info) as job:
+        job.registry = loaded
         return run_once(plan, loaded.sha256, job, chosen, fail_verdicts)
 
 
@@ -120,6 +123,7 @@ def run_once(
     for line in job.last_answers(report):
         console.warn(line)
     code = outcome.exit_code(report, fail_on)
+    job.stored(report)
     job.finish(report, code, summary)
     return code
 

@@ -15,6 +15,7 @@ from modelaudit.cli.options import (
     KindOption,
     MetricsFileOption,
     ModelOption,
+    NoAlertsOption,
     NoStoreOption,
     PingUrlOption,
     ProviderOption,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from modelaudit.metrics.prometheus import MetricsServer
     from modelaudit.probe.plan import Plan
     from modelaudit.schedule.job import Job
+    from modelaudit.schedule.serve import Server
 
 
 def duration(value: str, *, zero: bool = False) -> timedelta:
@@ -79,6 +81,19 @@ def watch(
     ] = "127.0.0.1",
     ping_url: PingUrlOption = None,
     region: RegionOption = None,
+    no_alerts: NoAlertsOption = False,
+    serve_port: Annotated[
+        int | None,
+        typer.Option(
+            "--serve",
+            min=0,
+            max=65535,
+            help="Serve the latest report (/report.html, /report.json), /metrics and a "
+            "shields.io badge per pinned model (/badge/PROVIDER/MODEL.json) on this port "
+            "(0: any free port).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> int:
     """Probe on a schedule until stopped, never overlapping itself; store every run."""
     import asyncio
@@ -97,24 +112,28 @@ def watch(
 
     def plan_source() -> tuple[Plan, str]:
         loaded = registry.load(registry.discover(config))
-        return make_plan(loaded, selection, tuple(kind) if kind else None), loaded.sha256
+        plan = make_plan(loaded, selection, tuple(kind) if kind else None)
+        job.registry = loaded
+        return plan, loaded.sha256
 
     loaded = registry.load(registry.discover(config))
     defaults = loaded.registry.defaults
     origin = fleet.resolve(region, defaults.region)
     location = locate(db, fleet.store_address(defaults.store, loaded.path.parent))
     store = None if no_store else location
-    options = JobOptions(store, metrics_file, ping_url, origin)
+    options = JobOptions(store, metrics_file, ping_url, origin, alerts=not no_alerts)
     voice = Voice(console.info, console.warn, console.error)
-    with location.exclusive(origin), Job(options, console.warn) as job:
+    with location.exclusive(origin), Job(options, console.warn, console.info) as job:
         watcher = Watcher(plan_source, Schedule(interval, spread, count), job, fail_verdicts, voice)
         server = _serve_metrics(job, metrics_host, metrics_port)
+        site = _serve_site(job, metrics_host, serve_port)
         console.info(f"watching: a run every {every} (jitter up to {spread.total_seconds():g} s)")
         try:
             return asyncio.run(watcher.watch())
         finally:
-            if server is not None:
-                server.close()
+            for running in (server, site):
+                if running is not None:
+                    running.close()
 
 
 def _serve_metrics(job: Job, host: str, port: int | None) -> MetricsServer | None:
@@ -130,6 +149,29 @@ def _serve_metrics(job: Job, host: str, port: int | None) -> MetricsServer | Non
         raise UsageError(f"cannot serve metrics on {host}:{port}: {exc.strerror}") from None
     console.info(f"serving metrics on http://{_url_host(host)}:{server.port}/metrics")
     return server
+
+
+def _serve_site(job: Job, host: str, port: int | None) -> Server | None:
+    if port is None:
+        return None
+    from modelaudit.errors import UsageError
+    from modelaudit.metrics.prometheus import MetricsState
+    from modelaudit.schedule.serve import Published, serve
+
+    job.metrics = job.metrics or MetricsState()
+    job.published = Published()
+    if job.registry is not None:
+        registry = job.registry.registry
+        job.published.pinned = frozenset(
+            (p.name, m.id) for p in registry.providers for m in p.models if m.pinned
+        )
+    try:
+        site = serve(job.published, job.metrics, host, port)
+    except OSError as exc:
+        raise UsageError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
+    base = f"http://{_url_host(host)}:{site.port}"
+    console.info(f"serving the report on {base}/report.html, metrics on {base}/metrics")
+    return site
 
 
 def _url_host(host: str) -> str:

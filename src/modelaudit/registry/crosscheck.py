@@ -71,7 +71,48 @@ def crosscheck(data: object) -> list[tuple[Path, str]]:
                 )
             ids.add(model_id)
     problems.extend(_check_fallbacks(providers, known))
+    problems.extend(
+        _check_route_filters(data.get("alerts") if isinstance(data, dict) else None, known)
+    )
     return problems
+
+
+def _check_route_filters(alerts: object, known: dict[str, set[str]]) -> list[tuple[Path, str]]:
+    """A route's filter naming a provider or model the registry does not have would make
+    the route silent, which nobody would notice until the day it mattered."""
+    routes = alerts.get("routes") if isinstance(alerts, dict) else None
+    if not isinstance(routes, dict):
+        return []
+    problems: list[tuple[Path, str]] = []
+    every_id = {model for ids in known.values() for model in ids}
+    for name, route in routes.items():
+        found = route.get("filter") if isinstance(route, dict) else None
+        if not isinstance(found, dict):
+            continue
+        base: Path = ("alerts", "routes", name, "filter")
+        for index, provider in _listed(found.get("providers")):
+            if provider not in known:
+                names = ", ".join(sorted(known)) or "none"
+                problems.append(
+                    ((*base, "providers", index), f"no provider `{provider}` (providers: {names})")
+                )
+        for index, ref in _listed(found.get("models")):
+            provider, _, model = ref.partition("/")
+            if ref in every_id or model in known.get(provider, ()):
+                continue
+            problems.append(
+                (
+                    (*base, "models", index),
+                    f"`{ref}` names no model of the registry (write provider/model or a model id)",
+                )
+            )
+    return problems
+
+
+def _listed(value: object) -> list[tuple[int, str]]:
+    """The text items of a list, with their indexes (the schema reports the others)."""
+    items = value if isinstance(value, list) else []
+    return [(index, item) for index, item in enumerate(items) if isinstance(item, str)]
 
 
 def _check_fallbacks(providers: list[object], known: dict[str, set[str]]) -> list[tuple[Path, str]]:

@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 from modelaudit.errors import ConfigError, UsageError
 from modelaudit.redact import looks_like_key
 from modelaudit.registry import yamlsafe
+from modelaudit.registry.alerting import NOT_A_URL_REF
 from modelaudit.registry.crosscheck import crosscheck, unchecked_provider_conflicts
 from modelaudit.registry.schema import (
     CONFLICTS_ERROR,
@@ -206,6 +207,9 @@ def _problem(document: yamlsafe.Document, error: ErrorDetails) -> YamlProblem:
             return YamlProblem(_position_of(document, path[:5]), path[:5], NOT_A_KEY_REF)
         if kind not in ("value_error", "extra_forbidden"):
             return YamlProblem(_position_of(document, path[:3]), path[:3], CREDENTIAL_FORMS)
+    if path[:2] == ("alerts", "routes") and path[3:4] == ("urls",) and kind != "value_error":
+        # A route's URL reference written as a mapping: never quote what was written.
+        return YamlProblem(_position_of(document, path[:5]), path[:5], NOT_A_URL_REF)
     if kind == "missing":
         parent = path[:-1]
         return YamlProblem(_position_of(document, parent), path, _missing(path))

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from modelaudit.families import FAMILIES
+from modelaudit.registry.alerting import Alerts, Maintenance
 from modelaudit.registry.jurisdictions import COMMON_MISTAKES, ISO_3166_ALPHA2
 from modelaudit.vocabulary import Hosting, ProbeKind, ServerEngine, Weights
 
@@ -387,6 +388,8 @@ class ModelSpec(_Strict):
     slo: SloOverride | None = None
     base_model: str | None = None
     """azure-openai only: the model behind the deployment named by `id`, for lifecycle data."""
+    maintenance: Maintenance = ()
+    """When this model is expected not to serve (besides its provider's windows)."""
     served_as: tuple[str, ...] = ()
     """Other model names a reply for `id` may carry: a gateway's model group or a proxy
     alias (`gpt-4o-mini-2024-07-18` for a LiteLLM group `fast`), or `"*"` for a router
@@ -432,6 +435,8 @@ class ProviderSpec(_Strict):
     ca_bundle: Path | None = None
     """A PEM file of CA certificates to trust for this provider (self-signed servers)."""
     models: tuple[ModelSpec, ...] = Field(min_length=1)
+    maintenance: Maintenance = ()
+    """When every model of this provider is expected not to serve."""
 
     @field_validator("name")
     @classmethod
@@ -653,6 +658,8 @@ class Registry(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     providers: tuple[ProviderSpec, ...] = Field(min_length=1)
     risk: Risk = Field(default_factory=Risk)
+    alerts: Alerts | None = None
+    """Who is told when a model goes, and of what (docs/alerts.md)."""
 
     def provider(self, name: str) -> ProviderSpec | None:
         return next((p for p in self.providers if p.name == name), None)

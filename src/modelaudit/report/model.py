@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from modelaudit import __version__
 from modelaudit.history import Incident, Percentiles
+from modelaudit.report.maintenance import leave_out, periods_by_model
 from modelaudit.report.source import read_evidence
 from modelaudit.report.window import bucket_for, drawn_window, label, window_ending
 from modelaudit.risk import fallbacks
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         VerdictPoint,
         Window,
     )
+    from modelaudit.maintenance import Period
     from modelaudit.registry.schema import Registry
     from modelaudit.risk.assess import Assessment
     from modelaudit.risk.evidence import CeilingTrend, DriftSummary, Evidence
@@ -98,6 +100,8 @@ class ModelView:
     timeline: tuple[TimelinePoint, ...]
     downtime: Downtime | None
     """None when the model had no incident in the window."""
+    maintenance: tuple[Period, ...] = ()
+    """Its maintenance windows inside the report's window (left out of availability)."""
     regions: tuple[RegionalStanding, ...] = ()
     """Each region's view of the model, side by side (one entry per region seen)."""
 
@@ -223,7 +227,8 @@ def build_report(
     """`timelines=False` leaves every model's timeline empty, for a format that does not
     draw them (`render.DRAWS_TIMELINES`): a month of them is a sizable read."""
     window = replace(window_ending(now, span), regions=regions)
-    evidence = read_evidence(reader, window, now)
+    planned = periods_by_model(registry, window)
+    evidence = leave_out(reader, read_evidence(reader, window, now), planned)
     seen = [m.first_seen for m in evidence.models.values() if m.first_seen is not None]
     charted = drawn_window(window, min(seen, default=None))
     bucket = bucket_for(charted.until - charted.since, evidence.cadence)
@@ -232,7 +237,10 @@ def build_report(
     incidents = _incidents(evidence)
     downtime = _downtime(incidents, window)
     views = [
-        _registry_model(a, evidence, tuple(drawn.get(a.key, ())), downtime.get(a.key))
+        replace(
+            _registry_model(a, evidence, tuple(drawn.get(a.key, ())), downtime.get(a.key)),
+            maintenance=planned.get(a.key, ()),
+        )
         for a in assessments.values()
     ]
     views += [

@@ -12,6 +12,9 @@ from modelaudit.risk.stats import percent
 ZERO = timedelta(0)
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from modelaudit.maintenance import Period
     from modelaudit.report.model import LatencyView, ModelView, Report
     from modelaudit.risk.evidence import DriftSummary
     from modelaudit.risk.portfolio import DrillResult, PinnedOutcome
@@ -211,3 +214,16 @@ def regional(report: Report) -> tuple[list[str], list[list[str]]]:
 
 def withdrawal_lines(report: Report) -> list[str]:
     return [f"{w.ref}: {w.text}" for w in report.withdrawals]
+
+
+def maintenance(periods: Sequence[Period]) -> str:
+    """`maintenance: 2 windows, 4 h (left out of availability)`; "" without any."""
+    if not periods:
+        return ""
+    from modelaudit.maintenance import total
+
+    count = len(periods)
+    return (
+        f"maintenance: {count} window{'s' if count != 1 else ''}, {duration(total(periods))} "
+        "(left out of availability)"
+    )

@@ -10,16 +10,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from modelaudit.probe.runner import Observer
-from modelaudit.vocabulary import Verdict
+from modelaudit.vocabulary import RunStatus, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
     from types import TracebackType
 
+    from modelaudit.alerts.service import Alerting
     from modelaudit.metrics.prometheus import MetricsState
     from modelaudit.probe.result import RunReport
+    from modelaudit.registry.loader import LoadedRegistry
     from modelaudit.schedule.ping import Pinger
+    from modelaudit.schedule.serve import Published
     from modelaudit.store.backends import StoreLocation
     from modelaudit.store.base import Origin, Store
     from modelaudit.store.recorder import StoreRecorder
@@ -35,25 +38,42 @@ class JobOptions:
     ping_url: str | None = None
     origin: Origin | None = None
     """The agent's region and id, stamped on its runs and metrics (None: the host name)."""
+    alerts: bool = True
+    """Evaluate the registry's `alerts:` after each stored run (`--no-alerts`: False)."""
 
 
 class Job:
     """Open for the life of the command (a context manager); `run()` gives each run its
     observer and `finish()` its side effects."""
 
-    def __init__(self, options: JobOptions, warn: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        options: JobOptions,
+        warn: Callable[[str], None],
+        info: Callable[[str], None] | None = None,
+    ) -> None:
         from modelaudit.schedule.ping import Pinger
 
         self.options = options
         self.warn = warn
+        self.info = info or warn
         self.pinger: Pinger | None = Pinger(options.ping_url, warn) if options.ping_url else None
         self.store: Store | None = None
         self.recorder: StoreRecorder | None = None
         self.metrics: MetricsState | None = None
+        self.registry: LoadedRegistry | None = None
+        """The registry of the next run (alert routes, maintenance windows)."""
+        self.alerting: Alerting | None = None
+        self.published: Published | None = None
+        """What `watch --serve` shows, refreshed after each run."""
 
     def __enter__(self) -> Job:
         if self.options.store is not None:
             self.store = self.options.store.open()
+            if self.options.alerts:
+                from modelaudit.alerts.service import Alerting
+
+                self.alerting = Alerting(self.store, self.warn, self.info)
         return self
 
     def __exit__(
@@ -100,6 +120,37 @@ class Job:
             self._write_metrics(path, self.metrics)
         if self.pinger is not None and exit_code is not None:
             self.pinger.finish(exit_code, summary)
+
+    def stored(self, report: RunReport) -> None:
+        """Once the run is stored, in the thread that owns the store: tell the alert routes
+        what it changed, and refresh what `watch --serve` shows. A run stopped on purpose
+        does neither (its verdicts are partial, and the exit must be quick)."""
+        if report.status is RunStatus.INTERRUPTED:
+            return
+        self._alert(report)
+        if self.published is not None and self.store is not None and self.registry is not None:
+            self.published.refresh(self.registry.registry, self.store, self.warn)
+
+    def _alert(self, report: RunReport) -> None:
+        recorder, loaded = self.recorder, self.registry
+        if self.alerting is None or loaded is None or loaded.registry.alerts is None:
+            return
+        if recorder is None or recorder.run_id is None or recorder.failed:
+            self.warn("alerts were not evaluated: this run is not in the history store")
+            return
+        self.alerting.after_run(
+            loaded.registry, loaded.path.parent, report, recorder.run_id, self._scope()
+        )
+
+    def _scope(self) -> str:
+        """The region alerts follow this agent's verdicts in: its region when one was set,
+        "" for a machine probing alone (whose region is just its host name)."""
+        import socket
+
+        origin = self.options.origin
+        if origin is None or origin.region == (socket.gethostname() or "localhost"):
+            return ""
+        return origin.region
 
     def _write_metrics(self, path: Path, metrics: MetricsState) -> None:
         from modelaudit.metrics.prometheus import write_textfile

@@ -158,4 +158,5 @@ class Watcher:
             await asyncio.to_thread(self.job.finish, report, None, summary)
             return
         code = outcome.exit_code(report, self.fail_on)
+        self.job.stored(report)  # the store's own thread; bounded by the send timeout
         await asyncio.to_thread(self.job.finish, report, code, summary)

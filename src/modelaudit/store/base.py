@@ -10,7 +10,9 @@ is open; everything here is values and protocols (no connection, cursor or SQL d
 * `Maintenance`: `db check`, `db prune`, `db export`.
 * `HistoryReader`: what a time window holds, for the report, the drills and the risk score
   (the values are in `modelaudit.history`).
-* `Store`: all four over one open store; `Backend`: how `--db` opens one, and the lock of
+* `AlertLog`: what alerting remembers between runs (trackers, what each route was told)
+  and the messages waiting to be delivered (values in `modelaudit.alerts.state`).
+* `Store`: all five over one open store; `Backend`: how `--db` opens one, and the lock of
   scheduled runs. Backends are registered in `modelaudit.store.backends`.
 
 Every method raises `StoreError` (or `UsageError` for a bad reference) when the backend
@@ -24,11 +26,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from contextlib import AbstractContextManager
     from datetime import datetime, timedelta
     from types import TracebackType
 
+    from modelaudit.alerts.state import AlertOverview, AlertSnapshot, AlertUpdate, Delivery
     from modelaudit.history import (
         CatalogChange,
         DriftEvent,
@@ -298,7 +301,42 @@ class HistoryReader(Protocol):
         ...
 
 
-class Store(RunWriter, RunLog, Maintenance, Protocol):
+class AlertLog(Protocol):
+    """Alerting's memory. An evaluation reads and writes in one transaction, so two
+    processes evaluating at once never both tell the same transition; a message is
+    claimed (`sending`) by one process before it is sent, and settled after."""
+
+    def update_alerts(
+        self, scope: str, decide: Callable[[AlertSnapshot], AlertUpdate]
+    ) -> AlertUpdate:
+        """In one write transaction: read what is remembered for `scope`, call `decide`
+        (pure, quick) and store what it returns (trackers, route marks, the watermark,
+        new `pending` deliveries). Returns it."""
+        ...
+
+    def claim_deliveries(self, limit: int) -> list[Delivery]:
+        """Mark up to `limit` deliveries `sending` for this process, oldest first, and return
+        them: every `pending` one, and every `sending` one whose claiming process is gone
+        (those come back with `repeat`: the service may have had them)."""
+        ...
+
+    def settle_delivery(
+        self, delivery_id: int, *, sent: bool, error: str | None, at: datetime
+    ) -> None:
+        """After an attempt: `sent`, or back to `pending` with the error (redacted) for the
+        next run to retry."""
+        ...
+
+    def drop_delivery(self, delivery_id: int, reason: str, at: datetime) -> None:
+        """A delivery whose route or URL left the registry: kept, never sent."""
+        ...
+
+    def alert_overview(self) -> AlertOverview:
+        """Open alerts (route marks) and deliveries not yet sent."""
+        ...
+
+
+class Store(RunWriter, RunLog, Maintenance, AlertLog, Protocol):
     """One open store: a context manager that closes it. Opening it brings the schema up
     to date and sweeps runs whose process died (`swept`)."""
 

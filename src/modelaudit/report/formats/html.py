@@ -417,6 +417,7 @@ def _model_detail(index: int, m: ModelView, starts: list[datetime], ids: Ids) ->
         f"family: {m.family}" if m.family else "",
         f"retires: {m.retires.isoformat()}" if m.retires else "",
         f"availability: {text.availability(m.availability)}, {m.excluded} excluded",
+        text.maintenance(m.maintenance),
         f"SLO: {percent(m.slo_availability)}, p95 {text.ms(m.slo_p95_latency_ms)}"
         if m.slo_availability is not None
         else "",

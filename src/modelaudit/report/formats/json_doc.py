@@ -165,6 +165,16 @@ def _ceiling_json(trend: CeilingTrend) -> dict[str, Any]:
 
 def model_json(m: ModelView) -> dict[str, Any]:
     verdict = m.last_verdict
+    planned = (
+        {
+            "maintenance": [
+                {"start": iso(p.start), "end": iso(p.end), "reason": p.reason}
+                for p in m.maintenance
+            ]
+        }
+        if m.maintenance
+        else {}
+    )
     return {
         "provider": m.provider,
         "model": m.model,
@@ -228,6 +238,7 @@ def model_json(m: ModelView) -> dict[str, Any]:
             }
             for r in m.regions
         ],
+        **planned,
     }
 
 

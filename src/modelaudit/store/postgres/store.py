@@ -23,20 +23,21 @@ from modelaudit.redact import redact
 from modelaudit.store import liveness
 from modelaudit.store.base import Origin
 from modelaudit.store.incidents import INCIDENT_VERDICTS, NEUTRAL_VERDICTS, Point, Span, follow
-from modelaudit.store.postgres import db, sums
+from modelaudit.store.postgres import alerts, db, sums
 from modelaudit.store.postgres.backend import describe
 from modelaudit.store.postgres.labels import Labels, ensure_strings, ensure_targets
 from modelaudit.store.postgres.migrations import migrate, schema_version
 from modelaudit.vocabulary import RunStatus, Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from datetime import timedelta
     from types import TracebackType
 
     import psycopg
     from psycopg_pool import ConnectionPool
 
+    from modelaudit.alerts.state import AlertOverview, AlertSnapshot, AlertUpdate, Delivery
     from modelaudit.history import ModelKey
     from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
     from modelaudit.store.base import (
@@ -549,6 +550,32 @@ class PostgresStore:
         return [self.labels.ids.get(r, -1) for r in sorted(regions)]
 
     # --- maintenance -------------------------------------------------------------------------
+
+    # --- alerting ------------------------------------------------------------------------
+
+    @db.translated
+    def update_alerts(
+        self, scope: str, decide: Callable[[AlertSnapshot], AlertUpdate]
+    ) -> AlertUpdate:
+        return alerts.update(self.pool, scope, decide)
+
+    @db.translated
+    def claim_deliveries(self, limit: int) -> list[Delivery]:
+        return alerts.claim(self.pool, limit, datetime.now(UTC))
+
+    @db.translated
+    def settle_delivery(
+        self, delivery_id: int, *, sent: bool, error: str | None, at: datetime
+    ) -> None:
+        alerts.settle(self.pool, delivery_id, sent=sent, error=error, at=at)
+
+    @db.translated
+    def drop_delivery(self, delivery_id: int, reason: str, at: datetime) -> None:
+        alerts.drop(self.pool, delivery_id, reason, at)
+
+    @db.translated
+    def alert_overview(self) -> AlertOverview:
+        return alerts.overview(self.pool)
 
     @db.translated
     def check(self) -> CheckReport:

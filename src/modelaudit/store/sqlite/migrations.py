@@ -275,6 +275,65 @@ def _v8_regions(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v9_alert_state(conn: sqlite3.Connection) -> None:
+    """Alerting's memory (`modelaudit.alerts.state`): trackers per model and scope, what
+    each route was told, the run last applied per scope, and the deliveries (the outbox:
+    pending, sending with the claiming process, sent, dropped)."""
+    _execute_all(
+        conn,
+        """
+        CREATE TABLE alert_watermark (
+            scope TEXT PRIMARY KEY,
+            run_id INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE alert_tracker (
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            confirmed TEXT,
+            confirmed_ms INTEGER,
+            last TEXT,
+            last_runs INTEGER NOT NULL,
+            last_ms INTEGER,
+            bad_runs INTEGER NOT NULL,
+            bad_ms INTEGER,
+            good_runs INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (scope, provider, model)
+        ) WITHOUT ROWID;
+        CREATE TABLE alert_mark (
+            route TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            told TEXT NOT NULL,
+            since_ms INTEGER NOT NULL,
+            sent_ms INTEGER NOT NULL,
+            PRIMARY KEY (route, kind, provider, model, scope)
+        ) WITHOUT ROWID;
+        CREATE TABLE alert_delivery (
+            id INTEGER PRIMARY KEY,
+            route TEXT NOT NULL,
+            target TEXT NOT NULL,
+            notice TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'dropped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_ms INTEGER NOT NULL,
+            attempt_ms INTEGER,
+            done_ms INTEGER,
+            error TEXT,
+            pid INTEGER,
+            host TEXT,
+            boot_id TEXT,
+            process_start TEXT
+        );
+        CREATE INDEX alert_delivery_open ON alert_delivery (state, id)
+            WHERE state IN ('pending', 'sending');
+        """,
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v1_runs_and_attempts,
     _v2_catalog_snapshots,
@@ -284,6 +343,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v6_daily_sums,
     _v7_incident_bounds,
     _v8_regions,
+    _v9_alert_state,
 )
 LATEST = len(MIGRATIONS)
 

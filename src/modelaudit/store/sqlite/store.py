@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from modelaudit import __version__
@@ -20,7 +21,7 @@ from modelaudit.redact import generation as redact_generation
 from modelaudit.redact import redact
 from modelaudit.store import liveness
 from modelaudit.store.base import Origin, RunIdentity
-from modelaudit.store.sqlite import changes, daily, export, incidents, runs
+from modelaudit.store.sqlite import alerts, changes, daily, export, incidents, runs
 from modelaudit.store.sqlite.db import (
     connect,
     from_ms,
@@ -36,10 +37,11 @@ from modelaudit.vocabulary import RunStatus
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Callable, Iterable, Iterator
-    from datetime import datetime, timedelta
+    from datetime import timedelta
     from pathlib import Path
     from types import TracebackType
 
+    from modelaudit.alerts.state import AlertOverview, AlertSnapshot, AlertUpdate, Delivery
     from modelaudit.history import ModelKey
     from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult
     from modelaudit.store.base import (
@@ -366,6 +368,32 @@ class SqliteStore:
             "SELECT id FROM target WHERE provider = ? AND model = ?", model
         ).fetchone()
         return [] if row is None else runs.model_runs(self.conn, int(row[0]), limit, regions)
+
+    # --- alerting ------------------------------------------------------------------------
+
+    @translated
+    def update_alerts(
+        self, scope: str, decide: Callable[[AlertSnapshot], AlertUpdate]
+    ) -> AlertUpdate:
+        return alerts.update(self.conn, scope, decide)
+
+    @translated
+    def claim_deliveries(self, limit: int) -> list[Delivery]:
+        return alerts.claim(self.conn, limit, datetime.now(UTC))
+
+    @translated
+    def settle_delivery(
+        self, delivery_id: int, *, sent: bool, error: str | None, at: datetime
+    ) -> None:
+        alerts.settle(self.conn, delivery_id, sent=sent, error=error, at=at)
+
+    @translated
+    def drop_delivery(self, delivery_id: int, reason: str, at: datetime) -> None:
+        alerts.drop(self.conn, delivery_id, reason, at)
+
+    @translated
+    def alert_overview(self) -> AlertOverview:
+        return alerts.overview(self.conn)
 
     # --- maintenance -----------------------------------------------------------------------
 
