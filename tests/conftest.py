@@ -4,12 +4,41 @@ no colour, a fixed terminal width. Nothing here may reach beyond 127.0.0.1."""
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import netguard
+
 # Real-server fixtures (llamacpp_server, litellm_server...) and the `netns` marker's skip.
 pytest_plugins = ("tests.realservers", "tests.netns", "tests.pgserver")
+
+# Nothing a test runs may reach beyond loopback: this process, and every modelaudit
+# subprocess a test starts (through PYTHONPATH and the guard's log file), see tests/netguard.py.
+_GUARD_LOG = Path(tempfile.mkdtemp(prefix="modelaudit-netguard-")) / "violations.log"
+_GUARD_LOG.touch()
+netguard.install()
+os.environ[netguard.ENV] = str(_GUARD_LOG)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (netguard.site_dir(), os.environ.get("PYTHONPATH")) if p
+)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only() -> Iterator[None]:
+    """Fail the test if it, or a modelaudit process it started, tried to leave loopback."""
+    seen_here = len(netguard.violations)
+    seen_log = _GUARD_LOG.stat().st_size
+    yield
+    here = netguard.violations[seen_here:]
+    with _GUARD_LOG.open(encoding="utf-8") as log:
+        log.seek(seen_log)
+        logged = log.read().splitlines()
+    if here or logged:
+        pytest.fail(f"the test tried to reach beyond loopback: {[*here, *logged]}")
+
 
 # Variables a developer may have exported that must never reach a test. The suite's own
 # switches (MODELAUDIT_REQUIRE_*, MODELAUDIT_SKIP_*, MODELAUDIT_TEST_*) are kept.

@@ -16,8 +16,13 @@ from pathlib import Path
 
 from modelaudit.families import FAMILIES
 from modelaudit.families.base import Credential
-from modelaudit.redact import register_secret
+from modelaudit.fileio import FileError, read_text
+from modelaudit.redact import MIN_SECRET_CHARS, register_secret
+from modelaudit.registry.paths import from_registry
 from modelaudit.registry.schema import CredentialsRef, KeyRef, ProviderSpec
+
+MAX_KEY_FILE_BYTES = 64 * 1024
+"""Larger than any key or token (a JWT is a few KiB); a bigger file is not a key file."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,7 @@ def read(provider: ProviderSpec, base_dir: Path) -> Credential | None:
 def _is_set(ref: KeyRef, base_dir: Path) -> bool:
     if ref.source == "env":
         return ref.name in os.environ
-    path = Path(ref.name).expanduser()
-    return (path if path.is_absolute() else base_dir / path).exists()
+    return from_registry(ref.name, base_dir).exists()
 
 
 def read_key(ref: KeyRef, base_dir: Path) -> str:
@@ -93,10 +97,6 @@ def read_key(ref: KeyRef, base_dir: Path) -> str:
     return value
 
 
-_MASKED_PIECE = 8
-"""Pieces of a broken key this long are masked too (shorter ones would mask common words)."""
-
-
 def _check_header_safe(value: str, ref: KeyRef) -> None:
     """A key goes into an HTTP header, which carries visible ASCII only: a pasted
     zero-width space or a second line would fail every request, or worse, put part of the
@@ -105,7 +105,7 @@ def _check_header_safe(value: str, ref: KeyRef) -> None:
     if bad is None:
         return
     for piece in re.split(r"[^ -~]+", value):
-        if len(piece) >= _MASKED_PIECE:
+        if len(piece) >= MIN_SECRET_CHARS:
             register_secret(piece)
     source = ref.name if ref.source == "env" else f"key file {ref.name}"
     raise LookupError(
@@ -128,12 +128,10 @@ def read_referenced_file(name: str, base_dir: Path, what: str) -> str:
     """The text of a `file:` reference (a key, a notification URL), or LookupError naming
     `what` and the path as written (never the contents). The path is relative to the
     registry's directory; `~` is expanded."""
-    path = Path(name).expanduser()
-    path = path if path.is_absolute() else base_dir / path
+    path = from_registry(name, base_dir)
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LookupError(f"{what} {name} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise LookupError(f"{what} {name} cannot be read: {reason}") from None
+        return read_text(path, MAX_KEY_FILE_BYTES)  # a regular file, capped: no FIFO, no /dev/zero
+    except FileError as exc:
+        if exc.missing:
+            raise LookupError(f"{what} {name} does not exist") from None
+        raise LookupError(f"{what} {name} cannot be used ({exc.reason})") from None

@@ -48,5 +48,13 @@ class StoreError(ModelauditError):
         self.reason = reason or message
 
 
+class StoreUnavailable(StoreError):  # noqa: N818 - reads as the state it is
+    """The history database cannot be used for a reason outside it (a full disk, a
+    read-only file system, permissions, a path that is not a file): an I/O problem, exit 2,
+    not a damaged database."""
+
+    exit_code = ExitCode.USAGE
+
+
 class LockedError(ModelauditError):
     exit_code = ExitCode.LOCKED

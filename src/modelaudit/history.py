@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
+from modelaudit.vocabulary import AVAILABILITY_KINDS, SUCCESS_CLASSES, ErrorClass, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import timedelta
 
-AVAILABILITY_KINDS = frozenset({ProbeKind.COMPLETION, ProbeKind.STREAM, ProbeKind.HEALTH})
-SUCCESS_CLASSES = frozenset({ErrorClass.OK, ErrorClass.CONTENT_FILTERED})
+__all__ = ["AVAILABILITY_KINDS", "SUCCESS_CLASSES"]  # where the stores have read them from
 EXCLUDED_CLASSES = frozenset(
     {
         ErrorClass.RATE_LIMITED,

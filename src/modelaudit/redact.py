@@ -2,8 +2,18 @@
 
 Keys are registered here the moment they are read (`credentials.resolve`), so anything
 printed, logged, stored or reported passes through `redact` and cannot carry them, even
-when a server echoes a key back in an error message. Key-shaped tokens of the common
-vendors are masked too, as a second line of defence.
+when a server echoes a key back in an error message, in another case, or a piece of it.
+Key-shaped tokens of the common vendors, keys in query strings and echoed auth headers, and
+the password of a URL's user-info (and a user name long enough to be a token) are masked
+too, as a second line of defence.
+
+`redact` works on values (one string), never on a serialized document: a JSON, XML or HTML
+text is made of escapes a pattern could cut in half. `modelaudit.outgoing` applies it to
+every string of a document before it is serialized.
+
+A key shorter than `MIN_SECRET_CHARS` is treated as public: such keys are placeholders
+(`ollama`, `sk-1234`, `none`), guessable by anyone, and masking them would mask ordinary
+words everywhere (a provider named `ollama`).
 """
 
 from __future__ import annotations
@@ -39,15 +49,21 @@ _PARAM_WORDS = ("key=", "token=", "bearer", "-key:")
 """Each alternative of _KEY_PARAMS holds one of these, in any case. (No other character
 matches their letters case-insensitively; only `i` has such twins, hence no `api`.)"""
 
+# `scheme://user:password@host`: a ping URL, a proxy, a Location header.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^\s/?#@\[\]:]*)(:[^\s/?#@\[\]]*)?@")
+
+MIN_SECRET_CHARS = 12
+"""Keys shorter than this are public (see the module's docstring)."""
+
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
 
 def register_secret(value: str) -> None:
-    """Remember a secret so that `redact` masks it everywhere from now on."""
-    if len(value) >= 4:
+    """Remember a secret so that `redact` masks it everywhere from now on (in any case)."""
+    if len(value) >= MIN_SECRET_CHARS:
         with _lock:
-            _secrets.add(value)
+            _secrets.add(_fold(value))
 
 
 def generation() -> int:
@@ -67,19 +83,30 @@ _SEED = 6
 
 
 def redact(text: str) -> str:
+    """`text` with every registered key (whole, in any case, or a run of `_FRAGMENT` of its
+    characters), every vendor-shaped key, query-string or header key and URL user-info
+    masked."""
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-        if len(secret) > _FRAGMENT:
-            text = _mask_fragments(text, secret)
+    if secrets:
+        text = _mask_secrets(text, secrets)
+    if "://" in text and "@" in text:
+        text = _USERINFO.sub(_without_credentials, text)
     shapes = _KEY_SHAPES if _may_hold_zhipu_key(text) else _PREFIXED_ONLY
     text = shapes.sub(MASK, text)
     lowered = text.lower()
     if not any(word in lowered for word in _PARAM_WORDS):
         return text
     return _KEY_PARAMS.sub(lambda m: m.group(1) + MASK, text)
+
+
+def _without_credentials(match: re.Match[str]) -> str:
+    """`scheme://user:password@` with the password masked, and the user too when it is long
+    enough to be a token (`https://TOKEN@host`); a short user name (`probe@`) is public, as
+    a short key is."""
+    scheme, user, password = match.group(1), match.group(2), match.group(3)
+    shown = user if len(user) < MIN_SECRET_CHARS else MASK
+    return f"{scheme}{shown}{':' + MASK if password is not None else ''}@"
 
 
 def _may_hold_zhipu_key(text: str) -> bool:
@@ -92,7 +119,28 @@ def _may_hold_zhipu_key(text: str) -> bool:
     return False
 
 
-def _mask_fragments(text: str, secret: str) -> str:
+def _fold(text: str) -> str:
+    """`text` in lower case, character for character (so positions still match `text`):
+    the few characters whose lower case is longer (`İ`) are kept as they are."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+def _mask_secrets(text: str, secrets: list[str]) -> str:
+    """Mask every run of `_FRAGMENT` or more characters of a secret (the whole secret is
+    such a run), comparing case-insensitively."""
+    folded = _fold(text)
+    spans: list[tuple[int, int]] = []
+    for secret in secrets:
+        spans += _fragments(folded, secret)
+    for start, end in reversed(_merged(spans)):
+        text = text[:start] + MASK + text[end:]
+    return text
+
+
+def _fragments(text: str, secret: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for offset in range(0, len(secret) - _SEED + 1, _SEED):
         seed = secret[offset : offset + _SEED]
@@ -102,9 +150,7 @@ def _mask_fragments(text: str, secret: str) -> str:
             if end - start >= _FRAGMENT:
                 spans.append((start, end))
             at = text.find(seed, at + 1)
-    for start, end in reversed(_merged(spans)):
-        text = text[:start] + MASK + text[end:]
-    return text
+    return spans
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

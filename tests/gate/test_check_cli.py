@@ -307,7 +307,7 @@ def test_every_format_through_the_cli_carries_no_key_even_when_echoed(
 @pytest.mark.usefixtures("keyed")
 @pytest.mark.parametrize(
     ("summary", "reason"),
-    [("missing-dir/summary.md", "No such file or directory"), (".", "Is a directory")],
+    [("missing-dir/summary.md", "its directory does not exist"), (".", "is a directory")],
 )
 def test_an_unwritable_step_summary_warns_and_keeps_the_verdict(
     summary: str,

@@ -3,7 +3,9 @@ own line, escaped for where they go, and free of secrets."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,7 +14,6 @@ import jsonschema
 import pytest
 import xmlschema
 
-from modelaudit.cli import console
 from modelaudit.exitcodes import ExitCode
 from modelaudit.gate.decide import Policy, Status
 from modelaudit.gate.formats import CheckFormat, formatter, github, sarif
@@ -76,7 +77,7 @@ def test_everything_has_one_pin_per_severity() -> None:
 
 @pytest.mark.parametrize("schema", ["JUnit.xsd", "junit-10.xsd"])
 def test_junit_is_valid_against_the_ant_and_jenkins_schemas(schema: str) -> None:
-    document = formatter(CheckFormat.JUNIT).render(everything())
+    document = formatter(CheckFormat.JUNIT, io.StringIO()).render(everything())
 
     xmlschema.XMLSchema(SCHEMAS / schema).validate(document)
 
@@ -84,7 +85,7 @@ def test_junit_is_valid_against_the_ant_and_jenkins_schemas(schema: str) -> None
 def test_junit_fails_errors_and_skips_the_right_testcases() -> None:
     import xml.etree.ElementTree as ET
 
-    root = ET.fromstring(formatter(CheckFormat.JUNIT).render(everything()))  # noqa: S314 - ours
+    root = ET.fromstring(formatter(CheckFormat.JUNIT, io.StringIO()).render(everything()))  # noqa: S314 - ours
 
     assert root.tag == "testsuite"
     assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == (
@@ -114,7 +115,7 @@ def test_junit_fails_errors_and_skips_the_right_testcases() -> None:
 def test_junit_carries_the_warning_of_a_pin_that_passes_with_one() -> None:
     import xml.etree.ElementTree as ET
 
-    root = ET.fromstring(formatter(CheckFormat.JUNIT).render(everything()))  # noqa: S314 - ours
+    root = ET.fromstring(formatter(CheckFormat.JUNIT, io.StringIO()).render(everything()))  # noqa: S314 - ours
 
     # m3 is down, which fails the build only with --fail-on down: a pass with a warning.
     assert list(root.find("testcase[@name='m3']") or []) == []
@@ -129,7 +130,7 @@ def test_junit_carries_the_warning_of_a_pin_that_passes_with_one() -> None:
 
 def test_sarif_is_valid_sarif_2_1_0() -> None:
     schema = json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
-    log = json.loads(formatter(CheckFormat.SARIF).render(everything()))
+    log = json.loads(formatter(CheckFormat.SARIF, io.StringIO()).render(everything()))
 
     jsonschema.Draft4Validator(
         schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER
@@ -139,7 +140,7 @@ def test_sarif_is_valid_sarif_2_1_0() -> None:
 
 def test_sarif_results_sit_on_the_pins_lines_with_stable_rule_ids() -> None:
     report = everything()
-    log = json.loads(formatter(CheckFormat.SARIF).render(report))
+    log = json.loads(formatter(CheckFormat.SARIF, io.StringIO()).render(report))
 
     (run,) = log["runs"]
     rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
@@ -170,7 +171,7 @@ def test_sarif_fingerprints_survive_moved_lines_and_passing_days() -> None:
     seen = {pin.key: Observation(Verdict.UP, "listed")}
 
     def prints(p: Pin) -> list[str]:
-        log = json.loads(formatter(CheckFormat.SARIF).render(report_of((p,), seen)))
+        log = json.loads(formatter(CheckFormat.SARIF, io.StringIO()).render(report_of((p,), seen)))
         return [r["partialFingerprints"][sarif.FINGERPRINT_KEY] for r in log["runs"][0]["results"]]
 
     other = replace(pin, model="m2")
@@ -251,7 +252,7 @@ def test_the_step_summary_is_appended_when_github_gives_a_file(
     summary.write_text("# earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
 
-    formatter(CheckFormat.GITHUB).emit(everything(), console.data)
+    formatter(CheckFormat.GITHUB, sys.stdout).write(everything())
 
     text = summary.read_text()
     assert text.startswith("# earlier step\n### modelaudit check: exit 1: ")
@@ -283,7 +284,7 @@ def test_the_step_summary_renders_code_as_code_and_text_as_text() -> None:
 def test_no_step_summary_without_the_variable(
     isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    formatter(CheckFormat.GITHUB).emit(everything(), console.data)
+    formatter(CheckFormat.GITHUB, sys.stdout).write(everything())
 
     assert sorted(p.name for p in isolated_env.iterdir()) == []
     assert "modelaudit check: 6 pinned models" in capsys.readouterr().out
@@ -293,7 +294,7 @@ def test_no_step_summary_without_the_variable(
 
 
 def test_json_is_versioned_and_says_why_for_each_pin() -> None:
-    document = json.loads(formatter(CheckFormat.JSON).render(everything()))
+    document = json.loads(formatter(CheckFormat.JSON, io.StringIO()).render(everything()))
 
     assert document["schema_version"] == 1
     assert (document["exit_code"], document["today"]) == (1, "2026-11-29")
@@ -328,7 +329,7 @@ def test_text_lists_the_worst_first_and_ends_with_the_exit_code() -> None:
         pins[1].key: Observation(Verdict.GONE, "catalog: not in the catalog (2 models listed)"),
     }
 
-    text = formatter(CheckFormat.TEXT).render(report_of(pins, seen))
+    text = formatter(CheckFormat.TEXT, io.StringIO()).render(report_of(pins, seen))
 
     assert text.splitlines() == [
         "modelaudit check: 2 pinned models in providers.yaml, as of 2026-11-29 "
@@ -359,7 +360,7 @@ def test_no_format_carries_a_key_even_when_a_provider_echoes_it(
     echoed = f"catalog: 401 Incorrect API key provided: {CANARY}"
     seen = {pin.key: Observation(Verdict.BLOCKED, echoed, ErrorClass.AUTH_FAILED)}
 
-    formatter(kind).emit(report_of((pin,), seen), console.data)
+    formatter(kind, sys.stdout).write(report_of((pin,), seen))
 
     out = capsys.readouterr().out
     assert "Incorrect API key provided" in out

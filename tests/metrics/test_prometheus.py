@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -92,10 +93,11 @@ def test_an_unreadable_metrics_file_starts_the_counters_afresh(tmp_path: Path) -
     prom = tmp_path / "m.prom"
     prom.write_text("this is { not the exposition format\n")
 
-    state = read_textfile(prom)
+    state, problem = read_textfile(prom)
 
     assert state.latency == {}
     assert state.last_run is None
+    assert problem is not None
 
 
 def test_an_interrupted_run_updates_only_what_it_reached() -> None:
@@ -125,3 +127,81 @@ def test_an_interrupted_run_updates_only_what_it_reached() -> None:
 
 def _run(status: RunStatus, verdicts: dict[str, Verdict], results: list[ProbeResult]) -> RunReport:
     return replace(report(at(), verdicts, status), results=tuple(results))
+
+
+# --- the /metrics endpoint ------------------------------------------------------------------
+
+
+def _scrape(port: int) -> int:
+    import httpx
+
+    return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code
+
+
+def test_idle_scrapers_hold_a_bounded_number_of_threads() -> None:
+    import socket
+    import threading
+
+    from modelaudit.metrics import prometheus
+    from tests.fakes import wait_until
+
+    server = prometheus.serve(MetricsState(), "127.0.0.1", 0)
+    threads_before = threading.active_count()
+    most = threads_before + prometheus.MAX_CONNECTIONS
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(40)]
+    try:
+        wait_until(lambda: threading.active_count() >= most, timeout_s=10)
+        # The connections beyond the bound are closed at once, not given a thread.
+        assert threading.active_count() <= most
+        wait_until(lambda: _hung_up(idle) >= 40 - prometheus.MAX_CONNECTIONS, timeout_s=10)
+    finally:
+        for sock in idle:
+            sock.close()
+        server.close()
+
+
+def _hung_up(sockets: list[Any]) -> int:
+    """How many of `sockets` the server closed (readable, with nothing to read)."""
+    import select
+    import socket
+
+    readable, _, _ = select.select(sockets, [], [], 0)
+    return sum(sock.recv(1, socket.MSG_PEEK) == b"" for sock in readable)
+
+
+def test_an_idle_scraper_is_dropped_after_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from modelaudit.metrics import prometheus
+
+    monkeypatch.setattr(prometheus._Handler, "timeout", 0.3)  # the idle timeout, shortened
+    server = prometheus.serve(MetricsState(), "127.0.0.1", 0)
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.settimeout(10)
+            assert sock.recv(1) == b""  # the server hung up on the silent client
+        assert _scrape(server.port) == 200
+    finally:
+        server.close()
+
+
+def _scrape_or_zero(port: int) -> int:
+    import httpx
+
+    try:
+        return _scrape(port)
+    except httpx.HTTPError:
+        return 0
+
+
+def test_metrics_are_served_and_anything_else_is_404() -> None:
+    import httpx
+
+    from modelaudit.metrics import prometheus
+
+    server = prometheus.serve(MetricsState(), "127.0.0.1", 0)
+    try:
+        assert _scrape(server.port) == 200
+        assert httpx.get(f"http://127.0.0.1:{server.port}/other", timeout=5).status_code == 404
+    finally:
+        server.close()

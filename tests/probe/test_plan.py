@@ -23,7 +23,7 @@ providers:
 
 @pytest.mark.parametrize(
     ("content", "why"),
-    [(None, "No such file or directory"), ("not a certificate\n", "not a PEM file")],
+    [(None, "does not exist"), ("not a certificate\n", "not a PEM file")],
 )
 @pytest.mark.parametrize("args", [["-f", "json"], ["--dry-run"]])
 def test_a_ca_bundle_that_cannot_be_loaded_is_a_registry_problem(

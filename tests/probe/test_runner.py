@@ -1056,3 +1056,23 @@ def test_a_key_no_header_can_carry_skips_its_provider_and_never_shows(
     assert run.verdict("local")["verdict"] == "up"  # the other providers' results are kept
     for piece in key.replace("\u200b", "\n").split("\n"):
         assert not piece or piece not in run.out + run.err
+
+
+def test_the_run_reads_its_times_from_the_clock_it_is_given(
+    isolated_env: Path, online: str, openai_key: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from modelaudit.probe import runner
+    from modelaudit.probe.plan import Selection, make_plan
+    from modelaudit.registry import load
+
+    fixed = datetime(2031, 5, 4, 3, 2, 1, tzinfo=UTC)
+    with FakeOpenAI(key=openai_key, models=["gpt-4o"]) as fake:
+        path = openai_registry(isolated_env, fake, ["gpt-4o"], online)
+        plan = make_plan(load(path), Selection(), None)
+
+        report = runner.run_sync(plan, clock=lambda: fixed)
+
+    assert report.started_at == report.finished_at == fixed
+    assert {a.started_at for r in report.results for a in r.attempts} == {fixed}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from modelaudit.cli.app import main
-from modelaudit.errors import ConfigError
+from modelaudit.errors import UsageError
 from modelaudit.registry import load
 
 VALID_PROVIDER = """\
@@ -382,8 +382,9 @@ def test_a_broken_registry_never_prints_a_traceback_from_the_real_command(
     assert done.stderr.startswith("providers.yaml:1:1: the document expands")
 
 
-def test_a_stream_over_the_cap_is_refused_not_cut_short(isolated_env: Path) -> None:
-    # A pipe has no size to check beforehand; cut at the cap, this would pass as valid.
+def test_a_pipe_is_refused_not_read(isolated_env: Path) -> None:
+    # A pipe has no size to check beforehand (and a FIFO with no writer would block the
+    # read forever): a registry must be a regular file.
     text = registry(VALID_PROVIDER) + "#" * (3 * 1024 * 1024) + "\n"
 
     done = subprocess.run(
@@ -397,17 +398,13 @@ def test_a_stream_over_the_cap_is_refused_not_cut_short(isolated_env: Path) -> N
 
     assert done.returncode == 2
     assert done.stderr.splitlines()[0] == (
-        "/dev/stdin:1:1: the file is more than 2 MiB; a registry is capped at 2 MiB "
-        "(is this the right file?)"
+        "error: /dev/stdin: is a FIFO (named pipe), not a regular file"
     )
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
-def test_an_endless_device_is_refused() -> None:
-    with pytest.raises(ConfigError) as caught:
-        load(Path("/dev/zero"))
+def test_an_endless_device_is_refused_before_it_is_read() -> None:
+    with pytest.raises(UsageError) as caught:
+        load(Path("/dev/zero"))  # only read from, never written to
 
-    assert caught.value.problems == [
-        "/dev/zero:1:1: the file is more than 2 MiB; a registry is capped at 2 MiB "
-        "(is this the right file?)"
-    ]
+    assert caught.value.message == "/dev/zero: is a character device, not a regular file"

@@ -8,11 +8,11 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from modelaudit.fileio import write_text
 from modelaudit.history import DriftEvent, Incident, ModelHistory, Percentiles, VerdictPoint
 from modelaudit.report.formats.base import ReportFormat
 from modelaudit.report.model import Report, build_report
 from modelaudit.report.render import render
-from modelaudit.report.write import write_atomic
 from modelaudit.vocabulary import ErrorClass, Verdict
 from tests.week_history import NOW, SPAN, at, registry, week_history
 
@@ -92,15 +92,16 @@ def test_json_keeps_the_strings_as_data() -> None:
 
 def test_a_key_echoed_in_a_reason_is_redacted_in_every_written_report(isolated_env: Path) -> None:
     report = hostile_report()
-    assert KEY in render(report, ReportFormat.JSON)  # what the store said reaches the renderer
+    # What the store said reaches the report's value; every format redacts it on the way out.
+    assert any(v.last_verdict and KEY in v.last_verdict.reason for v in report.models)
 
     for kind in ReportFormat:
         path = isolated_env / f"report.{kind.value}"
-        write_atomic(path, render(report, kind))
+        write_text(path, render(report, kind))
 
         written = path.read_text()
         assert KEY not in written, kind
-        assert "[REDACTED]" in written, kind
+        assert "REDACTED" in written, kind  # Markdown escapes the mask's brackets
 
 
 def test_the_hostile_model_is_still_reported_not_dropped() -> None:

@@ -4,7 +4,7 @@ long lists are cut, the riskiest models and the newest events kept, and the cut 
 from __future__ import annotations
 
 from modelaudit.history import DriftEvent, Incident, ModelHistory, Percentiles
-from modelaudit.report.formats.base import RenderOptions, ReportFormat
+from modelaudit.report.formats import ReportFormat
 from modelaudit.report.formats.markdown import MAX_BYTES, render
 from modelaudit.report.model import Report, build_report
 from modelaudit.vocabulary import ErrorClass, Verdict
@@ -41,7 +41,7 @@ def huge_report(models: int = 4000, events: int = 1) -> Report:
 def test_a_huge_history_renders_under_one_mebibyte_and_says_what_it_cut() -> None:
     report = huge_report()
 
-    document = render(report, RenderOptions())
+    document = render(report)
 
     assert len(document.encode()) <= MAX_BYTES < 1024 * 1024
     assert "rows left out to fit GitHub's size limit" in document
@@ -54,7 +54,7 @@ def test_a_huge_history_renders_under_one_mebibyte_and_says_what_it_cut() -> Non
 def test_cut_lists_keep_the_newest_events() -> None:
     report = huge_report(models=100, events=30)
 
-    document = render(report, RenderOptions(), max_bytes=30_000)
+    document = render(report, max_bytes=30_000)
 
     assert len(document.encode()) <= 30_000
     incidents = document.split("## Latest incidents")[1].split("##")[0]
@@ -66,7 +66,7 @@ def test_cut_lists_keep_the_newest_events() -> None:
 def test_a_normal_week_is_rendered_whole() -> None:
     report = build_report(registry(), week_history(), now=NOW, span=SPAN)
 
-    document = render(report, RenderOptions())
+    document = render(report)
 
     assert "left out" not in document
     assert len(document.encode()) < 20_000  # fits a PR comment (65,536 characters) too

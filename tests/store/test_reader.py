@@ -324,3 +324,43 @@ def test_changes_outlive_prune_and_ceilings_in_effect_show_at_the_window_start(
     assert [(p.at, p.limit) for p in history.ratelimit_ceilings(DAY)[("acme", "m")]] == [
         (at(), 30000.0)
     ]
+
+
+def test_a_list_that_changes_wholesale_every_run_reports_only_the_latest_changes(
+    store: SqliteStore,
+) -> None:
+    from modelaudit.store.sqlite.reader import MAX_CATALOG_CHANGES
+
+    for hour in range(1, 5):  # every run lists 600 ids no run listed before
+        _catalog(store, hour, tuple(f"m-{hour}-{i}" for i in range(600)))
+
+    changes = store.history().catalog_changes(DAY)
+
+    assert len(changes) == MAX_CATALOG_CHANGES
+    assert changes[-1].at == at(hours=4)  # the latest are kept, oldest first
+    assert changes == sorted(changes, key=lambda c: c.at)
+
+
+def test_a_ceiling_header_that_is_not_a_finite_number_is_no_ceiling(store: SqliteStore) -> None:
+    run = store.begin_run(at(), None)
+    for minute, value in enumerate(["100", "NaN", "inf", "50"]):
+        header = (("x-ratelimit-limit-requests", value),)
+        store.add_results(
+            run, [result("a", ProbeKind.COMPLETION, attempt(at(minute), ratelimit=header))]
+        )
+
+    points = store.history().ratelimit_ceilings(DAY)[("acme", "a")]
+
+    assert [p.limit for p in points] == [100.0, 50.0]
+
+
+def test_rows_of_a_model_the_database_lost_are_reported_under_a_placeholder(
+    store: SqliteStore,
+) -> None:
+    _verdict_runs(store, [Verdict.UP, Verdict.DOWN], start_hour=1)
+    store.conn.execute("PRAGMA foreign_keys = OFF")  # what a damaged file looks like
+    store.conn.execute("DELETE FROM target")
+
+    verdicts = store.history().verdicts(DAY)
+
+    assert list(verdicts) == [("(unknown)", "target #1")]

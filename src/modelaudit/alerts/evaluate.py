@@ -37,7 +37,7 @@ from modelaudit.alerts.state import (
 )
 from modelaudit.maintenance import covering, windows_of
 from modelaudit.registry.alerting import AlertEvent
-from modelaudit.vocabulary import Verdict
+from modelaudit.vocabulary import ANSWERING_VERDICTS, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -49,8 +49,6 @@ if TYPE_CHECKING:
 
 FAILING = frozenset({Verdict.DOWN, Verdict.DEGRADED, Verdict.GONE, Verdict.BLOCKED})
 LOST = frozenset({Verdict.GONE, Verdict.BLOCKED})
-ANSWERING = frozenset({Verdict.UP, Verdict.DEGRADED})
-NOT_DECISIVE = frozenset({Verdict.INCONCLUSIVE, Verdict.SKIPPED})
 RISK_ORDER = ("low", "elevated", "high", "critical")
 
 
@@ -230,7 +228,7 @@ class _Work:
     def verdicts(self) -> None:
         facts = self.facts
         for key, seen in facts.verdicts.items():
-            if seen.verdict in NOT_DECISIVE or self.in_maintenance(key):
+            if seen.verdict.undecided or self.in_maintenance(key):
                 continue
             before = self.snapshot.trackers.get((*key, facts.scope)) or Tracker(
                 key[0], key[1], facts.scope
@@ -279,13 +277,13 @@ class _Work:
         for ref in subject.fallbacks:
             provider, _, model = ref.partition("/")
             seen = self.facts.verdicts.get((provider, model))
-            if seen is not None and seen.verdict in ANSWERING:
+            if seen is not None and seen.verdict.answering:
                 healthy.append(f"{ref} ({seen.verdict.value})")
                 continue
             tracker = self.trackers.get((provider, model, self.facts.scope)) or (
                 self.snapshot.trackers.get((provider, model, self.facts.scope))
             )
-            if seen is None and tracker is not None and tracker.last in ANSWERING:
+            if seen is None and tracker is not None and tracker.last in ANSWERING_VERDICTS:
                 healthy.append(f"{ref} ({tracker.last}, last run that probed it)")
         return tuple(healthy)
 
@@ -349,7 +347,7 @@ class _Work:
         self, name: str, route: Route, subject: Subject, by_region: Mapping[str, Verdict]
     ) -> None:
         withdrawn = tuple(sorted(r for r, v in by_region.items() if v in LOST))
-        answering = tuple(sorted(r for r, v in by_region.items() if v in ANSWERING))
+        answering = tuple(sorted(r for r, v in by_region.items() if v.answering))
         key: MarkKey = (name, Kind.REGION, subject.provider, subject.model, "")
         mark = self.mark(key)
         split = ",".join(withdrawn) if withdrawn and answering else ""

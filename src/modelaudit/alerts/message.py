@@ -1,17 +1,18 @@
 """What one message says, worded from its `Notice`: a title, a Markdown body (for services
 that render Markdown, or that Apprise turns into HTML, such as email) and the same body as
-plain text (webhooks, SMS). Every part is redacted: a reason may quote a server that
-echoed a key."""
+plain text (webhooks, SMS). Every value is redacted before it is worded: a reason may
+quote a server that echoed a key."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from modelaudit.alerts.state import Change
-from modelaudit.redact import redact
+from modelaudit.clock import iso_seconds, utc_now
+from modelaudit.outgoing import outgoing
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,9 +58,13 @@ _SEVERITY = {
 
 
 def compose(notice: Notice, envelope: Envelope) -> Message:
-    title = redact(f"modelaudit: {_headline(notice)}")
-    markdown = "\n\n".join(redact(line) for line in _lines(notice, envelope, _markdown))
-    text = "\n".join(redact(line) for line in _lines(notice, envelope, _plain))
+    # Values are redacted (and made printable) before they are worded and escaped: a key
+    # with a `_` in it, escaped for Markdown as `\_`, would no longer match a redaction of
+    # the finished line.
+    notice, envelope = outgoing(notice), outgoing(envelope)
+    title = f"modelaudit: {_headline(notice)}"
+    markdown = "\n\n".join(_lines(notice, envelope, _markdown))
+    text = "\n".join(_lines(notice, envelope, _plain))
     return Message(title, markdown, text, _SEVERITY[notice.change])
 
 
@@ -133,7 +138,7 @@ def _lines(notice: Notice, envelope: Envelope, style: Callable[[str, str], str])
     if since:
         lines.append(style("Since", since))
     if notice.last_ok is not None:
-        lines.append(style("Last answered", _iso(notice.last_ok)))
+        lines.append(style("Last answered", iso_seconds(notice.last_ok)))
     lines.append(
         style("Pinned", "yes: production depends on this exact id" if notice.pinned else "no")
     )
@@ -151,8 +156,10 @@ def _since(notice: Notice) -> str:
     end = notice.created_at
     lasted = _duration(end - notice.since)
     if notice.change is Change.RECOVERED:
-        return f"{notice.previous} from {_iso(notice.since)} to {_iso(end)} ({lasted})"
-    return f"{_iso(notice.since)} ({lasted})"
+        return (
+            f"{notice.previous} from {iso_seconds(notice.since)} to {iso_seconds(end)} ({lasted})"
+        )
+    return f"{iso_seconds(notice.since)} ({lasted})"
 
 
 def _footer(
@@ -162,10 +169,13 @@ def _footer(
     code: Callable[[str], str],
 ) -> list[str]:
     lines = []
-    now = envelope.now or datetime.now(UTC)
+    now = envelope.now or utc_now()
     if now - notice.created_at >= LATE:
         lines.append(
-            style("", f"Decided at {_iso(notice.created_at)}; sent late (a failed send retried).")
+            style(
+                "",
+                f"Decided at {iso_seconds(notice.created_at)}; sent late (a failed send retried).",
+            )
         )
     if envelope.repeat:
         lines.append(
@@ -179,10 +189,6 @@ def _footer(
     run = f", run {notice.run_id}" if notice.run_id is not None else ""
     lines.append(style("", f"Alert{numbered} via route {code(envelope.route)}{run} (modelaudit)"))
     return lines
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _duration(span: timedelta) -> str:

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 from modelaudit.alerts.evaluate import (
     FAILING,
-    NOT_DECISIVE,
     Observed,
     RunFacts,
     evaluate,
@@ -136,7 +135,7 @@ class Alerting:
         latest: dict[ModelKey, dict[str, Verdict]] = {}
         for key, found in points.items():
             for point in sorted(found, key=lambda p: (p.at, p.run_id)):
-                if point.verdict not in NOT_DECISIVE:
+                if not point.verdict.undecided:
                     latest.setdefault(key, {})[point.region] = point.verdict
         return latest
 

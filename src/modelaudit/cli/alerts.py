@@ -3,8 +3,7 @@ messages not delivered yet."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,7 +12,6 @@ from modelaudit.cli import console
 from modelaudit.cli.options import ConfigOption, DbOption
 
 if TYPE_CHECKING:
-    from modelaudit.alerts.state import AlertOverview
     from modelaudit.registry.alerting import Alerts
     from modelaudit.registry.loader import LoadedRegistry
 
@@ -46,6 +44,7 @@ def send_test(
     from modelaudit.alerts.message import Envelope, compose
     from modelaudit.alerts.send import Job, Sender
     from modelaudit.alerts.state import Change, Notice
+    from modelaudit.clock import utc_now
     from modelaudit.errors import UsageError
 
     loaded = registry.load(registry.discover(config))
@@ -54,7 +53,7 @@ def send_test(
         known = ", ".join(sorted(alerts.routes))
         raise UsageError(f"no route `{route}` in {loaded.path} (routes: {known})")
     chosen = [route] if route is not None else sorted(alerts.routes)
-    now = datetime.now(UTC)
+    now = utc_now()
     jobs: list[Job] = []
     names: dict[int, str] = {}
     for name in chosen:
@@ -91,73 +90,13 @@ def list_alerts(
 ) -> int:
     """Open alerts (what each route was told and has not heard resolved) and the messages
     not delivered yet."""
+    from modelaudit.alerts.formats import AlertsFormat
     from modelaudit.errors import UsageError
     from modelaudit.store.backends import locate
 
-    if output_format not in ("table", "json"):
+    if output_format not in tuple(AlertsFormat):
         raise UsageError(f"--format `{output_format}`: choose table or json")
     with locate(db).open(create=False) as store:
         overview = store.alert_overview()
-    if output_format == "json":
-        console.data(json.dumps(_document(overview), indent=2))
-    else:
-        console.data(_table(overview))
+    AlertsFormat(output_format).formatter(sys.stdout, console.options()).write(overview)
     return 0
-
-
-def _document(overview: AlertOverview) -> dict[str, object]:
-    return {
-        "schema_version": 1,
-        "open": [
-            {
-                "route": m.route,
-                "kind": m.kind.value,
-                "provider": m.provider,
-                "model": m.model,
-                "scope": m.scope,
-                "told": m.told,
-                "since": _iso(m.since),
-                "last_message_at": _iso(m.sent_at),
-            }
-            for m in overview.open
-        ],
-        "undelivered": [
-            {
-                "id": d.id,
-                "route": d.route,
-                "target": d.target,
-                "state": d.state.value,
-                "change": d.notice.change.value,
-                "provider": d.notice.provider,
-                "model": d.notice.model,
-                "value": d.notice.value,
-                "decided_at": _iso(d.created_at),
-                "attempts": d.attempts,
-                "last_error": d.last_error,
-            }
-            for d in overview.undelivered
-        ],
-    }
-
-
-def _table(overview: AlertOverview) -> str:
-    lines = [f"open alerts: {len(overview.open)}"]
-    for m in overview.open:
-        scope = f" [{m.scope}]" if m.scope else ""
-        lines.append(
-            f"  {m.route:<16} {m.kind.value:<9} {m.provider}/{m.model}{scope}: {m.told} "
-            f"since {_iso(m.since)}"
-        )
-    lines.append(f"undelivered messages: {len(overview.undelivered)}")
-    for d in overview.undelivered:
-        error = f"; last error: {d.last_error}" if d.last_error else ""
-        lines.append(
-            f"  #{d.id:<5} {d.route:<16} {d.target}: {d.notice.change.value} "
-            f"{d.notice.provider}/{d.notice.model} {d.notice.value}, decided "
-            f"{_iso(d.created_at)}, {d.attempts} attempt(s){error}"
-        )
-    return "\n".join(lines)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

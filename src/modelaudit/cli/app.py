@@ -6,6 +6,7 @@ import what they need when they run, so `--version` and `config check` stay quic
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Annotated
@@ -120,8 +121,6 @@ def run(args: list[str]) -> int:
     except (typer.Abort, KeyboardInterrupt):
         console.error("interrupted")
         return ExitCode.INTERRUPTED
-    except BrokenPipeError:
-        return _output_closed()
     except SystemExit as exc:
         # typer turns a broken pipe into `sys.exit(1)`, which would read as "policy failed".
         if isinstance(exc.__context__, BrokenPipeError):
@@ -136,9 +135,27 @@ def run(args: list[str]) -> int:
     except ModelauditError as exc:
         console.error(exc.message)
         return exc.exit_code
+    except OSError as exc:
+        return _io_error(exc)
     except Exception as exc:  # noqa: BLE001 - the boundary: anything else is a bug
         return _internal_error(exc)
     return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _io_error(exc: OSError) -> int:
+    """The system refused a read or a write that reached here (stdout on a full disk, a
+    stream that vanished): a problem of the environment, exit 2, never "a bug". Files
+    modelaudit opens by path say so themselves (`fileio`); this is the rest. A reader
+    that went away (a broken pipe) is no error at all (see `_output_closed`)."""
+    from modelaudit.cli import console
+
+    if isinstance(exc, BrokenPipeError):
+        return _output_closed()
+    where = exc.filename if exc.filename is not None else "the output"
+    _output_closed()  # what is still buffered for stdout cannot be written either
+    with contextlib.suppress(OSError):
+        console.error(f"input/output error on {where}: {exc.strerror or type(exc).__name__}")
+    return ExitCode.USAGE
 
 
 _VALIDATOR_PREFIX = "Value error, "
@@ -168,7 +185,7 @@ def _output_closed() -> int:
 def _internal_error(exc: BaseException) -> int:
     from modelaudit.cli import console
     from modelaudit.cli.main import caused_by_ctrl_c
-    from modelaudit.redact import redact
+    from modelaudit.outgoing import safe_text
 
     if caused_by_ctrl_c(exc):
         console.error("interrupted")
@@ -176,9 +193,10 @@ def _internal_error(exc: BaseException) -> int:
     if os.environ.get("MODELAUDIT_DEBUG"):
         import traceback
 
-        console.err().print(redact("".join(traceback.format_exception(exc))), soft_wrap=True)
+        lines = "".join(traceback.format_exception(exc)).splitlines()
+        console.err().print("\n".join(map(safe_text, lines)), soft_wrap=True)
     console.error(
-        f"internal error: {type(exc).__name__}: {redact(str(exc))} "
+        f"internal error: {type(exc).__name__}: {exc} "
         "(this is a bug in modelaudit; rerun with MODELAUDIT_DEBUG=1 for the traceback)"
     )
     return ExitCode.INTERNAL

@@ -36,7 +36,7 @@ def check(
         typer.Option(
             "--output",
             "-o",
-            help="Write the report to this file instead of stdout.",
+            help="Write the report to this file (atomically) instead of stdout.",
             dir_okay=False,
         ),
     ] = None,
@@ -95,11 +95,13 @@ def check(
     loaded = registry.load(registry.discover(config))
     lock_path = lock or lockfile.default_path(loaded.path)
     report = gate.check(loaded, lock_path, policy, as_of, progress())
-    out = formatter(output_format)
     if output is None:
-        out.emit(report, console.data)
+        formatter(output_format, sys.stdout, console.options()).write(report)
     else:
-        out.emit(report, lambda text: write_file(output, text))
+        from modelaudit.fileio import writing
+
+        with writing(output) as handle:
+            formatter(output_format, handle, console.options()).write(report)
     if output is not None or output_format not in (CheckFormat.TEXT, CheckFormat.GITHUB):
         from modelaudit.gate.formats.base import tally, verdict_line
 
@@ -144,13 +146,3 @@ def progress() -> Observer | None:
     from modelaudit.cli.progress import LiveProgress
 
     return LiveProgress()
-
-
-def write_file(path: Path, text: str) -> None:
-    from modelaudit.errors import UsageError
-    from modelaudit.redact import redact
-
-    try:
-        path.write_text(redact(text if text.endswith("\n") else text + "\n"), encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write the report: {exc.strerror}") from None

@@ -1,6 +1,8 @@
 """The one Console for human text (stderr), and the writer for data (stdout).
 
-Markup is off: text that came from a provider is printed as it is, never interpreted.
+Markup is off, and every message is redacted and made printable (`outgoing.safe_text`):
+text that came from a provider is shown, never interpreted, by rich or by the terminal.
+Data is written as rendered: each format redacted its values before serializing them.
 Rich honours NO_COLOR and FORCE_COLOR itself.
 """
 
@@ -13,6 +15,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+
+    from modelaudit.output.base import Options
 
 
 @cache
@@ -32,6 +36,29 @@ def out() -> Console:
     return Console(markup=False, highlight=False, emoji=False, width=piped_width)
 
 
+def options() -> Options:
+    """The options of a formatter whose text is not laid out for a terminal."""
+    from modelaudit.output.base import Options
+
+    return Options(warn=warn)
+
+
+def screen() -> Options:
+    """The options of a formatter writing to stdout for a person (tables): laid out for
+    the terminal as it is now; piped, not cut at 80 columns."""
+    from modelaudit.output.base import Options
+
+    piped_width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+    return Options(width=piped_width, warn=warn)
+
+
+def laid_out(*, color: bool = False) -> Options:
+    """The options of a report laid out for `width()` columns, in colour or not."""
+    from modelaudit.output.base import Options
+
+    return Options(width=width(), color=color, warn=warn)
+
+
 def width() -> int:
     """The width to lay data out for: $COLUMNS, else the terminal's, else 120 when piped."""
     import shutil
@@ -45,37 +72,81 @@ def width() -> int:
 def error(message: str) -> None:
     from rich.text import Text
 
-    from modelaudit.redact import redact
+    from modelaudit.outgoing import safe_text
 
-    err().print(Text("error: ", style="bold red") + Text(redact(message)), soft_wrap=True)
+    err().print(Text("error: ", style="bold red") + Text(safe_text(message)), soft_wrap=True)
 
 
 def warn(message: str) -> None:
     from rich.text import Text
 
-    from modelaudit.redact import redact
+    from modelaudit.outgoing import safe_text
 
-    err().print(Text("warning: ", style="yellow") + Text(redact(message)), soft_wrap=True)
+    err().print(Text("warning: ", style="yellow") + Text(safe_text(message)), soft_wrap=True)
 
 
 def info(renderable: RenderableType | str) -> None:
+    if isinstance(renderable, str):
+        from rich.text import Text
+
+        from modelaudit.outgoing import safe_text
+
+        renderable = Text(safe_text(renderable))
     err().print(renderable, soft_wrap=True)
 
 
 def data(text: str) -> None:
-    """Write data (JSON, reports) to stdout, unchanged but for redaction."""
-    from modelaudit.redact import redact
-
-    sys.stdout.write(redact(text))
-    if not text.endswith("\n"):
-        sys.stdout.write("\n")
+    """Write data (JSON, reports) to stdout as rendered: its values were redacted before
+    it was serialized (see `modelaudit.outgoing`)."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
+
+
+_STYLED = (("error: ", "bold red"), ("warning: ", "yellow"))
+
+
+class _Human:
+    """Human text on stderr, as a writer: each line is printed as `plain` prints it, and a
+    line that starts with `warning: ` or `error: ` as `warn` and `error` print theirs."""
+
+    def __init__(self) -> None:
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            _line(line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            _line(self.pending)
+            self.pending = ""
+
+
+def _line(line: str) -> None:
+    from rich.text import Text
+
+    from modelaudit.outgoing import safe_text
+
+    for prefix, style in _STYLED:
+        if line.startswith(prefix):
+            shown = Text(prefix, style=style) + Text(safe_text(line.removeprefix(prefix)))
+            break
+    else:
+        shown = Text(safe_text(line))
+    err().print(shown, soft_wrap=True)
+
+
+def human() -> _Human:
+    """A writer for a formatter of human text (a command's summary): stderr."""
+    return _Human()
 
 
 def plain(text: str) -> None:
     """A line of human text on stderr, without a prefix."""
     from rich.text import Text
 
-    from modelaudit.redact import redact
+    from modelaudit.outgoing import safe_text
 
-    err().print(Text(redact(text)), soft_wrap=True)
+    err().print(Text(safe_text(text)), soft_wrap=True)

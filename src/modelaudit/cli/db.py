@@ -60,8 +60,8 @@ def prune(
     """Roll raw attempts older than a window up into hourly aggregates (percentiles stay)."""
     from datetime import UTC, datetime
 
-    from modelaudit.cli.watch import duration
-    from modelaudit.probe.document import iso
+    from modelaudit.cli.options import duration
+    from modelaudit.clock import iso
     from modelaudit.store.backends import locate
 
     window = duration(older_than)
@@ -85,7 +85,9 @@ def export(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write here instead of stdout.", dir_okay=False),
+        typer.Option(
+            "--output", "-o", help="Write here (atomically) instead of stdout.", dir_okay=False
+        ),
     ] = None,
     db: DbOption = None,
 ) -> int:
@@ -94,21 +96,28 @@ def export(
     import sys
     from datetime import UTC, datetime
 
-    from modelaudit.cli.watch import duration
-    from modelaudit.redact import redact
+    from modelaudit.cli.options import duration
+    from modelaudit.fileio import writing
     from modelaudit.store.backends import locate
-    from modelaudit.store.export import jsonl_line
+    from modelaudit.store.export import jsonl_line, orphaned
 
     assert output_format is ExportFormat.JSONL
     start = datetime.now(UTC) - duration(since) if since else None
     lines = 0
+    orphans = 0
     with locate(db).open(create=False) as store, contextlib.ExitStack() as stack:
-        sink = sys.stdout if output is None else stack.enter_context(output.open("w"))
+        sink = sys.stdout if output is None else stack.enter_context(writing(output))
         for attempt in store.export_attempts(start):
-            sink.write(redact(jsonl_line(attempt)) + "\n")
+            sink.write(jsonl_line(attempt) + "\n")
             lines += 1
+            orphans += orphaned(attempt)
         sink.flush()
     console.info(f"exported {lines} attempts")
+    if orphans:
+        console.warn(
+            f"{orphans} of them belong to a run or a model the database lost (those fields "
+            "are null): `modelaudit db check` says what is damaged"
+        )
     return 0
 
 

@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modelaudit.cli import console
 from modelaudit.cli.options import ConfigOption, DbOption, ProviderOption
+from modelaudit.discovery.formats import DiscoverFormat
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from modelaudit.discovery.catalogs import Source
-    from modelaudit.discovery.document import DiscoverDocument, ListedModel
+    from modelaudit.discovery.document import DiscoverDocument
     from modelaudit.discovery.run import Discovery
     from modelaudit.registry.loader import LoadedRegistry
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-class DiscoverFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
 
 
 FromEnvOption = Annotated[
@@ -99,10 +90,8 @@ def discover(
     chosen_format = output_format or (
         DiscoverFormat.TABLE if sys.stdout.isatty() else DiscoverFormat.JSON
     )
-    if chosen_format is DiscoverFormat.JSON:
-        console.data(doc.model_dump_json(indent=2))
-    else:
-        _render_tables(doc)
+    options = console.screen() if chosen_format is DiscoverFormat.TABLE else console.options()
+    chosen_format.formatter(sys.stdout, options).write(doc)
     _summarize(doc)
     if doc.providers and not any(p.status == "listed" for p in doc.providers):
         return ExitCode.INCONCLUSIVE
@@ -180,91 +169,7 @@ def _with_snapshots(found: Discovery, db: str | None) -> Discovery:
     return replace(found, snapshots=snapshots)
 
 
-def _render_tables(doc: DiscoverDocument) -> None:
-    from rich import box
-    from rich.table import Table
-
-    def new_table(*columns: str) -> Table:
-        made = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        for column in columns:
-            made.add_column(column, no_wrap=column in ("provider", "kind"))
-        return made
-
-    models = new_table("provider", "model", "kind", "points at", "lifecycle", "retires", "note")
-    for p in doc.providers:
-        for m in p.models:
-            models.add_row(
-                *map(
-                    _cell,
-                    (
-                        p.provider,
-                        m.id,
-                        m.kind,
-                        _points_at(m),
-                        m.lifecycle or "",
-                        m.retires or "",
-                        _note(m.in_registry, m.new),
-                    ),
-                )
-            )
-    console.out().print(models)
-    missing = new_table("provider", "registry model", "status", "detail")
-    vanished = new_table("provider", "model", "gone since the list stored at")
-    for p in doc.providers:
-        for r in p.registry_models:
-            if r.status != "listed":
-                missing.add_row(*map(_cell, (p.provider, r.id, r.status, r.detail)))
-        if p.since_snapshot is not None:
-            for model_id in p.since_snapshot.vanished:
-                vanished.add_row(*map(_cell, (p.provider, model_id, p.since_snapshot.taken_at)))
-    for extra in (missing, vanished):
-        if extra.row_count:
-            console.out().print(extra)
-
-
-def _cell(text: str) -> str:
-    """Server-supplied text for the terminal: control characters (escape sequences, line
-    breaks) shown as `?`, never interpreted."""
-    return "".join(c if c.isprintable() else "?" for c in text)
-
-
-def _points_at(m: ListedModel) -> str:
-    if m.resolves_to:
-        return f"→ {m.resolves_to}"
-    if m.snapshots:
-        more = f" (+{len(m.snapshots) - 1} older)" if len(m.snapshots) > 1 else ""
-        return f"newest snapshot {m.snapshots[0]}{more}"
-    if m.superseded_by:
-        return f"newer snapshot: {m.superseded_by}"
-    return ""
-
-
-def _note(in_registry: bool, new: bool | None) -> str:
-    words = []
-    if in_registry:
-        words.append("in registry")
-    if new:
-        words.append("new")
-    return ", ".join(words)
-
-
 def _summarize(doc: DiscoverDocument) -> None:
-    for p in doc.providers:
-        if p.status != "listed":
-            console.warn(f"{p.provider}: {p.status}: {p.detail}")
-            continue
-        line = f"{p.provider}: {plural(p.listed, 'model')} listed ({p.found_by})"
-        if p.since_snapshot is not None:
-            s = p.since_snapshot
-            line += (
-                f"; since the list stored at {s.taken_at}: {len(s.appeared)} new, "
-                f"{len(s.vanished)} gone"
-            )
-        not_listed = [r for r in p.registry_models if r.status != "listed"]
-        if not_listed:
-            line += f"; {len(not_listed)} registry models not listed"
-        console.info(line)
-    console.info(
-        f"{plural(doc.requests_sent, 'request')} sent, no tokens (list reads and look-ups by "
-        "id only)"
-    )
+    from modelaudit.discovery.summary import DiscoverSummary
+
+    DiscoverSummary(console.human(), console.options()).write(doc)

@@ -4,7 +4,7 @@ request is sent."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,19 +12,13 @@ import typer
 from modelaudit.cli import console
 from modelaudit.cli.options import ConfigOption, DbOption, RegionFilterOption, SinceOption
 from modelaudit.errors import UsageError
+from modelaudit.report.drill import DrillFormat
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from rich.console import RenderableType
-
     from modelaudit.registry.schema import Registry
     from modelaudit.risk.portfolio import DrillResult, Removal
-
-
-class DrillFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
 
 
 def drill(
@@ -117,25 +111,9 @@ def removal_of(reg: Registry, providers: list[str], jurisdictions: list[str]) ->
 
 
 def _render(results: list[DrillResult], chosen: DrillFormat, now: datetime) -> None:
-    if chosen is DrillFormat.JSON:
-        import json
+    from modelaudit.report.drill import Drills
 
-        from modelaudit.probe.document import iso
-        from modelaudit.report.formats.json_doc import SCHEMA_VERSION, drill_json
-
-        document = {
-            "schema_version": SCHEMA_VERSION,
-            "kind": "drill",
-            "generated_at": iso(now),
-            "drills": [drill_json(r) for r in results],
-        }
-        console.data(json.dumps(document, indent=2))
-        return
-    from modelaudit.report.formats.base import RenderOptions
-    from modelaudit.report.formats.table import drill_table, to_text
-
-    tables: list[RenderableType] = [drill_table(r) for r in results]
-    console.data(to_text(tables, RenderOptions(width=console.width())))
+    chosen.formatter(sys.stdout, console.laid_out()).write(Drills(tuple(results), now))
 
 
 def _outcome(results: list[DrillResult], min_coverage: float | None) -> int:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelaudit.cli import console
-from modelaudit.cli.discover import LocalPortsOption, OnlyOption, plural
+from modelaudit.cli.discover import LocalPortsOption, OnlyOption
 
 if TYPE_CHECKING:
     from modelaudit.scaffold.build import Built, Request
@@ -86,7 +86,9 @@ def init(
     built = build(request, _ask_pins if interactive else None)
     if not built.draft.active():
         raise UsageError(_nothing_found(built))
-    text = render(built.draft)
+    from modelaudit.outgoing import outgoing
+
+    text = render(outgoing(built.draft))  # what servers named, redacted before it is YAML
     if target == STDOUT:
         _check_text(text)
         console.data(text)
@@ -180,25 +182,8 @@ def _nothing_found(built: Built) -> str:
 
 
 def _report(built: Built, target: Path) -> None:
-    draft = built.draft
-    active = draft.active()
-    models = sum(len(p.models) for p in active)
-    pinned = sum(m.pinned for p in active for m in p.models)
+    from modelaudit.scaffold.summary import InitSummary, Written
+
     where = "stdout" if target == STDOUT else str(target)
-    console.info(
-        f"wrote {where}: {plural(len(active), 'provider')}, {plural(models, 'model')}, "
-        f"{pinned} pinned ({plural(built.requests_sent, 'request')} sent to read model "
-        "lists; no tokens)"
-    )
-    for provider in draft.providers:
-        if provider.commented_out is not None:
-            console.warn(f"{provider.name}: written commented out: {provider.commented_out}")
-    for item in built.unmapped:
-        console.warn(str(item))
-    for note in draft.notes:
-        console.plain(f"note: {note}")
-    if target != STDOUT:
-        console.info(
-            f"next: modelaudit config check -c {target}, then modelaudit probe --dry-run "
-            f"-c {target}"
-        )
+    written = Written(built, where, next_steps=target != STDOUT)
+    InitSummary(console.human(), console.options()).write(written)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modelaudit.vocabulary import ProbeKind
+
+if TYPE_CHECKING:
+    from datetime import timedelta
 
 ConfigOption = Annotated[
     Path | None,
@@ -112,3 +115,13 @@ NoAlertsOption = Annotated[
         "--no-alerts", help="Do not evaluate or send the registry's alerts after the run."
     ),
 ]
+
+
+def duration(value: str, *, zero: bool = False) -> timedelta:
+    """A duration option's value (`modelaudit.durations`), a usage error naming the forms."""
+    from modelaudit.durations import parse_duration
+
+    try:
+        return parse_duration(value, zero=zero)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None

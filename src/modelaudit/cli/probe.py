@@ -110,7 +110,7 @@ def run_once(
     from modelaudit.probe import outcome, runner
     from modelaudit.probe.formats import formatter
 
-    out = formatter(chosen)
+    out = formatter(chosen, sys.stdout, console.screen())
     observers: list[runner.Observer] = [out, job.observer(registry_sha256)]
     if sys.stderr.isatty():
         from modelaudit.cli.progress import LiveProgress
@@ -118,7 +118,7 @@ def run_once(
         observers.append(LiveProgress())
     job.ping_start()
     report = runner.run_sync(plan, runner.Fanout(*observers))
-    out.emit(report)
+    out.write(report)
     summary = _summarize(report)
     for line in job.last_answers(report):
         console.warn(line)
@@ -147,7 +147,7 @@ def _summarize(report: RunReport) -> str:
 def _render_plan(plan: Plan, chosen: ProbeFormat) -> None:
     from modelaudit.probe.formats import formatter
 
-    formatter(chosen).emit_plan(plan)
+    formatter(chosen, sys.stdout, console.screen()).write_plan(plan)
     total = plan.total_worst_case()
     budget = plan.defaults.budget
     console.info(

@@ -41,14 +41,14 @@ class LiveProgress(Observer):
     def model_done(self, provisional: ModelVerdict) -> None:
         from rich.text import Text
 
+        from modelaudit.outgoing import safe_text
         from modelaudit.probe.formats.table import VERDICT_STYLE
-        from modelaudit.redact import redact
 
         if self._progress is None or self._task is None:
             return
         line = Text(f"{provisional.verdict.value:<12}", style=VERDICT_STYLE[provisional.verdict])
-        line.append(f" {provisional.provider}/{provisional.model}  ")
-        line.append(redact(provisional.reason), style="dim")
+        line.append(safe_text(f" {provisional.provider}/{provisional.model}  "))
+        line.append(safe_text(provisional.reason), style="dim")
         self._progress.console.print(line, soft_wrap=True, overflow="ellipsis", no_wrap=True)
         self._progress.advance(self._task)
 

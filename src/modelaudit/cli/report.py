@@ -12,7 +12,8 @@ import typer
 
 from modelaudit.cli import console
 from modelaudit.cli.options import ConfigOption, DbOption, RegionFilterOption, SinceOption
-from modelaudit.report.formats.base import SUFFIXES, ReportFormat
+from modelaudit.report.formats import ReportFormat
+from modelaudit.report.formats.base import SUFFIXES
 
 if TYPE_CHECKING:
     from modelaudit.report.model import Report
@@ -48,15 +49,14 @@ def report(
     from datetime import UTC, datetime
 
     from modelaudit import fleet, registry
-    from modelaudit.report.formats.base import RenderOptions
+    from modelaudit.report.formats import formatter_class
     from modelaudit.report.model import build_report
-    from modelaudit.report.render import DRAWS_TIMELINES, render
     from modelaudit.report.source import open_history
     from modelaudit.report.window import parse_since
-    from modelaudit.report.write import write_atomic
 
     span = parse_since(since)
     chosen = choose_format(output_format, output)
+    formatter = formatter_class(chosen)
     loaded = registry.load(registry.discover(config))
     regions = fleet.regions_filter(region)
     configured = fleet.store_address(loaded.registry.defaults.store, loaded.path.parent)
@@ -67,16 +67,18 @@ def report(
             now=datetime.now(UTC),
             span=span,
             registry_sha256=loaded.sha256,
-            timelines=chosen in DRAWS_TIMELINES,
+            timelines=formatter.draws_timelines,
             regions=regions,
         )
-    options = RenderOptions(width=console.width(), color=_wants_color(chosen, output))
-    rendered = render(built, chosen, options)
+    options = console.laid_out(color=_wants_color(chosen, output))
     if output is not None:
-        write_atomic(output, rendered)
+        from modelaudit.fileio import writing
+
+        with writing(output, make_parents=True) as handle:
+            formatter(handle, options).write(built)
         console.info(f"wrote the {chosen.value} report to {output}")
     else:
-        console.data(rendered)
+        formatter(sys.stdout, options).write(built)
     _summarize(built)
     return 0
 

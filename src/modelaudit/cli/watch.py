@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,6 +20,7 @@ from modelaudit.cli.options import (
     ProviderOption,
     RegionOption,
     TagOption,
+    duration,
 )
 
 if TYPE_CHECKING:
@@ -28,15 +28,6 @@ if TYPE_CHECKING:
     from modelaudit.probe.plan import Plan
     from modelaudit.schedule.job import Job
     from modelaudit.schedule.serve import Server
-
-
-def duration(value: str, *, zero: bool = False) -> timedelta:
-    from modelaudit.durations import parse_duration
-
-    try:
-        return parse_duration(value, zero=zero)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 def watch(

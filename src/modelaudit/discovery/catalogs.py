@@ -21,12 +21,10 @@ from modelaudit import credentials
 from modelaudit.discovery.ids import Conventions, IdFinding, IdKind, read_listing, shape
 from modelaudit.errors import UsageError
 from modelaudit.families import FAMILIES
-from modelaudit.probe.kinds import (
-    BudgetExhausted,
+from modelaudit.probe.attempts import BudgetExhausted, ProbeContext, RunBudget
+from modelaudit.probe.kinds.catalog import (
     ByIdAnswer,
     CatalogListing,
-    ProbeContext,
-    RunBudget,
     look_up_by_id,
     read_catalog,
 )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from modelaudit import __version__
+from modelaudit.clock import iso
 from modelaudit.discovery.catalogs import CatalogRead
 from modelaudit.discovery.ids import IdFinding
 from modelaudit.discovery.run import Discovery
@@ -111,10 +111,6 @@ class DiscoverDocument(_Out):
     providers: list[Provider]
     local_ports: list[LocalPort] | None
     """The loopback ports scanned (null when no scan ran)."""
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def build(discovery: Discovery, only: Sequence[str] = ()) -> DiscoverDocument:

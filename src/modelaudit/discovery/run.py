@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from modelaudit.discovery.catalogs import CatalogRead, Source, catalog_provider, read_all
 from modelaudit.discovery.ids import read_listing
 from modelaudit.discovery.localscan import FoundServer, ScanResult, scan
-from modelaudit.probe.kinds import CatalogListing
+from modelaudit.probe.kinds.catalog import CatalogListing
 from modelaudit.probe.result import Attempt
 from modelaudit.registry.schema import Defaults
 from modelaudit.registry.vendors import table

@@ -60,7 +60,9 @@ class HttpResponse:
 
     def json(self) -> object:
         """The body as JSON; raises ValueError when it is not JSON."""
-        return json.loads(self.body.decode("utf-8"))
+        from modelaudit.families.fields import load_json
+
+        return load_json(self.body)
 
 
 BodyForm: TypeAlias = Literal["envelope", "json", "html", "text", "empty"]

@@ -38,13 +38,22 @@ from modelaudit.families.fields import (
 from modelaudit.redact import redact
 
 MAX_MESSAGE_CHARS = 500
+MAX_TEXT_BODY_BYTES = 64 * 1024
+"""Of an error body that is not JSON (an HTML page), only the start is read for a message:
+what a person needs is in its title or first lines, and patterns over megabytes of markup
+would cost seconds."""
+_WINDOW = MAX_MESSAGE_CHARS + 8192
+"""A message is cut to this before it is cleaned: longer than any key, so a key the cut
+would halve is still whole when `redact` sees it."""
 MAX_HINT_S = 366 * 86400.0
 """A retry hint beyond a year is not a hint (nor is NaN or infinity): it is dropped."""
 
 _WHITESPACE = re.compile(r"\s+")
-_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_HTML_TAG = re.compile(r"<[^>]+>")
-_HTML_SKIPPED = re.compile(r"<(script|style)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+# Tags are found in linear time whatever the page: a pattern such as `<title>(.*?)</title>`
+# rescans the rest of the page from every `<title` that is never closed.
+_HTML_TAG = re.compile(r"<[^<>]*>")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_SKIPPED_BLOCKS = ("script", "style")
 _PROTOBUF_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 # Go-style durations after "try again in" (OpenAI, Groq: 1.2s, 120ms, 6m0s) or
 # "retry in" (Gemini: 26.660853464s).
@@ -108,7 +117,7 @@ def clean_message(value: str | None) -> str | None:
     """One line, secrets masked, at most MAX_MESSAGE_CHARS."""
     if not value:
         return None
-    line = redact(_WHITESPACE.sub(" ", value).strip())
+    line = redact(_WHITESPACE.sub(" ", value[:_WINDOW]).strip())
     if len(line) > MAX_MESSAGE_CHARS:
         line = line[: MAX_MESSAGE_CHARS - 1].rstrip() + "…"
     return line or None
@@ -264,17 +273,49 @@ def _is_html(body: bytes, headers: Mapping[str, str]) -> bool:
 
 
 def _text_body_message(body: bytes, headers: Mapping[str, str]) -> str | None:
-    decoded = body.decode("utf-8", errors="replace").strip()
+    decoded = body[:MAX_TEXT_BODY_BYTES].decode("utf-8", errors="replace").strip()
     if not decoded:
         return None
     content_type = headers.get("content-type", "")
     if "html" in content_type or decoded.startswith("<"):
-        title = _HTML_TITLE.search(decoded)
-        if title:
-            return clean_message(html.unescape(title[1]))
-        stripped = _HTML_TAG.sub(" ", _HTML_SKIPPED.sub(" ", decoded))
+        lowered = decoded.translate(_ASCII_LOWER)  # the same length, so the same positions
+        title = _title(decoded, lowered)
+        if title is not None:
+            return clean_message(html.unescape(title))
+        stripped = _HTML_TAG.sub(" ", _without_blocks(decoded, lowered))
         return clean_message(html.unescape(stripped))
     return clean_message(decoded)
+
+
+def _title(text: str, lowered: str) -> str | None:
+    """What the first `<title ...>` holds, up to its `</title>`; None without one."""
+    start = lowered.find("<title")
+    opened = lowered.find(">", start) if start >= 0 else -1
+    closed = lowered.find("</title>", opened) if opened >= 0 else -1
+    return text[opened + 1 : closed] if closed >= 0 else None
+
+
+def _without_blocks(text: str, lowered: str) -> str:
+    """`text` without its `<script>` and `<style>` blocks (an unclosed one runs to the end).
+    Each tag's next position is searched for once per block found: linear in the page."""
+    kept: list[str] = []
+    at = 0
+    next_at = {tag: lowered.find(f"<{tag}", 0) for tag in _SKIPPED_BLOCKS}
+    while True:
+        for tag, found in next_at.items():
+            if 0 <= found < at:
+                next_at[tag] = lowered.find(f"<{tag}", at)
+        open_tags = [(found, tag) for tag, found in next_at.items() if found >= 0]
+        if not open_tags:
+            kept.append(text[at:])
+            return " ".join(kept)
+        start, tag = min(open_tags)
+        kept.append(text[at:start])
+        end = lowered.find(f"</{tag}", start)
+        close = lowered.find(">", end) if end >= 0 else -1
+        if close < 0:
+            return " ".join(kept)
+        at = close + 1
 
 
 def _with_message_hints(found: ProviderError, headers: Mapping[str, str]) -> ProviderError:

@@ -8,17 +8,40 @@ read as a list of fields instead of a thicket of isinstance checks.
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import UTC, date, datetime
 
 JsonObject = dict[str, object]
+MAX_JSON_BYTES = 4 * 1024 * 1024
+"""The largest body decoded as JSON: twice the longest model list seen (OpenRouter's, with a
+description per model, is under 2 MiB). Decoded, JSON can take 40 times its size (4 MiB of
+`[[]],[[]],...` is about 150 MB of Python objects): this cap is what keeps a hostile reply
+within the process's 300 MB."""
+MAX_INTEGER = 2**53
+"""Counts (tokens, statuses) beyond this are not counts: a server's nonsense is ignored."""
+
+
+def _not_a_number(constant: str) -> float:
+    raise ValueError(f"`{constant}` is not JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999
+        raise ValueError(f"the number {text[:20]} is too large")
+    return number
 
 
 def load_json(body: bytes | str) -> object:
     """Decoded JSON; raises ValueError for anything that is not (bytes that are not UTF-8,
-    and nesting too deep to decode, included)."""
+    nesting too deep to decode, NaN/Infinity and numbers too large for a float, and bodies
+    over MAX_JSON_BYTES included)."""
+    if len(body) > MAX_JSON_BYTES:
+        raise ValueError(f"body is over {MAX_JSON_BYTES // 1_048_576} MiB: not decoded")
     try:
-        return json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        return json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
     except UnicodeDecodeError as exc:
         raise ValueError(f"body is not UTF-8: {exc}") from exc
     except RecursionError as exc:
@@ -48,13 +71,13 @@ def text(value: object) -> str | None:
 
 
 def integer(value: object) -> int | None:
-    """An int (not a bool), or a string of digits, else None."""
+    """An int (not a bool), or a string of digits, else None; None too beyond +-2**53."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 16:
+        value = int(value.strip())
+    if isinstance(value, int) and -MAX_INTEGER <= value <= MAX_INTEGER:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
     return None
 
 

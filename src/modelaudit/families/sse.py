@@ -4,6 +4,10 @@ Bytes arrive in arbitrary pieces: a split may fall inside a line, between `\\r` 
 or inside a multi-byte UTF-8 character. The decoder keeps what it cannot finish yet and
 emits each event once its blank line arrives. Comment lines (`: OPENROUTER PROCESSING`)
 are keep-alives and are skipped; `id:` and `retry:` carry nothing a probe needs.
+
+Each piece is scanned once: a line that never ends (a hostile server's endless `data:`)
+is kept as a list of pieces, not re-joined and re-scanned with every new piece, so decoding
+costs time in proportion to the bytes, whatever their split.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 
 _END_OF_LINE = re.compile(r"\r\n|\r|\n")
 _BOM = "\ufeff"
+_MAX_PIECES = 1024
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,8 @@ class SseEvent:
 class SseDecoder:
     def __init__(self) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._partial_line = ""
+        self._partial: list[str] = []
+        """The pieces of the line not ended yet."""
         self._skip_line_feed = False
         self._at_start = True
         self._event = ""
@@ -40,9 +46,9 @@ class SseDecoder:
         """The body ended. An event not closed by a blank line is still delivered: several
         servers end the body right after the last `data:` line."""
         events = self._feed_text(self._utf8.decode(b"", final=True))
-        if self._partial_line:
-            events.extend(self._line(self._partial_line))
-            self._partial_line = ""
+        if self._partial:
+            events.extend(self._line("".join(self._partial)))
+            self._partial = []
         events.extend(self._dispatch())
         return events
 
@@ -56,14 +62,18 @@ class SseDecoder:
             # The previous piece ended in "\r": a "\n" now is the same line ending.
             self._skip_line_feed = False
             chunk = chunk.removeprefix("\n")
-        text = self._partial_line + chunk
         events: list[SseEvent] = []
         start = 0
-        for match in _END_OF_LINE.finditer(text):
-            events.extend(self._line(text[start : match.start()]))
+        for match in _END_OF_LINE.finditer(chunk):
+            self._partial.append(chunk[start : match.start()])
+            events.extend(self._line("".join(self._partial)))
+            self._partial = []
             start = match.end()
-        self._partial_line = text[start:]
-        self._skip_line_feed = start == len(text) and text.endswith("\r")
+        if start < len(chunk):
+            self._partial.append(chunk[start:])
+            if len(self._partial) >= _MAX_PIECES:  # tiny pieces: keep the list short
+                self._partial = ["".join(self._partial)]
+        self._skip_line_feed = start == len(chunk) and chunk.endswith("\r")
         return events
 
     def _line(self, line: str) -> list[SseEvent]:

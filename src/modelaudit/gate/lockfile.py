@@ -9,21 +9,24 @@ ignores fields it does not know and refuses a `schema_version` it does not.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from typing_extensions import TypedDict
 
 from modelaudit import __version__
 from modelaudit.errors import UsageError
-from modelaudit.redact import redact
+from modelaudit.fileio import FileError, read_text, write_text
+from modelaudit.outgoing import json_text
+from modelaudit.output.documents import closed
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 LOCK_NAME = "modelaudit.lock"
+MAX_BYTES = 4 * 1024 * 1024
+"""A lockfile of ten thousand pins is about 3 MiB."""
 
 RetiresSource = Literal["catalog", "registry"]
 
@@ -58,10 +61,30 @@ def default_path(registry_path: Path) -> Path:
     return registry_path.parent / LOCK_NAME
 
 
-def dumps(lock: Lock) -> str:
-    from modelaudit.probe.document import iso
+@closed
+class LockPin(TypedDict):
+    provider: str
+    model: str
+    served_model: str | None
+    retires: str | None
+    retires_source: RetiresSource | None
+    verified_at: str
+    entry_sha256: str
 
-    pins = [
+
+@closed
+class LockDocument(TypedDict):
+    """`modelaudit.lock`, as written (keys sorted)."""
+
+    schema_version: Literal[1]
+    generated_by: str
+    pins: list[LockPin]
+
+
+def dumps(lock: Lock) -> str:
+    from modelaudit.clock import iso
+
+    pins: list[LockPin] = [
         {
             "provider": e.provider,
             "model": e.model,
@@ -73,12 +96,12 @@ def dumps(lock: Lock) -> str:
         }
         for e in sorted(lock.entries, key=lambda e: e.key)
     ]
-    document = {
+    document: LockDocument = {
         "schema_version": SCHEMA_VERSION,
         "generated_by": f"modelaudit {__version__}",
         "pins": pins,
     }
-    return redact(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
+    return json_text(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 class _Entry(BaseModel):
@@ -103,9 +126,11 @@ class _Document(BaseModel):
 def loads(text: str, label: str) -> Lock:
     fix = "delete it and run `modelaudit lock` to write it again"
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=_not_json)
     except ValueError as exc:
         raise UsageError(f"{label}: not a modelaudit lockfile (not JSON: {exc}); {fix}") from None
+    except RecursionError:
+        raise UsageError(f"{label}: not a modelaudit lockfile (nested too deeply); {fix}") from None
     version = raw.get("schema_version") if isinstance(raw, dict) else None
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise UsageError(
@@ -142,38 +167,24 @@ def loads(text: str, label: str) -> Lock:
     return Lock(entries)
 
 
+def _not_json(constant: str) -> object:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
 def read(path: Path) -> Lock | None:
     """The lock at `path`, or None when there is none (a check without a lock still runs)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, not a lockfile") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise UsageError(f"{path}: cannot be read: {reason}") from None
+        text = read_text(path, MAX_BYTES)
+    except FileError as exc:
+        if exc.missing:
+            return None
+        raise UsageError(f"{path}: not a readable lockfile: {exc.reason}") from None
     return loads(text, str(path))
 
 
 def write(path: Path, lock: Lock) -> None:
     """Atomically: a crash or Ctrl-C leaves the old lock or the new one, never half of one."""
-    text = dumps(lock)
     try:
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write the lockfile: {exc.strerror}") from None
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temp.chmod(0o644)
-        temp.replace(path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise UsageError(f"{path}: cannot write the lockfile: {exc.strerror}") from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+        write_text(path, dumps(lock), mode=0o644)
+    except FileError as exc:
+        raise UsageError(f"{path}: cannot write the lockfile: {exc.reason}") from None

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from modelaudit.probe.result import ProbeResult, RunReport
 
 # A filtered reply still proves the model generates.
-_ANSWERED = frozenset({ErrorClass.OK, ErrorClass.CONTENT_FILTERED})
 NO_CATALOG_REASON = (
     "this provider has no model list to check for free: `--live` checks it with one completion"
 )
@@ -71,7 +70,7 @@ def _observation(
 ) -> Observation:
     catalog = next((r.catalog for r in results if r.catalog is not None), None)
     completion = next((r for r in results if r.kind is ProbeKind.COMPLETION), None)
-    answered = completion is not None and completion.error_class in _ANSWERED
+    answered = completion is not None and completion.error_class.is_success
     served = completion.final.served_model if completion is not None and answered else None
     elapsed_ms = sum(a.latency_ms or 0.0 for r in results for a in r.attempts)
     return Observation(

@@ -18,16 +18,22 @@ fleet's agents can be scraped into one Prometheus and compared region by region.
 
 Histograms are counters: `watch` accumulates them for as long as it runs; `--metrics-file`
 reads back the file it wrote last time and adds the new run, so counters grow across cron
-runs as Prometheus expects (deleting the file is a counter reset, which it handles).
+runs as Prometheus expects (deleting the file is a counter reset, which it handles). A file
+that cannot be read back (damaged, not ours, too big) starts the counters afresh: it never
+fails the run.
 """
 
 from __future__ import annotations
 
+import math
+import socketserver
 import threading
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 
 from modelaudit.history import SUCCESS_CLASSES
+from modelaudit.outgoing import safe_text
 from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
 
 if TYPE_CHECKING:
@@ -35,6 +41,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from prometheus_client.metrics_core import Metric
+    from prometheus_client.registry import Collector
 
     from modelaudit.probe.result import Attempt, RunReport
 
@@ -47,6 +54,12 @@ VERDICT = "modelaudit_model_verdict"
 LAST_RUN = "modelaudit_last_run_timestamp_seconds"
 _PROBE = ("provider", "model", "kind")
 _MODEL = ("provider", "model")
+MAX_TEXTFILE_BYTES = 16 * 1024 * 1024
+"""The most a metrics file read back may hold (ten thousand models write about 10 MiB)."""
+MAX_CONNECTIONS = 16
+"""Scrapes `/metrics` serves at once; a connection beyond them is closed at once."""
+CONNECTION_TIMEOUT_S = 10.0
+"""A scraper that sends nothing for this long is disconnected."""
 
 
 @dataclass
@@ -61,6 +74,8 @@ class Histogram:
             self.counts = [0.0] * (len(self.bounds) + 1)
 
     def observe(self, value: float) -> None:
+        if not math.isfinite(value):
+            return
         index = next((i for i, b in enumerate(self.bounds) if value <= b), len(self.bounds))
         self.counts[index] += 1
         self.total += value
@@ -134,7 +149,7 @@ class MetricsState:
                 labels=[*_PROBE, "error_class", "region"],
             )
             for (provider, model, kind), (error_class, value) in sorted(self.success.items()):
-                success.add_metric([provider, model, kind, error_class, region], value)
+                success.add_metric(_labels(provider, model, kind, error_class, region), value)
             verdict = GaugeMetricFamily(
                 VERDICT,
                 "1 for the model's verdict in the last run, 0 for the others.",
@@ -143,19 +158,19 @@ class MetricsState:
             for (provider, model), current in sorted(self.verdicts.items()):
                 for candidate in Verdict:
                     verdict.add_metric(
-                        [provider, model, candidate.value, region],
+                        _labels(provider, model, candidate.value, region),
                         1.0 if candidate is current else 0.0,
                     )
             latency = HistogramMetricFamily(
                 LATENCY, "Latency of successful probe attempts.", labels=[*_PROBE, "region"]
             )
             for probe, hist in sorted(self.latency.items(), key=lambda i: i[0]):
-                latency.add_metric([*probe, region], hist.cumulative(), hist.total)
+                latency.add_metric(_labels(*probe, region), hist.cumulative(), hist.total)
             ttft = HistogramMetricFamily(
                 TTFT, "Time to first token of successful streams.", labels=[*_MODEL, "region"]
             )
             for model_key, hist in sorted(self.ttft.items(), key=lambda i: i[0]):
-                ttft.add_metric([*model_key, region], hist.cumulative(), hist.total)
+                ttft.add_metric(_labels(*model_key, region), hist.cumulative(), hist.total)
             families: list[Metric] = [success, latency, ttft, verdict]
             if self.last_run is not None:
                 last = GaugeMetricFamily(LAST_RUN, "When the last run finished.", labels=["region"])
@@ -168,33 +183,51 @@ def _le(bound: float) -> str:
     return repr(float(bound))
 
 
+def _labels(*values: str) -> list[str]:
+    return [safe_text(value) for value in values]
+
+
+def _registry(state: MetricsState) -> Collector:
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(state)
+    return registry
+
+
 # --- the text file (node_exporter's textfile collector) -----------------------------------
 
 
 def write_textfile(path: Path, state: MetricsState) -> None:
-    """Written to a temporary file and renamed over `path`: a reader never sees half."""
-    from prometheus_client import CollectorRegistry, write_to_textfile
+    """Written atomically (`fileio.write_text`): a reader never sees half."""
+    from prometheus_client import generate_latest
 
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(state)
-    write_to_textfile(str(path), registry)
+    from modelaudit.fileio import write_text
+
+    write_text(path, generate_latest(_registry(state)).decode("utf-8"))
 
 
-def read_textfile(path: Path) -> MetricsState:
-    """The state a previous run wrote, so its counters keep growing. A missing or
-    unreadable file starts afresh."""
+def read_textfile(path: Path) -> tuple[MetricsState, str | None]:
+    """The state a previous run wrote, so its counters keep growing, and why it could not
+    be read (None when it could, or when there is no file yet): a file that is not ours,
+    damaged or too big starts the counters afresh, and never fails the run."""
     from prometheus_client.parser import text_string_to_metric_families
+
+    from modelaudit.fileio import FileError, read_text
 
     state = MetricsState()
     try:
-        text = path.read_text(encoding="utf-8")
-        families = list(text_string_to_metric_families(text))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return state
-    for family in families:
-        for sample in family.samples:
-            _restore(state, sample.name, sample.labels, sample.value)
-    return state
+        text = read_text(path, MAX_TEXTFILE_BYTES)
+    except FileError as exc:
+        return state, None if exc.missing else exc.reason
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if math.isfinite(sample.value):
+                    _restore(state, sample.name, sample.labels, sample.value)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        return MetricsState(), f"not the metrics modelaudit writes ({type(exc).__name__})"
+    return state, None
 
 
 def _restore(state: MetricsState, name: str, labels: dict[str, str], value: float) -> None:
@@ -246,15 +279,67 @@ class MetricsServer:
 
 
 def serve(state: MetricsState, host: str, port: int) -> MetricsServer:
-    """Serve `/metrics` from a background thread."""
-    from prometheus_client import CollectorRegistry, start_http_server
+    """Serve `/metrics` from a background thread: at most `MAX_CONNECTIONS` scrapes at
+    once, each thread ending when its scraper goes quiet for `CONNECTION_TIMEOUT_S`."""
+    import socket
 
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(state)
-    server, _thread = start_http_server(port, addr=host, registry=registry)
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    server = _Server((host, port), _registry(state), family)
+    thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
+    thread.start()
 
     def shutdown() -> None:
         server.shutdown()
         server.server_close()
+        thread.join()
 
-    return MetricsServer(host, int(server.server_port), shutdown)
+    return MetricsServer(host, int(server.server_address[1]), shutdown)
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], registry: Collector, family: int) -> None:
+        self.address_family = family
+        self.registry = registry
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: object, client_address: object) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)  # type: ignore[arg-type]
+            return
+        try:
+            super().process_request(request, client_address)  # type: ignore[arg-type]
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: object, client_address: object) -> None:
+        try:
+            super().process_request_thread(request, client_address)  # type: ignore[arg-type]
+        finally:
+            self.slots.release()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    timeout = CONNECTION_TIMEOUT_S
+    server: _Server
+
+    def do_GET(self) -> None:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        if self.path.split("?", 1)[0] not in ("/metrics", "/"):
+            self.send_error(404)
+            return
+        body = generate_latest(self.server.registry)
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Scrapes are not logged."""

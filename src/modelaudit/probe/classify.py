@@ -1092,10 +1092,11 @@ def classify_generation(generation: Generation) -> ErrorClass:
 
 
 def read_stream(
-    error: StreamFailure | None, end: StreamEnd | None
+    error: StreamFailure | None, end: StreamEnd | None, *, said_nothing: bool = False
 ) -> tuple[Finding, ProviderError | None]:
     """What a 200 stream said: its error event, broken framing, a missing terminator, a
-    filter stop, or a live answer."""
+    filter stop, nothing but its terminator (`said_nothing`: no chunk, model or finish; a
+    live model says one of these), or a live answer."""
     if error is not None:
         if error.error is not None:
             return read_response(None, error.error), error.error
@@ -1104,6 +1105,8 @@ def read_stream(
         return Finding(ErrorClass.PROTOCOL_ERROR, signal="no-terminator"), None
     if end.filtered:
         return Finding(ErrorClass.CONTENT_FILTERED), None
+    if said_nothing:
+        return Finding(ErrorClass.PROTOCOL_ERROR, signal="empty-stream"), None
     return Finding(ErrorClass.OK), None
 
 
@@ -1184,13 +1187,12 @@ server has no such look-up (404 for the route, 405, 501, a refused request), so 
 answer stands; `unknown`: the look-up failed for another reason (a timeout, a 5xx)."""
 
 _NO_LOOKUP_STATUSES = frozenset({404, 405, 501})
-_GONE = frozenset({ErrorClass.MODEL_NOT_FOUND, ErrorClass.MODEL_DEPRECATED})
 
 
 def read_lookup(error_class: ErrorClass, status: int | None) -> LookUp:
     if error_class is ErrorClass.OK:
         return "found"
-    if error_class in _GONE:
+    if error_class.is_gone:
         return "gone"
     if error_class is ErrorClass.BAD_REQUEST or status in _NO_LOOKUP_STATUSES:
         return "no_lookup"

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from modelaudit.registry.schema import ProviderSpec
 
 USER_AGENT = "modelaudit"
+MAX_CA_BUNDLE_BYTES = 4 * 1024 * 1024
+"""A system's whole CA bundle is a few hundred KiB."""
 DEFAULT_HEADERS = {
     "user-agent": USER_AGENT,
     "accept": "*/*",
@@ -42,7 +44,15 @@ def ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     """Verification on; `SSL_CERT_FILE`/`SSL_CERT_DIR` honoured; a provider's bundle added."""
     context = httpx.create_ssl_context(trust_env=True)
     if ca_bundle is not None:
-        context.load_verify_locations(cafile=str(ca_bundle))
+        from modelaudit.fileio import read_bytes
+
+        # Read by fileio (a regular file, capped): OpenSSL would read a FIFO or a device
+        # without end. PEM is text; anything else is handed over as DER.
+        data = read_bytes(ca_bundle, MAX_CA_BUNDLE_BYTES)
+        try:
+            context.load_verify_locations(cadata=data.decode("ascii"))
+        except UnicodeDecodeError:
+            context.load_verify_locations(cadata=data)
     context.set_alpn_protocols(["http/1.1"])
     return context
 

@@ -3,32 +3,193 @@
 A run is one document (`report_json`); a `--dry-run` plan is another (`plan_json`), with
 the same `schema_version` and `tool` header. `schema_version` changes only when a field is
 removed or changes meaning; new fields are added without bumping it. Every string passes
-through the redactor on its way out.
+through the redactor on its way out (`outgoing.json_text`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from modelaudit import __version__
+from typing_extensions import TypedDict
+
+from modelaudit.clock import iso
+from modelaudit.output.documents import Tool, closed, tool
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from modelaudit.probe.plan import Cost, Plan, ProviderPlan
     from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 
-def iso(moment: datetime | None) -> str | None:
-    """UTC with a `Z`, to the millisecond."""
-    if moment is None:
-        return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+@closed
+class ControlJson(TypedDict):
+    reachable: bool
+    target: str
+    detail: str
 
 
-def run_json(report: RunReport) -> dict[str, Any]:
+@closed
+class RunJson(TypedDict):
+    started_at: str
+    finished_at: str | None
+    status: str
+    requests_sent: int
+    output_tokens_requested: int
+    control: ControlJson | None
+    notes: list[str]
+    internal_errors: list[str]
+
+
+@closed
+class AttemptJson(TypedDict):
+    number: int
+    started_at: str
+    error_class: str
+    http_status: int | None
+    latency_ms: float | None
+    ttft_ms: float | None
+    failed_phase: str | None
+    connect_ms: float | None
+    connection_reused: bool | None
+    retry_after_s: float | None
+    detail: str
+
+
+@closed
+class CatalogJson(TypedDict):
+    listed: bool
+    retires: str | None
+    lifecycle: str | None
+    note: str | None
+    retrieved_by_id: bool
+    resolved_id: str | None
+
+
+@closed
+class ResultJson(TypedDict):
+    provider: str
+    model: str
+    kind: str
+    error_class: str
+    http_status: int | None
+    latency_ms: float | None
+    ttft_ms: float | None
+    attempts: int
+    served_model: str | None
+    detail: str
+    started_at: str
+    failed_phase: str | None
+    system_fingerprint: str | None
+    connect_ms: float | None
+    connection_reused: bool | None
+    output_tokens: int | None
+    tokens_per_s: float | None
+    max_gap_ms: float | None
+    ratelimit: dict[str, str]
+    catalog: CatalogJson | None
+    health: str | None
+    attempt_log: list[AttemptJson]
+
+
+@closed
+class VerdictJson(TypedDict):
+    provider: str
+    model: str
+    verdict: str
+    reason: str
+    error_class: str | None
+
+
+@closed
+class ProbeDocument(TypedDict):
+    """`probe --format json`: one run."""
+
+    schema_version: Literal[1]
+    tool: Tool
+    run: RunJson
+    results: list[ResultJson]
+    verdicts: list[VerdictJson]
+
+
+@closed
+class CostJson(TypedDict):
+    requests: int
+    output_tokens: int
+
+
+@closed
+class PlannedProviderJson(TypedDict):
+    provider: str
+    models: list[str]
+    kinds: list[str]
+    key: Literal["none_needed", "present", "missing"]
+    skip_reason: str | None
+    worst_case: CostJson
+
+
+@closed
+class PlannedModelJson(TypedDict):
+    provider: str
+    model: str
+    kinds: list[str]
+    key: Literal["none_needed", "present", "missing"]
+    skip_reason: str | None
+
+
+@closed
+class BudgetJson(TypedDict):
+    max_requests: int
+    max_output_tokens: int
+    output_tokens_per_probe: int
+
+
+@closed
+class PlanJson(TypedDict):
+    kinds: list[str]
+    providers: list[PlannedProviderJson]
+    worst_case: CostJson
+    budget: BudgetJson
+
+
+@closed
+class PlanDocument(TypedDict):
+    """`probe --dry-run --format json`: what a run would send."""
+
+    schema_version: Literal[1]
+    tool: Tool
+    plan: PlanJson
+
+
+@closed
+class ResultLine(ResultJson):
+    type: Literal["result"]
+    schema_version: Literal[1]
+
+
+@closed
+class VerdictLine(VerdictJson):
+    type: Literal["verdict"]
+    schema_version: Literal[1]
+
+
+@closed
+class RunLine(RunJson):
+    type: Literal["run"]
+    schema_version: Literal[1]
+
+
+@closed
+class PlannedLine(PlannedModelJson):
+    type: Literal["planned"]
+    schema_version: Literal[1]
+
+
+ProbeLine: TypeAlias = ResultLine | VerdictLine | RunLine | PlannedLine
+"""`probe --format jsonl`: each line is one of these, told apart by `type`."""
+
+
+def run_json(report: RunReport) -> RunJson:
     return {
         "started_at": iso(report.started_at),
         "finished_at": iso(report.finished_at),
@@ -45,10 +206,11 @@ def run_json(report: RunReport) -> dict[str, Any]:
             else None
         ),
         "notes": list(report.notes),
+        "internal_errors": list(report.internal_errors),
     }
 
 
-def attempt_json(attempt: Attempt) -> dict[str, Any]:
+def attempt_json(attempt: Attempt) -> AttemptJson:
     return {
         "number": attempt.number,
         "started_at": iso(attempt.started_at),
@@ -64,7 +226,7 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
     }
 
 
-def result_json(result: ProbeResult) -> dict[str, Any]:
+def result_json(result: ProbeResult) -> ResultJson:
     final = result.final
     catalog = result.catalog
     return {
@@ -104,7 +266,7 @@ def result_json(result: ProbeResult) -> dict[str, Any]:
     }
 
 
-def verdict_json(verdict: ModelVerdict) -> dict[str, Any]:
+def verdict_json(verdict: ModelVerdict) -> VerdictJson:
     return {
         "provider": verdict.provider,
         "model": verdict.model,
@@ -114,32 +276,28 @@ def verdict_json(verdict: ModelVerdict) -> dict[str, Any]:
     }
 
 
-def _tool() -> dict[str, Any]:
-    return {"name": "modelaudit", "version": __version__}
-
-
-def report_json(report: RunReport) -> dict[str, Any]:
+def report_json(report: RunReport) -> ProbeDocument:
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": _tool(),
+        "tool": tool(),
         "run": run_json(report),
         "results": [result_json(r) for r in report.results],
         "verdicts": [verdict_json(v) for v in report.verdicts],
     }
 
 
-def cost_json(cost: Cost) -> dict[str, Any]:
+def cost_json(cost: Cost) -> CostJson:
     return {"requests": cost.requests, "output_tokens": cost.output_tokens}
 
 
-def key_state(provider_plan: ProviderPlan) -> str:
+def key_state(provider_plan: ProviderPlan) -> Literal["none_needed", "present", "missing"]:
     """`none_needed`, `present` or `missing` (then `skip_reason` names what to set)."""
     if provider_plan.provider.credential_ref is None:
         return "none_needed"
     return "missing" if provider_plan.skip_reason is not None else "present"
 
 
-def planned_provider_json(plan: Plan, provider_plan: ProviderPlan) -> dict[str, Any]:
+def planned_provider_json(plan: Plan, provider_plan: ProviderPlan) -> PlannedProviderJson:
     return {
         "provider": provider_plan.provider.name,
         "models": [m.id for m in provider_plan.models],
@@ -150,7 +308,7 @@ def planned_provider_json(plan: Plan, provider_plan: ProviderPlan) -> dict[str, 
     }
 
 
-def planned_model_json(provider_plan: ProviderPlan, model: str) -> dict[str, Any]:
+def planned_model_json(provider_plan: ProviderPlan, model: str) -> PlannedModelJson:
     """One planned model: a `--format jsonl` line of a dry run."""
     return {
         "provider": provider_plan.provider.name,
@@ -161,12 +319,12 @@ def planned_model_json(provider_plan: ProviderPlan, model: str) -> dict[str, Any
     }
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
+def plan_json(plan: Plan) -> PlanDocument:
     """The `--dry-run` document: what a run would send, and its worst case."""
     budget = plan.defaults.budget
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": _tool(),
+        "tool": tool(),
         "plan": {
             "kinds": [k.value for k in plan.kinds],
             "providers": [planned_provider_json(plan, p) for p in plan.providers],

@@ -16,12 +16,15 @@ if TYPE_CHECKING:
 
 
 def exit_code(report: RunReport, fail_on: Collection[Verdict] = ()) -> ExitCode:
-    """130 interrupted; 1 when a `--fail-on` verdict was seen; 3 inconclusive; else 0.
+    """130 interrupted; 4 when probing a provider hit a bug; 1 when a `--fail-on` verdict
+    was seen; 3 inconclusive; else 0.
 
     A definitive finding (a model gone) outranks "this machine is offline" for the rest.
     """
     if report.status is RunStatus.INTERRUPTED:
         return ExitCode.INTERRUPTED
+    if report.internal_errors:
+        return ExitCode.INTERNAL
     if any(v.verdict in fail_on for v in report.verdicts):
         return ExitCode.POLICY
     if report.status is RunStatus.INCONCLUSIVE:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from modelaudit import credentials
 from modelaudit.errors import ConfigError, UsageError
 from modelaudit.families import FAMILIES
+from modelaudit.probe.kinds import KINDS
+from modelaudit.registry.paths import from_registry
 from modelaudit.vocabulary import ProbeKind
 
 if TYPE_CHECKING:
@@ -18,8 +20,6 @@ if TYPE_CHECKING:
 
     from modelaudit.registry.loader import LoadedRegistry
     from modelaudit.registry.schema import Defaults, ModelSpec, ProviderSpec
-
-GENERATION_KINDS = (ProbeKind.COMPLETION, ProbeKind.STREAM)
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,11 @@ class Plan:
         if provider_plan.skip_reason is not None:
             return Cost(0, 0)
         attempts = self.defaults.retry.attempts
-        per_model = sum(attempts + 1 for k in provider_plan.kinds if k in GENERATION_KINDS)
-        shared = sum(attempts for k in provider_plan.kinds if k not in GENERATION_KINDS)
+        kinds = [KINDS[k] for k in provider_plan.kinds]
+        per_model = sum(attempts + 1 for k in kinds if k.spends_tokens)
+        shared = sum(attempts for k in kinds if not k.spends_tokens)
         requests = shared + per_model * len(provider_plan.models)
-        if ProbeKind.CATALOG in provider_plan.kinds:
+        if any(k.looks_up_by_id for k in kinds):
             family, provider = FAMILIES[provider_plan.provider.api], provider_plan.provider
             looked_up = [
                 m for m in provider_plan.models if family.retrieve_request(provider, m) is not None
@@ -111,12 +112,8 @@ def make_plan(
 
 
 def applies(kind: ProbeKind, provider: ProviderSpec) -> bool:
-    """Health needs a self-hosted engine; a catalog needs a list endpoint."""
-    if kind is ProbeKind.HEALTH:
-        return provider.server is not None
-    if kind is ProbeKind.CATALOG:
-        return FAMILIES[provider.api].catalog_request(provider) is not None
-    return True
+    """Health needs a self-hosted engine; a catalog needs a list endpoint (`KINDS`)."""
+    return KINDS[kind].applies(provider)
 
 
 def _selected(provider: ProviderSpec, model: ModelSpec, selection: Selection) -> bool:
@@ -153,8 +150,7 @@ def ca_bundle_path(provider: ProviderSpec, base_dir: Path) -> Path | None:
     """A provider's `ca_bundle`: relative to the registry's directory; `~` is expanded."""
     if provider.ca_bundle is None:
         return None
-    path = provider.ca_bundle.expanduser()
-    return path if path.is_absolute() else base_dir / path
+    return from_registry(provider.ca_bundle, base_dir)
 
 
 def _check_ca_bundles(loaded: LoadedRegistry, chosen: set[str]) -> None:
@@ -162,6 +158,7 @@ def _check_ca_bundles(loaded: LoadedRegistry, chosen: set[str]) -> None:
     registry (exit 2, with its line), not a crash once the run has started."""
     import ssl
 
+    from modelaudit.fileio import FileError
     from modelaudit.probe.client import ssl_context
 
     problems = []
@@ -171,14 +168,19 @@ def _check_ca_bundles(loaded: LoadedRegistry, chosen: set[str]) -> None:
             continue
         try:
             ssl_context(path)
+        except FileError as exc:
+            why = exc.reason
         except OSError as exc:  # ssl.SSLError included
-            why = "not a PEM file of CA certificates" if isinstance(exc, ssl.SSLError) else None
-            where = ("providers", index, "ca_bundle")
-            position = loaded.document.values.get(where)
-            line, column = (position.line, position.column) if position else (1, 1)
-            problems.append(
-                f"{loaded.path}:{line}:{column}: providers[{index}].ca_bundle: cannot load "
-                f"{path}: {why or exc.strerror or exc}"
-            )
+            ssl_error = isinstance(exc, ssl.SSLError)
+            why = "not a PEM file of CA certificates" if ssl_error else exc.strerror or str(exc)
+        else:
+            continue
+        where = ("providers", index, "ca_bundle")
+        position = loaded.document.values.get(where)
+        line, column = (position.line, position.column) if position else (1, 1)
+        problems.append(
+            f"{loaded.path}:{line}:{column}: providers[{index}].ca_bundle: cannot load "
+            f"{path}: {why}"
+        )
     if problems:
         raise ConfigError(problems)

@@ -3,15 +3,37 @@
 
 An `Attempt` is one HTTP exchange; a `ProbeResult` is one kind of probe of one model, with
 every attempt it took; a `ModelVerdict` is the run's conclusion about one model.
+
+What a server said (a detail, a served model, a header, a catalog's note) is bounded and
+printable the moment it becomes part of one of these values (`untrusted.outside`): nothing
+downstream (the store, a report, a terminal) ever holds a 5 MB model id or an escape
+sequence, and no retry hint is NaN or infinite.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from modelaudit.untrusted import (
+    MAX_DETAIL_CHARS,
+    MAX_HEADERS,
+    MAX_ID_CHARS,
+    MAX_NOTE_CHARS,
+    outside,
+    outside_or_none,
+)
 from modelaudit.vocabulary import ErrorClass, Phase, ProbeKind, RunStatus, Verdict
+
+MAX_REASON_CHARS = 2 * MAX_DETAIL_CHARS
+"""A verdict's reason quotes the detail of a probe or two."""
+
+
+def _bound(value: object, name: str, text: str | None, limit: int) -> None:
+    """Set the (frozen) field `name` to `text` made bounded and printable."""
+    object.__setattr__(value, name, outside_or_none(text, limit))
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,18 @@ class Attempt:
     any HTTP answer from the API says something). Decides whether the control check may
     turn it `inconclusive`; not stored."""
 
+    def __post_init__(self) -> None:
+        _bound(self, "detail", self.detail, MAX_DETAIL_CHARS)
+        _bound(self, "served_model", self.served_model, MAX_ID_CHARS)
+        _bound(self, "system_fingerprint", self.system_fingerprint, MAX_ID_CHARS)
+        headers = tuple(
+            (outside(name, MAX_ID_CHARS), outside(value, MAX_ID_CHARS))
+            for name, value in self.ratelimit[:MAX_HEADERS]
+        )
+        object.__setattr__(self, "ratelimit", headers)
+        if self.retry_after_s is not None and not math.isfinite(self.retry_after_s):
+            object.__setattr__(self, "retry_after_s", None)
+
 
 @dataclass(frozen=True)
 class CatalogFinding:
@@ -66,6 +100,11 @@ class CatalogFinding:
     out, such as Anthropic's `claude-sonnet-4-5`): listed all the same."""
     resolved_id: str | None = None
     """The id the look-up answered with (`claude-sonnet-4-5-20250929`), when it names one."""
+
+    def __post_init__(self) -> None:
+        _bound(self, "lifecycle", self.lifecycle, MAX_NOTE_CHARS)
+        _bound(self, "note", self.note, MAX_NOTE_CHARS)
+        _bound(self, "resolved_id", self.resolved_id, MAX_ID_CHARS)
 
 
 class HealthState(StrEnum):
@@ -121,6 +160,9 @@ class ModelVerdict:
     error_class: ErrorClass | None = None
     """The error class that decided the verdict, when one did."""
 
+    def __post_init__(self) -> None:
+        _bound(self, "reason", self.reason, MAX_REASON_CHARS)
+
 
 @dataclass(frozen=True)
 class ControlCheck:
@@ -143,3 +185,6 @@ class RunReport:
     output_tokens_requested: int = 0
     notes: tuple[str, ...] = field(default=())
     """Run-level remarks (budget exhausted, connection reuse...)."""
+    internal_errors: tuple[str, ...] = field(default=())
+    """Providers whose probing failed on a bug in modelaudit, one line each: their models
+    are inconclusive, every other provider's verdicts stand, and the run exits 4."""

@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
+from modelaudit.clock import utc_now
 from modelaudit.families import FAMILIES
-from modelaudit.probe import control, kinds, verdict
+from modelaudit.probe import control, verdict
+from modelaudit.probe.attempts import BudgetExhausted, ProbeContext, RunBudget
 from modelaudit.probe.client import make_client, provider_tls
-from modelaudit.probe.kinds import BudgetExhausted, ProbeContext, RunBudget, utc_now
-from modelaudit.probe.plan import GENERATION_KINDS
+from modelaudit.probe.kinds import KINDS
 from modelaudit.probe.result import ModelVerdict, RunReport
 from modelaudit.registry.schema import effective_slo
 from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
@@ -29,10 +30,10 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from modelaudit.families.base import Clock
+    from modelaudit.clock import Clock
     from modelaudit.probe.plan import Plan, ProviderPlan
     from modelaudit.probe.result import ControlCheck, ProbeResult
-    from modelaudit.registry.schema import ModelSpec, ProviderSpec
+    from modelaudit.registry.schema import ModelSpec
 
 
 class Observer:
@@ -84,6 +85,8 @@ class _RunState:
     results: dict[tuple[str, str], list[ProbeResult]] = field(default_factory=dict)
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    """Providers whose probing raised what no probe expects (a bug): provider -> why."""
     control: Callable[[], Awaitable[ControlCheck]] | None = None
     """Starts the control check, once the run has a client."""
     control_task: asyncio.Task[ControlCheck] | None = None
@@ -92,7 +95,16 @@ class _RunState:
         self.results.setdefault((result.provider, result.model), []).append(result)
         if verdict.connection_level(result):
             self.start_control_check()
-        self.observer.result(result)
+        try:
+            self.observer.result(result)
+        except Exception as exc:
+            raise _ObserverFailed from exc
+
+    def done(self, provisional: ModelVerdict) -> None:
+        try:
+            self.observer.model_done(provisional)
+        except Exception as exc:
+            raise _ObserverFailed from exc
 
     def start_control_check(self) -> None:
         """The control check starts with the first failure that says nothing about its
@@ -107,16 +119,22 @@ class _RunState:
         return not (await asyncio.shield(self.control_task)).reachable
 
 
+class _ObserverFailed(Exception):  # noqa: N818 - wraps its cause, which is re-raised
+    """An observer failed (its reader went away: a broken pipe). That ends the run, not
+    one provider's probing: `_guarded` lets it through and `run` re-raises the cause."""
+
+
 async def run(
     plan: Plan,
     observer: Observer | None = None,
     seed: int | None = None,
     clock: Clock = utc_now,
 ) -> RunReport:
-    """Probe everything `plan` names. `clock` is what families that sign or fetch tokens
-    read the time from (a test's fixed one)."""
+    """Probe everything `plan` names. `clock`: what the run's and each attempt's times are
+    read from (as the pure cores take `now`; a test's fixed clock), and what families that
+    sign or fetch tokens read the time from."""
     state = _RunState(plan, observer or Observer())
-    started_at = utc_now()
+    started_at = clock()
     state.observer.started(plan, started_at)
     defaults = plan.defaults
     budget = RunBudget(defaults.budget.max_requests, defaults.budget.max_output_tokens)
@@ -128,14 +146,17 @@ async def run(
         limits = _Limits(asyncio.Semaphore(defaults.concurrency.total))
         state.control = lambda: control.check(client, defaults.control)
         try:
-            await asyncio.gather(*(_run_provider(ctx, state, limits, p) for p in plan.providers))
+            await asyncio.gather(*(_guarded(ctx, state, limits, p) for p in plan.providers))
         except asyncio.CancelledError:
             interrupted = True
+        except _ObserverFailed as exc:
+            await _finish_control_check(state, interrupted=True)  # nothing left pending
+            raise (exc.__cause__ or exc) from None
         control_check = await _finish_control_check(state, interrupted)
     network_down = control_check is not None and not control_check.reachable
     report = RunReport(
         started_at=started_at,
-        finished_at=utc_now(),
+        finished_at=clock(),
         status=_status(interrupted, network_down),
         results=tuple(r for rs in state.results.values() for r in rs),
         verdicts=_verdicts(state, network_down, interrupted),
@@ -143,12 +164,13 @@ async def run(
         requests_sent=budget.requests,
         output_tokens_requested=budget.output_tokens,
         notes=tuple(state.notes),
+        internal_errors=tuple(f"{name}: {why}" for name, why in state.failed.items()),
     )
     state.observer.finished(report)
     return report
 
 
-def run_sync(plan: Plan, observer: Observer | None = None) -> RunReport:
+def run_sync(plan: Plan, observer: Observer | None = None, clock: Clock = utc_now) -> RunReport:
     """Run in a fresh event loop; Ctrl-C and SIGTERM end the run as `interrupted`."""
     import signal
 
@@ -162,7 +184,7 @@ def run_sync(plan: Plan, observer: Observer | None = None) -> RunReport:
             loop = asyncio.get_running_loop()
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGTERM, task.cancel)
-            return await run(plan, observer)
+            return await run(plan, observer, clock=clock)
 
         return runner.run(main())
 
@@ -196,9 +218,6 @@ def _pools(plan: Plan, total: int) -> dict[str, int]:
     return pools
 
 
-_GenerationProbe: TypeAlias = (
-    "Callable[[ProbeContext, ProviderSpec, ModelSpec, tuple[str, ...]], Awaitable[ProbeResult]]"
-)
 
 
 @dataclass
@@ -211,6 +230,27 @@ class _Limits:
             yield
 
 
+async def _guarded(
+    ctx: ProbeContext, state: _RunState, limits: _Limits, plan: ProviderPlan
+) -> None:
+    """Probe one provider; what no probe expects (a bug) fails this provider only: its
+    models are inconclusive, the others' verdicts stand, and the run says why."""
+    try:
+        await _run_provider(ctx, state, limits, plan)
+    except _ObserverFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the boundary of one provider
+        from modelaudit.untrusted import MAX_DETAIL_CHARS, outside
+
+        # An exception's text may quote what a server sent: bounded like any detail.
+        why = f"internal error: {type(exc).__name__}: {outside(str(exc), MAX_DETAIL_CHARS)}"
+        why += " (a bug in modelaudit)"
+        state.failed[plan.provider.name] = why
+        state.notes.append(f"{plan.provider.name} could not be probed: {why}")
+        for model in plan.models:
+            state.done(_failed(plan.provider.name, model.id, why))
+
+
 async def _run_provider(
     ctx: ProbeContext, state: _RunState, limits: _Limits, plan: ProviderPlan
 ) -> None:
@@ -218,19 +258,16 @@ async def _run_provider(
     if plan.skip_reason is not None:
         for model in plan.models:
             state.skipped[(provider.name, model.id)] = plan.skip_reason
-            state.observer.model_done(_skipped(provider.name, model.id, plan.skip_reason))
+            state.done(_skipped(provider.name, model.id, plan.skip_reason))
         return
     cap = asyncio.Semaphore(provider.concurrency(ctx.defaults.concurrency))
+    shared = [k for k in KINDS.values() if not k.per_model and k.kind in plan.kinds]
     try:
-        if ProbeKind.HEALTH in plan.kinds:
+        for kind in shared:
             async with limits.slot(cap):
-                probe = await kinds.probe_health(ctx, provider)
-            for result in kinds.health_results(provider, plan.models, probe):
+                results = await kind.for_provider()(ctx, provider, plan.models)
+            for result in results:
                 state.add(result)
-        if ProbeKind.CATALOG in plan.kinds:
-            async with limits.slot(cap):
-                for result in await kinds.probe_catalog(ctx, provider, plan.models):
-                    state.add(result)
     except BudgetExhausted as exc:
         state.notes.append(f"{provider.name}: {exc}")
     models_ctx = _once_if_never_connected(ctx, state, plan)
@@ -263,21 +300,17 @@ async def _run_model(
 ) -> None:
     provider = plan.provider
     key = (provider.name, model.id)
-    probes: dict[ProbeKind, _GenerationProbe]
-    probes = {ProbeKind.COMPLETION: kinds.probe_completion, ProbeKind.STREAM: kinds.probe_stream}
     known_as = _resolved_names(state.results.get(key, []))
-    for kind in plan.kinds:
-        if kind not in probes:
-            continue
+    for kind in (KINDS[k] for k in plan.kinds if KINDS[k].per_model):
         try:
             async with limits.slot(cap):
-                state.add(await probes[kind](ctx, provider, model, known_as))
+                state.add(await kind.for_model()(ctx, provider, model, known_as))
         except BudgetExhausted as exc:
-            state.notes.append(f"{provider.name}/{model.id} {kind.value}: {exc}")
+            state.notes.append(f"{provider.name}/{model.id} {kind.kind.value}: {exc}")
             break
     results = state.results.get(key, [])
     network_down = await state.network_down(results)
-    state.observer.model_done(_decide(state, plan, model, results, network_down))
+    state.done(_decide(state, plan, model, results, network_down))
 
 
 def _resolved_names(results: Sequence[ProbeResult]) -> tuple[str, ...]:
@@ -313,7 +346,7 @@ def _decide(
         fallbacks=model.fallbacks,
     )
     missing = _unprobed_generations(plan, results)
-    if missing and decided.verdict in _NEEDS_EVERY_GENERATION:
+    if missing and decided.verdict.answering:
         # A catalog listing says nothing about whether the model still answers: calling
         # it up on that alone would close an open incident on a probe that never ran.
         kinds_left = " and ".join(k.value for k in missing)
@@ -321,20 +354,19 @@ def _decide(
     return decided
 
 
-_NEEDS_EVERY_GENERATION = frozenset({Verdict.UP, Verdict.DEGRADED})
-"""Verdicts that only the planned generations can give: a down, gone or blocked verdict is
-already established by the probes that ran."""
-
-
 def _unprobed_generations(
     plan: ProviderPlan, results: Sequence[ProbeResult]
 ) -> tuple[ProbeKind, ...]:
     ran = {r.kind for r in results}
-    return tuple(k for k in plan.kinds if k in GENERATION_KINDS and k not in ran)
+    return tuple(k for k in plan.kinds if k.generates and k not in ran)
 
 
 def _skipped(provider: str, model: str, reason: str) -> ModelVerdict:
     return ModelVerdict(provider, model, Verdict.SKIPPED, reason)
+
+
+def _failed(provider: str, model: str, why: str) -> ModelVerdict:
+    return ModelVerdict(provider, model, Verdict.INCONCLUSIVE, f"could not be probed: {why}")
 
 
 async def _finish_control_check(state: _RunState, interrupted: bool) -> ControlCheck | None:
@@ -363,6 +395,9 @@ def _verdicts(state: _RunState, network_down: bool, interrupted: bool) -> tuple[
             key = (provider.name, model.id)
             if key in state.skipped:
                 verdicts.append(_skipped(provider.name, model.id, state.skipped[key]))
+                continue
+            if provider.name in state.failed:
+                verdicts.append(_failed(provider.name, model.id, state.failed[provider.name]))
                 continue
             results = state.results.get(key, [])
             verdicts.append(

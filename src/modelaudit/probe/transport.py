@@ -180,6 +180,8 @@ async def exchange(
     authorize: Authorize | None,
     timeouts: Timeouts,
     consumer: BodyConsumer | None = None,
+    *,
+    resend: Callable[[], None] | None = None,
 ) -> Exchange:
     """Send `request`, with the headers `authorize` gives for it; read the whole response
     under deadlines.
@@ -190,16 +192,19 @@ async def exchange(
 
     A server may close an idle keep-alive connection just as we reuse it (llama.cpp does
     after a stream, without `Connection: close`). That is not the server failing: the
-    request is sent once more, on a fresh connection, within the same deadlines, and only
-    that exchange is timed.
+    request is sent once more, on a fresh connection, and only that exchange is timed. It
+    is still one request: the resend gets what is left of `total_s`, and `resend` is called
+    first (to take it from the run's budget; what it raises propagates).
     """
     built = await _build(request, authorize)
     deadlines = _Deadlines(timeouts)
     try:
         return await _attempt(client, built, deadlines, consumer, fresh=False)
     except ExchangeFailed as exc:
-        if not _stale_connection(exc):
+        if not _stale_connection(exc) or deadlines.spent:
             raise
+    if resend is not None:
+        resend()
     return await _attempt(client, built, deadlines, consumer, fresh=True)
 
 
@@ -262,6 +267,11 @@ class _Deadlines:
     def _until(self, when: float, phase: Phase) -> float:
         self.phase = phase if when < self.total_at else Phase.TOTAL
         return min(when, self.total_at)
+
+    @property
+    def spent(self) -> bool:
+        """The total deadline has passed."""
+        return self.loop.time() >= self.total_at
 
     def exceeded(self, phase: Phase | None = None) -> DeadlineExceeded:
         phase = phase or self.phase

@@ -23,16 +23,14 @@ from typing import TYPE_CHECKING
 
 from modelaudit.probe import classify
 from modelaudit.probe.result import HealthState, ModelVerdict, ProbeResult
-from modelaudit.vocabulary import ErrorClass, Phase, ProbeKind, Verdict
+from modelaudit.vocabulary import GONE_CLASSES, ErrorClass, Phase, ProbeKind, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from modelaudit.registry.schema import Slo
 
-GONE = frozenset(
-    {ErrorClass.MODEL_NOT_FOUND, ErrorClass.MODEL_DEPRECATED, ErrorClass.MODEL_SUBSTITUTED}
-)
+GONE = GONE_CLASSES
 BLOCKED = frozenset({ErrorClass.AUTH_FAILED, ErrorClass.ACCESS_DENIED, ErrorClass.QUOTA_EXHAUSTED})
 DOWN = frozenset(
     {
@@ -45,7 +43,6 @@ DOWN = frozenset(
     }
 )
 DEGRADING = frozenset({ErrorClass.RATE_LIMITED, ErrorClass.OVERLOADED})
-GENERATION = frozenset({ProbeKind.COMPLETION, ProbeKind.STREAM})
 
 
 def never_connected(result: ProbeResult) -> bool:
@@ -133,8 +130,8 @@ def decide(
 def _decisive(results: Sequence[ProbeResult]) -> Sequence[ProbeResult]:
     """When the model answered a generation, a failing server-level probe (its /health)
     does not make it down: the answer is the stronger evidence (the reason says both)."""
-    if any(r.kind in GENERATION and r.ok for r in results):
-        return [r for r in results if r.kind in GENERATION]
+    if any(r.kind.generates and r.ok for r in results):
+        return [r for r in results if r.kind.generates]
     return results
 
 
@@ -146,7 +143,7 @@ def degraded_verdict(
 
 
 def _gone(results: Sequence[ProbeResult]) -> ProbeResult | None:
-    said_gone = next((r for r in results if r.kind in GENERATION and r.error_class in GONE), None)
+    said_gone = next((r for r in results if r.kind.generates and r.error_class in GONE), None)
     if said_gone is not None:
         return said_gone
     unlisted = next((r for r in results if r.catalog is not None and not r.catalog.listed), None)
@@ -154,7 +151,7 @@ def _gone(results: Sequence[ProbeResult]) -> ProbeResult | None:
         return None
     # An `ok` generation is the requested model's own answer (another model's is a
     # substitution, caught above).
-    answered = any(r.kind in GENERATION and r.ok for r in results)
+    answered = any(r.kind.generates and r.ok for r in results)
     return None if answered else unlisted
 
 
@@ -164,7 +161,7 @@ def _names_a_fix(result: ProbeResult) -> bool:
 
 
 def _first(results: Sequence[ProbeResult], classes: frozenset[ErrorClass]) -> ProbeResult | None:
-    ordered = sorted(results, key=lambda r: r.kind not in GENERATION)
+    ordered = sorted(results, key=lambda r: not r.kind.generates)
     return next((r for r in ordered if r.error_class in classes), None)
 
 

@@ -6,6 +6,7 @@ Each problem is one line a person can act on:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import os
@@ -100,21 +101,22 @@ def load(path: FilePath) -> LoadedRegistry:
 
 
 def _read(path: FilePath) -> bytes:
-    try:
+    """A regular file of at most MAX_BYTES (`fileio.read_bytes`): a FIFO or a device is
+    refused before it is read, so it can neither hang the command nor fill its memory."""
+    from modelaudit.fileio import FileError, read_bytes
+
+    with contextlib.suppress(OSError):
         size = path.stat().st_size
-        if size > MAX_BYTES:
+        if size > MAX_BYTES and path.is_file():
             raise _too_big(path, f"{size / 1_048_576:.1f} MiB")
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:  # a pipe or a device: its size was not known beforehand
-            raise _too_big(path, f"more than {MAX_BYTES // 1_048_576} MiB")
-        return raw
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, not a providers.yaml") from None
-    except PermissionError:
-        raise UsageError(f"{path}: permission denied") from None
+    try:
+        return read_bytes(path, MAX_BYTES)
+    except FileError as exc:
+        if exc.missing:
+            raise UsageError(f"{path}: no such file") from None
+        if exc.too_big:  # it grew since its size was checked
+            raise _too_big(path, f"more than {MAX_BYTES // 1_048_576} MiB") from None
+        raise UsageError(f"{path}: {exc.reason}") from None
 
 
 def _too_big(path: FilePath, size: str) -> ConfigError:
@@ -304,6 +306,11 @@ def _message(path: Path, error: ErrorDetails) -> str:
         return _not_one_of(value, str(error.get("ctx", {}).get("expected", "")))
     if kind == "too_short":
         return "must list at least one item"
+    if kind == "string_too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        return f"is longer than {limit} characters: is this the right value?"
+    if kind == "finite_number":
+        return "must be a finite number (not .inf or .nan)"
     return str(error["msg"]).replace("Input should be", "must be")
 
 

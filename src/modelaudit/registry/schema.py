@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -29,6 +30,7 @@ from pydantic_core import PydanticCustomError
 from modelaudit.families import FAMILIES
 from modelaudit.registry.alerting import Alerts, Maintenance
 from modelaudit.registry.jurisdictions import COMMON_MISTAKES, ISO_3166_ALPHA2
+from modelaudit.registry.sendable import header_problem, url_problem
 from modelaudit.vocabulary import Hosting, ProbeKind, ServerEngine, Weights
 
 if TYPE_CHECKING:
@@ -36,14 +38,15 @@ if TYPE_CHECKING:
 
 _ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
-# Headers that carry credentials: they belong in `api_key`, never in plain YAML.
-_CREDENTIAL_HEADERS = frozenset(
-    {"authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization", "cookie"}
-)
+MAX_ID_CHARS = 256
+"""The longest model id (a catalog's longer ids are not kept either)."""
+MAX_SECONDS = 86_400.0
+"""No timeout, backoff or wait of a probe lasts longer than a day."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A YAML `.inf` or `.nan` is refused: no timeout, weight or SLO is infinite.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def _written(self, earlier: str, later: str) -> str:
         """Of two fields in conflict, the one to point at: the later, unless only the
@@ -220,12 +223,28 @@ Day = Annotated[date, BeforeValidator(_day_only), Strict()]
 silently cut or converted to a date."""
 
 
+def _printable(value: str) -> str:
+    """Text shown in tables and reports: no control or formatting character (YAML's
+    double-quoted escapes such as \\e or \\u202e can put one there)."""
+    if not value.isprintable():
+        bad = next(c for c in value if not c.isprintable())
+        raise ValueError(
+            f"contains U+{ord(bad):04X}, which is not a printable character: remove it"
+        )
+    return value
+
+
+Text = Annotated[str, AfterValidator(_printable)]
+"""Text from the registry that reports and tables show."""
+Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS)]
+
+
 class Timeouts(_Strict):
-    connect_s: float = Field(5.0, gt=0)
-    first_byte_s: float = Field(30.0, gt=0)
-    first_token_s: float = Field(30.0, gt=0)
-    stall_s: float = Field(15.0, gt=0)
-    total_s: float = Field(60.0, gt=0)
+    connect_s: Seconds = 5.0
+    first_byte_s: Seconds = 30.0
+    first_token_s: Seconds = 30.0
+    stall_s: Seconds = 15.0
+    total_s: Seconds = 60.0
 
     @model_validator(mode="after")
     def _total_covers_phases(self) -> Timeouts:
@@ -256,9 +275,9 @@ class Budget(_Strict):
 class Retry(_Strict):
     attempts: int = Field(3, ge=1, le=10)
     """Attempts per probe for transient failures (429, 5xx, timeouts, resets)."""
-    backoff_s: float = Field(0.5, ge=0)
-    max_backoff_s: float = Field(8.0, ge=0)
-    max_retry_after_s: float = Field(20.0, ge=0)
+    backoff_s: float = Field(0.5, ge=0, le=MAX_SECONDS)
+    max_backoff_s: float = Field(8.0, ge=0, le=MAX_SECONDS)
+    max_retry_after_s: float = Field(20.0, ge=0, le=MAX_SECONDS)
     """A server's `retry-after` longer than this is not waited for."""
 
 
@@ -291,7 +310,7 @@ class Control(_Strict):
         "https://www.gstatic.com/generate_204",
         "https://one.one.one.one/",
     )
-    timeout_s: float = Field(5.0, gt=0)
+    timeout_s: Seconds = 5.0
 
     @field_validator("urls")
     @classmethod
@@ -368,7 +387,7 @@ class Defaults(_Strict):
 class Regulatory(_Strict):
     gated: bool = False
     """The provider's frontier models are under government pre-release control."""
-    notes: str | None = None
+    notes: Text | None = None
 
 
 class Limits(_Strict):
@@ -377,16 +396,18 @@ class Limits(_Strict):
 
 
 class ModelSpec(_Strict):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    """The server's own name for the model, whatever characters it holds (`init` drafts
+    them as served); shown escaped wherever it is shown (`outgoing`)."""
     weights: Weights
-    license: str | None = None
-    family: str | None = None
+    license: Text | None = None
+    family: Text | None = None
     pinned: bool = False
     retires: Day | None = None
     fallbacks: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
+    tags: tuple[Text, ...] = ()
     slo: SloOverride | None = None
-    base_model: str | None = None
+    base_model: str | None = Field(None, max_length=MAX_ID_CHARS)
     """azure-openai only: the model behind the deployment named by `id`, for lifecycle data."""
     maintenance: Maintenance = ()
     """When this model is expected not to serve (besides its provider's windows)."""
@@ -425,7 +446,7 @@ class ProviderSpec(_Strict):
     """A credential that is more than one key, or one the vendor's SDK finds (see the
     family's `credential_forms`); never together with `api_key`."""
     headers: dict[str, str] = Field(default_factory=dict)
-    api_version: str | None = None
+    api_version: Text | None = None
     """azure-openai: the `api-version` query parameter; gemini: the path version (v1beta)."""
     server: ServerEngine | None = None
     hosting: Hosting
@@ -470,15 +491,25 @@ class ProviderSpec(_Strict):
         _check_http_url(value)
         return value.rstrip("/")
 
-    @field_validator("headers")
+    @field_validator("headers", mode="before")
     @classmethod
-    def _no_credential_headers(cls, value: dict[str, str]) -> dict[str, str]:
-        for header in value:
-            if header.lower() in _CREDENTIAL_HEADERS:
-                raise ValueError(
-                    f"header `{header}` carries a credential: put the key in `api_key` "
-                    "as env:VAR or file:PATH instead"
-                )
+    def _headers_can_be_sent(cls, value: object) -> object:
+        """No credential (it belongs in `api_key`), nothing the HTTP client sets itself, and
+        names and values HTTP can carry; each name once, whatever its case."""
+        if not isinstance(value, dict):
+            return value  # the type check says what is wrong
+        conflicts, seen = [], set()
+        for name, header_value in value.items():
+            if not isinstance(name, str) or not isinstance(header_value, str):
+                continue  # the type check says what is wrong
+            problem = header_problem(name, header_value)
+            if problem is None and name.strip().lower() in seen:
+                problem = f"header `{name}` is set twice (header names ignore case)"
+            if problem:
+                conflicts.append(FieldConflict(name, problem))
+            seen.add(name.strip().lower())
+        if conflicts:
+            raise conflicts_error(conflicts)
         return value
 
     @field_validator("jurisdiction")
@@ -691,12 +722,9 @@ def check_jurisdiction(value: str) -> str:
 
 
 def _check_http_url(url: str) -> None:
+    problem = url_problem(url)
+    if problem:
+        raise ValueError(problem)
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"`{url}` is not an http(s) URL, e.g. https://api.openai.com/v1")
-    if parts.username or parts.password:
-        raise ValueError(
-            "the URL carries credentials (user:password@): remove them and use `api_key`"
-        )
     if parts.query or parts.fragment:
         raise ValueError("the URL must not have a ?query or #fragment")

@@ -1,34 +1,24 @@
-"""The registration of report formats: a new format is one module in `report/formats/`, one
-`ReportFormat` member and one line here. Each module is imported only when its format is
-chosen (an HTML page's SVG charts cost a Markdown report nothing)."""
+"""A report as text in one of its formats (`formats/`), for callers that want a string:
+the served page, tests. The CLI writes through the formatter itself."""
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-from modelaudit.report.formats.base import RenderOptions, ReportFormat
+from modelaudit.output.base import Options, rendered
+from modelaudit.report.formats import ReportFormat, formatter_class
 
 if TYPE_CHECKING:
-    from modelaudit.report.formats.base import Renderer
     from modelaudit.report.model import Report
 
-FORMATTERS: dict[ReportFormat, str] = {
-    ReportFormat.TABLE: "table",
-    ReportFormat.JSON: "json_doc",
-    ReportFormat.MARKDOWN: "markdown",
-    ReportFormat.HTML: "html",
-}
-"""Each format's module in `modelaudit.report.formats`, which has a `render` function."""
-DRAWS_TIMELINES = frozenset({ReportFormat.JSON, ReportFormat.HTML})
-"""The formats that show each model's timeline; the others are built without them."""
+PLAIN = Options(width=120, color=False)
+"""A report laid out for no terminal in particular."""
 
 
-def renderer(kind: ReportFormat) -> Renderer:
-    module = importlib.import_module(f"modelaudit.report.formats.{FORMATTERS[kind]}")
-    found: Renderer = module.render
-    return found
+def draws_timelines(kind: ReportFormat) -> bool:
+    return formatter_class(kind).draws_timelines
 
 
-def render(report: Report, kind: ReportFormat, options: RenderOptions | None = None) -> str:
-    return renderer(kind)(report, options or RenderOptions())
+def render(report: Report, kind: ReportFormat, options: Options | None = None) -> str:
+    """`report` in format `kind`: every string in it redacted and made printable first."""
+    return rendered(formatter_class(kind), report, options or PLAIN)

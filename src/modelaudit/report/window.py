@@ -1,24 +1,25 @@
-"""The report's window: `--since 24h|7d|30d` (any whole number of hours or days) back from
-"now", and the width of the timeline buckets that suits it."""
+"""The report's window: `--since 24h|7d|30d` (whole hours and days, in the one duration
+grammar of `modelaudit.durations`) back from "now", and the width of the timeline buckets
+that suits it."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
+from modelaudit.durations import parse_duration
 from modelaudit.errors import UsageError
 from modelaudit.history import Window
 
-_SINCE = re.compile(r"(?P<count>[1-9][0-9]{0,3})(?P<unit>[hd])")
 MAX_SINCE = timedelta(days=366)
 
 
 def parse_since(text: str) -> timedelta:
-    match = _SINCE.fullmatch(text.strip())
-    if match is None:
-        raise UsageError(f"--since `{text}` is not a duration: write hours or days, e.g. 24h, 7d")
-    count = int(match["count"])
-    span = timedelta(hours=count) if match["unit"] == "h" else timedelta(days=count)
+    try:
+        span = parse_duration(text, units="hd", whole=True)
+    except ValueError:
+        raise UsageError(
+            f"--since `{text}` is not a duration: write hours or days, e.g. 24h, 7d"
+        ) from None
     if span > MAX_SINCE:
         raise UsageError(f"--since {text} is longer than a year: choose at most 366d")
     return span

@@ -13,7 +13,6 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from modelaudit.risk.stats import Proportion, proportion
-from modelaudit.vocabulary import Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -33,8 +32,6 @@ if TYPE_CHECKING:
 
 RATELIMIT_MIN_DROP = 0.1
 """A rate-limit ceiling must fall by at least this share to count as throttling."""
-_UNDECIDED = frozenset({Verdict.SKIPPED, Verdict.INCONCLUSIVE})
-_LIVE = frozenset({Verdict.UP, Verdict.DEGRADED})
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ class Standing:
         """It answered in the window, and its last verdict does not say it stopped."""
         if self.availability.ok == 0:
             return False
-        return self.last_verdict is None or self.last_verdict.verdict in _LIVE
+        return self.last_verdict is None or self.last_verdict.verdict.answering
 
     @property
     def answered_latest(self) -> bool:
@@ -227,7 +224,7 @@ def last_decisive(
     found = {}
     """Each model's last verdict that is neither skipped nor inconclusive."""
     for key, points in verdicts.items():
-        decided = [p for p in points if p.verdict not in _UNDECIDED]
+        decided = [p for p in points if not p.verdict.undecided]
         if decided:
             found[key] = max(decided, key=lambda p: (p.at, p.run_id))
     return found

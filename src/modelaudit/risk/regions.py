@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from modelaudit.history import ModelKey, RegionHistory, VerdictPoint
 
 WITHDRAWN = frozenset({Verdict.BLOCKED, Verdict.GONE})
-ANSWERING = frozenset({Verdict.UP, Verdict.DEGRADED})
-_UNDECIDED = frozenset({Verdict.SKIPPED, Verdict.INCONCLUSIVE})
 SAME_TIME = timedelta(hours=6)
 
 
@@ -80,7 +78,7 @@ def standings(
     for key, found in points.items():
         by_region: dict[str, list[VerdictPoint]] = {}
         for point in found:
-            if point.verdict not in _UNDECIDED:
+            if not point.verdict.undecided:
                 by_region.setdefault(point.region, []).append(point)
         streaks[key] = {r: _streak(p) for r, p in by_region.items()}
     result = {}
@@ -129,7 +127,7 @@ def withdrawals(found: Mapping[ModelKey, tuple[RegionalStanding, ...]]) -> list[
                 r.region
                 for r in regions
                 if r.last_verdict is not None
-                and r.last_verdict.verdict in ANSWERING
+                and r.last_verdict.verdict.answering
                 and r.last_verdict.at >= since - SAME_TIME
             )
             if answering:

@@ -138,15 +138,16 @@ def import_litellm(path: Path) -> tuple[Draft, list[Unmapped]]:
 
 
 def _read(path: Path) -> _Config:
+    from modelaudit.fileio import FileError, read_bytes
+
     try:
-        if not path.is_file():
-            raise UsageError(f"{path}: not a file")
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise UsageError(f"{path}: over {MAX_BYTES // 1_048_576} MiB: not a LiteLLM config?")
+        raw = read_bytes(path, MAX_BYTES)
+    except FileError as exc:
+        if exc.too_big:
+            raise UsageError(
+                f"{path}: over {MAX_BYTES // 1_048_576} MiB: not a LiteLLM config?"
+            ) from None
+        raise UsageError(f"{path}: {exc.reason}") from None
     try:
         text = raw.decode("utf-8")
         document, problems = yamlsafe.parse(text)

@@ -2,19 +2,19 @@
 over a symbolic link or a device, and never half a file (a temporary file beside the
 target, checked, then renamed into place).
 
-Kept small on purpose: when the project's one atomic file writer lands, `write_new` is
-the one function to point at it.
+The writing itself is the project's one atomic writer (`modelaudit.fileio`); this module
+adds what a new registry needs on top: never over an existing file without `force`, and
+never over a link or a device at all.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from modelaudit.errors import UsageError
+from modelaudit.fileio import writing
 
 
 def check_target(path: Path, *, force: bool) -> None:
@@ -37,33 +37,13 @@ def check_target(path: Path, *, force: bool) -> None:
 
 
 def write_new(path: Path, text: str, *, force: bool, check: Callable[[Path], None]) -> None:
-    """Write `text` to `path` atomically; `check` reads the written temporary file first
-    (and raises to stop the rename)."""
+    """Write `text` to `path` atomically (`fileio.writing`); `check` reads the written
+    temporary file first (and raises to stop the rename)."""
     check_target(path, force=force)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(temporary, flags, 0o644)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+
+    def checked(temporary: Path) -> None:
         check(temporary)
         check_target(path, force=force)  # nothing became a link or a device meanwhile
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-    _sync_directory(path.parent)
 
-
-def _sync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    with writing(path, mode=0o644, verify=checked) as handle:
+        handle.write(text)

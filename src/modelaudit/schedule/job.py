@@ -112,7 +112,12 @@ class Job:
         if path is not None and self.metrics is None:
             from modelaudit.metrics.prometheus import read_textfile
 
-            self.metrics = read_textfile(path)  # carry on the counters the last run wrote
+            self.metrics, problem = read_textfile(path)  # carry on the last run's counters
+            if problem is not None:
+                self.warn(
+                    f"the metrics file {path} could not be read back ({problem}): "
+                    "its counters start afresh"
+                )
         if self.metrics is not None:
             self.metrics.region = self.options.origin.region if self.options.origin else ""
             self.metrics.record(report)
@@ -153,12 +158,13 @@ class Job:
         return origin.region
 
     def _write_metrics(self, path: Path, metrics: MetricsState) -> None:
+        from modelaudit.fileio import FileError
         from modelaudit.metrics.prometheus import write_textfile
 
         try:
             write_textfile(path, metrics)
-        except OSError as exc:
-            self.warn(f"could not write the metrics file {path}: {exc.strerror}")
+        except FileError as exc:
+            self.warn(f"could not write the metrics file: {exc.message}")
 
     def last_answers(self, report: RunReport) -> list[str]:
         """For models found gone or down: when they last answered, from the history."""
@@ -178,7 +184,7 @@ class Job:
 
 
 def _ago(when: datetime, now: datetime) -> str:
-    from modelaudit.probe.document import iso
+    from modelaudit.clock import iso
 
     days = (now - when).total_seconds() / 86400
     span = f"{days:.0f} days ago" if days >= 2 else f"{days * 24:.0f} hours ago"

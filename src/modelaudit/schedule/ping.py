@@ -22,10 +22,20 @@ MAX_BODY = 10_000
 
 
 def check_url(url: str) -> str:
-    """The URL without a trailing slash; a usage error unless it is http(s)://host/..."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"--ping-url must be an http:// or https:// URL, not `{parts.scheme}:`")
+    """The URL without a trailing slash; a usage error unless it is http(s)://host/... with
+    a host that can be resolved and a port that exists. The message never quotes the URL
+    (its path identifies the check)."""
+    from modelaudit.registry.sendable import url_problem
+
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        scheme = ""
+    if scheme not in ("http", "https"):
+        raise UsageError(f"--ping-url must be an http:// or https:// URL, not `{scheme}:`")
+    problem = url_problem(url, credentials=True)
+    if problem is not None:
+        raise UsageError(f"--ping-url: {problem.replace(url, 'the URL')}")
     return url.rstrip("/")
 
 
@@ -43,12 +53,12 @@ class Pinger:
     def _send(self, suffix: str, body: str) -> None:
         import httpx
 
-        from modelaudit.redact import redact
+        from modelaudit.outgoing import safe_text
 
         try:
             response = httpx.post(
                 self.url + suffix,
-                content=redact(body)[:MAX_BODY].encode(),
+                content=safe_text(body)[:MAX_BODY].encode(),
                 timeout=TIMEOUT_S,
                 headers={"user-agent": "modelaudit"},
             )
@@ -59,5 +69,17 @@ class Pinger:
             self.warn(f"pinging {self._host()} answered {response.status_code}")
 
     def _host(self) -> str:
+        """The scheme, host and port: never the path (it is the check's secret) nor a
+        user:password@."""
         parts = urlsplit(self.url)
-        return f"{parts.scheme}://{parts.netloc}"
+        host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+        port = f":{parts.port}" if _port(parts.netloc) else ""
+        return f"{parts.scheme}://{host or '?'}{port}"
+
+
+def _port(netloc: str) -> bool:
+    """Whether the authority names a valid port (urlsplit raises on a bad one)."""
+    try:
+        return urlsplit(f"//{netloc}").port is not None
+    except ValueError:
+        return False

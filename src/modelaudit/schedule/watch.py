@@ -6,7 +6,9 @@ slots it missed rather than overlapping itself. The registry is read again befor
 if it became invalid, the last good one is kept. A provider failing is a result like any
 other; even an unexpected error in one run is reported and the next run goes ahead.
 SIGTERM or Ctrl-C ends a run in progress as `interrupted` (what completed is stored) and
-the watcher exits 0.
+the watcher exits 0, unless one of its runs failed on a bug in modelaudit (each such run is
+logged as `run N failed`): then it exits 4 when it stops, so a supervisor that restarts it,
+or the cron mail that shows its status, does not report a clean run over a logged failure.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from modelaudit.errors import ConfigError, ModelauditError
+from modelaudit.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,6 +79,8 @@ class Watcher:
         self.voice = voice
         self.stop = asyncio.Event()
         self.runs = 0
+        self.failed_runs = 0
+        """Runs that failed on a bug in modelaudit (logged as such): the exit code is 4."""
         self._plan = plan_source()  # a broken registry at start is a usage error
         self._rng = random.Random()  # noqa: S311 - jitter, not security
 
@@ -94,7 +99,7 @@ class Watcher:
             delay = slot - time.monotonic() + self._rng.uniform(0, self.jitter_s)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), timeout=max(0.0, delay))
-        return 0
+        return ExitCode.INTERNAL if self.failed_runs else ExitCode.OK
 
     @property
     def jitter_s(self) -> float:
@@ -108,12 +113,11 @@ class Watcher:
             if report is not None:
                 await self._after(report)
         except Exception as exc:  # noqa: BLE001 - a bug in one run must not end the watch
-            from modelaudit.redact import redact
-
+            self.failed_runs += 1
             self.job.abandon_run()  # what it stored stays, marked interrupted
             self.voice.error(
                 f"run {self.runs} failed: internal error: {type(exc).__name__}: "
-                f"{redact(str(exc))} (this is a bug in modelaudit)"
+                f"{exc} (this is a bug in modelaudit)"
             )
 
     def _refresh(self) -> tuple[Plan, str]:
@@ -151,6 +155,10 @@ class Watcher:
 
         summary = outcome.summary_line(report)
         self.voice.info(f"run {self.runs}: {summary}")
+        if report.internal_errors:
+            self.failed_runs += 1
+            for line in report.internal_errors:
+                self.voice.error(f"run {self.runs} failed for {line}")
         for line in self.job.last_answers(report):
             self.voice.warn(line)
         if report.status is RunStatus.INTERRUPTED and self.stop.is_set():

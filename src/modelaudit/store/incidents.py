@@ -19,15 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from modelaudit.vocabulary import Verdict
+from modelaudit.vocabulary import INCIDENT_VERDICTS, NEUTRAL_VERDICTS, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-INCIDENT_VERDICTS = frozenset({Verdict.DOWN, Verdict.GONE})
-NEUTRAL_VERDICTS = frozenset({Verdict.SKIPPED, Verdict.INCONCLUSIVE, Verdict.BLOCKED})
-"""Say nothing about whether the model answers (not probed, this machine offline, our
-access broken)."""
+__all__ = ["INCIDENT_VERDICTS", "NEUTRAL_VERDICTS"]  # `Verdict.is_incident`, `.is_neutral`
 
 
 @dataclass(frozen=True)

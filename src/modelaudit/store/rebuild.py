@@ -38,10 +38,12 @@ def attempt_of(row: ExportedAttempt) -> Attempt:
 
 def results_of(rows: Iterable[ExportedAttempt]) -> tuple[ProbeResult, ...]:
     """One result per model and kind, its attempts in the order they were numbered, in
-    the order their first attempts started."""
+    the order their first attempts started. Rows of a model a damaged database lost (no
+    provider, no model) are left out: there is no model to give them to."""
     grouped: dict[tuple[str, str, str], list[ExportedAttempt]] = {}
     for row in rows:
-        grouped.setdefault((row.provider, row.model, row.kind), []).append(row)
+        if row.provider is not None and row.model is not None:
+            grouped.setdefault((row.provider, row.model, row.kind), []).append(row)
     results = [
         ProbeResult(
             provider,

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from modelaudit.output.base import FormatName
 
 if TYPE_CHECKING:
     from modelaudit.gate.formats.base import CheckFormatter
+    from modelaudit.output.base import Options, Writer
 
 
-class CheckFormat(StrEnum):
+class CheckFormat(FormatName):
     TEXT = "text"
-    JSON = "json"
+    JSON = "json", "json_doc"
     JUNIT = "junit"
     GITHUB = "github"
     SARIF = "sarif"
 
 
-def formatter(kind: CheckFormat) -> CheckFormatter:
-    from modelaudit.gate.formats import github, json_doc, junit, sarif, text
-
-    formatters: dict[CheckFormat, type[CheckFormatter]] = {
-        CheckFormat.TEXT: text.TextFormatter,
-        CheckFormat.JSON: json_doc.JsonFormatter,
-        CheckFormat.JUNIT: junit.JunitFormatter,
-        CheckFormat.GITHUB: github.GithubFormatter,
-        CheckFormat.SARIF: sarif.SarifFormatter,
-    }
-    return formatters[kind]()
+def formatter(kind: CheckFormat, out: Writer, options: Options | None = None) -> CheckFormatter:
+    made: CheckFormatter = kind.formatter(out, options)  # type: ignore[assignment]
+    return made

@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING
 
 from modelaudit.exitcodes import ExitCode
 from modelaudit.gate.decide import Severity
+from modelaudit.output.base import Formatter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from modelaudit.gate.decide import PinOutcome
     from modelaudit.gate.run import GateReport
 
@@ -32,14 +31,15 @@ LABELS = {
 WORST_FIRST = (Severity.FAIL, Severity.ERROR, Severity.SKIPPED, Severity.WARN, Severity.PASS)
 
 
-class CheckFormatter:
-    """Renders a finished check as text; `emit` writes it (and any side output)."""
+class CheckFormatter(Formatter["GateReport"]):
+    """Writes a finished check (and any side output of its format)."""
 
     def render(self, report: GateReport) -> str:
+        """The check as text. `report` has been through `outgoing` (see `write`)."""
         raise NotImplementedError
 
-    def emit(self, report: GateReport, write: Callable[[str], None]) -> None:
-        write(self.render(report))
+    def write_safe(self, value: GateReport) -> None:
+        self.text(self.render(value))
 
 
 def worst_first(outcomes: tuple[PinOutcome, ...]) -> list[PinOutcome]:

@@ -23,7 +23,6 @@ from modelaudit.gate.formats.base import (
     worst_first,
 )
 from modelaudit.gate.rules import rule
-from modelaudit.redact import redact
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,23 +51,27 @@ class GithubFormatter(CheckFormatter):
     def render(self, report: GateReport) -> str:
         return "\n".join([*annotation_lines(report), *text.lines(report)]) + "\n"
 
-    def emit(self, report: GateReport, write: Callable[[str], None]) -> None:
-        write(self.render(report))
+    def write_safe(self, value: GateReport) -> None:
+        self.text(self.render(value))
         summary = os.environ.get(SUMMARY_ENV)
         if summary:
-            append_step_summary(summary, report)
+            append_step_summary(summary, value, self.options.warn)
 
 
-def append_step_summary(path: str, report: GateReport) -> None:
+FORMAT = GithubFormatter
+
+
+def append_step_summary(path: str, report: GateReport, warn: Callable[[str], None]) -> None:
     """The summary is a courtesy: a path it cannot be written to costs a warning, never
     the verdict or the exit code the build relies on."""
-    try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(redact(step_summary(report)))
-    except OSError as exc:
-        from modelaudit.cli.console import warn
+    from pathlib import Path
 
-        warn(f"${SUMMARY_ENV}: cannot append the step summary to {path}: {exc.strerror or exc}")
+    from modelaudit.fileio import FileError, append_text
+
+    try:
+        append_text(Path(path), step_summary(report))
+    except FileError as exc:
+        warn(f"${SUMMARY_ENV}: cannot append the step summary: {exc.message}")
 
 
 def escape_data(value: str) -> str:

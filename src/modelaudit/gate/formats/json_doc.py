@@ -6,25 +6,92 @@ added without bumping it.
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
-from modelaudit import __version__
+from typing_extensions import TypedDict
+
 from modelaudit.gate.formats.base import EXIT_MEANING, CheckFormatter
+from modelaudit.outgoing import json_text
+from modelaudit.output.documents import Tool, closed, tool
+from modelaudit.probe.document import RunJson
 
 if TYPE_CHECKING:
     from modelaudit.gate.decide import PinOutcome
     from modelaudit.gate.run import GateReport
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
+
+
+@closed
+class LockJson(TypedDict):
+    path: str
+    present: bool
+
+
+@closed
+class PolicyJson(TypedDict):
+    warn_days: int
+    retiring: str
+    fail_on: list[str]
+    allow_skipped: bool
+    live: bool
+
+
+@closed
+class FindingJson(TypedDict):
+    status: str
+    severity: str
+    message: str
+
+
+@closed
+class PinJson(TypedDict):
+    provider: str
+    model: str
+    line: int
+    severity: str
+    status: str
+    message: str
+    findings: list[FindingJson]
+    verdict: str
+    verdict_reason: str
+    error_class: str | None
+    listed: bool | None
+    retires: str | None
+    retires_source: str | None
+    days_left: int | None
+    served_model: str | None
+    locked_served_model: str | None
+    fallbacks: list[str]
+
+
+@closed
+class CheckDocument(TypedDict):
+    """`check --format json`."""
+
+    schema_version: Literal[1]
+    tool: Tool
+    exit_code: int
+    exit_meaning: str
+    today: str
+    config: str
+    lock: LockJson
+    policy: PolicyJson
+    summary: dict[str, int]
+    pins: list[PinJson]
+    notes: list[str]
+    run: RunJson
 
 
 class JsonFormatter(CheckFormatter):
     def render(self, report: GateReport) -> str:
-        return json.dumps(document(report), indent=2, ensure_ascii=False)
+        return json_text(document(report), indent=2, ensure_ascii=False)
 
 
-def document(report: GateReport) -> dict[str, Any]:
+FORMAT = JsonFormatter
+
+
+def document(report: GateReport) -> CheckDocument:
     from modelaudit.gate.decide import Severity
     from modelaudit.probe.document import run_json
 
@@ -32,7 +99,7 @@ def document(report: GateReport) -> dict[str, Any]:
     policy = result.policy
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "modelaudit", "version": __version__},
+        "tool": tool(),
         "exit_code": int(result.exit_code),
         "exit_meaning": EXIT_MEANING.get(result.exit_code, result.exit_code.name.lower()),
         "today": result.today.isoformat(),
@@ -52,7 +119,7 @@ def document(report: GateReport) -> dict[str, Any]:
     }
 
 
-def pin_json(outcome: PinOutcome) -> dict[str, Any]:
+def pin_json(outcome: PinOutcome) -> PinJson:
     pin, seen, locked = outcome.pin, outcome.observation, outcome.locked
     return {
         "provider": pin.provider,

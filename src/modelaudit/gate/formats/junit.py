@@ -41,6 +41,9 @@ class JunitFormatter(CheckFormatter):
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
 
 
+FORMAT = JunitFormatter
+
+
 def clean(value: str) -> str:
     return _NOT_XML.sub("\ufffd", value)
 

@@ -6,7 +6,6 @@ problem is the same alert)."""
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import TYPE_CHECKING, Any
 
 from modelaudit import __version__
@@ -14,6 +13,7 @@ from modelaudit.exitcodes import ExitCode
 from modelaudit.gate.decide import Severity
 from modelaudit.gate.formats.base import EXIT_MEANING, CheckFormatter
 from modelaudit.gate.rules import RULES
+from modelaudit.outgoing import json_text
 
 if TYPE_CHECKING:
     from modelaudit.gate.decide import Finding, PinOutcome, Status
@@ -35,7 +35,10 @@ _RULE_ORDER = list(RULES)
 
 class SarifFormatter(CheckFormatter):
     def render(self, report: GateReport) -> str:
-        return json.dumps(log(report), indent=2, ensure_ascii=False)
+        return json_text(log(report), indent=2, ensure_ascii=False)
+
+
+FORMAT = SarifFormatter
 
 
 def log(report: GateReport) -> dict[str, Any]:

@@ -23,6 +23,9 @@ class TextFormatter(CheckFormatter):
         return "\n".join(lines(report)) + "\n"
 
 
+FORMAT = TextFormatter
+
+
 def lines(report: GateReport) -> list[str]:
     result = report.result
     out = [

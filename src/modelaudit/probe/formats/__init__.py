@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from modelaudit.output.base import FormatName
+
 if TYPE_CHECKING:
+    from modelaudit.output.base import Options, Writer
     from modelaudit.probe.formats.base import ProbeFormatter
 
 
-class ProbeFormat(StrEnum):
+class ProbeFormat(FormatName):
     TABLE = "table"
-    JSON = "json"
+    JSON = "json", "json_doc"
     JSONL = "jsonl"
 
 
-def formatter(kind: ProbeFormat) -> ProbeFormatter:
-    from modelaudit.probe.formats import json_doc, jsonl, table
-
-    formatters: dict[ProbeFormat, type[ProbeFormatter]] = {
-        ProbeFormat.TABLE: table.TableFormatter,
-        ProbeFormat.JSON: json_doc.JsonFormatter,
-        ProbeFormat.JSONL: jsonl.JsonLinesFormatter,
-    }
-    return formatters[kind]()
+def formatter(kind: ProbeFormat, out: Writer, options: Options | None = None) -> ProbeFormatter:
+    made: ProbeFormatter = kind.formatter(out, options)  # type: ignore[assignment]
+    return made

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from modelaudit.output.base import Formatter
 from modelaudit.probe.runner import Observer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from modelaudit.probe.plan import Plan
     from modelaudit.probe.result import RunReport
 
 
-class ProbeFormatter(Observer):
-    """Writes data to stdout: as the run goes (as an `Observer`) and/or at its end."""
+class ProbeFormatter(Formatter["RunReport"], Observer):
+    """Writes a run: as it goes (as an `Observer`) and/or at its end (`write`)."""
 
-    def __init__(self, write: Callable[[str], None] | None = None) -> None:
-        from modelaudit.cli.console import data
+    def write_plan(self, plan: Plan) -> None:
+        """Write what a `--dry-run` would send (nothing is sent)."""
+        from modelaudit.outgoing import outgoing
 
-        self.write = write or data
+        self.write_plan_safe(outgoing(plan))
+        self.out.flush()
 
-    def emit(self, report: RunReport) -> None:
+    def write_safe(self, value: RunReport) -> None:
         """Write the final output for the finished run."""
 
-    def emit_plan(self, plan: Plan) -> None:
-        """Write what a `--dry-run` would send (nothing is sent)."""
+    def write_plan_safe(self, plan: Plan) -> None:
         raise NotImplementedError

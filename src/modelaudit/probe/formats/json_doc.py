@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
+from modelaudit.outgoing import json_text
 from modelaudit.probe.document import plan_json, report_json
 from modelaudit.probe.formats.base import ProbeFormatter
 
@@ -14,8 +14,11 @@ if TYPE_CHECKING:
 
 
 class JsonFormatter(ProbeFormatter):
-    def emit(self, report: RunReport) -> None:
-        self.write(json.dumps(report_json(report), indent=2))
+    def write_safe(self, value: RunReport) -> None:
+        self.text(json_text(report_json(value), indent=2))
 
-    def emit_plan(self, plan: Plan) -> None:
-        self.write(json.dumps(plan_json(plan), indent=2))
+    def write_plan_safe(self, plan: Plan) -> None:
+        self.text(json_text(plan_json(plan), indent=2))
+
+
+FORMAT = JsonFormatter

@@ -6,11 +6,15 @@ a final `run` line, each with `schema_version`. A dry run writes one `planned` l
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from modelaudit.outgoing import json_text
 from modelaudit.probe.document import (
     SCHEMA_VERSION,
+    PlannedLine,
+    ResultLine,
+    RunLine,
+    VerdictLine,
     planned_model_json,
     result_json,
     run_json,
@@ -19,23 +23,31 @@ from modelaudit.probe.document import (
 from modelaudit.probe.formats.base import ProbeFormatter
 
 if TYPE_CHECKING:
+    from modelaudit.probe.document import ProbeLine
     from modelaudit.probe.plan import Plan
     from modelaudit.probe.result import ProbeResult, RunReport
 
 
 class JsonLinesFormatter(ProbeFormatter):
-    def _line(self, kind: str, body: dict[str, Any]) -> None:
-        self.write(json.dumps({"type": kind, "schema_version": SCHEMA_VERSION, **body}))
+    def _line(self, line: ProbeLine) -> None:
+        self.text(json_text(line))
+        self.out.flush()
 
     def result(self, result: ProbeResult) -> None:
-        self._line("result", result_json(result))
+        self._line(ResultLine(type="result", schema_version=SCHEMA_VERSION, **result_json(result)))
 
-    def emit(self, report: RunReport) -> None:
-        for verdict in report.verdicts:
-            self._line("verdict", verdict_json(verdict))
-        self._line("run", run_json(report))
+    def write_safe(self, value: RunReport) -> None:
+        for verdict in value.verdicts:
+            self._line(
+                VerdictLine(type="verdict", schema_version=SCHEMA_VERSION, **verdict_json(verdict))
+            )
+        self._line(RunLine(type="run", schema_version=SCHEMA_VERSION, **run_json(value)))
 
-    def emit_plan(self, plan: Plan) -> None:
+    def write_plan_safe(self, plan: Plan) -> None:
         for provider_plan in plan.providers:
             for model in provider_plan.models:
-                self._line("planned", planned_model_json(provider_plan, model.id))
+                planned = planned_model_json(provider_plan, model.id)
+                self._line(PlannedLine(type="planned", schema_version=SCHEMA_VERSION, **planned))
+
+
+FORMAT = JsonLinesFormatter

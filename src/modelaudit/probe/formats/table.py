@@ -32,16 +32,15 @@ VERDICT_STYLE = {
 
 
 class TableFormatter(ProbeFormatter):
-    def emit(self, report: RunReport) -> None:
-        from modelaudit.cli.console import out
+    def write_safe(self, value: RunReport) -> None:
+        console = self.console()
+        console.print(build_table(value, console.width))
 
-        console = out()
-        console.print(build_table(report, console.width))
+    def write_plan_safe(self, plan: Plan) -> None:
+        self.console().print(plan_table(plan))
 
-    def emit_plan(self, plan: Plan) -> None:
-        from modelaudit.cli.console import out
 
-        out().print(plan_table(plan))
+FORMAT = TableFormatter
 
 
 def plan_table(plan: Plan) -> RenderableType:
@@ -110,8 +109,6 @@ def _wide(rows: list[_Row]) -> RenderableType:
     from rich.table import Table
     from rich.text import Text
 
-    from modelaudit.redact import redact
-
     timed = any(row.latency or row.ttft for row in rows)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     columns = ["provider", "model", "verdict", "error class"]
@@ -128,7 +125,7 @@ def _wide(rows: list[_Row]) -> RenderableType:
             row.error_class,
         ]
         cells += [row.latency, row.ttft] if timed else []
-        table.add_row(*cells, Text(redact(v.reason)))
+        table.add_row(*cells, Text(v.reason))
     return table
 
 
@@ -136,8 +133,6 @@ def _stacked(rows: list[_Row]) -> RenderableType:
     from rich.console import Group
     from rich.padding import Padding
     from rich.text import Text
-
-    from modelaudit.redact import redact
 
     indent = max((len(v.value) for v in Verdict), default=0) + 2
     parts: list[RenderableType] = []
@@ -149,5 +144,5 @@ def _stacked(rows: list[_Row]) -> RenderableType:
             if extra:
                 facts.append(f"  {extra}")
         parts.append(facts)
-        parts.append(Padding(Text(redact(v.reason), style="dim"), (0, 0, 0, indent)))
+        parts.append(Padding(Text(v.reason, style="dim"), (0, 0, 0, indent)))
     return Group(*parts)

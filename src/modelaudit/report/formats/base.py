@@ -1,33 +1,26 @@
-"""What every report format shares: the format names and the options a renderer takes."""
+"""What every report format shares."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
+
+from modelaudit.output.base import Formatter
+from modelaudit.report.formats import ReportFormat
 
 if TYPE_CHECKING:
     from modelaudit.report.model import Report
 
-
-class ReportFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    MARKDOWN = "markdown"
-    HTML = "html"
+__all__ = ["SUFFIXES", "ReportFormat", "ReportFormatter"]
 
 
-@dataclass(frozen=True)
-class RenderOptions:
-    width: int = 120
-    """Table only: the terminal's width."""
-    color: bool = False
-    """Table only: ANSI colours, for a terminal that shows them."""
+class ReportFormatter(Formatter["Report"]):
+    draws_timelines: ClassVar[bool] = False
+    """Whether the format shows each model's timeline (the report is built without them
+    for the others)."""
 
+    def write_safe(self, value: Report) -> None:
+        raise NotImplementedError
 
-Renderer = Callable[["Report", RenderOptions], str]
-"""A format: the whole report as text."""
 
 SUFFIXES = {".json": ReportFormat.JSON, ".md": ReportFormat.MARKDOWN, ".html": ReportFormat.HTML}
 """`-o FILE` picks the format from the suffix when `--format` is not given."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from modelaudit.report import text
 from modelaudit.report.formats import svg
+from modelaudit.report.formats.base import ReportFormatter
 from modelaudit.report.formats.svg import esc
 from modelaudit.risk.score import Level
 from modelaudit.risk.stats import percent
@@ -20,7 +21,6 @@ from modelaudit.risk.stats import percent
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import ModelView, Report
     from modelaudit.risk.stats import Proportion
 
@@ -90,7 +90,17 @@ footer { margin-top: 40px; color: #57606a; font-size: 0.85em; }
 """
 
 
-def render(report: Report, options: RenderOptions) -> str:
+class HtmlFormat(ReportFormatter):
+    draws_timelines = True
+
+    def write_safe(self, value: Report) -> None:
+        self.text(render(value))
+
+
+FORMAT = HtmlFormat
+
+
+def render(report: Report) -> str:
     starts = svg.bucket_starts(report.drawn.since, report.drawn.until, report.bucket)
     ids = Ids(report)
     body = [

@@ -4,13 +4,16 @@ meaning; new fields are added without bumping it."""
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, NotRequired
 
-from modelaudit.probe.document import iso
+from typing_extensions import TypedDict
+
+from modelaudit.clock import iso
+from modelaudit.outgoing import json_text
+from modelaudit.output.documents import Tool, closed
+from modelaudit.report.formats.base import ReportFormatter
 
 if TYPE_CHECKING:
-    from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import (
         IncidentView,
         LatencyView,
@@ -24,14 +27,302 @@ if TYPE_CHECKING:
     from modelaudit.risk.score import RiskScore
     from modelaudit.risk.stats import Proportion
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 
-def render(report: Report, options: RenderOptions) -> str:
-    return json.dumps(document(report), indent=2, ensure_ascii=False) + "\n"
+@closed
+class WindowJson(TypedDict):
+    since: str
+    until: str
+    label: str
+    bucket_s: int
+    timeline_since: str
 
 
-def document(report: Report) -> dict[str, Any]:
+@closed
+class SummaryJson(TypedDict):
+    models: int
+    attempts: int
+    levels: dict[str, int]
+
+
+@closed
+class ProportionJson(TypedDict):
+    ok: int
+    n: int
+    value: float | None
+    ci95: list[float | None] | None
+
+
+@closed
+class AvailabilityJson(ProportionJson):
+    excluded: int
+
+
+@closed
+class LatencyJson(TypedDict):
+    n: int
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    p99_hidden: bool
+
+
+@closed
+class FactorJson(TypedDict):
+    name: str
+    weight: float
+    badness: float
+    points: float
+    evidence: str
+
+
+@closed
+class RiskJson(TypedDict):
+    score: int
+    level: str
+    stage: str
+    situation: str
+    points: float
+    factors: list[FactorJson]
+
+
+@closed
+class FallbackJson(TypedDict):
+    ref: str
+    source: str
+    verified_live: bool
+    healthy: bool
+    availability: ProportionJson
+    latency_p95_ms: float | None
+    answered_latest: bool
+    last_answered: str | None
+    note: str
+
+
+@closed
+class RejectedJson(TypedDict):
+    ref: str
+    why: str
+
+
+@closed
+class CeilingJson(TypedDict):
+    header: str
+    first: float
+    peak: float
+    last: float
+    first_at: str
+    last_at: str
+    drop: float
+    falling: bool
+
+
+@closed
+class LastVerdictJson(TypedDict):
+    verdict: str
+    at: str
+    reason: str
+
+
+@closed
+class DowntimeJson(TypedDict):
+    incidents: int
+    total_s: int
+    longest_s: int
+    ongoing_since: str | None
+
+
+@closed
+class TimelinePointJson(TypedDict):
+    start: str
+    ok: int
+    failed: int
+    excluded: int
+    latency_p50: float | None
+    latency_p95: float | None
+    ttft_p50: float | None
+
+
+@closed
+class ModelRegionJson(TypedDict):
+    region: str
+    availability: AvailabilityJson
+    last_verdict: LastVerdictJson | None
+    since: str | None
+
+
+@closed
+class MaintenanceJson(TypedDict):
+    start: str
+    end: str
+    reason: str | None
+
+
+@closed
+class SloJson(TypedDict):
+    availability: float | None
+    p95_latency_ms: float | None
+
+
+@closed
+class ModelJson(TypedDict):
+    provider: str
+    model: str
+    in_registry: bool
+    pinned: bool
+    family: str | None
+    weights: str | None
+    hosting: str | None
+    jurisdiction: str | None
+    retires: str | None
+    slo: SloJson
+    availability: AvailabilityJson
+    latency_ms: LatencyJson
+    ttft_ms: LatencyJson
+    error_classes: dict[str, int]
+    last_verdict: LastVerdictJson | None
+    last_ok: str | None
+    risk: RiskJson | None
+    fallbacks: list[FallbackJson]
+    ratelimit_ceilings: list[CeilingJson]
+    downtime: DowntimeJson | None
+    timeline: list[TimelinePointJson]
+    regions: list[ModelRegionJson]
+    maintenance: NotRequired[list[MaintenanceJson]]
+    """Only for a model with maintenance windows in the report's window."""
+
+
+@closed
+class RecommendationJson(TypedDict):
+    provider: str
+    model: str
+    pinned: bool
+    score: int
+    level: str
+    fallback: FallbackJson | None
+    fallback_score: int | None
+    unverified: list[str]
+    advice: str
+    stage: str
+    situation: str
+    rejected: list[RejectedJson]
+    remedy: str | None
+
+
+@closed
+class WithoutJson(TypedDict):
+    providers: list[str]
+    jurisdictions: list[str]
+
+
+@closed
+class DrillModelJson(TypedDict):
+    provider: str
+    model: str
+    covered: bool
+    fallback: str | None
+    unverified: list[str]
+    fallback_note: str | None
+    rejected: list[RejectedJson]
+    remedy: str | None
+
+
+@closed
+class DrillJson(TypedDict):
+    without: WithoutJson
+    pinned: int
+    affected: int
+    covered: int
+    coverage: float | None
+    models: list[DrillModelJson]
+
+
+@closed
+class PortfolioJson(TypedDict):
+    vendors: list[DrillJson]
+    jurisdictions: list[DrillJson]
+
+
+@closed
+class IncidentJson(TypedDict):
+    provider: str
+    model: str
+    verdict: str
+    start: str
+    end: str | None
+    ongoing: bool
+    duration_s: int
+    runs: int
+    region: str
+
+
+@closed
+class WithdrawalJson(TypedDict):
+    provider: str
+    model: str
+    region: str
+    verdict: str
+    since: str
+    runs: int
+    answering_in: list[str]
+    reason: str
+    finding: str
+
+
+@closed
+class CatalogChangeJson(TypedDict):
+    provider: str
+    model: str
+    change: str
+    at: str
+
+
+@closed
+class DriftJson(TypedDict):
+    provider: str
+    model: str
+    kind: str
+    changes: int
+    values: int
+    first_at: str
+    last_at: str
+    last_before: str | None
+    last_after: str | None
+
+
+@closed
+class ReportDocument(TypedDict):
+    """`report --format json`."""
+
+    schema_version: Literal[1]
+    kind: Literal["report"]
+    tool: Tool
+    generated_at: str
+    window: WindowJson
+    registry_sha256: str | None
+    summary: SummaryJson
+    models: list[ModelJson]
+    recommendations: list[RecommendationJson]
+    portfolio: PortfolioJson
+    incidents: list[IncidentJson]
+    regions: list[str]
+    withdrawals: list[WithdrawalJson]
+    catalog_changes: list[CatalogChangeJson]
+    drift: list[DriftJson]
+
+
+class JsonFormat(ReportFormatter):
+    draws_timelines = True
+
+    def write_safe(self, value: Report) -> None:
+        self.text(json_text(document(value), indent=2, ensure_ascii=False))
+
+
+FORMAT = JsonFormat
+
+
+def document(report: Report) -> ReportDocument:
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "report",
@@ -93,7 +384,7 @@ def document(report: Report) -> dict[str, Any]:
     }
 
 
-def proportion_json(share: Proportion) -> dict[str, Any]:
+def proportion_json(share: Proportion) -> ProportionJson:
     return {
         "ok": share.ok,
         "n": share.n,
@@ -102,7 +393,7 @@ def proportion_json(share: Proportion) -> dict[str, Any]:
     }
 
 
-def _latency_json(view: LatencyView) -> dict[str, Any]:
+def _latency_json(view: LatencyView) -> LatencyJson:
     return {
         "n": view.n,
         "p50": view.p50,
@@ -112,7 +403,7 @@ def _latency_json(view: LatencyView) -> dict[str, Any]:
     }
 
 
-def risk_json(risk: RiskScore) -> dict[str, Any]:
+def risk_json(risk: RiskScore) -> RiskJson:
     return {
         "score": risk.score,
         "level": risk.level.value,
@@ -132,7 +423,7 @@ def risk_json(risk: RiskScore) -> dict[str, Any]:
     }
 
 
-def fallback_json(option: FallbackOption) -> dict[str, Any]:
+def fallback_json(option: FallbackOption) -> FallbackJson:
     return {
         "ref": option.ref,
         "source": option.source,
@@ -146,11 +437,11 @@ def fallback_json(option: FallbackOption) -> dict[str, Any]:
     }
 
 
-def rejected_json(rejected: tuple[Rejection, ...]) -> list[dict[str, str]]:
+def rejected_json(rejected: tuple[Rejection, ...]) -> list[RejectedJson]:
     return [{"ref": r.option.ref, "why": r.why} for r in rejected]
 
 
-def _ceiling_json(trend: CeilingTrend) -> dict[str, Any]:
+def _ceiling_json(trend: CeilingTrend) -> CeilingJson:
     return {
         "header": trend.header,
         "first": trend.first,
@@ -163,19 +454,9 @@ def _ceiling_json(trend: CeilingTrend) -> dict[str, Any]:
     }
 
 
-def model_json(m: ModelView) -> dict[str, Any]:
+def model_json(m: ModelView) -> ModelJson:
     verdict = m.last_verdict
-    planned = (
-        {
-            "maintenance": [
-                {"start": iso(p.start), "end": iso(p.end), "reason": p.reason}
-                for p in m.maintenance
-            ]
-        }
-        if m.maintenance
-        else {}
-    )
-    return {
+    found: ModelJson = {
         "provider": m.provider,
         "model": m.model,
         "in_registry": m.in_registry,
@@ -238,11 +519,15 @@ def model_json(m: ModelView) -> dict[str, Any]:
             }
             for r in m.regions
         ],
-        **planned,
     }
+    if m.maintenance:
+        found["maintenance"] = [
+            {"start": iso(p.start), "end": iso(p.end), "reason": p.reason} for p in m.maintenance
+        ]
+    return found
 
 
-def recommendation_json(r: Recommendation) -> dict[str, Any]:
+def recommendation_json(r: Recommendation) -> RecommendationJson:
     return {
         "provider": r.provider,
         "model": r.model,
@@ -260,7 +545,7 @@ def recommendation_json(r: Recommendation) -> dict[str, Any]:
     }
 
 
-def drill_json(d: DrillResult) -> dict[str, Any]:
+def drill_json(d: DrillResult) -> DrillJson:
     return {
         "without": {
             "providers": sorted(d.removal.providers),
@@ -286,7 +571,7 @@ def drill_json(d: DrillResult) -> dict[str, Any]:
     }
 
 
-def incident_json(i: IncidentView) -> dict[str, Any]:
+def incident_json(i: IncidentView) -> IncidentJson:
     return {
         "provider": i.provider,
         "model": i.model,

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from modelaudit.report import text
+from modelaudit.report.formats.base import ReportFormatter
 from modelaudit.risk.score import Level
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import Report
 
 MAX_BYTES = 1_000_000
@@ -69,7 +69,15 @@ class _Section:
         return found
 
 
-def render(report: Report, options: RenderOptions, max_bytes: int = MAX_BYTES) -> str:
+class MarkdownFormat(ReportFormatter):
+    def write_safe(self, value: Report) -> None:
+        self.text(render(value))
+
+
+FORMAT = MarkdownFormat
+
+
+def render(report: Report, max_bytes: int = MAX_BYTES) -> str:
     """The whole report if it fits in `max_bytes`; else its long lists cut until it does."""
     sections = _sections(report)
     document = _document(report, sections, None)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
 from modelaudit.report import text
+from modelaudit.report.formats.base import ReportFormatter
 from modelaudit.risk.score import Level
 
 if TYPE_CHECKING:
@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
-    from modelaudit.report.formats.base import RenderOptions
     from modelaudit.report.model import Report
     from modelaudit.risk.portfolio import DrillResult
 
@@ -25,26 +24,14 @@ LEVEL_STYLE = {
 }
 
 
-def render(report: Report, options: RenderOptions) -> str:
-    return to_text(renderables(report), options)
+class TableFormat(ReportFormatter):
+    def write_safe(self, value: Report) -> None:
+        console = self.console()
+        for part in renderables(value):
+            console.print(part)
 
 
-def to_text(parts: list[RenderableType], options: RenderOptions) -> str:
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=options.width,
-        force_terminal=options.color,
-        no_color=not options.color,
-        markup=False,
-        highlight=False,
-        emoji=False,
-    )
-    for part in parts:
-        console.print(part)
-    return buffer.getvalue()
+FORMAT = TableFormat
 
 
 def _table(title: str, *columns: str, keep: int = 0) -> Table:

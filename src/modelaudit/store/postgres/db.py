@@ -15,7 +15,7 @@ import functools
 import time
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from modelaudit.errors import LockedError, StoreError, UsageError
+from modelaudit.errors import LockedError, StoreError, StoreUnavailable, UsageError
 from modelaudit.redact import redact
 from modelaudit.store.postgres.backend import describe
 
@@ -53,8 +53,8 @@ def connect(address: str, *, autocommit: bool = True) -> psycopg.Connection[Any]
     module = driver()
     try:
         conn: psycopg.Connection[Any] = module.connect(address, autocommit=autocommit, **_SESSION)
-    except module.Error as exc:
-        raise StoreError(
+    except module.Error as exc:  # the server is not there: an I/O problem (exit 2), not damage
+        raise StoreUnavailable(
             f"cannot connect to the history database {describe(address)}: {_words(exc)}",
             reason=_words(exc),
         ) from None
@@ -116,7 +116,7 @@ def reported(address: str) -> Iterator[None]:
     try:
         yield
     except PoolTimeout as exc:
-        raise StoreError(
+        raise StoreUnavailable(
             f"the history database {describe(address)} cannot be reached ({_words(exc)})",
             reason=_words(exc),
         ) from None

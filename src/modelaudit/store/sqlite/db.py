@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, Protocol, TypeVar
 
-from modelaudit.errors import StoreError, UsageError
+from modelaudit.errors import StoreError, StoreUnavailable, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -41,6 +41,8 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     files the database file's mode). Without `create`, a missing file is a usage error.
     """
     refuse_directory(path)
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{path}: not a history database (a device, a FIFO or a socket)")
     if not path.exists():
         if not create:
             raise UsageError(
@@ -51,13 +53,13 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open the history database {path}: {exc}") from None
+        raise _failure(f"cannot open the history database {path}: {exc}", exc) from None
     try:
         retry_busy(lambda: check_ours(conn))  # before any pragma writes to a stranger's file
         retry_busy(lambda: _configure(conn))
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StoreError(f"{path} is not a usable history database: {exc}") from None
+        raise _failure(f"{path} is not a usable history database: {exc}", exc) from None
     except StoreError as exc:
         conn.close()
         raise StoreError(f"{path}: {exc.message}") from None
@@ -87,11 +89,21 @@ def check_ours(conn: sqlite3.Connection) -> None:
 
 
 def _create_private(path: Path) -> None:
+    """Create the file, never through a symbolic link (a link to nothing at the path would
+    otherwise create its target). A path that cannot be created is a usage problem (exit 2):
+    the database is not damaged, it is not there."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        if path.is_symlink():
+            raise UsageError(
+                f"the history database {path} is a symbolic link to nothing: "
+                "remove it, or point --db at the database itself"
+            ) from None
+        return  # another process created it just now
     except OSError as exc:
-        raise StoreError(f"cannot create the history database {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot create the history database {path}: {exc.strerror}") from None
     os.close(fd)
 
 
@@ -151,11 +163,37 @@ def reported(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
+        if _outside_the_file(exc):
+            raise StoreUnavailable(
+                f"the history database {path} cannot be used: {exc}", reason=str(exc)
+            ) from exc
         raise StoreError(
             f"the history database {path} failed: {exc} (`modelaudit db check --db {path}` "
             "checks it)",
             reason=str(exc),
         ) from exc
+
+
+_ENVIRONMENT = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_PERM,
+    }
+)
+
+
+def _outside_the_file(exc: sqlite3.Error) -> bool:
+    """SQLite failed for a reason outside the database (a full disk, a read-only file
+    system, permissions): an I/O problem, not damage."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _ENVIRONMENT
+
+
+def _failure(message: str, exc: sqlite3.Error) -> StoreError:
+    return StoreUnavailable(message) if _outside_the_file(exc) else StoreError(message)
 
 
 class _OnFile(Protocol):

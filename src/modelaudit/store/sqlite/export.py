@@ -21,13 +21,15 @@ def attempts(
     until_ms: int | None = None,
 ) -> Iterator[ExportedAttempt]:
     """Every raw attempt (of one run), oldest first; read in one snapshot (WAL), so a
-    probe writing meanwhile is not half-exported."""
+    probe writing meanwhile is not half-exported. An attempt whose run or model row a
+    damaged database lost is exported too, those fields None."""
     cursor = conn.execute(
         "SELECT a.id, a.run_id, r.started_ms, r.status, t.provider, t.model, a.kind, a.number,"
         " a.started_ms, a.error_class, a.http_status, a.latency_ms, a.ttft_ms, a.failed_phase,"
         " a.connect_ms, a.connection_reused, sm.value, fp.value, a.output_tokens,"
         " a.tokens_per_s, a.max_gap_ms, a.retry_after_s, rl.value, d.value, r.region, r.agent"
-        " FROM attempt a JOIN run r ON r.id = a.run_id JOIN target t ON t.id = a.target_id"
+        " FROM attempt a LEFT JOIN run r ON r.id = a.run_id"
+        " LEFT JOIN target t ON t.id = a.target_id"
         " LEFT JOIN string sm ON sm.id = a.served_model_id"
         " LEFT JOIN string fp ON fp.id = a.fingerprint_id"
         " LEFT JOIN string rl ON rl.id = a.ratelimit_id"
@@ -43,9 +45,10 @@ def attempts(
     )
     for row in cursor:
         values = list(row)
-        values[2] = from_ms(values[2])
+        values[2] = None if values[2] is None else from_ms(values[2])
         values[8] = from_ms(values[8])
         values[15] = None if values[15] is None else bool(values[15])
         values[22] = json.loads(values[22]) if values[22] else {}
         values[23] = values[23] or ""
+        values[24:26] = [values[24] or "", values[25] or ""]  # a lost run: no region known
         yield ExportedAttempt._make(values)

@@ -3,7 +3,10 @@ a slow run is never overlapped by the next one (cron firing again, a second watc
 
 It is an `flock` on `<database>.lock`, beside the database: the kernel releases it when the
 process ends, however it ends (kill -9 included), so a lock is never left stale. Plain
-`probe` runs do not take it; any number of them may write to the database at once.
+`probe` runs do not take it; any number of them may write to the database at once. The lock
+file is opened without following a symbolic link and must be a regular file
+(`fileio.open_lock`): a link planted at its path cannot make the holder truncate the link's
+target.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import fcntl
 import os
 from typing import TYPE_CHECKING
 
-from modelaudit.errors import LockedError, StoreError
+from modelaudit.errors import LockedError
+from modelaudit.fileio import open_lock
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,7 +31,7 @@ def lock_path(db: Path) -> Path:
 @contextlib.contextmanager
 def exclusive(path: Path) -> Iterator[None]:
     """Hold the lock for the block, or raise LockedError at once (exit 5)."""
-    fd = open_lock_file(path)
+    fd = open_lock(path)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -41,15 +45,6 @@ def exclusive(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
-
-
-def open_lock_file(path: Path) -> int:
-    """The lock file's descriptor, created 0600 in a 0700 directory if need be."""
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise StoreError(f"cannot open the lock file {path}: {exc.strerror}") from None
 
 
 def _holder(fd: int) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -259,6 +260,11 @@ class _Grid:
         return parts
 
 
+UNKNOWN_PROVIDER = "(unknown)"
+MAX_CATALOG_CHANGES = 1000
+"""Catalog changes a report shows at most (the latest)."""
+
+
 class SqliteHistory:
     """Implements `modelaudit.store.base.HistoryReader`."""
 
@@ -268,12 +274,15 @@ class SqliteHistory:
         self._names: dict[int, ModelKey] | None = None
 
     def _name(self, target_id: int) -> ModelKey:
+        """A target's (provider, model). A damaged database (`db check` flags it) may hold
+        rows of a target it lost: they are reported as `(unknown)`/`target #N`, never a
+        crash, and never merged with another model."""
         if self._names is None or target_id not in self._names:
             self._names = {
                 row[0]: (row[1], row[2])
                 for row in self.conn.execute("SELECT id, provider, model FROM target")
             }
-        return self._names[target_id]
+        return self._names.setdefault(target_id, (UNKNOWN_PROVIDER, f"target #{target_id}"))
 
     # --- per-model summary ----------------------------------------------------------------
 
@@ -705,6 +714,9 @@ class SqliteHistory:
 
     @translated
     def catalog_changes(self, window: Window) -> list[CatalogChange]:
+        """What appeared in or vanished from each provider's model list, oldest first: at
+        most MAX_CATALOG_CHANGES, the latest (a list that changes wholesale every run would
+        otherwise make a report of millions of lines)."""
         since, until = _bounds(window)
         changes: list[CatalogChange] = []
         providers = [
@@ -717,6 +729,9 @@ class SqliteHistory:
         ]
         for provider in providers:
             changes.extend(self._catalog_changes_of(provider, since, until))
+        if len(changes) > MAX_CATALOG_CHANGES:
+            changes.sort(key=lambda c: c.at)
+            changes = changes[-MAX_CATALOG_CHANGES:]
         return changes
 
     def _catalog_changes_of(self, provider: str, since: int, until: int) -> list[CatalogChange]:
@@ -731,14 +746,21 @@ class SqliteHistory:
             (provider, since, until),
         ).fetchall()
         snapshots = [*before, *inside]
-        changes = []
-        for (_, old_set), (taken, new_set) in itertools.pairwise(snapshots):
+        changes: list[CatalogChange] = []
+        # Newest first, so the cap keeps the latest changes; each set is read once.
+        newer: tuple[int, set[str]] | None = None
+        for (_, old_set), (taken, new_set) in reversed(list(itertools.pairwise(snapshots))):
             if old_set == new_set:
                 continue
-            old, new = self._catalog_set(old_set), self._catalog_set(new_set)
+            new = newer[1] if newer and newer[0] == new_set else self._catalog_set(new_set)
+            old = self._catalog_set(old_set)
+            newer = (old_set, old)
             at = from_ms(taken)
-            changes += [CatalogChange(provider, m, "appeared", at) for m in sorted(new - old)]
-            changes += [CatalogChange(provider, m, "vanished", at) for m in sorted(old - new)]
+            found = [CatalogChange(provider, m, "appeared", at) for m in sorted(new - old)]
+            found += [CatalogChange(provider, m, "vanished", at) for m in sorted(old - new)]
+            changes[:0] = found[:MAX_CATALOG_CHANGES]
+            if len(changes) >= MAX_CATALOG_CHANGES:
+                return changes[-MAX_CATALOG_CHANGES:]
         return changes
 
     def _catalog_set(self, set_id: int) -> set[str]:
@@ -858,7 +880,9 @@ def _at(value: int | None) -> datetime | None:
 
 
 def _number(text: str) -> float | None:
+    """A rate-limit header's value as a number (a finite one: `NaN` is no ceiling)."""
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None

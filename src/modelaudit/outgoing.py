@@ -1,0 +1,153 @@
+"""Values on their way out of the process: every string redacted and printable.
+
+Every format (the JSON documents, JSON lines, tables, Markdown, HTML, SARIF, JUnit, the
+lockfile, the metrics) renders a value that went through `outgoing` first, so redaction
+works on strings, before any serializer escapes them: a pattern run over a serialized
+document could swallow half of an escape (`\\"`) and break the document it meant to
+protect. `json_text` is the one way a JSON document is written.
+
+A value is walked whole: strings (mapping keys included), lists, tuples (named ones keep
+their type), sets, mappings and dataclass instances (copied, never changed in place).
+Enums, numbers, dates and anything else are kept as they are; in a JSON document a number
+that is not finite becomes `null`, the only value JSON has for it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from enum import Enum
+from typing import Any, TypeVar
+
+from modelaudit.redact import redact
+from modelaudit.untrusted import printable
+
+T = TypeVar("T")
+
+
+def outgoing(value: T) -> T:
+    """`value` with every string in it redacted and made printable."""
+    walked: T = _Walk(finite=False).value(value)  # type: ignore[assignment]
+    return walked
+
+
+def json_text(document: object, **options: Any) -> str:
+    """The JSON text of `document` once it went through `outgoing` (non-finite numbers as
+    null), with `json.dumps`'s `options`."""
+    clean = _Walk(finite=True).value(document)
+    return json.dumps(clean, allow_nan=False, **options)
+
+
+def safe_text(text: str) -> str:
+    """One string as it may leave the process: redacted, then printable."""
+    return printable(redact(text))
+
+
+class _Walk:
+    def __init__(self, *, finite: bool) -> None:
+        self.finite = finite
+        self.seen: dict[str, str] = {}
+
+    def text(self, text: str) -> str:
+        found = self.seen.get(text)
+        if found is None:
+            found = self.seen[text] = safe_text(text)
+        return found
+
+    def value(self, value: object) -> object:
+        kind = type(value)  # exact types first: a report has hundreds of thousands of values
+        if kind is str:
+            return self.text(value)  # type: ignore[arg-type]
+        if kind in _KEPT:
+            return value
+        if kind is dict:
+            return self._dict(value)  # type: ignore[arg-type]
+        if isinstance(value, Enum | bool | int):
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, float):
+            return None if self.finite and not math.isfinite(value) else value
+        if isinstance(value, list):
+            items = [self.value(v) for v in value]
+            return items if _changed(items, value) else value
+        if isinstance(value, tuple):
+            return self._tuple(value)
+        if isinstance(value, set | frozenset):
+            items = [self.value(v) for v in value]
+            return type(value)(items) if _changed(items, list(value)) else value
+        if isinstance(value, Mapping):
+            pairs = [(self.value(k), self.value(v)) for k, v in value.items()]
+            unchanged = zip(pairs, value.items(), strict=True)
+            if not any(a is not k or b is not v for (a, b), (k, v) in unchanged):
+                return value
+            return dict(pairs)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return self._dataclass(value)
+        return value
+
+    def _dict(self, value: dict[object, object]) -> object:
+        fresh: dict[object, object] | None = None
+        for index, (key, item) in enumerate(value.items()):
+            new_key, new_item = self.value(key), self.value(item)
+            if fresh is None and (new_key is not key or new_item is not item):
+                fresh = dict(itertools.islice(value.items(), index))
+            if fresh is not None:
+                fresh[new_key] = new_item
+        return value if fresh is None else fresh
+
+    def _tuple(self, value: tuple[object, ...]) -> object:
+        items = [self.value(v) for v in value]
+        if not _changed(items, value):
+            return value
+        make = getattr(value, "_make", None)  # a named tuple keeps its type
+        return make(items) if callable(make) else tuple(items)
+
+    def _dataclass(self, value: object) -> object:
+        fields = _text_fields(type(value))
+        if not fields:
+            return value
+        changed: dict[str, object] = {}
+        for field in fields:
+            old = getattr(value, field.name)
+            new = self.value(old)
+            if new is not old:
+                changed[field.name] = new
+        if not changed:
+            return value
+        fresh = copy.copy(value)
+        for name, new in changed.items():
+            object.__setattr__(fresh, name, new)  # frozen dataclasses too
+        return fresh
+
+
+_KEPT = frozenset({int, bool, type(None), datetime, date, timedelta})
+_SCALARS = frozenset({"int", "float", "bool", "None", "datetime", "date", "timedelta"})
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+_TEXT_FIELDS: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
+
+
+def _text_fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
+    """The fields of a dataclass that may hold a string: all but those annotated with
+    numbers, booleans and dates only (`float | None`), which are skipped. (A field whose
+    annotation names anything else is walked.)"""
+    found = _TEXT_FIELDS.get(cls)
+    if found is None:
+        found = _TEXT_FIELDS[cls] = tuple(
+            field
+            for field in dataclasses.fields(cls)
+            if not (isinstance(field.type, str) and set(_WORDS.findall(field.type)) <= _SCALARS)
+        )
+    return found
+
+
+def _changed(new: list[object], old: list[object] | tuple[object, ...]) -> bool:
+    return any(a is not b for a, b in zip(new, old, strict=True))
