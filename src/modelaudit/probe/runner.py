@@ -218,8 +218,6 @@ def _pools(plan: Plan, total: int) -> dict[str, int]:
     return pools
 
 
-
-
 @dataclass
 class _Limits:
     total: asyncio.Semaphore
