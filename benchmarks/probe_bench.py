@@ -1,6 +1,7 @@
 """Probe engine: timing fidelity next to blackbox_exporter, and throughput (issue 3).
 
     .venv/bin/python benchmarks/probe_bench.py [--probes 100] [--runs 3] [--only fidelity]
+        [--samples out.json]   # every sample, for benchmarks/probe_compare.py
 
 (a) Timing fidelity. A loopback fake of the OpenAI API (in a process of its own) waits a
 known delay (50, 200, 1000 ms) before its reply (completion) or before the first token of
@@ -59,7 +60,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DELAYS_MS = (50, 200, 1000)
-FIDELITY_TARGET_MS = 2.0
+FIDELITY_TARGET_MS = 1.5
 PROVIDERS, MODELS_PER_PROVIDER, SERVER_LATENCY_S = 20, 50, 0.100
 THROUGHPUT_RATIO_TARGET, RSS_TARGET_MB = 1.3, 150.0
 SCENARIOS = (("vendor", 4), ("self-hosted", 1))
@@ -421,8 +422,9 @@ def report_fidelity(result: Fidelity, probes: int) -> list[tuple[str, bool]]:
 
 
 def fidelity_targets(result: Fidelity) -> list[tuple[str, bool]]:
-    """Median error under 2 ms, and no worse than blackbox_exporter's for the same delay,
-    kind and connection handling (the whole stream standing in for its TTFT)."""
+    """Median error under FIDELITY_TARGET_MS (1.5 ms since issue 13), and no worse than
+    blackbox_exporter's for the same delay, kind and connection handling (the whole stream
+    standing in for its TTFT)."""
     checks = []
     pairs = {("new", "new"), ("reused", "connect excluded")}
     bb_metric = {"latency": "latency", "TTFT": "whole stream"}
@@ -675,6 +677,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="throughput runs per scenario")
     parser.add_argument("--only", choices=("fidelity", "throughput"))
     parser.add_argument("--blackbox", help="path of the blackbox_exporter binary")
+    parser.add_argument(
+        "--samples", type=Path, help="also write every sample as JSON (to pool several runs)"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--bare", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -685,6 +690,7 @@ def main() -> int:
         asyncio.run(bare_httpx(Path(args.bare)))
         return 0
     checks: list[tuple[str, bool]] = []
+    samples: dict[str, Any] = {"machine_start": machine_note()}
     print(f"machine: {machine_note()}; python {sys.version.split()[0]}")
     if args.only != "throughput":
         binary = find_blackbox(args.blackbox)
@@ -692,9 +698,27 @@ def main() -> int:
         print(
             f"blackbox_exporter: {binary} ({(version.stdout or version.stderr).split(chr(10))[0]})"
         )
-        checks += report_fidelity(measure_fidelity(binary, args.probes, args.warmup), args.probes)
+        fidelity = measure_fidelity(binary, args.probes, args.warmup)
+        checks += report_fidelity(fidelity, args.probes)
+        samples["fidelity"] = {"|".join(map(str, k)): v for k, v in fidelity.errors.items()}
+        samples["setup"] = {"|".join(map(str, k)): v for k, v in fidelity.setup.items()}
     if args.only != "fidelity":
-        checks += report_throughput(measure_throughput(args.runs), args.runs)
+        scenarios = measure_throughput(args.runs)
+        checks += report_throughput(scenarios, args.runs)
+        samples["throughput"] = [
+            {
+                "hosting": s.hosting,
+                "cap": s.cap,
+                "ideal_s": s.ideal_s,
+                "run_s": s.run_walls,
+                "process_s": {t: [r.wall_s for r in runs] for t, runs in s.runs.items()},
+                "cpu_s": {t: [r.cpu_s for r in runs] for t, runs in s.runs.items()},
+                "rss_mb": {t: [r.peak_rss_mb for r in runs] for t, runs in s.runs.items()},
+            }
+            for s in scenarios
+        ]
+    if args.samples is not None:
+        args.samples.write_text(json.dumps(samples, indent=1))
     print(f"\ntargets (machine at the end: {machine_note()}):")
     for label, ok in checks:
         print(f"  {'ok  ' if ok else 'MISS'} {label}")

@@ -1,8 +1,10 @@
-"""Read keys from their `env:`/`file:` references at send time.
+"""Read credentials from their `env:`/`file:` references at send time.
 
 A key lives in memory only as long as the request that carries it; it is registered with
 `modelaudit.redact` the moment it is read, and is never part of any value that crosses a
-seam (results, rows, reports carry the reference, never the key).
+seam (results, rows, reports carry the reference, never the key). A structured credential
+(`credentials:`) is read the same way, part by part; a profile or the vendor SDK's default
+chain is passed to the family, whose SDK reads it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelaudit.families import FAMILIES
+from modelaudit.families.base import Credential
 from modelaudit.fileio import FileError, read_text
 from modelaudit.redact import MIN_SECRET_CHARS, register_secret
 from modelaudit.registry.paths import from_registry
-from modelaudit.registry.schema import KeyRef
+from modelaudit.registry.schema import CredentialsRef, KeyRef, ProviderSpec
 
 MAX_KEY_FILE_BYTES = 64 * 1024
 """Larger than any key or token (a JWT is a few KiB); a bigger file is not a key file."""
@@ -23,9 +27,9 @@ MAX_KEY_FILE_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class KeyStatus:
-    """Whether a key is available, without the key itself."""
+    """Whether a credential is available, without the credential itself."""
 
-    ref: KeyRef | None
+    ref: KeyRef | CredentialsRef | None
     present: bool
     reason: str | None = None
     """Why it is not available, naming the variable or file to fix."""
@@ -39,6 +43,40 @@ def status(ref: KeyRef | None, base_dir: Path) -> KeyStatus:
     except LookupError as exc:
         return KeyStatus(ref, present=False, reason=str(exc))
     return KeyStatus(ref, present=True)
+
+
+def provider_status(provider: ProviderSpec, base_dir: Path) -> KeyStatus:
+    """Whether `provider`'s credential, whatever its form, can be read now."""
+    try:
+        read(provider, base_dir)
+    except LookupError as exc:
+        return KeyStatus(provider.credential_ref, present=False, reason=str(exc))
+    return KeyStatus(provider.credential_ref, present=True)
+
+
+def read(provider: ProviderSpec, base_dir: Path) -> Credential | None:
+    """`provider`'s credential, read now (None when it needs none); LookupError with a
+    reason that names what to set (never a value) when a part it needs is not there."""
+    if provider.api_key is not None:
+        return Credential(key=read_key(provider.api_key, base_dir))
+    ref = provider.credentials
+    if ref is None:
+        return None
+    if ref.parts is None:
+        return Credential(profile=ref.profile, chain=ref.chain is not None)
+    required = FAMILIES[provider.api].credential_forms.parts
+    parts = {}
+    for name, part in ref.parts.items():
+        if not required.get(name, True) and not _is_set(part, base_dir):
+            continue  # an optional part left unset
+        parts[name] = read_key(part, base_dir)
+    return Credential(parts=parts)
+
+
+def _is_set(ref: KeyRef, base_dir: Path) -> bool:
+    if ref.source == "env":
+        return ref.name in os.environ
+    return from_registry(ref.name, base_dir).exists()
 
 
 def read_key(ref: KeyRef, base_dir: Path) -> str:

@@ -89,6 +89,8 @@ class Request:
     """Values of the `{name}` segments of the route that matched (percent-decoded)."""
     connection_id: int = 0
     """Which accepted TCP connection carried the request (1, 2, ...)."""
+    target: str = ""
+    """The request target exactly as sent (path and query, not percent-decoded)."""
 
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8"))
@@ -529,6 +531,7 @@ class FakeServer:
             headers=headers,
             body=body,
             connection_id=conn_id,
+            target=target,
         )
 
     @staticmethod

@@ -18,8 +18,9 @@ import trustme
 from modelaudit.families.base import HttpRequest
 from modelaudit.probe import transport
 from modelaudit.probe.classify import classify_exception
+from modelaudit.probe.client import make_client, ssl_context
 from modelaudit.probe.timing import DeadlineExceeded
-from modelaudit.probe.transport import Exchange, ExchangeFailed, exchange, make_client, ssl_context
+from modelaudit.probe.transport import Exchange, ExchangeFailed, exchange
 from modelaudit.registry.schema import Timeouts
 from modelaudit.vocabulary import ErrorClass, Phase
 from tests.fakes import Reply
@@ -48,7 +49,7 @@ def _fetch(
         mounts = {_origin(urls[0]): tls} if tls is not None else None
         async with make_client(4, 5.0, mounts) as client:
             return [
-                await exchange(client, HttpRequest(method, url), {}, timeouts or Timeouts())
+                await exchange(client, HttpRequest(method, url), None, timeouts or Timeouts())
                 for url in urls
             ]
 
@@ -299,3 +300,10 @@ def test_tls_verifies_with_the_providers_bundle_and_fails_without_it() -> None:
     assert [ex.body for ex in trusted] == [b'{"ok":true}'] * 2
     assert [ex.timings.reused for ex in trusted] == [False, True]
     assert classify_exception(untrusted) is ErrorClass.TLS_FAILED
+
+
+def test_a_cookie_a_server_sets_is_never_sent_back() -> None:
+    with FakeServer() as server:
+        server.route("GET", "/", Reply(headers={"set-cookie": "session=abc123; Path=/"}))
+        _fetch([f"{server.url}/", f"{server.url}/"])
+    assert [r.headers.get("cookie") for r in server.requests] == [None, None]

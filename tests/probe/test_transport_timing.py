@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from modelaudit.families.base import HttpRequest
-from modelaudit.probe.transport import Exchange, exchange, make_client
+from modelaudit.probe.client import make_client
+from modelaudit.probe.transport import Exchange, exchange
 from modelaudit.registry.schema import Timeouts
 from tests.fakes import Reply, TimingServer
 
@@ -19,7 +22,9 @@ async def _exchange(url: str, connections: int, count: int) -> list[Exchange]:
     async with make_client(connections, 5.0) as client:
         request = HttpRequest(method="GET", url=url)
         return list(
-            await asyncio.gather(*(exchange(client, request, {}, Timeouts()) for _ in range(count)))
+            await asyncio.gather(
+                *(exchange(client, request, None, Timeouts()) for _ in range(count))
+            )
         )
 
 
@@ -46,3 +51,27 @@ def test_latency_runs_to_the_last_byte_of_the_body() -> None:
     assert headers_ms is not None
     assert latency is not None
     assert latency - headers_ms >= 0.04 * (len(body) // 10) * 1000 * 0.9
+
+
+def test_an_origin_behind_a_proxy_is_timed_by_the_same_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    upstream = "http://upstream.invalid"  # never resolved: the proxy answers for it
+
+    async def through_proxy() -> list[Exchange]:
+        async with make_client(1, 5.0, destinations=[upstream]) as client:
+            request = HttpRequest(method="GET", url=f"{upstream}/slow")
+            return [await exchange(client, request, None, Timeouts()) for _ in range(2)]
+
+    with TimingServer(default_delay_ms=DELAY_MS) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        first, second = asyncio.run(through_proxy())
+        targets = [r.target for r in proxy.requests]
+
+    assert targets == [f"{upstream}/slow"] * 2  # absolute-form: the proxy forwards them
+    assert first.timings.connect_ms is not None
+    assert second.timings.reused
+    for ex in (first, second):
+        latency = ex.timings.ms(ex.timings.end)
+        assert latency is not None
+        assert DELAY_MS <= latency < DELAY_MS + SLACK_MS

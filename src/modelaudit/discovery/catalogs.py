@@ -35,8 +35,9 @@ from modelaudit.vocabulary import Hosting, ServerEngine, Weights
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    import httpx
+
     from modelaudit.families.base import CatalogEntry
-    from modelaudit.probe.transport import Client
 
 Origin = Literal["registry", "env", "local"]
 PLACEHOLDER_MODEL = "(catalog)"
@@ -171,23 +172,20 @@ async def read_all(
 @contextlib.asynccontextmanager
 async def _client(
     sources: Sequence[Source], defaults: Defaults, base_dir: Path, total: int
-) -> AsyncIterator[Client]:
+) -> AsyncIterator[httpx.AsyncClient]:
+    from modelaudit.probe.client import make_client, provider_tls
     from modelaudit.probe.plan import ca_bundle_path
-    from modelaudit.probe.transport import make_client, ssl_context
 
-    mounts = {}
+    tls = {}
     for source in sources:
-        path = ca_bundle_path(source.provider, base_dir)
-        if path is None:
-            continue
-        parts = urlsplit(source.provider.base_url)
         try:
-            mounts[f"{parts.scheme}://{parts.netloc}"] = ssl_context(path)
+            tls.update(provider_tls(source.provider, base_dir))
         except OSError as exc:  # ssl.SSLError included: not a PEM file
+            path = ca_bundle_path(source.provider, base_dir)
             raise UsageError(
                 f"{source.provider.name}: ca_bundle: cannot load {path}: {exc.strerror or exc}"
             ) from None
-    async with make_client(total, defaults.timeouts.connect_s, mounts) as client:
+    async with make_client(total, defaults.timeouts.connect_s, tls) as client:
         yield client
 
 
@@ -197,7 +195,7 @@ async def _read_one(ctx: ProbeContext, gate: asyncio.Semaphore, source: Source) 
     first = family.catalog_request(provider)
     if first is None:
         return CatalogRead(source, skip_reason=f"api `{provider.api}` has no model list")
-    key = credentials.status(provider.api_key, ctx.base_dir)
+    key = credentials.provider_status(provider, ctx.base_dir)
     if not key.present and first.authenticated:
         return CatalogRead(source, skip_reason=key.reason)
     async with gate:

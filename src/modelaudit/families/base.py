@@ -2,24 +2,32 @@
 
 A family is pure: it turns what we want to ask into an `HttpRequest`, and what came back
 into an observation (`CatalogPage`, `Generation`, stream events, `ProviderError`). It never
-opens a socket, reads a key or looks at the clock; the runner does that. This keeps every
-family testable with plain bytes, and keeps every decision about error classes in
-`modelaudit.probe.classify`, which reads the `ProviderError` a family extracted.
+opens a socket or reads a key; the runner does that. This keeps every family testable with
+plain bytes, and keeps every decision about error classes in `modelaudit.probe.classify`,
+which reads the `ProviderError` a family extracted.
 
-To add a family: one new module with a `Family` subclass, one line in `families/__init__.py`.
+The one place a family meets a credential is its `Authorizer`: given the request exactly
+as it will be sent, the credential the runner read, and the clock, it returns the headers
+that authenticate it (a key in a header, a signature over the request, a short-lived token
+it fetched and keeps until it expires). The runner only ever calls it for a request to one
+of the provider's own `hosts`.
+
+To add a family: one new module with a `Family` subclass, one line in `families/__init__.py`
+(docs/extending.md walks through it, a signing family included).
 """
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeAlias
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from modelaudit.registry.schema import ModelSpec, ProviderSpec
+    from modelaudit.registry.schema import CredentialsRef, ModelSpec, ProviderSpec
 
 # The fixed prompt of every generation probe: short, and answerable in one token.
 PROBE_PROMPT = "Reply with the single word: ok"
@@ -31,7 +39,7 @@ class HttpRequest:
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     """Headers other than credentials, including the provider's configured `headers`;
-    the runner adds `Family.auth_headers`."""
+    the runner adds what the family's `Authorizer` gives."""
     json_body: object | None = None
     stream: bool = False
     authenticated: bool = True
@@ -191,12 +199,101 @@ class StreamDecoder(Protocol):
         ...
 
 
+# --- credentials -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutgoingRequest:
+    """A request exactly as it will be sent: what an `Authorizer` signs."""
+
+    method: str
+    url: str
+    """Scheme, host, path and query, percent-encoded as they go on the wire."""
+    headers: Mapping[str, str]
+    """Lower-cased names: every header that will be sent (`host`, `content-length`,
+    `content-type` included), before the credential's own."""
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A provider's credential, read by the runner for one request (at send time), its
+    values registered with `modelaudit.redact` as they were read. It shows no value in its
+    `repr`, and never becomes part of a value that crosses a seam."""
+
+    key: str | None = None
+    """`api_key`: the one key."""
+    parts: Mapping[str, str] = field(default_factory=dict)
+    """`credentials.parts`: each part read, by name (an optional part not set is absent)."""
+    profile: str | None = None
+    """`credentials.profile`: a named profile of the vendor's own configuration, read by the
+    family (its SDK)."""
+    chain: bool = False
+    """`credentials.chain: default`: the vendor SDK's own default chain finds it."""
+
+    def __repr__(self) -> str:
+        shown = [f"parts={sorted(self.parts)}"] if self.parts else []
+        if self.key is not None:
+            shown.append("key=...")
+        if self.profile is not None:
+            shown.append(f"profile={self.profile!r}")
+        if self.chain:
+            shown.append("chain='default'")
+        return f"Credential({', '.join(shown)})"
+
+
+@dataclass(frozen=True)
+class CredentialForms:
+    """The forms of credential a family takes in `providers.yaml`."""
+
+    key: bool = True
+    """`api_key: env:VAR` (or `file:PATH`): one key."""
+    parts: Mapping[str, bool] = field(default_factory=dict)
+    """`credentials: {parts: {NAME: env:VAR, ...}}`: each part it reads, and whether it is
+    required (an optional part may be left out, or its variable unset)."""
+    profile: bool = False
+    """`credentials: {profile: NAME}`."""
+    chain: bool = False
+    """`credentials: {chain: default}`."""
+
+
+Clock: TypeAlias = Callable[[], datetime]
+"""The current time, timezone-aware UTC (the runner's; a test's fixed one)."""
+
+
+class Authorizer:
+    """Adds a provider's credential to the requests the runner sends to its hosts. Made
+    once per provider and run (`Family.authorizer`): a family that fetches short-lived
+    tokens keeps them here, and refreshes them by the clock. This default puts the one key
+    in the family's `auth_headers`."""
+
+    def __init__(self, family: Family) -> None:
+        self.family = family
+
+    async def headers(
+        self, request: OutgoingRequest, credential: Credential, clock: Clock
+    ) -> Mapping[str, str]:
+        """The headers that authenticate `request`. Raises LookupError, with a reason that
+        names what to fix (never a secret), when the credential cannot be used."""
+        if credential.key is None:
+            raise LookupError(f"api `{self.family.name}` takes one key: set `api_key`")
+        return self.family.auth_headers(credential.key)
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a URL, the port made explicit."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
 # --- the family ------------------------------------------------------------------------
 
 
 class Family(ABC):
     name: ClassVar[str]
     default_api_version: ClassVar[str | None] = None
+    credential_forms: ClassVar[CredentialForms] = CredentialForms()
 
     def check_base_url(self, base_url: str) -> str | None:
         """Say what is wrong with a provider's `base_url` for this family (None when fine).
@@ -210,9 +307,27 @@ class Family(ABC):
             return f"`api_version` has no meaning for api `{self.name}`: remove it"
         return None
 
-    @abstractmethod
     def auth_headers(self, key: str) -> dict[str, str]:
-        """The headers that carry `key`. Only ever sent to the provider's own host."""
+        """The headers that carry a single `key` (what the default `Authorizer` sends)."""
+        raise NotImplementedError(f"api `{self.name}` does not take a single key")
+
+    def authorizer(self, provider: ProviderSpec) -> Authorizer:
+        """What adds `provider`'s credential to its requests, for one run. Override it to
+        sign each request or to fetch tokens (see `Authorizer`)."""
+        return Authorizer(self)
+
+    def hosts(self, provider: ProviderSpec) -> tuple[str, ...]:
+        """The origins (`scheme://host[:port]`) `provider`'s requests go to: its credential
+        is sent to these and to no other host (a redirect is never followed). One by
+        default, `base_url`'s; a family whose API is split across hosts (a control plane
+        and a runtime) names each."""
+        parts = urlsplit(provider.base_url)
+        return (f"{parts.scheme}://{parts.netloc}",)
+
+    def check_credentials(self, api_key: bool, credentials: CredentialsRef | None) -> str | None:
+        """Say what is wrong with the form of a provider's credential for this family (None
+        when fine): `api_key` tells whether one is set, `credentials` is the structured one."""
+        return credential_form_problem(self.name, self.credential_forms, api_key, credentials)
 
     @abstractmethod
     def catalog_request(self, provider: ProviderSpec) -> HttpRequest | None:
@@ -274,3 +389,45 @@ class Family(ABC):
     @abstractmethod
     def parse_error(self, response: HttpResponse) -> ProviderError:
         """Read the provider's error envelope from a non-2xx response (never raises)."""
+
+
+def credential_form_problem(
+    api: str, forms: CredentialForms, api_key: bool, credentials: CredentialsRef | None
+) -> str | None:
+    """What is wrong with a provider's credential form for a family taking `forms`."""
+    if credentials is None:
+        if api_key and not forms.key:
+            return f"api `{api}` does not take a single key: set `credentials` ({_taken(forms)})"
+        return None
+    if credentials.parts is not None:
+        if not forms.parts:
+            return f"api `{api}` does not take credential parts: {_taken(forms)}"
+        unknown = sorted(set(credentials.parts) - set(forms.parts))
+        if unknown:
+            return f"api `{api}` has no credential part `{unknown[0]}`: {_taken(forms)}"
+        missing = [name for name, required in forms.parts.items() if required]
+        missing = [name for name in missing if name not in credentials.parts]
+        if missing:
+            return f"credential part `{missing[0]}` is required for api `{api}`: {_taken(forms)}"
+        return None
+    if credentials.profile is not None and not forms.profile:
+        return f"api `{api}` does not read a profile: {_taken(forms)}"
+    if credentials.chain is not None and not forms.chain:
+        return f"api `{api}` has no default credential chain: {_taken(forms)}"
+    return None
+
+
+def _taken(forms: CredentialForms) -> str:
+    taken = []
+    if forms.key:
+        taken.append("`api_key: env:VAR` (or file:PATH)")
+    if forms.parts:
+        names = ", ".join(
+            name if required else f"{name} (optional)" for name, required in forms.parts.items()
+        )
+        taken.append(f"`credentials: {{parts: {{...}}}}` with {names}")
+    if forms.profile:
+        taken.append("`credentials: {profile: NAME}`")
+    if forms.chain:
+        taken.append("`credentials: {chain: default}`")
+    return "it takes " + " or ".join(taken) if taken else "it takes no credential"

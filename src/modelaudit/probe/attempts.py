@@ -19,21 +19,11 @@ import httpx
 from modelaudit import credentials
 from modelaudit.clock import Clock, utc_now
 from modelaudit.families import FAMILIES
-from modelaudit.families.base import (
-    HttpResponse,
-    ProviderError,
-)
+from modelaudit.families.base import HttpResponse, ProviderError, origin_of
 from modelaudit.probe import classify, retry
 from modelaudit.probe.result import Attempt
 from modelaudit.probe.timing import DeadlineExceeded
-from modelaudit.probe.transport import (
-    Client,
-    Exchange,
-    ExchangeFailed,
-    Redirected,
-    exchange,
-    same_host,
-)
+from modelaudit.probe.transport import Authorize, Exchange, ExchangeFailed, Redirected, exchange
 from modelaudit.redact import redact, redacted_excerpt
 from modelaudit.vocabulary import ErrorClass, Phase
 
@@ -41,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
 
-    from modelaudit.families.base import Family, HttpRequest
+    from modelaudit.families.base import Authorizer, Family, HttpRequest
     from modelaudit.probe.kinds.generation import StreamCollector
     from modelaudit.registry.schema import Defaults, ProviderSpec, Timeouts
 
@@ -76,13 +66,30 @@ class RunBudget:
 
 @dataclass
 class ProbeContext:
-    client: Client
+    client: httpx.AsyncClient
     defaults: Defaults
     budget: RunBudget
     base_dir: Path
     rng: random.Random = field(default_factory=random.Random)
     clock: Clock = field(default=utc_now)
-    """What each attempt's start is read from (a test's fixed clock)."""
+    """What each attempt's start is read from, and families that sign or fetch tokens read
+    the time from (a test's fixed clock)."""
+    authorizers: dict[str, Authorizer] = field(default_factory=dict)
+    """Each provider's, made on its first request and kept for the run."""
+    hosts: dict[str, frozenset[tuple[str, str, int]]] = field(default_factory=dict)
+    """Each provider's hosts (`Family.hosts`), as (scheme, host, port)."""
+
+    def authorizer(self, provider: ProviderSpec) -> Authorizer:
+        if provider.name not in self.authorizers:
+            self.authorizers[provider.name] = FAMILIES[provider.api].authorizer(provider)
+        return self.authorizers[provider.name]
+
+    def bound_to(self, provider: ProviderSpec, url: str) -> bool:
+        """Whether `url` is on one of `provider`'s own hosts."""
+        if provider.name not in self.hosts:
+            hosts = FAMILIES[provider.api].hosts(provider)
+            self.hosts[provider.name] = frozenset(origin_of(host) for host in hosts)
+        return origin_of(url) in self.hosts[provider.name]
 
 
 @dataclass(frozen=True)
@@ -181,14 +188,21 @@ async def attempt_loop(
 # --- shared pieces -----------------------------------------------------------------------
 
 
-def auth_headers(ctx: ProbeContext, provider: ProviderSpec, request: HttpRequest) -> dict[str, str]:
-    """The key, read now, and only for a request to the provider's own host."""
-    if not request.authenticated or provider.api_key is None:
-        return {}
-    if not same_host(request.url, provider.base_url):
-        return {}
-    key = credentials.read_key(provider.api_key, ctx.base_dir)
-    return FAMILIES[provider.api].auth_headers(key)
+def authorization(
+    ctx: ProbeContext, provider: ProviderSpec, request: HttpRequest
+) -> Authorize | None:
+    """What adds the provider's credential to `request`, the credential read now; None for
+    a request that needs none or goes to a host that is not one of the provider's own
+    (`Family.hosts`): a credential never leaves for another host. Raises LookupError when
+    the credential cannot be read."""
+    if not request.authenticated or provider.credential_ref is None:
+        return None
+    if not ctx.bound_to(provider, request.url):
+        return None
+    credential = credentials.read(provider, ctx.base_dir)
+    assert credential is not None, "a provider with a credential reference reads one"
+    authorizer = ctx.authorizer(provider)
+    return lambda outgoing: authorizer.headers(outgoing, credential, ctx.clock)
 
 
 async def send_one(
@@ -200,24 +214,23 @@ async def send_one(
     output_tokens: int = 0,
     timeouts: Timeouts | None = None,
 ) -> Exchange | Outcome:
-    """One exchange with the provider's key; a failure comes back as its `Outcome`.
+    """One exchange with the provider's credential; a failure comes back as its `Outcome`.
 
     The request (asking for `output_tokens`) was taken from the run's budget by the caller;
     the transport sends it once more on a fresh connection when a keep-alive one was closed
     under it, and that resend is taken from the budget too."""
     try:
-        auth = auth_headers(ctx, provider, request)
-    except LookupError as missing:  # the key vanished since the run was planned
-        return Outcome(ErrorClass.AUTH_FAILED, f"the key could not be read: {missing}")
-    try:
+        authorize = authorization(ctx, provider, request)
         return await exchange(
             ctx.client,
             request,
-            auth,
+            authorize,
             timeouts or ctx.defaults.timeouts,
             consumer,
             resend=lambda: ctx.budget.take(output_tokens),
         )
+    except LookupError as missing:  # the credential vanished since the run was planned
+        return Outcome(ErrorClass.AUTH_FAILED, f"the key could not be read: {missing}")
     except TRANSPORT_ERRORS as exc:
         return failure(exc)
 

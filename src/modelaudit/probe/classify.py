@@ -57,7 +57,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
-import h11
 import httpx
 
 from modelaudit.families.base import (
@@ -107,15 +106,19 @@ _DNS_WORDS = (
 )
 _TLS_WORDS = ("certificate_verify_failed", "certificate verify failed", "[ssl")
 _PROTOCOL_ERRORS = (
-    h11.ProtocolError,  # the probe's own client: garbage, a message cut short, no response
-    httpx.ProtocolError,  # RemoteProtocolError, LocalProtocolError
+    httpx.ProtocolError,  # garbage, a message cut short, no response (Remote/LocalProtocolError)
     httpx.DecodingError,
     httpx.TooManyRedirects,
 )
 
 
 def classify_exception(exc: BaseException, *, response_started: bool | None = None) -> ErrorClass:
-    """The class of a failure that produced no usable response. `response_started` tells a
+    """The class of a failure that produced no usable response.
+
+    Reads one tree, whatever transport served the request: httpx's exceptions (the probe's
+    own HTTP/1.1 transport raises them as httpx's does, each from the OS or TLS error
+    underneath), wrapped by `transport.ExchangeFailed`, or the exchange's own
+    `DeadlineExceeded`, `BodyTooLarge` and `Redirected`. `response_started` tells a
     connection reset before the response (connect_failed) from one in the middle of the
     body (protocol_error); when unknown, httpx's read error counts as the latter and a bare
     OSError as the former."""

@@ -294,7 +294,7 @@ def cost_json(cost: Cost) -> CostJson:
 
 def key_state(provider_plan: ProviderPlan) -> Literal["none_needed", "present", "missing"]:
     """`none_needed`, `present` or `missing` (then `skip_reason` names what to set)."""
-    if provider_plan.provider.api_key is None:
+    if provider_plan.provider.credential_ref is None:
         return "none_needed"
     return "missing" if provider_plan.skip_reason is not None else "present"
 

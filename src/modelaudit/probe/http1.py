@@ -1,15 +1,23 @@
-"""A lean HTTP/1.1 client for the probe path: h11 on an asyncio protocol, a keep-alive pool
-per origin. `transport` drives it under its deadlines; nothing else uses it.
+"""The probe's own HTTP/1.1 client, as an httpx transport: h11 on an asyncio protocol, a
+keep-alive pool per origin. Every request of a run goes through one `httpx.AsyncClient`
+(`modelaudit.probe.client`); an origin reached directly is served here.
 
-Why not httpx here: httpx, httpcore and anyio cost about 2.7 ms of CPU per request (a run
-of a thousand probes was CPU-bound on it), and a response was timed when its task woke
-up. Here every chunk is stamped (`time.perf_counter`) the moment the event loop hands it
-over (`data_received`), so the marks are the wire's, not the loop's backlog, and the
-parsing after that is ours, not the provider's.
+Why not httpcore here: httpcore and anyio cost about 2.7 ms of CPU per request (a run of a
+thousand probes was CPU-bound on it), and a response was timed when its task woke up.
+Here every chunk is stamped (`time.perf_counter`) the moment the event loop hands it over
+(`data_received`), so the marks are the wire's, not the loop's backlog, and the parsing
+after that is ours, not the provider's. The marks go back in
+`response.extensions["timings"]` (`WireTimes`); the request's progress is reported through
+httpx's `trace` extension, with httpcore's event names, so a caller follows both
+transports alike.
 
-Failures are the ones `classify` knows: `OSError` (refused, reset, unreachable),
-`socket.gaierror`, `ssl.SSLError`, and `h11.RemoteProtocolError` for a response that is not
-HTTP/1.1, is cut short, or never began.
+Failures are httpx's exceptions, the most specific that fits, each raised from the error
+underneath (so the OS's errno and words stay in the chain): `ConnectError` (refused,
+unreachable, a name that does not resolve, a TLS handshake that fails), `ConnectTimeout`,
+`WriteError`, `ReadError` (a reset), `RemoteProtocolError` (a response that is not
+HTTP/1.1, is cut short, or never began), `LocalProtocolError`, and the timeouts of httpx's
+`timeout` extension (`PoolTimeout`, `ReadTimeout`, `WriteTimeout`) when a caller sets them.
+Redirects are never followed (that is the client's business, and it does not).
 """
 
 from __future__ import annotations
@@ -19,17 +27,19 @@ import errno
 import ipaddress
 import socket
 import time
-import zlib
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
+from urllib.parse import urlsplit
 
 import h11
+import httpx
+
+from modelaudit.probe.timing import TIMINGS, WireTimes
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Iterable, Mapping
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 KEEPALIVE_S = 5.0
 """An idle connection older than this is closed rather than reused (httpx's default):
@@ -37,15 +47,14 @@ servers drop idle connections after a few seconds, and reusing one just as it go
 needless retry."""
 MAX_HEAD_BYTES = 100 * 1024
 """The largest response head accepted (httpcore's limit)."""
-MAX_INFLATED_PIECE = 16 * 1024 * 1024
-"""The most one received piece of a compressed body may inflate to (a bound on memory: the
-caller caps the body as a whole, but only after it got the piece)."""
+FRESH_CONNECTION = "modelaudit.fresh_connection"
+"""A request extension: True sends the request on a new connection, closing the origin's
+idle ones (one was just closed under a request, and the others have been idle as long)."""
 _PAUSE_READING_AT = 1024 * 1024
 _RESUME_READING_AT = 256 * 1024
 _HAPPY_EYEBALLS_S = 0.25
 """Try the next address of a host if one has not connected by then (RFC 8305, anyio's)."""
-_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
-_QUERY_SAFE = _PATH_SAFE + "?"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,10 @@ class Origin:
         port = parts.port or (443 if scheme == "https" else 80)
         return cls(scheme, (parts.hostname or "").lower(), port)
 
+    @classmethod
+    def of_url(cls, url: httpx.URL) -> Origin:
+        return cls(url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme, 80))
+
     @property
     def authority(self) -> str:
         """The Host header: the port only when it is not the scheme's own."""
@@ -69,18 +82,11 @@ class Origin:
         return host if self.port == default else f"{host}:{self.port}"
 
 
-def target(url: str) -> str:
-    """The request target (path and query), with anything HTTP forbids in it escaped."""
-    parts = urlsplit(url)
-    path = quote(parts.path or "/", safe=_PATH_SAFE)
-    return f"{path}?{quote(parts.query, safe=_QUERY_SAFE)}" if parts.query else path
-
-
 @dataclass(frozen=True)
 class Head:
     status: int
-    headers: Mapping[str, str]
-    """Lower-cased names; a repeated header's values joined with ", "."""
+    headers: list[tuple[bytes, bytes]]
+    reason: bytes
     at: float
     """When the bytes that completed the head arrived."""
 
@@ -179,7 +185,6 @@ class Connection:
         self._arrived = 0.0
         self._answered = False
         """Some bytes of the current response arrived."""
-        self._decoder: _Decoder | None = None
         self._ended = False
         self.idle_since = 0.0
         self.ended_at: float | None = None
@@ -190,7 +195,7 @@ class Connection:
         return self._wire.quiet and self.idle_since >= idle_after
 
     async def send(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes | None
+        self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> float:
         """Send a request; returns when its bytes were handed to the kernel."""
         self._answered = False
@@ -212,28 +217,24 @@ class Connection:
         while True:
             event = await self._next_event()
             if isinstance(event, h11.Response):
-                headers = _headers(event.headers)
-                self._decoder = _Decoder.for_encoding(headers.get("content-encoding"))
-                return Head(event.status_code, headers, self._arrived)
+                headers = event.headers.raw_items()
+                return Head(event.status_code, headers, event.reason, self._arrived)
             if not isinstance(event, h11.InformationalResponse):
                 unexpected = type(event).__name__
                 raise h11.RemoteProtocolError(f"unexpected {unexpected} before a response")
 
     async def chunk(self) -> tuple[bytes, float] | None:
-        """The next piece of the body (decoded) and when it arrived; None at its end."""
-        assert self._decoder is not None, "read the head first"
+        """The next piece of the body, as sent, and when it arrived; None at its end."""
         while not self._ended:
             event = await self._next_event()
             if isinstance(event, h11.EndOfMessage):
                 self._ended = True
                 self.ended_at = self._arrived
-                rest = self._decoder.flush()
-                return (rest, self._arrived) if rest else None
+                return None
             if not isinstance(event, h11.Data):
                 raise h11.RemoteProtocolError(f"unexpected {type(event).__name__} in a body")
-            data = self._decoder.decode(event.data)
-            if data:
-                return data, self._arrived
+            if event.data:
+                return bytes(event.data), self._arrived
         return None
 
     @property
@@ -244,7 +245,6 @@ class Connection:
 
     def recycle(self) -> None:
         self._h11.start_next_cycle()
-        self._decoder = None
         self._ended = False
         self.ended_at = None
         self.idle_since = time.perf_counter()
@@ -271,56 +271,6 @@ class Connection:
                 raise h11.RemoteProtocolError("the server closed the connection without a response")
             self._answered = True
             self._h11.receive_data(data)
-
-
-def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for name, value in raw:
-        key = name.decode("ascii")
-        text = _text(value)
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
-    return headers
-
-
-def _text(value: bytes) -> str:
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return value.decode("latin-1")
-
-
-class _Decoder:
-    """Undoes a `content-encoding` the server applied although the request asked for
-    `identity` (gzip and deflate; anything else is a protocol error)."""
-
-    def __init__(self, zlib_state: zlib._Decompress | None) -> None:
-        self._zlib = zlib_state
-
-    @classmethod
-    def for_encoding(cls, encoding: str | None) -> _Decoder:
-        name = (encoding or "identity").strip().lower()
-        if name == "identity":
-            return cls(None)
-        if name in ("gzip", "x-gzip"):
-            return cls(zlib.decompressobj(zlib.MAX_WBITS | 16))
-        if name == "deflate":
-            return cls(zlib.decompressobj())
-        raise h11.RemoteProtocolError(f"the body is encoded as {name!r}, which we did not ask for")
-
-    def decode(self, data: bytes | bytearray) -> bytes:
-        if self._zlib is None:
-            return bytes(data)
-        try:
-            inflated = self._zlib.decompress(data, MAX_INFLATED_PIECE)
-        except zlib.error as exc:
-            raise h11.RemoteProtocolError(f"the body does not decompress: {exc}") from exc
-        if self._zlib.unconsumed_tail:
-            limit = MAX_INFLATED_PIECE // 1_048_576
-            raise h11.RemoteProtocolError(f"the body inflates to over {limit} MiB")
-        return inflated
-
-    def flush(self) -> bytes:
-        return b"" if self._zlib is None else self._zlib.flush()
 
 
 class Refused(ConnectionRefusedError):  # noqa: N818 - reads as the event it is
@@ -506,3 +456,174 @@ class Pool:
     def close(self) -> None:
         while self._idle:
             self._idle.pop().close()
+
+
+Trace: TypeAlias = "Callable[[str, Mapping[str, Any]], Awaitable[None]]"
+"""httpx's `trace` request extension: told each step of the exchange, by httpcore's names."""
+_T = TypeVar("_T")
+
+
+class H11Transport(httpx.AsyncBaseTransport):
+    """Every origin reached directly: a `Pool` per origin (scheme, host, port), of
+    `limits[origin]` connections (else `default_limit`), verifying TLS with `tls[origin]`
+    (else the context `default_tls()` makes, once)."""
+
+    def __init__(
+        self,
+        *,
+        default_limit: int,
+        default_tls: Callable[[], ssl.SSLContext],
+        limits: Mapping[Origin, int] | None = None,
+        tls: Mapping[Origin, ssl.SSLContext] | None = None,
+    ) -> None:
+        self._default_limit = default_limit
+        self._default_tls = default_tls
+        self._limits = dict(limits or {})
+        self._tls = dict(tls or {})
+        self._pools: dict[tuple[bytes, bytes, int | None], Pool] = {}
+
+    def _pool(self, url: httpx.URL) -> Pool:
+        key = (url.raw_scheme, url.raw_host, url.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            origin = Origin.of_url(url)
+            tls = None
+            if origin.scheme == "https":
+                tls = self._tls.get(origin) or self._default_tls()
+            limit = self._limits.get(origin, self._default_limit)
+            pool = self._pools[key] = Pool(origin, limit, tls)
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        pool = self._pool(request.url)
+        extensions = request.extensions
+        timeout: Mapping[str, float | None] = extensions.get("timeout", {})
+        trace: Trace | None = extensions.get("trace")
+        body = await request.aread()
+        wire = WireTimes()
+        with _ON_POOL:
+            await _within(timeout.get("pool"), pool.acquire())
+        connection: Connection | None = None
+        try:
+            connection = pool.idle(fresh=bool(extensions.get(FRESH_CONNECTION)))
+            if connection is None:
+                connection = await _open(pool, wire, trace, timeout.get("connect"))
+            if trace is not None:
+                await trace("http11.send_request_headers.started", {"request": request})
+            with _ON_WRITE:
+                send = connection.send(
+                    request.method.encode(), request.url.raw_path, request.headers.raw, body
+                )
+                wire.sent = await _within(timeout.get("write"), send)
+            with _ON_READ:
+                head = await _within(timeout.get("read"), connection.head())
+        except BaseException:
+            pool.release(connection, reusable=False)
+            raise
+        wire.headers = head.at
+        return httpx.Response(
+            head.status,
+            headers=head.headers,
+            stream=_Body(pool, connection, wire, timeout.get("read")),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason, TIMINGS: wire},
+        )
+
+    async def aclose(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+        await asyncio.sleep(0)  # let the closed transports say goodbye
+
+
+async def _open(
+    pool: Pool, wire: WireTimes, trace: Trace | None, timeout_s: float | None
+) -> Connection:
+    """A new connection of `pool`, its setup stamped in `wire`."""
+    if trace is not None:
+        await trace("connection.connect_tcp.started", {"host": pool.origin.host})
+    with _ON_CONNECT:
+        connection = await _within(timeout_s, pool.connect())
+    wire.connect_start, wire.connect_end = connection.attempted_at, connection.ready_at
+    if trace is not None:
+        await trace("connection.connect_tcp.complete", {"host": pool.origin.host})
+    return connection
+
+
+class _Body(httpx.AsyncByteStream):
+    """A response body as it arrives, each chunk's arrival stamped in `WireTimes.arrived`
+    before it is yielded; closing it hands the connection back to its pool (to be reused
+    when the body was read to its end)."""
+
+    def __init__(
+        self, pool: Pool, connection: Connection, wire: WireTimes, read_s: float | None
+    ) -> None:
+        self._pool = pool
+        self._connection: Connection | None = connection
+        self._wire = wire
+        self._read_s = read_s
+        self._ended = False
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._connection is None:
+            raise StopAsyncIteration
+        with _ON_READ:
+            chunk = await _within(self._read_s, self._connection.chunk())
+        if chunk is None:
+            self._ended = True
+            self._wire.end = self._connection.ended_at
+            raise StopAsyncIteration
+        data, self._wire.arrived = chunk
+        return data
+
+    async def aclose(self) -> None:
+        if self._connection is not None:
+            self._pool.release(self._connection, reusable=self._ended)
+            self._connection = None
+
+
+def _within(timeout_s: float | None, step: Awaitable[_T]) -> Awaitable[_T]:
+    """`step`, under httpx's per-operation timeout when one is set."""
+    return step if timeout_s is None else _timed(timeout_s, step)
+
+
+async def _timed(timeout_s: float, step: Awaitable[_T]) -> _T:
+    async with asyncio.timeout(timeout_s):
+        return await step
+
+
+class _Raising:
+    """Maps what goes wrong inside to the most specific httpx exception, raised from it: a
+    timeout (a deadline of httpx's `timeout` extension, or the kernel's ETIMEDOUT) to
+    `timeout`, any other OS error (refused, reset, unreachable, a name that does not
+    resolve, a failed TLS handshake) to `failure`, and h11's protocol errors to httpx's."""
+
+    def __init__(
+        self, timeout: type[httpx.TimeoutException], failure: type[httpx.TransportError] | None
+    ) -> None:
+        self._timeout = timeout
+        self._failure = failure
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, TimeoutError):
+            raise self._timeout(str(exc) or "timed out") from exc
+        if isinstance(exc, OSError) and self._failure is not None:
+            raise self._failure(str(exc) or type(exc).__name__) from exc
+        if isinstance(exc, h11.RemoteProtocolError):
+            raise httpx.RemoteProtocolError(str(exc)) from exc
+        if isinstance(exc, h11.LocalProtocolError):
+            raise httpx.LocalProtocolError(str(exc)) from exc
+
+
+_ON_POOL = _Raising(httpx.PoolTimeout, None)
+_ON_CONNECT = _Raising(httpx.ConnectTimeout, httpx.ConnectError)
+_ON_WRITE = _Raising(httpx.WriteTimeout, httpx.WriteError)
+_ON_READ = _Raising(httpx.ReadTimeout, httpx.ReadError)

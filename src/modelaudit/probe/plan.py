@@ -96,7 +96,7 @@ def make_plan(
         models = tuple(m for m in provider.models if _selected(provider, m, selection))
         if not models:
             continue
-        key = credentials.status(provider.api_key, loaded.path.parent)
+        key = credentials.provider_status(provider, loaded.path.parent)
         plans.append(
             ProviderPlan(
                 provider=provider,
@@ -159,7 +159,7 @@ def _check_ca_bundles(loaded: LoadedRegistry, chosen: set[str]) -> None:
     import ssl
 
     from modelaudit.fileio import FileError
-    from modelaudit.probe.transport import ssl_context
+    from modelaudit.probe.client import ssl_context
 
     problems = []
     for index, provider in enumerate(loaded.registry.providers):

@@ -15,24 +15,25 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from modelaudit.clock import utc_now
+from modelaudit.families import FAMILIES
 from modelaudit.probe import control, verdict
 from modelaudit.probe.attempts import BudgetExhausted, ProbeContext, RunBudget
+from modelaudit.probe.client import make_client, provider_tls
 from modelaudit.probe.kinds import KINDS
 from modelaudit.probe.result import ModelVerdict, RunReport
-from modelaudit.probe.transport import Client, make_client, ssl_context
-from modelaudit.registry.paths import from_registry
 from modelaudit.registry.schema import effective_slo
 from modelaudit.vocabulary import ProbeKind, RunStatus, Verdict
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
     from datetime import datetime
-    from pathlib import Path
+
+    import httpx
 
     from modelaudit.clock import Clock
     from modelaudit.probe.plan import Plan, ProviderPlan
     from modelaudit.probe.result import ControlCheck, ProbeResult
-    from modelaudit.registry.schema import ModelSpec, ProviderSpec
+    from modelaudit.registry.schema import ModelSpec
 
 
 class Observer:
@@ -130,7 +131,8 @@ async def run(
     clock: Clock = utc_now,
 ) -> RunReport:
     """Probe everything `plan` names. `clock`: what the run's and each attempt's times are
-    read from (as the pure cores take `now`; a test's fixed clock)."""
+    read from (as the pure cores take `now`; a test's fixed clock), and what families that
+    sign or fetch tokens read the time from."""
     state = _RunState(plan, observer or Observer())
     started_at = clock()
     state.observer.started(plan, started_at)
@@ -142,7 +144,7 @@ async def run(
         rng = random.Random(seed)  # noqa: S311 - backoff jitter, not a secret
         ctx = ProbeContext(client, defaults, budget, plan.base_dir, rng, clock)
         limits = _Limits(asyncio.Semaphore(defaults.concurrency.total))
-        state.control = lambda: control.check(client.httpx, defaults.control)
+        state.control = lambda: control.check(client, defaults.control)
         try:
             await asyncio.gather(*(_guarded(ctx, state, limits, p) for p in plan.providers))
         except asyncio.CancelledError:
@@ -192,14 +194,20 @@ def run_sync(plan: Plan, observer: Observer | None = None, clock: Clock = utc_no
 
 
 @contextlib.asynccontextmanager
-async def _client(plan: Plan) -> AsyncIterator[Client]:
-    mounts = {
-        _mount_pattern(p.provider.base_url): ssl_context(_ca_path(plan, p.provider))
+async def _client(plan: Plan) -> AsyncIterator[httpx.AsyncClient]:
+    tls = {
+        host: context
         for p in plan.providers
-        if p.provider.ca_bundle is not None
+        for host, context in provider_tls(p.provider, plan.base_dir).items()
     }
     total = plan.defaults.concurrency.total
-    client = make_client(total, plan.defaults.timeouts.connect_s, mounts, _pools(plan, total))
+    client = make_client(
+        total,
+        plan.defaults.timeouts.connect_s,
+        tls,
+        _pools(plan, total),
+        destinations=plan.defaults.control.urls,
+    )
     async with client:
         yield client
 
@@ -208,22 +216,10 @@ def _pools(plan: Plan, total: int) -> dict[str, int]:
     """Connections per host: the caps of the providers it serves, within the run's total."""
     pools: dict[str, int] = {}
     for p in plan.providers:
-        prefix = _mount_pattern(p.provider.base_url)
         cap = p.provider.concurrency(plan.defaults.concurrency)
-        pools[prefix] = min(total, pools.get(prefix, 0) + cap)
+        for host in FAMILIES[p.provider.api].hosts(p.provider):
+            pools[host] = min(total, pools.get(host, 0) + cap)
     return pools
-
-
-def _ca_path(plan: Plan, provider: ProviderSpec) -> Path:
-    assert provider.ca_bundle is not None
-    return from_registry(provider.ca_bundle, plan.base_dir)
-
-
-def _mount_pattern(base_url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(base_url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass
@@ -355,7 +351,7 @@ def _decide(
         results,
         effective_slo(state.plan.defaults.slo, model.slo),
         network_down=network_down,
-        key_ref=str(provider.api_key) if provider.api_key else None,
+        key_ref=str(provider.credential_ref) if provider.credential_ref else None,
         fallbacks=model.fallbacks,
     )
     missing = _unprobed_generations(plan, results)

@@ -1,42 +1,52 @@
 """One HTTP exchange under per-phase deadlines: the probe's only way to the network.
 
-Sockets are touched here and in `http1`, the lean HTTP/1.1 client this module drives for
-every origin reached directly; an origin the environment sends through a proxy goes
-through httpx instead (so does the control check). A per-read timeout alone never stops a
-server that trickles one byte every few seconds, so every phase has its own deadline on
-the monotonic clock (connect, first byte, first token, stall between chunks, total),
-enforced with asyncio, and each exchange knows whether it opened its connection (and how
-long the setup took) or reused one.
+Every request goes through the run's one `httpx.AsyncClient` (`modelaudit.probe.client`),
+whatever transport serves its origin. A per-read timeout alone never stops a server that
+trickles one byte every few seconds, so every phase has its own deadline on the monotonic
+clock (connect, first byte, first token, stall between chunks, total), enforced here with
+asyncio: the transport reports the request's progress through httpx's `trace` extension
+(a connection being opened, the request going out), which moves the deadline of the wait
+for the response head, and hands back when the bytes moved in `response.extensions`
+(`WireTimes`). Each exchange knows whether it opened its connection (and how long the
+setup took) or reused one.
+
+Failures come out as `ExchangeFailed` (with whether the response had begun) around one of
+httpx's exceptions, a `DeadlineExceeded` or a `BodyTooLarge`, or as `Redirected`:
+`modelaudit.probe.classify` reads that one tree.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
+import functools
 import time
+import zlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 from urllib.parse import urlsplit
 
-import h11
 import httpx
 
-from modelaudit.probe.http1 import Connection, Origin, Pool, target
-from modelaudit.probe.timing import DeadlineExceeded
+from modelaudit.families.base import OutgoingRequest
+from modelaudit.probe.client import DEFAULT_HEADERS
+from modelaudit.probe.http1 import FRESH_CONNECTION
+from modelaudit.probe.timing import TIMINGS, DeadlineExceeded, WireTimes
 from modelaudit.vocabulary import Phase
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
-    from pathlib import Path
 
     from modelaudit.families.base import HttpRequest
     from modelaudit.registry.schema import Timeouts
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
-MAX_CA_BUNDLE_BYTES = 4 * 1024 * 1024
-"""A system's whole CA bundle is a few hundred KiB."""
-USER_AGENT = "modelaudit"
+MAX_INFLATED_PIECE = 16 * 1024 * 1024
+"""The most one received piece of a compressed body may inflate to (a bound on memory: the
+body is capped as a whole, but only after the piece is inflated)."""
 _KEEP_HEADERS = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after", "x-should-retry")
+
+Authorize: TypeAlias = "Callable[[OutgoingRequest], Awaitable[Mapping[str, str]]]"
+"""Given the request as it will be sent, the headers that carry its credential."""
 
 
 class BodyTooLarge(Exception):  # noqa: N818 - reads as the event it is
@@ -69,9 +79,7 @@ class ExchangeFailed(Exception):  # noqa: N818 - wraps the failure, says when it
         """The request went out on a pooled connection (no new connection was opened)."""
 
 
-_FAILURES = (httpx.HTTPError, OSError, ssl.SSLError, DeadlineExceeded, BodyTooLarge)
-Chunks: TypeAlias = "Callable[[], Awaitable[tuple[bytes, float] | None]]"
-"""The next chunk of a body and when it arrived; None at its end."""
+_FAILURES = (httpx.RequestError, DeadlineExceeded, BodyTooLarge)
 
 
 class BodyConsumer(Protocol):
@@ -99,9 +107,9 @@ class Timings:
 
     Latency and time to first token count from `sent`, when the request's first bytes were
     handed to the kernel, to the arrival of the body's last byte (of the first token's
-    chunk): `http1` stamps each chunk when the event loop hands it over, before anything
-    parses it. When the exchange opened its connection, the setup (`connect_start` to
-    `connect_end`: the handshakes) is added in front. Building the request, waiting for a
+    chunk): the transport stamps each chunk when it arrives, before anything parses it.
+    When the exchange opened its connection, the setup (`connect_start` to `connect_end`:
+    the handshakes) is added in front. Building and signing the request, waiting for a
     free connection, the event loop's work between the connection being ready and the
     request going out, parsing and closing: all this process's own CPU time, not the
     provider's, and not counted. The total deadline counts from `start`, before all of it.
@@ -116,8 +124,6 @@ class Timings:
     end: float | None = None
     token_gaps: list[float] = field(default_factory=list)
     _last_token: float | None = None
-    on_request_sent: Callable[[], None] | None = None
-    """Called when the request's headers start going out (connection ready)."""
 
     @property
     def reused(self) -> bool:
@@ -148,19 +154,10 @@ class Timings:
             self.token_gaps.append(now - self._last_token)
         self._last_token = now
 
-    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
-        """httpcore's trace callback (the httpx path, behind a proxy)."""
-        now = time.perf_counter()
-        if event == "connection.connect_tcp.started":
-            self.connect_start = now
-        elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
-            self.connect_end = now
-        elif event.endswith("send_request_headers.started"):
-            self.sent = now  # the last one: a proxy's CONNECT goes first, inside the setup
-            if self.on_request_sent:
-                self.on_request_sent()
-        elif event == "http11.receive_response_body.complete":
-            self.end = now
+    def take(self, wire: WireTimes) -> None:
+        """The transport's marks of the response head (and of the setup before it)."""
+        self.connect_start, self.connect_end = wire.connect_start, wire.connect_end
+        self.sent, self.headers = wire.sent, wire.headers
 
 
 @dataclass(frozen=True)
@@ -177,188 +174,66 @@ class Exchange:
         return tuple(sorted((k, v) for k, v in self.headers.items() if k.startswith(_KEEP_HEADERS)))
 
 
-def ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
-    """Verification on; `SSL_CERT_FILE`/`SSL_CERT_DIR` honoured; a provider's bundle added."""
-    context = httpx.create_ssl_context(trust_env=True)
-    if ca_bundle is not None:
-        from modelaudit.fileio import read_bytes
-
-        # Read by fileio (a regular file, capped): OpenSSL would read a FIFO or a device
-        # without end. PEM is text; anything else is handed over as DER.
-        data = read_bytes(ca_bundle, MAX_CA_BUNDLE_BYTES)
-        try:
-            context.load_verify_locations(cadata=data.decode("ascii"))
-        except UnicodeDecodeError:
-            context.load_verify_locations(cadata=data)
-    context.set_alpn_protocols(["http/1.1"])
-    return context
-
-
-class Client:
-    """One run's connections, pooled and reused across probes.
-
-    Each origin (scheme, host, port) gets a pool of its own: `pools` maps a URL prefix
-    (`scheme://host:port`) to the connections its pool may hold (else `total_connections`),
-    and `mounts` maps a prefix to the TLS context of a provider with its own CA bundle (else
-    the default one). An origin the environment sends through a proxy (`HTTPS_PROXY` and
-    friends, unless `NO_PROXY` names it) is reached through httpx, which speaks to proxies;
-    the control check uses that httpx client too.
-    """
-
-    def __init__(
-        self,
-        total_connections: int,
-        connect_s: float,
-        mounts: Mapping[str, ssl.SSLContext] | None = None,
-        pools: Mapping[str, int] | None = None,
-    ) -> None:
-        self._total = total_connections
-        self._connect_s = connect_s
-        self._mounts = dict(mounts or {})
-        self._tls = {Origin.of(prefix): context for prefix, context in self._mounts.items()}
-        self._limits = {Origin.of(prefix): limit for prefix, limit in (pools or {}).items()}
-        self._pools: dict[Origin, Pool | None] = {}
-        self._default_tls: ssl.SSLContext | None = None
-        self._httpx: httpx.AsyncClient | None = None
-
-    def pool(self, url: str) -> Pool | None:
-        """The pool of `url`'s origin; None when the environment names a proxy for it."""
-        origin = Origin.of(url)
-        if origin not in self._pools:
-            direct = _proxy_url(origin) is None
-            self._pools[origin] = self._new_pool(origin) if direct else None
-        return self._pools[origin]
-
-    def _new_pool(self, origin: Origin) -> Pool:
-        tls = None
-        if origin.scheme == "https":
-            tls = self._tls.get(origin) or self._default_context()
-        return Pool(origin, self._limits.get(origin, self._total), tls)
-
-    def _default_context(self) -> ssl.SSLContext:
-        if self._default_tls is None:
-            self._default_tls = ssl_context()
-        return self._default_tls
-
-    @property
-    def httpx(self) -> httpx.AsyncClient:
-        """The httpx client for proxied origins and the control check (made on first use)."""
-        if self._httpx is None:
-            transports = {
-                prefix: httpx.AsyncHTTPTransport(
-                    verify=context,
-                    limits=_limits(self._total),
-                    proxy=_proxy_url(Origin.of(prefix)),
-                )
-                for prefix, context in self._mounts.items()
-            }
-            self._httpx = httpx.AsyncClient(
-                verify=self._default_context(),
-                limits=_limits(self._total),
-                follow_redirects=False,
-                # httpx bounds the connection setup; every later deadline is enforced here.
-                timeout=httpx.Timeout(None, connect=self._connect_s),
-                trust_env=True,
-                headers={"user-agent": USER_AGENT},
-                mounts=transports,
-            )
-        return self._httpx
-
-    async def aclose(self) -> None:
-        for pool in self._pools.values():
-            if pool is not None:
-                pool.close()
-        if self._httpx is not None:
-            await self._httpx.aclose()
-        await asyncio.sleep(0)  # let the closed transports say goodbye
-
-    async def __aenter__(self) -> Client:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
-def make_client(
-    total_connections: int,
-    connect_s: float,
-    mounts: Mapping[str, ssl.SSLContext] | None = None,
-    pools: Mapping[str, int] | None = None,
-) -> Client:
-    """One client for the run (see `Client`)."""
-    return Client(total_connections, connect_s, mounts, pools)
-
-
-def _proxy_url(origin: Origin) -> str | None:
-    """The proxy the environment names for `origin`, as httpx would read it (the platform's
-    proxy settings, `NO_PROXY` by urllib's rules), or None."""
-    from urllib.request import getproxies, proxy_bypass
-
-    proxies = getproxies()
-    proxy = proxies.get(origin.scheme) or proxies.get("all")
-    if not proxy or proxy_bypass(origin.authority):
-        return None
-    return proxy
-
-
-def _limits(connections: int) -> httpx.Limits:
-    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-
-
-def same_host(url: str, base_url: str) -> bool:
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
-
-
 async def exchange(
-    client: Client,
+    client: httpx.AsyncClient,
     request: HttpRequest,
-    auth: Mapping[str, str],
+    authorize: Authorize | None,
     timeouts: Timeouts,
     consumer: BodyConsumer | None = None,
     *,
     resend: Callable[[], None] | None = None,
 ) -> Exchange:
-    """Send `request` with `auth` headers added; read the whole response under deadlines.
+    """Send `request`, with the headers `authorize` gives for it; read the whole response
+    under deadlines.
 
     Raises `Redirected`, or `ExchangeFailed` wrapping what went wrong (a `DeadlineExceeded`
-    with its phase, `BodyTooLarge`, or what the HTTP client raised); `modelaudit.probe.classify`
+    with its phase, `BodyTooLarge`, or what the client raised); `modelaudit.probe.classify`
     turns each into an error class.
 
     A server may close an idle keep-alive connection just as we reuse it (llama.cpp does
     after a stream, without `Connection: close`). That is not the server failing: the
-    request is sent once more, on a fresh connection, and only that exchange is timed. It is
-    still one request: the resend gets what is left of `total_s`, and `resend` is called
+    request is sent once more, on a fresh connection, and only that exchange is timed. It
+    is still one request: the resend gets what is left of `total_s`, and `resend` is called
     first (to take it from the run's budget; what it raises propagates).
     """
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    pool = client.pool(request.url)
+    built = await _build(request, authorize)
+    deadlines = _Deadlines(timeouts)
     try:
-        if pool is None:
-            return await _through_httpx(client.httpx, request, auth, timeouts, consumer)
-        return await _direct(pool, request, auth, timeouts, consumer, fresh=False)
+        return await _attempt(client, built, deadlines, consumer, fresh=False)
     except ExchangeFailed as exc:
-        if not _stale_connection(exc):
-            raise
-        left = timeouts.total_s - (loop.time() - started)
-        if left <= 0:
+        if not _stale_connection(exc) or deadlines.spent:
             raise
     if resend is not None:
         resend()
-    timeouts = timeouts.model_copy(update={"total_s": left})
-    if pool is None:
-        return await _through_httpx(client.httpx, request, auth, timeouts, consumer)
-    return await _direct(pool, request, auth, timeouts, consumer, fresh=True)
+    return await _attempt(client, built, deadlines, consumer, fresh=True)
 
 
-_BROKEN = (
-    h11.RemoteProtocolError,
-    ConnectionError,
-    httpx.RemoteProtocolError,
-    httpx.ReadError,
-    httpx.WriteError,
-)
+async def _build(request: HttpRequest, authorize: Authorize | None) -> httpx.Request:
+    """The request to send: every header named here (`host` and `content-length`
+    included), so the authorizer signs exactly what goes out."""
+    url, text, host = _url(request.url)
+    body = request.body_bytes() or b""
+    headers = {"host": host, **DEFAULT_HEADERS}
+    headers.update((name.lower(), value) for name, value in request.headers.items())
+    if request.json_body is not None:
+        headers["content-type"] = "application/json"
+    if body or request.method == "POST":
+        headers["content-length"] = str(len(body))
+    if authorize is not None:
+        outgoing = OutgoingRequest(request.method, text, dict(headers), body)
+        headers.update((name.lower(), value) for name, value in (await authorize(outgoing)).items())
+    return httpx.Request(request.method, url, headers=list(headers.items()), content=body)
+
+
+@functools.lru_cache(maxsize=1024)
+def _url(text: str) -> tuple[httpx.URL, str, str]:
+    """A URL parsed once (a run sends each of a provider's few URLs many times, and httpx's
+    parser is written in Python): the URL, as it goes on the wire, and its Host header."""
+    url = httpx.URL(text)
+    return url, str(url), url.netloc.decode("ascii")
+
+
+_BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 def _stale_connection(exc: ExchangeFailed) -> bool:
@@ -369,11 +244,13 @@ class _Deadlines:
     """Where the wait for the response head must end, and which phase that is: the wait
     for a free connection and its setup get `connect_s + first_byte_s`, the setup alone
     `connect_s`, and the first-byte budget runs from the moment the request goes out (a
-    slow setup is the connect phase's business); `total_s` bounds them all."""
+    slow setup is the connect phase's business); `total_s` bounds them all, from the
+    first attempt on."""
 
     def __init__(self, timeouts: Timeouts) -> None:
         self.loop = asyncio.get_running_loop()
         self.timeouts = timeouts
+        self.start = time.perf_counter()
         self.total_at = self.loop.time() + timeouts.total_s
         self.phase = Phase.FIRST_BYTE
 
@@ -391,210 +268,214 @@ class _Deadlines:
         self.phase = phase if when < self.total_at else Phase.TOTAL
         return min(when, self.total_at)
 
+    @property
+    def spent(self) -> bool:
+        """The total deadline has passed."""
+        return self.loop.time() >= self.total_at
+
     def exceeded(self, phase: Phase | None = None) -> DeadlineExceeded:
         phase = phase or self.phase
         return DeadlineExceeded(phase, _phase_budget(phase, self.timeouts))
 
 
-_DIRECT_FAILURES = (OSError, h11.ProtocolError, DeadlineExceeded, BodyTooLarge)
+class _Progress:
+    """Follows the request through the transport's `trace` events, moving the deadline of
+    the wait for the response head as it goes."""
+
+    def __init__(self, deadlines: _Deadlines, scope: asyncio.Timeout) -> None:
+        self.deadlines = deadlines
+        self.scope = scope
+        self.opened = False
+        """The exchange began opening a connection (it reuses none)."""
+        self.sent = False
+
+    async def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        if event == "connection.connect_tcp.started":
+            self.opened = True
+            self.scope.reschedule(self.deadlines.connecting())
+        elif event.endswith("send_request_headers.started"):
+            self.sent = True  # the last one: a proxy's CONNECT goes first, inside the setup
+            self.scope.reschedule(self.deadlines.sent())
+
+    @property
+    def connecting(self) -> bool:
+        return self.opened and not self.sent
 
 
-async def _direct(
-    pool: Pool,
-    request: HttpRequest,
-    auth: Mapping[str, str],
-    timeouts: Timeouts,
+async def _attempt(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    deadlines: _Deadlines,
     consumer: BodyConsumer | None,
     *,
     fresh: bool,
 ) -> Exchange:
-    """One exchange on a pooled `http1` connection (a new one when `fresh`)."""
-    timings = Timings(start=time.perf_counter())
-    body = request.body_bytes()
-    headers = _request_headers(pool.origin, request, auth, body)
-    deadlines = _Deadlines(timeouts)
-    connection: Connection | None = None
-    finished = acquired = False
+    """One exchange: the response head under the wait, connect and first-byte deadlines,
+    then the body under its own."""
+    timings = Timings(start=deadlines.start)
+    response = await _head(client, request, deadlines, fresh=fresh)
     try:
-        try:
-            async with asyncio.timeout_at(deadlines.waiting()) as scope:
-                await pool.acquire()
-                acquired = True
-                connection = pool.idle(fresh=fresh)
-                if connection is None:
-                    timings.connect_start = time.perf_counter()  # the connect phase began
-                    scope.reschedule(deadlines.connecting())
-                    connection = await pool.connect()
-                    timings.connect_start = connection.attempted_at
-                    timings.connect_end = connection.ready_at
-                scope.reschedule(deadlines.sent())
-                timings.sent = await connection.send(
-                    request.method, target(request.url), headers, body
-                )
-                head = await connection.head()
-        except TimeoutError as exc:
-            failure: BaseException = exc
-            if scope.expired():
-                failure = deadlines.exceeded()
-            elif timings.connect_start is not None and timings.connect_end is None:
-                failure = deadlines.exceeded(Phase.CONNECT)  # the kernel gave up first
-            reused = timings.reused
-            raise ExchangeFailed(failure, response_started=False, reused=reused) from failure
-        except _DIRECT_FAILURES as exc:
-            raise ExchangeFailed(exc, response_started=False, reused=timings.reused) from exc
-        timings.headers = head.at
-        try:
-            if 300 <= head.status < 400:
-                raise Redirected(head.status, head.headers.get("location", "?"))
-            chunks = _chunks_of(connection, timings)
-            streamed = consumer if 200 <= head.status < 300 else None
-            content = await _body(chunks, timings, timeouts, streamed)
-        except _DIRECT_FAILURES as exc:
-            raise ExchangeFailed(exc, response_started=True, reused=timings.reused) from exc
-        finished = True
-    finally:
-        if acquired:
-            pool.release(connection, reusable=finished)
-    return Exchange(head.status, head.headers, content, timings)
-
-
-def _request_headers(
-    origin: Origin, request: HttpRequest, auth: Mapping[str, str], body: bytes | None
-) -> list[tuple[str, str]]:
-    """What httpx would send, but `accept-encoding: identity`: a compressed stream may be
-    held back by the compressor, which would delay the first token."""
-    headers = {
-        "host": origin.authority,
-        "accept": "*/*",
-        "accept-encoding": "identity",
-        "user-agent": USER_AGENT,
-    }
-    headers.update((name.lower(), value) for name, value in {**request.headers, **auth}.items())
-    if request.json_body is not None:
-        headers["content-type"] = "application/json"
-    if body is not None:
-        headers["content-length"] = str(len(body))
-    return list(headers.items())
-
-
-def _chunks_of(connection: Connection, timings: Timings) -> Chunks:
-    async def next_chunk() -> tuple[bytes, float] | None:
-        chunk = await connection.chunk()
-        if chunk is None:
-            timings.end = connection.ended_at
-        return chunk
-
-    return next_chunk
-
-
-async def _through_httpx(
-    client: httpx.AsyncClient,
-    request: HttpRequest,
-    auth: Mapping[str, str],
-    timeouts: Timeouts,
-    consumer: BodyConsumer | None,
-) -> Exchange:
-    """One exchange through httpx (an origin behind a proxy), timed from its trace."""
-    timings = Timings(start=time.perf_counter())
-    built = client.build_request(
-        request.method,
-        request.url,
-        headers={**request.headers, **auth},
-        content=request.body_bytes(),
-        extensions={"trace": timings.trace},
-    )
-    if request.json_body is not None:
-        built.headers["content-type"] = "application/json"
-    try:
-        response = await _httpx_headers(client, built, timings, timeouts)
-    except _FAILURES as exc:
-        raise ExchangeFailed(exc, response_started=False, reused=timings.reused) from exc
-    try:
+        reader = _Reader(response)
+        timings.take(reader.wire)
+        headers = _headers(response.headers)
         if 300 <= response.status_code < 400:
-            raise Redirected(response.status_code, response.headers.get("location", "?"))
+            raise Redirected(response.status_code, headers.get("location", "?"))
+        reader.decode(headers.get("content-encoding"))
         # Only a 2xx body is the stream; an error reply is read whole and parsed as such.
-        streamed = consumer if response.is_success else None
-        body = await _body(_httpx_chunks(response), timings, timeouts, streamed)
+        streamed = consumer if 200 <= response.status_code < 300 else None
+        body = await _body(reader, timings, deadlines.timeouts, streamed)
     except _FAILURES as exc:
         raise ExchangeFailed(exc, response_started=True, reused=timings.reused) from exc
     finally:
         await response.aclose()
-    headers = {k.lower(): v for k, v in response.headers.items()}
     return Exchange(response.status_code, headers, body, timings)
 
 
-async def _httpx_headers(
-    client: httpx.AsyncClient, built: httpx.Request, timings: Timings, timeouts: Timeouts
+def _headers(headers: httpx.Headers) -> dict[str, str]:
+    """Lower-cased names; a repeated header's values joined with ", " (as httpx does)."""
+    encoding = headers.encoding
+    joined: dict[str, str] = {}
+    for name, value in headers.raw:
+        key, text = name.decode(encoding).lower(), value.decode(encoding)
+        joined[key] = f"{joined[key]}, {text}" if key in joined else text
+    return joined
+
+
+async def _head(
+    client: httpx.AsyncClient, request: httpx.Request, deadlines: _Deadlines, *, fresh: bool
 ) -> httpx.Response:
-    """Send and wait for the response headers, under `_Deadlines`."""
-    deadlines = _Deadlines(timeouts)
+    """Send `request` and wait for the response head, under `_Deadlines`."""
     try:
         async with asyncio.timeout_at(deadlines.waiting()) as scope:
-            timings.on_request_sent = lambda: scope.reschedule(deadlines.sent())
-            response = await client.send(built, stream=True)
+            progress = _Progress(deadlines, scope)
+            request.extensions = {
+                **request.extensions,
+                "trace": progress.trace,
+                FRESH_CONNECTION: fresh,
+            }
+            return await client.send(request, stream=True)
     except httpx.ConnectTimeout:
-        raise deadlines.exceeded(Phase.CONNECT) from None
-    except TimeoutError:
-        if timings.connect_start is not None and timings.connect_end is None:
-            raise deadlines.exceeded(Phase.CONNECT) from None
-        raise deadlines.exceeded() from None
-    finally:
-        timings.on_request_sent = None
-    timings.headers = time.perf_counter()
-    if timings.connect_start is not None and timings.connect_end is None:
-        timings.connect_end = timings.headers
-    return response
+        # The kernel or the client gave up on the connection before our deadline did.
+        failure: BaseException = deadlines.exceeded(Phase.CONNECT)
+        raise ExchangeFailed(failure, response_started=False, reused=False) from failure
+    except TimeoutError as exc:
+        failure = deadlines.exceeded() if scope.expired() else exc
+        if not scope.expired() and progress.connecting:
+            failure = deadlines.exceeded(Phase.CONNECT)
+        reused = not progress.opened
+        raise ExchangeFailed(failure, response_started=False, reused=reused) from failure
+    except _FAILURES as exc:
+        raise ExchangeFailed(exc, response_started=False, reused=not progress.opened) from exc
 
 
-def _httpx_chunks(response: httpx.Response) -> Chunks:
-    stream = response.aiter_bytes()
+class _Reader:
+    """A response body's pieces, decoded, each with when it arrived: the transport's mark
+    (`WireTimes.arrived`), or now for a transport that gives none (a test's MockTransport,
+    whose marks are then taken here)."""
 
-    async def next_chunk() -> tuple[bytes, float] | None:
+    def __init__(self, response: httpx.Response) -> None:
+        wire = response.extensions.get(TIMINGS)
+        self.stamped = wire is not None
+        self.wire: WireTimes = wire or WireTimes(headers=time.perf_counter())
+        if not self.stamped:
+            self.wire.sent = self.wire.headers
+        self._raw = aiter(cast("httpx.AsyncByteStream", response.stream))
+        self._decoder = _Decoder(None)
+        self._ended = False
+
+    def decode(self, content_encoding: str | None) -> None:
+        self._decoder = _Decoder.for_encoding(content_encoding)
+
+    async def next(self) -> tuple[bytes, float] | None:
+        """The next decoded piece and its arrival; None at the body's end."""
+        while not self._ended:
+            try:
+                raw = await anext(self._raw)
+            except StopAsyncIteration:
+                self._ended = True
+                if self.wire.end is None:
+                    self.wire.end = time.perf_counter()
+                rest = self._decoder.flush()
+                return (rest, self.wire.end) if rest else None
+            arrived = self.wire.arrived if self.stamped else time.perf_counter()
+            data = self._decoder.decode(raw)
+            if data:
+                return data, arrived if arrived is not None else time.perf_counter()
+        return None
+
+
+class _Decoder:
+    """Undoes a `content-encoding` the server applied although the request asked for
+    `identity` (gzip and deflate; anything else is a decoding error)."""
+
+    def __init__(self, zlib_state: zlib._Decompress | None) -> None:
+        self._zlib = zlib_state
+
+    @classmethod
+    def for_encoding(cls, encoding: str | None) -> _Decoder:
+        name = (encoding or "identity").strip().lower()
+        if name == "identity":
+            return cls(None)
+        if name in ("gzip", "x-gzip"):
+            return cls(zlib.decompressobj(zlib.MAX_WBITS | 16))
+        if name == "deflate":
+            return cls(zlib.decompressobj())
+        raise httpx.DecodingError(f"the body is encoded as {name!r}, which we did not ask for")
+
+    def decode(self, data: bytes) -> bytes:
+        if self._zlib is None:
+            return data
         try:
-            chunk = await anext(stream)
-        except StopAsyncIteration:
-            return None
-        return chunk, time.perf_counter()
+            inflated = self._zlib.decompress(data, MAX_INFLATED_PIECE)
+        except zlib.error as exc:
+            raise httpx.DecodingError(f"the body does not decompress: {exc}") from exc
+        if self._zlib.unconsumed_tail:
+            limit = MAX_INFLATED_PIECE // 1_048_576
+            raise httpx.DecodingError(f"the body inflates to over {limit} MiB")
+        return inflated
 
-    return next_chunk
+    def flush(self) -> bytes:
+        return b"" if self._zlib is None else self._zlib.flush()
 
 
 async def _body(
-    next_chunk: Chunks,
-    timings: Timings,
-    timeouts: Timeouts,
-    consumer: BodyConsumer | None,
+    reader: _Reader, timings: Timings, timeouts: Timeouts, consumer: BodyConsumer | None
 ) -> bytes:
     """Read the body chunk by chunk under the stall, first-token and total deadlines; feed
     a stream to `consumer` (stopping at its first error), else return the body whole."""
-    chunks: list[bytes] = []
+    pieces: list[bytes] = []
     size = 0
-    while True:
-        phase, budget = _next_chunk_budget(timings, timeouts, streaming=consumer is not None)
-        try:
-            async with asyncio.timeout(budget):
-                got = await next_chunk()
-        except TimeoutError:
-            raise DeadlineExceeded(phase, _phase_budget(phase, timeouts)) from None
-        if got is None:
-            break
-        chunk, arrived = got
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BodyTooLarge
-        if consumer is None:
-            chunks.append(chunk)
-            continue
-        if consumer.feed(chunk):
-            timings.token(arrived)
-        if consumer.failed:
-            timings.end = arrived
-            break
+    loop = asyncio.get_running_loop()
+    phase = Phase.STALL
+    try:
+        async with asyncio.timeout(None) as deadline:  # moved before each chunk
+            while True:
+                phase, budget = _next_chunk_budget(
+                    timings, timeouts, streaming=consumer is not None
+                )
+                deadline.reschedule(loop.time() + budget)
+                got = await reader.next()
+                if got is None:
+                    break
+                chunk, arrived = got
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise BodyTooLarge
+                if consumer is None:
+                    pieces.append(chunk)
+                    continue
+                if consumer.feed(chunk):
+                    timings.token(arrived)
+                if consumer.failed:
+                    timings.end = arrived
+                    break
+    except TimeoutError:
+        raise DeadlineExceeded(phase, _phase_budget(phase, timeouts)) from None
     if timings.end is None:
-        timings.end = time.perf_counter()
+        timings.end = reader.wire.end
     if consumer is not None:
         consumer.finish()
-    return b"".join(chunks)
+    return b"".join(pieces)
 
 
 def _next_chunk_budget(
@@ -602,13 +483,14 @@ def _next_chunk_budget(
 ) -> tuple[Phase, float]:
     """The tightest deadline that applies to the next chunk, and its phase."""
     now = time.perf_counter()
-    options = [
-        (Phase.STALL, timeouts.stall_s),
-        (Phase.TOTAL, timings.start + timeouts.total_s - now),
-    ]
+    phase, budget = Phase.STALL, timeouts.stall_s
+    total = timings.start + timeouts.total_s - now
+    if total < budget:
+        phase, budget = Phase.TOTAL, total
     if streaming and timings.first_token is None:
-        options.append((Phase.FIRST_TOKEN, timings.start + timeouts.first_token_s - now))
-    phase, budget = min(options, key=lambda option: option[1])
+        first_token = timings.start + timeouts.first_token_s - now
+        if first_token < budget:
+            phase, budget = Phase.FIRST_TOKEN, first_token
     return phase, max(budget, 0.0)
 
 

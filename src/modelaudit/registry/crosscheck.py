@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from modelaudit.registry.schema import CROSS_CHECKED_FIELDS, provider_conflicts
+from modelaudit.registry.schema import (
+    CROSS_CHECKED_FIELDS,
+    CredentialsRef,
+    KeyRef,
+    parse_key_ref,
+    provider_conflicts,
+)
 from modelaudit.registry.yamlsafe import Path
 from modelaudit.vocabulary import Hosting, ServerEngine
 
@@ -18,6 +24,11 @@ _VALIDATED: dict[str, Callable[[str], object]] = {
     "hosting": Hosting,
     "server": ServerEngine,
     "base_url": lambda url: url.rstrip("/"),
+    "api_key": parse_key_ref,
+}
+_VALIDATED_MAPPINGS: dict[str, Callable[[object], object]] = {
+    "api_key": KeyRef.model_validate,
+    "credentials": CredentialsRef.model_validate,
 }
 
 
@@ -170,11 +181,16 @@ def _valid_fields(provider: dict[str, object], invalid: set[str]) -> dict[str, o
         value = provider.get(name)
         if value is None or name in invalid:
             continue
-        if name not in _VALIDATED:
+        if name not in _VALIDATED and name not in _VALIDATED_MAPPINGS:
             fields[name] = value
-        elif isinstance(value, str):
+        elif isinstance(value, str) and name in _VALIDATED:
             try:
                 fields[name] = _VALIDATED[name](value)
+            except ValueError:
+                invalid.add(name)
+        elif isinstance(value, dict) and name in _VALIDATED_MAPPINGS:
+            try:  # pydantic's ValidationError is a ValueError
+                fields[name] = _VALIDATED_MAPPINGS[name](value)
             except ValueError:
                 invalid.add(name)
         else:

@@ -23,7 +23,13 @@ from modelaudit.redact import looks_like_key
 from modelaudit.registry import yamlsafe
 from modelaudit.registry.alerting import NOT_A_URL_REF
 from modelaudit.registry.crosscheck import crosscheck, unchecked_provider_conflicts
-from modelaudit.registry.schema import CONFLICTS_ERROR, NOT_A_KEY_REF, FieldConflict, Registry
+from modelaudit.registry.schema import (
+    CONFLICTS_ERROR,
+    CREDENTIAL_FORMS,
+    NOT_A_KEY_REF,
+    FieldConflict,
+    Registry,
+)
 from modelaudit.registry.yamlsafe import Path, Position, YamlProblem
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -197,6 +203,12 @@ def _problem(document: yamlsafe.Document, error: ErrorDetails) -> YamlProblem:
         # pydantic's messages may quote what was written (a value, an unknown field's
         # name): under api_key that may be the key itself. Our validators never quote it.
         return YamlProblem(_position_of(document, path[:3]), path[:3], NOT_A_KEY_REF)
+    if path[:1] == ("providers",) and path[2:3] == ("credentials",):
+        # The same for a credential part; and the form itself is told, not quoted back.
+        if path[3:4] == ("parts",) and len(path) > 4 and kind != "value_error":
+            return YamlProblem(_position_of(document, path[:5]), path[:5], NOT_A_KEY_REF)
+        if kind not in ("value_error", "extra_forbidden"):
+            return YamlProblem(_position_of(document, path[:3]), path[:3], CREDENTIAL_FORMS)
     if path[:2] == ("alerts", "routes") and path[3:4] == ("urls",) and kind != "value_error":
         # A route's URL reference written as a mapping: never quote what was written.
         return YamlProblem(_position_of(document, path[:5]), path[:5], NOT_A_URL_REF)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -33,6 +33,9 @@ from modelaudit.registry.alerting import Alerts, Maintenance
 from modelaudit.registry.jurisdictions import COMMON_MISTAKES, ISO_3166_ALPHA2
 from modelaudit.registry.sendable import header_problem, url_problem
 from modelaudit.vocabulary import Hosting, ProbeKind, ServerEngine, Weights
+
+if TYPE_CHECKING:
+    from modelaudit.families.base import Family
 
 _ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -128,6 +131,67 @@ def parse_key_ref(value: object) -> object:
 
 
 ApiKey = Annotated[KeyRef, Field(description="env:VAR or file:PATH")]
+_PART_NAME = re.compile(r"[a-z][a-z0-9_]*")
+CREDENTIAL_FORMS = (
+    "`credentials` takes one of: `parts: {NAME: env:VAR, ...}` (each part env: or file:), "
+    "`profile: NAME` (a profile of the vendor's own configuration), "
+    "`chain: default` (the vendor SDK's default chain)"
+)
+
+
+class CredentialsRef(_Strict):
+    """A credential that is more than one key, or one the vendor's SDK finds: exactly one
+    of `parts`, `profile` and `chain`. Like `api_key`, it says where the credential is,
+    never what it is."""
+
+    parts: dict[str, KeyRef] | None = None
+    """Named parts (`access_key_id`, `secret_access_key`...), each read from env: or file:."""
+    profile: str | None = None
+    chain: Literal["default"] | None = None
+
+    @field_validator("parts", mode="before")
+    @classmethod
+    def _parts_are_references(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        for name in value:
+            if not isinstance(name, str) or not _PART_NAME.fullmatch(name):
+                raise ValueError(
+                    "a credential part's name is lower-case letters, digits and _ "
+                    "(e.g. secret_access_key)"
+                )
+        return {name: parse_key_ref(ref) for name, ref in value.items()}
+
+    @field_validator("profile")
+    @classmethod
+    def _profile_is_a_name(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or value != value.strip()):
+            raise ValueError("`profile` names a profile: write `profile: NAME`")
+        return value
+
+    @field_validator("chain", mode="before")
+    @classmethod
+    def _chain_is_default(cls, value: object) -> object:
+        if value is not None and value != "default":
+            # Never echo the value: someone may have put a key where the word goes.
+            raise ValueError("`chain` names the vendor SDK's chain: write `chain: default`")
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CredentialsRef:
+        forms = [self.parts is not None, self.profile is not None, self.chain is not None]
+        if sum(forms) != 1:
+            raise ValueError(f"{CREDENTIAL_FORMS}; exactly one")
+        if self.parts is not None and not self.parts:
+            raise ValueError("`parts` names at least one part: `parts: {NAME: env:VAR}`")
+        return self
+
+    def __str__(self) -> str:
+        if self.parts is not None:
+            return ", ".join(str(ref) for ref in self.parts.values())
+        if self.profile is not None:
+            return f"profile:{self.profile}"
+        return "chain:default"
 
 
 def _fraction_not_percent(value: object) -> object:
@@ -389,6 +453,9 @@ class ProviderSpec(_Strict):
     api: str
     base_url: str
     api_key: ApiKey | None = None
+    credentials: CredentialsRef | None = None
+    """A credential that is more than one key, or one the vendor's SDK finds (see the
+    family's `credential_forms`); never together with `api_key`."""
     headers: dict[str, str] = Field(default_factory=dict)
     api_version: Text | None = None
     """azure-openai: the `api-version` query parameter; gemini: the path version (v1beta)."""
@@ -469,6 +536,12 @@ class ProviderSpec(_Strict):
             raise conflicts_error(conflicts)
         return self
 
+    @property
+    def credential_ref(self) -> KeyRef | CredentialsRef | None:
+        """Where the provider's credential is read, whichever form it takes; None when it
+        needs none."""
+        return self.api_key or self.credentials
+
     def concurrency(self, defaults: Concurrency) -> int:
         if self.limits.concurrency is not None:
             return self.limits.concurrency
@@ -487,7 +560,16 @@ class ProviderSpec(_Strict):
         return found
 
 
-CROSS_CHECKED_FIELDS = ("hosting", "server", "jurisdiction", "api", "base_url", "api_version")
+CROSS_CHECKED_FIELDS = (
+    "hosting",
+    "server",
+    "jurisdiction",
+    "api",
+    "base_url",
+    "api_version",
+    "api_key",
+    "credentials",
+)
 
 
 def provider_conflicts(
@@ -528,7 +610,28 @@ def provider_conflicts(
         version = api_version if isinstance(api_version, str) else None
         if problem := family.check_api_version(version, base_url):
             conflicts.append(FieldConflict("api_version", problem))
+    conflicts.extend(_credential_conflicts(family, fields, invalid))
     return conflicts
+
+
+def _credential_conflicts(
+    family: Family, fields: Mapping[str, object], invalid: Collection[str]
+) -> list[FieldConflict]:
+    if "api_key" in invalid or "credentials" in invalid:
+        return []
+    credentials = fields.get("credentials")
+    structured = credentials if isinstance(credentials, CredentialsRef) else None
+    has_key = "api_key" in fields
+    if has_key and structured is not None:
+        return [
+            FieldConflict(
+                "credentials", "set `api_key` or `credentials`, not both: remove one of them"
+            )
+        ]
+    problem = family.check_credentials(has_key, structured)
+    if problem is None:
+        return []
+    return [FieldConflict("credentials" if structured is not None else "api_key", problem)]
 
 
 RiskWeight = Annotated[float, Field(ge=0, le=100)]

@@ -51,7 +51,7 @@ def summarize(loaded: LoadedRegistry) -> RegistrySummary:
         open_weights=sum(m.weights is Weights.OPEN for m in models),
         self_hosted_providers=sum(p.hosting is Hosting.SELF_HOSTED for p in registry.providers),
         keys=_keys(loaded),
-        keyless=tuple(p.name for p in registry.providers if p.api_key is None),
+        keyless=tuple(p.name for p in registry.providers if p.credential_ref is None),
         retirements=tuple(
             sorted(
                 (
@@ -71,12 +71,12 @@ def _keys(loaded: LoadedRegistry) -> tuple[KeyUse, ...]:
     statuses: dict[str, credentials.KeyStatus] = {}
     base_dir = loaded.path.parent
     for provider in loaded.registry.providers:
-        if provider.api_key is None:
+        if provider.credential_ref is None:
             continue
-        ref = str(provider.api_key)
+        ref = str(provider.credential_ref)
         users.setdefault(ref, []).append(provider.name)
         if ref not in statuses:
-            statuses[ref] = credentials.status(provider.api_key, base_dir)
+            statuses[ref] = credentials.provider_status(provider, base_dir)
     return tuple(
         KeyUse(ref, statuses[ref].present, tuple(names), statuses[ref].reason)
         for ref, names in sorted(users.items())

@@ -34,6 +34,9 @@ class ProviderJson(TypedDict):
     api: str
     base_url: str
     api_key: str | None
+    credentials: str | None
+    """Where a structured credential is read (`env:A, env:B`, `profile:NAME`,
+    `chain:default`); null for a provider with `api_key` or none."""
     hosting: str
     server: str | None
     jurisdiction: str | None
@@ -66,6 +69,7 @@ def document(reg: Registry) -> ProvidersDocument:
                 "api": p.api,
                 "base_url": p.base_url,
                 "api_key": str(p.api_key) if p.api_key else None,
+                "credentials": str(p.credentials) if p.credentials else None,
                 "hosting": p.hosting.value,
                 "server": p.server.value if p.server else None,
                 "jurisdiction": p.jurisdiction,

@@ -56,7 +56,7 @@ def plan_table(plan: Plan) -> RenderableType:
             p.provider.name,
             ", ".join(m.id for m in p.models),
             ", ".join(k.value for k in p.kinds) or "-",
-            "none needed" if p.provider.api_key is None else (p.skip_reason or "present"),
+            "none needed" if p.provider.credential_ref is None else (p.skip_reason or "present"),
             str(cost.requests),
             str(cost.output_tokens),
         )
