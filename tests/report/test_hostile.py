@@ -6,10 +6,19 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from html.parser import HTMLParser
 from pathlib import Path
 
 from modelaudit.fileio import write_text
-from modelaudit.history import DriftEvent, Incident, ModelHistory, Percentiles, VerdictPoint
+from modelaudit.history import (
+    DriftEvent,
+    Incident,
+    ModelHistory,
+    Percentiles,
+    RegionHistory,
+    VerdictPoint,
+)
+from modelaudit.report.formats import html as html_format
 from modelaudit.report.formats.base import ReportFormat
 from modelaudit.report.model import Report, build_report
 from modelaudit.report.render import render
@@ -48,16 +57,90 @@ def hostile_report() -> Report:
     return build_report(registry(), history, now=NOW, span=SPAN)
 
 
-def test_html_escapes_every_provider_string() -> None:
-    page = render(hostile_report(), ReportFormat.HTML)
+HOSTILE_PROVIDER = 'evil"><script>alert("provider")</script></style><style>*{}'
+HOSTILE_REGION = 'eu"></td><script>alert("region")</script></style>'
+HOSTILE_STRINGS = (HOSTILE_ID, HOSTILE_PROVIDER, HOSTILE_REGION, HOSTILE_REASON)
 
-    assert "<script" not in page.lower()
-    assert "<img" not in page.lower()
-    assert "onerror=alert" not in page.replace("onerror=alert(1)&gt;", "")  # only as text
-    assert "&lt;script&gt;alert(&quot;id&quot;)&lt;/script&gt;" in page
-    assert "&lt;/td&gt;&lt;script&gt;alert(&quot;reason&quot;)" in page
-    # Attribute values cannot be broken out of: no raw quote follows an escaped id.
-    assert not re.search(r'aria-label="[^"]*<', page)
+# Every element and attribute the page is made of: anything else came from a string.
+PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "footer", "section"}
+PAGE_TAGS |= {"h1", "h2", "h3", "h4", "p", "div", "span", "b", "strong", "code", "wbr", "a"}
+PAGE_TAGS |= {"ul", "li", "table", "thead", "tbody", "tr", "th", "td", "details", "summary"}
+PAGE_TAGS |= {"svg", "rect", "line", "text", "polyline", "circle"}
+
+
+class _Parsed(HTMLParser):
+    """What a browser makes of a page: its elements, attribute values and text, with every
+    character reference decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.attributes: list[tuple[str, str]] = []
+        self.text: list[str] = []
+        self.styles: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attributes += [(name, value or "") for name, value in attrs]
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        (self.styles if self._in_style else self.text).append(data)
+
+
+def parsed(page: str) -> _Parsed:
+    parser = _Parsed()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def hostile_everywhere() -> Report:
+    """The hostile report, plus a provider name and a region name that try to break out:
+    each string lands in text, in attributes (`aria-label`, `data-label`) and in SVG
+    titles."""
+    history = week_history()
+    history.model_rows.append(
+        ModelHistory(
+            provider=HOSTILE_PROVIDER,
+            model="m",
+            ok=1,
+            failed=0,
+            excluded=0,
+            latency=Percentiles(n=1, p50=10.0, p95=10.0, p99=10.0),
+            ttft=Percentiles(n=0),
+            error_classes={ErrorClass.OK: 1},
+        )
+    )
+    history.region_rows.append(RegionHistory(HOSTILE_PROVIDER, "m", HOSTILE_REGION, 1, 0, 0))
+    history.region_rows.append(RegionHistory("acme", HOSTILE_ID, "us", 1, 2, 0))
+    report = hostile_report()
+    extra = build_report(registry(), history, now=NOW, span=SPAN)
+    return replace(report, models=(*report.models, *extra.models[-1:]), regions=extra.regions)
+
+
+def test_html_escapes_every_string_in_every_place_it_lands() -> None:
+    page = parsed(render(hostile_everywhere(), ReportFormat.HTML))
+
+    # No element, attribute or style sheet came from a string...
+    assert set(page.tags) <= PAGE_TAGS, set(page.tags) - PAGE_TAGS
+    assert page.tags.count("style") == 1
+    assert "".join(page.styles) == html_format.STYLE
+    assert not [name for name, _ in page.attributes if name.startswith("on")]
+    # ...and each string reads whole, as text and inside attribute values (a `"` closed no
+    # attribute, a `</td>` or `</style>` closed no element).
+    text = "".join(page.text)
+    values = [value for _, value in page.attributes]
+    for hostile in (HOSTILE_ID, HOSTILE_PROVIDER):
+        assert hostile in text, hostile
+        assert any(f"of {hostile}/" in v or f"of acme/{hostile}" in v for v in values), hostile
+    assert HOSTILE_REASON in text
+    assert HOSTILE_REGION in values  # a column's data-label
+    assert HOSTILE_REGION in text  # its heading
 
 
 def test_html_references_nothing_outside_the_file() -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from modelaudit.output.markup import html, join
 from modelaudit.vocabulary import Verdict
 
 if TYPE_CHECKING:
@@ -183,10 +184,11 @@ _JSON = "application/json"
 
 def _route(path: str, published: Published, metrics: MetricsState) -> tuple[int, str, bytes]:
     if path in ("/", "/index.html"):
-        links = "".join(
-            f'<li><a href="{p}">{p}</a></li>' for p in ("/report.html", "/report.json", "/metrics")
+        links = join(
+            html('<li><a href="{}">{}</a></li>', p, p)
+            for p in ("/report.html", "/report.json", "/metrics")
         )
-        page = f"<!doctype html><title>modelaudit</title><ul>{links}</ul>"
+        page = html("<!doctype html><title>modelaudit</title><ul>{}</ul>", links)
         return 200, "text/html; charset=utf-8", page.encode()
     if path == "/metrics":
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest

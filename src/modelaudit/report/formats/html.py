@@ -1,33 +1,36 @@
 """`--format html`: one self-contained page to forward: no script, no font, no CDN, readable
 without JavaScript (sections fold with <details>), with inline SVG charts.
 
-A Content-Security-Policy in the page forbids anything external even if a string slipped
-through; every string that came from a provider or the registry is escaped anyway.
+The page is `Markup` built by `output.markup.html` and `join`: every value put into it is
+escaped unless it is markup already, so a string from a provider, the registry or the
+history is text wherever it lands (element, attribute, SVG title). A
+Content-Security-Policy in the page forbids anything external even so.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from modelaudit.output.markup import Markup, Template, html, join
 from modelaudit.report import text
 from modelaudit.report.formats import svg
 from modelaudit.report.formats.base import ReportFormatter
-from modelaudit.report.formats.svg import esc
 from modelaudit.report.model import ACTION_STAGES
 from modelaudit.risk.score import Level
 from modelaudit.risk.stats import percent
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
 
     from modelaudit.report.model import ModelView, Report
     from modelaudit.risk.stats import Proportion
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+CSP = Markup("default-src 'none'; style-src 'unsafe-inline'; img-src data:")
 
-STYLE = """
+STYLE = Markup("""
 :root { color-scheme: light; }
 *, *::before, *::after { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
@@ -89,7 +92,7 @@ footer { margin-top: 40px; color: #57606a; font-size: 0.85em; }
     color: #57606a; }
   td:empty { display: none; }
 }
-"""
+""")
 
 
 class HtmlFormat(ReportFormatter):
@@ -127,11 +130,11 @@ def _needs_attention(model: ModelView) -> bool:
     )
 
 
-def render(report: Report) -> str:
+def render(report: Report) -> Markup:
     starts = svg.bucket_starts(report.drawn.since, report.drawn.until, report.bucket)
     ids = Ids(report)
     shown, folded = attention(report)
-    body = [
+    sections = [
         _header(report),
         _withdrawals(report),
         _recommendations(report, ids),
@@ -143,87 +146,107 @@ def render(report: Report) -> str:
         _changes(report),
         _ceilings(report),
         _details(report, starts, ids, shown),
-        f"<footer>modelaudit {esc(report.tool_version)} &middot; generated "
-        f"{esc(text.when(report.generated_at))} UTC"
-        + (
-            f" &middot; registry sha256 <code>{esc(report.registry_sha256[:12])}</code>"
-            if report.registry_sha256
-            else ""
-        )
-        + " &middot; risk formula and fields: docs/report.md</footer>",
+        _footer(report),
     ]
-    title = f"modelaudit report: last {report.label}"
-    return (
+    return html(
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-        f"<title>{esc(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        + "\n".join(part for part in body if part)
-        + "\n</body>\n</html>\n"
+        '<meta http-equiv="Content-Security-Policy" content="{}">\n'
+        "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n{}\n</body>\n</html>\n",
+        CSP,
+        f"modelaudit report: last {report.label}",
+        STYLE,
+        join((part for part in sections if part), "\n"),
     )
 
 
-def _level(model: ModelView) -> str:
+def _footer(report: Report) -> Markup:
+    registry = (
+        html(" &middot; registry sha256 <code>{}</code>", report.registry_sha256[:12])
+        if report.registry_sha256
+        else ""
+    )
+    return html(
+        "<footer>modelaudit {} &middot; generated {} UTC{} &middot; risk formula and fields: "
+        "docs/report.md</footer>",
+        report.tool_version,
+        text.when(report.generated_at),
+        registry,
+    )
+
+
+def _level(model: ModelView) -> Markup:
     if model.risk is None:
-        return '<span class="unscored">not in registry</span>'
-    level = model.risk.level.value
-    return f'<span class="level level-{level}">{model.risk.score} {level}</span>'
+        return Markup('<span class="unscored">not in registry</span>')
+    return _badge(model.risk.level, model.risk.score)
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One table cell: markup this module built (escaped text, an id, a chart)."""
-
-    markup: str
-    css_class: str = ""
+@functools.cache
+def _badge(level: Level, score: int) -> Markup:
+    """A risk badge: a few hundred distinct ones on a page of 10,000 models."""
+    return html('<span class="level level-{}">{} {}</span>', level.value, score, level.value)
 
 
-def _table(header: list[str], rows: list[list[Cell]], css_class: str = "") -> str:
+Column = str | tuple[str, str]
+"""A table's column: its name, or its name and the class of its cells (`num`, `text`)."""
+
+
+def _table(columns: Sequence[Column], rows: Iterable[Sequence[object]]) -> Markup:
     """A table that reads as a table on a wide screen and, on a phone, as one card per
-    row whose cells carry their column's name (`data-label`)."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(_cell(cell, label) for cell, label in zip(row, header, strict=True))
-        + "</tr>"
-        for row in rows
+    row whose cells carry their column's name (`data-label`). A cell is markup, or a
+    value shown as text."""
+    named = [(column, "") if isinstance(column, str) else column for column in columns]
+    row = _row(named)
+    return html(
+        '<div class="scroll"><table><thead><tr>{}</tr></thead><tbody>{}</tbody></table></div>',
+        join(html("<th>{}</th>", name) for name, _ in named),
+        join(row(*cells) for cells in rows),
     )
-    attr = f' class="{css_class}"' if css_class else ""
-    table = f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    return f'<div class="scroll">{table}</div>'
 
 
-def _cell(cell: Cell, label: str) -> str:
-    attr = f' class="{cell.css_class}"' if cell.css_class else ""
-    return f'<td data-label="{esc(label)}"{attr}>{cell.markup}</td>'
-
-
-def _td(value: object, css_class: str = "") -> Cell:
-    return Cell(esc(value), css_class)
+def _row(columns: list[tuple[str, str]]) -> Template:
+    """One row of the table as a template, its labels escaped once for every row."""
+    opening = [
+        html('<td data-label="{}" class="{}">', name, css)
+        if css
+        else html('<td data-label="{}">', name)
+        for name, css in columns
+    ]
+    closing = Markup("</td>")
+    return Template(
+        Markup("<tr>") + opening[0],
+        *(closing + cell for cell in opening[1:]),
+        Markup("</td></tr>"),
+    )
 
 
 SEGMENT_MAX = 40
 """Longer parts of an id may break inside: a phone's line holds about 40 of them."""
 
 
-def model_id(ref: str) -> str:
+def model_id(ref: str) -> Markup:
     """`provider/model` as code that wraps only after a `/`, never inside a name: each
     part is kept whole, and a break is offered after every slash."""
     parts = ref.split("/")
-    shown = [
-        f'<span class="seg">{esc(part)}</span>' if len(part) <= SEGMENT_MAX else esc(part)
+    if len(parts) == 2 and len(parts[0]) <= SEGMENT_MAX and len(parts[1]) <= SEGMENT_MAX:
+        return html(  # most ids: the provider's name and a short model's
+            '<code class="id"><span class="seg">{}</span>/<wbr><span class="seg">{}</span></code>',
+            *parts,
+        )
+    shown = (
+        html('<span class="seg">{}</span>', part) if len(part) <= SEGMENT_MAX else part
         for part in parts
-    ]
-    return f'<code class="id">{"/<wbr>".join(shown)}</code>'
+    )
+    return html('<code class="id">{}</code>', join(shown, "/<wbr>"))
 
 
-def _availability(share: Proportion) -> str:
+def _availability(share: Proportion) -> Markup:
     """`98.7% [95.4-99.6%] n=156`, wrapping before the sample, never inside the interval."""
     head, sep, sample = text.availability(share).rpartition(" n=")
     if not sep:
-        return esc(sample)
-    return f'<span class="nowrap">{esc(head)}</span> n={esc(sample)}'
+        return html("{}", sample)
+    return html('<span class="nowrap">{}</span> n={}', head, sample)
 
 
 _WORD = re.compile(r"[^\s,;()\[\]]+")
@@ -237,81 +260,105 @@ class Ids:
     def __init__(self, report: Report) -> None:
         self._refs = frozenset(m.ref for m in report.models)
 
-    def mark(self, value: str) -> str:
+    def mark(self, value: str) -> Markup:
         """`value` escaped, each whole word that is a known reference as an id (a
         sentence's full stop or colon after it stays text)."""
-        parts, done = [], 0
+        parts: list[Markup | str] = []
+        done = 0
         for word in _WORD.finditer(value):
             ref = word.group(0).rstrip(".:")
             if "/" in ref and ref in self._refs:
                 end = word.start() + len(ref)
-                parts += [esc(value[done : word.start()]), model_id(ref)]
+                parts += [value[done : word.start()], model_id(ref)]
                 done = end
-        parts.append(esc(value[done:]))
-        return "".join(parts)
+        parts.append(value[done:])
+        return join(parts)
 
 
-def _header(report: Report) -> str:
-    cards = "".join(
-        f'<div class="card"><b>{count}</b><span class="level level-{level.value}">'
-        f"{level.value}</span></div>"
+def _header(report: Report) -> Markup:
+    cards = join(
+        html(
+            '<div class="card"><b>{}</b><span class="level level-{}">{}</span></div>',
+            count,
+            level.value,
+            level.value,
+        )
         for level, count in report.levels.items()
     )
     empty = (
-        f"<p><strong>No probe history in the last {esc(report.label)}</strong>: "
-        "run <code>modelaudit probe</code> first.</p>"
+        html(
+            "<p><strong>No probe history in the last {}</strong>: "
+            "run <code>modelaudit probe</code> first.</p>",
+            report.label,
+        )
         if not report.has_history
         else ""
     )
-    return (
-        f"<header><h1>Model continuity report: last {esc(report.label)}</h1>"
-        f'<p class="headline">{esc(text.headline(report))}</p>'
-        f'<div class="cards">{cards}</div>{empty}</header>'
+    return html(
+        "<header><h1>Model continuity report: last {}</h1>"
+        '<p class="headline">{}</p><div class="cards">{}</div>{}</header>',
+        report.label,
+        text.headline(report),
+        cards,
+        empty,
     )
 
 
-def _recommendations(report: Report, ids: Ids) -> str:
+def _recommendations(report: Report, ids: Ids) -> Markup:
     if not report.recommendations:
-        return (
+        return Markup(
             '<section id="recommendations"><h2>Recommendations</h2>'
             "<p>No model is broken now or retiring.</p></section>"
         )
-    items = "".join(
-        f'<li><span class="level level-{r.risk.level.value}">{r.risk.score} '
-        f"{r.risk.level.value}</span> {model_id(r.ref)}"
-        f"{' (pinned)' if r.pinned else ''}: {ids.mark(r.risk.situation)}. "
-        f"<strong>{ids.mark(r.advice)}</strong></li>"
+    items = join(
+        html(
+            '<li><span class="level level-{}">{} {}</span> {}{}: {}. <strong>{}</strong></li>',
+            r.risk.level.value,
+            r.risk.score,
+            r.risk.level.value,
+            model_id(r.ref),
+            " (pinned)" if r.pinned else "",
+            ids.mark(r.risk.situation),
+            ids.mark(r.advice),
+        )
         for r in report.recommendations
     )
-    return (
+    return html(
         '<section id="recommendations"><h2>Recommendations</h2>'
         '<p class="muted">Broken now first, then what retires soonest.</p>'
-        f'<ul class="recs">{items}</ul></section>'
+        '<ul class="recs">{}</ul></section>',
+        items,
     )
 
 
-def _models(report: Report, starts: list[datetime], shown: list[int]) -> str:
+def _models(report: Report, starts: list[datetime], shown: list[int]) -> Markup:
     rows = [
         [
-            Cell(_level(m) + (f'<span class="stage">{esc(text.stage(m.risk))}</span>')),
-            Cell(f'<a href="#m{index}">{model_id(m.ref)}</a>'),
-            _td("yes" if m.pinned else ""),
-            Cell(_availability(m.availability)),
-            Cell(svg.availability_timeline(m.ref, m.timeline, starts, width=168, height=14)),
-            _td(text.latency(m.latency)),
-            _td(text.errors(m)),
-            _td(text.verdict(m)),
-            _td(text.factor_summary(m.risk) if m.risk else "-"),
+            html('{}<span class="stage">{}</span>', _level(m), text.stage(m.risk)),
+            html('<a href="#m{}">{}</a>', index, model_id(m.ref)),
+            "yes" if m.pinned else "",
+            _availability(m.availability),
+            svg.availability_timeline(m.ref, m.timeline, starts, width=168, height=14),
+            text.latency(m.latency),
+            text.errors(m),
+            text.verdict(m),
+            text.factor_summary(m.risk) if m.risk else "-",
         ]
         for index, m in ((i, report.models[i]) for i in shown)
     ]
-    legend = (
-        '<p class="legend muted">Timeline cells:'
-        f'<span style="background:{svg.OK_COLOR}"></span>all ok'
-        f'<span style="background:{svg.SOME_FAILED}"></span>some failed'
-        f'<span style="background:{svg.MOSTLY_FAILED}"></span>mostly failed'
-        f'<span style="background:{svg.ONLY_EXCLUDED}"></span>only rate-limited / our access'
-        f'<span style="background:{svg.NO_DATA}"></span>not probed</p>'
+    swatch = '<span style="background:{}"></span>{}'
+    legend = html(
+        '<p class="legend muted">Timeline cells:{}</p>',
+        join(
+            html(swatch, color, meaning)
+            for color, meaning in (
+                (svg.OK_COLOR, "all ok"),
+                (svg.SOME_FAILED, "some failed"),
+                (svg.MOSTLY_FAILED, "mostly failed"),
+                (svg.ONLY_EXCLUDED, "only rate-limited / our access"),
+                (svg.NO_DATA, "not probed"),
+            )
+        ),
     )
     header = [
         "Risk",
@@ -327,30 +374,30 @@ def _models(report: Report, starts: list[datetime], shown: list[int]) -> str:
     title = "Models, most urgent first"
     if len(shown) < len(report.models):
         title = f"{len(shown):,} of {len(report.models):,} models need action, most urgent first"
-    return (
-        f'<section id="models"><h2>{esc(title)}</h2>'
-        f'<p class="muted">{esc(text.drawn(report))}</p>'
-        + _table(header, rows)
-        + legend
-        + "</section>"
+    return html(
+        '<section id="models"><h2>{}</h2><p class="muted">{}</p>{}{}</section>',
+        title,
+        text.drawn(report),
+        _table(header, rows),
+        legend,
     )
 
 
-def _folded(report: Report, folded: list[int]) -> str:
+def _folded(report: Report, folded: list[int]) -> Markup | str:
     """The models a large page does not show in full: one closed section, a compact row
     each (no chart), in the same order of urgency."""
     if not folded:
         return ""
     rows = [
         [
-            Cell(_level(m)),
-            Cell(model_id(m.ref)),
-            _td("yes" if m.pinned else ""),
-            Cell(_availability(m.availability)),
-            _td(text.latency(m.latency)),
-            _td(text.errors(m)),
-            _td(text.verdict(m)),
-            _td(text.factor_summary(m.risk) if m.risk else "-"),
+            _level(m),
+            model_id(m.ref),
+            "yes" if m.pinned else "",
+            _availability(m.availability),
+            text.latency(m.latency),
+            text.errors(m),
+            text.verdict(m),
+            text.factor_summary(m.risk) if m.risk else "-",
         ]
         for m in (report.models[i] for i in folded)
     ]
@@ -364,103 +411,107 @@ def _folded(report: Report, folded: list[int]) -> str:
         "Last verdict",
         "Top factors",
     ]
-    return (
-        f'<section id="more"><details class="more"><summary><h2>{len(folded):,} more models, '
+    return html(
+        '<section id="more"><details class="more"><summary><h2>{} more models, '
         "most urgent first</h2></summary>"
         '<p class="muted">None is broken, retiring or at high risk; each row is what the '
-        "window showed of it.</p>" + _table(header, rows) + "</details></section>"
+        "window showed of it.</p>{}</details></section>",
+        f"{len(folded):,}",
+        _table(header, rows),
     )
 
 
-def _continuity(report: Report) -> str:
+def _continuity(report: Report) -> Markup | str:
     drills = [*report.portfolio.vendors, *report.portfolio.jurisdictions]
     if not drills:
         return ""
     rows = [
         [
-            _td(d.removal.label),
-            _td(len(d.affected), "num"),
-            Cell(f"{svg.coverage_bar(d.coverage)} {esc(text.coverage(d))}"),
-            Cell(", ".join(model_id(o.ref) for o in d.affected if not o.covered) or "-"),
+            d.removal.label,
+            len(d.affected),
+            html("{} {}", svg.coverage_bar(d.coverage), text.coverage(d)),
+            join((model_id(o.ref) for o in d.affected if not o.covered), ", ") or html("-"),
         ]
         for d in drills
     ]
-    return (
+    return html(
         '<section id="continuity"><h2>Continuity: if it disappeared tomorrow</h2>'
         '<p class="muted">For each vendor and jurisdiction serving a pinned model: the share '
         "of the pinned models it serves that keep a fallback elsewhere that answered in its "
-        "latest run.</p>"
-        + _table(["Without", "Pinned affected", "Coverage", "Left without a fallback"], rows)
-        + "</section>"
+        "latest run.</p>{}</section>",
+        _table(
+            ["Without", ("Pinned affected", "num"), "Coverage", "Left without a fallback"], rows
+        ),
     )
 
 
-def _withdrawals(report: Report) -> str:
+def _withdrawals(report: Report) -> Markup | str:
     lines = text.withdrawal_lines(report)
     if not lines:
         return ""
-    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
-    return (
+    return html(
         '<section id="withdrawals"><h2>Withdrawn in a region</h2>'
-        f'<ul class="recs">{items}</ul></section>'
+        '<ul class="recs">{}</ul></section>',
+        join(html("<li>{}</li>", line) for line in lines),
     )
 
 
-def _regions(report: Report) -> str:
+def _regions(report: Report) -> Markup | str:
     if not text.fleet(report):
         return ""
     header, rows = text.regional(report)
-    return (
-        '<section id="regions"><h2>Availability by region</h2>'
-        + _table(header, [[_td(cell) for cell in row] for row in rows])
-        + "</section>"
+    return html(
+        '<section id="regions"><h2>Availability by region</h2>{}</section>',
+        _table(header, rows),
     )
 
 
-def _incidents(report: Report) -> str:
+def _left_out(hidden: int, what: str) -> Markup | str:
+    return html('<p class="muted">{}</p>', text.left_out(hidden, what)) if hidden else ""
+
+
+def _incidents(report: Report) -> Markup | str:
     if not report.incidents:
         return ""
     downtime = [_with_id(row) for row in text.downtime(report)]
     rows, hidden = text.incidents(report)
     latest = [_with_id(row) for row in rows]
-    return (
+    return html(
         '<section id="incidents"><h2>Incidents</h2>'
         '<p class="muted">From the first run that found a model down or gone to the next '
-        "run that found it answering.</p><h3>Downtime by model</h3>"
-        + _table(["Model", "Incidents", "Down in the window", "Longest", "Ongoing since"], downtime)
-        + "<h3>Latest incidents</h3>"
-        + _table(["Model", "Verdict", "Start (UTC)", "End (UTC)", "Duration", "Runs"], latest)
-        + (f'<p class="muted">{esc(text.left_out(hidden, "incidents"))}</p>' if hidden else "")
-        + "</section>"
+        "run that found it answering.</p><h3>Downtime by model</h3>{}"
+        "<h3>Latest incidents</h3>{}{}</section>",
+        _table(["Model", "Incidents", "Down in the window", "Longest", "Ongoing since"], downtime),
+        _table(["Model", "Verdict", "Start (UTC)", "End (UTC)", "Duration", "Runs"], latest),
+        _left_out(hidden, "incidents"),
     )
 
 
-def _with_id(row: list[str]) -> list[Cell]:
+def _with_id(row: list[str]) -> list[object]:
     """A row of text whose first cell is a `provider/model`."""
-    return [Cell(model_id(row[0])), *(_td(cell) for cell in row[1:])]
+    return [model_id(row[0]), *row[1:]]
 
 
-def _changes(report: Report) -> str:
+def _changes(report: Report) -> Markup | str:
     rows, hidden = text.changes(report)
     if not rows:
         return ""
-    cells = [[_td(row[0]), Cell(model_id(row[1])), _td(row[2], "text")] for row in rows]
-    return (
-        '<section id="changes"><h2>Catalog changes and served-model drift</h2>'
-        + _table(["At (UTC)", "Model", "Change"], cells)
-        + (f'<p class="muted">{esc(text.left_out(hidden, "changes"))}</p>' if hidden else "")
-        + "</section>"
+    cells = [[row[0], model_id(row[1]), row[2]] for row in rows]
+    return html(
+        '<section id="changes"><h2>Catalog changes and served-model drift</h2>{}{}</section>',
+        _table(["At (UTC)", "Model", ("Change", "text")], cells),
+        _left_out(hidden, "changes"),
     )
 
 
-def _ceilings(report: Report) -> str:
+def _ceilings(report: Report) -> Markup | str:
     rows = [
         [
-            Cell(model_id(m.ref)),
-            _td(t.header, "text"),
-            _td(f"{t.peak:g}", "num"),
-            _td(f"{t.last:g}", "num"),
-            _td(f"{t.drop * 100:.0f}%", "num"),
+            model_id(m.ref),
+            t.header,
+            f"{t.peak:g}",
+            f"{t.last:g}",
+            f"{t.drop * 100:.0f}%",
         ]
         for m in report.models
         for t in m.ceilings
@@ -468,25 +519,26 @@ def _ceilings(report: Report) -> str:
     ]
     if not rows:
         return ""
-    return (
+    return html(
         '<section id="ceilings"><h2>Rate-limit ceilings falling</h2>'
         '<p class="muted">A vendor throttling a model down is a leading indicator of its '
-        "withdrawal.</p>" + _table(["Model", "Header", "From", "To", "Fall"], rows) + "</section>"
+        "withdrawal.</p>{}</section>",
+        _table(
+            ["Model", ("Header", "text"), ("From", "num"), ("To", "num"), ("Fall", "num")], rows
+        ),
     )
 
 
-def _details(report: Report, starts: list[datetime], ids: Ids, shown: list[int]) -> str:
-    articles = [_model_detail(index, report.models[index], starts, ids) for index in shown]
-    return (
+def _details(report: Report, starts: list[datetime], ids: Ids, shown: list[int]) -> Markup:
+    return html(
         '<section id="details"><h2>Per model</h2>'
         '<p class="muted">Models above low risk are open; click any other to unfold it.</p>'
-        + "".join(articles)
-        + "</section>"
+        "{}</section>",
+        join(_model_detail(index, report.models[index], starts, ids) for index in shown),
     )
 
 
-def _model_detail(index: int, m: ModelView, starts: list[datetime], ids: Ids) -> str:
-    open_attr = " open" if m.risk and m.risk.level is not Level.LOW else ""
+def _model_detail(index: int, m: ModelView, starts: list[datetime], ids: Ids) -> Markup:
     facts = [
         f"pinned: {'yes' if m.pinned else 'no'}",
         f"weights: {m.weights.value}" if m.weights else "",
@@ -517,53 +569,64 @@ def _model_detail(index: int, m: ModelView, starts: list[datetime], ids: Ids) ->
     if m.risk:
         charts.append(_chart("Risk factors: points of weight", svg.factor_bars(m.ref, m.risk)))
     parts = [
-        f'<details class="model" id="m{index}"{open_attr}><summary>{_level(m)} '
-        f"<h3>{model_id(m.ref)}</h3></summary>",
+        html(
+            '<details class="model" id="m{}"{}><summary>{} <h3>{}</h3></summary>',
+            index,
+            Markup(" open") if m.risk and m.risk.level is not Level.LOW else "",
+            _level(m),
+            model_id(m.ref),
+        )
     ]
     if m.risk:
         parts.append(
-            f"<p><strong>{esc(m.risk.stage.label)}</strong>: {ids.mark(m.risk.situation)}</p>"
+            html("<p><strong>{}</strong>: {}</p>", m.risk.stage.label, ids.mark(m.risk.situation))
         )
     parts += [
-        f'<p class="muted">{esc(" · ".join(f for f in facts if f))}</p>',
-        f'<div class="charts">{"".join(charts)}</div>',
+        html('<p class="muted">{}</p>', " · ".join(f for f in facts if f)),
+        html('<div class="charts">{}</div>', join(charts)),
     ]
     if m.risk:
         rows = [
             [
-                _td(f.factor.value),
-                _td(f"{f.points:.1f} / {f.weight:g}", "num"),
-                Cell(ids.mark(f.evidence), "text"),
+                f.factor.value,
+                f"{f.points:.1f} / {f.weight:g}",
+                ids.mark(f.evidence),
             ]
             for f in m.risk.factors
         ]
-        parts.append(_table(["Factor", "Points / weight", "Evidence"], rows))
+        parts.append(_table(["Factor", ("Points / weight", "num"), ("Evidence", "text")], rows))
     if m.fallbacks:
         rows = [
             [
-                Cell(model_id(o.ref)),
-                _td(o.source),
-                _td(o.note, "text"),
-                _td(text.ms(o.latency_p95_ms), "num"),
+                model_id(o.ref),
+                o.source,
+                o.note,
+                text.ms(o.latency_p95_ms),
             ]
             for o in m.fallbacks
         ]
         parts.append(
-            "<h4>Fallbacks, best first</h4>"
-            + _table(["Fallback", "Source", "What was measured", "p95"], rows)
+            html(
+                "<h4>Fallbacks, best first</h4>{}",
+                _table(["Fallback", "Source", ("What was measured", "text"), ("p95", "num")], rows),
+            )
         )
     if m.error_classes:
         classes = ", ".join(f"{c.value} {n}" for c, n in m.error_classes)
-        parts.append(f'<p class="muted">Attempts by class: {esc(classes)}</p>')
+        parts.append(html('<p class="muted">Attempts by class: {}</p>', classes))
     if m.last_verdict:
         v = m.last_verdict
         parts.append(
-            f'<p class="muted">Last verdict: {esc(v.verdict.value)} at {esc(text.when(v.at))} '
-            f"UTC: {esc(v.reason)}</p>"
+            html(
+                '<p class="muted">Last verdict: {} at {} UTC: {}</p>',
+                v.verdict.value,
+                text.when(v.at),
+                v.reason,
+            )
         )
-    parts.append("</details>")
-    return "".join(parts)
+    parts.append(Markup("</details>"))
+    return join(parts)
 
 
-def _chart(title: str, drawing: str) -> str:
-    return f'<div class="chart"><h4>{esc(title)}</h4>{drawing}</div>'
+def _chart(title: str, drawing: Markup) -> Markup:
+    return html('<div class="chart"><h4>{}</h4>{}</div>', title, drawing)

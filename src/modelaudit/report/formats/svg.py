@@ -1,17 +1,17 @@
 """Inline SVG charts for the HTML report: drawn as text, no script, no external resource.
 
-Every label that came from outside (a model id, a header) is escaped by the caller's
-`esc`; numbers are formatted with fixed precision so the same report renders byte for
-byte the same.
+Each drawing is `Markup` built by `output.markup.html`: every value put into it (a model
+id, a date, a number) is escaped unless it is markup already. Numbers are formatted with
+fixed precision so the same report renders byte for byte the same.
 """
 
 from __future__ import annotations
 
-from html import escape
 from typing import TYPE_CHECKING
 
 from modelaudit import history
 from modelaudit.history import Window
+from modelaudit.output.markup import Markup, html, join
 from modelaudit.report import text
 
 if TYPE_CHECKING:
@@ -31,19 +31,22 @@ P95_COLOR = "#6a1b9a"
 SLO_COLOR = "#c62828"
 
 
-def esc(value: object) -> str:
-    return escape(str(value), quote=True)
-
-
 def _n(value: float) -> str:
     """A coordinate: one decimal, no trailing zero."""
     return f"{value:.1f}".removesuffix(".0")
 
 
-def _open(width: int, height: int, label: str, css_class: str) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{esc(label)}">'
+def _drawing(width: int, height: int, label: str, css_class: str, parts: list[Markup]) -> Markup:
+    return html(
+        '<svg xmlns="http://www.w3.org/2000/svg" class="{}" width="{}" height="{}" '
+        'viewBox="0 0 {} {}" role="img" aria-label="{}">{}</svg>',
+        css_class,
+        width,
+        height,
+        width,
+        height,
+        label,
+        join(parts),
     )
 
 
@@ -78,21 +81,26 @@ def availability_timeline(
     starts: Sequence[datetime],
     width: int = 600,
     height: int = 22,
-) -> str:
+) -> Markup:
     """One cell per bucket: green all ok, amber some failed, red mostly failed, grey only
     excluded attempts, pale when not probed."""
     by_start = {p.start: p for p in points}
     cell = width / max(len(starts), 1)
-    parts = [_open(width, height, f"availability timeline of {model}", "timeline")]
+    cell_width = _n(max(cell - 1, 1))
+    cells = []
     for index, start in enumerate(starts):
         point = by_start.get(start)
-        parts.append(
-            f'<rect x="{_n(index * cell)}" y="0" width="{_n(max(cell - 1, 1))}" '
-            f'height="{height}" fill="{bucket_color(point)}">'
-            f"<title>{esc(_bucket_title(start, point))}</title></rect>"
+        cells.append(
+            html(
+                '<rect x="{}" y="0" width="{}" height="{}" fill="{}"><title>{}</title></rect>',
+                _n(index * cell),
+                cell_width,
+                height,
+                bucket_color(point),
+                _bucket_title(start, point),
+            )
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    return _drawing(width, height, f"availability timeline of {model}", "timeline", cells)
 
 
 def _segments(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
@@ -118,7 +126,7 @@ def latency_chart(
     slo_ms: float | None,
     width: int = 600,
     height: int = 140,
-) -> str:
+) -> Markup:
     """p50 and p95 completion latency per bucket, with the SLO's p95 budget as a dashed line."""
     by_start = {p.start: p for p in points}
     p50 = [by_start[s].latency_p50 if s in by_start else None for s in starts]
@@ -139,72 +147,115 @@ def latency_chart(
     def y(value: float) -> str:
         return _n(pad_top + plot_h * (1 - value / top))
 
+    axis = _n(pad_top + plot_h)
     parts = [
-        _open(width, height, f"latency p50 and p95 over time of {model}", "latency"),
-        f'<line x1="{left}" y1="{_n(pad_top + plot_h)}" x2="{width - right}" '
-        f'y2="{_n(pad_top + plot_h)}" stroke="#90a4ae"/>',
-        f'<text x="{left - 4}" y="{pad_top + 8}" text-anchor="end">{esc(text.ms(top))}</text>',
-        f'<text x="{left - 4}" y="{_n(pad_top + plot_h)}" text-anchor="end">0</text>',
+        html(
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#90a4ae"/>',
+            left,
+            axis,
+            width - right,
+            axis,
+        ),
+        html(
+            '<text x="{}" y="{}" text-anchor="end">{}</text>', left - 4, pad_top + 8, text.ms(top)
+        ),
+        html('<text x="{}" y="{}" text-anchor="end">0</text>', left - 4, axis),
     ]
     if starts:
         parts.append(
-            f'<text x="{left}" y="{height - 4}">{esc(text.when(starts[0]))}</text>'
-            f'<text x="{width - right}" y="{height - 4}" text-anchor="end">'
-            f"{esc(text.when(starts[-1]))}</text>"
+            html(
+                '<text x="{}" y="{}">{}</text><text x="{}" y="{}" text-anchor="end">{}</text>',
+                left,
+                height - 4,
+                text.when(starts[0]),
+                width - right,
+                height - 4,
+                text.when(starts[-1]),
+            )
         )
     if slo_drawn and slo_ms is not None:
         parts.append(
-            f'<line class="slo" x1="{left}" y1="{y(slo_ms)}" x2="{width - right}" '
-            f'y2="{y(slo_ms)}" stroke="{SLO_COLOR}" stroke-dasharray="4 3">'
-            f"<title>SLO p95 {esc(text.ms(slo_ms))}</title></line>"
+            html(
+                '<line class="slo" x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" '
+                'stroke-dasharray="4 3"><title>SLO p95 {}</title></line>',
+                left,
+                y(slo_ms),
+                width - right,
+                y(slo_ms),
+                SLO_COLOR,
+                text.ms(slo_ms),
+            )
         )
     elif slo_ms is not None:
         parts.append(
-            f'<text x="{width - right}" y="{pad_top + 8}" text-anchor="end">'
-            f"SLO p95 {esc(text.ms(slo_ms))}: above the chart</text>"
+            html(
+                '<text x="{}" y="{}" text-anchor="end">SLO p95 {}: above the chart</text>',
+                width - right,
+                pad_top + 8,
+                text.ms(slo_ms),
+            )
         )
     for values, color, name in ((p95, P95_COLOR, "p95"), (p50, P50_COLOR, "p50")):
         for run in _segments(values):
-            coords = " ".join(f"{x(i)},{y(v)}" for i, v in run)
-            shape = "polyline" if len(run) > 1 else "circle"
-            if shape == "circle":
+            if len(run) == 1:
                 i, v = run[0]
-                parts.append(f'<circle cx="{x(i)}" cy="{y(v)}" r="2" fill="{color}"/>')
+                parts.append(html('<circle cx="{}" cy="{}" r="2" fill="{}"/>', x(i), y(v), color))
             else:
                 parts.append(
-                    f'<polyline class="{name}" points="{coords}" fill="none" '
-                    f'stroke="{color}" stroke-width="1.5"><title>{name}</title></polyline>'
+                    html(
+                        '<polyline class="{}" points="{}" fill="none" stroke="{}" '
+                        'stroke-width="1.5"><title>{}</title></polyline>',
+                        name,
+                        " ".join(f"{x(i)},{y(v)}" for i, v in run),
+                        color,
+                        name,
+                    )
                 )
     if not known:
         parts.append(
-            f'<text x="{_n(left + plot_w / 2)}" y="{_n(pad_top + plot_h / 2)}" '
-            'text-anchor="middle">no successful attempt to time</text>'
+            html(
+                '<text x="{}" y="{}" text-anchor="middle">no successful attempt to time</text>',
+                _n(left + plot_w / 2),
+                _n(pad_top + plot_h / 2),
+            )
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    label = f"latency p50 and p95 over time of {model}"
+    return _drawing(width, height, label, "latency", parts)
 
 
-def factor_bars(model: str, risk: RiskScore, width: int = 420) -> str:
+def factor_bars(model: str, risk: RiskScore, width: int = 420) -> Markup:
     """One bar per factor: the grey track is its weight, the fill its points."""
     row, label_w, value_w = 18, 120, 70
     scale_max = max([f.weight for f in risk.factors] + [1.0])
     bar_w = width - label_w - value_w
     height = row * len(risk.factors) + 4
-    parts = [_open(width, height, f"risk factors of {model}", "factors")]
+    parts = []
     for index, f in enumerate(risk.factors):
         top = index * row + 2
-        track = bar_w * f.weight / scale_max
-        fill = bar_w * f.points / scale_max
         parts.append(
-            f'<text x="{label_w - 6}" y="{top + 12}" text-anchor="end">{esc(f.factor.value)}</text>'
-            f'<rect x="{label_w}" y="{top + 2}" width="{_n(track)}" height="12" fill="#eceff1"/>'
-            f'<rect class="points" x="{label_w}" y="{top + 2}" width="{_n(fill)}" height="12" '
-            f'fill="{_factor_color(f.badness)}"><title>{esc(f.evidence)}</title></rect>'
-            f'<text x="{_n(label_w + bar_w + 6)}" y="{top + 12}">'
-            f"{f.points:.1f} / {f.weight:g}</text>"
+            html(
+                '<text x="{}" y="{}" text-anchor="end">{}</text>'
+                '<rect x="{}" y="{}" width="{}" height="12" fill="#eceff1"/>'
+                '<rect class="points" x="{}" y="{}" width="{}" height="12" fill="{}">'
+                "<title>{}</title></rect>"
+                '<text x="{}" y="{}">{}</text>',
+                label_w - 6,
+                top + 12,
+                f.factor.value,
+                label_w,
+                top + 2,
+                _n(bar_w * f.weight / scale_max),
+                label_w,
+                top + 2,
+                _n(bar_w * f.points / scale_max),
+                _factor_color(f.badness),
+                f.evidence,
+                _n(label_w + bar_w + 6),
+                top + 12,
+                f"{f.points:.1f} / {f.weight:g}",
+            )
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    return _drawing(width, height, f"risk factors of {model}", "factors", parts)
 
 
 def _factor_color(badness: float) -> str:
@@ -215,14 +266,11 @@ def _factor_color(badness: float) -> str:
     return SOME_FAILED if badness > 0 else OK_COLOR
 
 
-def coverage_bar(coverage: float | None, width: int = 120, height: int = 12) -> str:
+def coverage_bar(coverage: float | None, width: int = 120, height: int = 12) -> Markup:
     label = "nothing pinned affected" if coverage is None else f"coverage {coverage:.0%}"
-    parts = [_open(width, height, label, "coverage")]
-    parts.append(f'<rect x="0" y="0" width="{width}" height="{height}" fill="#eceff1"/>')
+    bar = '<rect x="0" y="0" width="{}" height="{}" fill="{}"/>'
+    parts = [html(bar, width, height, "#eceff1")]
     if coverage is not None:
         color = OK_COLOR if coverage >= 1 else (SOME_FAILED if coverage >= 0.5 else MOSTLY_FAILED)
-        parts.append(
-            f'<rect x="0" y="0" width="{_n(width * coverage)}" height="{height}" fill="{color}"/>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+        parts.append(html(bar, _n(width * coverage), height, color))
+    return _drawing(width, height, label, "coverage", parts)
