@@ -14,7 +14,6 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import free_port
 
 URL_ENV = "MODELAUDIT_TEST_POSTGRES_URL"
 READY_S = 60.0
@@ -34,12 +35,6 @@ def _bindir() -> Path | None:
         return Path(found).parent
     versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     return Path(versions[-1]).parent if versions else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_owner(argv: list[str], owner: str | None) -> list[str]:
@@ -75,7 +70,7 @@ def throwaway_cluster() -> Iterator[str]:
             check=True,
             capture_output=True,
         )
-        port = _free_port()
+        port = free_port()
         options = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off"
         options += " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         subprocess.run(

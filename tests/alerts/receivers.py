@@ -7,7 +7,6 @@ import email
 import email.policy
 import http.server
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.helpers import free_port
 
 
 @dataclass
@@ -109,13 +110,6 @@ class Mailbox:
                 return list(self.messages)
             time.sleep(0.02)
         raise AssertionError(f"expected {count} mail(s), got {len(self.messages)}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

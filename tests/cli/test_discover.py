@@ -11,6 +11,7 @@ import pytest
 from tests.discovery.vendors import KEYS, vendor_fakes
 from tests.fakes import Behaviour, FakeOpenAI, FakeVLLM, Model
 from tests.fakes.http import closed_port
+from tests.helpers import run_cli
 
 from modelaudit.cli.app import run
 from modelaudit.discovery.document import DiscoverDocument
@@ -19,8 +20,7 @@ SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "discover.sc
 
 
 def discover(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
-    code = run(["discover", "-f", "json", *args])
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(["discover", "-f", "json", *args], capsys)
     return code, json.loads(out) if out.strip() else {}, err
 
 

@@ -15,12 +15,10 @@ from pathlib import Path
 import pytest
 from tests.fakes import Behaviour, FakeOpenAI
 from tests.fakes.http import closed_port
-from tests.gate.loopback import KEY, PINNED
-from tests.gate.loopback import write_registry as write_gate_registry
+from tests.gate.loopback import KEY, PINNED, write_gate_registry
 from tests.store.cli_support import KEY as STORE_KEY
 from tests.store.cli_support import env as store_env
-from tests.store.cli_support import rows
-from tests.store.cli_support import write_registry as write_store_registry
+from tests.store.cli_support import rows, write_store_registry
 
 BLACKHOLE_REGISTRY = """\
 version: 1

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.helpers import run_cli
 
 from modelaudit import __version__
-from modelaudit.cli.app import main
 
 SHIPPED = Path(__file__).resolve().parents[2] / "providers.yaml"
 CANARY = "sk-proj-CANARYcanary0123456789abcdefXYZ"
@@ -44,14 +44,8 @@ providers:
 """
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_version_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["--version"], capsys) == (0, f"modelaudit {__version__}\n", "")
+    assert run_cli(["--version"], capsys) == (0, f"modelaudit {__version__}\n", "")
 
 
 def test_python_dash_m_runs_the_same_cli() -> None:
@@ -70,7 +64,7 @@ def test_config_check_on_the_shipped_registry_summarizes_keys_by_name_never_by_v
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", CANARY)
 
-    code, out, err = run(["config", "check", "-c", str(SHIPPED)], capsys)
+    code, out, err = run_cli(["config", "check", "-c", str(SHIPPED)], capsys)
 
     assert code == 0
     assert out == ""
@@ -85,7 +79,7 @@ def test_config_check_summary_counts_and_retirements(
 ) -> None:
     (isolated_env / "providers.yaml").write_text(SMALL)
 
-    code, _, err = run(["config", "check"], capsys)
+    code, _, err = run_cli(["config", "check"], capsys)
 
     assert code == 0
     assert "2 providers (1 self-hosted), 2 models (1 open-weight), 1 pinned" in err
@@ -98,7 +92,7 @@ def test_config_check_says_no_key_is_needed_when_none_is(
     local_only = SMALL[: SMALL.index("  - name: acme")] + SMALL[SMALL.index("  - name: local") :]
     (isolated_env / "providers.yaml").write_text(local_only)
 
-    err = run(["config", "check"], capsys)[2]
+    err = run_cli(["config", "check"], capsys)[2]
 
     assert "keys: none needed (no provider sets `api_key`)" in err
     assert "keys present" not in err
@@ -109,7 +103,7 @@ def test_config_check_names_the_providers_that_need_no_key(
 ) -> None:
     (isolated_env / "providers.yaml").write_text(SMALL)
 
-    err = run(["config", "check"], capsys)[2]
+    err = run_cli(["config", "check"], capsys)[2]
 
     assert "keys present: none" in err  # acme's key is needed and not set
     assert "key missing:  env:ACME_API_KEY (acme)" in err
@@ -122,7 +116,7 @@ def test_config_check_names_the_providers_that_need_no_key(
 def test_help_shows_no_value_placeholder_for_flags(
     command: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run([*command, "--help"], capsys)
+    code, out, _ = run_cli([*command, "--help"], capsys)
 
     assert code == 0
     assert "<bool>" not in out
@@ -141,27 +135,27 @@ def test_config_discovery_prefers_the_option_then_the_environment_then_the_cwd(
     option = isolated_env / "option.yaml"
     option.write_text(SMALL.replace("acme", "optco"))
 
-    assert "acme/acme-large" in run(["config", "check"], capsys)[2]
+    assert "acme/acme-large" in run_cli(["config", "check"], capsys)[2]
     monkeypatch.setenv("MODELAUDIT_CONFIG", str(from_env))
-    assert "envco/envco-large" in run(["config", "check"], capsys)[2]
-    assert "optco/optco-large" in run(["config", "check", "-c", str(option)], capsys)[2]
+    assert "envco/envco-large" in run_cli(["config", "check"], capsys)[2]
+    assert "optco/optco-large" in run_cli(["config", "check", "-c", str(option)], capsys)[2]
 
 
 def test_no_registry_anywhere_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["config", "check"], capsys)
+    code, _, err = run_cli(["config", "check"], capsys)
 
     assert code == 2
     assert "no providers.yaml here: pass --config PATH, set MODELAUDIT_CONFIG" in err
 
 
 def test_a_missing_config_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["config", "check", "-c", "nope.yaml"], capsys)
+    code, _, err = run_cli(["config", "check", "-c", "nope.yaml"], capsys)
 
     assert (code, err.strip()) == (2, "error: nope.yaml: no such file")
 
 
 def test_an_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["providers", "--colour"], capsys)
+    code, _, err = run_cli(["providers", "--colour"], capsys)
 
     assert code == 2
     assert "No such option: --colour" in err
@@ -179,7 +173,7 @@ def test_an_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
 def test_a_value_outside_an_option_s_choices_says_so_plainly(
     args: list[str], said: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(args, capsys)
+    code, _, err = run_cli(args, capsys)
 
     assert code == 2
     assert said in err
@@ -191,7 +185,7 @@ def test_providers_json_is_data_on_stdout(
 ) -> None:
     (isolated_env / "providers.yaml").write_text(SMALL)
 
-    code, out, err = run(["providers", "--format", "json"], capsys)
+    code, out, err = run_cli(["providers", "--format", "json"], capsys)
 
     assert (code, err) == (0, "")
     document = json.loads(out)
@@ -220,7 +214,7 @@ def test_providers_table_lists_every_model(
 ) -> None:
     (isolated_env / "providers.yaml").write_text(SMALL)
 
-    code, out, _ = run(["providers"], capsys)
+    code, out, _ = run_cli(["providers"], capsys)
 
     assert code == 0
     rows = [line.split() for line in out.splitlines()[2:] if line.strip(" ─")]
@@ -308,4 +302,4 @@ def test_config_check_leaves_every_other_command_line_to_typer(
 
     (isolated_env / "providers.yaml").write_text(SMALL)
     expected = (by_typer(args), *capsys.readouterr())
-    assert run(args, capsys) == expected
+    assert run_cli(args, capsys) == expected

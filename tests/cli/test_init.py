@@ -14,13 +14,14 @@ import pytest
 import yaml
 from tests.discovery.vendors import KEYS, vendor_fakes
 from tests.fakes import FakeOllama, FakeVLLM, Model
+from tests.helpers import run_cli
 
 from modelaudit.cli.app import run
 
 
 def init(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = run(["init", *args])
-    return code, capsys.readouterr().err
+    code, _, err = run_cli(["init", *args], capsys)
+    return code, err
 
 
 def models_of(document: dict[str, Any], provider_name: str) -> dict[str, dict[str, Any]]:

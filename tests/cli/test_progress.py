@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.fakes import FakeOpenAI
 from tests.fakes.http import FakeServer, Reply, closed_port, silent_port
-from tests.probe.runs import provider, write_registry
+from tests.probe.runs import provider, write_fast_registry
 
 KEY = "sk-test-progress-0123456789abcdef"
 
@@ -61,7 +61,7 @@ def test_a_terminal_sees_each_model_as_it_finishes_and_stdout_keeps_only_data(
     with FakeServer() as control, FakeOpenAI(key=KEY, models=["a", "b"]) as fake:
         control.route("GET", "/", Reply(status=204))
         entry = provider("openai", "openai", fake.base_url, ["a", "b"], key_env="OPENAI_API_KEY")
-        write_registry(isolated_env, [entry], control_url=control.url + "/")
+        write_fast_registry(isolated_env, [entry], control_url=control.url + "/")
         code, shown, out = _probe_on_a_terminal({"OPENAI_API_KEY": KEY})
 
     assert code == 0
@@ -81,7 +81,7 @@ def test_a_terminal_never_sees_down_for_a_model_the_run_ends_calling_inconclusiv
     with silent_port() as server, closed_port() as control:
         models = ["a", "b", "c"]
         entry = provider("local", "openai", server.url + "/v1", models, hosting="self-hosted")
-        write_registry(
+        write_fast_registry(
             isolated_env,
             [entry],
             control_url=control.url + "/",

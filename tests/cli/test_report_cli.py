@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.helpers import run_cli
 from tests.week_history import REGISTRY_YAML
 
-from modelaudit.cli.app import main
 from modelaudit.cli.report import choose_format
 from modelaudit.report.formats.base import ReportFormat
 
@@ -18,12 +18,6 @@ def registry_file(isolated_env: Path) -> Path:
     path = isolated_env / "providers.yaml"
     path.write_text(REGISTRY_YAML)
     return path
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize(
@@ -50,7 +44,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def test_bad_input_is_one_line_and_exit_2(
     registry_file: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
-    code, out, err = run(args, capsys)
+    code, out, err = run_cli(args, capsys)
 
     assert code == 2
     assert out == ""

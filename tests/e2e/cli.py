@@ -115,13 +115,6 @@ def run_probe(
     return ProbeRun(done.returncode, done.stdout, done.stderr, time.perf_counter() - started)
 
 
-def write_registry(directory: Path, text: str, name: str = "providers.yaml") -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / name
-    path.write_text(text)
-    return path
-
-
 def verdicts_by_model(document: Mapping[str, Any]) -> dict[str, str]:
     """`provider/model` → verdict."""
     return {f"{v['provider']}/{v['model']}": v["verdict"] for v in document["verdicts"]}

@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 import trustme
 
-from modelaudit.cli.app import run as cli
 from modelaudit.redact import MASK
 from tests.e2e.cli import run_probe
 from tests.fakes import (
@@ -43,7 +42,8 @@ from tests.fakes import (
     Request,
 )
 from tests.fakes.http import FakeServer, closed_port, redirect
-from tests.probe.runs import provider, write_registry
+from tests.helpers import CliRun, run_cli
+from tests.probe.runs import provider, write_fast_registry
 
 SELF_HOSTED = (FakeLlamaCpp, FakeVLLM, FakeOllama)
 SERVER_ENGINE = {FakeLlamaCpp: "llamacpp", FakeVLLM: "vllm", FakeOllama: "ollama"}
@@ -242,20 +242,11 @@ def online() -> Iterator[str]:
         yield server.url + "/"
 
 
-@dataclass(frozen=True)
-class Output:
-    code: int
-    out: str
-    err: str
+def probe(capsys: pytest.CaptureFixture[str], output_format: str, *args: str) -> CliRun:
+    return run_cli(["probe", "-f", output_format, *args], capsys)
 
 
-def probe(capsys: pytest.CaptureFixture[str], output_format: str, *args: str) -> Output:
-    code = cli(["probe", "-f", output_format, *args])
-    captured = capsys.readouterr()
-    return Output(code, captured.out, captured.err)
-
-
-def assert_clean(output: Output, secret: str) -> None:
+def assert_clean(output: CliRun, secret: str) -> None:
     assert output.code in (0, 3), output
     assert "internal error" not in output.err, output.err
     assert_secret_absent(secret, output.out, output.err)
@@ -280,7 +271,7 @@ def test_no_error_or_broken_reply_of_any_family_shows_the_key(
             echoes[name] = Echoes(fake)
             models = _serve(fake, _behaviours(fake, echoes[name], secrets[name]), echoes[name])
             entries.append(_entry(fake, models, name=name, env=f"{name.upper()}_KEY"))
-        write_registry(isolated_env, entries, control_url=online, **FAST)
+        write_fast_registry(isolated_env, entries, control_url=online, **FAST)
         streamed = [
             f"--model={entry['name']}/{model['id']}"
             for entry in entries
@@ -316,7 +307,7 @@ def test_every_output_format_hides_the_key(
     with FakeLlamaCpp(key=secret) as fake:
         echoes = Echoes(fake)
         models = _serve(fake, _behaviours(fake, echoes, secret), echoes)
-        write_registry(isolated_env, [_entry(fake, models)], control_url=online, **FAST)
+        write_fast_registry(isolated_env, [_entry(fake, models)], control_url=online, **FAST)
 
         outputs = {f: probe(capsys, f) for f in ("json", "jsonl", "table")}
 
@@ -368,7 +359,7 @@ def test_transport_failures_never_show_the_key_nor_carry_it_to_another_host(
                 "refused", "openai", refused.url + "/v1", ["gpt-4o"], key_env="CANARY_API_KEY"
             ),
         ]
-        write_registry(isolated_env, entries, control_url=online, **FAST)
+        write_fast_registry(isolated_env, entries, control_url=online, **FAST)
 
         output = probe(capsys, "json")
         reached_elsewhere = list(elsewhere.requests)
@@ -405,7 +396,7 @@ def test_a_subprocess_run_shows_no_key(isolated_env: Path, online: str) -> None:
             secret = env[variable]
             models = _serve(fake, _behaviours(fake, echoes, secret), echoes)
             entries.append(_entry(fake, models, name=name, env=variable))
-        registry = write_registry(isolated_env, entries, control_url=online, **FAST)
+        registry = write_fast_registry(isolated_env, entries, control_url=online, **FAST)
 
         done = run_probe(registry, "-f", "jsonl", env={**os.environ, **env}, timeout=120)
 

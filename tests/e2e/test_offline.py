@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.cli import ProbeRun, clean_env, probe_argv, verdicts_by_model, write_registry
+from tests.e2e.cli import ProbeRun, clean_env, probe_argv, verdicts_by_model
+from tests.helpers import write_registry
 from tests.netns import netns_unavailable_reason, run_offline
 
 pytestmark = pytest.mark.timeout(180)
@@ -222,8 +223,7 @@ def test_a_refused_port_is_down_retried_by_the_catalog_then_once_per_model(
     # reaching the server; each model then tries once.
     from modelaudit.cli.app import run
     from tests.fakes.http import closed_port
-    from tests.probe.runs import provider
-    from tests.probe.runs import write_registry as write_fast_registry
+    from tests.probe.runs import provider, write_fast_registry
 
     models = ["qwen", "llama", "gemma", "phi"]
     with closed_port() as server, closed_port() as control:

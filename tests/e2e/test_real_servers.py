@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import ProbeRun, clean_env, run_probe, verdicts_by_model, write_registry
+from tests.e2e.cli import ProbeRun, clean_env, run_probe, verdicts_by_model
+from tests.helpers import write_registry
 from tests.realservers import RunningServer
 
 pytestmark = [pytest.mark.realserver, pytest.mark.timeout(600)]

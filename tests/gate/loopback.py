@@ -4,12 +4,9 @@ whose control check points at a closed loopback port: when the fake cannot be re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from modelaudit.cli.app import main
+from tests.helpers import write_registry
 
 KEY = "sk-proj-GATEcanaryKEY0123456789abcdefXYZ"
 PINNED = "acme-large"
@@ -64,20 +61,7 @@ def registry_text(
     )
 
 
-@dataclass
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> Outcome:
-    code = main(args)
-    captured = capsys.readouterr()
-    return Outcome(code, captured.out, captured.err)
-
-
-def write_registry(
+def write_gate_registry(
     directory: Path,
     base_url: str,
     control_port: int,
@@ -85,8 +69,8 @@ def write_registry(
     key_env: str = "ACME_API_KEY",
     connect_s: float = 2,
 ) -> Path:
-    path = directory / "providers.yaml"
-    text = registry_text(base_url, control_port, retires, key_env, connect_s)
-    path.write_text(text, encoding="utf-8")
+    path = write_registry(
+        directory, registry_text(base_url, control_port, retires, key_env, connect_s)
+    )
     assert path.read_text().splitlines()[PIN_LINE - 1].strip() == f"- id: {PINNED}"
     return path

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeAnthropic, Model
-from tests.gate.loopback import run_cli
+from tests.helpers import run_cli
 
 KEY = "sk-ant-api03-GATEaliasKEY0123456789abcdef"
 ALIAS, DATED = "claude-sonnet-4-5", "claude-sonnet-4-5-20250929"

@@ -14,7 +14,8 @@ from modelaudit.gate import lockfile
 from tests.fakes.base import Behaviour, Model
 from tests.fakes.http import silent_port
 from tests.fakes.openai import FakeOpenAI
-from tests.gate.loopback import KEY, PIN_LINE, PINNED, SERVED_AS, Outcome, run_cli, write_registry
+from tests.gate.loopback import KEY, PIN_LINE, PINNED, SERVED_AS, write_gate_registry
+from tests.helpers import CliRun, run_cli
 
 TODAY = date(2026, 11, 29)
 
@@ -24,11 +25,11 @@ def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ACME_API_KEY", KEY)
 
 
-def check(capsys: pytest.CaptureFixture[str], *args: str) -> Outcome:
+def check(capsys: pytest.CaptureFixture[str], *args: str) -> CliRun:
     return run_cli(["check", "--today", TODAY.isoformat(), *args], capsys)
 
 
-def lock(capsys: pytest.CaptureFixture[str]) -> Outcome:
+def lock(capsys: pytest.CaptureFixture[str]) -> CliRun:
     return run_cli(["lock"], capsys)
 
 
@@ -43,7 +44,7 @@ def iso(days: int) -> str:
 def test_present(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
 
     result = check(capsys)
 
@@ -56,7 +57,7 @@ def test_present(
 def test_gone_from_the_catalog(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     fake.remove_model(PINNED)
 
     result = check(capsys)
@@ -77,7 +78,7 @@ def test_a_definitive_answer_on_the_completion_is_gone(
     isolated_env: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     fake.behave(PINNED, Behaviour.error(error))
 
     cheap = check(capsys)
@@ -93,7 +94,7 @@ def test_a_definitive_answer_on_the_completion_is_gone(
 def test_retiring_in_10_days_by_the_providers_own_list(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     fake.add_model(Model(PINNED, served_as=SERVED_AS, shutdown_date=iso(10)))
 
     failing = check(capsys)
@@ -114,7 +115,7 @@ def test_retiring_in_10_days_by_the_providers_own_list(
 def test_retired_yesterday_by_the_registry(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port, retires=iso(-1))
+    write_gate_registry(isolated_env, fake.base_url, control_port, retires=iso(-1))
 
     result = check(capsys)
 
@@ -126,7 +127,7 @@ def test_retired_yesterday_by_the_registry(
 def test_down_warns_unless_asked_to_fail(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     fake.behave_catalog(Behaviour.error("server_error"))
 
     default = check(capsys)
@@ -143,7 +144,7 @@ def test_unreachable_network_is_could_not_tell_never_gone(
     control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with silent_port() as provider:
-        write_registry(isolated_env, provider.url + "/v1", control_port, connect_s=0.3)
+        write_gate_registry(isolated_env, provider.url + "/v1", control_port, connect_s=0.3)
 
         result = check(capsys)
 
@@ -159,7 +160,7 @@ def test_unreachable_network_is_could_not_tell_never_gone(
 def test_rate_limited_throughout_is_could_not_tell(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     fake.behave_catalog(Behaviour.error("rate_limited", retry_after="0"))
 
     result = check(capsys)
@@ -173,7 +174,7 @@ def test_rate_limited_throughout_is_could_not_tell(
 def test_key_missing_is_could_not_tell_unless_allowed(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
 
     result = check(capsys)
     allowed = check(capsys, "--allow-skipped")
@@ -188,7 +189,7 @@ def test_key_missing_is_could_not_tell_unless_allowed(
 def test_served_model_drift_from_the_lock(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     assert lock(capsys).code == 0
     fake.add_model(Model(PINNED, served_as="acme-large-2026-11-20"))
 
@@ -209,7 +210,7 @@ def test_served_model_drift_from_the_lock(
 def test_lock_records_what_served_each_pin(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port, retires="2027-03-31")
+    write_gate_registry(isolated_env, fake.base_url, control_port, retires="2027-03-31")
     fake.add_model(Model(PINNED, served_as=SERVED_AS, shutdown_date="2027-02-28"))
 
     result = lock(capsys)
@@ -234,7 +235,7 @@ def test_lock_records_what_served_each_pin(
 def test_lock_writes_nothing_when_a_pin_is_gone(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     fake.remove_model(PINNED)
 
     result = lock(capsys)
@@ -247,7 +248,7 @@ def test_lock_writes_nothing_when_a_pin_is_gone(
 def test_lock_writes_nothing_it_could_not_verify(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     previous = isolated_env / "modelaudit.lock"
     previous.write_text(lockfile.dumps(lockfile.Lock(())))
 
@@ -261,7 +262,7 @@ def test_lock_writes_nothing_it_could_not_verify(
 def test_a_stale_lock_warns(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    registry = write_registry(isolated_env, fake.base_url, control_port)
+    registry = write_gate_registry(isolated_env, fake.base_url, control_port)
     assert lock(capsys).code == 0
     registry.write_text(registry.read_text().replace("fallbacks: [acme/acme-small]", "tags: [x]"))
 
@@ -282,7 +283,7 @@ def test_every_format_through_the_cli_carries_no_key_even_when_echoed(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(isolated_env / "summary.md"))
     # The provider echoes the key back in its error, as some do.
     fake.behave_catalog(Behaviour.error("server_error", message=f"bad upstream for key {KEY}"))
@@ -318,7 +319,7 @@ def test_an_unwritable_step_summary_warns_and_keeps_the_verdict(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     fake.remove_model(PINNED)
     path = isolated_env / summary
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(path))
@@ -338,7 +339,7 @@ def test_an_unwritable_step_summary_warns_and_keeps_the_verdict(
 def test_a_report_file_leaves_stdout_empty_and_summarizes_on_stderr(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     fake.remove_model(PINNED)
 
     result = check(capsys, "--format", "sarif", "--output", "out.sarif")
@@ -359,7 +360,7 @@ def test_the_history_database_is_never_created(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("ACME_API_KEY", KEY)
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
     home = isolated_env.parent / "home"
 
     check(capsys)
@@ -391,7 +392,7 @@ def test_bad_options_are_usage_errors(
     isolated_env: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    write_registry(isolated_env, fake.base_url, control_port)
+    write_gate_registry(isolated_env, fake.base_url, control_port)
 
     result = run_cli(["check", *args], capsys)
 
@@ -420,7 +421,7 @@ def test_config_problems_are_usage_errors_for_both_commands(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     if setup != "no-registry":
-        registry = write_registry(isolated_env, fake.base_url, control_port)
+        registry = write_gate_registry(isolated_env, fake.base_url, control_port)
         if setup == "no-pins":
             registry.write_text(registry.read_text().replace("pinned: true", "pinned: false"))
         if setup == "bad-registry":
@@ -441,7 +442,7 @@ def test_config_problems_are_usage_errors_for_both_commands(
 def test_only_the_pins_are_probed_even_when_another_id_spells_a_pin(
     fake: FakeOpenAI, control_port: int, isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    registry = write_registry(isolated_env, fake.base_url, control_port)
+    registry = write_gate_registry(isolated_env, fake.base_url, control_port)
     # A router that lists vendors' models as `vendor/model`, as OpenRouter does.
     router = f"""
   - name: router

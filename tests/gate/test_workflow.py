@@ -18,7 +18,7 @@ import yaml
 from tests.fakes.base import Model
 from tests.fakes.http import silent_port
 from tests.fakes.openai import FakeOpenAI
-from tests.gate.loopback import KEY, PIN_LINE, PINNED, SERVED_AS, write_registry
+from tests.gate.loopback import KEY, PIN_LINE, PINNED, SERVED_AS, write_gate_registry
 from tests.gate.registries import COMMENTED, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def workflow_repo(
     """A repository holding the fake's registry, the documented check step, and its env."""
     repo = directory / "repo"
     repo.mkdir()
-    write_registry(repo, fake.base_url, control_port, key_env="OPENAI_API_KEY", connect_s=0.5)
+    write_gate_registry(repo, fake.base_url, control_port, key_env="OPENAI_API_KEY", connect_s=0.5)
     step = step_named(yaml.safe_load(WORKFLOW.read_text()), "Check pinned models")
     return repo, step, runner_env(repo, step.get("env", {}), secrets)
 
@@ -157,7 +157,7 @@ def test_the_actions_check_step_passes_its_inputs_and_reports_the_exit_code(
 ) -> None:
     repo = isolated_env / "repo"
     repo.mkdir()
-    write_registry(repo, fake.base_url, control_port)
+    write_gate_registry(repo, fake.base_url, control_port)
     step = step_named(yaml.safe_load(ACTION.read_text()), "Check pinned models")
     output = repo.parent / "github_output"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.fakes import Behaviour, FakeOpenAI
 from tests.hostile.measured import modelaudit
-from tests.probe.runs import provider, write_registry
+from tests.probe.runs import provider, write_fast_registry
 
 KEY = "sk-proj-CANARYdamaged0123456789abcdefXY"
 
@@ -22,7 +22,7 @@ def test_a_database_that_lost_rows_is_still_reported_and_exported_whole(
     env = {**os.environ, "ACME_KEY": KEY}
     with FakeOpenAI(key=KEY, models=["m1", "m2"]) as fake:
         fake.behave("m2", Behaviour.error("server_error"))
-        write_registry(
+        write_fast_registry(
             isolated_env,
             [provider("acme", "openai", fake.base_url, ["m1", "m2"], key_env="ACME_KEY")],
             control_url=fake.base_url,

@@ -18,7 +18,7 @@ import pytest
 
 from tests.fakes import FakeOpenAI
 from tests.hostile.measured import MEMORY_LIMIT_MB, Measured, modelaudit
-from tests.probe.runs import provider, write_registry
+from tests.probe.runs import provider, write_fast_registry
 
 KEY = "sk-proj-CANARYpaths0123456789abcdefXYZ"
 MODEL = "m1"
@@ -35,7 +35,9 @@ def fake(isolated_env: Path) -> Iterator[FakeOpenAI]:
     with FakeOpenAI(key=KEY, models=[MODEL]) as server:
         entry = provider("acme", "openai", server.base_url, [MODEL], key_env="ACME_KEY")
         entry["models"][0]["pinned"] = True  # for `check`
-        write_registry(isolated_env, [entry], control_url=server.base_url, kinds=["completion"])
+        write_fast_registry(
+            isolated_env, [entry], control_url=server.base_url, kinds=["completion"]
+        )
         yield server
 
 
@@ -150,7 +152,9 @@ def test_a_key_file_that_never_ends_is_refused_within_the_memory_limit(
     with FakeOpenAI(key=KEY, models=[MODEL]) as server:
         entry = provider("acme", "openai", server.base_url, [MODEL])
         entry["api_key"] = f"file:{zero}"
-        write_registry(isolated_env, [entry], control_url=server.base_url, kinds=["completion"])
+        write_fast_registry(
+            isolated_env, [entry], control_url=server.base_url, kinds=["completion"]
+        )
 
         done = run("probe", "-f", "json", "--no-store", cwd=isolated_env)
 
@@ -166,7 +170,9 @@ def test_a_key_file_that_is_a_fifo_is_refused_not_waited_on(isolated_env: Path) 
     with FakeOpenAI(key=KEY, models=[MODEL]) as server:
         entry = provider("acme", "openai", server.base_url, [MODEL])
         entry["api_key"] = "file:key"
-        write_registry(isolated_env, [entry], control_url=server.base_url, kinds=["completion"])
+        write_fast_registry(
+            isolated_env, [entry], control_url=server.base_url, kinds=["completion"]
+        )
 
         done = run("probe", "-f", "json", "--no-store", cwd=isolated_env)
 

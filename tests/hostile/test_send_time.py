@@ -21,7 +21,7 @@ from modelaudit.schedule.job import Job, JobOptions
 from modelaudit.schedule.watch import Schedule, Voice, Watcher
 from modelaudit.vocabulary import Verdict
 from tests.fakes import FakeOpenAI
-from tests.probe.runs import provider, write_registry
+from tests.probe.runs import provider, write_fast_registry
 
 KEY = "sk-proj-CANARYsendtime0123456789abcdef"
 
@@ -43,7 +43,7 @@ def test_what_the_client_would_refuse_fails_config_check(
     message: str,
 ) -> None:
     bad = {**provider("bad", "openai", "http://127.0.0.1:9/v1", ["m"]), **change}
-    write_registry(isolated_env, [bad], control_url="http://127.0.0.1:9/")
+    write_fast_registry(isolated_env, [bad], control_url="http://127.0.0.1:9/")
 
     code = main(["config", "check"])
 
@@ -60,7 +60,7 @@ def _plan_with_one_broken_provider(directory: Path, base_url: str) -> Plan:
         provider("good", "openai", base_url, ["ok-model"], key_env="GOOD_KEY"),
         provider("bad", "openai", base_url, ["other-model"], key_env="GOOD_KEY"),
     ]
-    path = write_registry(directory, providers, control_url=base_url, kinds=["completion"])
+    path = write_fast_registry(directory, providers, control_url=base_url, kinds=["completion"])
     plan = make_plan(load(path), Selection(), None)
     broken = plan.providers[1].provider.model_copy(update={"headers": {"x-tenant": "Zürich"}})
     return replace(plan, providers=(plan.providers[0], replace(plan.providers[1], provider=broken)))
@@ -108,7 +108,7 @@ def test_watch_exits_0_when_every_run_completed(
 ) -> None:
     monkeypatch.setenv("GOOD_KEY", KEY)
     with FakeOpenAI(key=KEY, models=["ok-model"]) as fake:
-        path = write_registry(
+        path = write_fast_registry(
             isolated_env,
             [provider("good", "openai", fake.base_url, ["ok-model"], key_env="GOOD_KEY")],
             control_url=fake.base_url,

@@ -20,7 +20,7 @@ import pytest
 from modelaudit.families.fields import MAX_JSON_BYTES
 from tests.fakes import Behaviour, FakeAnthropic, FakeOpenAI, Reply, json_reply, sse_reply
 from tests.hostile.measured import MEMORY_LIMIT_MB, Measured, modelaudit
-from tests.probe.runs import provider, write_registry
+from tests.probe.runs import provider, write_fast_registry
 
 KEY = "sk-proj-CANARYhostile0123456789abcdefXY"
 MODEL = "m1"
@@ -259,7 +259,7 @@ def test_a_hostile_server_never_breaks_the_output_the_memory_or_the_exit_code(
 ) -> None:
     with FakeOpenAI(key=KEY, models=[MODEL]) as fake:
         mode.script(fake)
-        write_registry(
+        write_fast_registry(
             isolated_env,
             [provider("acme", "openai", fake.base_url, [MODEL], key_env="ACME_KEY")],
             control_url=fake.base_url,
@@ -308,7 +308,7 @@ def test_what_a_server_said_keeps_every_later_command_parseable(isolated_env: Pa
         entry = provider("acme", "openai", fake.base_url, [MODEL, "m2"], key_env="ACME_KEY")
         for model in entry["models"]:
             model["pinned"] = True
-        write_registry(isolated_env, [entry], control_url=fake.base_url, retry={"attempts": 1})
+        write_fast_registry(isolated_env, [entry], control_url=fake.base_url, retry={"attempts": 1})
         runs = {
             "probe json": modelaudit(
                 "probe", "-f", "json", "--db", "h.db", cwd=isolated_env, env=_env()
@@ -368,7 +368,7 @@ def _list_pages(
     """Probe a catalog that always has one more page; the run and the pages served."""
     with FakeAnthropic(key=KEY, models=["claude-x"]) as fake:
         fake.behave_catalog(Behaviour.raw(_endless_pages(delay_s)))
-        write_registry(
+        write_fast_registry(
             directory,
             [provider("anthropic", "anthropic", fake.base_url, ["claude-x"], key_env="ACME_KEY")],
             control_url=fake.base_url,
@@ -404,7 +404,7 @@ def test_a_request_resent_on_a_dropped_keep_alive_connection_is_inside_the_budge
         # The list's connection is dropped under the completion that reuses it: the
         # completion goes out again on a fresh connection. It is one more request.
         fake.behave_catalog(Behaviour.ok().dropping_next())
-        write_registry(
+        write_fast_registry(
             isolated_env,
             [provider("acme", "openai", fake.base_url, [MODEL], key_env="ACME_KEY")],
             control_url=fake.base_url,
@@ -421,7 +421,7 @@ def test_a_request_resent_on_a_dropped_keep_alive_connection_is_inside_the_budge
 def test_terminal_escapes_a_server_sent_never_reach_a_terminal_table(isolated_env: Path) -> None:
     with FakeOpenAI(key=KEY, models=[MODEL]) as fake:
         fake.behave(MODEL, Behaviour.error("server_error", message=f"boom {ESCAPES}"))
-        write_registry(
+        write_fast_registry(
             isolated_env,
             [provider("acme", "openai", fake.base_url, [MODEL], key_env="ACME_KEY")],
             control_url=fake.base_url,

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.fakes import wait_until
-from tests.realservers import free_port
+from tests.helpers import free_port
 
 # Read at import: the autouse fixture scrubs MODELAUDIT_* from each test's environment.
 REQUIRE = os.environ.get("MODELAUDIT_REQUIRE_REALSERVERS", "").strip() == "1"

@@ -15,7 +15,7 @@ from modelaudit.metrics.prometheus import MetricsState, read_textfile
 from modelaudit.probe.result import ProbeResult, RunReport
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 from tests.fakes import Behaviour, FakeOpenAI
-from tests.store.cli_support import KEY, KEY_ENV, write_registry
+from tests.store.cli_support import KEY, KEY_ENV, write_store_registry
 from tests.store.synthetic import at, attempt, report, result
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -43,7 +43,7 @@ def test_the_metrics_file_has_every_series_and_counters_grow_across_runs(
     prom = isolated_env / "textfile" / "modelaudit.prom"
     prom.parent.mkdir()
     with FakeOpenAI(key=KEY, models=["steady", "falls"]) as fake:
-        write_registry(
+        write_store_registry(
             isolated_env, fake.base_url, ["steady", "falls"], kinds=("completion", "stream")
         )
         args = ["probe", "-f", "json", "--no-store", "--metrics-file", str(prom)]

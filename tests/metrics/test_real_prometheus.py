@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import Behaviour, FakeOpenAI, wait_until
-from tests.store.cli_support import KEY, running, write_registry
+from tests.store.cli_support import KEY, running, write_store_registry
 
 from .conftest import RunningPrometheus
 
@@ -35,7 +35,9 @@ def test_prometheus_scrapes_the_watchers_series(
     log = isolated_env / "watch.log"
     with FakeOpenAI(key=KEY, models=["good", "bad"]) as fake:
         fake.behave("bad", Behaviour.error("server_error"))
-        write_registry(isolated_env, fake.base_url, ["good", "bad"], kinds=("completion", "stream"))
+        write_store_registry(
+            isolated_env, fake.base_url, ["good", "bad"], kinds=("completion", "stream")
+        )
         args = ["watch", "--every", "2s", "--metrics-port", "0", "--no-store"]
         with running(args, isolated_env, log) as watcher:
             wait_until(lambda: "metrics on http" in log.read_text(), timeout_s=60)

@@ -38,12 +38,3 @@ def serve_once(handler: Handler, host: str = "127.0.0.1") -> Iterator[int]:
         stop.set()
         listener.close()
         thread.join(timeout=5)
-
-
-def closed_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    probe.bind(("127.0.0.1", 0))
-    port: int = probe.getsockname()[1]
-    probe.close()
-    return port

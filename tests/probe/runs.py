@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from modelaudit.cli.app import run
+from tests.helpers import run_cli, write_registry
 
 # Fast timeouts and retries, so a test of a failure mode takes a fraction of a second.
 FAST_DEFAULTS: dict[str, Any] = {
@@ -39,7 +38,7 @@ def provider(
     return entry
 
 
-def write_registry(
+def write_fast_registry(
     directory: Path,
     providers: list[dict[str, Any]],
     *,
@@ -47,6 +46,8 @@ def write_registry(
     kinds: list[str] | None = None,
     **defaults: Any,
 ) -> Path:
+    """`providers` with `FAST_DEFAULTS` (merged with `defaults`) and the control check at
+    `control_url`."""
     merged: dict[str, Any] = {
         key: {**FAST_DEFAULTS.get(key, {}), **value} if isinstance(value, dict) else value
         for key, value in {**FAST_DEFAULTS, **defaults}.items()
@@ -54,9 +55,7 @@ def write_registry(
     merged["control"] = {"urls": [control_url], "timeout_s": 1}
     if kinds:
         merged["kinds"] = kinds
-    path = directory / "providers.yaml"
-    path.write_text(yaml.safe_dump({"version": 1, "defaults": merged, "providers": providers}))
-    return path
+    return write_registry(directory, {"version": 1, "defaults": merged, "providers": providers})
 
 
 @dataclass
@@ -81,6 +80,4 @@ class ProbeRun:
 
 def probe(capsys: pytest.CaptureFixture[str], *args: str) -> ProbeRun:
     """`modelaudit probe -f json ARGS`, in-process; the registry is ./providers.yaml."""
-    code = run(["probe", "-f", "json", *args])
-    captured = capsys.readouterr()
-    return ProbeRun(code, captured.out, captured.err)
+    return ProbeRun(*run_cli(["probe", "-f", "json", *args], capsys))

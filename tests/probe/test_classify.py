@@ -28,7 +28,8 @@ from modelaudit.probe.classify import (
 )
 from modelaudit.probe.timing import DeadlineExceeded
 from modelaudit.vocabulary import ErrorClass, Phase
-from tests.probe.loopback import closed_port, serve_once
+from tests.fakes.http import closed_port
+from tests.probe.loopback import serve_once
 
 E = ErrorClass
 
@@ -611,8 +612,8 @@ def test_stream_failures() -> None:
 
 
 def test_refused_connection_is_connect_failed() -> None:
-    with pytest.raises(httpx.ConnectError) as caught:
-        httpx.get(f"http://127.0.0.1:{closed_port()}/health", timeout=2)
+    with closed_port() as closed, pytest.raises(httpx.ConnectError) as caught:
+        httpx.get(f"{closed.url}/health", timeout=2)
     assert classify_exception(caught.value) is E.CONNECT_FAILED
 
 
@@ -988,16 +989,16 @@ def test_a_refusal_on_loopback_is_definitive_and_says_where(host: str) -> None:
     from modelaudit.probe.classify import read_exception
     from modelaudit.probe.http1 import Origin, connect
 
-    port = closed_port()
-
-    async def attempt() -> BaseException:
+    async def attempt(port: int) -> BaseException:
         try:
             await connect(Origin.of(f"http://{host}:{port}/"), None)
         except OSError as exc:
             return exc
         raise AssertionError("connected to a closed port")
 
-    failure = asyncio.run(attempt())
+    with closed_port() as closed:
+        port = closed.port
+        failure = asyncio.run(attempt(port))
     found = read_exception(failure)
     assert (found.error_class, found.about_target) == (E.CONNECT_FAILED, True)
     assert f"nothing listens on port {port}" in (found.fix or "")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.fakes import Behaviour, FakeOpenAI
-from tests.probe.runs import probe, provider, write_registry
+from tests.probe.runs import probe, provider, write_fast_registry
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -30,7 +30,7 @@ def test_two_providers_on_one_host_are_probed_side_by_side_up_to_their_caps(
         for model in MODELS:
             fake.behave(model, Behaviour.ok().delayed(DELAY_S))
         providers = [capped("first", fake.base_url, 1), capped("second", fake.base_url, 2)]
-        write_registry(isolated_env, providers, control_url=online, kinds=COMPLETION)
+        write_fast_registry(isolated_env, providers, control_url=online, kinds=COMPLETION)
         run = probe(capsys)
         connections = fake.connections
 
@@ -53,7 +53,7 @@ def test_a_host_pool_verifies_with_its_own_ca_bundle_and_only_that(
             capped("trusted", trusted.base_url, 2, ca_bundle=str(trusted.ca_path)),
             capped("untrusted", untrusted.base_url, 2),
         ]
-        write_registry(isolated_env, providers, control_url=online, kinds=COMPLETION)
+        write_fast_registry(isolated_env, providers, control_url=online, kinds=COMPLETION)
         run = probe(capsys)
 
     classes = {(r["provider"], r["error_class"]) for r in run.document["results"]}
@@ -71,7 +71,7 @@ def test_requests_still_go_through_the_proxy_the_environment_names(
         # would have to resolve a name that cannot exist.
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
         providers = [capped("behind-proxy", "http://upstream.invalid/v1", 2)]
-        write_registry(isolated_env, providers, control_url=online, kinds=COMPLETION)
+        write_fast_registry(isolated_env, providers, control_url=online, kinds=COMPLETION)
         run = probe(capsys)
         proxied = len(proxy.generation_requests())
 

@@ -21,8 +21,8 @@ import trustme
 from modelaudit.probe.client import ssl_context
 from modelaudit.probe.http1 import FRESH_CONNECTION, H11Transport
 from modelaudit.probe.timing import TIMINGS, WireTimes
-from tests.fakes.http import FakeServer, Reply, json_reply
-from tests.probe.loopback import Handler, closed_port, serve_once
+from tests.fakes.http import FakeServer, Reply, closed_port, json_reply
+from tests.probe.loopback import Handler, serve_once
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -136,7 +136,8 @@ def _failure(url: str, **options: Any) -> httpx.HTTPError:
 
 
 def test_a_refused_connection_is_a_connect_error_with_the_os_words() -> None:
-    failure = _failure(f"http://127.0.0.1:{closed_port()}/")
+    with closed_port() as closed:
+        failure = _failure(f"{closed.url}/")
     assert type(failure) is httpx.ConnectError
     assert isinstance(failure.__cause__, ConnectionRefusedError)
     assert str(failure).startswith(f"[Errno {errno.ECONNREFUSED}] ")

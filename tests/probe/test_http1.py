@@ -24,8 +24,8 @@ from modelaudit.probe.transport import Exchange, ExchangeFailed, exchange
 from modelaudit.registry.schema import Timeouts
 from modelaudit.vocabulary import ErrorClass, Phase
 from tests.fakes import Reply
-from tests.fakes.http import FakeServer, json_reply
-from tests.probe.loopback import closed_port, serve_once
+from tests.fakes.http import FakeServer, closed_port, json_reply
+from tests.probe.loopback import serve_once
 
 if TYPE_CHECKING:
     import ssl
@@ -265,7 +265,8 @@ def test_a_response_head_over_the_size_limit_is_a_protocol_error() -> None:
 
 
 def test_a_refused_connection_is_connect_failed() -> None:
-    failed = _failure(f"http://127.0.0.1:{closed_port()}/")
+    with closed_port() as closed:
+        failed = _failure(f"{closed.url}/")
     assert not failed.reused
     assert classify_exception(failed) is ErrorClass.CONNECT_FAILED
 

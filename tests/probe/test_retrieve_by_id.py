@@ -20,7 +20,7 @@ from tests.fakes import (
     Reply,
     json_reply,
 )
-from tests.probe.runs import ProbeRun, probe, provider, write_registry
+from tests.probe.runs import ProbeRun, probe, provider, write_fast_registry
 
 KEY = "sk-ant-test-retrieve-0123456789"
 ALIAS, DATED = "claude-sonnet-4-5", "claude-sonnet-4-5-20250929"
@@ -50,7 +50,7 @@ def catalog_run(
 ) -> ProbeRun:
     hosting = "self-hosted" if api == "ollama" or "vllm" in base_url else "vendor"
     entry = provider(api, api, base_url, models, key_env="PROVIDER_API_KEY", hosting=hosting)
-    write_registry(work, [entry], control_url=control, kinds=["catalog"], **defaults)
+    write_fast_registry(work, [entry], control_url=control, kinds=["catalog"], **defaults)
     return probe(capsys)
 
 
@@ -147,7 +147,7 @@ def test_a_server_without_the_look_up_leaves_the_lists_answer(
         entry = provider("local", "openai", fake.base_url, ["qwen3-8b", "llama-70b"])
         entry["hosting"] = "self-hosted"
         entry.pop("jurisdiction", None)
-        write_registry(isolated_env, [entry], control_url=online, kinds=["catalog"])
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=["catalog"])
         run = probe(capsys)
         tried = [r.path for r in fake.requests]
 
@@ -219,7 +219,7 @@ def test_ollama_shows_a_model_its_list_names_otherwise(
         entry = provider("ollama", "ollama", fake.base_url, [full_name, "llama3:70b"])
         entry["hosting"] = "self-hosted"
         entry.pop("jurisdiction", None)
-        write_registry(isolated_env, [entry], control_url=online, kinds=["catalog"])
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=["catalog"])
         run = probe(capsys)
         shown = [r.json()["model"] for r in fake.requests if r.path == "/api/show"]
 

@@ -25,7 +25,7 @@ from tests.fakes import (
 )
 from tests.fakes.base import http_date
 from tests.fakes.http import FakeServer, closed_port, silent_port
-from tests.probe.runs import probe, provider, write_registry
+from tests.probe.runs import probe, provider, write_fast_registry
 
 KEY = "sk-test-runner-0123456789abcdef"
 ALL_GENERATION = ["catalog", "completion", "stream"]
@@ -53,7 +53,7 @@ def openai_registry(
     work: Path, fake: FakeOpenAI, models: list[str], control: str, **defaults: object
 ) -> Path:
     entry = provider("openai", "openai", fake.base_url, models, key_env="OPENAI_API_KEY")
-    return write_registry(work, [entry], control_url=control, **defaults)
+    return write_fast_registry(work, [entry], control_url=control, **defaults)
 
 
 # --- verdicts -----------------------------------------------------------------------------
@@ -86,7 +86,7 @@ def test_the_catalog_warms_the_connection_the_generations_reuse(
 ) -> None:
     with FakeOpenAI(key=openai_key, models=["a", "b"]) as fake:
         entry = one_at_a_time(fake, ["a", "b"])
-        write_registry(isolated_env, [entry], control_url=online, kinds=ALL_GENERATION)
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=ALL_GENERATION)
 
         run = probe(capsys)
         connections = fake.connections
@@ -108,7 +108,7 @@ def test_a_model_missing_from_the_catalog_is_gone_and_names_its_fallbacks(
             "openai", "openai", fake.base_url, ["gpt-4o", "gpt-4-0613"], key_env="OPENAI_API_KEY"
         )
         entry["models"][1]["fallbacks"] = ["openai/gpt-4o"]
-        write_registry(isolated_env, [entry], control_url=online)
+        write_fast_registry(isolated_env, [entry], control_url=online)
 
         run = probe(capsys, "--fail-on", "gone")
 
@@ -279,7 +279,7 @@ def test_overloaded_then_ok_is_up_after_a_retry(
         entry = provider(
             "anthropic", "anthropic", fake.base_url, ["claude-x"], key_env="OPENAI_API_KEY"
         )
-        write_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
 
         run = probe(capsys)
 
@@ -441,7 +441,7 @@ def test_a_server_that_never_accepts_times_out_in_the_connect_phase(
         entry = provider(
             "openai", "openai", f"http://127.0.0.1:{port}/v1", ["gpt-4o"], key_env="OPENAI_API_KEY"
         )
-        write_registry(
+        write_fast_registry(
             isolated_env,
             [entry],
             control_url=online,
@@ -494,7 +494,7 @@ def test_an_anthropic_error_event_after_a_200_is_overloaded(
         entry = provider(
             "anthropic", "anthropic", fake.base_url, ["claude-x"], key_env="OPENAI_API_KEY"
         )
-        write_registry(isolated_env, [entry], control_url=online, kinds=["stream"])
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=["stream"])
 
         run = probe(capsys)
 
@@ -577,11 +577,11 @@ def test_a_self_signed_certificate_fails_tls_unless_its_ca_bundle_is_given(
     ca = trustme.CA()
     with FakeVLLM(models=["qwen"], tls=ca) as fake:
         entry = provider("local", "openai", fake.base_url, ["qwen"], hosting="self-hosted")
-        write_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
         untrusted = probe(capsys)
 
         entry["ca_bundle"] = str(fake.ca_path)
-        write_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
         trusted = probe(capsys)
 
     failed = untrusted.result("qwen", "completion")
@@ -598,7 +598,7 @@ def test_connection_refused_with_a_working_network_is_down(
 ) -> None:
     with closed_port() as port:
         entry = provider("local", "openai", port.url + "/v1", ["qwen"], hosting="self-hosted")
-        write_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
 
         run = probe(capsys)
 
@@ -616,7 +616,7 @@ def test_a_refused_local_port_is_down_even_when_the_network_is_dead(
     # air-gapped GPU box must still see its dead server.
     with closed_port() as port:
         entry = provider("local", "openai", port.url + "/v1", ["qwen"], hosting="self-hosted")
-        write_registry(isolated_env, [entry], control_url=offline, kinds=["completion"])
+        write_fast_registry(isolated_env, [entry], control_url=offline, kinds=["completion"])
 
         run = probe(capsys, "--fail-on", "down")
 
@@ -630,7 +630,7 @@ def test_on_an_offline_machine_nothing_is_called_down_and_the_run_is_inconclusiv
 ) -> None:
     with silent_port() as port:
         entry = provider("local", "openai", port.url + "/v1", ["qwen"], hosting="self-hosted")
-        write_registry(
+        write_fast_registry(
             isolated_env,
             [entry],
             control_url=offline,
@@ -740,7 +740,7 @@ def test_the_request_budget_is_checked_before_sending(
 ) -> None:
     with FakeOpenAI(key=openai_key, models=["a", "b", "c"]) as fake:
         entry = one_at_a_time(fake, ["a", "b", "c"])
-        write_registry(
+        write_fast_registry(
             isolated_env,
             [entry],
             control_url=online,
@@ -763,7 +763,7 @@ def test_a_model_whose_generation_the_budget_cut_is_skipped_not_up_on_its_listin
 ) -> None:
     with FakeOpenAI(key=openai_key, models=["a", "b"]) as fake:
         entry = one_at_a_time(fake, ["a", "b"])
-        write_registry(
+        write_fast_registry(
             isolated_env,
             [entry],
             control_url=online,
@@ -788,14 +788,14 @@ def test_the_per_provider_cap_serializes_a_self_hosted_server(
         for model in "abcd":
             fake.behave(model, Behaviour.ok().delayed(0.25))
         entry = provider("local", "openai", fake.base_url, list("abcd"), hosting="self-hosted")
-        write_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
 
         started = time.monotonic()
         run = probe(capsys)
         serial = time.monotonic() - started
 
         entry["limits"] = {"concurrency": 4}
-        write_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
         started = time.monotonic()
         probe(capsys)
         parallel = time.monotonic() - started
@@ -817,7 +817,7 @@ def test_anthropic_paginates_its_catalog(
         entry = provider(
             "anthropic", "anthropic", fake.base_url, ["claude-06"], key_env="OPENAI_API_KEY"
         )
-        write_registry(isolated_env, [entry], control_url=online, kinds=["catalog"])
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=["catalog"])
 
         run = probe(capsys)
         pages = [r for r in fake.requests if r.path == "/v1/models"]
@@ -833,7 +833,7 @@ def test_gemini_paginates_its_catalog_and_answers(
     with FakeGemini(key=openai_key, models=models) as fake:
         fake.max_page_size = 2
         entry = provider("gemini", "gemini", fake.base_url, ["gemini-4"], key_env="OPENAI_API_KEY")
-        write_registry(isolated_env, [entry], control_url=online, kinds=ALL_GENERATION)
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=ALL_GENERATION)
 
         run = probe(capsys)
 
@@ -853,7 +853,9 @@ def test_azure_deployments_answer_through_their_deployment_url(
             key_env="OPENAI_API_KEY",
             api_version="2024-10-21",
         )
-        write_registry(isolated_env, [entry], control_url=online, kinds=["completion", "stream"])
+        write_fast_registry(
+            isolated_env, [entry], control_url=online, kinds=["completion", "stream"]
+        )
 
         run = probe(capsys)
 
@@ -873,7 +875,7 @@ def test_ollama_native_api_end_to_end(
             hosting="self-hosted",
             server="ollama",
         )
-        write_registry(
+        write_fast_registry(
             isolated_env,
             [entry],
             control_url=online,
@@ -895,7 +897,7 @@ def test_a_llamacpp_server_loading_its_model_is_degraded(
         entry = provider(
             "llama", "openai", fake.base_url, ["smollm2"], hosting="self-hosted", server="llamacpp"
         )
-        write_registry(isolated_env, [entry], control_url=online, kinds=["health"])
+        write_fast_registry(isolated_env, [entry], control_url=online, kinds=["health"])
 
         run = probe(capsys)
 
@@ -1043,7 +1045,7 @@ def test_a_key_no_header_can_carry_skips_its_provider_and_never_shows(
             provider("openai", "openai", fake.base_url, ["gpt-4o"], key_env="OPENAI_API_KEY"),
             provider("local", "openai", local.base_url, ["local"], hosting="self-hosted"),
         ]
-        write_registry(isolated_env, entries, control_url=online, kinds=["completion"])
+        write_fast_registry(isolated_env, entries, control_url=online, kinds=["completion"])
 
         run = probe(capsys)
         sent = list(fake.requests)

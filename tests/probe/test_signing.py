@@ -23,7 +23,7 @@ from modelaudit.probe.plan import Selection, make_plan
 from modelaudit.vocabulary import ProbeKind
 from tests.fakes.http import FakeServer, json_reply
 from tests.fakes.signed import FakeSignedOpenAI, FakeTokenOpenAI, TokenServer
-from tests.probe.runs import ProbeRun, probe, provider, write_registry
+from tests.probe.runs import ProbeRun, probe, provider, write_fast_registry
 from tests.probe.signing import HmacTestFamily, TokenTestFamily
 
 if TYPE_CHECKING:
@@ -49,7 +49,9 @@ class SplitApi:
         entry = provider(
             "signed", "hmac-test", self.runtime.base_url, MODELS, credentials={"parts": parts}
         )
-        return write_registry(self.directory, [entry], control_url=self.control_url, kinds=kinds)
+        return write_fast_registry(
+            self.directory, [entry], control_url=self.control_url, kinds=kinds
+        )
 
     def probe(self, parts: dict[str, str] = PARTS, kinds: list[str] | None = None) -> ProbeRun:
         self.write(parts, kinds)
@@ -208,7 +210,7 @@ def test_a_token_is_fetched_once_kept_and_fetched_again_when_the_clock_says_it_e
             credentials={"chain": "default"},
             limits={"concurrency": 1},
         )
-        path = write_registry(isolated_env, [entry], control_url=online)
+        path = write_fast_registry(isolated_env, [entry], control_url=online)
         plan = make_plan(
             registry.load(path), Selection(), (ProbeKind.CATALOG, ProbeKind.COMPLETION)
         )
@@ -248,7 +250,7 @@ def test_a_profile_is_the_familys_to_read_and_a_missing_one_is_auth_failed(
             entry = provider(
                 "tokened", "token-test", api.base_url, MODELS, credentials={"profile": profile}
             )
-            write_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
+            write_fast_registry(isolated_env, [entry], control_url=online, kinds=["completion"])
             runs[profile] = probe(capsys)
 
     assert {v["verdict"] for v in runs["prod"].document["verdicts"]} == {"up"}

@@ -8,6 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+from tests.helpers import run_cli, write_registry
 from tests.probe.signing import HmacTestFamily, TokenTestFamily
 
 from modelaudit import credentials
@@ -45,10 +46,9 @@ def test_families(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def check(isolated_env: Path, capsys: pytest.CaptureFixture[str], text: str) -> tuple[int, str]:
-    (isolated_env / "providers.yaml").write_text(text)
-    code = main(["config", "check"])
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    write_registry(isolated_env, text)
+    code, out, err = run_cli(["config", "check"], capsys)
+    return code, out + err
 
 
 PARTS = "    credentials:\n      parts: {key_id: env:SIGNER_KEY_ID, secret: env:SIGNER_SECRET}\n"

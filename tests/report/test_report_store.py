@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from modelaudit.cli.app import main
 from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
 from modelaudit.store.sqlite.store import SqliteStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 from tests.fakes import FakeOpenAI
+from tests.helpers import run_cli, write_registry
 
 # acme-large, one completion per hourly run, oldest first: 7 successes (100..700 ms), two
 # timeouts in a row (runs 3 and 4: an incident), and one 429 (excluded from both sides).
@@ -90,27 +90,19 @@ def record(db: Path, now: datetime) -> None:
             )
 
 
-def write_registry(
+def report_registry(
     folder: Path,
     acme_url: str = "https://api.acme.invalid/v1",
     host_url: str = "https://api.host.invalid/v1",
 ) -> Path:
-    registry = folder / "providers.yaml"
-    registry.write_text(REGISTRY.format(acme_url=acme_url, host_url=host_url))
-    return registry
+    return write_registry(folder, REGISTRY.format(acme_url=acme_url, host_url=host_url))
 
 
 @pytest.fixture
 def setup(isolated_env: Path) -> tuple[Path, Path]:
     db = isolated_env / "history.sqlite3"
     record(db, datetime.now(UTC))
-    return db, write_registry(isolated_env)
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return db, report_registry(isolated_env)
 
 
 def test_the_json_report_reads_the_stored_attempts_by_the_counting_rule(
@@ -118,7 +110,7 @@ def test_the_json_report_reads_the_stored_attempts_by_the_counting_rule(
 ) -> None:
     db, registry = setup
 
-    code, out, err = run(
+    code, out, err = run_cli(
         ["report", "--db", str(db), "-c", str(registry), "--since", "24h", "--format", "json"],
         capsys,
     )
@@ -157,7 +149,7 @@ def test_the_html_report_is_written_to_a_dated_file(
     db, registry = setup
     target = isolated_env / "reports" / "2026-12-01.html"
 
-    code, out, err = run(
+    code, out, err = run_cli(
         ["report", "--db", str(db), "-c", str(registry), "--since", "24h", "-o", str(target)],
         capsys,
     )
@@ -173,9 +165,9 @@ def test_the_html_report_is_written_to_a_dated_file(
 def test_a_missing_database_says_to_probe_first(
     isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env)
+    report_registry(isolated_env)
 
-    code, out, err = run(["report", "--db", str(isolated_env / "none.sqlite3")], capsys)
+    code, out, err = run_cli(["report", "--db", str(isolated_env / "none.sqlite3")], capsys)
 
     assert code == 2
     assert out == ""
@@ -210,7 +202,7 @@ def test_a_drill_answers_from_history_without_a_single_request(isolated_env: Pat
         FakeOpenAI(key="sk-test", models=["acme-large"]) as acme,
         FakeOpenAI(key="sk-test", models=["qwen"]) as host,
     ):
-        registry = write_registry(isolated_env, acme.base_url, host.base_url)
+        registry = report_registry(isolated_env, acme.base_url, host.base_url)
 
         done = subprocess.run(
             [
@@ -243,7 +235,7 @@ def test_a_drill_below_the_minimum_coverage_exits_1(
     db, registry = setup
     # Without France, host/qwen is gone too: acme-large keeps no fallback.
 
-    code, out, err = run(
+    code, out, err = run_cli(
         [
             "drill",
             "--db",

@@ -8,7 +8,7 @@ import pytest
 
 from modelaudit.cli.app import main
 from tests.fakes import Behaviour, FakeOpenAI, FakeServer, closed_port, text_reply
-from tests.store.cli_support import KEY, KEY_ENV, write_registry
+from tests.store.cli_support import KEY, KEY_ENV, write_store_registry
 
 CHECK = "/ping/5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278"
 
@@ -43,7 +43,7 @@ def test_a_run_pings_start_then_success_or_fail_with_its_summary(
     with FakeOpenAI(key=KEY, models=["m"]) as fake:
         if behaviour:
             fake.behave("m", Behaviour.error("server_error"))
-        write_registry(isolated_env, fake.base_url, ["m"])
+        write_store_registry(isolated_env, fake.base_url, ["m"])
         url = switch.url + CHECK + "/"  # a trailing slash is fine
         assert main(["probe", "-f", "json", "--no-store", "--ping-url", url, *fail_on]) == code
     capsys.readouterr()
@@ -58,7 +58,7 @@ def test_a_switch_that_cannot_be_reached_is_a_warning_not_a_failure(
 ) -> None:
     monkeypatch.setenv(KEY_ENV, KEY)
     with FakeOpenAI(key=KEY, models=["m"]) as fake, closed_port() as nowhere:
-        write_registry(isolated_env, fake.base_url, ["m"])
+        write_store_registry(isolated_env, fake.base_url, ["m"])
         url = f"{nowhere.url}/ping/secret-check-uuid"
         code = main(["probe", "-f", "json", "--no-store", "--ping-url", url])
     err = capsys.readouterr().err
@@ -71,6 +71,6 @@ def test_a_switch_that_cannot_be_reached_is_a_warning_not_a_failure(
 def test_a_ping_url_that_is_not_http_is_a_usage_error(
     isolated_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_registry(isolated_env, "http://127.0.0.1:9/v1", ["m"])
+    write_store_registry(isolated_env, "http://127.0.0.1:9/v1", ["m"])
     assert main(["probe", "--ping-url", "ftp://example.invalid/x"]) == 2
     assert "--ping-url must be an http:// or https:// URL" in capsys.readouterr().err

@@ -13,15 +13,15 @@ import pytest
 
 from modelaudit.schedule.watch import next_slot
 from tests.fakes import Behaviour, FakeOpenAI, closed_port, wait_until
+from tests.helpers import run_cli
 from tests.store.cli_support import (
     KEY,
     KEY_ENV,
     count,
-    in_process,
     lock_is_free,
     rows,
     running,
-    write_registry,
+    write_store_registry,
 )
 
 DOWN_PROVIDER = """\
@@ -53,9 +53,9 @@ def test_watch_runs_each_slot_and_survives_a_provider_that_is_down(
     db = isolated_env / "h.sqlite3"
     with FakeOpenAI(key=KEY, models=["good"]) as fake, closed_port() as refused:
         extra = DOWN_PROVIDER.format(port=refused.port)
-        write_registry(isolated_env, fake.base_url, ["good"], extra_providers=extra)
+        write_store_registry(isolated_env, fake.base_url, ["good"], extra_providers=extra)
         args = ["watch", "--every", "1s", "--jitter", "0s", "--count", "2", "--db", str(db)]
-        code, _, err = in_process(args, capsys)
+        code, _, err = run_cli(args, capsys)
 
     assert code == 0, err
     assert "run 1: run complete" in err
@@ -74,7 +74,7 @@ def test_sigterm_stops_watch_cleanly_between_runs_and_mid_run(isolated_env: Path
     log = isolated_env / "watch.log"
     with FakeOpenAI(key=KEY, models=["quick", "slow"]) as fake:
         fake.behave("slow", [Behaviour.ok(), Behaviour.slow_headers(120)])
-        write_registry(isolated_env, fake.base_url, ["quick", "slow"], total_s=300)
+        write_store_registry(isolated_env, fake.base_url, ["quick", "slow"], total_s=300)
         args = ["watch", "--every", "2s", "--jitter", "0s", "--db", str(db)]
         with running(args, isolated_env, log) as watcher:
             # The first run completes; the second hangs on `slow`: stop it there.
@@ -98,7 +98,7 @@ def test_watch_serves_metrics_for_prometheus_on_loopback(isolated_env: Path) -> 
     db = isolated_env / "h.sqlite3"
     log = isolated_env / "watch.log"
     with FakeOpenAI(key=KEY, models=["good"]) as fake:
-        write_registry(isolated_env, fake.base_url, ["good"], kinds=("completion", "stream"))
+        write_store_registry(isolated_env, fake.base_url, ["good"], kinds=("completion", "stream"))
         args = ["watch", "--every", "1h", "--metrics-port", "0", "--db", str(db)]
         args += ["--region", "lab"]
         with running(args, isolated_env, log) as watcher:
@@ -131,7 +131,7 @@ def test_a_registry_broken_between_runs_is_reported_and_the_last_good_one_kept(
     monkeypatch.setenv(KEY_ENV, KEY)
     said: list[str] = []
     with FakeOpenAI(key=KEY, models=["good"]) as fake:
-        path = write_registry(isolated_env, fake.base_url, ["good"])
+        path = write_store_registry(isolated_env, fake.base_url, ["good"])
         loads = 0
 
         def plan_source() -> tuple[Plan, str]:

@@ -12,15 +12,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-import pytest
-
 from tests.fakes import Behaviour, FakeOpenAI
+from tests.helpers import write_registry
 
 KEY = "sk-proj-CANARYstore0123456789abcdefKEY"
 KEY_ENV = "ACME_API_KEY"
 
 
-def write_registry(
+def write_store_registry(
     directory: Path,
     base_url: str,
     models: Sequence[str],
@@ -54,23 +53,12 @@ def write_registry(
             models:
         """
     )
-    path = directory / "providers.yaml"
-    path.write_text(text + listed + "\n" + extra_providers)
-    return path
+    return write_registry(directory, text + listed + "\n" + extra_providers)
 
 
 def env(**extra: str) -> dict[str, str]:
     """The (already isolated) environment, with the key and `extra`."""
     return {**os.environ, KEY_ENV: KEY, **extra}
-
-
-def in_process(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """`modelaudit ARGS` in this process (quicker than a new interpreter): code, out, err."""
-    from modelaudit.cli.app import main
-
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def modelaudit(
@@ -131,7 +119,7 @@ def half_done(directory: Path) -> Iterator[FakeOpenAI]:
     against it stores `quick` and stays in progress."""
     with FakeOpenAI(key=KEY, models=["quick", "hanging"]) as fake:
         fake.behave("hanging", Behaviour.slow_headers(120))
-        write_registry(directory, fake.base_url, ["quick", "hanging"], total_s=300)
+        write_store_registry(directory, fake.base_url, ["quick", "hanging"], total_s=300)
         yield fake
 
 

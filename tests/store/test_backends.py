@@ -16,8 +16,9 @@ from modelaudit.store.recorder import StoreRecorder
 from modelaudit.store.sqlite.store import SqliteStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
 from tests.fakes import FakeOpenAI
+from tests.helpers import run_cli
 
-from .cli_support import KEY, KEY_ENV, in_process, write_registry
+from .cli_support import KEY, KEY_ENV, write_store_registry
 from .synthetic import at, attempt, completion, report, result
 
 
@@ -50,13 +51,13 @@ def test_probe_history_and_db_check_take_a_sqlite_url(
     path = isolated_env / "h.sqlite3"
     url = f"sqlite://{path}"
     with FakeOpenAI(key=KEY, models=["good"]) as fake:
-        write_registry(isolated_env, fake.base_url, ["good"])
-        assert in_process(["probe", "-f", "json", "--db", url], capsys)[0] == 0
+        write_store_registry(isolated_env, fake.base_url, ["good"])
+        assert run_cli(["probe", "-f", "json", "--db", url], capsys)[0] == 0
 
-    code, out, _ = in_process(["history", "-f", "json", "--db", str(path)], capsys)
+    code, out, _ = run_cli(["history", "-f", "json", "--db", str(path)], capsys)
     assert code == 0
     assert '"status": "complete"' in out
-    code, _, err = in_process(["db", "check", "--db", url], capsys)
+    code, _, err = run_cli(["db", "check", "--db", url], capsys)
     assert code == 0
     assert f"ok: {path}: schema version" in err
 
@@ -70,7 +71,7 @@ def test_a_url_no_backend_takes_is_a_usage_error_that_keeps_its_password(
         monkeypatch.setenv("MODELAUDIT_DB", url)
     args = ["history"] if through_env else ["history", "--db", url]
 
-    code, out, err = in_process(args, capsys)
+    code, out, err = run_cli(args, capsys)
 
     assert code == 2
     assert "no history store backend for mysql:// URLs (known: sqlite://, postgresql://" in err
@@ -85,7 +86,7 @@ def test_an_unreachable_postgresql_store_is_one_line_without_its_password(
 
     with closed_port() as port:
         url = f"postgresql://probe:hunter2-secret@127.0.0.1:{port.port}/modelaudit"
-        code, out, err = in_process(["history", "--db", url], capsys)
+        code, out, err = run_cli(["history", "--db", url], capsys)
 
     assert code == 2  # a server that is not there is an I/O problem, not a damaged database
     assert err.startswith("error: cannot connect to the history database postgresql://probe@")
@@ -97,9 +98,9 @@ def test_a_directory_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixt
     folder = tmp_path / "here" / "data"
     folder.mkdir(parents=True)
     # watch reads the registry first now (defaults.region and defaults.store)
-    write_registry(Path.cwd(), "http://127.0.0.1:9/v1", ["m"])
+    write_store_registry(Path.cwd(), "http://127.0.0.1:9/v1", ["m"])
     for command in (["history"], ["watch", "--every", "1h"]):
-        code, _, err = in_process([*command, "--db", str(folder)], capsys)
+        code, _, err = run_cli([*command, "--db", str(folder)], capsys)
 
         assert code == 2
         assert f"the history database {folder} is a directory: name a file" in err

@@ -12,7 +12,7 @@ from modelaudit.cli.app import main
 from modelaudit.store.sqlite.store import SqliteStore
 from tests.fakes import Behaviour, FakeOpenAI, html_reply, json_reply
 
-from .cli_support import KEY, KEY_ENV, write_registry
+from .cli_support import KEY, KEY_ENV, write_store_registry
 
 PLAIN_KEY = "CanaryPlain7Hq2Lw9Xv4Zp1Rt8Mn3"
 """A key with no vendor shape: only the registered-secret path can mask it."""
@@ -92,7 +92,7 @@ def test_no_key_reaches_the_database_its_wal_or_any_output(
     ):
         _script(acme, KEY)
         _script(plain, PLAIN_KEY)
-        write_registry(
+        write_store_registry(
             isolated_env,
             acme.base_url,
             MODELS,

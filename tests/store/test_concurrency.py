@@ -9,18 +9,18 @@ import pytest
 
 from modelaudit.store.sqlite.migrations import LATEST
 from tests.fakes import Behaviour, FakeOpenAI, wait_until
+from tests.helpers import run_cli
 
 from .cli_support import (
     KEY,
     QUICK_COMPLETIONS,
     count,
     half_done,
-    in_process,
     lock_is_free,
     rows,
     running,
     spawn,
-    write_registry,
+    write_store_registry,
 )
 
 PROCESSES = 20
@@ -31,7 +31,7 @@ def test_twenty_concurrent_probes_share_one_new_database(isolated_env: Path) -> 
     models = ["alpha", "beta", "gamma"]
     with FakeOpenAI(key=KEY, models=models) as fake:
         fake.behave("gamma", Behaviour.error("server_error"))
-        write_registry(isolated_env, fake.base_url, models)
+        write_store_registry(isolated_env, fake.base_url, models)
         logs = [isolated_env / f"probe{i}.log" for i in range(PROCESSES)]
         processes = []
         for log in logs:
@@ -67,7 +67,7 @@ def test_kill_9_mid_run_leaves_a_sound_database_an_interrupted_run_and_a_free_lo
             process.wait(timeout=30)
 
         assert rows(db, "SELECT status FROM run") == [("running",)]
-        code, _, err = in_process(["db", "check", "--db", str(db)], capsys)
+        code, _, err = run_cli(["db", "check", "--db", str(db)], capsys)
         assert code == 0, err
         assert "integrity ok" in err
         assert "marked 1 run(s) whose process had died as interrupted" in err
@@ -75,7 +75,7 @@ def test_kill_9_mid_run_leaves_a_sound_database_an_interrupted_run_and_a_free_lo
         assert count(db, QUICK_COMPLETIONS) == 1
         assert count(db, "SELECT count(*) FROM attempt WHERE error_class = 'ok'") == 3
         assert lock_is_free(db)
-        _, history, _ = in_process(["history", "--db", str(db), "-f", "json"], capsys)
+        _, history, _ = run_cli(["history", "--db", str(db), "-f", "json"], capsys)
         assert '"status": "interrupted"' in history
 
 
@@ -85,7 +85,7 @@ def test_a_running_run_of_a_live_process_is_left_alone(
     db = isolated_env / "h.sqlite3"
     with half_done(isolated_env), running(["probe", "--db", str(db)], isolated_env) as process:
         wait_until(lambda: count(db, QUICK_COMPLETIONS) == 1, timeout_s=60)
-        code, _, err = in_process(["db", "check", "--db", str(db)], capsys)
+        code, _, err = run_cli(["db", "check", "--db", str(db)], capsys)
         assert code == 0, err
         assert rows(db, "SELECT status FROM run") == [("running",)]
         assert process.poll() is None

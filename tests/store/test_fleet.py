@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import Behaviour, FakeOpenAI
+from tests.helpers import run_cli
 
-from .cli_support import KEY, env, in_process, spawn, write_registry
+from .cli_support import KEY, env, spawn, write_store_registry
 
 MODELS = ["frontier", "steady"]
 REGIONS = ("ap-south", "eu-west", "us-east")
@@ -34,7 +35,7 @@ def test_three_agents_in_three_regions_show_a_model_withdrawn_in_one(
             home = isolated_env / region
             home.mkdir()
             fake = blocked_fake if region == BLOCKED else open_fake
-            write_registry(home, fake.base_url, MODELS)
+            write_store_registry(home, fake.base_url, MODELS)
             args = ["probe", "--exclusive", "--db", postgres_url, "--region", region]
             with (home / "probe.log").open("wb") as log:
                 processes.append((spawn(args, home, stderr=log, environment=env()), home))
@@ -43,7 +44,7 @@ def test_three_agents_in_three_regions_show_a_model_withdrawn_in_one(
     assert codes == [0, 0, 0], logs
 
     registry = str(isolated_env / "us-east" / "providers.yaml")
-    code, out, err = in_process(
+    code, out, err = run_cli(
         ["report", "-c", registry, "--db", postgres_url, "-f", "json", "--since", "1d"], capsys
     )
     assert code == 0, err
@@ -63,7 +64,7 @@ def test_three_agents_in_three_regions_show_a_model_withdrawn_in_one(
     steady = next(m for m in document["models"] if m["model"] == "steady")
     assert {r["last_verdict"]["verdict"] for r in steady["regions"]} == {"up"}
 
-    code, out, _ = in_process(
+    code, out, _ = run_cli(
         ["report", "-c", registry, "--db", postgres_url, "-f", "json", "--region", "us-east"],
         capsys,
     )

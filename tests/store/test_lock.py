@@ -9,7 +9,8 @@ import pytest
 from modelaudit.errors import LockedError
 from modelaudit.store.sqlite.lock import exclusive, lock_path
 from tests.fakes import wait_until
-from tests.store.cli_support import KEY, KEY_ENV, count, half_done, in_process, running
+from tests.helpers import run_cli
+from tests.store.cli_support import KEY, KEY_ENV, count, half_done, running
 
 
 def test_the_lock_is_exclusive_and_released_when_its_holder_leaves(tmp_path: Path) -> None:
@@ -32,8 +33,8 @@ def test_an_overlapping_exclusive_run_exits_5_at_once_and_plain_probes_do_not_wa
     ):
         wait_until(lambda: count(db, "SELECT count(*) FROM run") == 1, timeout_s=60)
 
-        second = in_process(["probe", "--exclusive", "--db", str(db)], capsys)
-        plain = in_process(["probe", "-f", "json", "--db", str(db), "-m", "quick"], capsys)
+        second = run_cli(["probe", "--exclusive", "--db", str(db)], capsys)
+        plain = run_cli(["probe", "-f", "json", "--db", str(db), "-m", "quick"], capsys)
 
         assert holder.poll() is None  # still holding the lock all along
     assert second[0] == 5

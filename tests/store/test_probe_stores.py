@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from modelaudit.cli.app import main
 from modelaudit.history import Window
 from modelaudit.store.sqlite.store import SqliteStore
 from tests.fakes import Behaviour, FakeOpenAI, wait_until
+from tests.helpers import run_cli
 
 from .cli_support import (
     KEY,
@@ -24,7 +24,7 @@ from .cli_support import (
     half_done,
     rows,
     running,
-    write_registry,
+    write_store_registry,
 )
 
 
@@ -34,8 +34,8 @@ def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def probe(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = main(["probe", "-f", "json", *args])
-    return code, capsys.readouterr().err
+    code, _, err = run_cli(["probe", "-f", "json", *args], capsys)
+    return code, err
 
 
 @pytest.mark.usefixtures("keyed")
@@ -44,7 +44,7 @@ def test_a_probe_is_stored_in_the_user_data_dir_by_default(
 ) -> None:
     with FakeOpenAI(key=KEY, models=["good", "flaky", "other"]) as fake:
         fake.behave("flaky", [Behaviour.error("server_error"), Behaviour.ok()])
-        registry = write_registry(isolated_env, fake.base_url, ["good", "flaky"], attempts=2)
+        registry = write_store_registry(isolated_env, fake.base_url, ["good", "flaky"], attempts=2)
         code, _ = probe(capsys=capsys)
 
     db = Path(os.environ["XDG_DATA_HOME"]) / "modelaudit" / "history.sqlite3"
@@ -71,7 +71,7 @@ def test_no_store_writes_nothing_and_db_chooses_the_file(
     isolated_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with FakeOpenAI(key=KEY, models=["good"]) as fake:
-        write_registry(isolated_env, fake.base_url, ["good"])
+        write_store_registry(isolated_env, fake.base_url, ["good"])
         assert probe("--no-store", capsys=capsys)[0] == 0
         assert not Path(os.environ["XDG_DATA_HOME"]).exists()
         assert probe("--db", "here.sqlite3", capsys=capsys)[0] == 0
@@ -88,7 +88,7 @@ def test_catalog_changes_between_runs_and_when_a_gone_model_last_answered(
 ) -> None:
     db = isolated_env / "h.sqlite3"
     with FakeOpenAI(key=KEY, models=["keeper", "retiring"]) as fake:
-        write_registry(isolated_env, fake.base_url, ["keeper", "retiring"])
+        write_store_registry(isolated_env, fake.base_url, ["keeper", "retiring"])
         assert probe("--db", str(db), capsys=capsys)[0] == 0
         fake.add_model("newcomer")
         fake.behave("retiring", Behaviour.unlisted())
