@@ -8,12 +8,12 @@ in `modelaudit.registry.crosscheck`, where they can point at the offending line.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -304,6 +304,17 @@ class SloOverride(_Strict):
     p95_latency_ms: float | None = Field(None, gt=0)
 
 
+T = TypeVar("T")
+
+
+def _first_by(items: Iterable[T], key: Callable[[T], str]) -> dict[str, T]:
+    """Each item by its key, the first of several with one key (as a scan would find)."""
+    found: dict[str, T] = {}
+    for item in items:
+        found.setdefault(key(item), item)
+    return found
+
+
 def effective_slo(default: Slo, override: SloOverride | None) -> Slo:
     """A model's SLO: its own targets where it sets them, the registry defaults elsewhere."""
     if override is None:
@@ -554,10 +565,7 @@ class ProviderSpec(_Strict):
 
     @cached_property
     def _models_by_id(self) -> dict[str, ModelSpec]:
-        found: dict[str, ModelSpec] = {}
-        for m in self.models:
-            found.setdefault(m.id, m)  # the first, as a scan would find
-        return found
+        return _first_by(self.models, lambda m: m.id)
 
 
 CROSS_CHECKED_FIELDS = (
@@ -715,10 +723,7 @@ class Registry(_Strict):
 
     @cached_property
     def _providers_by_name(self) -> dict[str, ProviderSpec]:
-        found: dict[str, ProviderSpec] = {}
-        for p in self.providers:
-            found.setdefault(p.name, p)  # the first, as a scan would find
-        return found
+        return _first_by(self.providers, lambda p: p.name)
 
     def open_family(self, family: str) -> tuple[tuple[ProviderSpec, ModelSpec], ...]:
         """Every model of these open weights (`family:`, `weights: open`), in registry order:

@@ -55,6 +55,18 @@ class Aggregate:
             self.ttft[buckets.bucket_of(ttft)] += 1
 
 
+def _values(key: Key, group: Aggregate) -> tuple[object, ...]:
+    """A group's row: its key, then attempts, first_ms, last_ms and the histograms."""
+    return (
+        *key,
+        group.attempts,
+        group.first,
+        group.last,
+        buckets.encode(group.latency),
+        buckets.encode(group.ttft),
+    )
+
+
 def add_all(conn: sqlite3.Connection, table: Table, groups: dict[Key, Aggregate]) -> None:
     """Add each group to the row of its key, creating the rows there are none of: one
     upsert for them all, the histograms added by `modelaudit_hist_add` (`db.connect`
@@ -68,17 +80,7 @@ def add_all(conn: sqlite3.Connection, table: Table, groups: dict[Key, Aggregate]
         " first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),"
         " latency_hist = modelaudit_hist_add(latency_hist, excluded.latency_hist),"
         " ttft_hist = modelaudit_hist_add(ttft_hist, excluded.ttft_hist)",
-        [
-            (
-                *key,
-                group.attempts,
-                group.first,
-                group.last,
-                buckets.encode(group.latency),
-                buckets.encode(group.ttft),
-            )
-            for key, group in groups.items()
-        ],
+        [_values(key, group) for key, group in groups.items()],
     )
 
 
@@ -133,12 +135,5 @@ def _write(conn: sqlite3.Connection, table: Table, key: Key, group: Aggregate) -
         f"INSERT OR REPLACE INTO {table.name} (target_id, {table.period}, kind, error_class,"  # noqa: S608
         " inconclusive, attempts, first_ms, last_ms, latency_hist, ttft_hist)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            *key,
-            group.attempts,
-            group.first,
-            group.last,
-            buckets.encode(group.latency),
-            buckets.encode(group.ttft),
-        ),
+        _values(key, group),
     )

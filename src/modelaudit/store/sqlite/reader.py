@@ -527,15 +527,7 @@ class SqliteHistory:
         ):
             tallies[(target_id, region)].add(tuple(counts))
         found = [
-            RegionHistory(
-                *self._name(target_id),
-                region,
-                t.ok,
-                t.failed,
-                t.excluded,
-                _at(t.last),
-                _at(t.last_ok),
-            )
+            self._region_history(target_id, region, t, t.last_ok)
             for (target_id, region), t in tallies.items()
         ]
         return sorted(found, key=lambda r: (r.provider, r.model, r.region))
@@ -547,18 +539,15 @@ class SqliteHistory:
         found = []
         for (target_id, _), t in tallies.items():
             last_ok = t.last_ok or last_ok_ms_before(self.conn, target_id, since)
-            found.append(
-                RegionHistory(
-                    *self._name(target_id),
-                    region,
-                    t.ok,
-                    t.failed,
-                    t.excluded,
-                    _at(t.last),
-                    _at(last_ok),
-                )
-            )
+            found.append(self._region_history(target_id, region, t, last_ok))
         return sorted(found, key=lambda r: (r.provider, r.model))
+
+    def _region_history(
+        self, target_id: int, region: str, t: _Tally, last_ok: int | None
+    ) -> RegionHistory:
+        return RegionHistory(
+            *self._name(target_id), region, t.ok, t.failed, t.excluded, _at(t.last), _at(last_ok)
+        )
 
     def _read(self, grid: _Grid, *, summary: bool = True) -> _Read:
         """`_reads_of`, a summary kept for the next read of the same grid (a window's summary
