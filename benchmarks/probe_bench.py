@@ -101,10 +101,16 @@ def serve(what: str) -> None:
         fake.stop()
 
 
+def fake_servers(what: str) -> contextlib.AbstractContextManager[list[str]]:
+    return child_servers(__file__, "--serve", what)
+
+
 @contextlib.contextmanager
-def fake_servers(what: str) -> Iterator[list[str]]:
+def child_servers(script: str, *args: str) -> Iterator[list[str]]:
+    """`python SCRIPT ARGS`, which serves fakes in a process of its own and prints their
+    URLs as one JSON line; stopped (its stdin closed) on the way out."""
     child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", what],
+        [sys.executable, script, *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -36,11 +36,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from probe_bench import child_servers
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESS_RATIO_TARGET, RSS_TARGET_MB = 1.2, 200.0
@@ -189,25 +191,10 @@ def serve(providers: int, models: int, delay: float) -> None:
     asyncio.run(main())
 
 
-@contextlib.contextmanager
-def fake_servers(providers: int, models: int, delay: float) -> Iterator[list[str]]:
-    child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(providers), str(models), str(delay)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdin is not None
-    assert child.stdout is not None
-    try:
-        yield json.loads(child.stdout.readline())
-    finally:
-        child.stdin.close()
-        try:
-            child.wait(10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+def fake_servers(
+    providers: int, models: int, delay: float
+) -> contextlib.AbstractContextManager[list[str]]:
+    return child_servers(__file__, "--serve", str(providers), str(models), str(delay))
 
 
 # --- the run -------------------------------------------------------------------------------------
