@@ -99,6 +99,21 @@ class _Acc:
     exact_latency: list[float] = field(default_factory=list)
     exact_ttft: list[float] = field(default_factory=list)
 
+    def add_counts(
+        self,
+        ok: int,
+        failed: int,
+        excluded: int,
+        first: int | None,
+        last: int | None,
+        last_ok: int | None,
+    ) -> None:
+        """Add a period row's counts and its first, last and last successful start."""
+        self.ok += ok
+        self.failed += failed
+        self.excluded += excluded
+        self.times(first, last, last_ok)
+
     def times(self, first: int | None, last: int | None, last_ok: int | None) -> None:
         self.first = _pick(min, self.first, first)
         self.last = _pick(max, self.last, last)
@@ -336,11 +351,7 @@ class PostgresHistory:
             " GROUP BY 1, 2, 3",
             {**part.params, **params},
         ):
-            acc = accs[(target_id, g, region_id)]
-            acc.ok += ok
-            acc.failed += failed
-            acc.excluded += excluded
-            acc.times(first, last, last_ok)
+            accs[(target_id, g, region_id)].add_counts(ok, failed, excluded, first, last, last_ok)
 
     def _periods_of(
         self,
@@ -363,10 +374,7 @@ class PostgresHistory:
             period, target_id, ok, failed, excluded, first, last, last_ok = row[:8]
             classes, latency, ttft = row[8:]
             acc = accs[(target_id, (period - part.origin) // part.width, ALL_REGIONS)]
-            acc.ok += ok
-            acc.failed += failed
-            acc.excluded += excluded
-            acc.times(first, last, last_ok)
+            acc.add_counts(ok, failed, excluded, first, last, last_ok)
             if classes:
                 for i in range(0, len(classes), 2):
                     acc.classes[self.labels.word(classes[i], conn)] += classes[i + 1]
