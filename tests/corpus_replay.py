@@ -17,6 +17,10 @@ A case file holds one vendor, gateway or server:
         class: quota_exhausted                # what the response means
         verdict: blocked
         reason: [billing]                     # words the verdict's reason must contain
+        batch: heldout-2                      # optional: the gathering round it came from
+
+A `batch` names a set of bodies gathered after the rules were written (a held-out round):
+`python -m benchmarks.corpus_accuracy --batch heldout-2` reports it apart.
 
 About a fifth of the cases (`holdout`, chosen by a hash of the id) were held back while the
 classifier's rules were written; `python -m benchmarks.corpus_accuracy` reports the accuracy
@@ -59,6 +63,7 @@ class Case:
     expected_verdict: str
     reason_words: tuple[str, ...]
     kind: str = "completion"
+    batch: str | None = None
 
     @property
     def holdout(self) -> bool:
@@ -105,6 +110,7 @@ def _case(document: Mapping[str, Any], raw: Mapping[str, Any]) -> Case:
         expected_verdict=raw["verdict"],
         reason_words=tuple(str(w) for w in raw.get("reason", ())),
         kind=raw.get("kind", "completion"),
+        batch=raw.get("batch"),
     )
 
 
