@@ -19,6 +19,8 @@ A case file holds one vendor, gateway or server:
         reason: [billing]                     # words the verdict's reason must contain
         batch: heldout-2                      # optional: the gathering round it came from
 
+A case whose `note` starts with "synthetic sibling" was written, not copied: it shows that
+a rule reads a meaning from another vendor's words, and it never counts as real material.
 A `batch` names a set of bodies gathered after the rules were written (a held-out round):
 `python -m benchmarks.corpus_accuracy --batch heldout-2` reports it apart.
 
@@ -64,6 +66,12 @@ class Case:
     reason_words: tuple[str, ...]
     kind: str = "completion"
     batch: str | None = None
+    note: str = ""
+
+    @property
+    def synthetic(self) -> bool:
+        """Written, not copied: a sibling proving a rule reads a meaning across vendors."""
+        return self.note.startswith("synthetic sibling")
 
     @property
     def holdout(self) -> bool:
@@ -111,6 +119,7 @@ def _case(document: Mapping[str, Any], raw: Mapping[str, Any]) -> Case:
         reason_words=tuple(str(w) for w in raw.get("reason", ())),
         kind=raw.get("kind", "completion"),
         batch=raw.get("batch"),
+        note=str(raw.get("note", "")),
     )
 
 
