@@ -92,17 +92,17 @@ BEDROCK_ERRORS: Mapping[str, ErrorSpec] = {
     "legacy_denied": aws_error(
         "ResourceNotFoundException",
         "Access denied. This Model is marked by provider as Legacy and you have not been "
-        "actively using the model in the last 30 days. Please upgrade to an active model on "
+        "actively using the model in the last 15 days. Please upgrade to an active model on "
         "Amazon Bedrock",
         404,
-        _REF,
+        "aws-samples/amazon-bedrock-workshop#386",
         "model_deprecated",
     ),
     "access_denied": aws_error(
         "AccessDeniedException",
         "You don't have access to the model with the specified model ID.",
         403,
-        _REF,
+        "aws-samples/sample-agentic-frameworks-on-aws#44 (Converse)",
         "access_denied",
     ),
     "region_blocked": aws_error(
@@ -175,10 +175,11 @@ BEDROCK_ERRORS: Mapping[str, ErrorSpec] = {
     ),
     "not_found_route": ErrorSpec(
         404,
-        {"message": "Not Found"},
+        None,
         "bad_request",
-        "API Gateway-style 404 of an unknown route",
+        "aws-samples/aws-genai-llm-chatbot#270 (ListFoundationModels: UnknownOperationException)",
         headers={"x-amzn-errortype": "UnknownOperationException"},
+        raw_body="<UnknownOperationException/>",
     ),
 }
 
@@ -198,7 +199,11 @@ _STREAM_EXCEPTION = {
 def event_message(headers: Mapping[str, str], payload: bytes) -> bytes:
     """One event-stream message with string headers (type 7), both CRC32s correct."""
     block = b"".join(
-        bytes([len(name)]) + name.encode() + b"\x07" + struct.pack(">H", len(value)) + value.encode()
+        bytes([len(name)])
+        + name.encode()
+        + b"\x07"
+        + struct.pack(">H", len(value))
+        + value.encode()
         for name, value in ((n, str(v)) for n, v in headers.items())
     )
     total = 12 + len(block) + len(payload) + 4
@@ -260,9 +265,7 @@ def signature_of(request: Request, secret: str, scope: str, signed: list[str]) -
         ]
     )
     stamp = request.headers.get("x-amz-date", "")
-    to_sign = "\n".join(
-        [ALGORITHM, stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()]
-    )
+    to_sign = "\n".join([ALGORITHM, stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
     day, region, service, terminal = scope.split("/")
     key = _hmac(f"AWS4{secret}".encode(), day)
     for part in (region, service, terminal):
@@ -487,9 +490,14 @@ class FakeBedrock(FamilyFake):
         frames = [Frame(_event("messageStart", {"role": "assistant"}), "head")]
         for piece in ctx.reasoning_pieces:
             delta = {"reasoningContent": {"text": piece}}
-            frames.append(Frame(_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": delta})))
+            frames.append(
+                Frame(_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": delta}))
+            )
         for piece in ctx.pieces:
-            block = {"contentBlockIndex": 1 if ctx.reasoning_pieces else 0, "delta": {"text": piece}}
+            block = {
+                "contentBlockIndex": 1 if ctx.reasoning_pieces else 0,
+                "delta": {"text": piece},
+            }
             frames.append(Frame(_event("contentBlockDelta", block)))
         frames.append(Frame(_event("contentBlockStop", {"contentBlockIndex": 0}), "end"))
         frames.append(Frame(_event("messageStop", {"stopReason": self.stop_reason(ctx)}), "end"))
@@ -533,7 +541,9 @@ def truncated_stream() -> Reply:
 
 def bad_crc_stream() -> Reply:
     """A 200 stream one of whose messages has a message CRC that does not match."""
-    broken = bytearray(_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "!"}}))
+    broken = bytearray(
+        _event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "!"}})
+    )
     broken[-1] ^= 0xFF
     stop = _event("messageStop", {"stopReason": "end_turn"})
     return Reply(
