@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
@@ -49,7 +50,14 @@ from tests.fakes.http import FakeServer, Reply, Request
 CORPUS_DIR = Path(__file__).parent / "corpus"
 KEY_ENV = "MODELAUDIT_CORPUS_TEST_KEY"
 KEY = "corpus-replay-key-0123456789"
-_BASE_PATH = {"openai": "/v1", "anthropic": "", "gemini": "", "ollama": "", "azure-openai": ""}
+_BASE_PATH = {
+    "openai": "/v1",
+    "anthropic": "",
+    "gemini": "",
+    "ollama": "",
+    "azure-openai": "",
+    "bedrock": "",
+}
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,8 @@ def _model_of(request: Request) -> str | None:
         return request.path.rsplit("/", 1)[-1].split(":", 1)[0]
     if "/deployments/" in request.path:  # Azure names the deployment in the path
         return request.path.split("/deployments/", 1)[1].split("/", 1)[0]
+    if request.path.startswith("/model/"):  # Bedrock: /model/{id}/converse
+        return unquote(request.path.split("/")[2])
     return model_in_body(request)
 
 
@@ -167,6 +177,12 @@ def registry_for(cases: Sequence[Case], server_url: str, control_url: str) -> di
             entry["api_version"] = "v1beta"
         if api == "azure-openai":
             entry["api_version"] = "2024-10-21"
+        if api == "bedrock":  # signed by botocore with the same test value as key and secret
+            del entry["api_key"]
+            entry["region"] = "us-east-1"
+            entry["credentials"] = {
+                "parts": {"access_key_id": f"env:{KEY_ENV}", "secret_access_key": f"env:{KEY_ENV}"}
+            }
         providers.append(entry)
     return {
         "version": 1,

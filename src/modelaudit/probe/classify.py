@@ -748,6 +748,13 @@ _AUTH_CODES = frozenset(
         "auth_error",
         "unauthenticated",
         "unrecognizedclientexception",
+        # AWS's other signature and token failures (every SigV4 service, Bedrock included)
+        "invalidsignatureexception",
+        "incompletesignatureexception",
+        "missingauthenticationtokenexception",
+        "expiredtokenexception",
+        "invalidclienttokenid",
+        "signaturedoesnotmatch",
         "invalidapikey",
     }
 )
