@@ -307,6 +307,24 @@ class Family(ABC):
             return f"`api_version` has no meaning for api `{self.name}`: remove it"
         return None
 
+    def check_region(self, region: str | None) -> str | None:
+        """Say what is wrong with a provider's `region` for this family (None when fine)."""
+        if region is not None:
+            return f"`region` has no meaning for api `{self.name}`: remove it"
+        return None
+
+    def default_base_url(self, fields: Mapping[str, object]) -> str | None:
+        """The `base_url` of a provider that leaves it out, from its other fields as written
+        (Bedrock's from `region`); None when the family has none (it is then required).
+        Raises ValueError naming what to set when the fields cannot give one."""
+        return None
+
+    def missing_dependency(self) -> str | None:
+        """What this installation lacks to use the family (an optional extra not installed),
+        naming what to install; None when nothing. A provider of the family is then skipped
+        with that reason. Must not import the dependency."""
+        return None
+
     def auth_headers(self, key: str) -> dict[str, str]:
         """The headers that carry a single `key` (what the default `Authorizer` sends)."""
         raise NotImplementedError(f"api `{self.name}` does not take a single key")

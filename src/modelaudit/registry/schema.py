@@ -470,6 +470,9 @@ class ProviderSpec(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     api_version: Text | None = None
     """azure-openai: the `api-version` query parameter; gemini: the path version (v1beta)."""
+    region: Text | None = None
+    """bedrock: the AWS region its endpoints are in (`us-east-1`); `base_url` then defaults
+    to that region's runtime."""
     server: ServerEngine | None = None
     hosting: Hosting
     jurisdiction: str | None = None
@@ -480,6 +483,18 @@ class ProviderSpec(_Strict):
     models: tuple[ModelSpec, ...] = Field(min_length=1)
     maintenance: Maintenance = ()
     """When every model of this provider is expected not to serve."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base_url_from_family(cls, data: object) -> object:
+        """A family whose endpoints follow from other fields (Bedrock's from `region`)
+        gives the `base_url` a provider leaves out."""
+        if not isinstance(data, dict) or "base_url" in data:
+            return data
+        api = data.get("api")
+        family = FAMILIES.get(api) if isinstance(api, str) else None
+        base_url = family.default_base_url(data) if family is not None else None
+        return data if base_url is None else {**data, "base_url": base_url}
 
     @field_validator("name")
     @classmethod
@@ -575,6 +590,7 @@ CROSS_CHECKED_FIELDS = (
     "api",
     "base_url",
     "api_version",
+    "region",
     "api_key",
     "credentials",
 )
@@ -618,6 +634,9 @@ def provider_conflicts(
         version = api_version if isinstance(api_version, str) else None
         if problem := family.check_api_version(version, base_url):
             conflicts.append(FieldConflict("api_version", problem))
+    region = fields.get("region")
+    if problem := family.check_region(region if isinstance(region, str) else None):
+        conflicts.append(FieldConflict("region", problem))
     conflicts.extend(_credential_conflicts(family, fields, invalid))
     return conflicts
 
