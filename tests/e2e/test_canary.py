@@ -456,7 +456,7 @@ def test_no_error_or_broken_reply_of_bedrock_shows_its_secret_or_session_token(
             "bedrock", "bedrock", fake.base_url, models, region="us-east-1",
             credentials={"parts": parts}, limits={"concurrency": 32},
         )  # fmt: skip
-        write_registry(isolated_env, [entry], control_url=online, **FAST)
+        write_fast_registry(isolated_env, [entry], control_url=online, **FAST)
         outputs = [probe(capsys, output_format) for output_format in ("json", "table", "jsonl")]
 
     assert fake.rejected == []  # every request was signed right, with the token

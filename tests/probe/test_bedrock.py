@@ -23,7 +23,7 @@ from modelaudit.probe import runner
 from modelaudit.probe.plan import Selection, make_plan
 from tests.fakes.base import Behaviour, Model
 from tests.fakes.bedrock import BEDROCK_ERRORS, FakeBedrock, bad_crc_stream, truncated_stream
-from tests.probe.runs import ProbeRun, probe, provider, write_registry
+from tests.probe.runs import ProbeRun, probe, provider, write_fast_registry
 
 CLAUDE = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 PROFILE = f"us.{CLAUDE}"
@@ -53,7 +53,9 @@ class Bedrock:
             credentials=credentials or {"parts": PARTS},
             **options,
         )
-        return write_registry(self.directory, [entry], control_url=self.control_url, kinds=kinds)
+        return write_fast_registry(
+            self.directory, [entry], control_url=self.control_url, kinds=kinds
+        )
 
     def probe(
         self, models: list[str], credentials: dict[str, Any] | None = None, **options: Any
