@@ -7,10 +7,18 @@
 2. A month of history from 10 regions, 1,000 models (catalog + completion + stream per model
    and run), generated in SQL in the store's own layout (attempts, verdicts, daily sums per
    region and over all regions): bytes per stored attempt, then `modelaudit report -f json
-   --since 30d` timed in fresh processes (wall time and peak RSS).
+   --since 30d` timed in fresh processes (wall time, CPU time and peak RSS), in each format
+   (`--formats`); with `--baseline SRC` another tree's package (e.g. `main`'s, from `git
+   archive`) reads the same month, its runs alternating with this tree's.
 
     .venv/bin/python benchmarks/fleet_bench.py \\
-        --url postgresql://postgres@127.0.0.1:5432/postgres [--attempts 10000000] [--repeat 3]
+        --url postgresql://postgres@127.0.0.1:5432/postgres [--attempts 10000000] [--repeat 3] \\
+        [--batch 100] [--reuse] [--skip-writes] [--formats json,html] [--baseline SRC]
+
+`--batch N` writes N probe results per transaction (`probe` writes a batch every 50 ms or
+500 results: 1 is the slowest case, a run of 2,000 results a second writes about 100).
+`--reuse` times the month already generated (database `fleet_bench_month`) instead of
+generating it again.
 """
 
 from __future__ import annotations
@@ -51,11 +59,12 @@ def model_names() -> list[tuple[str, str]]:
     return [(f"p{i % PROVIDERS}", f"model-{i:04d}") for i in range(MODELS)]
 
 
-def agent(url: str, index: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def agent(url: str, index: int, batch: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     store = PostgresStore.open(url)
     started = datetime.now(UTC)
     run = store.begin_run(started, None, Origin(f"region-{index}", f"agent-{index}"))
     times = []
+    waiting: list[ProbeResult] = []
     for provider, model in model_names():
         now = datetime.now(UTC)
         results = [
@@ -74,9 +83,16 @@ def agent(url: str, index: int, queue: multiprocessing.Queue) -> None:  # type: 
             ),
         ]
         for result in results:
-            t0 = time.perf_counter()
-            store.add_results(run, [result])
-            times.append(time.perf_counter() - t0)
+            waiting.append(result)
+            if len(waiting) >= batch:
+                t0 = time.perf_counter()
+                store.add_results(run, waiting)
+                times.append(time.perf_counter() - t0)
+                waiting = []
+    if waiting:
+        t0 = time.perf_counter()
+        store.add_results(run, waiting)
+        times.append(time.perf_counter() - t0)
     verdicts = tuple(ModelVerdict(p, m, Verdict.UP, "answered") for p, m in model_names())
     finished = datetime.now(UTC)
     store.finish_run(run, RunReport(started, finished, RunStatus.COMPLETE, (), verdicts))
@@ -84,12 +100,14 @@ def agent(url: str, index: int, queue: multiprocessing.Queue) -> None:  # type: 
     queue.put(times)
 
 
-def concurrent_writes(url: str) -> None:
+def concurrent_writes(url: str, batch: int) -> None:
     url = database(url, "fleet_bench_writes")
     PostgresStore.open(url).close()  # the schema, once
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     start = time.perf_counter()
-    workers = [multiprocessing.Process(target=agent, args=(url, i, queue)) for i in range(AGENTS)]
+    workers = [
+        multiprocessing.Process(target=agent, args=(url, i, batch, queue)) for i in range(AGENTS)
+    ]
     for w in workers:
         w.start()
     times = [t for _ in workers for t in queue.get()]
@@ -104,7 +122,8 @@ def concurrent_writes(url: str) -> None:
     expected = AGENTS * MODELS * len(KINDS)
     times.sort()
     print(
-        f"1. {AGENTS} agents x {MODELS} models x {len(KINDS)} kinds at once: {total:,} attempts"
+        f"1. {AGENTS} agents x {MODELS} models x {len(KINDS)} kinds at once, {batch} result(s)"
+        f" per transaction: {total:,} attempts"
         f" stored of {expected:,} ({distinct:,} distinct, {runs} runs complete) in {wall:.1f} s:"
         f" {total / wall:,.0f} attempts/s; transaction p50 {1000 * times[len(times) // 2]:.1f} ms,"
         f" p99 {1000 * times[int(len(times) * 0.99)]:.1f} ms"
@@ -246,43 +265,52 @@ def registry(directory: Path) -> Path:
     return path
 
 
-def time_report(url: str, repeat: int) -> None:
+def report_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one fresh process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    assert child.stderr is not None
+    errors = child.stderr.read().decode()
+    child.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{errors}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def time_report(url: str, repeat: int, formats: list[str], baseline: Path | None) -> None:
+    """Each format's report in fresh processes; with a baseline tree, its runs alternate
+    with this tree's on the same database."""
+    trees = {"this tree": {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}}
+    if baseline is not None:
+        trees = {"baseline": {**trees["this tree"], "PYTHONPATH": str(baseline.resolve())}, **trees}
     with tempfile.TemporaryDirectory() as tmp:
         config = registry(Path(tmp))
-        walls, peaks = [], []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            done = subprocess.run(
-                [
-                    "/usr/bin/time",
-                    "-f",
-                    "%M",
-                    sys.executable,
-                    "-m",
-                    "modelaudit",
-                    "report",
-                    "-c",
-                    str(config),
-                    "--db",
-                    url,
-                    "-f",
-                    "json",
-                    "--since",
-                    "30d",
-                    "-o",
-                    str(Path(tmp) / "report.json"),
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            walls.append(time.perf_counter() - start)
-            peaks.append(int(done.stderr.strip().splitlines()[-1]) / 1024)
-    print(
-        f"3. `report -f json --since 30d` (whole process): median {statistics.median(walls):.2f} s"
-        f" (runs: {', '.join(f'{w:.2f}' for w in walls)}), peak RSS"
-        f" {statistics.median(peaks):.0f} MB"
-    )
+        for kind in formats:
+            runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in trees}
+            out = Path(tmp) / f"report.{kind}"
+            argv = [sys.executable, "-m", "modelaudit", "report", "-c", str(config), "--db", url]
+            argv += ["-f", kind, "--since", "30d", "-o", str(out)]
+            for env in trees.values():
+                report_once(argv, env)  # warm the server's and the file system's caches
+            for i in range(repeat):
+                order = list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]
+                for name, env in order:
+                    runs[name].append(report_once(argv, env))
+            medians = {}
+            for name, found in runs.items():
+                medians[name] = statistics.median(r[0] for r in found)
+                print(
+                    f"3. {name}: `report -f {kind} --since 30d` (whole process): median"
+                    f" {medians[name]:.2f} s (runs: {', '.join(f'{r[0]:.2f}' for r in found)}),"
+                    f" CPU median {statistics.median(r[1] for r in found):.2f} s, peak RSS"
+                    f" {max(r[2] for r in found):.0f} MB (load average {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
+            if len(medians) == 2:
+                ratio = medians["baseline"] / medians["this tree"]
+                print(f"   {kind}: baseline / this tree, median wall: {ratio:.2f}x")
 
 
 def main() -> None:
@@ -290,15 +318,23 @@ def main() -> None:
     parser.add_argument("--url", required=True, help="a PostgreSQL server's postgres database")
     parser.add_argument("--attempts", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=1, help="probe results per transaction")
     parser.add_argument("--skip-writes", action="store_true")
+    parser.add_argument("--skip-report", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="time the month generated before")
+    parser.add_argument("--formats", default="json")
+    parser.add_argument("--baseline", type=Path, help="another tree's src/, run alternately")
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} CPUs, load average {load}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load}", flush=True)
     if not args.skip_writes:
-        concurrent_writes(args.url)
-    until = datetime.now(UTC)
-    month = build_month(args.url, args.attempts, until)
-    time_report(month, args.repeat)
+        concurrent_writes(args.url, args.batch)
+    if args.reuse:
+        month = args.url.rsplit("/", 1)[0] + "/fleet_bench_month"
+    else:
+        month = build_month(args.url, args.attempts, datetime.now(UTC))
+    if not args.skip_report:
+        time_report(month, args.repeat, args.formats.split(","), args.baseline)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at the end: {load}")
 
