@@ -6,7 +6,9 @@
    every attempt (none lost, none twice).
 2. A month of history from 10 regions, 1,000 models (catalog + completion + stream per model
    and run), generated in SQL in the store's own layout (attempts, verdicts, daily sums per
-   region and over all regions): bytes per stored attempt, then `modelaudit report -f json
+   region and over all regions; each attempt with the fields store_bench's month holds, as
+   vendors send them: served model, fingerprint, rate-limit ceilings, detail, output tokens,
+   stream rates): bytes per stored attempt, then `modelaudit report -f json
    --since 30d` timed in fresh processes (wall time, CPU time and peak RSS), in each format
    (`--formats`); with `--baseline SRC` another tree's package (e.g. `main`'s, from `git
    archive`) reads the same month, its runs alternating with this tree's.
@@ -136,7 +138,11 @@ INSERT INTO label (value) SELECT unnest(%(words)s::text[]) ON CONFLICT DO NOTHIN
 INSERT INTO target (provider, model)
   SELECT 'p' || (i %% {providers}), 'model-' || lpad(i::text, 4, '0')
   FROM generate_series(0, {models} - 1) AS i;
-INSERT INTO string (digest, value) VALUES ('\\x00', 'answered');
+INSERT INTO string (id, digest, value) VALUES (1, '\\x00', 'answered'),
+  (2, '\\x02', 'model-2025-06-01'), (3, '\\x03', 'fp_0abc1'),
+  (4, '\\x04', '{{"x-ratelimit-limit-requests":"10000","x-ratelimit-limit-tokens":"2000000"}}'),
+  (5, '\\x05', 'answered (finish: length)'),
+  (6, '\\x06', 'streamed 9 chunks with text (finish: length)'), (7, '\\x07', 'HTTP 500');
 INSERT INTO run (started_ms, finished_ms, last_attempt_ms, status, tool_version, pid, host,
                  region_id, agent)
   SELECT %(t0)s::bigint + k * %(step)s::bigint + r * 60000,
@@ -147,15 +153,27 @@ INSERT INTO run (started_ms, finished_ms, last_attempt_ms, status, tool_version,
   FROM generate_series(0, %(rounds)s - 1) AS k, generate_series(0, {agents} - 1) AS r
   ORDER BY 1;
 INSERT INTO attempt (started_ms, latency_ms, ttft_ms, run_id, target_id, kind, number,
-                     error_class, http_status)
-  SELECT r.started_ms + t.id * 500 + k.n * 100,
-         CASE WHEN k.n = 0 THEN NULL ELSE 200 + random() * 800 END,
-         CASE WHEN k.n = 2 THEN 100 + random() * 300 END,
-         r.id, t.id, k.label, 1,
-         CASE WHEN random() < 0.01 THEN %(fail)s ELSE %(ok)s END, 200
-  FROM run r CROSS JOIN target t CROSS JOIN (VALUES (0, %(catalog)s::smallint),
-       (1, %(completion)s::smallint), (2, %(stream)s::smallint)) AS k (n, label)
-  ORDER BY r.started_ms, r.id;
+                     error_class, http_status, connect_ms, connection_reused, served_model_id,
+                     fingerprint_id, ratelimit_id, detail_id, output_tokens, tokens_per_s,
+                     max_gap_ms)
+  SELECT started, latency, CASE WHEN ok AND n = 2 THEN latency * 0.4 END, run_id, target_id,
+         label, 1, CASE WHEN ok THEN %(ok)s ELSE %(fail)s END,
+         CASE WHEN ok THEN 200 ELSE 500 END,
+         CASE WHEN n > 0 AND ok AND random() < 0.1 THEN 20 + random() * 60 END,
+         CASE WHEN n > 0 AND ok THEN true END,
+         CASE WHEN n > 0 AND ok THEN 2 END, CASE WHEN n > 0 AND ok THEN 3 END,
+         CASE WHEN n > 0 AND ok THEN 4 END,
+         CASE WHEN n = 0 THEN NULL WHEN NOT ok THEN 7 WHEN n = 2 THEN 6 ELSE 5 END,
+         CASE WHEN n > 0 AND ok THEN 16 END,
+         CASE WHEN n = 2 AND ok THEN 40 + random() * 80 END,
+         CASE WHEN n = 2 AND ok THEN 5 + random() * 55 END
+  FROM (SELECT r.started_ms + t.id * 500 + k.n * 100 AS started, r.id AS run_id,
+               t.id AS target_id, k.n, k.label, k.n = 0 OR random() >= 0.01 AS ok,
+               CASE WHEN k.n = 0 THEN 100 + random() * 200 ELSE 200 + random() * 800 END
+                 AS latency
+        FROM run r CROSS JOIN target t CROSS JOIN (VALUES (0, %(catalog)s::smallint),
+             (1, %(completion)s::smallint), (2, %(stream)s::smallint)) AS k (n, label)
+        ORDER BY r.started_ms, r.id) AS a;
 INSERT INTO verdict (run_id, target_id, verdict, reason_id)
   SELECT r.id, t.id, %(up)s, 1 FROM run r CROSS JOIN target t ORDER BY r.id, t.id;
 """
@@ -202,8 +220,8 @@ UPDATE target t SET last_ok_ms = x.m, first_seen_ms = x.f, last_seen_ms = x.m
 """
 
 
-def build_month(url: str, attempts: int, until: datetime) -> str:
-    url = database(url, "fleet_bench_month")
+def build_month(url: str, attempts: int, until: datetime, name: str) -> str:
+    url = database(url, name)
     PostgresStore.open(url).close()
     rounds = max(1, attempts // (AGENTS * MODELS * len(KINDS)))
     t0 = int((until - timedelta(days=DAYS)).timestamp() * 1000)
@@ -322,6 +340,7 @@ def main() -> None:
     parser.add_argument("--skip-writes", action="store_true")
     parser.add_argument("--skip-report", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="time the month generated before")
+    parser.add_argument("--month", default="fleet_bench_month", help="the month's database")
     parser.add_argument("--formats", default="json")
     parser.add_argument("--baseline", type=Path, help="another tree's src/, run alternately")
     args = parser.parse_args()
@@ -330,9 +349,9 @@ def main() -> None:
     if not args.skip_writes:
         concurrent_writes(args.url, args.batch)
     if args.reuse:
-        month = args.url.rsplit("/", 1)[0] + "/fleet_bench_month"
+        month = args.url.rsplit("/", 1)[0] + f"/{args.month}"
     else:
-        month = build_month(args.url, args.attempts, datetime.now(UTC))
+        month = build_month(args.url, args.attempts, datetime.now(UTC), args.month)
     if not args.skip_report:
         time_report(month, args.repeat, args.formats.split(","), args.baseline)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
