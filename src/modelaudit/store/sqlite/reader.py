@@ -20,6 +20,7 @@ A timeline's buckets follow the same rule. Incidents are kept as verdicts are wr
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from array import array
@@ -879,21 +880,23 @@ class SqliteHistory:
         return changes
 
     def _catalog_changes_of(self, provider: str, since: int, until: int) -> list[CatalogChange]:
-        # Only the snapshots whose list differs from the one before (the last before the
-        # window included): SQL walks a month of a provider's runs, Python sees the changes.
-        switched = self.conn.execute(
-            "SELECT taken_ms, before, set_id FROM (SELECT taken_ms, set_id,"
-            " lag(set_id) OVER (ORDER BY taken_ms) AS before FROM catalog_snapshot"
-            " WHERE provider = :provider AND taken_ms < :until AND taken_ms >= coalesce("
-            "  (SELECT max(taken_ms) FROM catalog_snapshot"
-            "   WHERE provider = :provider AND taken_ms < :since), :since))"
-            " WHERE before <> set_id ORDER BY taken_ms",
-            {"provider": provider, "since": since, "until": until},
+        before = self.conn.execute(
+            "SELECT taken_ms, set_id FROM catalog_snapshot WHERE provider = ? AND taken_ms < ?"
+            " ORDER BY taken_ms DESC LIMIT 1",
+            (provider, since),
         ).fetchall()
+        inside = self.conn.execute(
+            "SELECT taken_ms, set_id FROM catalog_snapshot WHERE provider = ?"
+            " AND taken_ms >= ? AND taken_ms < ? ORDER BY taken_ms",
+            (provider, since, until),
+        ).fetchall()
+        snapshots = [*before, *inside]
         changes: list[CatalogChange] = []
         # Newest first, so the cap keeps the latest changes; each set is read once.
         newer: tuple[int, set[str]] | None = None
-        for taken, old_set, new_set in reversed(switched):
+        for (_, old_set), (taken, new_set) in reversed(list(itertools.pairwise(snapshots))):
+            if old_set == new_set:
+                continue
             new = newer[1] if newer and newer[0] == new_set else self._catalog_set(new_set)
             old = self._catalog_set(old_set)
             newer = (old_set, old)
