@@ -452,33 +452,27 @@ class PostgresHistory:
         completion = self.labels.ids.get(ProbeKind.COMPLETION.value, -1)
         stream = self.labels.ids.get(ProbeKind.STREAM.value, -1)
         group = "0" if single else "(a.started_ms - %(origin)s) / %(width)s"
-        # In binary: the samples' arrays (a day's edge holds a few hundred thousand) are
-        # unpacked, not parsed from text.
-        rows = (
-            conn.cursor(binary=True)
-            .execute(
-                f"SELECT {group}, a.target_id, r.region_id, a.kind, a.error_class,"  # noqa: S608
-                " r.status = 'inconclusive', count(*), min(a.started_ms), max(a.started_ms),"
-                " array_agg(a.latency_ms) FILTER (WHERE a.kind = %(completion)s"
-                "  AND a.error_class = ANY(%(ok)s) AND a.latency_ms IS NOT NULL),"
-                " array_agg(a.ttft_ms) FILTER (WHERE a.kind = %(stream)s"
-                "  AND a.error_class = ANY(%(ok)s) AND a.ttft_ms IS NOT NULL)"
-                " FROM attempt a JOIN run r ON r.id = a.run_id"
-                " WHERE a.started_ms >= %(since)s AND a.started_ms < %(until)s"
-                " AND (%(all)s OR r.region_id = ANY(%(regions)s)) GROUP BY 1, 2, 3, 4, 5, 6",
-                {
-                    **grid.params,
-                    "since": part.since,
-                    "until": part.until,
-                    "completion": completion,
-                    "stream": stream,
-                    "ok": ok,
-                    "all": ids is None,
-                    "regions": ids or [],
-                },
-            )
-            .fetchall()
-        )
+        rows = conn.execute(
+            f"SELECT {group}, a.target_id, r.region_id, a.kind, a.error_class,"  # noqa: S608
+            " r.status = 'inconclusive', count(*), min(a.started_ms), max(a.started_ms),"
+            " array_agg(a.latency_ms) FILTER (WHERE a.kind = %(completion)s"
+            "  AND a.error_class = ANY(%(ok)s) AND a.latency_ms IS NOT NULL),"
+            " array_agg(a.ttft_ms) FILTER (WHERE a.kind = %(stream)s"
+            "  AND a.error_class = ANY(%(ok)s) AND a.ttft_ms IS NOT NULL)"
+            " FROM attempt a JOIN run r ON r.id = a.run_id"
+            " WHERE a.started_ms >= %(since)s AND a.started_ms < %(until)s"
+            " AND (%(all)s OR r.region_id = ANY(%(regions)s)) GROUP BY 1, 2, 3, 4, 5, 6",
+            {
+                **grid.params,
+                "since": part.since,
+                "until": part.until,
+                "completion": completion,
+                "stream": stream,
+                "ok": ok,
+                "all": ids is None,
+                "regions": ids or [],
+            },
+        ).fetchall()
         if single:
             self._spans[key] = rows
         return rows
