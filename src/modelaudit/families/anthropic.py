@@ -116,7 +116,9 @@ class AnthropicFamily(Family):
             json_body=_messages_body(model.id, max_tokens),
         )
 
-    def parse_completion(self, response: HttpResponse) -> Generation:
+    def parse_completion(
+        self, response: HttpResponse, request: HttpRequest | None = None
+    ) -> Generation:
         body = load_json_object(response.body, "a message")
         error = inband_error(body)
         if error is not None:
@@ -144,7 +146,7 @@ class AnthropicFamily(Family):
             stream=True,
         )
 
-    def stream_decoder(self) -> MessagesStreamDecoder:
+    def stream_decoder(self, request: HttpRequest | None = None) -> MessagesStreamDecoder:
         return MessagesStreamDecoder()
 
     def parse_error(self, response: HttpResponse) -> ProviderError:

@@ -307,6 +307,11 @@ class Family(ABC):
             return f"`api_version` has no meaning for api `{self.name}`: remove it"
         return None
 
+    def check_endpoint(self, provider: ProviderSpec, endpoint: str) -> str | None:
+        """Say what is wrong with a model's `endpoint:` (which of the API's generation
+        endpoints it is probed on) for this provider; None when fine."""
+        return f"`endpoint` has no meaning for api `{self.name}`: remove it"
+
     def auth_headers(self, key: str) -> dict[str, str]:
         """The headers that carry a single `key` (what the default `Authorizer` sends)."""
         raise NotImplementedError(f"api `{self.name}` does not take a single key")
@@ -373,8 +378,12 @@ class Family(ABC):
         return None
 
     @abstractmethod
-    def parse_completion(self, response: HttpResponse) -> Generation:
-        """Read a 200 generation reply; raises ValueError on a body that is not one."""
+    def parse_completion(
+        self, response: HttpResponse, request: HttpRequest | None = None
+    ) -> Generation:
+        """Read a 200 generation reply; raises ValueError on a body that is not one.
+        `request` is the request it answers: a family that speaks several wire formats
+        (OpenAI's chat and Responses endpoints, Vertex's publishers) reads which from it."""
 
     @abstractmethod
     def stream_request(
@@ -383,8 +392,9 @@ class Family(ABC):
         """A streamed generation."""
 
     @abstractmethod
-    def stream_decoder(self) -> StreamDecoder:
-        """A fresh decoder for one streamed response body."""
+    def stream_decoder(self, request: HttpRequest | None = None) -> StreamDecoder:
+        """A fresh decoder for one streamed response body (the reply to `request`, whose
+        URL says which wire format it is when the family speaks several)."""
 
     @abstractmethod
     def parse_error(self, response: HttpResponse) -> ProviderError:

@@ -137,7 +137,9 @@ class GeminiFamily(Family):
             return 1
         return None
 
-    def parse_completion(self, response: HttpResponse) -> Generation:
+    def parse_completion(
+        self, response: HttpResponse, request: HttpRequest | None = None
+    ) -> Generation:
         body = load_json_object(response.body, "a generateContent reply")
         error = inband_error(body)
         if error is not None:
@@ -167,7 +169,7 @@ class GeminiFamily(Family):
             stream=True,
         )
 
-    def stream_decoder(self) -> GenerateStreamDecoder:
+    def stream_decoder(self, request: HttpRequest | None = None) -> GenerateStreamDecoder:
         return GenerateStreamDecoder()
 
     def parse_error(self, response: HttpResponse) -> ProviderError:

@@ -16,8 +16,9 @@ A response is read as signals, strongest first (docs/signals.md is the table):
 4. then the meaning of the message, through a documented table of phrases (`SIGNALS`).
 
 The rules run in this order, the first that applies decides: billing, account state,
-region or tier, model lifecycle, wrong route, unknown model, credentials, access, capacity,
-limits (rate or quota), content filter, provider-side failure, and finally the status alone.
+region or tier, model lifecycle, other endpoint, wrong route, unknown model, credentials,
+access, capacity, limits (rate or quota), content filter, provider-side failure, and
+finally the status alone.
 Message phrases count only where the status makes the reading safe: a wrong
 `model_not_found` makes a live model look `gone`.
 
@@ -478,6 +479,20 @@ WRONG_ROUTE = Signal(
     "no such route here: check base_url, api and api_version",
     ("xAI", "OpenAI", "FastAPI servers (vLLM, SGLang)", "llama.cpp", "Azure", "nginx", "LM Studio"),
 )
+OTHER_ENDPOINT = Signal(
+    "other-endpoint",
+    ErrorClass.BAD_REQUEST,
+    (
+        "only supported in v1/responses",
+        "not supported in the v1/chat/completions",
+        "not supported in v1/chat/completions",
+        "not supported in the v1/completions",
+        "please use /v1/responses",
+    ),
+    "the model is served on another endpoint of this API: set its `endpoint` "
+    "(e.g. `endpoint: responses`)",
+    ("OpenAI", "sub2api"),
+)
 _GENERIC_NOT_FOUND = frozenset(
     {"not found", "file not found", "resource not found", "404 not found", "404", "not_found"}
 )
@@ -640,6 +655,7 @@ SIGNALS: tuple[Signal, ...] = (
     VERIFICATION,
     REGION,
     DEPRECATED,
+    OTHER_ENDPOINT,
     WRONG_ROUTE,
     MODEL_NOT_FOUND,
     NO_ENDPOINTS,
@@ -900,6 +916,14 @@ def _lifecycle(s: _Signals) -> Finding | None:
     return None
 
 
+def _other_endpoint(s: _Signals) -> Finding | None:
+    """The model exists, on another endpoint of the API (OpenAI's 404 "This model is only
+    supported in v1/responses and not in v1/chat/completions."): not `gone`."""
+    if s.client_side and s.says(OTHER_ENDPOINT):
+        return s.found(OTHER_ENDPOINT)
+    return None
+
+
 def _wrong_route(s: _Signals) -> Finding | None:
     """A 404 or 405 for the route itself: no envelope, or a framework's bare "Not Found";
     or a route error inside a 200 (LM Studio answers an unknown route "200 anyway")."""
@@ -1025,6 +1049,7 @@ _RULES = (
     _account,
     _region,
     _lifecycle,
+    _other_endpoint,
     _wrong_route,
     _model_not_found,
     _credentials,

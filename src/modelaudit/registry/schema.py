@@ -411,6 +411,9 @@ class ModelSpec(_Strict):
     """azure-openai only: the model behind the deployment named by `id`, for lifecycle data."""
     maintenance: Maintenance = ()
     """When this model is expected not to serve (besides its provider's windows)."""
+    endpoint: str | None = None
+    """Which generation endpoint of its API the model is probed on, where the API has
+    several (`openai`: `chat-completions` by default, or `responses`)."""
     served_as: tuple[str, ...] = ()
     """Other model names a reply for `id` may carry: a gateway's model group or a proxy
     alias (`gpt-4o-mini-2024-07-18` for a LiteLLM group `fast`), or `"*"` for a router
@@ -521,9 +524,19 @@ class ProviderSpec(_Strict):
     def _consistent(self) -> ProviderSpec:
         fields = {name: getattr(self, name) for name in CROSS_CHECKED_FIELDS}
         conflicts = provider_conflicts({k: v for k, v in fields.items() if v is not None})
+        conflicts.extend(self._endpoint_conflicts())
         if conflicts:
             raise conflicts_error(conflicts)
         return self
+
+    def _endpoint_conflicts(self) -> list[FieldConflict]:
+        family = FAMILIES.get(self.api)
+        conflicts = []
+        for model in self.models:
+            problem = family and model.endpoint and family.check_endpoint(self, model.endpoint)
+            if problem:
+                conflicts.append(FieldConflict("models", f"model `{model.id}`: {problem}"))
+        return conflicts
 
     @property
     def credential_ref(self) -> KeyRef | CredentialsRef | None:
