@@ -9,6 +9,7 @@ from modelaudit.families.azure import AzureOpenAIFamily
 from modelaudit.families.gemini import GeminiFamily
 from modelaudit.families.ollama import OllamaFamily
 from modelaudit.families.openai import OpenAIFamily
+from modelaudit.families.vertex import VertexFamily
 
 if TYPE_CHECKING:
     from modelaudit.families.base import Family
@@ -21,5 +22,6 @@ FAMILIES: dict[str, Family] = {
         AnthropicFamily(),
         GeminiFamily(),
         OllamaFamily(),
+        VertexFamily(),
     )
 }

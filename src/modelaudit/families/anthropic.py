@@ -113,7 +113,7 @@ class AnthropicFamily(Family):
             method="POST",
             url=f"{provider.base_url}/v1/messages",
             headers=self._headers(provider, json_body=True),
-            json_body=_messages_body(model.id, max_tokens),
+            json_body=messages_body(model.id, max_tokens),
         )
 
     def parse_completion(
@@ -142,7 +142,7 @@ class AnthropicFamily(Family):
             method="POST",
             url=f"{provider.base_url}/v1/messages",
             headers=self._headers(provider, json_body=True, stream=True),
-            json_body={**_messages_body(model.id, max_tokens), "stream": True},
+            json_body={**messages_body(model.id, max_tokens), "stream": True},
             stream=True,
         )
 
@@ -173,7 +173,7 @@ class AnthropicFamily(Family):
         )
 
 
-def _messages_body(model_id: str, max_tokens: int) -> JsonObject:
+def messages_body(model_id: str, max_tokens: int) -> JsonObject:
     return {
         "model": model_id,
         "max_tokens": max_tokens,

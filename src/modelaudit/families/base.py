@@ -307,6 +307,22 @@ class Family(ABC):
             return f"`api_version` has no meaning for api `{self.name}`: remove it"
         return None
 
+    def default_base_url(self, location: str) -> str | None:
+        """The `base_url` a provider placed at `location` gets when it names none (None: it
+        must name one)."""
+        return None
+
+    def check_placement(
+        self, base_url: str | None, project: str | None, location: str | None
+    ) -> list[tuple[str, str]]:
+        """Say what is wrong with a provider's `project` and `location` (the field, the
+        problem); `base_url` is None when it is itself invalid."""
+        return [
+            (name, f"`{name}` has no meaning for api `{self.name}`: remove it")
+            for name, value in (("project", project), ("location", location))
+            if value is not None
+        ]
+
     def check_endpoint(self, provider: ProviderSpec, endpoint: str) -> str | None:
         """Say what is wrong with a model's `endpoint:` (which of the API's generation
         endpoints it is probed on) for this provider; None when fine."""
@@ -315,6 +331,12 @@ class Family(ABC):
     def auth_headers(self, key: str) -> dict[str, str]:
         """The headers that carry a single `key` (what the default `Authorizer` sends)."""
         raise NotImplementedError(f"api `{self.name}` does not take a single key")
+
+    def credential_unavailable(self) -> str | None:
+        """Why no credential of this family can be used on this machine, naming what to
+        install (a vendor SDK that is an optional extra); None when it can. Checked without
+        importing the SDK, whenever a provider's credential is read."""
+        return None
 
     def authorizer(self, provider: ProviderSpec) -> Authorizer:
         """What adds `provider`'s credential to its requests, for one run. Override it to

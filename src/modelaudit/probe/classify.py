@@ -416,9 +416,9 @@ ACCOUNT_STATE = Signal(
 ACCESS_POLICY = Signal(
     "access-policy",
     ErrorClass.ACCESS_DENIED,
-    ("no allowed providers", "permits only", "not in your allowed"),
+    ("no allowed providers", "permits only", "not in your allowed", "is not allowed to use"),
     "the account's provider or model restrictions exclude it: change them",
-    ("OpenRouter", "OpenCode Zen"),
+    ("OpenRouter", "OpenCode Zen", "Vertex AI"),
 )
 VERIFICATION = Signal(
     "verification",

@@ -451,6 +451,11 @@ class ProviderSpec(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     api_version: Text | None = None
     """azure-openai: the `api-version` query parameter; gemini: the path version (v1beta)."""
+    project: str | None = None
+    """vertex: the Google Cloud project the models are called in."""
+    location: str | None = None
+    """vertex: the region (`us-central1`, `europe-west4`...) or `global`; it also gives the
+    default `base_url`."""
     server: ServerEngine | None = None
     hosting: Hosting
     jurisdiction: str | None = None
@@ -461,6 +466,20 @@ class ProviderSpec(_Strict):
     models: tuple[ModelSpec, ...] = Field(min_length=1)
     maintenance: Maintenance = ()
     """When every model of this provider is expected not to serve."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_base_url(cls, value: object) -> object:
+        """A family whose host follows from the provider's placement (Vertex's location)
+        fills in `base_url` when it is left out."""
+        if not isinstance(value, dict) or value.get("base_url") is not None:
+            return value
+        family = FAMILIES.get(value["api"]) if isinstance(value.get("api"), str) else None
+        location = value.get("location")
+        default = (
+            family.default_base_url(location) if family and isinstance(location, str) else None
+        )
+        return {**value, "base_url": default} if default else value
 
     @field_validator("name")
     @classmethod
@@ -564,6 +583,8 @@ CROSS_CHECKED_FIELDS = (
     "api_version",
     "api_key",
     "credentials",
+    "project",
+    "location",
 )
 
 
@@ -606,6 +627,13 @@ def provider_conflicts(
         if problem := family.check_api_version(version, base_url):
             conflicts.append(FieldConflict("api_version", problem))
     conflicts.extend(_credential_conflicts(family, fields, invalid))
+    placement = {name: fields.get(name) for name in ("project", "location")}
+    for name, problem in family.check_placement(
+        base_url,
+        *(value if isinstance(value, str) else None for value in placement.values()),
+    ):
+        if name not in invalid:
+            conflicts.append(FieldConflict(name, problem))
     return conflicts
 
 
