@@ -58,7 +58,7 @@ def read(provider: ProviderSpec, base_dir: Path) -> Credential | None:
     """`provider`'s credential, read now (None when it needs none); LookupError with a
     reason that names what to set (never a value) when a part it needs is not there, or
     what to install when the family's SDK is missing."""
-    unavailable = FAMILIES[provider.api].credential_unavailable()
+    unavailable = FAMILIES[provider.api].credential_unavailable(provider)
     if unavailable is not None and provider.credential_ref is not None:
         raise LookupError(unavailable)
     if provider.api_key is not None:

@@ -261,6 +261,12 @@ Clock: TypeAlias = Callable[[], datetime]
 """The current time, timezone-aware UTC (the runner's; a test's fixed one)."""
 
 
+class CredentialUnreachable(Exception):  # noqa: N818 - reads as the event it is
+    """An authorizer could not reach the service that issues its credential (a token
+    endpoint, a metadata server): a connection failure, which says nothing about the
+    credential, not a refused one (`LookupError`)."""
+
+
 class Authorizer:
     """Adds a provider's credential to the requests the runner sends to its hosts. Made
     once per provider and run (`Family.authorizer`): a family that fetches short-lived
@@ -274,7 +280,8 @@ class Authorizer:
         self, request: OutgoingRequest, credential: Credential, clock: Clock
     ) -> Mapping[str, str]:
         """The headers that authenticate `request`. Raises LookupError, with a reason that
-        names what to fix (never a secret), when the credential cannot be used."""
+        names what to fix (never a secret), when the credential cannot be used, and
+        CredentialUnreachable when what issues it could not be reached."""
         if credential.key is None:
             raise LookupError(f"api `{self.family.name}` takes one key: set `api_key`")
         return self.family.auth_headers(credential.key)
@@ -332,10 +339,11 @@ class Family(ABC):
         """The headers that carry a single `key` (what the default `Authorizer` sends)."""
         raise NotImplementedError(f"api `{self.name}` does not take a single key")
 
-    def credential_unavailable(self) -> str | None:
-        """Why no credential of this family can be used on this machine, naming what to
-        install (a vendor SDK that is an optional extra); None when it can. Checked without
-        importing the SDK, whenever a provider's credential is read."""
+    def credential_unavailable(self, provider: ProviderSpec) -> str | None:
+        """Why `provider`'s credential cannot be used on this machine, naming what to
+        install or set (a vendor SDK that is an optional extra, the SDK's own credential
+        chain finding nothing); None when it can. Checked offline and without importing the
+        SDK, whenever a provider's credential is read: the provider is then skipped."""
         return None
 
     def authorizer(self, provider: ProviderSpec) -> Authorizer:

@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote, urlsplit
 
@@ -41,6 +43,7 @@ from modelaudit.families.base import (
     Authorizer,
     CatalogPage,
     CredentialForms,
+    CredentialUnreachable,
     Family,
     Generation,
     HttpRequest,
@@ -74,6 +77,7 @@ _HOST = "aiplatform.googleapis.com"
 _LOCATION = re.compile(r"global|[a-z]+(?:-[a-z]+)+[0-9]+")
 # A project id (`my-project-123`), a project number, or a legacy `example.com:project`.
 _PROJECT = re.compile(r"[a-z0-9][a-z0-9.:-]{0,99}")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _GEMINI = GeminiFamily()
 _ANTHROPIC = AnthropicFamily()
 _CHAT = OpenAIFamily()
@@ -140,8 +144,10 @@ class VertexFamily(Family):
             problems.append(
                 ("project", "api `vertex` needs `project`: the Google Cloud project id")
             )
-        elif not _PROJECT.fullmatch(project):
-            problems.append(("project", f"`{project}` is not a Google Cloud project id"))
+        elif _project_variable(project) is None and not _PROJECT.fullmatch(project):
+            problems.append(
+                ("project", f"`{project}` is not a Google Cloud project id (or env:VARIABLE)")
+            )
         if location is None:
             problems.append(
                 (
@@ -163,10 +169,18 @@ class VertexFamily(Family):
             )
         return problems
 
-    def credential_unavailable(self) -> str | None:
+    def credential_unavailable(self, provider: ProviderSpec) -> str | None:
+        """google-auth missing, no Application Default Credentials this machine could use,
+        or the project's variable unset: told before any request, so that the provider is
+        skipped like a keyed one whose key is not set."""
         if importlib.util.find_spec("google.auth") is None:
             return f"api `vertex` needs google-auth: {EXTRA}"
-        return None
+        variable = _project_variable(provider.project)
+        if variable is not None and not os.environ.get(variable):
+            return (
+                f"{variable} is not set: export the Google Cloud project id to probe this provider"
+            )
+        return adc_unavailable()
 
     def authorizer(self, provider: ProviderSpec) -> Authorizer:
         return GoogleToken(self)
@@ -221,7 +235,8 @@ class VertexFamily(Family):
         stream: bool,
     ) -> HttpRequest:
         route = route_of(model.id)
-        root = f"{provider.base_url}/v1/projects/{provider.project}/locations/{provider.location}"
+        project = quote(project_of(provider), safe=":")
+        root = f"{provider.base_url}/v1/projects/{project}/locations/{provider.location}"
         headers = request_headers(provider, accept=EVENT_STREAM if stream else JSON, json_body=True)
         body: JsonObject
         if route.openapi:
@@ -241,6 +256,23 @@ class VertexFamily(Family):
                     else _chat(route, max_tokens, variant, stream)
                 )
         return HttpRequest("POST", url, headers=headers, json_body=body, stream=stream)
+
+
+def _project_variable(project: str | None) -> str | None:
+    """The variable an `env:VARIABLE` project names (None for a literal project id)."""
+    if project is None or not project.startswith("env:"):
+        return None
+    name = project.removeprefix("env:")
+    return name if _VARIABLE.fullmatch(name) else None
+
+
+def project_of(provider: ProviderSpec) -> str:
+    """The project id: written in the registry, or read from the variable it names (as
+    google-genai reads GOOGLE_CLOUD_PROJECT)."""
+    variable = _project_variable(provider.project)
+    if variable is None:
+        return provider.project or ""
+    return os.environ.get(variable, "").strip()
 
 
 def _family(wire: Wire) -> Family:
@@ -270,6 +302,33 @@ def _wrong_region_host(base_url: str, location: str) -> bool:
 
 
 # --- the token --------------------------------------------------------------------------
+
+_ADC_VARIABLE = "GOOGLE_APPLICATION_CREDENTIALS"
+_GCLOUD_ADC = "application_default_credentials.json"
+_DMI_PRODUCT = Path("/sys/class/dmi/id/product_name")
+NO_ADC = (
+    f"no Google Application Default Credentials: set {_ADC_VARIABLE} to a service-account "
+    "file, or run `gcloud auth application-default login`"
+)
+
+
+def adc_unavailable() -> str | None:
+    """Why google-auth's default chain would find nothing here, read offline: the file
+    `GOOGLE_APPLICATION_CREDENTIALS` names, gcloud's ADC file, or a Google Compute Engine
+    host (its metadata server; google-auth's own residency check, the DMI product name)."""
+    named = os.environ.get(_ADC_VARIABLE)
+    if named:
+        if not Path(named).expanduser().is_file():
+            return f"{_ADC_VARIABLE} names {named}, which is not a file"
+        return None
+    config = os.environ.get("CLOUDSDK_CONFIG") or str(Path.home() / ".config" / "gcloud")
+    if (Path(config).expanduser() / _GCLOUD_ADC).is_file():
+        return None
+    try:
+        on_gce = _DMI_PRODUCT.read_text(encoding="utf-8").startswith("Google")
+    except OSError:
+        on_gce = False
+    return None if on_gce else NO_ADC
 
 
 class GoogleToken(Authorizer):
@@ -310,10 +369,11 @@ class GoogleToken(Authorizer):
                 self._credentials, _ = google.auth.default(scopes=[SCOPE])
             self._credentials.refresh(google.auth.transport.requests.Request())
         except google.auth.exceptions.DefaultCredentialsError as absent:
-            raise LookupError(
-                "no Google Application Default Credentials: set GOOGLE_APPLICATION_CREDENTIALS "
-                "to a service-account file, or run `gcloud auth application-default login`"
-            ) from absent
+            raise LookupError(f"{NO_ADC} ({absent})") from absent
+        except google.auth.exceptions.TransportError as unreachable:
+            raise CredentialUnreachable(
+                f"the Google token endpoint could not be reached: {unreachable}"
+            ) from unreachable
         except google.auth.exceptions.GoogleAuthError as refused:
             raise LookupError(
                 f"the Google token endpoint refused the credential: {refused}"

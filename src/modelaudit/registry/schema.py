@@ -452,7 +452,8 @@ class ProviderSpec(_Strict):
     api_version: Text | None = None
     """azure-openai: the `api-version` query parameter; gemini: the path version (v1beta)."""
     project: str | None = None
-    """vertex: the Google Cloud project the models are called in."""
+    """vertex: the Google Cloud project the models are called in, or `env:VARIABLE` naming
+    where it is (`env:GOOGLE_CLOUD_PROJECT`)."""
     location: str | None = None
     """vertex: the region (`us-central1`, `europe-west4`...) or `global`; it also gives the
     default `base_url`."""
