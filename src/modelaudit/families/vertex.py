@@ -75,6 +75,7 @@ SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 EXTRA = "pip install 'llm-modelaudit[vertex]'"
 _HOST = "aiplatform.googleapis.com"
 _LOCATION = re.compile(r"global|[a-z]+(?:-[a-z]+)+[0-9]+")
+_HOST_WORD = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 # A project id (`my-project-123`), a project number, or a legacy `example.com:project`.
 _PROJECT = re.compile(r"[a-z0-9][a-z0-9.:-]{0,99}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -125,7 +126,8 @@ class VertexFamily(Family):
     credential_forms: ClassVar[CredentialForms] = CredentialForms(key=False, chain=True)
 
     def default_base_url(self, location: str) -> str | None:
-        return location_host(location) if _LOCATION.fullmatch(location) else None
+        # Any host-safe word: an unknown location is then told once, as a location.
+        return location_host(location) if _HOST_WORD.fullmatch(location) else None
 
     def check_base_url(self, base_url: str) -> str | None:
         parts = urlsplit(base_url)
