@@ -252,16 +252,10 @@ class GoogleTokenServer:
 # --- the API ------------------------------------------------------------------------------
 
 
-class _Publisher:
-    """What the publishers' fakes share: the outer fake's tokens and Vertex's errors."""
+class _Publisher(FamilyFake):
+    """What the publishers' fakes share: rendered through FakeVertex's routes (they never
+    start a server of their own), its tokens, Vertex's errors."""
 
-    outer: FakeVertex
-
-    def check_auth(self, request: Request) -> Reply | None:
-        return self.outer.check_auth(request)
-
-
-class _VertexClaude(_Publisher, FakeAnthropic):
     family = "vertex"
 
     def __init__(self, outer: FakeVertex, models: Sequence[str | Model]) -> None:
@@ -270,8 +264,13 @@ class _VertexClaude(_Publisher, FakeAnthropic):
         self.library.update(VERTEX_ERRORS)
 
     def install_routes(self) -> None:
-        pass  # served through FakeVertex's routes
+        pass
 
+    def check_auth(self, request: Request) -> Reply | None:
+        return self.outer.check_auth(request)
+
+
+class _VertexClaude(_Publisher, FakeAnthropic):
     def validate(self, request: Request, body: dict[str, Any], stream: bool) -> Reply | None:
         if body.get("anthropic_version") != VERTEX_ANTHROPIC_VERSION:
             message = f"anthropic_version: Input should be '{VERTEX_ANTHROPIC_VERSION}'"
@@ -287,15 +286,7 @@ class _VertexClaude(_Publisher, FakeAnthropic):
 
 
 class _VertexChat(_Publisher, FakeOpenAI):
-    family = "vertex"
-
-    def __init__(self, outer: FakeVertex, models: Sequence[str | Model]) -> None:
-        self.outer = outer
-        super().__init__(models=models)
-        self.library.update(VERTEX_ERRORS)
-
-    def install_routes(self) -> None:
-        pass
+    pass
 
 
 class FakeVertex(FakeGemini):
