@@ -66,6 +66,9 @@ THROUGHPUT_RATIO_TARGET, RSS_TARGET_MB = 1.3, 150.0
 SCENARIOS = (("vendor", 4), ("self-hosted", 1))
 """(hosting, limits.concurrency): the default caps of a vendor and of a self-hosted server."""
 BLACKBOX_NAMES = ("prometheus-blackbox-exporter", "blackbox_exporter")
+LOOPBACK_CONTROL = "{urls: ['http://127.0.0.1:9/'], timeout_s: 1}"
+"""The control check's target: a loopback port (discard, nothing listens): a fake that fails
+to start makes the run inconclusive here, never a request to a public host."""
 
 
 # --- the fake servers, in a process of their own -------------------------------------------
@@ -161,6 +164,7 @@ def fidelity_registry(directory: Path, base_url: str) -> Path:
         "version: 1\n"
         "defaults:\n"
         "  retry: {attempts: 1}\n"  # a failure is counted, not retried away
+        f"  control: {LOOPBACK_CONTROL}\n"
         "providers:\n"
         "  - name: timing\n"
         "    api: openai\n"
@@ -453,6 +457,7 @@ def throughput_registry(directory: Path, urls: list[str], hosting: str, cap: int
         "  kinds: [catalog, completion]",
         f"  concurrency: {{total: {len(urls) * cap}}}",
         "  budget: {max_requests: 10000, max_output_tokens: 1000000}",
+        f"  control: {LOOPBACK_CONTROL}",
         "providers:",
     ]
     for index, url in enumerate(urls):

@@ -15,6 +15,10 @@ work (scoring, view model, rendering), so a slow figure says whose it is.
     .venv/bin/python benchmarks/report_bench.py [--attempts 1000000] [--models 200] [--repeat 5]
 
 A database kept from an older schema (`--reuse`) is migrated first, timed apart: a one-off.
+
+A same-run baseline: `--baseline SRC --baseline-db DB` runs another tree's package (e.g.
+`main`'s, from `git archive`) on its own copy of the month (at that tree's schema), each of
+its runs alternating with this tree's, and prints both medians and their ratio.
 """
 
 from __future__ import annotations
@@ -58,8 +62,8 @@ def registry_yaml(models: int) -> str:
                 f"      - id: model-{i:03d}",
                 f"        weights: {'open' if open_weights else 'closed'}",
             ]
-            if open_weights:
-                lines.append(f"        family: family-{i % 20}")
+            if open_weights:  # families of about ten hosts each, whatever the size
+                lines.append(f"        family: family-{i % max(20, models // 10)}")
             if i % 5 == 0:
                 fallback = (i + 1) % models
                 lines += [
@@ -120,7 +124,12 @@ def split_once(
     return result["store"], result["build"], result["render"]
 
 
-def migrate_once(db: Path, env: dict[str, str]) -> float | None:
+def report_argv(entry: str, db: Path, registry: Path, kind: str, out: Path) -> list[str]:
+    argv = [entry, "report", "--db", str(db), "-c", str(registry), "--since", "30d"]
+    return [*argv, "--format", kind, "-o", str(out)]
+
+
+def migrate_once(db: Path, env: dict[str, str], *, latest: bool = True) -> float | None:
     """A database kept by an older modelaudit is migrated by the first command that opens
     it: time that apart (a process that only opens it), as the one-off cost it is. None
     when it is already at the current schema."""
@@ -131,7 +140,7 @@ def migrate_once(db: Path, env: dict[str, str]) -> float | None:
         conn.close()
     from modelaudit.store.sqlite.migrations import LATEST
 
-    if before >= LATEST:
+    if latest and before >= LATEST:
         return None
     opens = (
         "import sys, pathlib; from modelaudit.store.sqlite.store import SqliteStore"
@@ -166,7 +175,12 @@ def main() -> None:
     parser.add_argument(
         "--reuse", type=Path, help="time an existing database (from --keep) instead of building"
     )
+    parser.add_argument("--baseline", type=Path, help="another tree's src/, run alternately")
+    parser.add_argument("--baseline-db", type=Path, help="the baseline's copy of the month")
+    parser.add_argument("--formats", default=",".join(FORMATS))
     args = parser.parse_args()
+    if (args.baseline is None) != (args.baseline_db is None):
+        parser.error("--baseline and --baseline-db go together")
     entry = shutil.which("modelaudit") or str(Path(sys.executable).parent / "modelaudit")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -184,21 +198,36 @@ def main() -> None:
         migrated = migrate_once(db, env)
         if migrated is not None:
             print(f"migrated the kept database to the current schema in {migrated:.1f} s (once)")
-        for kind in FORMATS:
-            out = work / f"report.{kind}"
-            argv = [entry, "report", "--db", str(db), "-c", str(registry), "--since", "30d"]
-            argv += ["--format", kind, "-o", str(out)]
-            run_once(argv, env)  # warm the page cache
-            runs = [run_once(argv, env) for _ in range(args.repeat)]
-            seconds = statistics.median(r[0] for r in runs)
-            peak = max(r[1] for r in runs)
-            print(
-                f"report --since 30d --format {kind}: median {seconds:.2f} s "
-                f"(min {min(r[0] for r in runs):.2f}, max {max(r[0] for r in runs):.2f}), "
-                f"CPU median {statistics.median(r[2] for r in runs):.2f} s, "
-                f"peak RSS {peak:.0f} MB, {out.stat().st_size:,} bytes "
-                f"(target <= 3 s, <= 250 MB; load average {os.getloadavg()[0]:.1f})"
-            )
+        trees = {"": (db, env)}
+        if args.baseline is not None:
+            base_env = {**env, "PYTHONPATH": str(args.baseline.resolve())}
+            migrate_once(args.baseline_db, base_env, latest=False)
+            trees = {"baseline ": (args.baseline_db, base_env), **trees}
+        for kind in args.formats.split(","):
+            medians = {}
+            runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in trees}
+            for name, (tree_db, tree_env) in trees.items():
+                out = work / f"{name.strip()}report.{kind}"
+                run_once(report_argv(entry, tree_db, registry, kind, out), tree_env)  # warm
+            for i in range(args.repeat):
+                order = list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]
+                for name, (tree_db, tree_env) in order:
+                    out = work / f"{name.strip()}report.{kind}"
+                    argv = report_argv(entry, tree_db, registry, kind, out)
+                    runs[name].append(run_once(argv, tree_env))
+            for name, found in runs.items():
+                medians[name] = statistics.median(r[0] for r in found)
+                print(
+                    f"{name}report --since 30d --format {kind}: median {medians[name]:.2f} s "
+                    f"(min {min(r[0] for r in found):.2f}, max {max(r[0] for r in found):.2f}), "
+                    f"CPU median {statistics.median(r[2] for r in found):.2f} s, "
+                    f"peak RSS {max(r[1] for r in found):.0f} MB, "
+                    f"{(work / f'{name.strip()}report.{kind}').stat().st_size:,} bytes "
+                    f"(load average {os.getloadavg()[0]:.1f})"
+                )
+            if len(medians) == 2:
+                ratio = medians["baseline "] / medians[""]
+                print(f"  {kind}: baseline / this tree, median wall: {ratio:.2f}x")
         store, build_s, render_s = split_once(db, registry, env)
         reads = ", ".join(f"{name} {seconds:.2f}" for name, seconds in store.items())
         print(f"one HTML report, in-process: store reads {sum(store.values()):.2f} s ({reads})")

@@ -15,10 +15,12 @@ from modelaudit.history import (
     ModelKey,
     RateLimitPoint,
     RegionHistory,
+    Streak,
     TimelinePoint,
     VerdictPoint,
     Window,
     bucket_start,
+    streaks_of,
 )
 from modelaudit.store.base import HistoryReader
 
@@ -58,6 +60,22 @@ class MemoryHistory:
             key: [p for p in points if _inside(p.at, window)]
             for key, points in self.verdict_rows.items()
         }
+
+    def streaks(self, window: Window, models: frozenset[ModelKey] = frozenset()) -> list[Streak]:
+        self.calls.append("streaks")
+        return streaks_of(
+            (key, p)
+            for key, points in self.verdict_rows.items()
+            if not models or key in models
+            for p in points
+            if _inside(p.at, window)
+        )
+
+    def run_starts(self, window: Window) -> list[datetime]:
+        self.calls.append("run_starts")
+        return sorted(
+            {p.at for points in self.verdict_rows.values() for p in points if _inside(p.at, window)}
+        )
 
     def incidents(self, window: Window) -> list[Incident]:
         self.calls.append("incidents")

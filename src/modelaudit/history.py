@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from modelaudit.vocabulary import AVAILABILITY_KINDS, SUCCESS_CLASSES, ErrorClass, Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from datetime import timedelta
 
 __all__ = ["AVAILABILITY_KINDS", "SUCCESS_CLASSES"]  # where the stores have read them from
@@ -114,7 +114,7 @@ class ModelHistory:
         return self.ok + self.failed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimelinePoint:
     """One bucket of a model's timeline."""
 
@@ -137,6 +137,49 @@ class VerdictPoint:
     reason: str
     region: str = ""
     """The region of the agent whose run it was."""
+
+
+UNDECIDED = frozenset({Verdict.SKIPPED, Verdict.INCONCLUSIVE})
+"""Verdicts of runs that decided nothing about a model: passed over by `Streak`."""
+
+
+@dataclass(frozen=True)
+class Streak:
+    """Where one model stands in one region at the end of a window: its last decisive
+    verdict (runs that were skipped or inconclusive passed over), and the unbroken run of
+    that verdict it ends, among the region's decisive runs in the window."""
+
+    provider: str
+    model: str
+    last: VerdictPoint
+    since: datetime
+    """When the first run of the streak started."""
+    runs: int
+
+    @property
+    def region(self) -> str:
+        return self.last.region
+
+
+def streaks_of(points: Iterable[tuple[ModelKey, VerdictPoint]]) -> list[Streak]:
+    """The rule the stores follow in SQL, over verdict points: per model and region, the
+    last decisive point in (start, run id) order and how far back its verdict runs
+    unbroken."""
+    decided: dict[tuple[str, str, str], list[VerdictPoint]] = {}
+    for (provider, model), point in points:
+        if point.verdict not in UNDECIDED:
+            decided.setdefault((provider, model, point.region), []).append(point)
+    found = []
+    for (provider, model, _), of in sorted(decided.items()):
+        ordered = sorted(of, key=lambda p: (p.at, p.run_id))
+        last = ordered[-1]
+        since, runs = last.at, 0
+        for point in reversed(ordered):
+            if point.verdict is not last.verdict:
+                break
+            since, runs = point.at, runs + 1
+        found.append(Streak(provider, model, last, since, runs))
+    return found
 
 
 @dataclass(frozen=True)

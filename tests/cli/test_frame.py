@@ -289,3 +289,44 @@ def test_the_vertex_extra_loads_only_when_a_vertex_provider_sends(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stderr.splitlines()[-1] == "0 []"
+
+
+def test_config_check_answers_without_typer_or_rich(isolated_env: Path) -> None:
+    """Its fast path: typer's option parsing and rich cost as much as the check itself."""
+    (isolated_env / "providers.yaml").write_text(SMALL)
+    script = (
+        "import sys; from modelaudit.cli.main import main; "
+        "code = main(['config', 'check', '-c', 'providers.yaml']); "
+        "print(code, sorted(m for m in ('rich', 'typer') if m in sys.modules), file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=isolated_env,
+    )
+    assert done.stderr.splitlines()[0] == "providers.yaml: valid (schema version 1)"
+    assert done.stderr.splitlines()[-1] == "0 []"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["config", "check", "-c", "."],
+        ["config", "check", "--config"],
+        ["config", "check", "-c", "providers.yaml", "--bogus"],
+        ["config", "check", "--help"],
+    ],
+)
+def test_config_check_leaves_every_other_command_line_to_typer(
+    args: list[str], isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the fast path does not take (a directory, a missing value, another option,
+    help) typer parses, with its own messages and exit codes."""
+    from modelaudit.cli.app import run as by_typer
+
+    (isolated_env / "providers.yaml").write_text(SMALL)
+    expected = (by_typer(args), *capsys.readouterr())
+    assert run(args, capsys) == expected

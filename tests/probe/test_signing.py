@@ -213,12 +213,12 @@ def test_a_token_is_fetched_once_kept_and_fetched_again_when_the_clock_says_it_e
             registry.load(path), Selection(), (ProbeKind.CATALOG, ProbeKind.COMPLETION)
         )
 
-        # Each request reads the clock once; it moves 4 minutes a read, and a 10-minute
-        # token is kept until a minute before it expires: a token serves 3 requests.
+        # The clock moves 4 minutes for each request the API has seen (however often the
+        # runner reads it), and a 10-minute token is kept until a minute before it expires:
+        # a token serves 3 requests.
         start = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-        reads = iter(range(1000))
         report = asyncio.run(
-            runner.run(plan, clock=lambda: start + timedelta(minutes=4 * next(reads)))
+            runner.run(plan, clock=lambda: start + timedelta(minutes=4 * len(api.seen)))
         )
 
     assert {v.verdict.value for v in report.verdicts} == {"up"}

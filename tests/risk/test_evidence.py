@@ -34,7 +34,7 @@ def test_the_last_verdict_skips_runs_that_decided_nothing() -> None:
     found = last_verdicts(history, MONTH, {("p", "m")})
 
     assert found[("p", "m")].run_id == 2
-    assert history.calls == ["verdicts"]  # the last two days held it: one read
+    assert history.calls == ["streaks"]  # the last two days held it: one read
 
 
 def test_a_model_last_judged_weeks_ago_is_found_in_the_whole_window() -> None:
@@ -49,7 +49,7 @@ def test_a_model_last_judged_weeks_ago_is_found_in_the_whole_window() -> None:
 
     assert found[("p", "old")].verdict is Verdict.DOWN
     assert found[("p", "recent")].run_id == 9
-    assert history.calls == ["verdicts", "verdicts"]
+    assert history.calls == ["streaks", "streaks"]
 
 
 def test_a_fingerprint_that_changes_on_every_request_is_one_line() -> None:

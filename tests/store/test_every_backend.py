@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from modelaudit.errors import LockedError
-from modelaudit.history import Percentiles, Window, counts_as
+from modelaudit.history import Percentiles, Window, counts_as, streaks_of
 from modelaudit.store.backends import locate
 from modelaudit.store.base import Origin, Store
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
@@ -108,6 +108,38 @@ def test_incidents_verdicts_and_counts_are_kept_per_region(store: Store) -> None
     assert {(r.region, r.agent) for r in runs} == {("eu-west", "agent-eu")}
     model_runs = store.model_runs(store.find_model("m"), 3, frozenset({"us-east"}))
     assert [r.region for r in model_runs] == ["us-east"] * 3
+
+
+def test_streaks_are_the_rule_over_the_verdicts_per_model_and_region(store: Store) -> None:
+    """The stores compute streaks in SQL: the same answer as `streaks_of` over every
+    verdict, undecided runs passed over, for any window and any set of models."""
+    _runs(store, EU, [Verdict.UP, Verdict.DOWN, Verdict.SKIPPED, Verdict.DOWN, Verdict.GONE])
+    _runs(store, US, [Verdict.DOWN, Verdict.UP, Verdict.INCONCLUSIVE, Verdict.UP], start_hour=1)
+    _runs(store, US, [Verdict.SKIPPED], start_hour=9)
+    history = store.history()
+
+    for window in (
+        DAY,
+        Window(at(hours=2), at(hours=5)),
+        Window(at(hours=1), at(days=1), frozenset({"us-east"})),
+    ):
+        points = [(key, p) for key, of in history.verdicts(window).items() for p in of]
+        assert history.streaks(window) == streaks_of(points)
+    eu, us = history.streaks(DAY)
+    assert (eu.region, eu.last.verdict, eu.since, eu.runs) == (
+        "eu-west",
+        Verdict.GONE,
+        at(hours=4),
+        1,
+    )
+    assert (us.region, us.last.verdict, us.since, us.runs) == (
+        "us-east",
+        Verdict.UP,
+        at(hours=2),
+        2,
+    )
+    assert history.streaks(DAY, frozenset({("acme", "nobody")})) == []
+    assert history.run_starts(DAY) == [at(hours=h) for h in (0, 1, 2, 3, 4, 9)]
 
 
 def test_catalog_changes_drift_and_ceilings(store: Store) -> None:

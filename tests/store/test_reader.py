@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from modelaudit.history import Percentiles, Window, counts_as
+from modelaudit.store import buckets
 from modelaudit.store.base import HistoryReader
 from modelaudit.store.sqlite.reader import SqliteHistory
 from modelaudit.store.sqlite.store import SqliteStore
@@ -67,7 +68,9 @@ def test_attempts_of_an_inconclusive_run_count_as_excluded(store: SqliteStore) -
     assert model.error_classes[ErrorClass.CONNECT_FAILED] == 1
 
 
-def test_percentiles_are_exact_nearest_rank_over_successes(store: SqliteStore) -> None:
+def test_percentiles_are_exact_nearest_rank_over_successes_inside_a_day(
+    store: SqliteStore,
+) -> None:
     run = store.begin_run(at(), None)
     for i in range(1, 101):
         store.add_results(run, [completion("m", at(minutes=i), latency_ms=float(i))])
@@ -77,10 +80,16 @@ def test_percentiles_are_exact_nearest_rank_over_successes(store: SqliteStore) -
         stream = attempt(at(minutes=i), cls, latency_ms=900.0, ttft_ms=10.0 * i)
         store.add_results(run, [result("m", ProbeKind.STREAM, stream)])
 
-    (model,) = store.history().models(DAY)
+    (model,) = store.history().models(Window(at(), at(hours=23)))
+    (whole,) = store.history().models(DAY)
 
     assert model.latency == Percentiles(100, 50.0, 95.0, 99.0)
     assert model.ttft == Percentiles(20, 100.0, 190.0, 200.0)
+    # A window holding a whole day reads its histograms: the same ranks, bucketed (3 %).
+    assert whole.latency == buckets.from_histogram(buckets.histogram(range(1, 101)))
+    assert whole.ttft == buckets.from_histogram(buckets.histogram(range(10, 201, 10)))
+    assert whole.latency.p50 is not None
+    assert abs(whole.latency.p50 - 50.0) <= 0.03 * 50.0
 
 
 def test_a_model_without_successes_has_empty_percentiles(store: SqliteStore) -> None:

@@ -108,6 +108,22 @@ EXPECTED_TABLES = {
     ],
     "daily": ["day_ms", "target_id", *SUMMED],
     "target_region": ["target_id", "region", "verdict_ms", "verdict_run"],
+    "daily_model": [
+        "day_ms",
+        "target_id",
+        "ok",
+        "failed",
+        "excluded",
+        "first_ms",
+        "last_ms",
+        "last_ok_ms",
+        "classes",
+        "latency_hist",
+        "ttft_hist",
+        "latency_p50",
+        "latency_p95",
+        "ttft_p50",
+    ],
     "alert_watermark": ["scope", "run_id"],
     "alert_tracker": [
         "provider",
@@ -154,10 +170,6 @@ EXPECTED_INDEXES = {
     "run_started": ["started_ms"],
     "run_running": ["status"],
     "attempt_started": ["started_ms"],
-    "attempt_summary": ["target_id", "kind", "error_class", "started_ms"],
-    "attempt_latency": ["target_id", "error_class", "latency_ms", "started_ms", "kind"],
-    "attempt_ttft": ["target_id", "error_class", "ttft_ms", "started_ms", "kind"],
-    "verdict_target": ["target_id", "run_id"],
     "catalog_snapshot_provider": ["provider", "taken_ms"],
     "rollup_hour": ["hour_ms"],
     "change_event_at": ["kind", "at_ms"],
@@ -199,7 +211,7 @@ def schema(conn: sqlite3.Connection) -> dict[str, Any]:
 def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "h.sqlite3") as store:
         found = schema(store.conn)
-        assert user_version(store.conn) == LATEST == 9
+        assert user_version(store.conn) == LATEST == 11
         assert store.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert store.conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
@@ -207,8 +219,6 @@ def test_a_new_database_has_the_schema_the_reads_rely_on(tmp_path: Path) -> None
     assert {t: [c[0] for c in cols] for t, cols in found["tables"].items()} == EXPECTED_TABLES
     assert {name: cols for name, (_, cols, _) in found["indexes"].items()} == EXPECTED_INDEXES
     assert "WHERE status = 'running'" in found["indexes"]["run_running"][2]
-    assert found["indexes"]["attempt_latency"][2].endswith("WHERE kind = 'completion'")
-    assert found["indexes"]["attempt_ttft"][2].endswith("WHERE kind = 'stream'")
 
 
 HOUR = 3_600_000
@@ -343,6 +353,19 @@ def test_a_database_at_any_earlier_version_migrates_to_the_same_schema_and_keeps
                 *([("[108,2]", None)] if version >= 3 else []),
                 (None, None),
                 ("[108,3]", None),
+            ]
+            # Migration 11 each model's day, from the daily rows: the inconclusive run's
+            # attempt excluded, the successes' histogram and its percentiles.
+            middle = round(10 ** (108.5 / 40), 3)
+            rolled_up = ('{"ok":2}', "[108,2]", None, middle, middle, None)
+            today = ('{"connect_failed":1,"ok":3}', "[108,3]", None, middle, middle, None)
+            assert store.conn.execute("SELECT * FROM daily_model ORDER BY day_ms").fetchall() == [
+                *(
+                    [(t - 86_400_000, 1, 2, 0, 0, t - HOUR, t - HOUR + 5, t - HOUR + 5, *rolled_up)]
+                    if version >= 3
+                    else []
+                ),
+                (t, 1, 3, 0, 1, t, t + 3 * HOUR, t + 2, *today),
             ]
 
 

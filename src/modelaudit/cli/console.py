@@ -95,6 +95,21 @@ def info(renderable: RenderableType | str) -> None:
     err().print(renderable, soft_wrap=True)
 
 
+def note(text: str, style: str = "") -> None:
+    """A line of human text on stderr, styled on a terminal that shows colour. Elsewhere
+    it is written as it is, without rich: `config check` says a few lines, and importing
+    rich to say them cost a tenth of the command."""
+    from modelaudit.outgoing import safe_text
+
+    coloured = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    if not (coloured or os.environ.get("FORCE_COLOR")):
+        sys.stderr.write(safe_text(text) + "\n")
+        return
+    from rich.text import Text
+
+    err().print(Text(safe_text(text), style=style), soft_wrap=True)
+
+
 def data(text: str) -> None:
     """Write data (JSON, reports) to stdout as rendered: its values were redacted before
     it was serialized (see `modelaudit.outgoing`)."""

@@ -5,6 +5,10 @@ from __future__ import annotations
 import _thread
 import os
 import sys
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from modelaudit import __version__
 
@@ -60,9 +64,34 @@ def _main(args: list[str]) -> int:
     # pydantic scans every installed package's entry points for plugins at import time;
     # a CLI needs none, and skipping the scan saves a noticeable part of start-up.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    checked = _config_to_check(args)
+    if checked is not None:  # no typer: its option parsing costs as much as the check
+        from modelaudit.cli.boundary import guarded
+        from modelaudit.cli.configcheck import check_registry
+
+        return guarded(lambda: check_registry(checked or None))
     from modelaudit.cli.app import run
 
     return run(args)
+
+
+def _config_to_check(args: list[str]) -> Path | Literal[""] | None:
+    """For `config check` with at most a `-c`/`--config PATH` naming something that is not
+    a directory: that path ("" without one). None for every other command line, which
+    typer parses (with its help, its errors and its checks)."""
+    if args[:2] != ["config", "check"]:
+        return None
+    rest = args[2:]
+    if not rest:
+        return ""
+    if len(rest) == 1 and rest[0].startswith("--config="):
+        rest = ["--config", rest[0].removeprefix("--config=")]
+    if len(rest) != 2 or rest[0] not in ("-c", "--config") or rest[1].startswith("-"):
+        return None
+    from pathlib import Path
+
+    path = Path(rest[1])
+    return None if not rest[1] or path.is_dir() else path
 
 
 def _redeliver_ctrl_c(unraisable: sys.UnraisableHookArgs) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from modelaudit.cli import console
+from modelaudit.cli.memory import settled
 from modelaudit.cli.options import (
     ConfigOption,
     DbOption,
@@ -89,6 +90,7 @@ def probe(
     selection = Selection(tuple(provider or ()), tuple(model or ()), tuple(tag or ()))
     plan = make_plan(loaded, selection, tuple(kind) if kind else None)
     chosen = output_format or (ProbeFormat.TABLE if sys.stdout.isatty() else ProbeFormat.JSON)
+    settled()
     if dry_run:
         _render_plan(plan, chosen)
         return 0

@@ -49,6 +49,7 @@ def report(
     from datetime import UTC, datetime
 
     from modelaudit import fleet, registry
+    from modelaudit.cli.memory import collector_paused
     from modelaudit.report.formats import formatter_class
     from modelaudit.report.model import build_report
     from modelaudit.report.source import open_history
@@ -60,7 +61,7 @@ def report(
     loaded = registry.load(registry.discover(config))
     regions = fleet.regions_filter(region)
     configured = fleet.store_address(loaded.registry.defaults.store, loaded.path.parent)
-    with open_history(db, configured) as reader:
+    with collector_paused(), open_history(db, configured) as reader:
         built = build_report(
             loaded.registry,
             reader,
@@ -71,14 +72,15 @@ def report(
             regions=regions,
         )
     options = console.laid_out(color=_wants_color(chosen, output))
-    if output is not None:
-        from modelaudit.fileio import writing
+    with collector_paused():
+        if output is not None:
+            from modelaudit.fileio import writing
 
-        with writing(output, make_parents=True) as handle:
-            formatter(handle, options).write(built)
-        console.info(f"wrote the {chosen.value} report to {output}")
-    else:
-        formatter(sys.stdout, options).write(built)
+            with writing(output, make_parents=True) as handle:
+                formatter(handle, options).write(built)
+            console.info(f"wrote the {chosen.value} report to {output}")
+        else:
+            formatter(sys.stdout, options).write(built)
     _summarize(built)
     return 0
 

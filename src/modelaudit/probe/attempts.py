@@ -271,13 +271,22 @@ def _root_cause(exc: BaseException) -> BaseException:
     failed" for a refused port and an unreachable network alike; the OSError at the bottom
     says which, and where. (Other causes, such as anyio's cancel scopes, say nothing.)"""
     found, seen = exc, {id(exc)}
-    cause = exc.__cause__ or exc.__context__  # httpcore suppresses the context it maps
+    cause = _next_cause(exc)
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
         if isinstance(cause, OSError):
             found = cause
-        cause = cause.__cause__ or cause.__context__
+        cause = _next_cause(cause)
     return found
+
+
+def _next_cause(exc: BaseException) -> BaseException | None:
+    """What `exc` was raised from; its context only when not suppressed (`raise ... from
+    None` says the error being handled is not the story: a refusal seen after a non-blocking
+    connect's EINPROGRESS is a refusal, nothing more)."""
+    if exc.__cause__ is not None:
+        return exc.__cause__
+    return None if exc.__suppress_context__ else exc.__context__
 
 
 def error_outcome(family: Family, ex: Exchange) -> Outcome:

@@ -276,13 +276,15 @@ def verdict_json(verdict: ModelVerdict) -> VerdictJson:
     }
 
 
-def report_json(report: RunReport) -> ProbeDocument:
+def report_json(report: RunReport, *, listed: bool = True) -> ProbeDocument:
+    """The run's document; without its results and verdicts when not `listed` (a document
+    written as it is built makes them one by one: `formats.json_doc`)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": tool(),
         "run": run_json(report),
-        "results": [result_json(r) for r in report.results],
-        "verdicts": [verdict_json(v) for v in report.verdicts],
+        "results": [result_json(r) for r in report.results] if listed else [],
+        "verdicts": [verdict_json(v) for v in report.verdicts] if listed else [],
     }
 
 

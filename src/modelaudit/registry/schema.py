@@ -11,8 +11,9 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -47,6 +48,16 @@ MAX_SECONDS = 86_400.0
 class _Strict(BaseModel):
     # A YAML `.inf` or `.nan` is refused: no timeout, weight or SLO is infinite.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy that forgets the lookups the original cached from its fields
+        (`cached_property`): with `update`, they would describe the original."""
+        copied = super().model_copy(update=update, deep=deep)
+        for klass in type(self).__mro__:
+            for name, value in vars(klass).items():
+                if isinstance(value, cached_property):
+                    copied.__dict__.pop(name, None)
+        return copied
 
     def _written(self, earlier: str, later: str) -> str:
         """Of two fields in conflict, the one to point at: the later, unless only the
@@ -572,7 +583,14 @@ class ProviderSpec(_Strict):
         return defaults.per_provider
 
     def model(self, model_id: str) -> ModelSpec | None:
-        return next((m for m in self.models if m.id == model_id), None)
+        return self._models_by_id.get(model_id)
+
+    @cached_property
+    def _models_by_id(self) -> dict[str, ModelSpec]:
+        found: dict[str, ModelSpec] = {}
+        for m in self.models:
+            found.setdefault(m.id, m)  # the first, as a scan would find
+        return found
 
 
 CROSS_CHECKED_FIELDS = (
@@ -735,7 +753,28 @@ class Registry(_Strict):
     """Who is told when a model goes, and of what (docs/alerts.md)."""
 
     def provider(self, name: str) -> ProviderSpec | None:
-        return next((p for p in self.providers if p.name == name), None)
+        return self._providers_by_name.get(name)
+
+    @cached_property
+    def _providers_by_name(self) -> dict[str, ProviderSpec]:
+        found: dict[str, ProviderSpec] = {}
+        for p in self.providers:
+            found.setdefault(p.name, p)  # the first, as a scan would find
+        return found
+
+    def open_family(self, family: str) -> tuple[tuple[ProviderSpec, ModelSpec], ...]:
+        """Every model of these open weights (`family:`, `weights: open`), in registry order:
+        looked up, not searched, so a report's fallback search stays linear in models."""
+        return self._open_families.get(family, ())
+
+    @cached_property
+    def _open_families(self) -> dict[str, tuple[tuple[ProviderSpec, ModelSpec], ...]]:
+        found: dict[str, list[tuple[ProviderSpec, ModelSpec]]] = {}
+        for p in self.providers:
+            for m in p.models:
+                if m.family is not None and m.weights is Weights.OPEN:
+                    found.setdefault(m.family, []).append((p, m))
+        return {family: tuple(members) for family, members in found.items()}
 
     def resolve(self, ref: str) -> tuple[ProviderSpec, ModelSpec] | None:
         """Find `provider/model` (model ids may contain '/', provider names never do)."""

@@ -12,15 +12,15 @@ from modelaudit.history import Window
 from modelaudit.risk.evidence import Evidence, cadence, last_decisive, summarize_drift
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Iterator, Sequence
     from datetime import datetime
 
-    from modelaudit.history import ModelKey, VerdictPoint
+    from modelaudit.history import ModelKey, Streak, VerdictPoint
     from modelaudit.store.base import HistoryReader
 
 VERDICT_TAIL = timedelta(days=2)
 """Where the last verdicts are looked for first: a month of runs holds hundreds of
-thousands of verdicts, and only each model's last one is needed."""
+thousands of verdicts, and only each model's last one (and its streak) is needed."""
 
 
 @contextmanager
@@ -42,14 +42,15 @@ def read_evidence(reader: HistoryReader, window: Window, now: datetime) -> Evide
     from modelaudit.risk import regions
 
     models = {(m.provider, m.model): m for m in reader.models(window)}
-    tail = reader.verdicts(_tail(window))
-    regional = regions.standings(reader.regions(window), tail)
+    tail = _tail(window)
+    streaks = reader.streaks(tail)
+    regional = regions.standings(reader.regions(window), streaks)
     return Evidence(
         window=window,
         now=now,
         models=models,
-        last_verdicts=last_verdicts(reader, window, set(models), tail),
-        cadence=cadence(tail),
+        last_verdicts=last_verdicts(reader, window, set(models), streaks),
+        cadence=cadence(reader.run_starts(tail)),
         regions=regional,
         withdrawals=tuple(regions.withdrawals(regional)),
         incidents=tuple(reader.incidents(window)),
@@ -73,12 +74,13 @@ def last_verdicts(
     reader: HistoryReader,
     window: Window,
     expected: set[ModelKey],
-    tail: Mapping[ModelKey, Sequence[VerdictPoint]] | None = None,
+    tail: Sequence[Streak] | None = None,
 ) -> dict[ModelKey, VerdictPoint]:
     """Each model's last decisive verdict: from the window's last two days (`tail`, when
-    the caller read them already: they also give the runs' cadence), and from the whole
-    window only when a model probed in it had none there."""
-    found = last_decisive(reader.verdicts(_tail(window)) if tail is None else tail)
-    if _tail(window).since > window.since and not expected <= set(found):
-        found = {**last_decisive(reader.verdicts(window)), **found}
+    the caller read them already: they also give the regions' streaks), and from the
+    whole window only for the models probed in it that had none there."""
+    found = last_decisive(reader.streaks(_tail(window)) if tail is None else tail)
+    missing = frozenset(expected - set(found))
+    if _tail(window).since > window.since and missing:
+        found = {**last_decisive(reader.streaks(window, missing)), **found}
     return found

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         ModelHistory,
         ModelKey,
         RateLimitPoint,
+        Streak,
         VerdictPoint,
         Window,
     )
@@ -211,22 +212,20 @@ def _by_model(items: tuple[_K, ...]) -> dict[ModelKey, list[_K]]:
     return grouped
 
 
-def cadence(verdicts: Mapping[ModelKey, Sequence[VerdictPoint]]) -> timedelta | None:
-    """The median time between consecutive runs among these verdicts' runs."""
-    starts = sorted({p.at for points in verdicts.values() for p in points})
-    gaps = sorted(b - a for a, b in pairwise(starts))
+def cadence(starts: Sequence[datetime]) -> timedelta | None:
+    """The median time between consecutive runs that started at `starts` (oldest first)."""
+    gaps = sorted(b - a for a, b in pairwise(sorted(set(starts))))
     return gaps[len(gaps) // 2] if gaps else None
 
 
-def last_decisive(
-    verdicts: Mapping[ModelKey, Sequence[VerdictPoint]],
-) -> dict[ModelKey, VerdictPoint]:
-    found = {}
-    """Each model's last verdict that is neither skipped nor inconclusive."""
-    for key, points in verdicts.items():
-        decided = [p for p in points if not p.verdict.undecided]
-        if decided:
-            found[key] = max(decided, key=lambda p: (p.at, p.run_id))
+def last_decisive(streaks: Iterable[Streak]) -> dict[ModelKey, VerdictPoint]:
+    """Each model's last verdict that is neither skipped nor inconclusive, whatever the
+    region."""
+    found: dict[ModelKey, VerdictPoint] = {}
+    for streak in streaks:
+        key, point = (streak.provider, streak.model), streak.last
+        if key not in found or (point.at, point.run_id) > (found[key].at, found[key].run_id):
+            found[key] = point
     return found
 
 

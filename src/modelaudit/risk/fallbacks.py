@@ -89,14 +89,10 @@ def candidates(
             yield found[0], found[1], "declared"
     if model.family is None or model.weights is not Weights.OPEN:
         return
-    for other in registry.providers:
-        if other.name == provider.name:
-            continue
-        for twin in other.models:
-            same = twin.family == model.family and twin.weights is Weights.OPEN
-            if same and (other.name, twin.id) not in seen:
-                seen.add((other.name, twin.id))
-                yield other, twin, "family"
+    for other, twin in registry.open_family(model.family):
+        if other.name != provider.name and (other.name, twin.id) not in seen:
+            seen.add((other.name, twin.id))
+            yield other, twin, "family"
 
 
 def options(

@@ -19,10 +19,10 @@ from modelaudit.risk.stats import Proportion, proportion
 from modelaudit.vocabulary import Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
     from datetime import datetime
 
-    from modelaudit.history import ModelKey, RegionHistory, VerdictPoint
+    from modelaudit.history import ModelKey, RegionHistory, Streak, VerdictPoint
 
 WITHDRAWN = frozenset({Verdict.BLOCKED, Verdict.GONE})
 SAME_TIME = timedelta(hours=6)
@@ -68,49 +68,34 @@ class Withdrawal:
 
 
 def standings(
-    histories: Iterable[RegionHistory], points: Mapping[ModelKey, Sequence[VerdictPoint]]
+    histories: Iterable[RegionHistory], streaks: Iterable[Streak]
 ) -> dict[ModelKey, tuple[RegionalStanding, ...]]:
     """Per model, each region's availability and last verdict, regions in name order."""
     counts: dict[ModelKey, dict[str, RegionHistory]] = {}
     for row in histories:
         counts.setdefault((row.provider, row.model), {})[row.region] = row
-    streaks: dict[ModelKey, dict[str, tuple[VerdictPoint, datetime, int]]] = {}
-    for key, found in points.items():
-        by_region: dict[str, list[VerdictPoint]] = {}
-        for point in found:
-            if not point.verdict.undecided:
-                by_region.setdefault(point.region, []).append(point)
-        streaks[key] = {r: _streak(p) for r, p in by_region.items()}
+    latest: dict[ModelKey, dict[str, Streak]] = {}
+    for found in streaks:
+        latest.setdefault((found.provider, found.model), {})[found.region] = found
     result = {}
-    for key in counts.keys() | streaks.keys():
-        regions = counts.get(key, {}).keys() | streaks.get(key, {}).keys()
+    for key in counts.keys() | latest.keys():
+        regions = counts.get(key, {}).keys() | latest.get(key, {}).keys()
         rows = []
         for region in sorted(regions):
             h = counts.get(key, {}).get(region)
-            streak = streaks.get(key, {}).get(region)
+            streak = latest.get(key, {}).get(region)
             rows.append(
                 RegionalStanding(
                     region=region,
                     availability=proportion(h.ok, h.n) if h else proportion(0, 0),
                     excluded=h.excluded if h else 0,
-                    last_verdict=streak[0] if streak else None,
-                    since=streak[1] if streak else None,
-                    runs=streak[2] if streak else 0,
+                    last_verdict=streak.last if streak else None,
+                    since=streak.since if streak else None,
+                    runs=streak.runs if streak else 0,
                 )
             )
         result[key] = tuple(rows)
     return result
-
-
-def _streak(points: list[VerdictPoint]) -> tuple[VerdictPoint, datetime, int]:
-    ordered = sorted(points, key=lambda p: (p.at, p.run_id))
-    last = ordered[-1]
-    since, runs = last.at, 0
-    for point in reversed(ordered):
-        if point.verdict is not last.verdict:
-            break
-        since, runs = point.at, runs + 1
-    return last, since, runs
 
 
 def withdrawals(found: Mapping[ModelKey, tuple[RegionalStanding, ...]]) -> list[Withdrawal]:

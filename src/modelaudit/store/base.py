@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         ModelKey,
         RateLimitPoint,
         RegionHistory,
+        Streak,
         TimelinePoint,
         VerdictPoint,
         Window,
@@ -280,6 +281,17 @@ class HistoryReader(Protocol):
 
     def verdicts(self, window: Window) -> dict[ModelKey, list[VerdictPoint]]:
         """Per model, its verdict in each run of the window, oldest first."""
+        ...
+
+    def streaks(self, window: Window, models: frozenset[ModelKey] = frozenset()) -> list[Streak]:
+        """Per model and region, over the runs of the window (of `models` only, when
+        given): its last decisive verdict and the streak of that verdict it ends, by the
+        rule of `history.streaks_of`. A report reads these instead of every verdict: one
+        or two rows per model and region, whatever the runs."""
+        ...
+
+    def run_starts(self, window: Window) -> list[datetime]:
+        """When each run of the window that stored verdicts started, oldest first."""
         ...
 
     def incidents(self, window: Window) -> list[Incident]: ...

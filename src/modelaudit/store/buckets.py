@@ -65,6 +65,12 @@ Stored = list[int] | dict[str, int]
 that `rollup` rows written before schema 6 hold."""
 
 
+def decode_stored(text: str) -> Stored:
+    """A stored histogram's JSON, as `from_stored` takes it."""
+    found: Stored = json.loads(text)
+    return found
+
+
 def decode(text: str | None) -> Histogram:
     return parsed(json.loads(text)) if text else Counter()
 
@@ -73,6 +79,13 @@ def parsed(found: Stored) -> Histogram:
     if isinstance(found, dict):
         return Counter({int(k): int(v) for k, v in found.items()})
     return Counter(dict(zip(found[::2], found[1::2], strict=True)))
+
+
+def add_encoded(a: str | None, b: str | None) -> str | None:
+    """Two stored histograms added together, stored again (`modelaudit_hist_add` in SQL)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return encode(decode(a) + decode(b))
 
 
 def from_sorted(values: Sequence[float]) -> Percentiles:
@@ -90,20 +103,40 @@ def from_histogram(hist: Mapping[int, int]) -> Percentiles:
     return _from_buckets(indexes, [hist[index] for index in indexes])
 
 
-def from_stored(stored: Sequence[Stored], more: Mapping[int, int] | None = None) -> Percentiles:
-    """Bucketed percentiles of stored histograms (and `more`) added together. One stored
-    array alone, the usual case of a day, is read as it is: it is already in bucket order."""
-    if len(stored) == 1 and not more and isinstance(stored[0], list):
-        return _from_buckets(stored[0][::2], stored[0][1::2])
-    merged: Histogram = Counter(more)
-    for found in stored:
-        merged.update(parsed(found))
+def from_stored(
+    stored: Sequence[Stored | str], more: Mapping[int, int] | None = None
+) -> Percentiles:
+    """Bucketed percentiles of stored histograms (parsed, or their JSON text) and `more`
+    added together. One stored array alone, the usual case of a day, is read as it is: it
+    is already in bucket order. (Written out: a month's summary adds a few hundred thousand
+    buckets, and its timeline asks this of a few hundred thousand days.)"""
+    texts = [found for found in stored if isinstance(found, str)]
+    parsed: list[Stored] = [found for found in stored if not isinstance(found, str)]
+    if texts:  # one parse for them all: a month's summary of a model is 30 of them
+        parsed += json.loads("[" + ",".join(texts) + "]")
+    if len(parsed) == 1 and not more:
+        only = parsed[0]
+        if isinstance(only, list):
+            if len(only) == 2:  # one bucket: every percentile is its middle
+                value = bucket_value(only[0])
+                return Percentiles(only[1], value, value, value)
+            return _from_buckets(only[::2], only[1::2])
+    merged: dict[int, int] = dict(more) if more else {}
+    get = merged.get
+    for found in parsed:
+        if isinstance(found, dict):
+            for key, count in found.items():
+                merged[int(key)] = get(int(key), 0) + int(count)
+            continue
+        pairs = iter(found)
+        for index, count in zip(pairs, pairs, strict=True):
+            merged[index] = get(index, 0) + count
     return from_histogram(merged)
 
 
 def _from_buckets(indexes: Sequence[int], counts: Iterable[int]) -> Percentiles:
-    """`indexes` ascending, each with a positive count. (Written out: a month's timeline
-    asks this of some 12,000 histograms.)"""
+    """`indexes` ascending, each with a positive count. (Written out, the ranks of
+    `rank` inline: a month's timeline asks this of hundreds of thousands of days.)"""
     if not indexes:
         return Percentiles(0)
     running = list(itertools.accumulate(counts))
@@ -111,7 +144,7 @@ def _from_buckets(indexes: Sequence[int], counts: Iterable[int]) -> Percentiles:
     at = bisect.bisect_left
     return Percentiles(
         n,
-        bucket_value(indexes[at(running, rank(50, n))]),
-        bucket_value(indexes[at(running, rank(95, n))]),
-        bucket_value(indexes[at(running, rank(99, n))]),
+        bucket_value(indexes[at(running, (50 * n + 99) // 100)]),
+        bucket_value(indexes[at(running, (95 * n + 99) // 100)]),
+        bucket_value(indexes[at(running, (99 * n + 99) // 100)]),
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelaudit.outgoing import json_text
-from modelaudit.probe.document import plan_json, report_json
+from modelaudit.outgoing import json_chunks, json_text
+from modelaudit.probe.document import plan_json, report_json, result_json, verdict_json
 from modelaudit.probe.formats.base import ProbeFormatter
 
 if TYPE_CHECKING:
@@ -14,8 +14,21 @@ if TYPE_CHECKING:
 
 
 class JsonFormatter(ProbeFormatter):
+    def write(self, value: RunReport) -> None:
+        """Written as it is built, every value made safe item by item on the way: the
+        results and verdicts one per line (a 10,000-model run's document is never held
+        whole, as values or as text)."""
+        self.write_safe(value)
+        self.out.flush()
+
     def write_safe(self, value: RunReport) -> None:
-        self.text(json_text(report_json(value), indent=2))
+        made = {
+            "results": (result_json(r) for r in value.results),
+            "verdicts": (verdict_json(v) for v in value.verdicts),
+        }
+        head = {**report_json(value, listed=False), **made}
+        for chunk in json_chunks(head, listed=tuple(made)):
+            self.out.write(chunk)
 
     def write_plan_safe(self, plan: Plan) -> None:
         self.text(json_text(plan_json(plan), indent=2))

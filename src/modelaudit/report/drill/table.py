@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from modelaudit.output.base import Formatter
 from modelaudit.report.drill import Drills
-from modelaudit.report.formats.table import drill_table
+from modelaudit.report.formats.table import Part, drill_table, write_parts
 
 
 class DrillTable(Formatter[Drills]):
     def write_safe(self, value: Drills) -> None:
-        console = self.console()
-        for result in value.results:
-            console.print(drill_table(result))
+        tables: list[Part] = [drill_table(result) for result in value.results]
+        write_parts(self, tables)
 
 
 FORMAT = DrillTable

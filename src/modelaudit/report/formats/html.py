@@ -15,6 +15,7 @@ from modelaudit.report import text
 from modelaudit.report.formats import svg
 from modelaudit.report.formats.base import ReportFormatter
 from modelaudit.report.formats.svg import esc
+from modelaudit.report.model import ACTION_STAGES
 from modelaudit.risk.score import Level
 from modelaudit.risk.stats import percent
 
@@ -36,6 +37,7 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
 h3 { font-size: 1.05em; margin: 1em 0 0.4em; }
 summary h3 { margin: 0; display: inline; }
+details.more summary h2 { display: inline; border: 0; }
 .headline { color: #57606a; margin-top: 0; }
 .cards { display: flex; gap: 12px; flex-wrap: wrap; margin: 16px 0; }
 .card { border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 16px; min-width: 96px; }
@@ -100,20 +102,47 @@ class HtmlFormat(ReportFormatter):
 FORMAT = HtmlFormat
 
 
+FOLD_ABOVE = 200
+"""A page of more models than this leads with those that need action (broken now or
+retiring, or at high or critical risk), each with its charts, and folds the others into one
+closed section of compact rows (a click away, no script): a person does not read 10,000
+rows, and 10,000 models' charts make a page of 140 MB."""
+
+
+def attention(report: Report) -> tuple[list[int], list[int]]:
+    """The indexes (in `report.models`) of the models shown in full, and of those folded
+    away: all in full up to `FOLD_ABOVE` models; above it, those that need action."""
+    everything = list(range(len(report.models)))
+    if len(report.models) <= FOLD_ABOVE:
+        return everything, []
+    urgent = [i for i in everything if _needs_attention(report.models[i])]
+    kept = set(urgent)
+    return urgent, [i for i in everything if i not in kept]
+
+
+def _needs_attention(model: ModelView) -> bool:
+    risk = model.risk
+    return risk is not None and (
+        risk.stage in ACTION_STAGES or risk.level in (Level.HIGH, Level.CRITICAL)
+    )
+
+
 def render(report: Report) -> str:
     starts = svg.bucket_starts(report.drawn.since, report.drawn.until, report.bucket)
     ids = Ids(report)
+    shown, folded = attention(report)
     body = [
         _header(report),
         _withdrawals(report),
         _recommendations(report, ids),
-        _models(report, starts),
+        _models(report, starts, shown),
+        _folded(report, folded),
         _regions(report),
         _continuity(report),
         _incidents(report),
         _changes(report),
         _ceilings(report),
-        _details(report, starts, ids),
+        _details(report, starts, ids, shown),
         f"<footer>modelaudit {esc(report.tool_version)} &middot; generated "
         f"{esc(text.when(report.generated_at))} UTC"
         + (
@@ -261,7 +290,7 @@ def _recommendations(report: Report, ids: Ids) -> str:
     )
 
 
-def _models(report: Report, starts: list[datetime]) -> str:
+def _models(report: Report, starts: list[datetime], shown: list[int]) -> str:
     rows = [
         [
             Cell(_level(m) + (f'<span class="stage">{esc(text.stage(m.risk))}</span>')),
@@ -274,7 +303,7 @@ def _models(report: Report, starts: list[datetime]) -> str:
             _td(text.verdict(m)),
             _td(text.factor_summary(m.risk) if m.risk else "-"),
         ]
-        for index, m in enumerate(report.models)
+        for index, m in ((i, report.models[i]) for i in shown)
     ]
     legend = (
         '<p class="legend muted">Timeline cells:'
@@ -295,12 +324,51 @@ def _models(report: Report, starts: list[datetime]) -> str:
         "Last verdict",
         "Top factors",
     ]
+    title = "Models, most urgent first"
+    if len(shown) < len(report.models):
+        title = f"{len(shown):,} of {len(report.models):,} models need action, most urgent first"
     return (
-        '<section id="models"><h2>Models, most urgent first</h2>'
+        f'<section id="models"><h2>{esc(title)}</h2>'
         f'<p class="muted">{esc(text.drawn(report))}</p>'
         + _table(header, rows)
         + legend
         + "</section>"
+    )
+
+
+def _folded(report: Report, folded: list[int]) -> str:
+    """The models a large page does not show in full: one closed section, a compact row
+    each (no chart), in the same order of urgency."""
+    if not folded:
+        return ""
+    rows = [
+        [
+            Cell(_level(m)),
+            Cell(model_id(m.ref)),
+            _td("yes" if m.pinned else ""),
+            Cell(_availability(m.availability)),
+            _td(text.latency(m.latency)),
+            _td(text.errors(m)),
+            _td(text.verdict(m)),
+            _td(text.factor_summary(m.risk) if m.risk else "-"),
+        ]
+        for m in (report.models[i] for i in folded)
+    ]
+    header = [
+        "Risk",
+        "Model",
+        "Pinned",
+        "Availability",
+        "Latency p50 / p95 / p99",
+        "Errors",
+        "Last verdict",
+        "Top factors",
+    ]
+    return (
+        f'<section id="more"><details class="more"><summary><h2>{len(folded):,} more models, '
+        "most urgent first</h2></summary>"
+        '<p class="muted">None is broken, retiring or at high risk; each row is what the '
+        "window showed of it.</p>" + _table(header, rows) + "</details></section>"
     )
 
 
@@ -407,8 +475,8 @@ def _ceilings(report: Report) -> str:
     )
 
 
-def _details(report: Report, starts: list[datetime], ids: Ids) -> str:
-    articles = [_model_detail(index, m, starts, ids) for index, m in enumerate(report.models)]
+def _details(report: Report, starts: list[datetime], ids: Ids, shown: list[int]) -> str:
+    articles = [_model_detail(index, report.models[index], starts, ids) for index in shown]
     return (
         '<section id="details"><h2>Per model</h2>'
         '<p class="muted">Models above low risk are open; click any other to unfold it.</p>'

@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, Literal, NotRequired
 from typing_extensions import TypedDict
 
 from modelaudit.clock import iso
-from modelaudit.outgoing import json_text
+from modelaudit.outgoing import json_chunks, outgoing
 from modelaudit.output.documents import Tool, closed
 from modelaudit.report.formats.base import ReportFormatter
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from modelaudit.history import CatalogChange
     from modelaudit.report.model import (
         IncidentView,
         LatencyView,
@@ -21,9 +24,10 @@ if TYPE_CHECKING:
         Recommendation,
         Report,
     )
-    from modelaudit.risk.evidence import CeilingTrend
+    from modelaudit.risk.evidence import CeilingTrend, DriftSummary
     from modelaudit.risk.fallbacks import FallbackOption, Rejection
     from modelaudit.risk.portfolio import DrillResult
+    from modelaudit.risk.regions import Withdrawal
     from modelaudit.risk.score import RiskScore
     from modelaudit.risk.stats import Proportion
 
@@ -312,17 +316,51 @@ class ReportDocument(TypedDict):
     drift: list[DriftJson]
 
 
+LISTED = frozenset(
+    {"models", "recommendations", "incidents", "withdrawals", "catalog_changes", "drift"}
+)
+"""The document's lists that grow with the registry and the history: each item on a line
+of its own, written as it is made (`outgoing.json_chunks`)."""
+WALKED = frozenset({"models"})
+"""Of those, the lists made from values walked through `outgoing` first: a model's view
+(whose timeline points hold no text, and are passed over by type) walks faster than the
+dictionaries made of it."""
+
+
 class JsonFormat(ReportFormatter):
     draws_timelines = True
 
+    def write(self, value: Report) -> None:
+        """Written as it is built, every value made safe item by item on the way rather
+        than the whole report first: a 10,000-model report is never held whole, as text or
+        as values."""
+        self.write_safe(value)
+        self.out.flush()
+
     def write_safe(self, value: Report) -> None:
-        self.text(json_text(document(value), indent=2, ensure_ascii=False))
+        for chunk in chunks(value):
+            self.out.write(chunk)
 
 
 FORMAT = JsonFormat
 
 
-def document(report: Report) -> ReportDocument:
+def chunks(report: Report) -> Iterator[str]:
+    """The document as it is written: its head, and its `LISTED` items made one by one."""
+    made: dict[str, Iterable[object]] = {
+        "models": (model_json(outgoing(m)) for m in report.models),
+        "recommendations": (recommendation_json(r) for r in report.recommendations),
+        "incidents": (incident_json(i) for i in report.incidents),
+        "withdrawals": (withdrawal_json(w) for w in report.withdrawals),
+        "catalog_changes": (catalog_change_json(c) for c in report.catalog_changes),
+        "drift": (drift_json(d) for d in report.drift),
+    }
+    head = {**document(report, listed=False), **made}
+    return json_chunks(head, listed=LISTED, walked=WALKED, ensure_ascii=False)
+
+
+def document(report: Report, *, listed: bool = True) -> ReportDocument:
+    """The whole document; without the items of its `LISTED` lists when not `listed`."""
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "report",
@@ -341,46 +379,53 @@ def document(report: Report) -> ReportDocument:
             "attempts": report.attempts,
             "levels": {level.value: count for level, count in report.levels.items()},
         },
-        "models": [model_json(m) for m in report.models],
-        "recommendations": [recommendation_json(r) for r in report.recommendations],
+        "models": [model_json(m) for m in report.models] if listed else [],
+        "recommendations": (
+            [recommendation_json(r) for r in report.recommendations] if listed else []
+        ),
         "portfolio": {
             "vendors": [drill_json(d) for d in report.portfolio.vendors],
             "jurisdictions": [drill_json(d) for d in report.portfolio.jurisdictions],
         },
-        "incidents": [incident_json(i) for i in report.incidents],
+        "incidents": [incident_json(i) for i in report.incidents] if listed else [],
         "regions": list(report.regions),
-        "withdrawals": [
-            {
-                "provider": w.provider,
-                "model": w.model,
-                "region": w.region,
-                "verdict": w.verdict.value,
-                "since": iso(w.since),
-                "runs": w.runs,
-                "answering_in": list(w.answering_in),
-                "reason": w.reason,
-                "finding": w.text,
-            }
-            for w in report.withdrawals
-        ],
-        "catalog_changes": [
-            {"provider": c.provider, "model": c.model, "change": c.change, "at": iso(c.at)}
-            for c in report.catalog_changes
-        ],
-        "drift": [
-            {
-                "provider": d.provider,
-                "model": d.model,
-                "kind": d.kind,
-                "changes": d.changes,
-                "values": d.values,
-                "first_at": iso(d.first_at),
-                "last_at": iso(d.last_at),
-                "last_before": d.last_before,
-                "last_after": d.last_after,
-            }
-            for d in report.drift
-        ],
+        "withdrawals": [withdrawal_json(w) for w in report.withdrawals] if listed else [],
+        "catalog_changes": (
+            [catalog_change_json(c) for c in report.catalog_changes] if listed else []
+        ),
+        "drift": [drift_json(d) for d in report.drift] if listed else [],
+    }
+
+
+def withdrawal_json(w: Withdrawal) -> WithdrawalJson:
+    return {
+        "provider": w.provider,
+        "model": w.model,
+        "region": w.region,
+        "verdict": w.verdict.value,
+        "since": iso(w.since),
+        "runs": w.runs,
+        "answering_in": list(w.answering_in),
+        "reason": w.reason,
+        "finding": w.text,
+    }
+
+
+def catalog_change_json(c: CatalogChange) -> CatalogChangeJson:
+    return {"provider": c.provider, "model": c.model, "change": c.change, "at": iso(c.at)}
+
+
+def drift_json(d: DriftSummary) -> DriftJson:
+    return {
+        "provider": d.provider,
+        "model": d.model,
+        "kind": d.kind,
+        "changes": d.changes,
+        "values": d.values,
+        "first_at": iso(d.first_at),
+        "last_at": iso(d.last_at),
+        "last_before": d.last_before,
+        "last_after": d.last_after,
     }
 
 

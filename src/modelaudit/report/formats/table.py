@@ -1,18 +1,23 @@
-"""`--format table`: the report for a person at a terminal, most urgent models first."""
+"""`--format table`: the report for a person at a terminal, most urgent models first.
+
+Tables are laid out by `modelaudit.textgrid` (rich's layout, at a few microseconds a row:
+a 10,000-model report is three tables of 10,000 rows). Every cell is redacted before it is
+wrapped: a key cut in two by a line break would slip past a redaction of the finished text.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from modelaudit import textgrid
+from modelaudit.output.base import Formatter
 from modelaudit.report import text
 from modelaudit.report.formats.base import ReportFormatter
 from modelaudit.risk.score import Level
+from modelaudit.textgrid import Cell
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
-    from rich.table import Table
-    from rich.text import Text
-
     from modelaudit.report.model import Report
     from modelaudit.risk.portfolio import DrillResult
 
@@ -24,61 +29,89 @@ LEVEL_STYLE = {
 }
 
 
+@dataclass
+class Grid:
+    """A table being filled: its title, columns and rows of cells."""
+
+    title: str
+    columns: tuple[str, ...]
+    keep: int = 0
+    """How many leading columns never wrap (names a person greps for)."""
+    rows: list[list[Cell]] = field(default_factory=list)
+
+    def row(self, *cells: str | Cell) -> None:
+        from modelaudit.redact import redact
+
+        self.rows.append(
+            [
+                Cell(redact(c.text), c.style) if isinstance(c, Cell) else Cell(redact(c))
+                for c in cells
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class Line:
+    """A paragraph of text, wrapped to the terminal's width."""
+
+    text: str
+
+
+Part = Grid | Line
+
+
 class TableFormat(ReportFormatter):
     def write_safe(self, value: Report) -> None:
-        console = self.console()
-        for part in renderables(value):
-            console.print(part)
+        write_parts(self, parts(value))
 
 
 FORMAT = TableFormat
 
 
-def _table(title: str, *columns: str, keep: int = 0) -> Table:
-    """`keep`: how many leading columns never wrap (names a person greps for)."""
-    from rich import box
-    from rich.table import Table
-
-    table = Table(
-        title=title,
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        header_style="bold",
-    )
-    for index, column in enumerate(columns):
-        table.add_column(column, overflow="fold", no_wrap=index < keep)
-    return table
+def write_parts(formatter: Formatter[Any], found: list[Part]) -> None:
+    """Lay `found` out for the formatter's writer: its width and colours as rich would
+    give them (a terminal's, $COLUMNS, 80; colour on a terminal that shows it)."""
+    console = formatter.console()
+    color = console.color_system is not None and not console.no_color
+    formatter.out.write(to_text(found, console.width, color=color))
 
 
-def _row(table: Table, *cells: str | Text) -> None:
-    """Add a row, redacting each cell before rich wraps it (a key cut in two by a line
-    break would slip past a redaction of the finished text)."""
-    from rich.text import Text
-
+def to_text(found: list[Part], width: int, *, color: bool = False) -> str:
     from modelaudit.redact import redact
 
-    table.add_row(*(c if isinstance(c, Text) else Text(redact(c)) for c in cells))
+    out = []
+    for part in found:
+        if isinstance(part, Grid):
+            out.append(
+                textgrid.render(
+                    part.columns, part.rows, width, title=part.title, keep=part.keep, color=color
+                )
+            )
+        else:
+            out.append(textgrid.paragraph(redact(part.text), width))
+    return "".join(out)
 
 
-def renderables(report: Report) -> list[RenderableType]:
-    from rich.text import Text
+def _table(title: str, *columns: str, keep: int = 0) -> Grid:
+    return Grid(title, columns, keep)
 
-    parts: list[RenderableType | None] = [Text(f"modelaudit report: {text.headline(report)}")]
+
+def _row(table: Grid, *cells: str | Cell) -> None:
+    table.row(*cells)
+
+
+def parts(report: Report) -> list[Part]:
+    found: list[Part | None] = [Line(f"modelaudit report: {text.headline(report)}")]
     if not report.has_history:
-        parts.append(Text(f"no probe history in the last {report.label}: run `modelaudit probe`"))
-    parts += [*_withdrawals(report), _models(report), _recommendations(report)]
-    parts += [_why(report), _portfolio(report), _regions(report)]
-    parts.append(_service(report))
-    parts += [*_incidents(report), *_changes(report), _ceilings(report)]
-    return [p for p in parts if p is not None]
+        found.append(Line(f"no probe history in the last {report.label}: run `modelaudit probe`"))
+    found += [*_withdrawals(report), _models(report), _recommendations(report)]
+    found += [_why(report), _portfolio(report), _regions(report)]
+    found.append(_service(report))
+    found += [*_incidents(report), *_changes(report), _ceilings(report)]
+    return [p for p in found if p is not None]
 
 
-def _models(report: Report) -> Table:
-    from rich.text import Text
-
+def _models(report: Report) -> Grid:
     table = _table(
         "Models, most urgent first",
         "risk",
@@ -92,9 +125,9 @@ def _models(report: Report) -> Table:
     )
     for m in report.models:
         risk = (
-            Text(f"{m.risk.score} {m.risk.level.value}", style=LEVEL_STYLE[m.risk.level])
+            Cell(f"{m.risk.score} {m.risk.level.value}", LEVEL_STYLE[m.risk.level])
             if m.risk
-            else Text("not in registry")
+            else Cell("not in registry")
         )
         _row(
             table,
@@ -109,7 +142,7 @@ def _models(report: Report) -> Table:
     return table
 
 
-def _service(report: Report) -> Table:
+def _service(report: Report) -> Grid:
     table = _table(
         "Latency (successes, ms) and errors",
         "model",
@@ -122,7 +155,7 @@ def _service(report: Report) -> Table:
     return table
 
 
-def _recommendations(report: Report) -> Table | None:
+def _recommendations(report: Report) -> Grid | None:
     if not report.recommendations:
         return None
     table = _table(
@@ -133,7 +166,7 @@ def _recommendations(report: Report) -> Table | None:
     return table
 
 
-def _why(report: Report) -> Table | None:
+def _why(report: Report) -> Grid | None:
     scored = [m for m in report.models if m.risk and m.risk.level is not Level.LOW]
     if not scored:
         return None
@@ -148,7 +181,7 @@ def _why(report: Report) -> Table | None:
     return table
 
 
-def _portfolio(report: Report) -> Table | None:
+def _portfolio(report: Report) -> Grid | None:
     drills = [*report.portfolio.vendors, *report.portfolio.jurisdictions]
     if not drills:
         return None
@@ -164,7 +197,7 @@ def _portfolio(report: Report) -> Table | None:
     return table
 
 
-def drill_table(result: DrillResult) -> Table:
+def drill_table(result: DrillResult) -> Grid:
     """`modelaudit drill`: each affected pinned model and where it would go."""
     table = _table(
         f"Without {result.removal.label}: {text.coverage(result)} of affected pinned models "
@@ -181,13 +214,11 @@ def drill_table(result: DrillResult) -> Table:
 INCIDENT_COLUMNS = ("model", "verdict", "start (UTC)", "end (UTC)", "duration", "runs")
 
 
-def _withdrawals(report: Report) -> list[RenderableType]:
-    from rich.text import Text
-
-    return [Text(f"Withdrawn in a region: {line}") for line in text.withdrawal_lines(report)]
+def _withdrawals(report: Report) -> list[Part]:
+    return [Line(f"Withdrawn in a region: {line}") for line in text.withdrawal_lines(report)]
 
 
-def _regions(report: Report) -> Table | None:
+def _regions(report: Report) -> Grid | None:
     if not text.fleet(report):
         return None
     header, rows = text.regional(report)
@@ -200,9 +231,7 @@ def _regions(report: Report) -> Table | None:
 DOWNTIME_COLUMNS = ("model", "incidents", "down in the window", "longest", "ongoing since")
 
 
-def _incidents(report: Report) -> list[RenderableType]:
-    from rich.text import Text
-
+def _incidents(report: Report) -> list[Part]:
     if not report.incidents:
         return []
     downtime = _table("Downtime by model (down or gone)", *DOWNTIME_COLUMNS)
@@ -212,25 +241,23 @@ def _incidents(report: Report) -> list[RenderableType]:
     latest = _table("Latest incidents", *INCIDENT_COLUMNS)
     for row in rows:
         _row(latest, *row)
-    parts: list[RenderableType] = [downtime, latest]
+    found: list[Part] = [downtime, latest]
     if hidden:
-        parts.append(Text(text.left_out(hidden, "incidents")))
-    return parts
+        found.append(Line(text.left_out(hidden, "incidents")))
+    return found
 
 
-def _changes(report: Report) -> list[RenderableType]:
-    from rich.text import Text
-
+def _changes(report: Report) -> list[Part]:
     rows, hidden = text.changes(report)
     if not rows:
         return []
     table = _table("Catalog changes and served-model drift", "at (UTC)", "model", "change")
     for row in rows:
         _row(table, *row)
-    return [table, Text(text.left_out(hidden, "changes"))] if hidden else [table]
+    return [table, Line(text.left_out(hidden, "changes"))] if hidden else [table]
 
 
-def _ceilings(report: Report) -> Table | None:
+def _ceilings(report: Report) -> Grid | None:
     falling = [(m, t) for m in report.models for t in m.ceilings if t.falling]
     if not falling:
         return None

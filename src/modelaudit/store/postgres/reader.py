@@ -2,14 +2,17 @@
 
 A window is read as its whole UTC days, from the daily sums (one row per model and day for
 every region together, or per region when the report asks by region), and the hours
-before and after them, from the attempts themselves (and the hours `db prune` rolled up).
-So a month's report reads a few rows per model and day however many attempts and agents
-there were: its cost follows the models and the days, not the attempts.
+before and after them; a partial day whose attempts all fall inside the window (the last
+day of a window ending now) is read from its sums too, and only where the window cuts
+through a day's attempts are they read themselves, in one pass shared by the reads of
+the same window. So a month's report reads a few rows per model and day, and at most a
+day of attempts, however many attempts and agents there were: its cost follows the
+models and the days, not the attempts.
 
 Counting follows `history.counts_as`. Percentiles follow `store.buckets`: where the window
 holds whole days (or rolled-up hours) they are bucketed (within 3 %), merged from the daily
-histograms and the raw samples of the edges; a window shorter than a day gives them exact
-(nearest rank), from the raw samples.
+histograms (each day's mergeable sketch of its latencies) and the raw samples of the
+edges; a window with neither gives them exact (nearest rank), from the raw samples.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from modelaudit.history import (
     AVAILABILITY_KINDS,
     SUCCESS_CLASSES,
+    UNDECIDED,
     CatalogChange,
     DriftEvent,
     Incident,
@@ -30,6 +34,7 @@ from modelaudit.history import (
     Percentiles,
     RateLimitPoint,
     RegionHistory,
+    Streak,
     TimelinePoint,
     VerdictPoint,
     counts_as,
@@ -52,14 +57,31 @@ if TYPE_CHECKING:
     from modelaudit.store.postgres.store import PostgresStore
 
 _COUNTED = {c.value: counts_as(c) for c in ErrorClass}
+# Per model and region, its decisive verdicts newest first (`back` 1, 2, ...), the newest's
+# verdict, and the streak: how many rows from the newest on share its verdict. Only the
+# newest row and the streak's first come out (`history.streaks_of` is the rule).
+_STREAKS = (
+    "SELECT t, region_id, back, run, at, verdict, s.value, runs FROM ("
+    " SELECT *, coalesce(min(CASE WHEN verdict <> newest THEN back END) OVER p - 1,"
+    "  count(*) OVER p) AS runs FROM ("
+    "  SELECT v.target_id AS t, r.region_id, r.started_ms AS at, v.run_id AS run,"
+    "   v.verdict, v.reason_id,"
+    "   row_number() OVER newest_first AS back,"
+    "   first_value(v.verdict) OVER newest_first AS newest"
+    "  FROM run r JOIN verdict v ON v.run_id = r.id"
+    "  WHERE r.started_ms >= %(since)s AND r.started_ms < %(until)s"
+    "  AND v.verdict <> ALL(%(undecided)s)"
+    "  AND (%(all)s OR r.region_id = ANY(%(regions)s))"
+    "  AND (%(any_target)s OR v.target_id = ANY(%(targets)s))"
+    "  WINDOW newest_first AS (PARTITION BY v.target_id, r.region_id"
+    "   ORDER BY r.started_ms DESC, r.id DESC)) AS ranked"
+    " WINDOW p AS (PARTITION BY t, region_id)) AS streak JOIN string s ON s.id = reason_id"
+    " WHERE back = 1 OR back = runs"
+)
 _AVAILABILITY = frozenset(k.value for k in AVAILABILITY_KINDS)
 _SUCCESS = frozenset(c.value for c in SUCCESS_CLASSES)
 _Key = tuple[int, int, int]
 """(target id, bucket number, region id: ALL_REGIONS unless read per region)."""
-_UNPACK = (
-    " LATERAL (SELECT {col}[i] AS k, {col}[i + 1] AS n"
-    " FROM generate_series(1, coalesce(cardinality({col}), 0), 2) AS i) AS x"
-)
 
 
 @dataclass
@@ -71,8 +93,9 @@ class _Acc:
     last: int | None = None
     last_ok: int | None = None
     classes: Counter[str] = field(default_factory=Counter)
-    latency: Counter[int] = field(default_factory=Counter)
-    ttft: Counter[int] = field(default_factory=Counter)
+    latency: list[list[int]] = field(default_factory=list)
+    """Stored histograms (`[bucket, count, ...]`) to merge, then the raw samples'."""
+    ttft: list[list[int]] = field(default_factory=list)
     exact_latency: list[float] = field(default_factory=list)
     exact_ttft: list[float] = field(default_factory=list)
 
@@ -82,10 +105,11 @@ class _Acc:
         self.last_ok = _pick(max, self.last_ok, last_ok)
 
     def percentiles(self, metric: Literal["latency", "ttft"], exact: bool) -> Percentiles:
+        samples = self.exact_latency if metric == "latency" else self.exact_ttft
         if exact:
-            values = sorted(self.exact_latency if metric == "latency" else self.exact_ttft)
-            return buckets.from_sorted(values)
-        return buckets.from_histogram(self.latency if metric == "latency" else self.ttft)
+            return buckets.from_sorted(sorted(samples))
+        stored: list[list[int]] = self.latency if metric == "latency" else self.ttft
+        return buckets.from_stored(stored, buckets.histogram(samples) if samples else None)
 
 
 def _pick(how: Any, a: int | None, b: int | None) -> int | None:
@@ -137,14 +161,22 @@ class PostgresHistory:
         self.address = store.address
         self.labels: Labels = store.labels
         self._names: dict[int, ModelKey] = {}
+        self._spans: dict[tuple[int, int, tuple[int, ...] | None], list[tuple[Any, ...]]] = {}
+        """The attempts of a span cut by the window, as `_raw_rows` read them."""
+        self._periods: dict[tuple[str, int, int, tuple[int, ...] | None], list[tuple[Any, ...]]]
+        self._periods = {}
+        """The stored histograms of a span, as `_period_rows` read them."""
 
     def _name(self, conn: psycopg.Connection[Any], target_id: int) -> ModelKey:
         if target_id not in self._names:
-            self._names = {
-                row[0]: (row[1], row[2])
-                for row in conn.execute("SELECT id, provider, model FROM target")
-            }
+            self._names = self._names_of(conn)
         return self._names[target_id]
+
+    def _names_of(self, conn: psycopg.Connection[Any]) -> dict[int, ModelKey]:
+        return {
+            row[0]: (row[1], row[2])
+            for row in conn.execute("SELECT id, provider, model FROM target")
+        }
 
     def _ids(self, words: Iterable[str]) -> list[int]:
         return [self.labels.ids[w] for w in words if w in self.labels.ids]
@@ -188,12 +220,16 @@ class PostgresHistory:
         timelines: dict[ModelKey, list[TimelinePoint]] = {}
         with self.store.pool.connection() as conn:
             accs, exact = self._read(conn, grid, window.regions, by_region=False)
+            starts: dict[int, datetime] = {}
             for (target_id, g, _), acc in sorted(accs.items()):
                 latency = acc.percentiles("latency", exact)
                 ttft = acc.percentiles("ttft", exact)
+                start = starts.get(g)
+                if start is None:
+                    start = starts[g] = from_ms(grid.origin + g * grid.width)
                 timelines.setdefault(self._name(conn, target_id), []).append(
                     TimelinePoint(
-                        start=from_ms(grid.origin + g * grid.width),
+                        start=start,
                         ok=acc.ok,
                         failed=acc.failed,
                         excluded=acc.excluded,
@@ -210,7 +246,7 @@ class PostgresHistory:
         grid = _Grid(since, until, since, until - since + 1)
         found = []
         with self.store.pool.connection() as conn:
-            accs, _ = self._read(conn, grid, window.regions, by_region=True, percentiles=False)
+            accs, _ = self._read(conn, grid, window.regions, by_region=True)
             for (target_id, _, region_id), acc in accs.items():
                 provider, model = self._name(conn, target_id)
                 found.append(
@@ -234,26 +270,44 @@ class PostgresHistory:
         regions: frozenset[str],
         *,
         by_region: bool,
-        percentiles: bool = True,
     ) -> tuple[dict[_Key, _Acc], bool]:
         """Every bucket's counts (and histograms or exact samples); True when the
-        percentiles are exact (no whole day, no rolled-up hour in the window)."""
+        percentiles are exact (no whole day, no rolled-up hour in the window). A partial
+        day whose attempts all fall inside the window is read from its sums like a whole
+        one: attempts are read only where the window cuts through a day's."""
         ids = self.store.region_ids(regions)
         accs: dict[_Key, _Acc] = defaultdict(_Acc)
         parts = grid.parts()
+        with_days = any(days for _, days in parts)
         rolled = conn.execute(
             "SELECT EXISTS (SELECT 1 FROM rollup WHERE hour_ms >= %s AND hour_ms < %s)",
             (grid.since, grid.until),
         ).fetchone()
-        exact = not any(days for _, days in parts) and not (rolled and rolled[0])
+        exact = not with_days and not (rolled and rolled[0])
         for part, days in parts:
-            table: Literal["daily", "rollup"] = "daily" if days else "rollup"
-            self._sums(conn, accs, table, part, ids, by_region=by_region, percentiles=percentiles)
-            if not days:
-                self._raw(conn, accs, part, ids, by_region=by_region)
-                if percentiles:
-                    self._raw_samples(conn, accs, part, ids, exact=exact)
+            whole = part if days else self._whole_day(conn, part, grid) if with_days else None
+            if whole is not None:
+                self._periods_of(conn, accs, "daily", whole, ids, by_region=by_region)
+                continue
+            self._periods_of(conn, accs, "rollup", part, ids, by_region=by_region)
+            self._raw(conn, accs, part, grid, ids, by_region=by_region, exact=exact)
         return accs, exact
+
+    def _whole_day(self, conn: psycopg.Connection[Any], part: _Grid, grid: _Grid) -> _Grid | None:
+        """The day holding `part` (an edge of `grid` shorter than a day), as a span read
+        from the daily sums into `part`'s bucket, when every attempt of that day is inside
+        the window; else None."""
+        day = part.since - part.since % DAY_MS
+        if part.until > day + DAY_MS:
+            return None
+        row = conn.execute(
+            "SELECT min(first_ms), max(last_ms) FROM daily WHERE day_ms = %s AND region_id = %s",
+            (day, ALL_REGIONS),
+        ).fetchone()
+        if row is None or row[0] is None or row[0] < grid.since or row[1] >= grid.until:
+            return None
+        number = (part.since - grid.origin) // grid.width
+        return _Grid(day, day + DAY_MS, day - number * grid.width, grid.width)
 
     def _region_rows(self, ids: list[int] | None, by_region: bool) -> tuple[str, dict[str, Any]]:
         """Which period rows to read: every region summed (region 0), or per region."""
@@ -263,7 +317,32 @@ class PostgresHistory:
             return "region_id <> %(zero)s", {"zero": ALL_REGIONS}
         return "region_id = ANY(%(regions)s)", {"regions": ids}
 
-    def _sums(
+    def _sums_by_region(
+        self,
+        conn: psycopg.Connection[Any],
+        accs: dict[_Key, _Acc],
+        table: Literal["daily", "rollup"],
+        part: _Grid,
+        ids: list[int] | None,
+    ) -> None:
+        """The counts of the period rows starting in the span, added up in SQL per bucket
+        and region."""
+        period = "day_ms" if table == "daily" else "hour_ms"
+        which, params = self._region_rows(ids, by_region=True)
+        for target_id, g, region_id, ok, failed, excluded, first, last, last_ok in conn.execute(
+            f"SELECT target_id, ({period} - %(origin)s) / %(width)s, region_id, sum(ok),"  # noqa: S608
+            f" sum(failed), sum(excluded), min(first_ms), max(last_ms), max(last_ok_ms)"
+            f" FROM {table} WHERE {period} >= %(since)s AND {period} < %(until)s AND {which}"
+            " GROUP BY 1, 2, 3",
+            {**part.params, **params},
+        ):
+            acc = accs[(target_id, g, region_id)]
+            acc.ok += ok
+            acc.failed += failed
+            acc.excluded += excluded
+            acc.times(first, last, last_ok)
+
+    def _periods_of(
         self,
         conn: psycopg.Connection[Any],
         accs: dict[_Key, _Acc],
@@ -272,57 +351,79 @@ class PostgresHistory:
         ids: list[int] | None,
         *,
         by_region: bool,
-        percentiles: bool,
     ) -> None:
-        period = "day_ms" if table == "daily" else "hour_ms"
-        which, params = self._region_rows(ids, by_region)
-        params = {**part.params, **params}
-        region = "region_id" if by_region else str(ALL_REGIONS)
-        where = f"{period} >= %(since)s AND {period} < %(until)s AND {which}"
-        group = f"target_id, ({period} - %(origin)s) / %(width)s, {region}"
-        for target_id, g, region_id, ok, failed, excluded, first, last, last_ok in conn.execute(
-            f"SELECT {group}, sum(ok), sum(failed), sum(excluded), min(first_ms), max(last_ms),"  # noqa: S608
-            f" max(last_ok_ms) FROM {table} WHERE {where} GROUP BY 1, 2, 3",
-            params,
-        ):
-            acc = accs[(target_id, g, region_id)]
+        """The period rows starting in the span: per region, their counts summed in SQL;
+        over the regions, their counts, class counts and histograms as stored (a row per
+        model and period, the same rows for a window's summary and its timeline), merged
+        in Python."""
+        if by_region:
+            self._sums_by_region(conn, accs, table, part, ids)
+            return
+        for row in self._period_rows(conn, table, part, ids):
+            period, target_id, ok, failed, excluded, first, last, last_ok = row[:8]
+            classes, latency, ttft = row[8:]
+            acc = accs[(target_id, (period - part.origin) // part.width, ALL_REGIONS)]
             acc.ok += ok
             acc.failed += failed
             acc.excluded += excluded
             acc.times(first, last, last_ok)
-        columns = ("classes", "latency", "ttft") if percentiles else ()
-        for column in columns:
-            for target_id, g, region_id, k, n in conn.execute(
-                f"SELECT {group}, x.k, sum(x.n) FROM {table},"  # noqa: S608
-                f" {_UNPACK.format(col=column)} WHERE {where} GROUP BY 1, 2, 3, 4",
-                params,
-            ):
-                acc = accs[(target_id, g, region_id)]
-                if column == "classes":
-                    acc.classes[self.labels.word(k, conn)] += int(n)
-                else:
-                    getattr(acc, column)[k] += int(n)
+            if classes:
+                for i in range(0, len(classes), 2):
+                    acc.classes[self.labels.word(classes[i], conn)] += classes[i + 1]
+            if latency:
+                acc.latency.append(latency)
+            if ttft:
+                acc.ttft.append(ttft)
+
+    def _period_rows(
+        self,
+        conn: psycopg.Connection[Any],
+        table: Literal["daily", "rollup"],
+        part: _Grid,
+        ids: list[int] | None,
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a span over every region asked for, fetched once for the reads of
+        a window (its summary and its timeline ask for the same days), in binary."""
+        key = (table, part.since, part.until, tuple(ids) if ids is not None else None)
+        found = self._periods.get(key)
+        if found is None:
+            period = "day_ms" if table == "daily" else "hour_ms"
+            which, params = self._region_rows(ids, by_region=False)
+            found = (
+                conn.cursor(binary=True)
+                .execute(
+                    f"SELECT {period}, target_id, ok, failed, excluded, first_ms, last_ms,"  # noqa: S608
+                    f" last_ok_ms, classes, latency, ttft FROM {table}"
+                    f" WHERE {period} >= %(since)s AND {period} < %(until)s AND {which}",
+                    {"since": part.since, "until": part.until, **params},
+                )
+                .fetchall()
+            )
+            self._periods[key] = found
+        return found
 
     def _raw(
         self,
         conn: psycopg.Connection[Any],
         accs: dict[_Key, _Acc],
         part: _Grid,
+        grid: _Grid,
         ids: list[int] | None,
         *,
         by_region: bool,
+        exact: bool,
     ) -> None:
-        region = "r.region_id" if by_region else str(ALL_REGIONS)
-        rows = conn.execute(
-            f"SELECT a.target_id, (a.started_ms - %(origin)s) / %(width)s, {region}, a.kind,"  # noqa: S608
-            " a.error_class, r.status = 'inconclusive', count(*), min(a.started_ms),"
-            " max(a.started_ms) FROM attempt a JOIN run r ON r.id = a.run_id"
-            " WHERE a.started_ms >= %(since)s AND a.started_ms < %(until)s"
-            " AND (%(all)s OR r.region_id = ANY(%(regions)s)) GROUP BY 1, 2, 3, 4, 5, 6",
-            {**part.params, "all": ids is None, "regions": ids or []},
+        """The attempts of the span, in one pass: counts per model, region, kind and class,
+        and the successful samples of each metric (kept for the next read of the same span:
+        a report asks for the window's summary, its regions and its timeline)."""
+        single = (part.since - grid.origin) // grid.width == (part.until - 1 - grid.origin) // (
+            grid.width
         )
-        for target_id, g, region_id, kind_id, class_id, inconclusive, n, first, last in rows:
-            acc = accs[(target_id, g, region_id)]
+        for group, *row in self._raw_rows(conn, part, grid, ids, single):
+            target_id, region_id, kind_id, class_id, inconclusive, n, first, last = row[:8]
+            latency, ttft = row[8:]
+            g = (part.since - grid.origin) // grid.width if single else group
+            acc = accs[(target_id, g, region_id if by_region else ALL_REGIONS)]
             kind, cls = self.labels.word(kind_id, conn), self.labels.word(class_id, conn)
             acc.classes[cls] += n
             available = kind in _AVAILABILITY
@@ -331,50 +432,50 @@ class PostgresHistory:
             if available:
                 counted = "excluded" if inconclusive else _COUNTED[cls]
                 setattr(acc, counted, getattr(acc, counted) + n)
+            if latency:
+                acc.exact_latency.extend(latency)
+            if ttft:
+                acc.exact_ttft.extend(ttft)
 
-    def _raw_samples(
+    def _raw_rows(
         self,
         conn: psycopg.Connection[Any],
-        accs: dict[_Key, _Acc],
         part: _Grid,
+        grid: _Grid,
         ids: list[int] | None,
-        *,
-        exact: bool,
-    ) -> None:
+        single: bool,
+    ) -> list[tuple[Any, ...]]:
+        key = (part.since, part.until, tuple(ids) if ids is not None else None)
+        if single and key in self._spans:
+            return self._spans[key]
         ok = self._ids(_SUCCESS)
-        for kind, column in ((ProbeKind.COMPLETION, "latency"), (ProbeKind.STREAM, "ttft")):
-            kind_id = self.labels.ids.get(kind.value)
-            if kind_id is None:
-                continue
-            value = f"a.{column}_ms"
-            select = (
-                f"array_agg({value})"
-                if exact
-                else f"floor(log(greatest({value}, %(lowest)s)) * %(per)s)::integer, count(*)"
-            )
-            rows = conn.execute(
-                f"SELECT a.target_id, (a.started_ms - %(origin)s) / %(width)s, {select}"  # noqa: S608
-                " FROM attempt a JOIN run r ON r.id = a.run_id"
-                " WHERE a.started_ms >= %(since)s AND a.started_ms < %(until)s"
-                f" AND a.kind = %(kind)s AND a.error_class = ANY(%(ok)s) AND {value} IS NOT NULL"
-                " AND (%(all)s OR r.region_id = ANY(%(regions)s))"
-                f" GROUP BY 1, 2{'' if exact else ', 3'}",
-                {
-                    **part.params,
-                    "kind": kind_id,
-                    "ok": ok,
-                    "all": ids is None,
-                    "regions": ids or [],
-                    "lowest": buckets.LOWEST_MS,
-                    "per": buckets.PER_DECADE,
-                },
-            )
-            for target_id, g, *found in rows:
-                acc = accs[(target_id, g, ALL_REGIONS)]
-                if exact:
-                    getattr(acc, f"exact_{column}").extend(found[0])
-                else:
-                    getattr(acc, column)[found[0]] += found[1]
+        completion = self.labels.ids.get(ProbeKind.COMPLETION.value, -1)
+        stream = self.labels.ids.get(ProbeKind.STREAM.value, -1)
+        group = "0" if single else "(a.started_ms - %(origin)s) / %(width)s"
+        rows = conn.execute(
+            f"SELECT {group}, a.target_id, r.region_id, a.kind, a.error_class,"  # noqa: S608
+            " r.status = 'inconclusive', count(*), min(a.started_ms), max(a.started_ms),"
+            " array_agg(a.latency_ms) FILTER (WHERE a.kind = %(completion)s"
+            "  AND a.error_class = ANY(%(ok)s) AND a.latency_ms IS NOT NULL),"
+            " array_agg(a.ttft_ms) FILTER (WHERE a.kind = %(stream)s"
+            "  AND a.error_class = ANY(%(ok)s) AND a.ttft_ms IS NOT NULL)"
+            " FROM attempt a JOIN run r ON r.id = a.run_id"
+            " WHERE a.started_ms >= %(since)s AND a.started_ms < %(until)s"
+            " AND (%(all)s OR r.region_id = ANY(%(regions)s)) GROUP BY 1, 2, 3, 4, 5, 6",
+            {
+                **grid.params,
+                "since": part.since,
+                "until": part.until,
+                "completion": completion,
+                "stream": stream,
+                "ok": ok,
+                "all": ids is None,
+                "regions": ids or [],
+            },
+        ).fetchall()
+        if single:
+            self._spans[key] = rows
+        return rows
 
     # --- verdicts and incidents ----------------------------------------------------------------
 
@@ -401,6 +502,54 @@ class PostgresHistory:
                 )
                 by_target[target_id].append(point)
             return dict(sorted((self._name(conn, t), p) for t, p in by_target.items()))
+
+    @db.translated
+    def streaks(self, window: Window, models: frozenset[ModelKey] = frozenset()) -> list[Streak]:
+        ids = self.store.region_ids(window.regions)
+        with self.store.pool.connection() as conn:
+            targets = None
+            if models:
+                wanted = {key: target_id for target_id, key in self._names_of(conn).items()}
+                targets = [wanted[key] for key in models if key in wanted]
+            rows = conn.execute(
+                _STREAKS,
+                {
+                    "since": ms(window.since),
+                    "until": ms(window.until),
+                    "all": ids is None,
+                    "regions": ids or [],
+                    "any_target": targets is None,
+                    "targets": targets or [],
+                    "undecided": self._ids(v.value for v in UNDECIDED),
+                },
+            ).fetchall()
+            newest: dict[tuple[int, int], tuple[Any, ...]] = {}
+            first: dict[tuple[int, int], int] = {}
+            for t, region_id, back, run, at, verdict, reason, runs in rows:
+                if back == 1:
+                    newest[(t, region_id)] = (run, at, verdict, reason, runs)
+                if back == runs:
+                    first[(t, region_id)] = at
+            found = []
+            for (t, region_id), (run, at, verdict, reason, runs) in newest.items():
+                word = Verdict(self.labels.word(verdict, conn))
+                region = self.labels.word(region_id, conn)
+                point = VerdictPoint(run, from_ms(at), word, reason, region)
+                since = from_ms(first[(t, region_id)])
+                found.append(Streak(*self._name(conn, t), point, since, runs))
+        return sorted(found, key=lambda s: (s.provider, s.model, s.region))
+
+    @db.translated
+    def run_starts(self, window: Window) -> list[datetime]:
+        ids = self.store.region_ids(window.regions)
+        with self.store.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT r.started_ms FROM run r WHERE r.started_ms >= %s"
+                " AND r.started_ms < %s AND EXISTS (SELECT 1 FROM verdict v WHERE v.run_id = r.id)"
+                " AND (%s OR r.region_id = ANY(%s)) ORDER BY 1",
+                (ms(window.since), ms(window.until), ids is None, ids or []),
+            ).fetchall()
+        return [from_ms(row[0]) for row in rows]
 
     @db.translated
     def incidents(self, window: Window) -> list[Incident]:

@@ -1,4 +1,5 @@
-"""What migrations 4 to 7 derive from the rows stored before them, frozen as released.
+"""What migrations 4 to 7 and 11 derive from the rows stored before them, frozen as
+released.
 
 A migration runs once, on a database of any age, possibly years after it was written: it
 must never call code that may change later (the served-model rule, the incident rule, the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -298,3 +300,91 @@ def _decode(text: str | None) -> Counter[int]:
     if isinstance(found, dict):
         return Counter({int(k): int(v) for k, v in found.items()})
     return Counter(dict(zip(found[::2], found[1::2], strict=True)))
+
+
+# --- migration 11: each model's day ---------------------------------------------------------
+
+_COUNTED_KINDS = frozenset({"completion", "stream", "health"})
+_SUCCESSES = frozenset({"ok", "content_filtered"})
+_EXCLUDED = frozenset(
+    {"rate_limited", "auth_failed", "access_denied", "quota_exhausted", "bad_request"}
+)
+
+
+@dataclass
+class _ModelDay:
+    ok: int = 0
+    failed: int = 0
+    excluded: int = 0
+    first: int | None = None
+    last: int | None = None
+    last_ok: int | None = None
+    classes: Counter[str] = field(default_factory=Counter)
+    latency: Counter[int] = field(default_factory=Counter)
+    ttft: Counter[int] = field(default_factory=Counter)
+
+
+def daily_models(conn: sqlite3.Connection) -> None:
+    """Each model's day, from its daily rows: availability counted (generation and health
+    probes; successes, failures, and the excluded classes and inconclusive runs apart),
+    attempts per class, first, last and last successful start, the successes' latency and
+    TTFT histograms and their p50/p95 (TTFT p50)."""
+    days: dict[tuple[int, int], _ModelDay] = defaultdict(_ModelDay)
+    rows = conn.execute(
+        "SELECT day_ms, target_id, kind, error_class, inconclusive, attempts, first_ms,"
+        " last_ms, latency_hist, ttft_hist FROM daily"
+    )
+    for day, target_id, kind, cls, inconclusive, n, first, last, latency, ttft in rows:
+        found = days[(day, target_id)]
+        found.classes[cls] += n
+        found.first = first if found.first is None else min(found.first, first)
+        found.last = last if found.last is None else max(found.last, last)
+        if kind not in _COUNTED_KINDS:
+            continue
+        if cls in _SUCCESSES:
+            found.last_ok = last if found.last_ok is None else max(found.last_ok, last)
+            if kind == "completion":
+                found.latency.update(_decode(latency))
+            if kind == "stream":
+                found.ttft.update(_decode(ttft))
+        if inconclusive or cls in _EXCLUDED:
+            found.excluded += n
+        elif cls in _SUCCESSES:
+            found.ok += n
+        else:
+            found.failed += n
+    conn.executemany(
+        "INSERT INTO daily_model VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                day,
+                target_id,
+                d.ok,
+                d.failed,
+                d.excluded,
+                d.first,
+                d.last,
+                d.last_ok,
+                json.dumps(dict(sorted(d.classes.items())), separators=(",", ":")),
+                _encode(d.latency),
+                _encode(d.ttft),
+                _at_rank(d.latency, 50),
+                _at_rank(d.latency, 95),
+                _at_rank(d.ttft, 50),
+            )
+            for (day, target_id), d in sorted(days.items())
+        ],
+    )
+
+
+def _at_rank(hist: Counter[int], p: int) -> float | None:
+    """The middle of the bucket holding the nearest-rank p-th percentile."""
+    n = sum(hist.values())
+    if not n:
+        return None
+    rank, running = max(1, (p * n + 99) // 100), 0
+    for index in sorted(hist):
+        running += hist[index]
+        if running >= rank:
+            return round(10 ** ((index + 0.5) / _PER_DECADE), 3)
+    return None

@@ -10,12 +10,12 @@ commit order.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Iterable
 
 KINDS = ("served_model", "fingerprint", "ratelimit")
 
@@ -35,22 +35,56 @@ class Observation:
         return self.served_model is None and self.fingerprint is None and self.ratelimit is None
 
 
-def record(
-    conn: sqlite3.Connection, target_id: int, model: str, observations: Iterable[Observation]
+def record_all(
+    conn: sqlite3.Connection, observed: dict[int, tuple[str, list[Observation]]]
 ) -> None:
-    """Compare each observation, in order, with what the model reported last; store the
-    changes and the new last values. Call inside the write transaction."""
-    seen = [o for o in observations if not o.empty]
+    """Per model (target id: its name and what it reported, in order), compare each
+    observation with what the model reported last; store the changes and the new last
+    values. One read of the models' last values for the whole batch. Call inside the
+    write transaction."""
+    seen = {t: (model, [o for o in found if not o.empty]) for t, (model, found) in observed.items()}
+    seen = {t: found for t, found in seen.items() if found[1]}
     if not seen:
         return
-    row = conn.execute(
-        "SELECT served_model_id, fingerprint_id, ratelimit_id FROM target WHERE id = ?",
-        (target_id,),
-    ).fetchone()
-    served, fingerprint, ratelimit = row
+    last = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            "SELECT id, served_model_id, fingerprint_id, ratelimit_id FROM target"
+            " WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(seen)),),
+        )
+    }
+    events: list[tuple[int, int, str, int | None, int]] = []
+    updates = []
+    for target_id, (model, found) in seen.items():
+        before = last[target_id]
+        after = _compare(conn, target_id, model, before, found, events)
+        if after != tuple(before):
+            updates.append((*after, target_id))
+    conn.executemany(
+        "INSERT INTO change_event (target_id, at_ms, kind, before_id, after_id)"
+        " VALUES (?, ?, ?, ?, ?)",
+        events,
+    )
+    conn.executemany(
+        "UPDATE target SET served_model_id = ?, fingerprint_id = ?, ratelimit_id = ? WHERE id = ?",
+        updates,
+    )
+
+
+def _compare(
+    conn: sqlite3.Connection,
+    target_id: int,
+    model: str,
+    before: tuple[int | None, int | None, int | None],
+    seen: list[Observation],
+    events: list[tuple[int, int, str, int | None, int]],
+) -> tuple[int | None, int | None, int | None]:
+    """Append the changes `seen` makes to `before` (the last values) to `events`; return
+    the last values after them."""
+    served, fingerprint, ratelimit = before
     from modelaudit.probe.classify import same_model  # the probe's rule; not needed to read
 
-    events: list[tuple[int, int, str, int | None, int]] = []
     for o in seen:
         if o.served_model is not None and o.served_model != served:
             asked_for = same_model(model, o.served_name)
@@ -64,17 +98,7 @@ def record(
         if o.ratelimit is not None and o.ratelimit != ratelimit:
             events.append((target_id, o.at_ms, "ratelimit", ratelimit, o.ratelimit))
             ratelimit = o.ratelimit
-    conn.executemany(
-        "INSERT INTO change_event (target_id, at_ms, kind, before_id, after_id)"
-        " VALUES (?, ?, ?, ?, ?)",
-        events,
-    )
-    if (served, fingerprint, ratelimit) != tuple(row):
-        conn.execute(
-            "UPDATE target SET served_model_id = ?, fingerprint_id = ?, ratelimit_id = ?"
-            " WHERE id = ?",
-            (served, fingerprint, ratelimit, target_id),
-        )
+    return served, fingerprint, ratelimit
 
 
 def _first_time(conn: sqlite3.Connection, target_id: int, fingerprint: int, at_ms: int) -> bool:

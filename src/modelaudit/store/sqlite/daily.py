@@ -1,6 +1,8 @@
 """Each model's attempts summed per UTC day (`daily`), kept up to date as attempts are
 written, so a month's counts and a month of daily timeline buckets read a few thousand rows
-instead of a million attempts.
+instead of a million attempts; and each model's day in one row (`daily_model`: its
+availability counted, attempts per class, the successes' histograms and the percentiles a
+timeline draws), which is what a report reads.
 
 A row is kept per model, day, kind, error class and whether the run was inconclusive, as
 `db prune` keeps per hour (`periods`). Attempts are written while their run is still
@@ -11,10 +13,15 @@ after its attempts are rolled up.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from modelaudit.store.sqlite.periods import DAILY, Aggregate, Key, merge_into, take_out
+from modelaudit.history import AVAILABILITY_KINDS, SUCCESS_CLASSES, counts_as
+from modelaudit.store import buckets
+from modelaudit.store.sqlite.periods import DAILY, Aggregate, Key, add_all, merge_into, take_out
+from modelaudit.vocabulary import ErrorClass, ProbeKind
 
 if TYPE_CHECKING:
     import sqlite3
@@ -28,8 +35,12 @@ def add(conn: sqlite3.Connection, run_id: int, attempts: Iterable[Sample]) -> No
     """Count attempts of one run as they are stored. Call inside the write transaction."""
     status = conn.execute("SELECT status FROM run WHERE id = ?", (run_id,)).fetchone()
     inconclusive = int(status is not None and status[0] == "inconclusive")
-    for key, group in _grouped(attempts, inconclusive).items():
-        merge_into(conn, DAILY, key, group)
+    samples = list(attempts)
+    add_all(conn, DAILY, _grouped(samples, inconclusive))
+    days: dict[tuple[int, int], ModelDay] = defaultdict(ModelDay)
+    for sample in samples:
+        days[(DAILY.start_of(sample[3]), sample[0])].add(sample, inconclusive=bool(inconclusive))
+    conn.executemany(_ADD_MODEL_DAY, [(*key, *day.row()) for key, day in sorted(days.items())])
 
 
 def reclassify(conn: sqlite3.Connection, run_id: int, *, inconclusive: bool) -> None:
@@ -46,11 +57,111 @@ def reclassify(conn: sqlite3.Connection, run_id: int, *, inconclusive: bool) -> 
         take_out(conn, DAILY, key, group)
     for key, group in _grouped(rows, target).items():
         merge_into(conn, DAILY, key, group)
+    # Each model's day: only where its attempts count moves (excluded, or counted again).
+    moved: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for sample in rows:
+        was, now = ModelDay(), ModelDay()
+        was.add(sample, inconclusive=not inconclusive)
+        now.add(sample, inconclusive=inconclusive)
+        delta = moved[(DAILY.start_of(sample[3]), sample[0])]
+        delta[0] += now.ok - was.ok
+        delta[1] += now.failed - was.failed
+        delta[2] += now.excluded - was.excluded
+    conn.executemany(
+        "UPDATE daily_model SET ok = ok + ?, failed = failed + ?, excluded = excluded + ?"
+        " WHERE day_ms = ? AND target_id = ?",
+        [(*delta, *key) for key, delta in sorted(moved.items()) if any(delta)],
+    )
 
 
 def _grouped(attempts: Iterable[Sample], inconclusive: int) -> dict[Key, Aggregate]:
+    """The attempts' daily rows: counts per kind and error class, first and last start.
+    From schema 11 on they carry no histograms: each model's day (`daily_model`) holds its
+    successes' histograms, which is what every read takes (rows written before keep
+    theirs)."""
     groups: dict[Key, Aggregate] = defaultdict(Aggregate)
-    for target_id, kind, error_class, started, latency, ttft in attempts:
+    for target_id, kind, error_class, started, _, _ in attempts:
         key = (target_id, DAILY.start_of(started), kind, error_class, inconclusive)
-        groups[key].add(started, latency, ttft)
+        groups[key].add(started, None, None)
     return groups
+
+
+@dataclass
+class ModelDay:
+    """One model's attempts of one day, counted as `history.counts_as` says."""
+
+    ok: int = 0
+    failed: int = 0
+    excluded: int = 0
+    first: int | None = None
+    last: int | None = None
+    last_ok: int | None = None
+    classes: Counter[str] = field(default_factory=Counter)
+    latency: Counter[int] = field(default_factory=Counter)
+    ttft: Counter[int] = field(default_factory=Counter)
+
+    def add(self, sample: Sample, *, inconclusive: bool) -> None:
+        _, kind, cls, started, latency, ttft = sample
+        self.classes[cls] += 1
+        self.first = started if self.first is None else min(self.first, started)
+        self.last = started if self.last is None else max(self.last, started)
+        if kind not in _AVAILABILITY:
+            return
+        counted = "excluded" if inconclusive else _COUNTS_AS[cls]
+        setattr(self, counted, getattr(self, counted) + 1)
+        if cls not in _SUCCESS:
+            return
+        self.last_ok = started if self.last_ok is None else max(self.last_ok, started)
+        if kind == ProbeKind.COMPLETION.value and latency is not None:
+            self.latency[buckets.bucket_of(latency)] += 1
+        if kind == ProbeKind.STREAM.value and ttft is not None:
+            self.ttft[buckets.bucket_of(ttft)] += 1
+
+    def row(self) -> tuple[object, ...]:
+        """The `daily_model` columns after the key, as `_ADD_MODEL_DAY` binds them."""
+        latency, ttft = buckets.from_histogram(self.latency), buckets.from_histogram(self.ttft)
+        return (
+            self.ok,
+            self.failed,
+            self.excluded,
+            self.first,
+            self.last,
+            self.last_ok,
+            json.dumps(dict(sorted(self.classes.items())), separators=(",", ":")),
+            buckets.encode(self.latency),
+            buckets.encode(self.ttft),
+            latency.p50,
+            latency.p95,
+            ttft.p50,
+        )
+
+
+_AVAILABILITY = frozenset(k.value for k in AVAILABILITY_KINDS)
+_SUCCESS = frozenset(c.value for c in SUCCESS_CLASSES)
+_COUNTS_AS = {c.value: counts_as(c) for c in ErrorClass}
+_ADD_MODEL_DAY = (
+    "INSERT INTO daily_model (day_ms, target_id, ok, failed, excluded, first_ms, last_ms,"
+    " last_ok_ms, classes, latency_hist, ttft_hist, latency_p50, latency_p95, ttft_p50)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (day_ms, target_id) DO UPDATE SET ok = daily_model.ok + excluded.ok,"
+    " failed = daily_model.failed + excluded.failed,"
+    " excluded = daily_model.excluded + excluded.excluded,"
+    " first_ms = min(daily_model.first_ms, excluded.first_ms),"
+    " last_ms = max(daily_model.last_ms, excluded.last_ms),"
+    " last_ok_ms = coalesce(max(daily_model.last_ok_ms, excluded.last_ok_ms),"
+    "  daily_model.last_ok_ms, excluded.last_ok_ms),"
+    " classes = modelaudit_classes_add(daily_model.classes, excluded.classes),"
+    " latency_hist = modelaudit_hist_add(daily_model.latency_hist, excluded.latency_hist),"
+    " ttft_hist = modelaudit_hist_add(daily_model.ttft_hist, excluded.ttft_hist),"
+    " latency_p50 = CASE WHEN excluded.latency_hist IS NULL THEN daily_model.latency_p50"
+    "  ELSE modelaudit_hist_rank(modelaudit_hist_add(daily_model.latency_hist,"
+    "  excluded.latency_hist), 50) END,"
+    " latency_p95 = CASE WHEN excluded.latency_hist IS NULL THEN daily_model.latency_p95"
+    "  ELSE modelaudit_hist_rank(modelaudit_hist_add(daily_model.latency_hist,"
+    "  excluded.latency_hist), 95) END,"
+    " ttft_p50 = CASE WHEN excluded.ttft_hist IS NULL THEN daily_model.ttft_p50"
+    "  ELSE modelaudit_hist_rank(modelaudit_hist_add(daily_model.ttft_hist,"
+    "  excluded.ttft_hist), 50) END"
+)
+"""Add a batch's day of a model to its row (the functions are `functions`'; a batch with
+no new sample of a metric leaves its percentiles as they are)."""

@@ -118,6 +118,11 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
     # Index pages of a month of attempts stay in memory while a report reads them.
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    from modelaudit.store.sqlite import functions
+
+    conn.create_function("modelaudit_hist_add", 2, functions.hist_add, deterministic=True)
+    conn.create_function("modelaudit_hist_rank", 2, functions.hist_rank, deterministic=True)
+    conn.create_function("modelaudit_classes_add", 2, functions.classes_add, deterministic=True)
 
 
 def retry_busy(action: Callable[[], T], deadline_s: float = BUSY_TIMEOUT_S) -> T:
@@ -154,6 +159,19 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def reclaim(conn: sqlite3.Connection) -> None:
+    """Hand the database's free pages back to the file system (a database made with
+    incremental auto-vacuum; a no-op on any other). `PRAGMA incremental_vacuum` frees a
+    page per step, and Python steps a statement that returns no row once: it is run until
+    the free list is empty, one short transaction per thousand pages."""
+    while conn.execute("PRAGMA freelist_count").fetchone()[0]:
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # not incremental
+            return
+        with transaction(conn):
+            for _ in range(1000):
+                conn.execute("PRAGMA incremental_vacuum")
 
 
 @contextlib.contextmanager

@@ -55,6 +55,33 @@ class Aggregate:
             self.ttft[buckets.bucket_of(ttft)] += 1
 
 
+def add_all(conn: sqlite3.Connection, table: Table, groups: dict[Key, Aggregate]) -> None:
+    """Add each group to the row of its key, creating the rows there are none of: one
+    upsert for them all, the histograms added by `modelaudit_hist_add` (`db.connect`
+    registers it) where a row is already there."""
+    conn.executemany(
+        f"INSERT INTO {table.name} (target_id, {table.period}, kind, error_class,"  # noqa: S608
+        " inconclusive, attempts, first_ms, last_ms, latency_hist, ttft_hist)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        f" ON CONFLICT (target_id, {table.period}, kind, error_class, inconclusive)"
+        " DO UPDATE SET attempts = attempts + excluded.attempts,"
+        " first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),"
+        " latency_hist = modelaudit_hist_add(latency_hist, excluded.latency_hist),"
+        " ttft_hist = modelaudit_hist_add(ttft_hist, excluded.ttft_hist)",
+        [
+            (
+                *key,
+                group.attempts,
+                group.first,
+                group.last,
+                buckets.encode(group.latency),
+                buckets.encode(group.ttft),
+            )
+            for key, group in groups.items()
+        ],
+    )
+
+
 def merge_into(conn: sqlite3.Connection, table: Table, key: Key, group: Aggregate) -> None:
     """Add `group` to the row of `key`, creating it if there is none."""
     existing = _row(conn, table, key)

@@ -17,7 +17,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from modelaudit.store.base import PruneResult
-from modelaudit.store.sqlite.db import from_ms, ms, transaction
+from modelaudit.store.sqlite.db import from_ms, ms, reclaim, transaction
 from modelaudit.store.sqlite.periods import ROLLUP, Aggregate, Key, merge_into
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def prune(conn: sqlite3.Connection, older_than: timedelta, now: datetime) -> Pru
         done, written = _roll_up_hour(conn, _hour_of(oldest))
         attempts, hours = attempts + done, hours + written
     if attempts:
-        conn.execute("PRAGMA incremental_vacuum")  # hand the freed pages back
+        reclaim(conn)
     return PruneResult(from_ms(cutoff), attempts, hours)
 
 

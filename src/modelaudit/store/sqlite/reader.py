@@ -3,16 +3,19 @@
 Windows are half-open, [since, until). Counting follows `history.counts_as` exactly: the
 SQL groups attempts by (model, kind, error class, run inconclusive?) and Python applies the
 rule to the few hundred groups, so the rule lives in one place. The whole UTC days of a
-window are counted from the daily sums kept as attempts are written (`daily`), the hours
-around them from the attempts themselves; rolled-up hours count in a window when the hour
-starts inside it.
+window are read from the daily sums kept as attempts are written (`daily`), and so is a
+partial day whose attempts all fall inside the window (the last day of a window ending
+now); only where the window cuts through a day's attempts are they read themselves, in
+one pass along the time index. Rolled-up hours count in a window when the hour starts
+inside it. A month's report thus reads a few rows per model and day, and at most a day of
+attempts, however many attempts the month holds.
 
-A model's summary percentiles are exact (nearest rank, read by rank along an index) where
-only raw attempts are in the window; where `db prune` has rolled hours up, those hours'
-histograms are merged with the raw samples and the percentiles are bucketed (see
-`buckets`). A timeline's percentiles are exact for buckets shorter than a day; a timeline of
-whole-day buckets reads them from the daily histograms, bucketed. Incidents are kept as
-verdicts are written (`incidents`).
+Percentiles follow `store.buckets`: where the window holds a whole day or a rolled-up hour,
+they are bucketed (within 3 %), from the daily (and hourly) histograms merged with the
+histograms of the raw samples around them, so a day's histogram is the mergeable sketch of
+its latencies; a window with neither gives them exact (nearest rank), from the raw samples.
+A timeline's buckets follow the same rule. Incidents are kept as verdicts are written
+(`incidents`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from modelaudit.history import (
     AVAILABILITY_KINDS,
     SUCCESS_CLASSES,
+    UNDECIDED,
     CatalogChange,
     DriftEvent,
     Incident,
@@ -35,6 +40,7 @@ from modelaudit.history import (
     Percentiles,
     RateLimitPoint,
     RegionHistory,
+    Streak,
     TimelinePoint,
     VerdictPoint,
     Window,
@@ -53,8 +59,6 @@ if TYPE_CHECKING:
 
 
 DAY_MS = DAILY.width_ms
-RANGED_BUCKETS = 64
-"""Up to this many timeline buckets, each is counted by index ranges (no sort)."""
 # The sets of `history.py`, bound as JSON arrays (`x IN (SELECT value FROM json_each(?))`):
 # no SQL text is ever built from values.
 OK_CLASSES = json.dumps(sorted(c.value for c in SUCCESS_CLASSES))
@@ -72,14 +76,16 @@ COUNTED_AS = {
 counts as failed), for SQL that counts many groups at once."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tally:
     """Counts of one model (or one model's bucket) as attempts are added."""
 
     ok: int = 0
     failed: int = 0
     excluded: int = 0
-    classes: Counter[ErrorClass] = field(default_factory=Counter)
+    classes: Counter[ErrorClass] | None = None
+    """Made on the first count by class (a timeline's hundreds of thousands of buckets
+    never need one)."""
     first: int | None = None
     last: int | None = None
     last_ok: int | None = None
@@ -88,7 +94,7 @@ class _Tally:
         """One group of attempts: kind, class, how many, how many in inconclusive runs,
         first and last start (None where a timeline does not need them)."""
         kind, error_class, n, inconclusive, first, last = row
-        self.classes[_CLASSES[error_class]] += n
+        self.count_class(error_class, n)
         self.first = _earliest(self.first, first)
         self.last = _latest(self.last, last)
         if kind not in _AVAILABILITY:
@@ -103,6 +109,11 @@ class _Tally:
             self.excluded += n - inconclusive
         self.excluded += inconclusive
 
+    def count_class(self, error_class: str, n: int) -> None:
+        if self.classes is None:
+            self.classes = Counter()
+        self.classes[_CLASSES[error_class]] += n
+
 
 def _earliest(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
@@ -114,91 +125,119 @@ def _latest(a: int | None, b: int | None) -> int | None:
 
 @dataclass(frozen=True)
 class _Sample:
-    """Which attempts a percentile is taken over: successes of one kind, one metric. The
-    SQL is literal per metric: SQLite uses a partial index only for a literal `kind`, and
-    `INDEXED BY` keeps it from preferring attempt_summary (more equality columns, but the
-    values are not in it, so every sample would be looked up and sorted). `span_sql` reads
-    the samples of a short span (less than a day) along the time index instead."""
+    """Which attempts a percentile is taken over: successes of one kind, one metric."""
 
     kind: ProbeKind
     metric: Literal["latency", "ttft"]
-    count_sql: str
-    nth_sql: str
-    values_sql: str
-    span_sql: str
-    top_sql: str
-    """`nth_sql` counting down from the largest: a p95 or p99 steps over a few entries
-    instead of nearly all of them."""
 
 
-LATENCY = _Sample(
-    ProbeKind.COMPLETION,
-    "latency",
-    count_sql="SELECT count(*) FROM attempt INDEXED BY attempt_latency"
-    " WHERE kind = 'completion' AND target_id = :target AND error_class = :cls"
-    " AND latency_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until",
-    nth_sql="SELECT latency_ms FROM attempt INDEXED BY attempt_latency"
-    " WHERE kind = 'completion' AND target_id = :target AND error_class = :cls"
-    " AND latency_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until"
-    " ORDER BY latency_ms LIMIT 1 OFFSET :offset",
-    top_sql="SELECT latency_ms FROM attempt INDEXED BY attempt_latency"
-    " WHERE kind = 'completion' AND target_id = :target AND error_class = :cls"
-    " AND latency_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until"
-    " ORDER BY latency_ms DESC LIMIT 1 OFFSET :offset",
-    values_sql="SELECT (started_ms - :origin) / :width AS g, json_group_array(latency_ms)"
-    " FROM attempt INDEXED BY attempt_latency WHERE kind = 'completion'"
-    " AND target_id = :target AND error_class = :cls AND latency_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until GROUP BY g",
-    span_sql="SELECT target_id, (started_ms - :origin) / :width AS g,"
-    " json_group_array(latency_ms) FROM attempt INDEXED BY attempt_started"
-    " WHERE started_ms >= :since AND started_ms < :until AND kind = 'completion'"
-    " AND error_class IN (SELECT value FROM json_each(:ok)) AND latency_ms IS NOT NULL"
-    " GROUP BY 1, 2",
-)
-TTFT = _Sample(
-    ProbeKind.STREAM,
-    "ttft",
-    count_sql="SELECT count(*) FROM attempt INDEXED BY attempt_ttft"
-    " WHERE kind = 'stream' AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until",
-    nth_sql="SELECT ttft_ms FROM attempt INDEXED BY attempt_ttft"
-    " WHERE kind = 'stream' AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until"
-    " ORDER BY ttft_ms LIMIT 1 OFFSET :offset",
-    top_sql="SELECT ttft_ms FROM attempt INDEXED BY attempt_ttft"
-    " WHERE kind = 'stream' AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until"
-    " ORDER BY ttft_ms DESC LIMIT 1 OFFSET :offset",
-    values_sql="SELECT (started_ms - :origin) / :width AS g, json_group_array(ttft_ms)"
-    " FROM attempt INDEXED BY attempt_ttft WHERE kind = 'stream'"
-    " AND target_id = :target AND error_class = :cls AND ttft_ms IS NOT NULL"
-    " AND started_ms >= :since AND started_ms < :until GROUP BY g",
-    span_sql="SELECT target_id, (started_ms - :origin) / :width AS g,"
-    " json_group_array(ttft_ms) FROM attempt INDEXED BY attempt_started"
-    " WHERE started_ms >= :since AND started_ms < :until AND kind = 'stream'"
-    " AND error_class IN (SELECT value FROM json_each(:ok)) AND ttft_ms IS NOT NULL"
-    " GROUP BY 1, 2",
-)
-SUCCESSES = tuple(sorted(c.value for c in SUCCESS_CLASSES))
+LATENCY = _Sample(ProbeKind.COMPLETION, "latency")
+TTFT = _Sample(ProbeKind.STREAM, "ttft")
 _VERDICTS = {v.value: v for v in Verdict}
 _Key = tuple[int, int]
 """(target id, bucket number)."""
 # SQL naming a table (`rollup` or `daily`, from the `Table` constants) or joining these
 # fragments carries `noqa: S608`: values are always bound, never part of the text.
-# Each (model, kind, error class) seen in a span, from the daily sums (a range of a small
-# table), and each one's attempts in bucket g of the span, counted along attempt_summary.
-_GROUPS = (
-    "groups AS (SELECT DISTINCT target_id AS t, kind AS k, error_class AS c FROM daily"
-    " WHERE day_ms >= :since - :since % 86400000 AND day_ms < :until)"
+# One pass over the attempts of a span: counts per (model, bucket, kind, class), how many
+# of them in inconclusive runs (`:inconclusive`, their ids), first and last start, and the
+# successful samples of each metric as JSON arrays.
+_RAW = (
+    "SELECT target_id, (started_ms - :origin) / :width, kind, error_class, count(*),"
+    " sum(run_id IN (SELECT value FROM json_each(:inconclusive))),"
+    " min(started_ms), max(started_ms),"
+    " json_group_array(latency_ms) FILTER (WHERE kind = 'completion'"
+    "  AND error_class IN (SELECT value FROM json_each(:ok)) AND latency_ms IS NOT NULL),"
+    " json_group_array(ttft_ms) FILTER (WHERE kind = 'stream'"
+    "  AND error_class IN (SELECT value FROM json_each(:ok)) AND ttft_ms IS NOT NULL)"
+    " FROM attempt WHERE started_ms >= :since AND started_ms < :until GROUP BY 1, 2, 3, 4"
 )
-_IN_BUCKET = (
-    " FROM attempt WHERE target_id = t AND kind = k AND error_class = c"
-    " AND started_ms >= max(:since, :origin + g * :width)"
-    " AND started_ms < min(:until, :origin + (g + 1) * :width)"
+
+
+_DAYS = (
+    "SELECT target_id, day_ms, ok, failed, excluded, first_ms, last_ms, last_ok_ms, classes,"
+    " latency_hist, ttft_hist, latency_p50, latency_p95, ttft_p50 FROM daily_model"
+    " WHERE day_ms >= :since AND day_ms < :until"
 )
+"""Each model's day starting in the span (`daily_model`), in the table's order."""
+
+
+@dataclass
+class _Read:
+    """What a window holds per (model, bucket): its counts, and each metric's samples:
+    stored histograms and raw samples, merged into percentiles at the end (exact when
+    the window holds no day or hour that was summed, bucketed otherwise)."""
+
+    exact: bool
+    summary: bool = True
+    """Whether the counts per class and the first and last starts are wanted (a summary),
+    or the counts only (a timeline's buckets)."""
+    tallies: dict[_Key, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    marks: dict[_Key, list[float | None]] = field(default_factory=dict)
+    """A timeline's day-wide buckets read whole from a model's day: its latency p50 and
+    p95 and TTFT p50, as kept."""
+    stored: dict[str, dict[_Key, list[buckets.Stored | str]]] = field(
+        default_factory=lambda: {"latency": defaultdict(list), "ttft": defaultdict(list)}
+    )
+    raw: dict[str, dict[_Key, list[float]]] = field(
+        default_factory=lambda: {"latency": defaultdict(list), "ttft": defaultdict(list)}
+    )
+
+    def percentiles(self, metric: Literal["latency", "ttft"]) -> dict[_Key, Percentiles]:
+        stored, raw = self.stored[metric], self.raw[metric]
+        found: dict[_Key, Percentiles] = {}
+        if self.exact:
+            for key, values in raw.items():
+                found[key] = buckets.from_sorted(sorted(values))
+        else:
+            for key, arrays in stored.items():
+                samples = raw.get(key)
+                found[key] = buckets.from_stored(
+                    arrays, buckets.histogram(samples) if samples else None
+                )
+            for key, samples in raw.items():
+                if key not in stored and samples:
+                    found[key] = buckets.from_histogram(buckets.histogram(samples))
+        return {key: p for key, p in found.items() if p.n}
+
+
+UNDECIDED_VALUES = json.dumps(sorted(v.value for v in UNDECIDED))
+# Each model's decisive verdicts of a window per region, newest first: the join walks the
+# window's runs by start (run_started) and each run's verdicts by key; SQLite sorts the
+# rows (a few hundred thousand in a month's last two days) far faster than it evaluates
+# window functions over them, and `_streaks` reads each streak off in one pass.
+_DECISIVE = (
+    "SELECT v.target_id, r.region, r.started_ms, r.id, v.verdict"
+    " FROM run r JOIN verdict v ON v.run_id = r.id"
+    " WHERE r.started_ms >= :since AND r.started_ms < :until"
+    " AND v.verdict NOT IN (SELECT value FROM json_each(:undecided))"
+    " AND (:regions IS NULL OR r.region IN (SELECT value FROM json_each(:regions)))"
+    " AND (:targets IS NULL OR v.target_id IN (SELECT value FROM json_each(:targets)))"
+    " ORDER BY v.target_id, r.region, r.started_ms DESC, r.id DESC"
+)
+
+
+def _streaks(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """(target, region, newest run, its start, its verdict, the streak's first start,
+    its runs) per model and region, from `_DECISIVE`'s rows: `history.streaks_of`'s
+    rule, read newest first."""
+    found: list[tuple[Any, ...]] = []
+    key: tuple[int, str] | None = None
+    newest: tuple[int, int, str] = (0, 0, "")
+    since, runs, broken = 0, 0, False
+    for t, region, at, run, verdict in rows:
+        if (t, region) != key:
+            if key is not None:
+                found.append((*key, *newest, since, runs))
+            key, newest, since, runs, broken = (t, region), (run, at, verdict), at, 0, False
+        if broken:
+            continue
+        if verdict == newest[2]:
+            since, runs = at, runs + 1
+        else:
+            broken = True
+    if key is not None:
+        found.append((*key, *newest, since, runs))
+    return found
 
 
 @dataclass(frozen=True)
@@ -265,6 +304,38 @@ MAX_CATALOG_CHANGES = 1000
 """Catalog changes a report shows at most (the latest)."""
 
 
+@dataclass
+class _DayMarks:
+    """What a timeline of day-wide buckets takes from each model's day, kept column by
+    column (compact arrays) while a summary reads the same days, so the timeline needs
+    no second pass over them."""
+
+    targets: array[int] = field(default_factory=lambda: array("q"))
+    days: array[int] = field(default_factory=lambda: array("q"))
+    counts: array[int] = field(default_factory=lambda: array("q"))
+    """ok, failed, excluded, three per day."""
+    percentiles: array[float] = field(default_factory=lambda: array("d"))
+    """latency p50, p95, TTFT p50, three per day; NaN for none."""
+
+    def add(
+        self, target: int, day: int, ok: int, failed: int, excluded: int, kept: list[Any]
+    ) -> None:
+        self.targets.append(target)
+        self.days.append(day)
+        self.counts.extend((ok, failed, excluded))
+        self.percentiles.extend(math.nan if v is None else v for v in kept)
+
+    def into(self, read: _Read, origin: int) -> None:
+        counts, found = self.counts, self.percentiles
+        for i, (target, day) in enumerate(zip(self.targets, self.days, strict=True)):
+            key = (target, (day - origin) // DAY_MS)
+            tally = read.tallies[key]
+            tally.ok += counts[3 * i]
+            tally.failed += counts[3 * i + 1]
+            tally.excluded += counts[3 * i + 2]
+            read.marks[key] = [None if math.isnan(v) else v for v in found[3 * i : 3 * i + 3]]
+
+
 class SqliteHistory:
     """Implements `modelaudit.store.base.HistoryReader`."""
 
@@ -272,17 +343,23 @@ class SqliteHistory:
         self.conn = conn
         self.path = path
         self._names: dict[int, ModelKey] | None = None
+        self._raw_cache: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
+        self._marks: dict[tuple[int, int], _DayMarks] = {}
+        self._reads: dict[_Grid, _Read] = {}
 
     def _name(self, target_id: int) -> ModelKey:
         """A target's (provider, model). A damaged database (`db check` flags it) may hold
         rows of a target it lost: they are reported as `(unknown)`/`target #N`, never a
         crash, and never merged with another model."""
         if self._names is None or target_id not in self._names:
-            self._names = {
-                row[0]: (row[1], row[2])
-                for row in self.conn.execute("SELECT id, provider, model FROM target")
-            }
+            self._names = self._names_of()
         return self._names.setdefault(target_id, (UNKNOWN_PROVIDER, f"target #{target_id}"))
+
+    def _names_of(self) -> dict[int, ModelKey]:
+        return {
+            row[0]: (row[1], row[2])
+            for row in self.conn.execute("SELECT id, provider, model FROM target")
+        }
 
     # --- per-model summary ----------------------------------------------------------------
 
@@ -290,13 +367,7 @@ class SqliteHistory:
     def models(self, window: Window) -> list[ModelHistory]:
         since, until = _bounds(window)
         grid = _Grid.whole(since, until)
-        if window.regions:
-            tallies, latency, ttft = self._of_regions(grid, window.regions)
-        else:
-            tallies = self._tallies(grid)
-            targets = sorted({target_id for target_id, _ in tallies})
-            latency = self._exact_percentiles(grid, LATENCY, targets)
-            ttft = self._exact_percentiles(grid, TTFT, targets)
+        tallies, latency, ttft = self._counted(grid, window)
         histories = []
         for (target_id, _), tally in sorted(tallies.items(), key=lambda i: self._name(i[0][0])):
             provider, model = self._name(target_id)
@@ -312,7 +383,7 @@ class SqliteHistory:
                     excluded=tally.excluded,
                     latency=latency.get((target_id, 0), Percentiles(0)),
                     ttft=ttft.get((target_id, 0), Percentiles(0)),
-                    error_classes=dict(tally.classes),
+                    error_classes=dict(tally.classes or {}),
                     first_seen=_at(tally.first),
                     last_seen=_at(tally.last),
                     last_ok=_at(last_ok),
@@ -324,30 +395,69 @@ class SqliteHistory:
     def timelines(self, window: Window, bucket: timedelta) -> dict[ModelKey, list[TimelinePoint]]:
         since, until = _bounds(window)
         grid = _Grid.aligned(since, until, max(1, round(bucket.total_seconds() * 1000)))
-        if window.regions:
+        marks: dict[_Key, list[float | None]] = {}
+        if self._filtered(window):
             tallies, latency, ttft = self._of_regions(grid, window.regions)
         else:
-            tallies = self._tallies(grid)
-            targets = sorted({target_id for target_id, _ in tallies})
-            by_days = any(from_days for _, from_days in grid.parts())
-            percentiles = self._bucketed_percentiles if by_days else self._exact_percentiles
-            latency = percentiles(grid, LATENCY, targets)
-            ttft = percentiles(grid, TTFT, targets)
+            read = self._read(grid, summary=False)
+            tallies, marks = read.tallies, read.marks
+            latency, ttft = read.percentiles("latency"), read.percentiles("ttft")
+        by_target: dict[int, list[int]] = defaultdict(list)
+        for target_id, group_no in tallies:
+            by_target[target_id].append(group_no)
+        starts: dict[int, datetime] = {}
         timelines: dict[ModelKey, list[TimelinePoint]] = {}
-        for key in sorted(tallies, key=lambda k: (self._name(k[0]), k[1])):
-            tally = tallies[key]
-            timelines.setdefault(self._name(key[0]), []).append(
-                TimelinePoint(
-                    start=from_ms(grid.start(key[1])),
-                    ok=tally.ok,
-                    failed=tally.failed,
-                    excluded=tally.excluded,
-                    latency_p50=latency[key].p50 if key in latency else None,
-                    latency_p95=latency[key].p95 if key in latency else None,
-                    ttft_p50=ttft[key].p50 if key in ttft else None,
+        for target_id in sorted(by_target, key=self._name):
+            points = timelines[self._name(target_id)] = []
+            for group_no in sorted(by_target[target_id]):
+                key = (target_id, group_no)
+                tally = tallies[key]
+                start = starts.get(group_no)
+                if start is None:
+                    start = starts[group_no] = from_ms(grid.start(group_no))
+                mark = marks.get(key)
+                if mark is None:
+                    p, f = latency.get(key), ttft.get(key)
+                    mark = [p.p50 if p else None, p.p95 if p else None, f.p50 if f else None]
+                points.append(
+                    TimelinePoint(
+                        start=start,
+                        ok=tally.ok,
+                        failed=tally.failed,
+                        excluded=tally.excluded,
+                        latency_p50=mark[0],
+                        latency_p95=mark[1],
+                        ttft_p50=mark[2],
+                    )
                 )
-            )
         return timelines
+
+    def _counted(
+        self, grid: _Grid, window: Window
+    ) -> tuple[dict[_Key, _Tally], dict[_Key, Percentiles], dict[_Key, Percentiles]]:
+        if self._filtered(window):
+            return self._of_regions(grid, window.regions)
+        read = self._read(grid)
+        return read.tallies, read.percentiles("latency"), read.percentiles("ttft")
+
+    def _filtered(self, window: Window) -> bool:
+        """Whether the window asks for some regions only, and runs of others are in it (a
+        store whose runs are all of the regions asked for is read whole, from its sums)."""
+        if not window.regions:
+            return False
+        since, until = _bounds(window)
+        return not set(self._regions_between(since, until)) <= window.regions
+
+    def _regions_between(self, since: int, until: int) -> list[str]:
+        """The regions of the runs with attempts in [since, until)."""
+        return [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT DISTINCT region FROM run WHERE started_ms < ?"
+                " AND coalesce(last_attempt_ms, finished_ms, started_ms) >= ?",
+                (until, since),
+            )
+        ]
 
     def _of_regions(
         self, grid: _Grid, regions: frozenset[str]
@@ -392,20 +502,19 @@ class SqliteHistory:
         only (the usual SQLite store), from the model summaries (`models`)."""
         since, until = _bounds(window)
         seen = [
-            row[0]
-            for row in self.conn.execute(
-                "SELECT DISTINCT region FROM run WHERE started_ms < ?"
-                " AND coalesce(last_attempt_ms, finished_ms, started_ms) >= ?",
-                (until, since),
-            )
-            if not window.regions or row[0] in window.regions
+            region
+            for region in self._regions_between(since, until)
+            if not window.regions or region in window.regions
         ]
         if len(seen) == 1:
+            only = Window(window.since, window.until, frozenset(seen))
+            if not self._filtered(only):  # the store holds this region's runs only
+                return self._one_region(seen[0], since, until)
             return [
                 RegionHistory(
                     m.provider, m.model, seen[0], m.ok, m.failed, m.excluded, m.last_seen, m.last_ok
                 )
-                for m in self.models(Window(window.since, window.until, frozenset(seen)))
+                for m in self.models(only)
             ]
         tallies: dict[tuple[int, str], _Tally] = defaultdict(_Tally)
         for target_id, region, *counts in self.conn.execute(
@@ -431,47 +540,119 @@ class SqliteHistory:
         ]
         return sorted(found, key=lambda r: (r.provider, r.model, r.region))
 
-    def _tallies(self, grid: _Grid) -> dict[_Key, _Tally]:
-        tallies: dict[_Key, _Tally] = defaultdict(_Tally)
-        for part, from_days in grid.parts():
-            if from_days and not part.single:
-                for target_id, group_no, ok, failed, excluded in self._counted_days(part):
-                    tally = tallies[(target_id, group_no)]
-                    tally.ok += ok
-                    tally.failed += failed
-                    tally.excluded += excluded
+    def _one_region(self, region: str, since: int, until: int) -> list[RegionHistory]:
+        """The counts of a window every run of which is of `region`: from the sums (no
+        percentiles), as a summary gives them."""
+        tallies = self._read(_Grid.whole(since, until)).tallies
+        found = []
+        for (target_id, _), t in tallies.items():
+            last_ok = t.last_ok or last_ok_ms_before(self.conn, target_id, since)
+            found.append(
+                RegionHistory(
+                    *self._name(target_id),
+                    region,
+                    t.ok,
+                    t.failed,
+                    t.excluded,
+                    _at(t.last),
+                    _at(last_ok),
+                )
+            )
+        return sorted(found, key=lambda r: (r.provider, r.model))
+
+    def _read(self, grid: _Grid, *, summary: bool = True) -> _Read:
+        """`_reads_of`, a summary kept for the next read of the same grid (a window's summary
+        and its regions)."""
+        if not summary:  # a timeline is read once; its hundreds of thousands of buckets go
+            return self._reads_of(grid, summary=False)
+        found = self._reads.get(grid)
+        if found is None:
+            found = self._reads[grid] = self._reads_of(grid, summary=True)
+        return found
+
+    def _reads_of(self, grid: _Grid, *, summary: bool) -> _Read:
+        """The window's whole UTC days from the daily sums, the hours around them from the
+        attempts (and the hours `db prune` rolled up). A partial day whose attempts all fall
+        inside the window (the usual last day of a window ending now) is read from its sums
+        too: the attempts are read only where the window cuts through a day's."""
+        parts = grid.parts()
+        with_days = any(from_days for _, from_days in parts)
+        read = _Read(exact=not with_days and not self._rolled_up(grid), summary=summary)
+        for part, from_days in parts:
+            if from_days:
+                self._days(part, read)
                 continue
-            rows = self._summed(part, DAILY) if from_days else self._raw_tally_rows(part)
-            for target_id, group_no, *counts in rows:
-                tallies[(target_id, group_no)].add(tuple(counts))
-        return tallies
+            whole = self._whole_day(part, grid) if with_days else None
+            if whole is not None:
+                self._days(whole, read)
+                continue
+            self._raw(part, read)
+            for target_id, group_no, *counts in self._summed(part, ROLLUP):
+                read.tallies[(target_id, group_no)].add(tuple(counts))
+            for sample in (LATENCY, TTFT):
+                for key, found in self._histogram_rows(part, sample, ROLLUP):
+                    read.stored[sample.metric][key].append(found)
+        return read
 
-    def _counted_days(self, part: _Grid) -> Iterable[tuple[int, int, int, int, int]]:
-        """A timeline's whole days, counted in SQL: (model, bucket, ok, failed, excluded)
-        per day, a fifth of the rows of `_summed`. The sets it counts by are `counts_as`'s,
-        bound as values."""
-        return self.conn.execute(
-            "SELECT target_id, (day_ms - :origin) / :width,"
-            " sum(CASE WHEN NOT inconclusive AND c = 'ok' THEN attempts ELSE 0 END),"
-            " sum(CASE WHEN NOT inconclusive AND c = 'failed' THEN attempts ELSE 0 END),"
-            " sum(CASE WHEN inconclusive OR c = 'excluded' THEN attempts ELSE 0 END)"
-            " FROM (SELECT day_ms, target_id, inconclusive, attempts,"
-            "  CASE WHEN error_class IN (SELECT value FROM json_each(:ok)) THEN 'ok'"
-            "  WHEN error_class IN (SELECT value FROM json_each(:excluded)) THEN 'excluded'"
-            "  ELSE 'failed' END AS c FROM daily WHERE day_ms >= :since AND day_ms < :until"
-            "  AND kind IN (SELECT value FROM json_each(:kinds)))"
-            " GROUP BY day_ms, target_id",
-            {**part.params, **COUNTED_AS, "kinds": COUNTED_KINDS},
-        )
+    def _rolled_up(self, grid: _Grid) -> bool:
+        row = self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM rollup WHERE hour_ms >= ? AND hour_ms < ?)",
+            (grid.since, grid.until),
+        ).fetchone()
+        return bool(row[0])
 
-    def _raw_tally_rows(self, part: _Grid) -> Iterator[tuple[Any, ...]]:
-        """Attempts of a span that are not in whole days: the raw ones, and the hours
-        `db prune` rolled up that start in it."""
-        inconclusive = self._inconclusive_counts(part.params)
-        for target_id, group_no, kind, error_class, n, first, last in self._raw_groups(part):
-            n_inconclusive = inconclusive.get((target_id, group_no, kind, error_class), 0)
-            yield (target_id, group_no, kind, error_class, n, n_inconclusive, first, last)
-        yield from self._summed(part, ROLLUP)
+    def _whole_day(self, part: _Grid, grid: _Grid) -> _Grid | None:
+        """The day holding `part` (an edge of `grid` shorter than a day), as a span read
+        from the daily sums into `part`'s bucket, when every attempt of that day is inside
+        the window; else None."""
+        day = part.since - part.since % DAY_MS
+        if part.until > day + DAY_MS:
+            return None
+        first, last = self.conn.execute(
+            "SELECT min(first_ms), max(last_ms) FROM daily_model WHERE day_ms = ?", (day,)
+        ).fetchone()
+        if first is None or first < grid.since or last >= grid.until:
+            return None
+        number = (part.since - grid.origin) // grid.width
+        return _Grid(day, day + DAY_MS, day - number * grid.width, grid.width)
+
+    def _days(self, part: _Grid, read: _Read) -> None:
+        """Counts and histograms of the days starting in the span, from each model's day,
+        streamed: a month of 10,000 models is 300,000 rows, none of them kept whole. A
+        summary keeps each day's histogram text to merge, and what a timeline of the same
+        days will draw (`_DayMarks`); a timeline of day-wide buckets takes each day's
+        counts and percentiles as they are kept."""
+        origin, width = part.origin, part.width
+        by_day = width == DAY_MS and origin % DAY_MS == 0
+        kept = self._marks.get((part.since, part.until))
+        if not read.summary and by_day and kept is not None:
+            kept.into(read, origin)
+            return
+        tallies, latency, ttft = read.tallies, read.stored["latency"], read.stored["ttft"]
+        marks = _DayMarks() if read.summary else None
+        rows = self.conn.execute(_DAYS, {"since": part.since, "until": part.until})
+        for t, day, ok, failed, excluded, first, last, last_ok, classes, lat, ttf, *kept_p in rows:
+            key = (t, (day - origin) // width)
+            tally = tallies[key]
+            tally.ok += ok
+            tally.failed += failed
+            tally.excluded += excluded
+            if marks is not None:
+                marks.add(t, day, ok, failed, excluded, kept_p)
+                tally.first = _earliest(tally.first, first)
+                tally.last = _latest(tally.last, last)
+                tally.last_ok = _latest(tally.last_ok, last_ok)
+                for cls, n in json.loads(classes).items():
+                    tally.count_class(cls, n)
+            elif by_day:
+                read.marks[key] = kept_p
+                continue
+            if lat:
+                latency[key].append(lat)
+            if ttf:
+                ttft[key].append(ttf)
+        if marks is not None:
+            self._marks[(part.since, part.until)] = marks
 
     def _summed(self, part: _Grid, table: Table) -> Iterable[tuple[Any, ...]]:
         """Rows of `rollup` or `daily` whose period starts in the span, added up per model,
@@ -487,136 +668,44 @@ class SqliteHistory:
             part.params,
         )
 
-    def _raw_groups(
-        self, part: _Grid
-    ) -> Iterable[tuple[int, int, str, str, int, int | None, int | None]]:
-        """Attempts per (model, bucket, kind, error class), each counted by a range of
-        attempt_summary, so nothing is sorted; for a model's summary (one bucket) its
-        first and last attempt are two seeks more. Many buckets are grouped by a sort."""
+    def _raw(self, part: _Grid, read: _Read) -> None:
+        """The attempts of the span, in one pass along the time index: counts, and the
+        successful samples of each metric. A span inside one bucket (a window's edge) is
+        read once for the reads of the window (its summary, regions and timeline)."""
         numbers = part.numbers
-        if len(numbers) > RANGED_BUCKETS:
-            return self.conn.execute(
-                "SELECT target_id, (started_ms - :origin) / :width AS g, kind, error_class,"
-                " count(*), NULL, NULL FROM attempt"
-                " WHERE +started_ms >= :since AND +started_ms < :until"
-                " GROUP BY target_id, kind, error_class, g",
-                part.params,
-            )
-        times = (
-            f"(SELECT min(started_ms){_IN_BUCKET}), (SELECT max(started_ms){_IN_BUCKET})"
-            if part.single
-            else "NULL, NULL"
-        )
-        return self.conn.execute(
-            "WITH RECURSIVE b(g) AS (SELECT :first UNION ALL SELECT g + 1 FROM b"  # noqa: S608
-            f" WHERE g < :last), {_GROUPS}"
-            f" SELECT t, g, k, c, n, {times} FROM (SELECT t, g, k, c,"
-            f" (SELECT count(*){_IN_BUCKET}) AS n FROM groups CROSS JOIN b) WHERE n > 0",
-            {**part.params, "first": numbers[0], "last": numbers[-1]},
-        )
-
-    def _inconclusive_counts(self, params: dict[str, int]) -> dict[tuple[int, int, str, str], int]:
-        """Attempts of runs marked inconclusive (this machine was offline), which count
-        as excluded. Such runs are rare and short: each is found by its time span."""
-        rows = self.conn.execute(
-            "SELECT a.target_id, (a.started_ms - :origin) / :width, a.kind, a.error_class,"
-            " count(*) FROM run r CROSS JOIN attempt a ON +a.run_id = r.id"  # runs first
-            " AND a.started_ms BETWEEN r.started_ms AND coalesce(r.last_attempt_ms, r.finished_ms)"
-            " WHERE r.status = 'inconclusive' AND r.started_ms < :until"
-            " AND coalesce(r.last_attempt_ms, r.finished_ms) >= :since"
-            " AND a.started_ms >= :since AND a.started_ms < :until GROUP BY 1, 2, 3, 4",
-            params,
-        )
-        return {(t, g, kind, cls): n for t, g, kind, cls, n in rows}
-
-    def _exact_percentiles(
-        self, grid: _Grid, sample: _Sample, targets: Iterable[int]
-    ) -> dict[_Key, Percentiles]:
-        """Exact from raw samples; bucketed where rolled-up hours share the bucket."""
-        params: dict[str, object] = {**grid.params, "kind": sample.kind.value}
-        rolled = self._histograms(grid, sample, ROLLUP)
-        found: dict[_Key, Percentiles] = {}
-        for target_id in targets:
-            params["target"] = target_id
-            if grid.single and not any(key[0] == target_id for key in rolled):
-                found[(target_id, 0)] = self._exact_by_rank(sample, params)
-                continue
-            for group_no, values in self._sorted_samples(sample, params).items():
-                key = (target_id, group_no)
-                if key in rolled:
-                    found[key] = buckets.from_histogram(rolled.pop(key) + buckets.histogram(values))
-                else:
-                    found[key] = buckets.from_sorted(values)
-        found.update((key, buckets.from_histogram(hist)) for key, hist in rolled.items())
-        return {key: p for key, p in found.items() if p.n}
-
-    def _bucketed_percentiles(
-        self, grid: _Grid, sample: _Sample, targets: Iterable[int]
-    ) -> dict[_Key, Percentiles]:
-        """From histograms: the daily sums' for whole days, the raw samples' and rolled-up
-        hours' for the rest of the window."""
-        stored: dict[_Key, list[buckets.Stored]] = defaultdict(list)
-        raw: dict[_Key, buckets.Histogram] = {}
-        for part, from_days in grid.parts():
-            for key, hist in self._histogram_rows(part, sample, DAILY if from_days else ROLLUP):
-                stored[key].append(hist)
-            if from_days:
-                continue
-            for target_id, group_no, values in self.conn.execute(
-                sample.span_sql, {**part.params, "ok": OK_CLASSES}
-            ):
-                _merge(raw, (target_id, group_no), buckets.histogram(json.loads(values)))
-        found = {
-            key: buckets.from_stored(stored.get(key, []), raw.get(key))
-            for key in stored.keys() | raw.keys()
-        }
-        return {key: p for key, p in found.items() if p.n}
-
-    def _exact_by_rank(self, sample: _Sample, params: dict[str, object]) -> Percentiles:
-        """The whole window's percentiles, read by rank along the sample's index: SQLite
-        steps over k index entries; no sample is sorted or fetched."""
-        counts = {
-            cls: int(self.conn.execute(sample.count_sql, {**params, "cls": cls}).fetchone()[0])
-            for cls in SUCCESSES
-        }
-        present = [cls for cls, n in counts.items() if n]
-        if len(present) != 1:  # none, or answers of more than one success class to merge
-            return buckets.from_sorted(self._sorted_samples(sample, params).get(0, []))
-        cls, n = present[0], counts[present[0]]
-        p50, p95, p99 = (
-            self._nth(sample, {**params, "cls": cls}, buckets.rank(p, n), n)
-            for p in buckets.QUANTILES
-        )
-        return Percentiles(n, p50, p95, p99)
-
-    def _nth(self, sample: _Sample, params: dict[str, object], rank: int, n: int) -> float:
-        """The sample of 1-based `rank` among `n`, stepping from whichever end is nearer."""
-        if n - rank < rank - 1:
-            sql, offset = sample.top_sql, n - rank
+        if len(numbers) == 1:
+            rows = self._raw_cache.get((part.since, part.until))
+            if rows is None:
+                whole = _Grid(part.since, part.until, part.since, part.until - part.since)
+                rows = self._raw_cache[(part.since, part.until)] = self._raw_rows(whole)
+            rows = [(t, numbers[0], *rest) for t, _, *rest in rows]
         else:
-            sql, offset = sample.nth_sql, rank - 1
-        return float(self.conn.execute(sql, {**params, "offset": offset}).fetchone()[0])
+            rows = self._raw_rows(part)
+        for target_id, group_no, *counts, latency, ttft in rows:
+            key = (target_id, group_no)
+            read.tallies[key].add(tuple(counts))
+            if latency != "[]":
+                read.raw["latency"][key] += json.loads(latency)
+            if ttft != "[]":
+                read.raw["ttft"][key] += json.loads(ttft)
 
-    def _sorted_samples(self, sample: _Sample, params: dict[str, object]) -> dict[int, list[float]]:
-        """One model's successful samples per bucket, each list sorted. SQLite hands each
-        bucket over as one JSON array: far fewer rows to build in Python."""
-        samples: dict[int, list[float]] = defaultdict(list)
-        for cls in SUCCESSES:
-            for group_no, values in self.conn.execute(sample.values_sql, {**params, "cls": cls}):
-                samples[group_no].extend(json.loads(values))
-        for values in samples.values():
-            values.sort()
-        return samples
+    def _raw_rows(self, part: _Grid) -> list[tuple[Any, ...]]:
+        params = {**part.params, "ok": OK_CLASSES, "inconclusive": self._inconclusive(part)}
+        return self.conn.execute(_RAW, params).fetchall()
 
-    def _histograms(
-        self, part: _Grid, sample: _Sample, table: Table
-    ) -> dict[_Key, buckets.Histogram]:
-        """The sample's histograms of the `rollup` or `daily` rows starting in the span,
-        per bucket."""
-        hists: dict[_Key, buckets.Histogram] = {}
-        for key, found in self._histogram_rows(part, sample, table):
-            _merge(hists, key, buckets.parsed(found))
-        return hists
+    def _inconclusive(self, part: _Grid) -> str:
+        """The runs marked inconclusive (this machine was offline) with attempts in the span,
+        as a JSON array to bind: their attempts count as excluded. Such runs are rare."""
+        return json.dumps(
+            [
+                row[0]
+                for row in self.conn.execute(
+                    "SELECT id FROM run WHERE status = 'inconclusive' AND started_ms < ?"
+                    " AND coalesce(last_attempt_ms, finished_ms, started_ms) >= ?",
+                    (part.until, part.since),
+                )
+            ]
+        )
 
     def _histogram_rows(
         self, part: _Grid, sample: _Sample, table: Table
@@ -660,6 +749,47 @@ class SqliteHistory:
             point = VerdictPoint(run_id, at, _VERDICTS[verdict], reason, region)
             by_target[target_id].append(point)
         return dict(sorted((self._name(t), points) for t, points in by_target.items()))
+
+    @translated
+    def streaks(self, window: Window, models: frozenset[ModelKey] = frozenset()) -> list[Streak]:
+        since, until = _bounds(window)
+        targets = None
+        if models:
+            ids = {key: target_id for target_id, key in self._names_of().items()}
+            targets = json.dumps(sorted(ids[key] for key in models if key in ids))
+        rows = self.conn.execute(
+            _DECISIVE,
+            {
+                "since": since,
+                "until": until,
+                "regions": _regions(window),
+                "targets": targets,
+                "undecided": UNDECIDED_VALUES,
+            },
+        )
+        found = []
+        for t, region, run, at, verdict, first, runs in _streaks(rows):
+            (reason,) = self.conn.execute(
+                "SELECT reason FROM verdict WHERE run_id = ? AND target_id = ?", (run, t)
+            ).fetchone()
+            point = VerdictPoint(run, from_ms(at), _VERDICTS[verdict], reason, region)
+            found.append(Streak(*self._name(t), point, from_ms(first), runs))
+        return sorted(found, key=lambda s: (s.provider, s.model, s.region))
+
+    @translated
+    def run_starts(self, window: Window) -> list[datetime]:
+        since, until = _bounds(window)
+        return [
+            from_ms(row[0])
+            for row in self.conn.execute(
+                "SELECT DISTINCT r.started_ms FROM run r WHERE r.started_ms >= :since"
+                " AND r.started_ms < :until AND EXISTS (SELECT 1 FROM verdict v"
+                "  WHERE v.run_id = r.id)"
+                " AND (:regions IS NULL OR r.region IN (SELECT value FROM json_each(:regions)))"
+                " ORDER BY 1",
+                {"since": since, "until": until, "regions": _regions(window)},
+            )
+        ]
 
     @translated
     def incidents(self, window: Window) -> list[Incident]:
@@ -826,44 +956,48 @@ class SqliteHistory:
 
 
 def last_ok_ms_before(conn: sqlite3.Connection, target_id: int, before: int) -> int | None:
-    """The last successful availability attempt (raw or rolled up) before `before`."""
-    row = conn.execute("SELECT last_ok_ms FROM target WHERE id = ?", (target_id,)).fetchone()
+    """The last successful availability attempt (raw or rolled up) before `before`: the
+    day of `before` from its attempts and rolled-up hours, the days before it from each
+    model's day (newest first, one key seek each)."""
+    row = conn.execute(
+        "SELECT last_ok_ms, first_seen_ms FROM target WHERE id = ?", (target_id,)
+    ).fetchone()
     if row is None or row[0] is None:
         return None
     if row[0] < before:
         return int(row[0])
-    found = [
-        conn.execute(
-            "SELECT max(started_ms) FROM attempt WHERE target_id = ? AND kind = ?"
-            " AND error_class = ? AND started_ms < ?",
-            (target_id, kind.value, cls.value, before),
-        ).fetchone()[0]
-        for kind in AVAILABILITY_KINDS
-        for cls in SUCCESS_CLASSES
-    ]
-    found.append(
-        conn.execute(
-            "SELECT max(min(last_ms, :before - 1)) FROM rollup"
-            " WHERE target_id = :target AND hour_ms < :before"
-            " AND kind IN (SELECT value FROM json_each(:kinds))"
-            " AND error_class IN (SELECT value FROM json_each(:ok))",
-            {"target": target_id, "before": before, "ok": OK_CLASSES, "kinds": COUNTED_KINDS},
-        ).fetchone()[0]
-    )
-    known = [v for v in found if v is not None]
-    return max(known) if known else None
+    day = before - before % DAY_MS
+    ok = {"target": target_id, "ok": OK_CLASSES, "kinds": COUNTED_KINDS}
+    found = conn.execute(
+        "SELECT max(started_ms) FROM attempt WHERE started_ms >= :day AND started_ms < :before"
+        " AND target_id = :target AND kind IN (SELECT value FROM json_each(:kinds))"
+        " AND error_class IN (SELECT value FROM json_each(:ok))",
+        {**ok, "day": day, "before": before},
+    ).fetchone()[0]
+    rolled = conn.execute(
+        "SELECT max(min(last_ms, :before - 1)) FROM rollup"
+        " WHERE target_id = :target AND hour_ms >= :day AND hour_ms < :before"
+        " AND kind IN (SELECT value FROM json_each(:kinds))"
+        " AND error_class IN (SELECT value FROM json_each(:ok))",
+        {**ok, "day": day, "before": before},
+    ).fetchone()[0]
+    known = [int(v) for v in (found, rolled) if v is not None]
+    if known:
+        return max(known)
+    first_day = (row[1] or 0) - (row[1] or 0) % DAY_MS
+    while day > first_day:
+        day -= DAY_MS
+        last = conn.execute(
+            "SELECT last_ok_ms FROM daily_model WHERE day_ms = ? AND target_id = ?",
+            (day, target_id),
+        ).fetchone()
+        if last is not None and last[0] is not None:
+            return int(last[0])
+    return None
 
 
 def last_ok_before(conn: sqlite3.Connection, target_id: int, before: int) -> datetime | None:
     return _at(last_ok_ms_before(conn, target_id, before))
-
-
-def _merge(hists: dict[_Key, buckets.Histogram], key: _Key, hist: buckets.Histogram) -> None:
-    found = hists.get(key)
-    if found is None:
-        hists[key] = hist
-    else:
-        found.update(hist)
 
 
 def _bounds(window: Window) -> tuple[int, int]:

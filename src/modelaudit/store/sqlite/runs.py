@@ -76,14 +76,27 @@ def find_target(conn: sqlite3.Connection, ref: str) -> tuple[int, str, str]:
     return int(target_id), str(provider), str(model)
 
 
+# (Joined into SQL below: a constant, never a value; hence their `noqa: S608`.)
+_IN_RUN = (
+    "a.started_ms BETWEEN r.started_ms AND coalesce(r.last_attempt_ms, r.finished_ms)"
+    " AND +a.run_id = r.id"
+)
+"""An attempt of run `r`, found along the time index within the run's span (every
+attempt of a run starts inside it)."""
+
+
 def model_runs(
     conn: sqlite3.Connection, target_id: int, limit: int, regions: frozenset[str] = frozenset()
 ) -> list[ModelRun]:
     """The model's last `limit` runs, newest first, with each probe's final attempt."""
+    # The model's runs: those with its verdict, and those that ended without any verdict
+    # (killed) in whose span it has an attempt; newest first, so LIMIT stops the walk.
     runs = conn.execute(
-        "SELECT r.id, r.started_ms, r.status, v.verdict, v.reason, r.region FROM run r"
+        "SELECT r.id, r.started_ms, r.status, v.verdict, v.reason, r.region FROM run r"  # noqa: S608
         " LEFT JOIN verdict v ON v.run_id = r.id AND v.target_id = :target"
-        " WHERE r.id IN (SELECT run_id FROM attempt WHERE target_id = :target)"
+        " WHERE (v.run_id IS NOT NULL OR (NOT EXISTS (SELECT 1 FROM verdict w"
+        "  WHERE w.run_id = r.id) AND EXISTS (SELECT 1 FROM attempt a"
+        f"  WHERE {_IN_RUN} AND a.target_id = :target)))"
         " AND (:regions IS NULL OR r.region IN (SELECT value FROM json_each(:regions)))"
         " ORDER BY r.started_ms DESC, r.id DESC LIMIT :limit",
         {"target": target_id, "limit": limit, "regions": _regions(regions)},
@@ -107,9 +120,9 @@ def _final_attempts(
     conn: sqlite3.Connection, target_id: int, run_ids: list[int]
 ) -> dict[int, dict[str, ProbeOutcome]]:
     rows = conn.execute(
-        "SELECT run_id, kind, error_class, number, http_status, latency_ms, ttft_ms FROM attempt"
-        " WHERE target_id = ? AND run_id IN (SELECT value FROM json_each(?))"
-        " ORDER BY run_id, kind, number",
+        "SELECT a.run_id, a.kind, a.error_class, a.number, a.http_status, a.latency_ms,"  # noqa: S608
+        f" a.ttft_ms FROM run r CROSS JOIN attempt a ON {_IN_RUN} AND a.target_id = ?"
+        " WHERE r.id IN (SELECT value FROM json_each(?)) ORDER BY a.run_id, a.kind, a.number",
         (target_id, json.dumps(run_ids)),
     )
     final: dict[int, dict[str, ProbeOutcome]] = {}

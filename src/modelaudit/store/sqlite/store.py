@@ -227,35 +227,44 @@ class SqliteStore:
         results: Iterable[ProbeResult],
         pending: _Pending,
     ) -> None:
-        samples: list[daily.Sample] = []
+        """A batch of results: its attempts in one statement, and each model, the run and
+        the daily sums touched once for the whole batch."""
+        rows: list[_AttemptRow] = []
+        seen: dict[int, _Seen] = {}
         for result in results:
             target_id = self._target(conn, result, pending.targets)
-            rows = [
+            result_rows = [
                 self._attempt_row(conn, run_id, target_id, result, a, pending.strings)
                 for a in result.attempts
             ]
-            conn.executemany(
-                "INSERT INTO attempt (run_id, target_id, kind, number, started_ms,"
-                " error_class, http_status, latency_ms, ttft_ms, failed_phase, connect_ms,"
-                " connection_reused, served_model_id, fingerprint_id, output_tokens,"
-                " tokens_per_s, max_gap_ms, retry_after_s, ratelimit_id, detail_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            changes.record(conn, target_id, result.model, _observations(result, rows))
-            samples.extend(_sample(row) for row in rows)
-            _touch_target(conn, target_id, result)
-            conn.execute(
-                "UPDATE run SET attempts = attempts + ?,"
-                " last_attempt_ms = max(coalesce(last_attempt_ms, 0), ?) WHERE id = ?",
-                (len(result.attempts), _ended_ms(result.final), run_id),
-            )
+            rows += result_rows
+            found = seen.get(target_id)
+            if found is None:
+                found = seen[target_id] = _Seen(result.model)
+            found.add(result, result_rows)
             snapshot = (run_id, result.provider)
             taken = snapshot in self._snapshots or snapshot in pending.snapshots
             if result.catalog_ids is not None and not taken:
                 _snapshot(conn, run_id, result.provider, result.started_at, result.catalog_ids)
                 pending.snapshots.add(snapshot)
-        daily.add(conn, run_id, samples)
+        if not rows:
+            return
+        conn.executemany(
+            "INSERT INTO attempt (run_id, target_id, kind, number, started_ms,"
+            " error_class, http_status, latency_ms, ttft_ms, failed_phase, connect_ms,"
+            " connection_reused, served_model_id, fingerprint_id, output_tokens,"
+            " tokens_per_s, max_gap_ms, retry_after_s, ratelimit_id, detail_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        changes.record_all(conn, {t: (s.model, s.observations) for t, s in seen.items()})
+        _touch_targets(conn, seen)
+        conn.execute(
+            "UPDATE run SET attempts = attempts + ?,"
+            " last_attempt_ms = max(coalesce(last_attempt_ms, 0), ?) WHERE id = ?",
+            (len(rows), max(s.last_end for s in seen.values()), run_id),
+        )
+        daily.add(conn, run_id, map(_sample, rows))
 
     def _attempt_row(
         self,
@@ -528,20 +537,42 @@ def _verdict_row(run_id: int, target_id: int, verdict: ModelVerdict) -> tuple[ob
     )
 
 
-def _touch_target(conn: sqlite3.Connection, target_id: int, result: ProbeResult) -> None:
-    times = [ms(a.started_at) for a in result.attempts]
-    oks = [
-        ms(a.started_at)
-        for a in result.attempts
-        if result.kind in AVAILABILITY_KINDS and counts_as(a.error_class) == "ok"
-    ]
-    conn.execute(
+@dataclass
+class _Seen:
+    """What a batch says of one model: its observations in order, for the change events;
+    the first and last attempts and the last success, for its `target` row; the end of
+    its last attempt, for the run's."""
+
+    model: str
+    observations: list[changes.Observation] = field(default_factory=list)
+    first: int | None = None
+    last: int | None = None
+    last_ok: int | None = None
+    last_end: int = 0
+
+    def add(self, result: ProbeResult, rows: list[_AttemptRow]) -> None:
+        self.observations += _observations(result, rows)
+        counted = result.kind in AVAILABILITY_KINDS
+        for attempt, row in zip(result.attempts, rows, strict=True):
+            at = row.started_ms
+            self.first = at if self.first is None else min(self.first, at)
+            self.last = at if self.last is None else max(self.last, at)
+            if counted and counts_as(attempt.error_class) == "ok":
+                self.last_ok = at if self.last_ok is None else max(self.last_ok, at)
+        self.last_end = max(self.last_end, _ended_ms(result.final))
+
+
+def _touch_targets(conn: sqlite3.Connection, seen: dict[int, _Seen]) -> None:
+    conn.executemany(
         "UPDATE target SET first_seen_ms = min(coalesce(first_seen_ms, :first), :first),"
         " last_seen_ms = max(coalesce(last_seen_ms, :last), :last),"
         " last_ok_ms = CASE WHEN :ok IS NULL THEN last_ok_ms"
         "  ELSE max(coalesce(last_ok_ms, :ok), :ok) END"
         " WHERE id = :id",
-        {"first": min(times), "last": max(times), "ok": max(oks) if oks else None, "id": target_id},
+        [
+            {"first": s.first, "last": s.last, "ok": s.last_ok, "id": target_id}
+            for target_id, s in seen.items()
+        ],
     )
 
 
