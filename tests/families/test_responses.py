@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from modelaudit.families import FAMILIES
 from modelaudit.families.base import (
     HttpRequest,
@@ -245,4 +247,21 @@ def test_endpoint_is_checked_against_the_api() -> None:
             api="anthropic",
             base_url="https://api.anthropic.com",
             models=[{"id": "m", "weights": "closed", "endpoint": "responses"}],
+        )
+
+
+def test_azure_speaks_responses_on_its_v1_api_only() -> None:
+    from pydantic import ValidationError
+
+    base = {"name": "az", "api": "azure-openai", "hosting": "vendor", "jurisdiction": "US"}
+    declared = [{"id": "o3-pro", "weights": "closed", "endpoint": "responses"}]
+    v1 = ProviderSpec(**base, base_url="https://r.openai.azure.com/openai/v1", models=declared)
+    request = FAMILIES["azure-openai"].completion_request(v1, v1.models[0], 16)
+    assert request.url == "https://r.openai.azure.com/openai/v1/responses"
+    with pytest.raises(ValidationError, match="has no Responses endpoint"):
+        ProviderSpec(
+            **base,
+            base_url="https://r.openai.azure.com",
+            api_version="2024-10-21",
+            models=declared,
         )
