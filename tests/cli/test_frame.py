@@ -254,13 +254,34 @@ def test_no_color_and_force_color_are_honoured(isolated_env: Path) -> None:
     assert "\x1b[" in forced.stderr
 
 
+BEDROCK = """\
+version: 1
+providers:
+  - name: bedrock
+    api: bedrock
+    region: us-east-1
+    credentials: {chain: default}
+    hosting: third-party
+    jurisdiction: US
+    models:
+      - {id: us.anthropic.claude-sonnet-4-6, weights: closed}
+"""
+
+
+@pytest.mark.parametrize("registry", ["small", "shipped", "bedrock"])
 @pytest.mark.parametrize("args", [["--version"], ["config", "check"], ["providers"]])
-def test_light_commands_do_not_load_the_http_stack(args: list[str], isolated_env: Path) -> None:
-    (isolated_env / "providers.yaml").write_text(SMALL)
+def test_light_commands_do_not_load_the_http_stack(
+    args: list[str], registry: str, isolated_env: Path
+) -> None:
+    """Nor an extra a family needs (botocore): that loads only when its provider is probed."""
+    texts = {"small": SMALL, "bedrock": BEDROCK}
+    text = texts.get(registry) or SHIPPED.read_text(encoding="utf-8")
+    (isolated_env / "providers.yaml").write_text(text)
     script = (
         "import sys; from modelaudit.cli.app import main; "
         f"code = main({args!r}); "
-        "heavy = sorted(m for m in ('httpx', 'httpcore', 'modelaudit.probe.runner', 'apprise') "
+        "heavy = sorted(m for m in ('httpx', 'httpcore', 'modelaudit.probe.runner', 'apprise', "
+        "'botocore') "
         "if m in sys.modules); "
         "print(code, heavy, file=sys.stderr)"
     )

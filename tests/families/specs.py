@@ -28,6 +28,8 @@ def provider(
             "hosting": hosting,
             "jurisdiction": "US" if hosting != "self-hosted" else None,
             "models": [{"id": "m", "weights": "closed"}],
+            # a family whose credential is botocore's takes no key, and needs one of its forms
+            **({"credentials": {"chain": "default"}} if api == "bedrock" else {}),
         }
     )
 

@@ -53,6 +53,7 @@ BASE_URLS = {
     "anthropic": "https://api.anthropic.com",
     "gemini": "https://generativelanguage.googleapis.com",
     "ollama": "http://127.0.0.1:11434",
+    "bedrock": "https://bedrock-runtime.us-east-1.amazonaws.com",
     "vertex": "https://us-central1-aiplatform.googleapis.com",
 }
 PLACEMENT = {"vertex": {"project": "probe-project", "location": "us-central1"}}

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from modelaudit.families.anthropic import AnthropicFamily
 from modelaudit.families.azure import AzureOpenAIFamily
+from modelaudit.families.bedrock import BedrockFamily
 from modelaudit.families.gemini import GeminiFamily
 from modelaudit.families.ollama import OllamaFamily
 from modelaudit.families.openai import OpenAIFamily
@@ -22,6 +23,7 @@ FAMILIES: dict[str, Family] = {
         AnthropicFamily(),
         GeminiFamily(),
         OllamaFamily(),
+        BedrockFamily(),
         VertexFamily(),
     )
 }

@@ -314,9 +314,22 @@ class Family(ABC):
             return f"`api_version` has no meaning for api `{self.name}`: remove it"
         return None
 
-    def default_base_url(self, location: str) -> str | None:
-        """The `base_url` a provider placed at `location` gets when it names none (None: it
-        must name one)."""
+    def check_region(self, region: str | None) -> str | None:
+        """Say what is wrong with a provider's `region` for this family (None when fine)."""
+        if region is not None:
+            return f"`region` has no meaning for api `{self.name}`: remove it"
+        return None
+
+    def default_base_url(self, fields: Mapping[str, object]) -> str | None:
+        """The `base_url` of a provider that leaves it out, from its other fields as written
+        (Bedrock's from `region`); None when the family has none (it is then required).
+        Raises ValueError naming what to set when the fields cannot give one."""
+        return None
+
+    def missing_dependency(self) -> str | None:
+        """What this installation lacks to use the family (an optional extra not installed),
+        naming what to install; None when nothing. A provider of the family is then skipped
+        with that reason. Must not import the dependency."""
         return None
 
     def check_placement(
@@ -340,10 +353,10 @@ class Family(ABC):
         raise NotImplementedError(f"api `{self.name}` does not take a single key")
 
     def credential_unavailable(self, provider: ProviderSpec) -> str | None:
-        """Why `provider`'s credential cannot be used on this machine, naming what to
-        install or set (a vendor SDK that is an optional extra, the SDK's own credential
-        chain finding nothing); None when it can. Checked offline and without importing the
-        SDK, whenever a provider's credential is read: the provider is then skipped."""
+        """Why `provider`'s credential cannot be used on this machine, naming what to set
+        (the SDK's own credential chain would find nothing, a variable it needs is unset);
+        None when it can. Checked offline and without importing the SDK, whenever a
+        provider's credential is read: the provider is then skipped."""
         return None
 
     def authorizer(self, provider: ProviderSpec) -> Authorizer:

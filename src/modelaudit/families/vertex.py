@@ -125,7 +125,13 @@ class VertexFamily(Family):
     name: ClassVar[str] = "vertex"
     credential_forms: ClassVar[CredentialForms] = CredentialForms(key=False, chain=True)
 
-    def default_base_url(self, location: str) -> str | None:
+    def default_base_url(self, fields: Mapping[str, object]) -> str | None:
+        location = fields.get("location")
+        if not isinstance(location, str):
+            raise ValueError(
+                "api `vertex` needs `location:` (a region such as us-central1, or global), "
+                "or `base_url`"
+            )
         # Any host-safe word: an unknown location is then told once, as a location.
         return location_host(location) if _HOST_WORD.fullmatch(location) else None
 
@@ -171,12 +177,15 @@ class VertexFamily(Family):
             )
         return problems
 
-    def credential_unavailable(self, provider: ProviderSpec) -> str | None:
-        """google-auth missing, no Application Default Credentials this machine could use,
-        or the project's variable unset: told before any request, so that the provider is
-        skipped like a keyed one whose key is not set."""
+    def missing_dependency(self) -> str | None:
         if importlib.util.find_spec("google.auth") is None:
             return f"api `vertex` needs google-auth: {EXTRA}"
+        return None
+
+    def credential_unavailable(self, provider: ProviderSpec) -> str | None:
+        """No Application Default Credentials this machine could use, or the project's
+        variable unset: told before any request, so that the provider is skipped like a
+        keyed one whose key is not set."""
         variable = _project_variable(provider.project)
         if variable is not None and not os.environ.get(variable):
             return (

@@ -416,10 +416,23 @@ ACCOUNT_STATE = Signal(
 ACCESS_POLICY = Signal(
     "access-policy",
     ErrorClass.ACCESS_DENIED,
-    ("no allowed providers", "permits only", "not in your allowed", "is not allowed to use"),
+    ("no allowed providers", "permits only", "not in your allowed", "provider you have enabled",
+     "providers you have enabled"),
     "the account's provider or model restrictions exclude it: change them",
-    ("OpenRouter", "OpenCode Zen", "Vertex AI"),
-)
+    ("OpenRouter", "OpenCode Zen", "Hugging Face router"),
+)  # fmt: skip
+ENTITLEMENT = Signal(
+    "entitlement",
+    ErrorClass.ACCESS_DENIED,
+    ("has not activated", "not activated the model", "activate the model",
+     "model is not enabled for", "not enabled for your account", "not been enabled for your",
+     "is not allowed to use"),
+    "the model is not activated for this account: enable it in the vendor's console",
+    ("Volcengine Ark", "Vertex AI"),
+)  # fmt: skip
+"""The model exists but this account has not switched it on. Vendors send it as a 404 that
+names the model (Volcengine's `ModelNotOpen`): read before the unknown-model rule, it is
+our access, never `gone`."""
 VERIFICATION = Signal(
     "verification",
     ErrorClass.ACCESS_DENIED,
@@ -559,12 +572,14 @@ CAPACITY = Signal(
         "insufficient capacity",
         "server busy",
         "too busy",
+        "model busy",
+        "model is busy",
         "slow down",
         "reset reason: overflow",
     ),
     "the provider has no capacity for this model right now",
     ("Anthropic", "OpenAI", "Gemini", "Gemini Code Assist", "Mistral", "Moonshot", "Ollama",
-     "TGI", "Envoy"),
+     "TGI", "Envoy", "DeepInfra"),
 )  # fmt: skip
 LOADING = Signal(
     "loading",
@@ -573,6 +588,16 @@ LOADING = Signal(
     "the model is loading (a cold start)",
     ("Hugging Face", "llama.cpp", "Bedrock"),
 )
+LOAD_FAILED = Signal(
+    "load-failed",
+    ErrorClass.SERVER_ERROR,
+    ("error loading model", "failed to load model", "could not load model", "unable to load model",
+     "requires more system memory"),
+    "the server could not load the model (memory, files, backend): check its logs",
+    ("Ollama", "LocalAI"),
+)  # fmt: skip
+"""A model that failed to load is not a model that is loading: waiting will not bring it.
+Read before `loading`, whose phrases ("loading model") its messages contain."""
 FILTER = Signal(
     "content-filter",
     ErrorClass.CONTENT_FILTERED,
@@ -652,6 +677,7 @@ SIGNALS: tuple[Signal, ...] = (
     SPEND_LIMIT,
     ACCOUNT_STATE,
     ACCESS_POLICY,
+    ENTITLEMENT,
     VERIFICATION,
     REGION,
     DEPRECATED,
@@ -660,6 +686,7 @@ SIGNALS: tuple[Signal, ...] = (
     MODEL_NOT_FOUND,
     NO_ENDPOINTS,
     CREDENTIALS,
+    LOAD_FAILED,
     CAPACITY,
     LOADING,
     SHORT_WINDOW,
@@ -738,6 +765,13 @@ _AUTH_CODES = frozenset(
         "auth_error",
         "unauthenticated",
         "unrecognizedclientexception",
+        # AWS's other signature and token failures (every SigV4 service, Bedrock included)
+        "invalidsignatureexception",
+        "incompletesignatureexception",
+        "missingauthenticationtokenexception",
+        "expiredtokenexception",
+        "invalidclienttokenid",
+        "signaturedoesnotmatch",
         "invalidapikey",
     }
 )
@@ -779,6 +813,7 @@ _FILTER_CODES = frozenset(
         "1301",
     }
 )
+_API_VERSION = re.compile(r"api[ _-]?version")
 _LIMIT_ZERO = re.compile(r"\blimit[:=]?\s*0(?![\d.])")
 _SHORT_QUOTA_IDS = ("perminute", "persecond")
 _LONG_QUOTA_IDS = ("perday", "permonth")
@@ -810,9 +845,13 @@ class _Signals:
         return self.status is None or 400 <= self.status < 500
 
     @property
-    def about_a_model(self) -> bool:
+    def names_no_other_param(self) -> bool:
         # LiteLLM writes a Python None as the string "None"
-        return "model" in self.text and self.error.param in (None, "", "None", "null", "model")
+        return self.error.param in (None, "", "None", "null", "model")
+
+    @property
+    def about_a_model(self) -> bool:
+        return "model" in self.text and self.names_no_other_param
 
     @property
     def no_envelope(self) -> bool:
@@ -894,7 +933,7 @@ def _account(s: _Signals) -> Finding | None:
         return s.found(ACCOUNT_STATE)
     if not s.client_side:
         return None
-    for signal in (ACCOUNT_STATE, ACCESS_POLICY, VERIFICATION):
+    for signal in (ACCOUNT_STATE, ACCESS_POLICY, ENTITLEMENT, VERIFICATION):
         if s.says(signal):
             return s.found(signal)
     return None
@@ -946,6 +985,11 @@ def _model_not_found(s: _Signals) -> Finding | None:
         return None
     if s.has(_NOT_FOUND_CODES):
         return s.found(MODEL_NOT_FOUND)
+    # A 422 (validation) saying what the request named does not exist: a generation names
+    # one resource, its model (Replicate calls it a version), unless it is the API version.
+    named_model = s.names_no_other_param and not _API_VERSION.search(s.text)
+    if s.status == 422 and named_model and s.says(MODEL_NOT_FOUND):
+        return s.found(MODEL_NOT_FOUND)
     if s.status not in (None, 400, 404, 410):
         return None
     if s.says(NO_ENDPOINTS):
@@ -981,6 +1025,8 @@ def _capacity(s: _Signals) -> Finding | None:
     if s.status == 529 or s.has(_OVERLOAD_CODES):
         return s.found(CAPACITY)
     if s.status in (None, 429, 500, 502, 503, 504):
+        if s.says(LOAD_FAILED):
+            return s.found(LOAD_FAILED)
         for signal in (LOADING, CAPACITY):
             if s.says(signal):
                 return s.found(signal)

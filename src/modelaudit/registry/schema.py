@@ -462,6 +462,9 @@ class ProviderSpec(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     api_version: Text | None = None
     """azure-openai: the `api-version` query parameter; gemini: the path version (v1beta)."""
+    region: Text | None = None
+    """bedrock: the AWS region its endpoints are in (`us-east-1`); `base_url` then defaults
+    to that region's runtime."""
     project: str | None = None
     """vertex: the Google Cloud project the models are called in, or `env:VARIABLE` naming
     where it is (`env:GOOGLE_CLOUD_PROJECT`)."""
@@ -481,17 +484,15 @@ class ProviderSpec(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _default_base_url(cls, value: object) -> object:
-        """A family whose host follows from the provider's placement (Vertex's location)
-        fills in `base_url` when it is left out."""
-        if not isinstance(value, dict) or value.get("base_url") is not None:
-            return value
-        family = FAMILIES.get(value["api"]) if isinstance(value.get("api"), str) else None
-        location = value.get("location")
-        default = (
-            family.default_base_url(location) if family and isinstance(location, str) else None
-        )
-        return {**value, "base_url": default} if default else value
+    def _base_url_from_family(cls, data: object) -> object:
+        """A family whose endpoints follow from other fields (Bedrock's from `region`)
+        gives the `base_url` a provider leaves out."""
+        if not isinstance(data, dict) or "base_url" in data:
+            return data
+        api = data.get("api")
+        family = FAMILIES.get(api) if isinstance(api, str) else None
+        base_url = family.default_base_url(data) if family is not None else None
+        return data if base_url is None else {**data, "base_url": base_url}
 
     @field_validator("name")
     @classmethod
@@ -600,6 +601,7 @@ CROSS_CHECKED_FIELDS = (
     "api",
     "base_url",
     "api_version",
+    "region",
     "api_key",
     "credentials",
     "project",
@@ -645,6 +647,9 @@ def provider_conflicts(
         version = api_version if isinstance(api_version, str) else None
         if problem := family.check_api_version(version, base_url):
             conflicts.append(FieldConflict("api_version", problem))
+    region = fields.get("region")
+    if problem := family.check_region(region if isinstance(region, str) else None):
+        conflicts.append(FieldConflict("region", problem))
     conflicts.extend(_credential_conflicts(family, fields, invalid))
     placement = {name: fields.get(name) for name in ("project", "location")}
     for name, problem in family.check_placement(
