@@ -2,7 +2,7 @@
 print the accuracy of the error class and of the verdict, per vendor, on the whole corpus
 and on the part held back while the rules were written.
 
-    .venv/bin/python -m benchmarks.corpus_accuracy [--misses]
+    .venv/bin/python -m benchmarks.corpus_accuracy [--misses] [--batch heldout-2]
 """
 
 from __future__ import annotations
@@ -41,13 +41,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--misses", action="store_true", help="list the cases that miss")
     parser.add_argument("--dev-only", action="store_true", help="never show held-out cases")
+    parser.add_argument("--batch", help="only the cases of one gathering round (e.g. heldout-2)")
     args = parser.parse_args()
     cases = load_cases()
     if args.dev_only:
         cases = [c for c in cases if not c.holdout]
+    if args.batch:
+        cases = [c for c in cases if c.batch == args.batch]
     outcomes = replay(cases)
-    _table("whole corpus" if not args.dev_only else "development part", cases, outcomes)
-    if not args.dev_only:
+    title = f"batch {args.batch}" if args.batch else "whole corpus"
+    _table(title if not args.dev_only else "development part", cases, outcomes)
+    if not args.dev_only and not args.batch:
         _table("held-out part", [c for c in cases if c.holdout], outcomes)
     if args.misses:
         print()

@@ -17,6 +17,12 @@ A case file holds one vendor, gateway or server:
         class: quota_exhausted                # what the response means
         verdict: blocked
         reason: [billing]                     # words the verdict's reason must contain
+        batch: heldout-2                      # optional: the gathering round it came from
+
+A case whose `note` starts with "synthetic sibling" was written, not copied: it shows that
+a rule reads a meaning from another vendor's words, and it never counts as real material.
+A `batch` names a set of bodies gathered after the rules were written (a held-out round):
+`python -m benchmarks.corpus_accuracy --batch heldout-2` reports it apart.
 
 About a fifth of the cases (`holdout`, chosen by a hash of the id) were held back while the
 classifier's rules were written; `python -m benchmarks.corpus_accuracy` reports the accuracy
@@ -34,6 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
@@ -43,7 +50,14 @@ from tests.fakes.http import FakeServer, Reply, Request
 CORPUS_DIR = Path(__file__).parent / "corpus"
 KEY_ENV = "MODELAUDIT_CORPUS_TEST_KEY"
 KEY = "corpus-replay-key-0123456789"
-_BASE_PATH = {"openai": "/v1", "anthropic": "", "gemini": "", "ollama": "", "azure-openai": ""}
+_BASE_PATH = {
+    "openai": "/v1",
+    "anthropic": "",
+    "gemini": "",
+    "ollama": "",
+    "azure-openai": "",
+    "bedrock": "",
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,13 @@ class Case:
     expected_verdict: str
     reason_words: tuple[str, ...]
     kind: str = "completion"
+    batch: str | None = None
+    note: str = ""
+
+    @property
+    def synthetic(self) -> bool:
+        """Written, not copied: a sibling proving a rule reads a meaning across vendors."""
+        return self.note.startswith("synthetic sibling")
 
     @property
     def holdout(self) -> bool:
@@ -105,6 +126,8 @@ def _case(document: Mapping[str, Any], raw: Mapping[str, Any]) -> Case:
         expected_verdict=raw["verdict"],
         reason_words=tuple(str(w) for w in raw.get("reason", ())),
         kind=raw.get("kind", "completion"),
+        batch=raw.get("batch"),
+        note=str(raw.get("note", "")),
     )
 
 
@@ -129,6 +152,8 @@ def _model_of(request: Request) -> str | None:
         return request.path.rsplit("/", 1)[-1].split(":", 1)[0]
     if "/deployments/" in request.path:  # Azure names the deployment in the path
         return request.path.split("/deployments/", 1)[1].split("/", 1)[0]
+    if request.path.startswith("/model/"):  # Bedrock: /model/{id}/converse
+        return unquote(request.path.split("/")[2])
     return model_in_body(request)
 
 
@@ -152,6 +177,12 @@ def registry_for(cases: Sequence[Case], server_url: str, control_url: str) -> di
             entry["api_version"] = "v1beta"
         if api == "azure-openai":
             entry["api_version"] = "2024-10-21"
+        if api == "bedrock":  # signed by botocore with the same test value as key and secret
+            del entry["api_key"]
+            entry["region"] = "us-east-1"
+            entry["credentials"] = {
+                "parts": {"access_key_id": f"env:{KEY_ENV}", "secret_access_key": f"env:{KEY_ENV}"}
+            }
         providers.append(entry)
     return {
         "version": 1,

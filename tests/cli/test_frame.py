@@ -254,14 +254,56 @@ def test_no_color_and_force_color_are_honoured(isolated_env: Path) -> None:
     assert "\x1b[" in forced.stderr
 
 
+BEDROCK = """\
+version: 1
+providers:
+  - name: bedrock
+    api: bedrock
+    region: us-east-1
+    credentials: {chain: default}
+    hosting: third-party
+    jurisdiction: US
+    models:
+      - {id: us.anthropic.claude-sonnet-4-6, weights: closed}
+"""
+
+
+@pytest.mark.parametrize("registry", ["small", "shipped", "bedrock"])
 @pytest.mark.parametrize("args", [["--version"], ["config", "check"], ["providers"]])
-def test_light_commands_do_not_load_the_http_stack(args: list[str], isolated_env: Path) -> None:
-    (isolated_env / "providers.yaml").write_text(SMALL)
+def test_light_commands_do_not_load_the_http_stack(
+    args: list[str], registry: str, isolated_env: Path
+) -> None:
+    """Nor an extra a family needs (botocore): that loads only when its provider is probed."""
+    texts = {"small": SMALL, "bedrock": BEDROCK}
+    text = texts.get(registry) or SHIPPED.read_text(encoding="utf-8")
+    (isolated_env / "providers.yaml").write_text(text)
     script = (
         "import sys; from modelaudit.cli.app import main; "
         f"code = main({args!r}); "
-        "heavy = sorted(m for m in ('httpx', 'httpcore', 'modelaudit.probe.runner', 'apprise') "
+        "heavy = sorted(m for m in ('httpx', 'httpcore', 'modelaudit.probe.runner', 'apprise', "
+        "'botocore') "
         "if m in sys.modules); "
+        "print(code, heavy, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stderr.splitlines()[-1] == "0 []"
+
+
+@pytest.mark.parametrize("args", [["--version"], ["config", "check"], ["providers"]])
+def test_the_vertex_extra_loads_only_when_a_vertex_provider_sends(
+    args: list[str], isolated_env: Path
+) -> None:
+    # The shipped registry configures Vertex providers: checking it still imports no
+    # google-auth (its credential chain is judged offline, by files and variables).
+    shipped = Path(__file__).resolve().parents[2] / "providers.yaml"
+    (isolated_env / "providers.yaml").write_text(shipped.read_text())
+    script = (
+        "import sys; from modelaudit.cli.app import main; "
+        f"code = main({args!r}); "
+        "heavy = sorted(m for m in sys.modules if m.startswith(('google.auth', 'google.oauth2',"
+        " 'requests', 'cryptography'))); "
         "print(code, heavy, file=sys.stderr)"
     )
     done = subprocess.run(

@@ -327,6 +327,57 @@ def test_every_output_format_hides_the_key(
     assert "Incorrect API key provided: [REDACTED]" in outputs["table"].out
 
 
+def test_no_vertex_error_or_broken_reply_shows_its_token_or_service_account_key(
+    isolated_env: Path,
+    online: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Vertex's credential is a token traded for a service account's signed assertion: the
+    # token the server echoes, and the account's private key, must both stay out.
+    from tests.fakes.vertex import FakeVertex, GoogleTokenServer, new_key, service_account_file
+
+    email = "canary@probe-project.iam.gserviceaccount.com"
+    key = new_key()
+    token = canary("vertex token") + "-1"
+    with GoogleTokenServer(
+        accounts={email: key.public_key()}, prefix=token.removesuffix("1")
+    ) as tokens:
+        account = service_account_file(tmp_path / "sa.json", key, tokens.url, client_email=email)
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(account))
+        monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "probe-project")
+        with FakeVertex(tokens=tokens) as fake:
+            echoes = Echoes(fake)
+            models = _serve(fake, _behaviours(fake, echoes, token), echoes)
+            entry = {
+                "name": "vertex",
+                "api": "vertex",
+                "base_url": fake.url,
+                "project": "env:GOOGLE_CLOUD_PROJECT",
+                "location": fake.location,
+                "credentials": {"chain": "default"},
+                "hosting": "third-party",
+                "jurisdiction": "US",
+                "limits": {"concurrency": 32},
+                "models": [{"id": m, "weights": "closed"} for m in models],
+            }
+            write_registry(isolated_env, [entry], control_url=online, **FAST)
+            streamed = [f"--model=vertex/{m}" for m in models if m in STREAM_MODES]
+            outputs = [
+                probe(capsys, "json", "--kind", "completion"),
+                probe(capsys, "json", "--kind", "stream", *streamed),
+            ]
+
+    assert tokens.issued[0] == token
+    assert token in echoes.sent  # the server really sent the token back
+    private_key = json.loads(account.read_text())["private_key"]
+    for output in outputs:
+        assert_clean(output, token)
+        for line in private_key.splitlines()[1:-1]:
+            assert line not in output.out + output.err
+
+
 # --- transport failures: the key stays secret and stays home --------------------------------------
 
 
@@ -414,3 +465,70 @@ def test_a_subprocess_run_shows_no_key(isolated_env: Path, online: str) -> None:
     for secret in env.values():
         assert_secret_absent(secret, done.stdout, done.stderr)
     assert MASK in done.stdout
+
+
+# --- a signing family: Bedrock's secret and session token ------------------------------------
+
+
+def test_no_error_or_broken_reply_of_bedrock_shows_its_secret_or_session_token(
+    isolated_env: Path,
+    online: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The secret access key never leaves (only a signature made with it does); the session
+    token goes in `x-amz-security-token`, and this server quotes it back everywhere."""
+    from tests.fakes.bedrock import FakeBedrock, exception_message
+
+    secret, token = canary("bedrock-secret"), canary("bedrock-session-token")
+    monkeypatch.setenv("CANARY_AWS_KEY_ID", "AKIACANARY0000000001")
+    monkeypatch.setenv("CANARY_AWS_SECRET", secret)
+    monkeypatch.setenv("CANARY_AWS_TOKEN", token)
+
+    def quoting(request: Request) -> str:
+        return _quoting(request.headers.get("x-amz-security-token", "none"))
+
+    def in_exception(request: Request) -> Reply:
+        echoed = request.headers.get("x-amz-security-token", "none")
+        frame = exception_message("throttlingException", f"rejected token {echoed}")
+        headers = {"content-type": "application/vnd.amazon.eventstream"}
+        return Reply(status=200, headers=headers, chunks=[(0.0, frame)])
+
+    with FakeBedrock(keys={"AKIACANARY0000000001": secret}, session_token=token) as fake:
+        behaviours = {
+            f"lib.{name}-v1:0": Behaviour.raw(
+                lambda r, n=name: fake.error_reply(n, message=quoting(r))
+            )
+            for name in sorted(fake.library)
+        }
+        behaviours |= {
+            "echo.in-exception-v1:0": Behaviour.raw(in_exception),
+            "echo.cut-v1:0": Behaviour.cut(),
+            "echo.malformed-v1:0": Behaviour.malformed(),
+        }
+        models = _serve_plain(fake, behaviours)
+        parts = {
+            "access_key_id": "env:CANARY_AWS_KEY_ID",
+            "secret_access_key": "env:CANARY_AWS_SECRET",
+            "session_token": "env:CANARY_AWS_TOKEN",
+        }
+        entry = provider(
+            "bedrock", "bedrock", fake.base_url, models, region="us-east-1",
+            credentials={"parts": parts}, limits={"concurrency": 32},
+        )  # fmt: skip
+        write_registry(isolated_env, [entry], control_url=online, **FAST)
+        outputs = [probe(capsys, output_format) for output_format in ("json", "table", "jsonl")]
+
+    assert fake.rejected == []  # every request was signed right, with the token
+    assert all(token in r.headers.get("x-amz-security-token", "") for r in fake.verified)
+    for output in outputs:
+        assert_clean(output, secret)
+        assert_clean(output, token)
+    assert MASK in outputs[0].out  # the server did quote the token, and it was masked
+
+
+def _serve_plain(fake: FamilyFake, behaviours: dict[str, Behaviour]) -> list[str]:
+    for model_id, behaviour in behaviours.items():
+        fake.add_model(model_id)
+        fake.behave(model_id, behaviour)
+    return list(behaviours)

@@ -14,9 +14,12 @@ def provider(
     api_version: str | None = None,
     headers: dict[str, str] | None = None,
     hosting: str = "vendor",
+    **placement: str,
 ) -> ProviderSpec:
+    """`placement`: a cloud family's `project` and `location`."""
     return ProviderSpec.model_validate(
         {
+            **placement,
             "name": "p",
             "api": api,
             "base_url": base_url,
@@ -25,6 +28,8 @@ def provider(
             "hosting": hosting,
             "jurisdiction": "US" if hosting != "self-hosted" else None,
             "models": [{"id": "m", "weights": "closed"}],
+            # a family whose credential is botocore's takes no key, and needs one of its forms
+            **({"credentials": {"chain": "default"}} if api == "bedrock" else {}),
         }
     )
 

@@ -1004,6 +1004,30 @@ def test_a_refusal_on_loopback_is_definitive_and_says_where(host: str) -> None:
     assert "127.0.0.1" in (found.fix or "")
 
 
+def test_a_refusal_after_a_non_blocking_connect_reads_as_a_refusal_alone() -> None:
+    """A non-blocking connect first says EINPROGRESS; the refusal seen afterwards is raised
+    `from None`, so the reason names the refusal and not "Operation now in progress"."""
+    from modelaudit.probe.attempts import failure
+    from modelaudit.probe.http1 import Refused
+
+    def refusal() -> Refused:
+        try:
+            try:
+                raise BlockingIOError(errno.EINPROGRESS, "Operation now in progress")
+            except BlockingIOError:
+                raise Refused(("127.0.0.1",), 8000) from None
+        except Refused as exc:
+            return exc
+
+    refused = refusal()
+    try:
+        raise httpx.ConnectError(str(refused)) from refused
+    except httpx.ConnectError as exc:
+        reason = failure(exc).detail
+    assert reason.startswith("[Errno 111] Connection refused by 127.0.0.1:8000; nothing listens")
+    assert "in progress" not in reason
+
+
 def test_a_refusal_from_a_public_address_says_nothing_about_the_target() -> None:
     from modelaudit.probe.classify import read_exception
     from modelaudit.probe.http1 import Refused

@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING
 
 from modelaudit.families.anthropic import AnthropicFamily
 from modelaudit.families.azure import AzureOpenAIFamily
+from modelaudit.families.bedrock import BedrockFamily
 from modelaudit.families.gemini import GeminiFamily
 from modelaudit.families.ollama import OllamaFamily
 from modelaudit.families.openai import OpenAIFamily
+from modelaudit.families.vertex import VertexFamily
 
 if TYPE_CHECKING:
     from modelaudit.families.base import Family
@@ -21,5 +23,7 @@ FAMILIES: dict[str, Family] = {
         AnthropicFamily(),
         GeminiFamily(),
         OllamaFamily(),
+        BedrockFamily(),
+        VertexFamily(),
     )
 }

@@ -19,7 +19,12 @@ import httpx
 from modelaudit import credentials
 from modelaudit.clock import Clock, utc_now
 from modelaudit.families import FAMILIES
-from modelaudit.families.base import HttpResponse, ProviderError, origin_of
+from modelaudit.families.base import (
+    CredentialUnreachable,
+    HttpResponse,
+    ProviderError,
+    origin_of,
+)
 from modelaudit.probe import classify, retry
 from modelaudit.probe.result import Attempt
 from modelaudit.probe.timing import DeadlineExceeded
@@ -231,6 +236,9 @@ async def send_one(
         )
     except LookupError as missing:  # the credential vanished since the run was planned
         return Outcome(ErrorClass.AUTH_FAILED, f"the key could not be read: {missing}")
+    except CredentialUnreachable as unreachable:  # a token endpoint, not the provider
+        cause = httpx.ConnectError(str(unreachable))
+        return failure(ExchangeFailed(cause, response_started=False, reused=False))
     except TRANSPORT_ERRORS as exc:
         return failure(exc)
 
@@ -263,13 +271,22 @@ def _root_cause(exc: BaseException) -> BaseException:
     failed" for a refused port and an unreachable network alike; the OSError at the bottom
     says which, and where. (Other causes, such as anyio's cancel scopes, say nothing.)"""
     found, seen = exc, {id(exc)}
-    cause = exc.__cause__ or exc.__context__  # httpcore suppresses the context it maps
+    cause = _next_cause(exc)
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
         if isinstance(cause, OSError):
             found = cause
-        cause = cause.__cause__ or cause.__context__
+        cause = _next_cause(cause)
     return found
+
+
+def _next_cause(exc: BaseException) -> BaseException | None:
+    """What `exc` was raised from; its context only when not suppressed (`raise ... from
+    None` says the error being handled is not the story: a refusal seen after a non-blocking
+    connect's EINPROGRESS is a refusal, nothing more)."""
+    if exc.__cause__ is not None:
+        return exc.__cause__
+    return None if exc.__suppress_context__ else exc.__context__
 
 
 def error_outcome(family: Family, ex: Exchange) -> Outcome:

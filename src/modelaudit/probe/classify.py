@@ -16,8 +16,9 @@ A response is read as signals, strongest first (docs/signals.md is the table):
 4. then the meaning of the message, through a documented table of phrases (`SIGNALS`).
 
 The rules run in this order, the first that applies decides: billing, account state,
-region or tier, model lifecycle, wrong route, unknown model, credentials, access, capacity,
-limits (rate or quota), content filter, provider-side failure, and finally the status alone.
+region or tier, model lifecycle, other endpoint, wrong route, unknown model, credentials,
+access, capacity, limits (rate or quota), content filter, provider-side failure, and
+finally the status alone.
 Message phrases count only where the status makes the reading safe: a wrong
 `model_not_found` makes a live model look `gone`.
 
@@ -415,10 +416,23 @@ ACCOUNT_STATE = Signal(
 ACCESS_POLICY = Signal(
     "access-policy",
     ErrorClass.ACCESS_DENIED,
-    ("no allowed providers", "permits only", "not in your allowed"),
+    ("no allowed providers", "permits only", "not in your allowed", "provider you have enabled",
+     "providers you have enabled"),
     "the account's provider or model restrictions exclude it: change them",
-    ("OpenRouter", "OpenCode Zen"),
-)
+    ("OpenRouter", "OpenCode Zen", "Hugging Face router"),
+)  # fmt: skip
+ENTITLEMENT = Signal(
+    "entitlement",
+    ErrorClass.ACCESS_DENIED,
+    ("has not activated", "not activated the model", "activate the model",
+     "model is not enabled for", "not enabled for your account", "not been enabled for your",
+     "is not allowed to use"),
+    "the model is not activated for this account: enable it in the vendor's console",
+    ("Volcengine Ark", "Vertex AI"),
+)  # fmt: skip
+"""The model exists but this account has not switched it on. Vendors send it as a 404 that
+names the model (Volcengine's `ModelNotOpen`): read before the unknown-model rule, it is
+our access, never `gone`."""
 VERIFICATION = Signal(
     "verification",
     ErrorClass.ACCESS_DENIED,
@@ -477,6 +491,20 @@ WRONG_ROUTE = Signal(
     ),
     "no such route here: check base_url, api and api_version",
     ("xAI", "OpenAI", "FastAPI servers (vLLM, SGLang)", "llama.cpp", "Azure", "nginx", "LM Studio"),
+)
+OTHER_ENDPOINT = Signal(
+    "other-endpoint",
+    ErrorClass.BAD_REQUEST,
+    (
+        "only supported in v1/responses",
+        "not supported in the v1/chat/completions",
+        "not supported in v1/chat/completions",
+        "not supported in the v1/completions",
+        "please use /v1/responses",
+    ),
+    "the model is served on another endpoint of this API: set its `endpoint` "
+    "(e.g. `endpoint: responses`)",
+    ("OpenAI", "sub2api"),
 )
 _GENERIC_NOT_FOUND = frozenset(
     {"not found", "file not found", "resource not found", "404 not found", "404", "not_found"}
@@ -544,12 +572,14 @@ CAPACITY = Signal(
         "insufficient capacity",
         "server busy",
         "too busy",
+        "model busy",
+        "model is busy",
         "slow down",
         "reset reason: overflow",
     ),
     "the provider has no capacity for this model right now",
     ("Anthropic", "OpenAI", "Gemini", "Gemini Code Assist", "Mistral", "Moonshot", "Ollama",
-     "TGI", "Envoy"),
+     "TGI", "Envoy", "DeepInfra"),
 )  # fmt: skip
 LOADING = Signal(
     "loading",
@@ -558,6 +588,16 @@ LOADING = Signal(
     "the model is loading (a cold start)",
     ("Hugging Face", "llama.cpp", "Bedrock"),
 )
+LOAD_FAILED = Signal(
+    "load-failed",
+    ErrorClass.SERVER_ERROR,
+    ("error loading model", "failed to load model", "could not load model", "unable to load model",
+     "requires more system memory"),
+    "the server could not load the model (memory, files, backend): check its logs",
+    ("Ollama", "LocalAI"),
+)  # fmt: skip
+"""A model that failed to load is not a model that is loading: waiting will not bring it.
+Read before `loading`, whose phrases ("loading model") its messages contain."""
 FILTER = Signal(
     "content-filter",
     ErrorClass.CONTENT_FILTERED,
@@ -637,13 +677,16 @@ SIGNALS: tuple[Signal, ...] = (
     SPEND_LIMIT,
     ACCOUNT_STATE,
     ACCESS_POLICY,
+    ENTITLEMENT,
     VERIFICATION,
     REGION,
     DEPRECATED,
+    OTHER_ENDPOINT,
     WRONG_ROUTE,
     MODEL_NOT_FOUND,
     NO_ENDPOINTS,
     CREDENTIALS,
+    LOAD_FAILED,
     CAPACITY,
     LOADING,
     SHORT_WINDOW,
@@ -722,6 +765,13 @@ _AUTH_CODES = frozenset(
         "auth_error",
         "unauthenticated",
         "unrecognizedclientexception",
+        # AWS's other signature and token failures (every SigV4 service, Bedrock included)
+        "invalidsignatureexception",
+        "incompletesignatureexception",
+        "missingauthenticationtokenexception",
+        "expiredtokenexception",
+        "invalidclienttokenid",
+        "signaturedoesnotmatch",
         "invalidapikey",
     }
 )
@@ -763,6 +813,7 @@ _FILTER_CODES = frozenset(
         "1301",
     }
 )
+_API_VERSION = re.compile(r"api[ _-]?version")
 _LIMIT_ZERO = re.compile(r"\blimit[:=]?\s*0(?![\d.])")
 _SHORT_QUOTA_IDS = ("perminute", "persecond")
 _LONG_QUOTA_IDS = ("perday", "permonth")
@@ -794,9 +845,13 @@ class _Signals:
         return self.status is None or 400 <= self.status < 500
 
     @property
-    def about_a_model(self) -> bool:
+    def names_no_other_param(self) -> bool:
         # LiteLLM writes a Python None as the string "None"
-        return "model" in self.text and self.error.param in (None, "", "None", "null", "model")
+        return self.error.param in (None, "", "None", "null", "model")
+
+    @property
+    def about_a_model(self) -> bool:
+        return "model" in self.text and self.names_no_other_param
 
     @property
     def no_envelope(self) -> bool:
@@ -878,7 +933,7 @@ def _account(s: _Signals) -> Finding | None:
         return s.found(ACCOUNT_STATE)
     if not s.client_side:
         return None
-    for signal in (ACCOUNT_STATE, ACCESS_POLICY, VERIFICATION):
+    for signal in (ACCOUNT_STATE, ACCESS_POLICY, ENTITLEMENT, VERIFICATION):
         if s.says(signal):
             return s.found(signal)
     return None
@@ -897,6 +952,14 @@ def _lifecycle(s: _Signals) -> Finding | None:
         return s.found(DEPRECATED)
     if s.client_side and s.about_a_model and s.says(DEPRECATED):
         return s.found(DEPRECATED)
+    return None
+
+
+def _other_endpoint(s: _Signals) -> Finding | None:
+    """The model exists, on another endpoint of the API (OpenAI's 404 "This model is only
+    supported in v1/responses and not in v1/chat/completions."): not `gone`."""
+    if s.client_side and s.says(OTHER_ENDPOINT):
+        return s.found(OTHER_ENDPOINT)
     return None
 
 
@@ -921,6 +984,11 @@ def _model_not_found(s: _Signals) -> Finding | None:
     if s.status in (401, 403):
         return None
     if s.has(_NOT_FOUND_CODES):
+        return s.found(MODEL_NOT_FOUND)
+    # A 422 (validation) saying what the request named does not exist: a generation names
+    # one resource, its model (Replicate calls it a version), unless it is the API version.
+    named_model = s.names_no_other_param and not _API_VERSION.search(s.text)
+    if s.status == 422 and named_model and s.says(MODEL_NOT_FOUND):
         return s.found(MODEL_NOT_FOUND)
     if s.status not in (None, 400, 404, 410):
         return None
@@ -957,6 +1025,8 @@ def _capacity(s: _Signals) -> Finding | None:
     if s.status == 529 or s.has(_OVERLOAD_CODES):
         return s.found(CAPACITY)
     if s.status in (None, 429, 500, 502, 503, 504):
+        if s.says(LOAD_FAILED):
+            return s.found(LOAD_FAILED)
         for signal in (LOADING, CAPACITY):
             if s.says(signal):
                 return s.found(signal)
@@ -1025,6 +1095,7 @@ _RULES = (
     _account,
     _region,
     _lifecycle,
+    _other_endpoint,
     _wrong_route,
     _model_not_found,
     _credentials,

@@ -422,6 +422,9 @@ class ModelSpec(_Strict):
     """azure-openai only: the model behind the deployment named by `id`, for lifecycle data."""
     maintenance: Maintenance = ()
     """When this model is expected not to serve (besides its provider's windows)."""
+    endpoint: str | None = None
+    """Which generation endpoint of its API the model is probed on, where the API has
+    several (`openai`: `chat-completions` by default, or `responses`)."""
     served_as: tuple[str, ...] = ()
     """Other model names a reply for `id` may carry: a gateway's model group or a proxy
     alias (`gpt-4o-mini-2024-07-18` for a LiteLLM group `fast`), or `"*"` for a router
@@ -459,6 +462,15 @@ class ProviderSpec(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     api_version: Text | None = None
     """azure-openai: the `api-version` query parameter; gemini: the path version (v1beta)."""
+    region: Text | None = None
+    """bedrock: the AWS region its endpoints are in (`us-east-1`); `base_url` then defaults
+    to that region's runtime."""
+    project: str | None = None
+    """vertex: the Google Cloud project the models are called in, or `env:VARIABLE` naming
+    where it is (`env:GOOGLE_CLOUD_PROJECT`)."""
+    location: str | None = None
+    """vertex: the region (`us-central1`, `europe-west4`...) or `global`; it also gives the
+    default `base_url`."""
     server: ServerEngine | None = None
     hosting: Hosting
     jurisdiction: str | None = None
@@ -469,6 +481,18 @@ class ProviderSpec(_Strict):
     models: tuple[ModelSpec, ...] = Field(min_length=1)
     maintenance: Maintenance = ()
     """When every model of this provider is expected not to serve."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base_url_from_family(cls, data: object) -> object:
+        """A family whose endpoints follow from other fields (Bedrock's from `region`)
+        gives the `base_url` a provider leaves out."""
+        if not isinstance(data, dict) or "base_url" in data:
+            return data
+        api = data.get("api")
+        family = FAMILIES.get(api) if isinstance(api, str) else None
+        base_url = family.default_base_url(data) if family is not None else None
+        return data if base_url is None else {**data, "base_url": base_url}
 
     @field_validator("name")
     @classmethod
@@ -532,9 +556,19 @@ class ProviderSpec(_Strict):
     def _consistent(self) -> ProviderSpec:
         fields = {name: getattr(self, name) for name in CROSS_CHECKED_FIELDS}
         conflicts = provider_conflicts({k: v for k, v in fields.items() if v is not None})
+        conflicts.extend(self._endpoint_conflicts())
         if conflicts:
             raise conflicts_error(conflicts)
         return self
+
+    def _endpoint_conflicts(self) -> list[FieldConflict]:
+        family = FAMILIES.get(self.api)
+        conflicts = []
+        for model in self.models:
+            problem = family and model.endpoint and family.check_endpoint(self, model.endpoint)
+            if problem:
+                conflicts.append(FieldConflict("models", f"model `{model.id}`: {problem}"))
+        return conflicts
 
     @property
     def credential_ref(self) -> KeyRef | CredentialsRef | None:
@@ -567,8 +601,11 @@ CROSS_CHECKED_FIELDS = (
     "api",
     "base_url",
     "api_version",
+    "region",
     "api_key",
     "credentials",
+    "project",
+    "location",
 )
 
 
@@ -610,7 +647,17 @@ def provider_conflicts(
         version = api_version if isinstance(api_version, str) else None
         if problem := family.check_api_version(version, base_url):
             conflicts.append(FieldConflict("api_version", problem))
+    region = fields.get("region")
+    if problem := family.check_region(region if isinstance(region, str) else None):
+        conflicts.append(FieldConflict("region", problem))
     conflicts.extend(_credential_conflicts(family, fields, invalid))
+    placement = {name: fields.get(name) for name in ("project", "location")}
+    for name, problem in family.check_placement(
+        base_url,
+        *(value if isinstance(value, str) else None for value in placement.values()),
+    ):
+        if name not in invalid:
+            conflicts.append(FieldConflict(name, problem))
     return conflicts
 
 
