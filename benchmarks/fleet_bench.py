@@ -29,7 +29,6 @@ import argparse
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,9 @@ from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunRepor
 from modelaudit.store.base import Origin
 from modelaudit.store.postgres.store import PostgresStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report_bench import run_once
 
 AGENTS = 10
 MODELS = 1000
@@ -283,20 +285,6 @@ def registry(directory: Path) -> Path:
     return path
 
 
-def report_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one fresh process."""
-    start = time.perf_counter()
-    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - start
-    assert child.stderr is not None
-    errors = child.stderr.read().decode()
-    child.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{errors}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
-
-
 def time_report(url: str, repeat: int, formats: list[str], baseline: Path | None) -> None:
     """Each format's report in fresh processes; with a baseline tree, its runs alternate
     with this tree's on the same database."""
@@ -311,11 +299,12 @@ def time_report(url: str, repeat: int, formats: list[str], baseline: Path | None
             argv = [sys.executable, "-m", "modelaudit", "report", "-c", str(config), "--db", url]
             argv += ["-f", kind, "--since", "30d", "-o", str(out)]
             for env in trees.values():
-                report_once(argv, env)  # warm the server's and the file system's caches
+                run_once(argv, env)  # warm the server's and the file system's caches
             for i in range(repeat):
                 order = list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]
                 for name, env in order:
-                    runs[name].append(report_once(argv, env))
+                    wall, rss, cpu = run_once(argv, env)
+                    runs[name].append((wall, cpu, rss))
             medians = {}
             for name, found in runs.items():
                 medians[name] = statistics.median(r[0] for r in found)
