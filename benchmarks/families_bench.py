@@ -112,6 +112,8 @@ def registry(directory: Path, urls: dict[str, str], delays: list[int]) -> Path:
         "version: 1\n"
         "defaults:\n"
         "  retry: {attempts: 1}\n"
+        # The control check on a loopback port nothing listens on: never a public host.
+        "  control: {urls: ['http://127.0.0.1:9/'], timeout_s: 1}\n"
         "  concurrency: {total: 1}\n"
         "providers:\n"
         "  - name: vertex\n"
