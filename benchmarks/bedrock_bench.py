@@ -72,7 +72,13 @@ def registry(directory: Path, api: str, base_url: str) -> Path:
         entry["api_key"] = "env:BENCH_OPENAI_KEY"
     document = {
         "version": 1,
-        "defaults": {"kinds": ["completion", "stream"], "retry": {"attempts": 1}},
+        "defaults": {
+            "kinds": ["completion", "stream"],
+            "retry": {"attempts": 1},
+            # The control check on a loopback port nothing listens on (discard): a fake that
+            # fails to start makes the run inconclusive here, never a request to a public host.
+            "control": {"urls": ["http://127.0.0.1:9/"], "timeout_s": 1},
+        },
         "providers": [entry],
     }
     path = directory / f"{api}.yaml"

@@ -6,11 +6,21 @@
    every attempt (none lost, none twice).
 2. A month of history from 10 regions, 1,000 models (catalog + completion + stream per model
    and run), generated in SQL in the store's own layout (attempts, verdicts, daily sums per
-   region and over all regions): bytes per stored attempt, then `modelaudit report -f json
-   --since 30d` timed in fresh processes (wall time and peak RSS).
+   region and over all regions; each attempt with the fields store_bench's month holds, as
+   vendors send them: served model, fingerprint, rate-limit ceilings, detail, output tokens,
+   stream rates): bytes per stored attempt, then `modelaudit report -f json
+   --since 30d` timed in fresh processes (wall time, CPU time and peak RSS), in each format
+   (`--formats`); with `--baseline SRC` another tree's package (e.g. `main`'s, from `git
+   archive`) reads the same month, its runs alternating with this tree's.
 
     .venv/bin/python benchmarks/fleet_bench.py \\
-        --url postgresql://postgres@127.0.0.1:5432/postgres [--attempts 10000000] [--repeat 3]
+        --url postgresql://postgres@127.0.0.1:5432/postgres [--attempts 10000000] [--repeat 3] \\
+        [--batch 100] [--reuse] [--skip-writes] [--formats json,html] [--baseline SRC]
+
+`--batch N` writes N probe results per transaction (`probe` writes a batch every 50 ms or
+500 results: 1 is the slowest case, a run of 2,000 results a second writes about 100).
+`--reuse` times the month already generated (database `fleet_bench_month`) instead of
+generating it again.
 """
 
 from __future__ import annotations
@@ -19,7 +29,6 @@ import argparse
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +41,9 @@ from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunRepor
 from modelaudit.store.base import Origin
 from modelaudit.store.postgres.store import PostgresStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report_bench import run_once
 
 AGENTS = 10
 MODELS = 1000
@@ -51,11 +63,12 @@ def model_names() -> list[tuple[str, str]]:
     return [(f"p{i % PROVIDERS}", f"model-{i:04d}") for i in range(MODELS)]
 
 
-def agent(url: str, index: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def agent(url: str, index: int, batch: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     store = PostgresStore.open(url)
     started = datetime.now(UTC)
     run = store.begin_run(started, None, Origin(f"region-{index}", f"agent-{index}"))
     times = []
+    waiting: list[ProbeResult] = []
     for provider, model in model_names():
         now = datetime.now(UTC)
         results = [
@@ -74,9 +87,16 @@ def agent(url: str, index: int, queue: multiprocessing.Queue) -> None:  # type: 
             ),
         ]
         for result in results:
-            t0 = time.perf_counter()
-            store.add_results(run, [result])
-            times.append(time.perf_counter() - t0)
+            waiting.append(result)
+            if len(waiting) >= batch:
+                t0 = time.perf_counter()
+                store.add_results(run, waiting)
+                times.append(time.perf_counter() - t0)
+                waiting = []
+    if waiting:
+        t0 = time.perf_counter()
+        store.add_results(run, waiting)
+        times.append(time.perf_counter() - t0)
     verdicts = tuple(ModelVerdict(p, m, Verdict.UP, "answered") for p, m in model_names())
     finished = datetime.now(UTC)
     store.finish_run(run, RunReport(started, finished, RunStatus.COMPLETE, (), verdicts))
@@ -84,12 +104,14 @@ def agent(url: str, index: int, queue: multiprocessing.Queue) -> None:  # type: 
     queue.put(times)
 
 
-def concurrent_writes(url: str) -> None:
+def concurrent_writes(url: str, batch: int) -> None:
     url = database(url, "fleet_bench_writes")
     PostgresStore.open(url).close()  # the schema, once
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     start = time.perf_counter()
-    workers = [multiprocessing.Process(target=agent, args=(url, i, queue)) for i in range(AGENTS)]
+    workers = [
+        multiprocessing.Process(target=agent, args=(url, i, batch, queue)) for i in range(AGENTS)
+    ]
     for w in workers:
         w.start()
     times = [t for _ in workers for t in queue.get()]
@@ -104,7 +126,8 @@ def concurrent_writes(url: str) -> None:
     expected = AGENTS * MODELS * len(KINDS)
     times.sort()
     print(
-        f"1. {AGENTS} agents x {MODELS} models x {len(KINDS)} kinds at once: {total:,} attempts"
+        f"1. {AGENTS} agents x {MODELS} models x {len(KINDS)} kinds at once, {batch} result(s)"
+        f" per transaction: {total:,} attempts"
         f" stored of {expected:,} ({distinct:,} distinct, {runs} runs complete) in {wall:.1f} s:"
         f" {total / wall:,.0f} attempts/s; transaction p50 {1000 * times[len(times) // 2]:.1f} ms,"
         f" p99 {1000 * times[int(len(times) * 0.99)]:.1f} ms"
@@ -117,7 +140,11 @@ INSERT INTO label (value) SELECT unnest(%(words)s::text[]) ON CONFLICT DO NOTHIN
 INSERT INTO target (provider, model)
   SELECT 'p' || (i %% {providers}), 'model-' || lpad(i::text, 4, '0')
   FROM generate_series(0, {models} - 1) AS i;
-INSERT INTO string (digest, value) VALUES ('\\x00', 'answered');
+INSERT INTO string (id, digest, value) VALUES (1, '\\x00', 'answered'),
+  (2, '\\x02', 'model-2025-06-01'), (3, '\\x03', 'fp_0abc1'),
+  (4, '\\x04', '{{"x-ratelimit-limit-requests":"10000","x-ratelimit-limit-tokens":"2000000"}}'),
+  (5, '\\x05', 'answered (finish: length)'),
+  (6, '\\x06', 'streamed 9 chunks with text (finish: length)'), (7, '\\x07', 'HTTP 500');
 INSERT INTO run (started_ms, finished_ms, last_attempt_ms, status, tool_version, pid, host,
                  region_id, agent)
   SELECT %(t0)s::bigint + k * %(step)s::bigint + r * 60000,
@@ -128,15 +155,27 @@ INSERT INTO run (started_ms, finished_ms, last_attempt_ms, status, tool_version,
   FROM generate_series(0, %(rounds)s - 1) AS k, generate_series(0, {agents} - 1) AS r
   ORDER BY 1;
 INSERT INTO attempt (started_ms, latency_ms, ttft_ms, run_id, target_id, kind, number,
-                     error_class, http_status)
-  SELECT r.started_ms + t.id * 500 + k.n * 100,
-         CASE WHEN k.n = 0 THEN NULL ELSE 200 + random() * 800 END,
-         CASE WHEN k.n = 2 THEN 100 + random() * 300 END,
-         r.id, t.id, k.label, 1,
-         CASE WHEN random() < 0.01 THEN %(fail)s ELSE %(ok)s END, 200
-  FROM run r CROSS JOIN target t CROSS JOIN (VALUES (0, %(catalog)s::smallint),
-       (1, %(completion)s::smallint), (2, %(stream)s::smallint)) AS k (n, label)
-  ORDER BY r.started_ms, r.id;
+                     error_class, http_status, connect_ms, connection_reused, served_model_id,
+                     fingerprint_id, ratelimit_id, detail_id, output_tokens, tokens_per_s,
+                     max_gap_ms)
+  SELECT started, latency, CASE WHEN ok AND n = 2 THEN latency * 0.4 END, run_id, target_id,
+         label, 1, CASE WHEN ok THEN %(ok)s ELSE %(fail)s END,
+         CASE WHEN ok THEN 200 ELSE 500 END,
+         CASE WHEN n > 0 AND ok AND random() < 0.1 THEN 20 + random() * 60 END,
+         CASE WHEN n > 0 AND ok THEN true END,
+         CASE WHEN n > 0 AND ok THEN 2 END, CASE WHEN n > 0 AND ok THEN 3 END,
+         CASE WHEN n > 0 AND ok THEN 4 END,
+         CASE WHEN n = 0 THEN NULL WHEN NOT ok THEN 7 WHEN n = 2 THEN 6 ELSE 5 END,
+         CASE WHEN n > 0 AND ok THEN 16 END,
+         CASE WHEN n = 2 AND ok THEN 40 + random() * 80 END,
+         CASE WHEN n = 2 AND ok THEN 5 + random() * 55 END
+  FROM (SELECT r.started_ms + t.id * 500 + k.n * 100 AS started, r.id AS run_id,
+               t.id AS target_id, k.n, k.label, k.n = 0 OR random() >= 0.01 AS ok,
+               CASE WHEN k.n = 0 THEN 100 + random() * 200 ELSE 200 + random() * 800 END
+                 AS latency
+        FROM run r CROSS JOIN target t CROSS JOIN (VALUES (0, %(catalog)s::smallint),
+             (1, %(completion)s::smallint), (2, %(stream)s::smallint)) AS k (n, label)
+        ORDER BY r.started_ms, r.id) AS a;
 INSERT INTO verdict (run_id, target_id, verdict, reason_id)
   SELECT r.id, t.id, %(up)s, 1 FROM run r CROSS JOIN target t ORDER BY r.id, t.id;
 """
@@ -183,8 +222,8 @@ UPDATE target t SET last_ok_ms = x.m, first_seen_ms = x.f, last_seen_ms = x.m
 """
 
 
-def build_month(url: str, attempts: int, until: datetime) -> str:
-    url = database(url, "fleet_bench_month")
+def build_month(url: str, attempts: int, until: datetime, name: str) -> str:
+    url = database(url, name)
     PostgresStore.open(url).close()
     rounds = max(1, attempts // (AGENTS * MODELS * len(KINDS)))
     t0 = int((until - timedelta(days=DAYS)).timestamp() * 1000)
@@ -246,43 +285,39 @@ def registry(directory: Path) -> Path:
     return path
 
 
-def time_report(url: str, repeat: int) -> None:
+def time_report(url: str, repeat: int, formats: list[str], baseline: Path | None) -> None:
+    """Each format's report in fresh processes; with a baseline tree, its runs alternate
+    with this tree's on the same database."""
+    trees = {"this tree": {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}}
+    if baseline is not None:
+        trees = {"baseline": {**trees["this tree"], "PYTHONPATH": str(baseline.resolve())}, **trees}
     with tempfile.TemporaryDirectory() as tmp:
         config = registry(Path(tmp))
-        walls, peaks = [], []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            done = subprocess.run(
-                [
-                    "/usr/bin/time",
-                    "-f",
-                    "%M",
-                    sys.executable,
-                    "-m",
-                    "modelaudit",
-                    "report",
-                    "-c",
-                    str(config),
-                    "--db",
-                    url,
-                    "-f",
-                    "json",
-                    "--since",
-                    "30d",
-                    "-o",
-                    str(Path(tmp) / "report.json"),
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            walls.append(time.perf_counter() - start)
-            peaks.append(int(done.stderr.strip().splitlines()[-1]) / 1024)
-    print(
-        f"3. `report -f json --since 30d` (whole process): median {statistics.median(walls):.2f} s"
-        f" (runs: {', '.join(f'{w:.2f}' for w in walls)}), peak RSS"
-        f" {statistics.median(peaks):.0f} MB"
-    )
+        for kind in formats:
+            runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in trees}
+            out = Path(tmp) / f"report.{kind}"
+            argv = [sys.executable, "-m", "modelaudit", "report", "-c", str(config), "--db", url]
+            argv += ["-f", kind, "--since", "30d", "-o", str(out)]
+            for env in trees.values():
+                run_once(argv, env)  # warm the server's and the file system's caches
+            for i in range(repeat):
+                order = list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]
+                for name, env in order:
+                    wall, rss, cpu = run_once(argv, env)
+                    runs[name].append((wall, cpu, rss))
+            medians = {}
+            for name, found in runs.items():
+                medians[name] = statistics.median(r[0] for r in found)
+                print(
+                    f"3. {name}: `report -f {kind} --since 30d` (whole process): median"
+                    f" {medians[name]:.2f} s (runs: {', '.join(f'{r[0]:.2f}' for r in found)}),"
+                    f" CPU median {statistics.median(r[1] for r in found):.2f} s, peak RSS"
+                    f" {max(r[2] for r in found):.0f} MB (load average {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
+            if len(medians) == 2:
+                ratio = medians["baseline"] / medians["this tree"]
+                print(f"   {kind}: baseline / this tree, median wall: {ratio:.2f}x")
 
 
 def main() -> None:
@@ -290,15 +325,24 @@ def main() -> None:
     parser.add_argument("--url", required=True, help="a PostgreSQL server's postgres database")
     parser.add_argument("--attempts", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=1, help="probe results per transaction")
     parser.add_argument("--skip-writes", action="store_true")
+    parser.add_argument("--skip-report", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="time the month generated before")
+    parser.add_argument("--month", default="fleet_bench_month", help="the month's database")
+    parser.add_argument("--formats", default="json")
+    parser.add_argument("--baseline", type=Path, help="another tree's src/, run alternately")
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} CPUs, load average {load}")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load}", flush=True)
     if not args.skip_writes:
-        concurrent_writes(args.url)
-    until = datetime.now(UTC)
-    month = build_month(args.url, args.attempts, until)
-    time_report(month, args.repeat)
+        concurrent_writes(args.url, args.batch)
+    if args.reuse:
+        month = args.url.rsplit("/", 1)[0] + f"/{args.month}"
+    else:
+        month = build_month(args.url, args.attempts, datetime.now(UTC), args.month)
+    if not args.skip_report:
+        time_report(month, args.repeat, args.formats.split(","), args.baseline)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at the end: {load}")
 

@@ -13,6 +13,7 @@ one HTML report into the store's reads (per HistoryReader method) and the report
 work (scoring, view model, rendering), so a slow figure says whose it is.
 
     .venv/bin/python benchmarks/report_bench.py [--attempts 1000000] [--models 200] [--repeat 5]
+        [--multiply 10]
 
 A database kept from an older schema (`--reuse`) is migrated first, timed apart: a one-off.
 
@@ -37,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from store_bench import DAYS, PROVIDERS, build, db_size
+from store_bench import DAYS, PROVIDERS, build, build_multiplied, db_size
 
 JURISDICTIONS = ("US", "FR", "CN")
 FORMATS = ("html", "json", "markdown", "table")
@@ -178,6 +179,13 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another tree's src/, run alternately")
     parser.add_argument("--baseline-db", type=Path, help="the baseline's copy of the month")
     parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument(
+        "--multiply",
+        type=int,
+        default=1,
+        help="write attempts/N through the store, then copy each run N times in SQL "
+        "(store_bench.build_multiplied): ten million attempts in minutes, not an hour",
+    )
     args = parser.parse_args()
     if (args.baseline is None) != (args.baseline_db is None):
         parser.error("--baseline and --baseline-db go together")
@@ -187,7 +195,11 @@ def main() -> None:
         db = args.reuse or args.keep or work / "history.sqlite3"
         if args.reuse is None:
             begin = time.perf_counter()
-            stats = build(db, datetime.now(UTC) - timedelta(days=DAYS), args.attempts, args.models)
+            since = datetime.now(UTC) - timedelta(days=DAYS)
+            if args.multiply > 1:
+                stats = build_multiplied(db, since, args.attempts, args.models, args.multiply)
+            else:
+                stats = build(db, since, args.attempts, args.models)
             print(
                 f"database: {stats['attempts']:,} attempts in {stats['runs']:,} runs, "
                 f"{db_size(db):,} bytes, built in {time.perf_counter() - begin:.0f} s"

@@ -26,6 +26,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from sqlite3 import sqlite_version
+from typing import Any
 
 from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
 from modelaudit.store.sqlite.store import SqliteStore
@@ -138,6 +139,116 @@ def build(db: Path, since: datetime, attempts: int, models: int) -> dict[str, fl
         "per_result_rate": per_result_n / per_result_s,
         "per_run_rate": per_run_n / per_run_s if per_run_s else 0.0,
     }
+
+
+def build_multiplied(
+    db: Path, since: datetime, attempts: int, models: int, times: int
+) -> dict[str, float]:
+    """A month of `attempts` in a fraction of the time the write path takes: a month of
+    `attempts / times` written through the store (`build`), then each of its runs copied
+    `times - 1` more times, each copy started `k / times` of the way to the next run (ids
+    follow time, as a live store's do) with the content of a run further along (so the
+    failures stay scattered), and the rows the store keeps as it writes (daily
+    sums, each model's day, incidents, each model's latest verdict per region) derived
+    again from every copied attempt and verdict by the migrations' own backfills."""
+    import sqlite3
+
+    from modelaudit.store.sqlite import backfills
+
+    base = db.with_name(db.name + ".base")
+    stats = build(base, since, attempts // times, models)
+    SqliteStore.open(db).close()
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("ATTACH ? AS base", (str(base),))
+    conn.execute("BEGIN")
+    for table in ("string", "catalog_set", "target", "target_fingerprint"):
+        conn.execute(f"INSERT INTO {table} SELECT * FROM base.{table}")
+    runs = conn.execute(
+        "SELECT r.id, r.started_ms, min(a.id), max(a.id) FROM base.run r"
+        " JOIN base.attempt a ON a.run_id = r.id GROUP BY r.id ORDER BY r.id"
+    ).fetchall()
+    step_ms = (runs[-1][1] - runs[0][1]) // max(1, len(runs) - 1)
+    shift, stride = step_ms // times, max(1, len(runs) // times)
+    columns = [row[1] for row in conn.execute("PRAGMA base.table_info(attempt)")][1:]
+    copied = ", ".join(
+        {"run_id": ":id", "started_ms": "started_ms + :delta"}.get(c, c) for c in columns
+    )
+    for index, (run_id, started_ms, _, _) in enumerate(runs):
+        for c in range(times):
+            # Copy c of a run is another run's content (its attempts and verdicts), moved
+            # to its time: failures and incidents stay as scattered as the base month's.
+            source, _, first, last = runs[(index + c * stride) % len(runs)]
+            bound = {
+                "id": run_id * times + c,
+                "source": source,
+                "delta": started_ms + c * shift - runs[(index + c * stride) % len(runs)][1],
+                "first": first,
+                "last": last,
+            }
+            conn.execute(
+                "INSERT INTO run SELECT :id, started_ms + :delta, finished_ms + :delta, status,"
+                " tool_version, registry_sha256, pid, host, boot_id, process_start,"
+                " requests_sent, notes, attempts, last_attempt_ms + :delta, region, agent"
+                " FROM base.run WHERE id = :source",
+                bound,
+            )
+            conn.execute(
+                f"INSERT INTO attempt ({', '.join(columns)}) SELECT {copied}"
+                " FROM base.attempt WHERE id BETWEEN :first AND :last ORDER BY id",
+                bound,
+            )
+            conn.execute(
+                "INSERT INTO verdict SELECT :id, target_id, verdict, error_class, reason"
+                " FROM base.verdict WHERE run_id = :source",
+                bound,
+            )
+            conn.execute(
+                "INSERT INTO catalog_snapshot SELECT :id, provider, taken_ms + :delta, set_id"
+                " FROM base.catalog_snapshot WHERE run_id = :source",
+                bound,
+            )
+    # A fingerprint or served model is new once: the base month's changes are the month's.
+    conn.execute("INSERT INTO change_event SELECT * FROM base.change_event")
+    backfills.daily_sums(conn)
+    conn.execute("UPDATE daily SET latency_hist = NULL, ttft_hist = NULL")  # as schema 11 keeps
+    backfills.daily_models(conn)
+    incidents(conn)
+    conn.execute(
+        "INSERT INTO target_region (target_id, region, verdict_ms, verdict_run)"
+        " SELECT target_id, region, started_ms, run_id FROM (SELECT v.target_id, r.region,"
+        " r.started_ms, v.run_id, row_number() OVER (PARTITION BY v.target_id, r.region"
+        " ORDER BY r.started_ms DESC, r.id DESC) AS newest"
+        " FROM verdict v JOIN run r ON r.id = v.run_id) WHERE newest = 1"
+    )
+    conn.execute("COMMIT")
+    conn.execute("DETACH base")
+    stored = int(conn.execute("SELECT count(*) FROM attempt").fetchone()[0])
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    base.unlink()
+    return {**stats, "attempts": stored, "runs": stats["runs"] * times}
+
+
+def incidents(conn: Any) -> None:
+    """`backfills.incident_bounds` in one ordered pass (it reads each model's verdicts
+    apart, a scan of the whole table each without the index the diet dropped)."""
+    from itertools import groupby
+
+    from modelaudit.store.sqlite import backfills
+
+    rows = conn.execute(
+        "SELECT v.target_id, r.started_ms, r.id, v.verdict FROM verdict v"
+        " JOIN run r ON r.id = v.run_id ORDER BY v.target_id, r.started_ms, r.id"
+    )
+    for target_id, found in groupby(rows, key=lambda row: row[0]):
+        points = [(at, run, verdict) for _, at, run, verdict in found]
+        conn.executemany(
+            "INSERT INTO incident (target_id, start_ms, start_run, verdict, last_ms, end_ms,"
+            " runs, region) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT region FROM run WHERE id = ?))",
+            [(target_id, *span, span[1]) for span in backfills._bounded_spans(points)],
+        )
 
 
 def probe_results(

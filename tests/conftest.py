@@ -47,6 +47,8 @@ _KEPT_PREFIXES = ("MODELAUDIT_REQUIRE_", "MODELAUDIT_SKIP_", "MODELAUDIT_TEST_")
 # `_BASE_URL` and `_ENDPOINT`: the vendor table's base-URL overrides (OPENAI_BASE_URL...)
 # would point `init`/`discover --from-env` at a developer's proxy.
 _SCRUBBED_SUFFIXES = ("_API_KEY", "_TOKEN", "_BASE_URL", "_ENDPOINT")
+CLOSED_METADATA = "127.0.0.1:1"
+"""Where Google's metadata server is looked for in tests: a loopback port nothing serves."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -93,6 +95,12 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / ".aws" / "credentials"))
+    # Google's credential chain (the vertex family) never finds a developer's credentials
+    # and never reaches the metadata server: its address is a closed loopback port.
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-adc.json"))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("GCE_METADATA_HOST", CLOSED_METADATA)
+    monkeypatch.setenv("GCE_METADATA_IP", CLOSED_METADATA)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)

@@ -57,10 +57,15 @@ def provider_status(provider: ProviderSpec, base_dir: Path) -> KeyStatus:
 def read(provider: ProviderSpec, base_dir: Path) -> Credential | None:
     """`provider`'s credential, read now (None when it needs none); LookupError with a
     reason that names what to set (never a value) when a part it needs is not there, or
-    what to install when the family needs an extra that is not installed."""
-    missing = FAMILIES[provider.api].missing_dependency()
+    what to install when the family needs an extra that is not installed, or when the
+    family's own credential chain would find nothing here."""
+    family = FAMILIES[provider.api]
+    missing = family.missing_dependency()
     if missing is not None:
         raise LookupError(missing)
+    unavailable = family.credential_unavailable(provider)
+    if unavailable is not None and provider.credential_ref is not None:
+        raise LookupError(unavailable)
     if provider.api_key is not None:
         return Credential(key=read_key(provider.api_key, base_dir))
     ref = provider.credentials

@@ -285,6 +285,27 @@ def test_light_commands_do_not_load_the_http_stack(
     assert done.stderr.splitlines()[-1] == "0 []"
 
 
+@pytest.mark.parametrize("args", [["--version"], ["config", "check"], ["providers"]])
+def test_the_vertex_extra_loads_only_when_a_vertex_provider_sends(
+    args: list[str], isolated_env: Path
+) -> None:
+    # The shipped registry configures Vertex providers: checking it still imports no
+    # google-auth (its credential chain is judged offline, by files and variables).
+    shipped = Path(__file__).resolve().parents[2] / "providers.yaml"
+    (isolated_env / "providers.yaml").write_text(shipped.read_text())
+    script = (
+        "import sys; from modelaudit.cli.app import main; "
+        f"code = main({args!r}); "
+        "heavy = sorted(m for m in sys.modules if m.startswith(('google.auth', 'google.oauth2',"
+        " 'requests', 'cryptography'))); "
+        "print(code, heavy, file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stderr.splitlines()[-1] == "0 []"
+
+
 def test_config_check_answers_without_typer_or_rich(isolated_env: Path) -> None:
     """Its fast path: typer's option parsing and rich cost as much as the check itself."""
     (isolated_env / "providers.yaml").write_text(SMALL)

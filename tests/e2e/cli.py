@@ -13,10 +13,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-# The same scrubbing rules as the autouse `isolated_env` fixture.
 from tests.conftest import _KEPT_PREFIXES as KEPT_PREFIXES
 from tests.conftest import _SCRUBBED_PREFIXES as SCRUBBED_PREFIXES
 from tests.conftest import _SCRUBBED_SUFFIXES as SCRUBBED_SUFFIXES
+
+# The same scrubbing rules as the autouse `isolated_env` fixture.
+from tests.conftest import CLOSED_METADATA
 
 SUBPROCESS_TIMEOUT_S = 300.0
 
@@ -83,8 +85,14 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
         TERM="dumb",
         NO_PROXY="127.0.0.1,localhost",
         MODELAUDIT_LOCAL_PORTS="none",
+        # Google's chain (vertex) finds nothing and never reaches a metadata server.
+        GOOGLE_APPLICATION_CREDENTIALS=str(home / "no-adc.json"),
+        CLOUDSDK_CONFIG=str(home / "gcloud"),
+        GCE_METADATA_HOST=CLOSED_METADATA,
+        GCE_METADATA_IP=CLOSED_METADATA,
     )
     env.pop("FORCE_COLOR", None)
+    env.pop("GOOGLE_CLOUD_PROJECT", None)
     env.update(extra)
     return env
 

@@ -318,6 +318,57 @@ def test_every_output_format_hides_the_key(
     assert "Incorrect API key provided: [REDACTED]" in outputs["table"].out
 
 
+def test_no_vertex_error_or_broken_reply_shows_its_token_or_service_account_key(
+    isolated_env: Path,
+    online: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Vertex's credential is a token traded for a service account's signed assertion: the
+    # token the server echoes, and the account's private key, must both stay out.
+    from tests.fakes.vertex import FakeVertex, GoogleTokenServer, new_key, service_account_file
+
+    email = "canary@probe-project.iam.gserviceaccount.com"
+    key = new_key()
+    token = canary("vertex token") + "-1"
+    with GoogleTokenServer(
+        accounts={email: key.public_key()}, prefix=token.removesuffix("1")
+    ) as tokens:
+        account = service_account_file(tmp_path / "sa.json", key, tokens.url, client_email=email)
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(account))
+        monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "probe-project")
+        with FakeVertex(tokens=tokens) as fake:
+            echoes = Echoes(fake)
+            models = _serve(fake, _behaviours(fake, echoes, token), echoes)
+            entry = {
+                "name": "vertex",
+                "api": "vertex",
+                "base_url": fake.url,
+                "project": "env:GOOGLE_CLOUD_PROJECT",
+                "location": fake.location,
+                "credentials": {"chain": "default"},
+                "hosting": "third-party",
+                "jurisdiction": "US",
+                "limits": {"concurrency": 32},
+                "models": [{"id": m, "weights": "closed"} for m in models],
+            }
+            write_registry(isolated_env, [entry], control_url=online, **FAST)
+            streamed = [f"--model=vertex/{m}" for m in models if m in STREAM_MODES]
+            outputs = [
+                probe(capsys, "json", "--kind", "completion"),
+                probe(capsys, "json", "--kind", "stream", *streamed),
+            ]
+
+    assert tokens.issued[0] == token
+    assert token in echoes.sent  # the server really sent the token back
+    private_key = json.loads(account.read_text())["private_key"]
+    for output in outputs:
+        assert_clean(output, token)
+        for line in private_key.splitlines()[1:-1]:
+            assert line not in output.out + output.err
+
+
 # --- transport failures: the key stays secret and stays home --------------------------------------
 
 

@@ -46,6 +46,16 @@ def _shipped() -> dict[str, Any]:
     return loaded
 
 
+def _credential_variable(provider: dict[str, Any]) -> str | None:
+    """The variable a provider's credential needs first: its key's, or for a cloud's own
+    chain (vertex) its project's."""
+    if provider.get("api_key"):
+        return str(provider["api_key"]).removeprefix("env:")
+    if provider.get("credentials"):
+        return str(provider["project"]).removeprefix("env:")
+    return None
+
+
 @pytest.fixture(scope="module")
 def shipped_json(tmp_path_factory: pytest.TempPathFactory) -> ProbeRun:
     if netns_unavailable_reason() is not None:
@@ -67,10 +77,10 @@ def test_shipped_registry_offline_without_keys_is_inconclusive_exit_3(
 
 @netns
 def test_every_keyed_provider_is_skipped_naming_its_variable(shipped_json: ProbeRun) -> None:
-    keyed = [p for p in _shipped()["providers"] if p.get("api_key")]
+    keyed = [p for p in _shipped()["providers"] if _credential_variable(p)]
     assert len(keyed) >= 10
     for provider in keyed:
-        variable = provider["api_key"].removeprefix("env:")
+        variable = _credential_variable(provider)
         for model in provider["models"]:
             verdict = shipped_json.verdict(provider["name"], model["id"])
             assert verdict["verdict"] == "skipped", verdict
@@ -94,7 +104,7 @@ def test_every_self_hosted_endpoint_is_inconclusive_not_down(shipped_json: Probe
 
 @netns
 def test_no_request_reaches_a_keyed_provider(shipped_json: ProbeRun) -> None:
-    keyed = {p["name"] for p in _shipped()["providers"] if p.get("api_key")}
+    keyed = {p["name"] for p in _shipped()["providers"] if _credential_variable(p)}
     assert not [r for r in shipped_json.document["results"] if r["provider"] in keyed]
 
 
@@ -132,9 +142,9 @@ def test_the_offline_table_is_clear(tmp_path: Path) -> None:
     for provider in _shipped()["providers"]:
         for model in provider["models"]:
             row = rows[(provider["name"], model["id"])]
-            if provider.get("api_key"):
+            if _credential_variable(provider):
                 assert " skipped " in row
-                assert f"{provider['api_key'].removeprefix('env:')} is not set" in row
+                assert f"{_credential_variable(provider)} is not set" in row
             else:
                 assert " inconclusive " in row
                 assert " down " not in row
@@ -209,6 +219,52 @@ def test_keyed_vendors_offline_are_inconclusive_and_keys_stay_secret(tmp_path: P
     for secret in CANARY_ENV.values():
         assert secret not in run.stdout
         assert secret not in run.stderr
+    assert run.seconds < OFFLINE_RUN_BOUND_S, run
+
+
+VERTEX_OFFLINE = """\
+version: 1
+defaults:
+  kinds: [completion, stream]
+providers:
+  - name: vertex
+    api: vertex
+    project: env:GOOGLE_CLOUD_PROJECT
+    location: us-central1
+    credentials: {chain: default}
+    hosting: third-party
+    jurisdiction: US
+    models:
+      - {id: gemini-3.8-flash, weights: closed}
+      - {id: claude-sonnet-4-6, weights: closed}
+"""
+
+
+@netns
+def test_vertex_offline_is_inconclusive_and_its_service_account_stays_secret(
+    tmp_path: Path,
+) -> None:
+    from tests.fakes.vertex import GOOGLE_TOKEN_AUDIENCE, new_key, service_account_file
+
+    account = service_account_file(tmp_path / "sa.json", new_key(), GOOGLE_TOKEN_AUDIENCE)
+    registry = write_registry(tmp_path, VERTEX_OFFLINE)
+    env = clean_env(
+        tmp_path / "home",
+        GOOGLE_APPLICATION_CREDENTIALS=str(account),
+        GOOGLE_CLOUD_PROJECT="probe-project",
+    )
+
+    run = _offline(registry, "-f", "json", env=env)
+
+    assert run.returncode == 3, run
+    assert set(verdicts_by_model(run.document).values()) == {"inconclusive"}, run
+    for result in run.document["results"]:
+        # the token endpoint, not Vertex, was out of reach: a connection failure
+        assert result["error_class"] in ("connect_failed", "dns_failed"), result
+        assert "token endpoint" in result["detail"], result
+    private_key = json.loads(account.read_text())["private_key"]
+    for line in private_key.splitlines()[1:-1]:
+        assert line not in run.stdout + run.stderr
     assert run.seconds < OFFLINE_RUN_BOUND_S, run
 
 

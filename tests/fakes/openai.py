@@ -1,7 +1,9 @@
 """OpenAI chat-completions wire format (api.openai.com and OpenAI-compatible vendors).
 
-`FakeOpenAI` speaks `GET /v1/models`, `GET /v1/models/{id}` and `POST /v1/chat/completions`
-(plain and SSE) with `Authorization: Bearer`. Vendor variants change the catalog shape, the
+`FakeOpenAI` speaks `GET /v1/models`, `GET /v1/models/{id}`, `POST /v1/chat/completions`
+and `POST /v1/responses` (plain and SSE; `tests/fakes/responses.py`) with
+`Authorization: Bearer`; a model in `fake.responses_only` answers chat requests with
+OpenAI's 404 "only supported in v1/responses". Vendor variants change the catalog shape, the
 path prefix and the error library: `FakeGroq` (`active`, `/openai/v1`), `FakeTogether` (a bare
 JSON array), `FakeMistral` (`deprecation` fields, 400 `invalid_model`), `FakeOpenRouter`
 (`expiration_date`, `/api/v1`, an unauthenticated list), `FakeDeepSeek` (402 balance),
@@ -22,7 +24,16 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from tests.fakes.base import ErrorSpec, FamilyFake, Frame, GenContext, Model, StreamPlan
+from tests.fakes import responses
+from tests.fakes.base import (
+    ErrorSpec,
+    FamilyFake,
+    Frame,
+    GenContext,
+    Model,
+    StreamPlan,
+    model_in_body,
+)
 from tests.fakes.http import Reply, Request, json_reply
 
 __all__ = [
@@ -306,6 +317,8 @@ class FakeOpenAI(FamilyFake):
         system_fingerprint: str | None = "fp_fake0c1d2e3",
     ) -> None:
         self.system_fingerprint = system_fingerprint
+        self.responses_only: set[str] = set()
+        """Models served only on `/responses` (a chat request gets the real 404)."""
         super().__init__(key=key, models=models, tls=tls)
 
     @property
@@ -320,13 +333,23 @@ class FakeOpenAI(FamilyFake):
             if self.retrieve_route:
                 self.server.route("GET", f"{prefix}/models/{{model:path}}", self._serve_one_model)
             self.server.route("POST", f"{prefix}/chat/completions", self._serve_chat)
+            self.server.route("POST", f"{prefix}{responses.PATH}", self._serve_responses)
 
     def prefixes(self) -> list[str]:
         return [self.prefix]
 
     def _serve_chat(self, request: Request) -> Reply:
+        if model_in_body(request) in self.responses_only and self.check_auth(request) is None:
+            return json_reply(responses.RESPONSES_ONLY_BODY, status=404)
         stream = wants_stream(request)
         return self.serve_generation(request, None, stream)
+
+    def _serve_responses(self, request: Request) -> Reply:
+        return self.serve_generation(request, None, wants_stream(request))
+
+    @staticmethod
+    def on_responses(request: Request) -> bool:
+        return request.path.endswith(responses.PATH)
 
     def _serve_one_model(self, request: Request) -> Reply:
         return self.serve_retrieve(request, request.path_params["model"])
@@ -335,7 +358,9 @@ class FakeOpenAI(FamilyFake):
         return json_reply(self.catalog_entry(model), headers=self.response_headers())
 
     def is_generation(self, request: Request) -> bool:
-        return request.method == "POST" and request.path.endswith("/chat/completions")
+        return request.method == "POST" and (
+            request.path.endswith("/chat/completions") or self.on_responses(request)
+        )
 
     # -- auth
 
@@ -386,19 +411,22 @@ class FakeOpenAI(FamilyFake):
         }
 
     def max_tokens_of(self, body: dict[str, Any]) -> int | None:
-        for name in ("max_completion_tokens", "max_tokens"):
+        for name in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
             value = body.get(name)
             if isinstance(value, int):
                 return value
         return None
 
     def validate(self, request: Request, body: dict[str, Any], stream: bool) -> Reply | None:
+        if self.on_responses(request):
+            refused = responses.below_minimum(body)
+            return json_reply(refused, status=400) if refused is not None else None
         if "messages" not in body:
             return self.error_reply("missing_messages")
         return None
 
     def extra_params_reply(self, request: Request, body: dict[str, Any]) -> Reply | None:
-        if "max_tokens" in body:
+        if "max_tokens" in body and not self.on_responses(request):
             return self.error_reply("unsupported_parameter", model=str(body.get("model")))
         return None
 
@@ -420,6 +448,8 @@ class FakeOpenAI(FamilyFake):
         }
 
     def completion_reply(self, ctx: GenContext) -> Reply:
+        if self.on_responses(ctx.request):
+            return responses.completion_reply(ctx, self.response_headers())
         message: dict[str, Any] = {
             "role": "assistant",
             "content": ctx.text if ctx.variant not in ("filtered", "prompt_filtered") else None,
@@ -471,6 +501,8 @@ class FakeOpenAI(FamilyFake):
         return []
 
     def stream_plan(self, ctx: GenContext) -> StreamPlan:
+        if self.on_responses(ctx.request):
+            return responses.stream_plan(ctx, self.response_headers())
         options = ctx.body.get("stream_options")
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
         usage_extra: dict[str, Any] = {"usage": None} if include_usage else {}
@@ -504,6 +536,8 @@ class FakeOpenAI(FamilyFake):
         self, spec: ErrorSpec, model: str, plan: StreamPlan | None = None
     ) -> bytes:
         reply = self.render_error(spec, model=model)
+        if responses.is_responses_plan(plan):
+            return responses.error_event(reply.body)
         return b"data: " + reply.body.replace(b"\n", b"") + b"\n\n"
 
     def malformed_frame(self) -> bytes:

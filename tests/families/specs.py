@@ -14,9 +14,12 @@ def provider(
     api_version: str | None = None,
     headers: dict[str, str] | None = None,
     hosting: str = "vendor",
+    **placement: str,
 ) -> ProviderSpec:
+    """`placement`: a cloud family's `project` and `location`."""
     return ProviderSpec.model_validate(
         {
+            **placement,
             "name": "p",
             "api": api,
             "base_url": base_url,

@@ -54,9 +54,11 @@ BASE_URLS = {
     "gemini": "https://generativelanguage.googleapis.com",
     "ollama": "http://127.0.0.1:11434",
     "bedrock": "https://bedrock-runtime.us-east-1.amazonaws.com",
+    "vertex": "https://us-central1-aiplatform.googleapis.com",
 }
+PLACEMENT = {"vertex": {"project": "probe-project", "location": "us-central1"}}
 NAMES = sorted(FAMILIES)
-SPECS = {name: provider(name, url) for name, url in BASE_URLS.items()}
+SPECS = {name: provider(name, url, **PLACEMENT.get(name, {})) for name, url in BASE_URLS.items()}
 
 
 @pytest.mark.parametrize("name", NAMES)

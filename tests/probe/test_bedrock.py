@@ -28,7 +28,7 @@ from tests.probe.runs import ProbeRun, probe, provider, write_fast_registry
 CLAUDE = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 PROFILE = f"us.{CLAUDE}"
 LLAMA = "meta.llama3-3-70b-instruct-v1:0"
-KEY_ID, SECRET = "AKIAFAKEBEDROCK00001", "fake/Bedrock+Secret0key0000000000000000"
+KEY_ID, SECRET = "AKIAFAKEBEDROCK00001", "fake/Bedrock+Secret0key7Qx2Lm9Rt4Vw8Yz3N"
 PARTS = {"access_key_id": "env:TEST_AWS_KEY_ID", "secret_access_key": "env:TEST_AWS_SECRET"}
 LEGACY = {"status": "LEGACY", "legacyTime": 1780272000, "endOfLifeTime": 1798761600}
 
@@ -208,7 +208,7 @@ def test_a_wrong_secret_is_refused_by_the_server_and_blocks_the_model(
     bedrock: Callable[..., Bedrock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api = bedrock()
-    monkeypatch.setenv("TEST_AWS_SECRET", "not/the+secret0000000000000000000000000")
+    monkeypatch.setenv("TEST_AWS_SECRET", "not/the+secret7Qx2Lm9Rt4Vw8Yz3Nb5Kd1Hf6Jp")
     run = api.probe([CLAUDE], kinds=["completion"])
 
     assert verdicts(run) == {"blocked"}

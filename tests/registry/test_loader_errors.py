@@ -55,8 +55,8 @@ CASES: dict[str, tuple[str, list[str]]] = {
         registry(VALID_PROVIDER.replace("api: openai", "api: opnai")),
         [
             "providers.yaml:4:10: providers[0].api: unknown api `opnai` (one of: anthropic, "
-            "azure-openai, bedrock, gemini, ollama, openai; every OpenAI-compatible vendor or "
-            "server is `openai`)"
+            "azure-openai, bedrock, gemini, ollama, openai, vertex; every OpenAI-compatible "
+            "vendor or server is `openai`)"
         ],
     ),
     "missing base_url": (

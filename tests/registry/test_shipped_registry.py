@@ -48,6 +48,9 @@ def test_every_vendor_and_host_has_a_jurisdiction_and_an_env_key(registry: Regis
         if provider.hosting is Hosting.SELF_HOSTED:
             continue
         assert provider.jurisdiction, provider.name
+        if provider.credentials is not None:  # a cloud's own chain (vertex: Google's ADC)
+            assert provider.credentials.chain == "default", provider.name
+            continue
         assert provider.api_key is not None, provider.name
         assert provider.api_key.source == "env", provider.name
         assert re.fullmatch(r"[A-Z][A-Z0-9_]*_API_KEY", provider.api_key.name), provider.name

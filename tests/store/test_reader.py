@@ -218,6 +218,22 @@ def test_catalog_changes_name_what_appeared_and_vanished_between_snapshots(
     assert sets == 2  # a list seen again is stored once
 
 
+def test_a_catalog_change_is_seen_against_the_last_list_before_the_window(
+    store: SqliteStore,
+) -> None:
+    _catalog(store, -9, ("a", "b", "older"))
+    _catalog(store, -5, ("a", "b", "old"))  # the last list before the window
+    _catalog(store, 1, ("a", "b", "new"))
+    _catalog(store, 2, ("a", "b", "new"))
+
+    changes = store.history().catalog_changes(DAY)
+
+    assert [(c.model, c.change, c.at) for c in changes] == [
+        ("new", "appeared", at(hours=1)),
+        ("old", "vanished", at(hours=1)),
+    ]
+
+
 def test_the_latest_catalog_is_the_providers_last_stored_list(store: SqliteStore) -> None:
     _catalog(store, 1, ("a", "b", "old"))
     _catalog(store, 2, ("a", "b", "new"))

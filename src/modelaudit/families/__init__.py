@@ -10,6 +10,7 @@ from modelaudit.families.bedrock import BedrockFamily
 from modelaudit.families.gemini import GeminiFamily
 from modelaudit.families.ollama import OllamaFamily
 from modelaudit.families.openai import OpenAIFamily
+from modelaudit.families.vertex import VertexFamily
 
 if TYPE_CHECKING:
     from modelaudit.families.base import Family
@@ -23,5 +24,6 @@ FAMILIES: dict[str, Family] = {
         GeminiFamily(),
         OllamaFamily(),
         BedrockFamily(),
+        VertexFamily(),
     )
 }

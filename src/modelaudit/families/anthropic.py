@@ -113,10 +113,12 @@ class AnthropicFamily(Family):
             method="POST",
             url=f"{provider.base_url}/v1/messages",
             headers=self._headers(provider, json_body=True),
-            json_body=_messages_body(model.id, max_tokens),
+            json_body=messages_body(model.id, max_tokens),
         )
 
-    def parse_completion(self, response: HttpResponse) -> Generation:
+    def parse_completion(
+        self, response: HttpResponse, request: HttpRequest | None = None
+    ) -> Generation:
         body = load_json_object(response.body, "a message")
         error = inband_error(body)
         if error is not None:
@@ -140,11 +142,11 @@ class AnthropicFamily(Family):
             method="POST",
             url=f"{provider.base_url}/v1/messages",
             headers=self._headers(provider, json_body=True, stream=True),
-            json_body={**_messages_body(model.id, max_tokens), "stream": True},
+            json_body={**messages_body(model.id, max_tokens), "stream": True},
             stream=True,
         )
 
-    def stream_decoder(self) -> MessagesStreamDecoder:
+    def stream_decoder(self, request: HttpRequest | None = None) -> MessagesStreamDecoder:
         return MessagesStreamDecoder()
 
     def parse_error(self, response: HttpResponse) -> ProviderError:
@@ -171,7 +173,7 @@ class AnthropicFamily(Family):
         )
 
 
-def _messages_body(model_id: str, max_tokens: int) -> JsonObject:
+def messages_body(model_id: str, max_tokens: int) -> JsonObject:
     return {
         "model": model_id,
         "max_tokens": max_tokens,

@@ -97,6 +97,10 @@ class AzureOpenAIFamily(OpenAIFamily):
         query = urlencode({"api-version": provider.api_version or ""})
         return f"{provider.base_url}/openai/{resource}?{query}"
 
+    def _responses_url(self, provider: ProviderSpec) -> str | None:
+        """The v1 API's `/openai/v1/responses` (a deployment URL has no model-free one)."""
+        return f"{provider.base_url}/responses" if _is_v1(provider.base_url) else None
+
     def _chat_url(self, provider: ProviderSpec, model: ModelSpec) -> str:
         if _is_v1(provider.base_url):
             return self._url(provider, "chat/completions")

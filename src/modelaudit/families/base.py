@@ -261,6 +261,12 @@ Clock: TypeAlias = Callable[[], datetime]
 """The current time, timezone-aware UTC (the runner's; a test's fixed one)."""
 
 
+class CredentialUnreachable(Exception):  # noqa: N818 - reads as the event it is
+    """An authorizer could not reach the service that issues its credential (a token
+    endpoint, a metadata server): a connection failure, which says nothing about the
+    credential, not a refused one (`LookupError`)."""
+
+
 class Authorizer:
     """Adds a provider's credential to the requests the runner sends to its hosts. Made
     once per provider and run (`Family.authorizer`): a family that fetches short-lived
@@ -274,7 +280,8 @@ class Authorizer:
         self, request: OutgoingRequest, credential: Credential, clock: Clock
     ) -> Mapping[str, str]:
         """The headers that authenticate `request`. Raises LookupError, with a reason that
-        names what to fix (never a secret), when the credential cannot be used."""
+        names what to fix (never a secret), when the credential cannot be used, and
+        CredentialUnreachable when what issues it could not be reached."""
         if credential.key is None:
             raise LookupError(f"api `{self.family.name}` takes one key: set `api_key`")
         return self.family.auth_headers(credential.key)
@@ -325,9 +332,32 @@ class Family(ABC):
         with that reason. Must not import the dependency."""
         return None
 
+    def check_placement(
+        self, base_url: str | None, project: str | None, location: str | None
+    ) -> list[tuple[str, str]]:
+        """Say what is wrong with a provider's `project` and `location` (the field, the
+        problem); `base_url` is None when it is itself invalid."""
+        return [
+            (name, f"`{name}` has no meaning for api `{self.name}`: remove it")
+            for name, value in (("project", project), ("location", location))
+            if value is not None
+        ]
+
+    def check_endpoint(self, provider: ProviderSpec, endpoint: str) -> str | None:
+        """Say what is wrong with a model's `endpoint:` (which of the API's generation
+        endpoints it is probed on) for this provider; None when fine."""
+        return f"`endpoint` has no meaning for api `{self.name}`: remove it"
+
     def auth_headers(self, key: str) -> dict[str, str]:
         """The headers that carry a single `key` (what the default `Authorizer` sends)."""
         raise NotImplementedError(f"api `{self.name}` does not take a single key")
+
+    def credential_unavailable(self, provider: ProviderSpec) -> str | None:
+        """Why `provider`'s credential cannot be used on this machine, naming what to set
+        (the SDK's own credential chain would find nothing, a variable it needs is unset);
+        None when it can. Checked offline and without importing the SDK, whenever a
+        provider's credential is read: the provider is then skipped."""
+        return None
 
     def authorizer(self, provider: ProviderSpec) -> Authorizer:
         """What adds `provider`'s credential to its requests, for one run. Override it to
@@ -391,8 +421,12 @@ class Family(ABC):
         return None
 
     @abstractmethod
-    def parse_completion(self, response: HttpResponse) -> Generation:
-        """Read a 200 generation reply; raises ValueError on a body that is not one."""
+    def parse_completion(
+        self, response: HttpResponse, request: HttpRequest | None = None
+    ) -> Generation:
+        """Read a 200 generation reply; raises ValueError on a body that is not one.
+        `request` is the request it answers: a family that speaks several wire formats
+        (OpenAI's chat and Responses endpoints, Vertex's publishers) reads which from it."""
 
     @abstractmethod
     def stream_request(
@@ -401,8 +435,9 @@ class Family(ABC):
         """A streamed generation."""
 
     @abstractmethod
-    def stream_decoder(self) -> StreamDecoder:
-        """A fresh decoder for one streamed response body."""
+    def stream_decoder(self, request: HttpRequest | None = None) -> StreamDecoder:
+        """A fresh decoder for one streamed response body (the reply to `request`, whose
+        URL says which wire format it is when the family speaks several)."""
 
     @abstractmethod
     def parse_error(self, response: HttpResponse) -> ProviderError:

@@ -191,7 +191,9 @@ class BedrockFamily(Family):
             json_body=_converse_body(max_tokens),
         )
 
-    def parse_completion(self, response: HttpResponse) -> Generation:
+    def parse_completion(
+        self, response: HttpResponse, request: HttpRequest | None = None
+    ) -> Generation:
         body = load_json_object(response.body, "a Converse reply")
         content = path(body, "output", "message", "content")
         if not isinstance(content, list):
@@ -215,7 +217,7 @@ class BedrockFamily(Family):
             stream=True,
         )
 
-    def stream_decoder(self) -> ConverseStreamDecoder:
+    def stream_decoder(self, request: HttpRequest | None = None) -> ConverseStreamDecoder:
         return ConverseStreamDecoder()
 
     def parse_error(self, response: HttpResponse) -> ProviderError:

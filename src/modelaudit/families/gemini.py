@@ -125,7 +125,7 @@ class GeminiFamily(Family):
             method="POST",
             url=self._model_url(provider, model, "generateContent"),
             headers=request_headers(provider, json_body=True),
-            json_body=_generate_body(max_tokens, variant),
+            json_body=generate_body(max_tokens, variant),
         )
 
     def alternative_variant(self, error: ProviderError, variant: int) -> int | None:
@@ -137,7 +137,9 @@ class GeminiFamily(Family):
             return 1
         return None
 
-    def parse_completion(self, response: HttpResponse) -> Generation:
+    def parse_completion(
+        self, response: HttpResponse, request: HttpRequest | None = None
+    ) -> Generation:
         body = load_json_object(response.body, "a generateContent reply")
         error = inband_error(body)
         if error is not None:
@@ -163,11 +165,11 @@ class GeminiFamily(Family):
             method="POST",
             url=self._model_url(provider, model, "streamGenerateContent") + "?alt=sse",
             headers=request_headers(provider, accept=EVENT_STREAM, json_body=True),
-            json_body=_generate_body(max_tokens, variant),
+            json_body=generate_body(max_tokens, variant),
             stream=True,
         )
 
-    def stream_decoder(self) -> GenerateStreamDecoder:
+    def stream_decoder(self, request: HttpRequest | None = None) -> GenerateStreamDecoder:
         return GenerateStreamDecoder()
 
     def parse_error(self, response: HttpResponse) -> ProviderError:
@@ -191,7 +193,7 @@ class GeminiFamily(Family):
         return f"{provider.base_url}/{self._version(provider)}/models/{model_id}:{method}"
 
 
-def _generate_body(max_tokens: int, variant: int) -> JsonObject:
+def generate_body(max_tokens: int, variant: int) -> JsonObject:
     config: JsonObject = {"maxOutputTokens": max_tokens, "temperature": 0}
     if variant == 0:
         config["thinkingConfig"] = {"thinkingBudget": 0}

@@ -116,7 +116,9 @@ class OllamaFamily(Family):
             json_body=_chat_body(model.id, max_tokens, stream=False),
         )
 
-    def parse_completion(self, response: HttpResponse) -> Generation:
+    def parse_completion(
+        self, response: HttpResponse, request: HttpRequest | None = None
+    ) -> Generation:
         body = load_json_object(response.body, "a chat reply")
         error = inband_error(body)
         if error is not None:
@@ -142,7 +144,7 @@ class OllamaFamily(Family):
             stream=True,
         )
 
-    def stream_decoder(self) -> ChatLinesDecoder:
+    def stream_decoder(self, request: HttpRequest | None = None) -> ChatLinesDecoder:
         return ChatLinesDecoder()
 
     def parse_error(self, response: HttpResponse) -> ProviderError:

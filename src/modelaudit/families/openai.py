@@ -41,6 +41,11 @@ from modelaudit.families.fields import (
 )
 from modelaudit.families.framing import FramedDecoder
 from modelaudit.families.headers import EVENT_STREAM, request_headers
+from modelaudit.families.responses import (
+    ResponsesStreamDecoder,
+    parse_response,
+    responses_body,
+)
 from modelaudit.families.sse import SseDecoder, SseEvent
 
 if TYPE_CHECKING:
@@ -61,6 +66,13 @@ class ChatVariant(IntFlag):
     """Drop `reasoning_effort` (sent only to OpenAI reasoning models)."""
     NO_STREAM_OPTIONS = 4
     """Drop `stream_options` (some compatible servers refuse unknown fields)."""
+    RESPONSES = 8
+    """Ask on the Responses API (`/responses`): the chat endpoint said the model is served
+    only there ("This model is only supported in v1/responses ...")."""
+
+
+ENDPOINTS = ("chat-completions", "responses")
+"""The values of a model's `endpoint:` for the families that speak both."""
 
 
 _TOKEN_LIMITS = ("max_tokens", "max_completion_tokens")
@@ -75,6 +87,11 @@ _REFUSAL_WORDS = (
 # OpenAI models that accept `reasoning_effort`; o1-mini/o1-preview and gpt-5-chat do not.
 _REASONING_MODEL = re.compile(r"^(?:o[1-9]|gpt-5)(?!.*-chat)")
 _NO_REASONING_EFFORT = ("o1-mini", "o1-preview")
+# What a chat endpoint says of a model it serves only on another endpoint (OpenAI: "This
+# model is only supported in v1/responses and not in v1/chat/completions.", "This is not a
+# chat model and thus not supported in the v1/chat/completions endpoint").
+_OTHER_ENDPOINT = ("v1/responses", "not supported in the v1/chat/completions")
+_RESPONSES_PATH = "/responses"
 
 
 class OpenAIFamily(Family):
@@ -123,9 +140,19 @@ class OpenAIFamily(Family):
             raise ValueError("expected a model object with an `id`")
         return entry
 
+    def check_endpoint(self, provider: ProviderSpec, endpoint: str) -> str | None:
+        """What is wrong with a model's `endpoint:` on this provider (None when fine)."""
+        if endpoint not in ENDPOINTS:
+            return f"`endpoint` is one of: {', '.join(ENDPOINTS)}"
+        if endpoint == "responses" and self._responses_url(provider) is None:
+            return "this provider's API has no Responses endpoint: remove `endpoint`"
+        return None
+
     def completion_request(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0
     ) -> HttpRequest:
+        if self._on_responses(provider, model, variant):
+            return self._responses_request(provider, model, max_tokens, variant, stream=False)
         return HttpRequest(
             method="POST",
             url=self._chat_url(provider, model),
@@ -134,14 +161,22 @@ class OpenAIFamily(Family):
         )
 
     def alternative_variant(self, error: ProviderError, variant: int) -> int | None:
+        if not variant & ChatVariant.RESPONSES and _says_other_endpoint(error):
+            return variant | ChatVariant.RESPONSES
         return alternative_chat_variant(error, variant)
 
-    def parse_completion(self, response: HttpResponse) -> Generation:
+    def parse_completion(
+        self, response: HttpResponse, request: HttpRequest | None = None
+    ) -> Generation:
+        if request is not None and is_responses_request(request):
+            return parse_response(response)
         return parse_chat_completion(response)
 
     def stream_request(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int = 0
     ) -> HttpRequest:
+        if self._on_responses(provider, model, variant):
+            return self._responses_request(provider, model, max_tokens, variant, stream=True)
         return HttpRequest(
             method="POST",
             url=self._chat_url(provider, model),
@@ -150,7 +185,11 @@ class OpenAIFamily(Family):
             stream=True,
         )
 
-    def stream_decoder(self) -> ChatStreamDecoder:
+    def stream_decoder(
+        self, request: HttpRequest | None = None
+    ) -> ChatStreamDecoder | ResponsesStreamDecoder:
+        if request is not None and is_responses_request(request):
+            return ResponsesStreamDecoder()
         return ChatStreamDecoder()
 
     def parse_error(self, response: HttpResponse) -> ProviderError:
@@ -158,6 +197,38 @@ class OpenAIFamily(Family):
 
     def _chat_url(self, provider: ProviderSpec, model: ModelSpec) -> str:
         return f"{provider.base_url}/chat/completions"
+
+    def _responses_url(self, provider: ProviderSpec) -> str | None:
+        """Where the Responses API is; None when this provider's API has none."""
+        return f"{provider.base_url}{_RESPONSES_PATH}"
+
+    def _on_responses(self, provider: ProviderSpec, model: ModelSpec, variant: int) -> bool:
+        wanted = model.endpoint == "responses" or bool(variant & ChatVariant.RESPONSES)
+        return wanted and self._responses_url(provider) is not None
+
+    def _responses_request(
+        self,
+        provider: ProviderSpec,
+        model: ModelSpec,
+        max_tokens: int,
+        variant: int,
+        *,
+        stream: bool,
+    ) -> HttpRequest:
+        url = self._responses_url(provider)
+        assert url is not None
+        reasoning = accepts_reasoning_effort(model.id) and not (
+            variant & ChatVariant.NO_REASONING_EFFORT
+        )
+        body = responses_body(model.id, max_tokens, reasoning=reasoning, stream=stream)
+        accept = EVENT_STREAM if stream else "application/json"
+        return HttpRequest(
+            method="POST",
+            url=url,
+            headers=request_headers(provider, accept=accept, json_body=True),
+            json_body=body,
+            stream=stream,
+        )
 
     def _chat_body(
         self, provider: ProviderSpec, model: ModelSpec, max_tokens: int, variant: int
@@ -211,10 +282,19 @@ def streamed(body: JsonObject, variant: int) -> JsonObject:
     return body
 
 
+def is_responses_request(request: HttpRequest) -> bool:
+    return urlsplit(request.url).path.endswith(_RESPONSES_PATH)
+
+
+def _says_other_endpoint(error: ProviderError) -> bool:
+    message = (error.message or "").lower()
+    return any(phrase in message for phrase in _OTHER_ENDPOINT)
+
+
 def alternative_chat_variant(error: ProviderError, variant: int) -> int | None:
     """The variant that avoids the parameter a 400 refused; None when there is none left."""
     for bit, params in (
-        (ChatVariant.NO_REASONING_EFFORT, ("reasoning_effort",)),
+        (ChatVariant.NO_REASONING_EFFORT, ("reasoning_effort", "reasoning.effort")),
         (ChatVariant.NO_STREAM_OPTIONS, ("stream_options",)),
         (ChatVariant.SWAP_TOKEN_LIMIT, _TOKEN_LIMITS),
     ):

@@ -19,7 +19,12 @@ import httpx
 from modelaudit import credentials
 from modelaudit.clock import Clock, utc_now
 from modelaudit.families import FAMILIES
-from modelaudit.families.base import HttpResponse, ProviderError, origin_of
+from modelaudit.families.base import (
+    CredentialUnreachable,
+    HttpResponse,
+    ProviderError,
+    origin_of,
+)
 from modelaudit.probe import classify, retry
 from modelaudit.probe.result import Attempt
 from modelaudit.probe.timing import DeadlineExceeded
@@ -231,6 +236,9 @@ async def send_one(
         )
     except LookupError as missing:  # the credential vanished since the run was planned
         return Outcome(ErrorClass.AUTH_FAILED, f"the key could not be read: {missing}")
+    except CredentialUnreachable as unreachable:  # a token endpoint, not the provider
+        cause = httpx.ConnectError(str(unreachable))
+        return failure(ExchangeFailed(cause, response_started=False, reused=False))
     except TRANSPORT_ERRORS as exc:
         return failure(exc)
 

@@ -16,8 +16,9 @@ A response is read as signals, strongest first (docs/signals.md is the table):
 4. then the meaning of the message, through a documented table of phrases (`SIGNALS`).
 
 The rules run in this order, the first that applies decides: billing, account state,
-region or tier, model lifecycle, wrong route, unknown model, credentials, access, capacity,
-limits (rate or quota), content filter, provider-side failure, and finally the status alone.
+region or tier, model lifecycle, other endpoint, wrong route, unknown model, credentials,
+access, capacity, limits (rate or quota), content filter, provider-side failure, and
+finally the status alone.
 Message phrases count only where the status makes the reading safe: a wrong
 `model_not_found` makes a live model look `gone`.
 
@@ -424,9 +425,10 @@ ENTITLEMENT = Signal(
     "entitlement",
     ErrorClass.ACCESS_DENIED,
     ("has not activated", "not activated the model", "activate the model",
-     "model is not enabled for", "not enabled for your account", "not been enabled for your"),
+     "model is not enabled for", "not enabled for your account", "not been enabled for your",
+     "is not allowed to use"),
     "the model is not activated for this account: enable it in the vendor's console",
-    ("Volcengine Ark",),
+    ("Volcengine Ark", "Vertex AI"),
 )  # fmt: skip
 """The model exists but this account has not switched it on. Vendors send it as a 404 that
 names the model (Volcengine's `ModelNotOpen`): read before the unknown-model rule, it is
@@ -489,6 +491,20 @@ WRONG_ROUTE = Signal(
     ),
     "no such route here: check base_url, api and api_version",
     ("xAI", "OpenAI", "FastAPI servers (vLLM, SGLang)", "llama.cpp", "Azure", "nginx", "LM Studio"),
+)
+OTHER_ENDPOINT = Signal(
+    "other-endpoint",
+    ErrorClass.BAD_REQUEST,
+    (
+        "only supported in v1/responses",
+        "not supported in the v1/chat/completions",
+        "not supported in v1/chat/completions",
+        "not supported in the v1/completions",
+        "please use /v1/responses",
+    ),
+    "the model is served on another endpoint of this API: set its `endpoint` "
+    "(e.g. `endpoint: responses`)",
+    ("OpenAI", "sub2api"),
 )
 _GENERIC_NOT_FOUND = frozenset(
     {"not found", "file not found", "resource not found", "404 not found", "404", "not_found"}
@@ -665,6 +681,7 @@ SIGNALS: tuple[Signal, ...] = (
     VERIFICATION,
     REGION,
     DEPRECATED,
+    OTHER_ENDPOINT,
     WRONG_ROUTE,
     MODEL_NOT_FOUND,
     NO_ENDPOINTS,
@@ -938,6 +955,14 @@ def _lifecycle(s: _Signals) -> Finding | None:
     return None
 
 
+def _other_endpoint(s: _Signals) -> Finding | None:
+    """The model exists, on another endpoint of the API (OpenAI's 404 "This model is only
+    supported in v1/responses and not in v1/chat/completions."): not `gone`."""
+    if s.client_side and s.says(OTHER_ENDPOINT):
+        return s.found(OTHER_ENDPOINT)
+    return None
+
+
 def _wrong_route(s: _Signals) -> Finding | None:
     """A 404 or 405 for the route itself: no envelope, or a framework's bare "Not Found";
     or a route error inside a 200 (LM Studio answers an unknown route "200 anyway")."""
@@ -1070,6 +1095,7 @@ _RULES = (
     _account,
     _region,
     _lifecycle,
+    _other_endpoint,
     _wrong_route,
     _model_not_found,
     _credentials,

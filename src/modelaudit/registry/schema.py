@@ -433,6 +433,9 @@ class ModelSpec(_Strict):
     """azure-openai only: the model behind the deployment named by `id`, for lifecycle data."""
     maintenance: Maintenance = ()
     """When this model is expected not to serve (besides its provider's windows)."""
+    endpoint: str | None = None
+    """Which generation endpoint of its API the model is probed on, where the API has
+    several (`openai`: `chat-completions` by default, or `responses`)."""
     served_as: tuple[str, ...] = ()
     """Other model names a reply for `id` may carry: a gateway's model group or a proxy
     alias (`gpt-4o-mini-2024-07-18` for a LiteLLM group `fast`), or `"*"` for a router
@@ -473,6 +476,12 @@ class ProviderSpec(_Strict):
     region: Text | None = None
     """bedrock: the AWS region its endpoints are in (`us-east-1`); `base_url` then defaults
     to that region's runtime."""
+    project: str | None = None
+    """vertex: the Google Cloud project the models are called in, or `env:VARIABLE` naming
+    where it is (`env:GOOGLE_CLOUD_PROJECT`)."""
+    location: str | None = None
+    """vertex: the region (`us-central1`, `europe-west4`...) or `global`; it also gives the
+    default `base_url`."""
     server: ServerEngine | None = None
     hosting: Hosting
     jurisdiction: str | None = None
@@ -558,9 +567,19 @@ class ProviderSpec(_Strict):
     def _consistent(self) -> ProviderSpec:
         fields = {name: getattr(self, name) for name in CROSS_CHECKED_FIELDS}
         conflicts = provider_conflicts({k: v for k, v in fields.items() if v is not None})
+        conflicts.extend(self._endpoint_conflicts())
         if conflicts:
             raise conflicts_error(conflicts)
         return self
+
+    def _endpoint_conflicts(self) -> list[FieldConflict]:
+        family = FAMILIES.get(self.api)
+        conflicts = []
+        for model in self.models:
+            problem = family and model.endpoint and family.check_endpoint(self, model.endpoint)
+            if problem:
+                conflicts.append(FieldConflict("models", f"model `{model.id}`: {problem}"))
+        return conflicts
 
     @property
     def credential_ref(self) -> KeyRef | CredentialsRef | None:
@@ -593,6 +612,8 @@ CROSS_CHECKED_FIELDS = (
     "region",
     "api_key",
     "credentials",
+    "project",
+    "location",
 )
 
 
@@ -638,6 +659,13 @@ def provider_conflicts(
     if problem := family.check_region(region if isinstance(region, str) else None):
         conflicts.append(FieldConflict("region", problem))
     conflicts.extend(_credential_conflicts(family, fields, invalid))
+    placement = {name: fields.get(name) for name in ("project", "location")}
+    for name, problem in family.check_placement(
+        base_url,
+        *(value if isinstance(value, str) else None for value in placement.values()),
+    ):
+        if name not in invalid:
+            conflicts.append(FieldConflict(name, problem))
     return conflicts
 
 

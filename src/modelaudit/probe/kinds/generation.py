@@ -53,7 +53,9 @@ async def probe_completion(
         if not 200 <= ex.status < 300:
             return error_outcome(family, ex)
         try:
-            generation = family.parse_completion(HttpResponse(ex.status, ex.headers, ex.body))
+            generation = family.parse_completion(
+                HttpResponse(ex.status, ex.headers, ex.body), request
+            )
         except ValueError as problem:
             return not_the_format("completion", ex, problem)
         error_class = classify.classify_generation(generation)
@@ -170,7 +172,7 @@ async def probe_stream(
     async def send(variant: int) -> Outcome:
         request = family.stream_request(provider, model, max_tokens, variant)
         ctx.budget.take(max_tokens)
-        collector = StreamCollector(family.stream_decoder())
+        collector = StreamCollector(family.stream_decoder(request))
         ex = await send_one(ctx, provider, request, collector, output_tokens=max_tokens)
         if isinstance(ex, Outcome):
             return _cut_short(ex, collector)

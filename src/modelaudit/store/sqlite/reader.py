@@ -153,6 +153,8 @@ _RAW = (
 )
 
 
+_PARSED_CLASSES = 4096
+"""Distinct class counts a read of days keeps parsed."""
 _DAYS = (
     "SELECT target_id, day_ms, ok, failed, excluded, first_ms, last_ms, last_ok_ms, classes,"
     " latency_hist, ttft_hist, latency_p50, latency_p95, ttft_p50 FROM daily_model"
@@ -619,6 +621,9 @@ class SqliteHistory:
             return
         tallies, latency, ttft = read.tallies, read.stored["latency"], read.stored["ttft"]
         marks = _DayMarks() if read.summary else None
+        # A day's classes are a small JSON object, and most days of a model (and of its
+        # neighbours) count the same: each text is parsed once.
+        parsed: dict[str, tuple[tuple[ErrorClass, int], ...]] = {}
         rows = self.conn.execute(_DAYS, {"since": part.since, "until": part.until})
         for t, day, ok, failed, excluded, first, last, last_ok, classes, lat, ttf, *kept_p in rows:
             key = (t, (day - origin) // width)
@@ -631,8 +636,18 @@ class SqliteHistory:
                 tally.first = _earliest(tally.first, first)
                 tally.last = _latest(tally.last, last)
                 tally.last_ok = _latest(tally.last_ok, last_ok)
-                for cls, n in json.loads(classes).items():
-                    tally.count_class(cls, n)
+                counted = parsed.get(classes)
+                if counted is None:
+                    if len(parsed) >= _PARSED_CLASSES:
+                        parsed.clear()
+                    counted = parsed[classes] = tuple(
+                        (_CLASSES[cls], n) for cls, n in json.loads(classes).items()
+                    )
+                found = tally.classes
+                if found is None:
+                    found = tally.classes = Counter()
+                for cls_n in counted:
+                    found[cls_n[0]] += cls_n[1]
             elif by_day:
                 read.marks[key] = kept_p
                 continue
