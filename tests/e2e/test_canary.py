@@ -353,7 +353,7 @@ def test_no_vertex_error_or_broken_reply_shows_its_token_or_service_account_key(
                 "limits": {"concurrency": 32},
                 "models": [{"id": m, "weights": "closed"} for m in models],
             }
-            write_registry(isolated_env, [entry], control_url=online, **FAST)
+            write_fast_registry(isolated_env, [entry], control_url=online, **FAST)
             streamed = [f"--model=vertex/{m}" for m in models if m in STREAM_MODES]
             outputs = [
                 probe(capsys, "json", "--kind", "completion"),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.fakes import Behaviour, FakeOpenAI
-from tests.probe.runs import probe, provider, write_registry
+from tests.probe.runs import probe, provider, write_fast_registry
 
 KEY = "sk-responses-test-3f9a"
 
@@ -23,7 +23,7 @@ def registry(work: Path, fake: FakeOpenAI, models: dict[str, str | None], contro
     entry["models"] = [
         {"id": m, "weights": "closed", **({"endpoint": e} if e else {})} for m, e in models.items()
     ]
-    write_registry(work, [entry], control_url=control, kinds=["completion", "stream"])
+    write_fast_registry(work, [entry], control_url=control, kinds=["completion", "stream"])
 
 
 @pytest.fixture

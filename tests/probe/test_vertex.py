@@ -23,7 +23,7 @@ from modelaudit.probe.plan import Selection, make_plan
 from modelaudit.vocabulary import ProbeKind
 from tests.fakes import Behaviour
 from tests.fakes.vertex import FakeVertex, GoogleTokenServer, new_key, service_account_file
-from tests.probe.runs import probe, write_registry
+from tests.probe.runs import probe, write_fast_registry
 
 EMAIL = "prober@probe-project.iam.gserviceaccount.com"
 GEMINI, CLAUDE = "gemini-2.5-flash", "claude-sonnet-4-5@20250929"
@@ -58,7 +58,7 @@ class Vertex:
 
     def write(self, models: list[str], kinds: list[str], **extra: Any) -> Path:
         entry = self.provider(models, **extra)
-        return write_registry(self.directory, [entry], control_url=self.control, kinds=kinds)
+        return write_fast_registry(self.directory, [entry], control_url=self.control, kinds=kinds)
 
 
 @pytest.fixture
