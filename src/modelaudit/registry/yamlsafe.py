@@ -9,15 +9,14 @@ become `YamlProblem`s, and every value's position is recorded by its path.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from modelaudit.collector import paused
 
 Path = tuple[str | int, ...]
 
@@ -208,22 +207,8 @@ def _describe(node: Node) -> str:
 
 def parse(text: str) -> tuple[Document, list[YamlProblem]]:
     """Parse one YAML document. Raises `YamlSyntaxError` when the text is not YAML."""
-    with _collector_paused():
+    with paused():  # every node and value made is kept to the end
         return _parse(text)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a document is read: every node and value
-    made is kept until the end, so its passes (half the time of reading a 10,000-model
-    registry) would free nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse(text: str) -> tuple[Document, list[YamlProblem]]:
