@@ -84,7 +84,10 @@ def json_chunks(
 def _lines(
     walk: _Walk, items: Iterable[object], ensure_ascii: bool, *, safe: bool
 ) -> Iterator[str]:
-    encode = json.JSONEncoder(allow_nan=False, ensure_ascii=ensure_ascii).encode
+    # No cycle check: the items are trees of fresh values (a cycle would be a bug, and
+    # would still end in an error); it kept a mark per container of 72 MB of models.
+    encoder = json.JSONEncoder(allow_nan=False, ensure_ascii=ensure_ascii, check_circular=False)
+    encode = encoder.encode
     opened = False
     for item in items:
         text = None
