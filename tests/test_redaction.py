@@ -25,7 +25,7 @@ from modelaudit.gate.observe import Observation
 from modelaudit.gate.pins import Pin
 from modelaudit.history import DriftEvent, VerdictPoint
 from modelaudit.metrics.prometheus import MetricsState
-from modelaudit.outgoing import json_text, outgoing, safe_text
+from modelaudit.outgoing import json_text, outgoing, outgoing_each, safe_text
 from modelaudit.probe.formats import ProbeFormat
 from modelaudit.probe.formats import formatter as probe_formatter
 from modelaudit.probe.result import (
@@ -120,6 +120,18 @@ def test_outgoing_copies_values_and_never_changes_them() -> None:
     assert key in attempt.detail
     assert cleaned.detail == f"bad key {MASK}"
     assert outgoing(cleaned) is cleaned  # nothing left to change: the same value
+
+
+def test_outgoing_each_masks_a_key_in_every_item_that_repeats_it() -> None:
+    key = "sk-canary-RepeatedItems0042"
+    register_secret(key)
+    detail = f"bad key {key}"
+    attempts = [Attempt(n, AT, ErrorClass.AUTH_FAILED, detail=detail) for n in range(3)]
+
+    cleaned = list(outgoing_each(attempts))
+
+    assert [a.detail for a in cleaned] == [f"bad key {MASK}"] * 3
+    assert [a.number for a in cleaned] == [0, 1, 2]
 
 
 def test_json_text_never_writes_a_number_json_has_no_word_for() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -60,3 +61,32 @@ def test_the_value_cap_says_whether_aliases_made_it_overflow() -> None:
     assert written.startswith("the document has more than 100,000 values;")
     assert "alias" not in written
     assert expanded.startswith("the document expands to more than 100,000 values once aliases")
+
+
+def test_a_value_repeated_plain_and_quoted_keeps_each_ones_type() -> None:
+    """Tags and values are made once per distinct scalar: a quoted `1` stays a string
+    beside a plain one, however often each repeats, and every position is its own."""
+    text = "".join(
+        "- [1, '1', yes, 'yes', 2026-01-02, '2026-01-02', 1.5, ~, x]\n" for _ in range(3)
+    )
+
+    document, problems = parse(text)
+
+    assert problems == []
+    row = [1, "1", True, "yes", date(2026, 1, 2), "2026-01-02", 1.5, None, "x"]
+    assert document.data == [row] * 3
+    assert document.values[(2, 1)] == Position(3, 7)
+
+
+def test_reading_leaves_the_garbage_collector_as_it_found_it() -> None:
+    parse("a: 1\n")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse("a: 1\n")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(YamlSyntaxError):
+        parse("a: [\n")
+    assert gc.isenabled()

@@ -6,6 +6,8 @@ import contextlib
 import gc
 from typing import TYPE_CHECKING
 
+from modelaudit.collector import paused
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -25,8 +27,5 @@ def collector_paused() -> Iterator[None]:
     passes over a month of 10,000 models (hundreds of thousands of fresh lists, tuples and
     values, none of them garbage) took as long as the reading itself."""
     gc.freeze()
-    gc.disable()
-    try:
+    with paused():
         yield
-    finally:
-        gc.enable()

@@ -20,7 +20,6 @@ chain (environment, shared files, SSO, web identity, instance metadata). botocor
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import os
 import re
@@ -367,11 +366,15 @@ class SigV4Signer(Authorizer):
         self.provider = provider
         self._credentials: Any = None
         self._region: str | None = None
+        import asyncio  # here, not at the top: `config check` never makes an authorizer
+
         self._lock = asyncio.Lock()
 
     async def headers(
         self, request: OutgoingRequest, credential: Credential, clock: Clock
     ) -> Mapping[str, str]:
+        import asyncio
+
         async with self._lock:
             if self._credentials is None:
                 self._credentials, self._region = await asyncio.to_thread(self._resolve, credential)

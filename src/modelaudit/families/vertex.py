@@ -28,7 +28,6 @@ provider and run and again when the run's clock says it expired. google-auth is 
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import os
 import re
@@ -355,11 +354,15 @@ class GoogleToken(Authorizer):
         self.expires: datetime | None = None
         self.fetches = 0
         self._credentials: Any = None
+        import asyncio  # here, not at the top: `config check` never makes an authorizer
+
         self._lock = asyncio.Lock()
 
     async def headers(
         self, request: OutgoingRequest, credential: Credential, clock: Clock
     ) -> Mapping[str, str]:
+        import asyncio
+
         async with self._lock:
             now = clock()
             if self.token is None or self.expires is None or now >= self.expires:

@@ -31,7 +31,7 @@ _HH_MM = re.compile(r"(\d{1,2}):(\d{2})")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class UrlRef(_Section):

@@ -47,7 +47,7 @@ MAX_SECONDS = 86_400.0
 
 class _Strict(BaseModel):
     # A YAML `.inf` or `.nan` is refused: no timeout, weight or SLO is infinite.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy that forgets the lookups the original cached from its fields

@@ -16,6 +16,8 @@ from datetime import date
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from modelaudit.collector import paused
+
 Path = tuple[str | int, ...]
 
 # The most values a document may expand to once aliases are followed.
@@ -32,7 +34,28 @@ _SCALAR_TAGS = {
 }
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 # libyaml's parser when PyYAML was built with it (the wheels are): about 10x faster.
-_NodeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _NodeLoader(_Parser):  # type: ignore[misc, valid-type]
+    """The safe loader, resolving each distinct plain scalar's tag once: a registry of
+    10,000 models writes the same keys and values (`id`, `weights`, `open`) tens of
+    thousands of times, and the resolver's regular expressions ran for every one."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._tags: dict[tuple[object, ...], str] = {}
+
+    def resolve(self, kind: type[Node], value: object, implicit: object) -> str:
+        if kind is not ScalarNode or self.yaml_path_resolvers:  # a path makes it depend
+            return str(super().resolve(kind, value, implicit))
+        key = (value, implicit)
+        found = self._tags.get(key)
+        if found is None:
+            found = self._tags[key] = super().resolve(kind, value, implicit)
+        return found
+
+
 _MAP_TAG = "tag:yaml.org,2002:map"
 
 
@@ -84,6 +107,7 @@ class _Builder:
         self.problems: list[YamlProblem] = []
         self._count = 0
         self._scalar = yaml.SafeLoader("")  # only its scalar constructors are used
+        self._scalars: dict[tuple[str, str], object] = {}
 
     def build(self, node: Node, path: Path, active: tuple[int, ...]) -> object:
         self._count += 1
@@ -119,7 +143,10 @@ class _Builder:
                 return self._scalar.construct_yaml_timestamp(node)
             except ValueError:
                 return node.value
-        value = self._scalar.construct_object(node, deep=True)
+        key = (node.tag, node.value)  # the value of an immutable scalar, made once
+        if key not in self._scalars:
+            self._scalars[key] = self._scalar.construct_object(node, deep=True)
+        value = self._scalars[key]
         assert value is None or isinstance(value, str | int | float | bool | date)
         return value
 
@@ -180,6 +207,11 @@ def _describe(node: Node) -> str:
 
 def parse(text: str) -> tuple[Document, list[YamlProblem]]:
     """Parse one YAML document. Raises `YamlSyntaxError` when the text is not YAML."""
+    with paused():  # every node and value made is kept to the end
+        return _parse(text)
+
+
+def _parse(text: str) -> tuple[Document, list[YamlProblem]]:
     loader = _NodeLoader(text)
     try:
         node = loader.get_single_node()

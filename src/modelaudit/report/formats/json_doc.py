@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal, NotRequired
 from typing_extensions import TypedDict
 
 from modelaudit.clock import iso
-from modelaudit.outgoing import json_chunks, outgoing
+from modelaudit.outgoing import json_chunks, outgoing_each
 from modelaudit.output.documents import Tool, closed
 from modelaudit.report.formats.base import ReportFormatter
 
@@ -350,7 +350,7 @@ FORMAT = JsonFormat
 def chunks(report: Report) -> Iterator[str]:
     """The document as it is written: its head, and its `LISTED` items made one by one."""
     made: dict[str, Iterable[object]] = {
-        "models": (model_json(outgoing(m)) for m in report.models),
+        "models": (model_json(m) for m in outgoing_each(report.models)),
         "recommendations": (recommendation_json(r) for r in report.recommendations),
         "incidents": (incident_json(i) for i in report.incidents),
         "withdrawals": (withdrawal_json(w) for w in report.withdrawals),
