@@ -45,6 +45,10 @@ class Observer:
     def result(self, result: ProbeResult) -> None:
         """One probe of one model finished (all its attempts)."""
 
+    async def ready(self) -> None:
+        """Awaited before each probe starts (never while one is in flight): an observer
+        that cannot keep up (the store's writer) holds new probes back here."""
+
     def model_done(self, provisional: ModelVerdict) -> None:
         """Every probe of a model finished. The verdict already accounts for the control
         check when the model's failures needed it (it never reads `down` for a model the
@@ -68,6 +72,10 @@ class Fanout(Observer):
     def result(self, result: ProbeResult) -> None:
         for observer in self.observers:
             observer.result(result)
+
+    async def ready(self) -> None:
+        for observer in self.observers:
+            await observer.ready()
 
     def model_done(self, provisional: ModelVerdict) -> None:
         for observer in self.observers:
@@ -266,6 +274,7 @@ async def _run_provider(
     shared = [k for k in KINDS.values() if not k.per_model and k.kind in plan.kinds]
     try:
         for kind in shared:
+            await state.observer.ready()
             async with limits.slot(cap):
                 results = await kind.for_provider()(ctx, provider, plan.models)
             for result in results:
@@ -312,6 +321,7 @@ async def _run_model(
     known_as = _resolved_names(state.results.get(key, []))
     for kind in (KINDS[k] for k in plan.kinds if KINDS[k].per_model):
         try:
+            await state.observer.ready()
             async with limits.slot(cap):
                 state.add(await kind.for_model()(ctx, provider, model, known_as))
         except BudgetExhausted as exc:

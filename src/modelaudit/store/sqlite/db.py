@@ -51,7 +51,11 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
             )
         _create_private(path)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        # A probe's batches are written by the recorder's writer thread, one user at a time
+        # (the recorder hands the connection over and waits for it back).
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
     except sqlite3.Error as exc:
         raise _failure(f"cannot open the history database {path}: {exc}", exc) from None
     try:
