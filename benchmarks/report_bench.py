@@ -155,9 +155,10 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]
     """Wall seconds, peak RSS (MB) and CPU seconds (user + system) of one fresh process.
     On a shared machine the CPU time says what the command needs when the wall time says
     mostly how busy the neighbours are."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    with tempfile.TemporaryFile() as shown:  # a file of our own, never a device node
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, env=env, stdout=shown, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     assert process.stderr is not None
     errors = process.stderr.read().decode()

@@ -271,9 +271,9 @@ def run_probe(
         "NO_COLOR": "1",
         "PYTHONPATH": str(src),
     }
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as shown:
         started = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        child = subprocess.Popen(argv, stdout=shown, stderr=err, env=env)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
         code = os.waitstatus_to_exitcode(status)

@@ -48,7 +48,7 @@ def blackhole() -> Iterator[int]:
 def modelaudit(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "modelaudit", *args],
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,  # read by communicate(); never a device node
         stderr=subprocess.PIPE,
         env=env,
     )

@@ -35,6 +35,7 @@ class Browser:
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
         child = _CHILD.format(r=to_browser_r, w=from_browser_w)
+        log = (profile / "chromium.log").open("wb")  # Chromium's chatter: never a device node
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -58,9 +59,10 @@ class Browser:
             ],
             pass_fds=(to_browser_r, from_browser_w),
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
+        log.close()
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._buffer = b""

@@ -78,16 +78,19 @@ def modelaudit(
 def spawn(
     args: Sequence[str],
     cwd: Path,
-    stderr: IO[bytes] | int = subprocess.DEVNULL,
+    stderr: IO[bytes] | int | None = None,
     environment: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "modelaudit", *args],
-        cwd=cwd,
-        env=environment or env(),
-        stdout=subprocess.DEVNULL,
-        stderr=stderr,
-    )
+    """`modelaudit ARGS` in the background; what it prints goes to files in `cwd` (stderr
+    to `stderr` when given), never to a device node."""
+    with (cwd / "spawned.out").open("ab") as out, (cwd / "spawned.err").open("ab") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "modelaudit", *args],
+            cwd=cwd,
+            env=environment or env(),
+            stdout=out,
+            stderr=err if stderr is None else stderr,
+        )
 
 
 @contextlib.contextmanager
@@ -96,7 +99,7 @@ def running(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`modelaudit ARGS` in the background (stderr to `log`), killed on the way out if it
     is still running."""
-    with log.open("wb") if log else contextlib.nullcontext(subprocess.DEVNULL) as sink:
+    with log.open("wb") if log else contextlib.nullcontext(None) as sink:
         process = spawn(args, cwd, stderr=sink)
     try:
         yield process
