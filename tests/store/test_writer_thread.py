@@ -24,7 +24,7 @@ from modelaudit.vocabulary import ProbeKind, Verdict
 from tests.fakes import Behaviour, FakeOpenAI
 
 from .backends_fixture import location  # noqa: F401 - the parametrised fixture
-from .cli_support import KEY, KEY_ENV, write_registry
+from .cli_support import KEY, KEY_ENV, write_store_registry
 
 REPLY_S = 0.5
 """How long the slow model's server takes: the truth its measured latency must show."""
@@ -92,7 +92,11 @@ def test_a_write_waiting_for_a_lock_leaves_the_latencies_in_flight_true(
     with FakeOpenAI(key=KEY, models=["fast", "slow"]) as fake:
         fake.behave("slow", [Behaviour.ok().delayed(REPLY_S)])
         plan = make_plan(
-            load(write_registry(tmp_path, fake.base_url, ["fast", "slow"], kinds=["completion"])),
+            load(
+                write_store_registry(
+                    tmp_path, fake.base_url, ["fast", "slow"], kinds=["completion"]
+                )
+            ),
             Selection(),
             None,
         )
