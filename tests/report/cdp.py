@@ -35,6 +35,7 @@ class Browser:
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
         child = _CHILD.format(r=to_browser_r, w=from_browser_w)
+        profile.mkdir(parents=True, exist_ok=True)
         log = (profile / "chromium.log").open("wb")  # Chromium's chatter: never a device node
         self.process = subprocess.Popen(
             [
