@@ -10,6 +10,7 @@ point. Every failure is immediate without a network, so the whole run takes seco
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -373,3 +374,33 @@ def test_a_stopped_local_llamacpp_is_down_with_the_network_unplugged(tmp_path: P
     assert (verdict["verdict"], verdict["error_class"]) == ("down", "connect_failed")
     assert "nothing listens on port" in verdict["reason"]
     assert stopped["run"]["status"] == "complete"
+
+
+CORE_INSTALL = (
+    "import sys\n"
+    "for extra in ('google', 'botocore', 'psycopg'):\n"
+    "    sys.modules[extra] = None  # what an install without the optional extras looks like\n"
+    "from modelaudit.cli.main import entry\n"
+    "sys.argv[0] = 'modelaudit'\n"
+    "entry()\n"
+)
+
+
+def test_the_shipped_registry_plans_on_an_install_without_the_optional_extras(
+    tmp_path: Path,
+) -> None:
+    """The quick start installs the core alone: the cloud providers whose library is not
+    installed are skipped, naming the extra, and nothing fails on the way."""
+    argv = [sys.executable, "-c", CORE_INSTALL, "probe", "-c", str(SHIPPED), "--dry-run"]
+    done = subprocess.run(
+        [*argv, "--no-store"],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path / "home"),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "internal error" not in done.stderr
+    assert "pip install 'llm-modelaudit[vertex]'" in done.stdout + done.stderr

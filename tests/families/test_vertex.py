@@ -134,12 +134,15 @@ def test_a_reply_is_read_in_the_wire_its_request_was_sent_in() -> None:
     )
 
 
+@pytest.mark.parametrize("absent", ["google", "google.auth"])
 def test_without_the_extra_the_provider_is_skipped_naming_it(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, absent: str
 ) -> None:
+    """A core install has no `google` package at all; another Google library may bring the
+    namespace without google-auth."""
     from modelaudit import credentials
 
-    monkeypatch.setitem(sys.modules, "google.auth", None)  # as if google-auth were absent
+    monkeypatch.setitem(sys.modules, absent, None)
     status = credentials.provider_status(vertex(), Path.cwd())
     assert not status.present
     assert status.reason == "api `vertex` needs google-auth: pip install 'llm-modelaudit[vertex]'"

@@ -215,6 +215,18 @@ class OutgoingRequest:
     body: bytes
 
 
+def installed(module: str) -> bool:
+    """Whether `module` (dotted names too) could be imported, without importing it. A dotted
+    name whose parent package is absent ("google.auth" with no "google" at all) is simply not
+    installed: `find_spec` raises for it instead of answering None."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ModuleNotFoundError is an ImportError
+        return False
+
+
 @dataclass(frozen=True)
 class Credential:
     """A provider's credential, read by the runner for one request (at send time), its

@@ -20,7 +20,6 @@ chain (environment, shared files, SSO, web identity, instance metadata). botocor
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from collections.abc import Mapping
@@ -43,6 +42,7 @@ from modelaudit.families.base import (
     StreamFailure,
     StreamToken,
     credential_form_problem,
+    installed,
 )
 from modelaudit.families.envelopes import clean_message, parse_error_response
 from modelaudit.families.eventstream import EventMessage, EventStreamDecoder, Frame, Malformed
@@ -104,7 +104,7 @@ class BedrockFamily(Family):
     )
 
     def missing_dependency(self) -> str | None:
-        if importlib.util.find_spec("botocore") is None:
+        if not installed("botocore"):
             return f"api `bedrock` signs with botocore, which is not installed: {EXTRA}"
         return None
 
@@ -330,7 +330,7 @@ def profile_region(profile: str | None) -> str | None:
     for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         if profile is None and os.environ.get(variable, "").strip():
             return os.environ[variable].strip()
-    if importlib.util.find_spec("botocore") is None:
+    if not installed("botocore"):
         return None
     import botocore.exceptions
     import botocore.session

@@ -28,7 +28,6 @@ provider and run and again when the run's clock says it expired. google-auth is 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from modelaudit.families.base import (
     HttpResponse,
     ProviderError,
     StreamDecoder,
+    installed,
 )
 from modelaudit.families.envelopes import parse_error_response
 from modelaudit.families.gemini import GeminiFamily, generate_body
@@ -177,7 +177,7 @@ class VertexFamily(Family):
         return problems
 
     def missing_dependency(self) -> str | None:
-        if importlib.util.find_spec("google.auth") is None:
+        if not installed("google.auth"):
             return f"api `vertex` needs google-auth: {EXTRA}"
         return None
 
