@@ -134,15 +134,16 @@ def test_a_reply_is_read_in_the_wire_its_request_was_sent_in() -> None:
     )
 
 
-@pytest.mark.parametrize("absent", ["google", "google.auth"])
+@pytest.mark.parametrize("absent", [("google", "google.auth"), ("google.auth",)])
 def test_without_the_extra_the_provider_is_skipped_naming_it(
-    monkeypatch: pytest.MonkeyPatch, absent: str
+    monkeypatch: pytest.MonkeyPatch, absent: tuple[str, ...]
 ) -> None:
     """A core install has no `google` package at all; another Google library may bring the
     namespace without google-auth."""
     from modelaudit import credentials
 
-    monkeypatch.setitem(sys.modules, absent, None)
+    for module in absent:
+        monkeypatch.setitem(sys.modules, module, None)
     status = credentials.provider_status(vertex(), Path.cwd())
     assert not status.present
     assert status.reason == "api `vertex` needs google-auth: pip install 'llm-modelaudit[vertex]'"
