@@ -35,6 +35,10 @@ DELAYS_MS = (50, 200)
 KEY_ID, SECRET = "AKIABENCHBEDROCK0001", "bench/Bedrock+Secret000000000000000000000"
 
 
+OPENAI_PLACEHOLDER = "bench-openai-placeholder"
+"""The same-run OpenAI fake's key: a placeholder, not shaped like a real one."""
+
+
 def serve(ready: Any, stop: Any) -> None:
     sys.path.insert(0, str(ROOT))
     from tests.fakes.base import Behaviour
@@ -43,7 +47,7 @@ def serve(ready: Any, stop: Any) -> None:
 
     models = [f"bench.delay-{ms}-v1:0" for ms in DELAYS_MS]
     bedrock = FakeBedrock(keys={KEY_ID: SECRET}, models=models)
-    openai = FakeOpenAI(key="sk-bench-0000000000000000", models=models)
+    openai = FakeOpenAI(key=OPENAI_PLACEHOLDER, models=models)
     for fake in (bedrock, openai):
         for ms, model in zip(DELAYS_MS, models, strict=True):
             fake.behave(model, Behaviour.ok().delayed(ms / 1000), on="completion")
@@ -128,7 +132,7 @@ def main() -> None:
     os.environ.update(
         BENCH_KEY_ID=KEY_ID,
         BENCH_SECRET=SECRET,
-        BENCH_OPENAI_KEY="sk-bench-0000000000000000",
+        BENCH_OPENAI_KEY=OPENAI_PLACEHOLDER,
         AWS_EC2_METADATA_DISABLED="true",
         NO_PROXY="127.0.0.1",
     )
