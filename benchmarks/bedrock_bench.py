@@ -32,7 +32,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DELAYS_MS = (50, 200)
-KEY_ID, SECRET = "AKIABENCHBEDROCK0001", "bench/Bedrock+Secret000000000000000000000"
+KEY_ID, SECRET = "bench-key-id-placeholder", "bench-secret-placeholder"
 
 
 OPENAI_PLACEHOLDER = "bench-openai-placeholder"
