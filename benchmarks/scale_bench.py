@@ -251,6 +251,7 @@ def run_probe(
     profile: Path | None = None,
     sampled: Path | None = None,
     output: str = "json",
+    extra: tuple[str, ...] = (),
 ) -> Run:
     """One `modelaudit probe` process, with the package imported from `src`."""
     gc_file = work / "gc.json"
@@ -262,8 +263,9 @@ def run_probe(
         argv = [sys.executable, "-m", "cProfile", "-o", str(profile), str(wrapper)]
     if sampled is not None:
         spy = Path(sys.executable).parent / "py-spy"
-        argv = [str(spy), "record", "-r", "250", "-f", "raw", "-o", str(sampled), "--", *argv]
-    argv += ["probe", "-c", str(path), "--db", str(db), "--format", output]
+        record = ["record", "-r", "250", "-f", "raw", "--threads", "-o", str(sampled)]
+        argv = [str(spy), *record, "--", *argv]
+    argv += ["probe", "-c", str(path), "--db", str(db), "--format", output, *extra]
     env = {
         **os.environ,
         "SCALE_BENCH_OUT": str(out),
