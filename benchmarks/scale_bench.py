@@ -39,7 +39,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from probe_bench import child_servers
@@ -185,16 +188,32 @@ def serve(providers: int, models: int, delay: float) -> None:
             for _ in range(providers)
         ]
         urls = [f"http://127.0.0.1:{s.sockets[0].getsockname()[1]}/v1" for s in servers]
-        print(json.dumps(urls), flush=True)
+        print(json.dumps({"urls": urls, "pid": os.getpid()}), flush=True)
         await loop.run_in_executor(None, sys.stdin.read)
 
     asyncio.run(main())
 
 
-def fake_servers(
-    providers: int, models: int, delay: float
-) -> contextlib.AbstractContextManager[list[str]]:
-    return child_servers(__file__, "--serve", str(providers), str(models), str(delay))
+@dataclass(frozen=True)
+class Fakes:
+    urls: list[str]
+    pid: int
+
+    def cpu_s(self) -> float | None:
+        """The CPU time the fakes' process has used so far (Linux), else None: what a
+        run's replies cost the machine the prober shares with them."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def fake_servers(providers: int, models: int, delay: float) -> Iterator[Fakes]:
+    with child_servers(__file__, "--serve", str(providers), str(models), str(delay)) as found:
+        started: dict[str, Any] = found  # type: ignore[assignment]
+        yield Fakes(started["urls"], started["pid"])
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -241,6 +260,8 @@ class Run:
     full_gc_s: float
     collections: int
     up: int
+    fakes_cpu_s: float | None = None
+    """CPU time of the fakes' process during the run (they share the machine's cores)."""
 
 
 def run_probe(
@@ -345,20 +366,28 @@ def main() -> int:
     runs: dict[str, list[Run]] = {name: [] for name in trees}
     with (
         tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp,
-        fake_servers(args.providers, args.models, args.delay) as urls,
+        fake_servers(args.providers, args.models, args.delay) as fakes,
     ):
         work = Path(tmp)
-        path = registry(work, urls, args.models, args.cap)
+        path = registry(work, fakes.urls, args.models, args.cap)
         for number in range(args.runs):
             for name, src in trees.items():
                 db = work / f"history-{name[:4]}{number}.sqlite3"
+                before = fakes.cpu_s()
                 run = run_probe(path, db, work, src, output=args.format)
+                after = fakes.cpu_s()
+                if before is not None and after is not None:
+                    run.fakes_cpu_s = after - before
                 runs[name].append(run)
+                fakes_cpu = (
+                    "" if run.fakes_cpu_s is None else f", fakes' CPU {run.fakes_cpu_s:.2f} s"
+                )
                 print(
                     f"  {name} run {number + 1}: process {run.process_s:.2f} s "
                     f"({run.process_s / ideal:.2f}x), run {run.run_s:.2f} s, "
                     f"CPU {run.cpu_s:.2f} s, peak RSS {run.peak_rss_mb:.0f} MB, full GCs "
-                    f"{run.full_gcs} ({run.full_gc_s * 1000:.0f} ms), {run.up:,} up",
+                    f"{run.full_gcs} ({run.full_gc_s * 1000:.0f} ms), {run.up:,} up{fakes_cpu}, "
+                    f"load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
         if args.profile:
@@ -389,6 +418,11 @@ def summarize(name: str, runs: list[Run], ideal: float) -> None:
         f"(target <= {RSS_TARGET_MB:.0f} MB), full GCs "
         f"{statistics.median(r.full_gcs for r in runs):.0f} "
         f"({statistics.median(r.full_gc_s for r in runs) * 1000:.0f} ms)"
+        + "".join(
+            f", fakes' CPU {statistics.median(spent):.2f} s"
+            for spent in [[r.fakes_cpu_s for r in runs if r.fakes_cpu_s is not None]]
+            if spent
+        )
     )
 
 
