@@ -80,6 +80,8 @@ _STREAKS = (
 )
 _AVAILABILITY = frozenset(k.value for k in AVAILABILITY_KINDS)
 _SUCCESS = frozenset(c.value for c in SUCCESS_CLASSES)
+_KEPT = ", latency_p50_bucket, latency_p95_bucket, ttft_p50_bucket"
+"""The percentiles' buckets each daily row keeps (schema 3)."""
 _Key = tuple[int, int, int]
 """(target id, bucket number, region id: ALL_REGIONS unless read per region)."""
 
@@ -98,6 +100,11 @@ class _Acc:
     ttft: list[list[int]] = field(default_factory=list)
     exact_latency: list[float] = field(default_factory=list)
     exact_ttft: list[float] = field(default_factory=list)
+    rows: int = 0
+    """Period rows added (a timeline's day read whole from one row can take its kept
+    percentiles)."""
+    kept: tuple[int | None, int | None, int | None] | None = None
+    """The one row's buckets of latency p50, p95 and TTFT p50, as `daily` keeps them."""
 
     def add_counts(
         self,
@@ -119,12 +126,29 @@ class _Acc:
         self.last = _pick(max, self.last, last)
         self.last_ok = _pick(max, self.last_ok, last_ok)
 
+    def add_row(self, kept: tuple[int | None, int | None, int | None] | None) -> None:
+        self.rows += 1
+        self.kept = kept if self.rows == 1 else None
+
+    def marks(self, exact: bool) -> tuple[float | None, float | None, float | None]:
+        """Latency p50 and p95 and TTFT p50 for a timeline point: the kept ones of the
+        bucket's one daily row when that is all it holds (the same buckets a merge of its
+        histogram gives), else merged."""
+        if self.kept is not None and not exact and not self.exact_latency and not self.exact_ttft:
+            return _value(self.kept[0]), _value(self.kept[1]), _value(self.kept[2])
+        latency, ttft = self.percentiles("latency", exact), self.percentiles("ttft", exact)
+        return latency.p50, latency.p95, ttft.p50
+
     def percentiles(self, metric: Literal["latency", "ttft"], exact: bool) -> Percentiles:
         samples = self.exact_latency if metric == "latency" else self.exact_ttft
         if exact:
             return buckets.from_sorted(sorted(samples))
         stored: list[list[int]] = self.latency if metric == "latency" else self.ttft
         return buckets.from_stored(stored, buckets.histogram(samples) if samples else None)
+
+
+def _value(bucket: int | None) -> float | None:
+    return None if bucket is None else buckets.bucket_value(bucket)
 
 
 def _pick(how: Any, a: int | None, b: int | None) -> int | None:
@@ -237,8 +261,7 @@ class PostgresHistory:
             accs, exact = self._read(conn, grid, window.regions, by_region=False)
             starts: dict[int, datetime] = {}
             for (target_id, g, _), acc in sorted(accs.items()):
-                latency = acc.percentiles("latency", exact)
-                ttft = acc.percentiles("ttft", exact)
+                latency_p50, latency_p95, ttft_p50 = acc.marks(exact)
                 start = starts.get(g)
                 if start is None:
                     start = starts[g] = from_ms(grid.origin + g * grid.width)
@@ -248,9 +271,9 @@ class PostgresHistory:
                         ok=acc.ok,
                         failed=acc.failed,
                         excluded=acc.excluded,
-                        latency_p50=latency.p50,
-                        latency_p95=latency.p95,
-                        ttft_p50=ttft.p50,
+                        latency_p50=latency_p50,
+                        latency_p95=latency_p95,
+                        ttft_p50=ttft_p50,
                     )
                 )
         return dict(sorted(timelines.items()))
@@ -372,9 +395,10 @@ class PostgresHistory:
             return
         for row in self._period_rows(conn, table, part, ids):
             period, target_id, ok, failed, excluded, first, last, last_ok = row[:8]
-            classes, latency, ttft = row[8:]
+            classes, latency, ttft = row[8:11]
             acc = accs[(target_id, (period - part.origin) // part.width, ALL_REGIONS)]
             acc.add_counts(ok, failed, excluded, first, last, last_ok)
+            acc.add_row(row[11:] if table == "daily" else None)
             if classes:
                 for i in range(0, len(classes), 2):
                     acc.classes[self.labels.word(classes[i], conn)] += classes[i + 1]
@@ -401,7 +425,8 @@ class PostgresHistory:
                 conn.cursor(binary=True)
                 .execute(
                     f"SELECT {period}, target_id, ok, failed, excluded, first_ms, last_ms,"  # noqa: S608
-                    f" last_ok_ms, classes, latency, ttft FROM {table}"
+                    f" last_ok_ms, classes, latency, ttft{_KEPT if table == 'daily' else ''}"
+                    f" FROM {table}"
                     f" WHERE {period} >= %(since)s AND {period} < %(until)s AND {which}",
                     {"since": part.since, "until": part.until, **params},
                 )
@@ -463,10 +488,10 @@ class PostgresHistory:
         rows = conn.execute(
             f"SELECT {group}, a.target_id, r.region_id, a.kind, a.error_class,"  # noqa: S608
             " r.status = 'inconclusive', count(*), min(a.started_ms), max(a.started_ms),"
-            " array_agg(a.latency_ms) FILTER (WHERE a.kind = %(completion)s"
-            "  AND a.error_class = ANY(%(ok)s) AND a.latency_ms IS NOT NULL),"
-            " array_agg(a.ttft_ms) FILTER (WHERE a.kind = %(stream)s"
-            "  AND a.error_class = ANY(%(ok)s) AND a.ttft_ms IS NOT NULL)"
+            " array_agg(modelaudit_ms(a.latency_us)) FILTER (WHERE a.kind = %(completion)s"
+            "  AND a.error_class = ANY(%(ok)s) AND a.latency_us IS NOT NULL),"
+            " array_agg(modelaudit_ms(a.ttft_us)) FILTER (WHERE a.kind = %(stream)s"
+            "  AND a.error_class = ANY(%(ok)s) AND a.ttft_us IS NOT NULL)"
             " FROM attempt a JOIN run r ON r.id = a.run_id"
             " WHERE a.started_ms >= %(since)s AND a.started_ms < %(until)s"
             " AND (%(all)s OR r.region_id = ANY(%(regions)s)) GROUP BY 1, 2, 3, 4, 5, 6",
