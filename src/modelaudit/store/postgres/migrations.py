@@ -297,9 +297,11 @@ def _v3_compact(conn: psycopg.Connection[Any]) -> None:
         """
         CREATE FUNCTION modelaudit_us(ms double precision) RETURNS integer
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-            SELECT CASE WHEN round(greatest(ms, 0) * 1000) <= 2147483647
-                        THEN round(greatest(ms, 0) * 1000)::integer
-                        ELSE -least(round(ms), 2147483647)::integer END
+            SELECT CASE WHEN ms IS NULL THEN NULL
+                        WHEN ms <= 0 THEN 0
+                        WHEN round(ms * 1000) <= 2147483647 THEN round(ms * 1000)::integer
+                        WHEN round(ms) < 2147483647 THEN -round(ms)::integer
+                        ELSE -2147483647 END
         $$;
         CREATE FUNCTION modelaudit_ms(us integer) RETURNS double precision
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
