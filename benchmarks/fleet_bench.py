@@ -16,11 +16,13 @@
     .venv/bin/python benchmarks/fleet_bench.py \\
         --url postgresql://postgres@127.0.0.1:5432/postgres [--attempts 10000000] [--repeat 3] \\
         [--batch 100] [--reuse] [--skip-writes] [--formats json,html] [--baseline SRC]
+        [--baseline-month DB]
 
 `--batch N` writes N probe results per transaction (`probe` writes a batch every 50 ms or
 500 results: 1 is the slowest case, a run of 2,000 results a second writes about 100).
-`--reuse` times the month already generated (database `fleet_bench_month`) instead of
-generating it again.
+`--reuse` times the month already generated (database `fleet_bench_month`, or `--month`)
+instead of generating it again; `--baseline-month` names the same month in the baseline's
+schema (e.g. a copy made before this tree migrated it).
 """
 
 from __future__ import annotations
@@ -287,10 +289,14 @@ def registry(directory: Path) -> Path:
     return path
 
 
-def time_report(url: str, repeat: int, formats: list[str], baseline: Path | None) -> None:
+def time_report(
+    url: str, repeat: int, formats: list[str], baseline: Path | None, baseline_url: str
+) -> None:
     """Each format's report in fresh processes; with a baseline tree, its runs alternate
-    with this tree's on the same database."""
+    with this tree's, on the same database or on `baseline_url` (the same month in the
+    baseline's schema)."""
     trees = {"this tree": {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}}
+    urls = {"this tree": url, "baseline": baseline_url}
     if baseline is not None:
         trees = {"baseline": {**trees["this tree"], "PYTHONPATH": str(baseline.resolve())}, **trees}
     with tempfile.TemporaryDirectory() as tmp:
@@ -298,14 +304,17 @@ def time_report(url: str, repeat: int, formats: list[str], baseline: Path | None
         for kind in formats:
             runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in trees}
             out = Path(tmp) / f"report.{kind}"
-            argv = [sys.executable, "-m", "modelaudit", "report", "-c", str(config), "--db", url]
-            argv += ["-f", kind, "--since", "30d", "-o", str(out)]
-            for env in trees.values():
-                run_once(argv, env)  # warm the server's and the file system's caches
+            common = ["-f", kind, "--since", "30d", "-o", str(out), "-c", str(config)]
+            argv = {
+                name: [sys.executable, "-m", "modelaudit", "report", "--db", urls[name], *common]
+                for name in trees
+            }
+            for name, env in trees.items():
+                run_once(argv[name], env)  # warm the server's and the file system's caches
             for i in range(repeat):
                 order = list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]
                 for name, env in order:
-                    wall, rss, cpu = run_once(argv, env)
+                    wall, rss, cpu = run_once(argv[name], env)
                     runs[name].append((wall, cpu, rss))
             medians = {}
             for name, found in runs.items():
@@ -334,17 +343,22 @@ def main() -> None:
     parser.add_argument("--month", default="fleet_bench_month", help="the month's database")
     parser.add_argument("--formats", default="json")
     parser.add_argument("--baseline", type=Path, help="another tree's src/, run alternately")
+    parser.add_argument(
+        "--baseline-month", help="the month's database in the baseline's schema (default: --month)"
+    )
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load}", flush=True)
     if not args.skip_writes:
         concurrent_writes(args.url, args.batch)
+    server = args.url.rsplit("/", 1)[0]
     if args.reuse:
-        month = args.url.rsplit("/", 1)[0] + f"/{args.month}"
+        month = f"{server}/{args.month}"
     else:
         month = build_month(args.url, args.attempts, datetime.now(UTC), args.month)
     if not args.skip_report:
-        time_report(month, args.repeat, args.formats.split(","), args.baseline)
+        baseline_month = f"{server}/{args.baseline_month}" if args.baseline_month else month
+        time_report(month, args.repeat, args.formats.split(","), args.baseline, baseline_month)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at the end: {load}")
 

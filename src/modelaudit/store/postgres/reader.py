@@ -258,7 +258,7 @@ class PostgresHistory:
         grid = _Grid(since, until, since - since % width, width)
         timelines: dict[ModelKey, list[TimelinePoint]] = {}
         with self.store.pool.connection() as conn:
-            accs, exact = self._read(conn, grid, window.regions, by_region=False)
+            accs, exact = self._read(conn, grid, window.regions, by_region=False, summary=False)
             starts: dict[int, datetime] = {}
             for (target_id, g, _), acc in sorted(accs.items()):
                 latency_p50, latency_p95, ttft_p50 = acc.marks(exact)
@@ -308,11 +308,14 @@ class PostgresHistory:
         regions: frozenset[str],
         *,
         by_region: bool,
+        summary: bool = True,
     ) -> tuple[dict[_Key, _Acc], bool]:
         """Every bucket's counts (and histograms or exact samples); True when the
         percentiles are exact (no whole day, no rolled-up hour in the window). A partial
         day whose attempts all fall inside the window is read from its sums like a whole
-        one: attempts are read only where the window cuts through a day's."""
+        one: attempts are read only where the window cuts through a day's. Not for a
+        `summary` (a timeline's points), the period rows' class counts and first and last
+        starts are left out."""
         ids = self.store.region_ids(regions)
         accs: dict[_Key, _Acc] = defaultdict(_Acc)
         parts = grid.parts()
@@ -325,9 +328,9 @@ class PostgresHistory:
         for part, days in parts:
             whole = part if days else self._whole_day(conn, part, grid) if with_days else None
             if whole is not None:
-                self._periods_of(conn, accs, "daily", whole, ids, by_region=by_region)
+                self._periods_of(conn, accs, "daily", whole, ids, by_region, summary)
                 continue
-            self._periods_of(conn, accs, "rollup", part, ids, by_region=by_region)
+            self._periods_of(conn, accs, "rollup", part, ids, by_region, summary)
             self._raw(conn, accs, part, grid, ids, by_region=by_region, exact=exact)
         return accs, exact
 
@@ -383,8 +386,8 @@ class PostgresHistory:
         table: Literal["daily", "rollup"],
         part: _Grid,
         ids: list[int] | None,
-        *,
         by_region: bool,
+        summary: bool,
     ) -> None:
         """The period rows starting in the span: per region, their counts summed in SQL;
         over the regions, their counts, class counts and histograms as stored (a row per
@@ -397,15 +400,22 @@ class PostgresHistory:
             period, target_id, ok, failed, excluded, first, last, last_ok = row[:8]
             classes, latency, ttft = row[8:11]
             acc = accs[(target_id, (period - part.origin) // part.width, ALL_REGIONS)]
-            acc.add_counts(ok, failed, excluded, first, last, last_ok)
             acc.add_row(row[11:] if table == "daily" else None)
-            if classes:
-                for i in range(0, len(classes), 2):
-                    acc.classes[self.labels.word(classes[i], conn)] += classes[i + 1]
             if latency:
                 acc.latency.append(latency)
             if ttft:
                 acc.ttft.append(ttft)
+            if not summary:
+                acc.ok, acc.failed, acc.excluded = (
+                    acc.ok + ok,
+                    acc.failed + failed,
+                    acc.excluded + excluded,
+                )
+                continue
+            acc.add_counts(ok, failed, excluded, first, last, last_ok)
+            if classes:
+                for i in range(0, len(classes), 2):
+                    acc.classes[self.labels.word(classes[i], conn)] += classes[i + 1]
 
     def _period_rows(
         self,
