@@ -16,13 +16,11 @@
     .venv/bin/python benchmarks/fleet_bench.py \\
         --url postgresql://postgres@127.0.0.1:5432/postgres [--attempts 10000000] [--repeat 3] \\
         [--batch 100] [--reuse] [--skip-writes] [--formats json,html] [--baseline SRC]
-        [--baseline-month DB]
 
 `--batch N` writes N probe results per transaction (`probe` writes a batch every 50 ms or
 500 results: 1 is the slowest case, a run of 2,000 results a second writes about 100).
-`--reuse` times the month already generated (database `fleet_bench_month`, or `--month`)
-instead of generating it again; `--baseline-month` names the same month in the baseline's
-schema (e.g. a copy made before this tree migrated it).
+`--reuse` times the month already generated (database `fleet_bench_month`) instead of
+generating it again.
 """
 
 from __future__ import annotations
@@ -294,7 +292,7 @@ def time_report(
 ) -> None:
     """Each format's report in fresh processes; with a baseline tree, its runs alternate
     with this tree's, on the same database or on `baseline_url` (the same month in the
-    baseline's schema)."""
+    schema the baseline knows)."""
     trees = {"this tree": {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}}
     urls = {"this tree": url, "baseline": baseline_url}
     if baseline is not None:
@@ -304,9 +302,9 @@ def time_report(
         for kind in formats:
             runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in trees}
             out = Path(tmp) / f"report.{kind}"
-            common = ["-f", kind, "--since", "30d", "-o", str(out), "-c", str(config)]
+            command = [sys.executable, "-m", "modelaudit", "report", "-c", str(config)]
             argv = {
-                name: [sys.executable, "-m", "modelaudit", "report", "--db", urls[name], *common]
+                name: [*command, "--db", urls[name], "-f", kind, "--since", "30d", "-o", str(out)]
                 for name in trees
             }
             for name, env in trees.items():
@@ -344,21 +342,22 @@ def main() -> None:
     parser.add_argument("--formats", default="json")
     parser.add_argument("--baseline", type=Path, help="another tree's src/, run alternately")
     parser.add_argument(
-        "--baseline-month", help="the month's database in the baseline's schema (default: --month)"
+        "--baseline-month", help="the month's database the baseline reads (default: --month)"
     )
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load}", flush=True)
     if not args.skip_writes:
         concurrent_writes(args.url, args.batch)
-    server = args.url.rsplit("/", 1)[0]
     if args.reuse:
-        month = f"{server}/{args.month}"
+        month = args.url.rsplit("/", 1)[0] + f"/{args.month}"
     else:
         month = build_month(args.url, args.attempts, datetime.now(UTC), args.month)
     if not args.skip_report:
-        baseline_month = f"{server}/{args.baseline_month}" if args.baseline_month else month
-        time_report(month, args.repeat, args.formats.split(","), args.baseline, baseline_month)
+        other = (
+            args.url.rsplit("/", 1)[0] + f"/{args.baseline_month}" if args.baseline_month else month
+        )
+        time_report(month, args.repeat, args.formats.split(","), args.baseline, other)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at the end: {load}")
 

@@ -126,9 +126,14 @@ class _Acc:
         self.last = _pick(max, self.last, last)
         self.last_ok = _pick(max, self.last_ok, last_ok)
 
-    def add_row(self, kept: tuple[int | None, int | None, int | None] | None) -> None:
+    def add_row(self, kept: tuple[Any, ...], latency: Any, ttft: Any) -> None:
+        """A period row: its kept percentiles' buckets are taken when it is the bucket's
+        only row and they agree with its histograms (a row that keeps none, e.g. summed
+        at read time, is merged instead)."""
         self.rows += 1
-        self.kept = kept if self.rows == 1 else None
+        usable = len(kept) == 3 and (kept[0] is None) == (not latency)
+        usable = usable and (kept[2] is None) == (not ttft)
+        self.kept = (kept[0], kept[1], kept[2]) if self.rows == 1 and usable else None
 
     def marks(self, exact: bool) -> tuple[float | None, float | None, float | None]:
         """Latency p50 and p95 and TTFT p50 for a timeline point: the kept ones of the
@@ -400,12 +405,12 @@ class PostgresHistory:
             period, target_id, ok, failed, excluded, first, last, last_ok = row[:8]
             classes, latency, ttft = row[8:11]
             acc = accs[(target_id, (period - part.origin) // part.width, ALL_REGIONS)]
-            acc.add_row(row[11:] if table == "daily" else None)
             if latency:
                 acc.latency.append(latency)
             if ttft:
                 acc.ttft.append(ttft)
-            if not summary:
+            if not summary:  # a timeline point: its counts, and the day's kept percentiles
+                acc.add_row(row[11:], latency, ttft)
                 acc.ok, acc.failed, acc.excluded = (
                     acc.ok + ok,
                     acc.failed + failed,
