@@ -88,10 +88,10 @@ def main() -> int:
     trees = [("this tree", SRC)] + ([("baseline", args.baseline)] if args.baseline else [])
     with Path("/proc/loadavg").open() as f:
         print(f"load average at the start: {f.read().split()[:3]}")
-    with fake_servers(args.providers, args.models, args.delay) as urls:
+    with fake_servers(args.providers, args.models, args.delay) as fakes:
         for i in range(args.runs):
             for name, src in trees:
-                errors, run_s = one_run(args, urls, src)
+                errors, run_s = one_run(args, fakes.urls, src)
                 errors.sort()
                 print(
                     f"run {i + 1}, {name}: {len(errors)} completions, measured minus true"

@@ -134,6 +134,23 @@ def test_outgoing_each_masks_a_key_in_every_item_that_repeats_it() -> None:
     assert [a.number for a in cleaned] == [0, 1, 2]
 
 
+def test_a_list_shared_by_many_values_is_masked_in_each_and_made_once() -> None:
+    key = "sk-canary-SharedCatalog0042"
+    register_secret(key)
+    listed = (*(f"model-{n:02d}" for n in range(30)), f"leaked {key}")
+    attempt = Attempt(1, AT, ErrorClass.OK)
+    results = [
+        ProbeResult("p", f"model-{n:02d}", ProbeKind.CATALOG, (attempt,), catalog_ids=listed)
+        for n in range(3)
+    ]
+
+    cleaned = list(outgoing_each(results))
+
+    assert all(r.catalog_ids is not None and r.catalog_ids[-1] == f"leaked {MASK}" for r in cleaned)
+    assert cleaned[0].catalog_ids is cleaned[2].catalog_ids  # one copy, as the one original
+    assert listed[-1] == f"leaked {key}"  # the original is left as it was
+
+
 def test_json_text_never_writes_a_number_json_has_no_word_for() -> None:
     document = {"retry_after_s": float("nan"), "ceiling": float("inf"), "n": [float("-inf")]}
 

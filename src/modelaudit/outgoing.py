@@ -110,6 +110,9 @@ class _Walk:
     def __init__(self, *, finite: bool) -> None:
         self.finite = finite
         self.seen: dict[str, str] = {}
+        self.shared: dict[int, tuple[tuple[object, ...], object]] = {}
+        """Long tuples walked, by identity, with what they became: values built from one
+        list share it (a catalog's ids, the same tuple in each of a provider's results)."""
 
     def text(self, text: str) -> str:
         """`text` made safe; `text` itself when that changes nothing (an equal string is
@@ -173,11 +176,21 @@ class _Walk:
     def _tuple(self, value: tuple[object, ...]) -> object:
         if _textless(value):
             return value
+        shared = len(value) >= _SHARED_LENGTH
+        if shared:
+            known = self.shared.get(id(value))
+            if known is not None and known[0] is value:
+                return known[1]
         items = [self.value(v) for v in value]
-        if not _changed(items, value):
-            return value
-        make = getattr(value, "_make", None)  # a named tuple keeps its type
-        return make(items) if callable(make) else tuple(items)
+        made: object = value
+        if _changed(items, value):
+            make = getattr(value, "_make", None)  # a named tuple keeps its type
+            made = make(items) if callable(make) else tuple(items)
+        if shared:
+            if len(self.shared) >= _REMEMBERED:
+                self.shared.clear()
+            self.shared[id(value)] = (value, made)  # the tuple held: its id stays its own
+        return made
 
     def _dataclass(self, value: object) -> object:
         fields = _text_fields(type(value))
@@ -207,6 +220,8 @@ def _textless(items: tuple[object, ...]) -> bool:
 _REMEMBERED = 50_000
 """Strings a walk remembers having made safe (names and words repeat; a long document's
 timestamps do not, and are not kept for ever)."""
+_SHARED_LENGTH = 16
+"""Tuples this long are remembered by identity (shorter ones cost less to walk again)."""
 _KEPT = frozenset({int, bool, type(None), datetime, date, timedelta})
 _SCALARS = frozenset({"int", "float", "bool", "None", "datetime", "date", "timedelta"})
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")

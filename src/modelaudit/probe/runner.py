@@ -98,6 +98,9 @@ class _RunState:
     control: Callable[[], Awaitable[ControlCheck]] | None = None
     """Starts the control check, once the run has a client."""
     control_task: asyncio.Task[ControlCheck] | None = None
+    decided: dict[tuple[str, str], tuple[bool, ModelVerdict]] = field(default_factory=dict)
+    """Each model's verdict when its probes ended, with whether the network was down for
+    it then: the final verdict is the same when the run ends with the same answer."""
 
     def add(self, result: ProbeResult) -> None:
         self.results.setdefault((result.provider, result.model), []).append(result)
@@ -329,7 +332,9 @@ async def _run_model(
             break
     results = state.results.get(key, [])
     network_down = await state.network_down(results)
-    state.done(_decide(state, plan, model, results, network_down))
+    decided = _decide(state, plan, model, results, network_down)
+    state.decided[key] = (network_down, decided)
+    state.done(decided)
 
 
 def _resolved_names(results: Sequence[ProbeResult]) -> tuple[str, ...]:
@@ -417,6 +422,10 @@ def _verdicts(state: _RunState, network_down: bool, interrupted: bool) -> tuple[
                 continue
             if provider.name in state.failed:
                 verdicts.append(_failed(provider.name, model.id, state.failed[provider.name]))
+                continue
+            known = state.decided.get(key)
+            if known is not None and known[0] == network_down and not interrupted:
+                verdicts.append(known[1])  # decided from the same results and answer
                 continue
             results = state.results.get(key, [])
             verdicts.append(

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from modelaudit.redact import redact
+
 if TYPE_CHECKING:
     import sqlite3
 
@@ -27,6 +29,7 @@ class Observation:
     at_ms: int
     served_model: int | None = None
     served_name: str | None = None
+    """As the server said it (redacted only when compared: most attempts change nothing)."""
     fingerprint: int | None = None
     ratelimit: int | None = None
 
@@ -87,7 +90,7 @@ def _compare(
 
     for o in seen:
         if o.served_model is not None and o.served_model != served:
-            asked_for = same_model(model, o.served_name)
+            asked_for = same_model(model, redact(o.served_name) if o.served_name else None)
             if served is not None or not asked_for:
                 events.append((target_id, o.at_ms, "served_model", served, o.served_model))
             served = o.served_model

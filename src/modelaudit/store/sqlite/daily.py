@@ -14,11 +14,11 @@ after its attempts are rolled up.
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from modelaudit.history import AVAILABILITY_KINDS, SUCCESS_CLASSES, counts_as
+from modelaudit.history import AVAILABILITY_KINDS, SUCCESS_CLASSES, Percentiles, counts_as
 from modelaudit.store import buckets
 from modelaudit.store.sqlite.periods import DAILY, Aggregate, Key, add_all, merge_into, take_out
 from modelaudit.vocabulary import ErrorClass, ProbeKind
@@ -96,13 +96,15 @@ class ModelDay:
     first: int | None = None
     last: int | None = None
     last_ok: int | None = None
-    classes: Counter[str] = field(default_factory=Counter)
-    latency: Counter[int] = field(default_factory=Counter)
-    ttft: Counter[int] = field(default_factory=Counter)
+    # Plain dictionaries: a batch makes one of these per model (a Counter costs a few
+    # times more to make, and most days of a batch hold one attempt).
+    classes: dict[str, int] = field(default_factory=dict)
+    latency: dict[int, int] = field(default_factory=dict)
+    ttft: dict[int, int] = field(default_factory=dict)
 
     def add(self, sample: Sample, *, inconclusive: bool) -> None:
         _, kind, cls, started, latency, ttft = sample
-        self.classes[cls] += 1
+        self.classes[cls] = self.classes.get(cls, 0) + 1
         self.first = started if self.first is None else min(self.first, started)
         self.last = started if self.last is None else max(self.last, started)
         if kind not in _AVAILABILITY:
@@ -113,13 +115,13 @@ class ModelDay:
             return
         self.last_ok = started if self.last_ok is None else max(self.last_ok, started)
         if kind == ProbeKind.COMPLETION.value and latency is not None:
-            self.latency[buckets.bucket_of(latency)] += 1
+            _count(self.latency, buckets.bucket_of(latency))
         if kind == ProbeKind.STREAM.value and ttft is not None:
-            self.ttft[buckets.bucket_of(ttft)] += 1
+            _count(self.ttft, buckets.bucket_of(ttft))
 
     def row(self) -> tuple[object, ...]:
         """The `daily_model` columns after the key, as `_ADD_MODEL_DAY` binds them."""
-        latency, ttft = buckets.from_histogram(self.latency), buckets.from_histogram(self.ttft)
+        latency, ttft = _percentiles(self.latency), _percentiles(self.ttft)
         return (
             self.ok,
             self.failed,
@@ -134,6 +136,17 @@ class ModelDay:
             latency.p95,
             ttft.p50,
         )
+
+
+def _count(histogram: dict[int, int], bucket: int) -> None:
+    histogram[bucket] = histogram.get(bucket, 0) + 1
+
+
+_NO_SAMPLE = Percentiles(0)
+
+
+def _percentiles(histogram: dict[int, int]) -> Percentiles:
+    return buckets.from_histogram(histogram) if histogram else _NO_SAMPLE
 
 
 _AVAILABILITY = frozenset(k.value for k in AVAILABILITY_KINDS)

@@ -164,6 +164,7 @@ class SqliteStore:
         inconclusive = report.status is RunStatus.INCONCLUSIVE
         if was is not None and (was[0] == RunStatus.INCONCLUSIVE.value) != inconclusive:
             daily.reclassify(conn, run_id, inconclusive=inconclusive)
+        self._find_targets(conn, report.verdicts, pending)
         targets = [self._target(conn, v, pending) for v in report.verdicts]
         conn.executemany(
             "INSERT OR REPLACE INTO verdict VALUES (?, ?, ?, ?, ?)",
@@ -231,6 +232,8 @@ class SqliteStore:
         the daily sums touched once for the whole batch."""
         rows: list[_AttemptRow] = []
         seen: dict[int, _Seen] = {}
+        results = list(results)
+        self._find_targets(conn, results, pending.targets)
         for result in results:
             target_id = self._target(conn, result, pending.targets)
             result_rows = [
@@ -335,6 +338,30 @@ class SqliteStore:
         row = conn.execute("SELECT id FROM target WHERE provider = ? AND model = ?", key).fetchone()
         pending[key] = int(row[0])
         return pending[key]
+
+    def _find_targets(
+        self,
+        conn: sqlite3.Connection,
+        of: Iterable[ProbeResult | ModelVerdict],
+        pending: dict[tuple[str, str], int],
+    ) -> None:
+        """The ids of the models of `of` not known yet, in one insert and one read (a
+        fleet's first batch names hundreds of models: two statements, not two each)."""
+        wanted = {(o.provider, o.model) for o in of}
+        wanted = {key for key in wanted if key not in self._targets and key not in pending}
+        if not wanted:
+            return
+        conn.executemany(
+            "INSERT INTO target (provider, model) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            sorted(wanted),
+        )
+        found = conn.execute(
+            "SELECT t.id, t.provider, t.model FROM json_each(?) AS w JOIN target AS t"
+            " ON t.provider = json_extract(w.value, '$[0]')"
+            " AND t.model = json_extract(w.value, '$[1]')",
+            (json.dumps(sorted(wanted)),),
+        )
+        pending.update(((provider, model), int(id_)) for id_, provider, model in found)
 
     # --- small reads -------------------------------------------------------------------------
 
@@ -623,7 +650,7 @@ def _observations(result: ProbeResult, rows: list[_AttemptRow]) -> Iterator[chan
         yield changes.Observation(
             at_ms=row.started_ms,
             served_model=row.served_model_id,
-            served_name=redact(attempt.served_model) if attempt.served_model else None,
+            served_name=attempt.served_model or None,
             fingerprint=row.fingerprint_id,
             ratelimit=row.ratelimit_id,
         )
