@@ -25,7 +25,12 @@ def collector_paused() -> Iterator[None]:
     """For a command that builds one large structure of values and exits (a report): what
     is built so far is frozen, and the cyclic collector rests while the rest is built. Its
     passes over a month of 10,000 models (hundreds of thousands of fresh lists, tuples and
-    values, none of them garbage) took as long as the reading itself."""
+    values, none of them garbage) took as long as the reading itself. What the block made
+    is frozen too before the collector resumes: its first pass after the pause would walk
+    all of it (a month of 10,000 models: 800,000 objects), for nothing."""
     gc.freeze()
-    with paused():
-        yield
+    try:
+        with paused():
+            yield
+    finally:
+        gc.freeze()

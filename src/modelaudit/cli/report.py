@@ -58,21 +58,24 @@ def report(
     span = parse_since(since)
     chosen = choose_format(output_format, output)
     formatter = formatter_class(chosen)
-    loaded = registry.load(registry.discover(config))
-    regions = fleet.regions_filter(region)
-    configured = fleet.store_address(loaded.registry.defaults.store, loaded.path.parent)
-    with collector_paused(), open_history(db, configured) as reader:
-        built = build_report(
-            loaded.registry,
-            reader,
-            now=datetime.now(UTC),
-            span=span,
-            registry_sha256=loaded.sha256,
-            timelines=formatter.draws_timelines,
-            regions=regions,
-        )
-    options = console.laid_out(color=_wants_color(chosen, output))
+    # One pause from the registry to the last byte written: everything made on the way lives
+    # to the end. Resumed in between, the collector's first pass walked the whole built
+    # report (a month of 10,000 models: a quarter of a second) and freed nothing.
     with collector_paused():
+        loaded = registry.load(registry.discover(config))
+        regions = fleet.regions_filter(region)
+        configured = fleet.store_address(loaded.registry.defaults.store, loaded.path.parent)
+        with open_history(db, configured) as reader:
+            built = build_report(
+                loaded.registry,
+                reader,
+                now=datetime.now(UTC),
+                span=span,
+                registry_sha256=loaded.sha256,
+                timelines=formatter.draws_timelines,
+                regions=regions,
+            )
+        options = console.laid_out(color=_wants_color(chosen, output))
         if output is not None:
             from modelaudit.fileio import writing
 

@@ -109,6 +109,13 @@ class _Builder:
         self._scalar = yaml.SafeLoader("")  # only its scalar constructors are used
         self._scalars: dict[tuple[str, str], object] = {}
 
+    def release(self) -> None:
+        """The scalar loader keeps every node it constructed, and sits in a reference cycle:
+        without this, the scalar nodes of a document (and their marks) would outlive it
+        until the collector's next full pass, or for good while the collector rests."""
+        self._scalar.constructed_objects.clear()
+        self._scalar.dispose()
+
     def build(self, node: Node, path: Path, active: tuple[int, ...]) -> object:
         self._count += 1
         if self._count > MAX_VALUES:
@@ -238,6 +245,8 @@ def _parse(text: str) -> tuple[Document, list[YamlProblem]]:
             "followed (an alias bomb?): write it out plainly"
         )
         raise YamlSyntaxError(YamlProblem(_position(node), (), message)) from None
+    finally:
+        builder.release()
     return builder.document, builder.problems
 
 
