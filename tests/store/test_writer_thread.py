@@ -123,12 +123,13 @@ def test_a_write_waiting_for_a_lock_leaves_the_latencies_in_flight_true(
 def test_new_probes_wait_while_the_store_lags_and_start_when_it_catches_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Backpressure: results waiting for the writer stay bounded (`BACKLOG_LIMIT`)."""
+    """Backpressure: how long results wait for the writer stays bounded (`LAG_LIMIT_S`;
+    0 here: any result waiting holds the next probe back)."""
     from modelaudit.store import recorder as recording
 
     from .synthetic import at, completion, report
 
-    monkeypatch.setattr(recording, "BACKLOG_LIMIT", 1)
+    monkeypatch.setattr(recording, "LAG_LIMIT_S", 0.0)
     path = tmp_path / "h.sqlite3"
     store = locate(str(path)).open()
     recorder = StoreRecorder(store, None, [].append)

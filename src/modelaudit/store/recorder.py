@@ -10,14 +10,16 @@ event loop: a write that waits for a lock (another agent's, another process's) d
 history, not the reading of the replies in flight, so it adds nothing to the latencies and
 TTFTs measured. A 10,000-model run writes a few hundred transactions instead of 20,000.
 
-Backpressure: while more than `BACKLOG_LIMIT` results wait for the writer (a store slower
-than the probes), new probes wait before they start (`ready`), never a probe in flight. So
-what waits in memory, and what a kill -9 can lose, is at most that many results plus the
-batch being collected: at the probes' pace, the last `BATCH_WINDOW_S` and the batch in the
-writer's transaction. The run is then found `running` with a dead process by the next
-command that opens the store, which marks it `interrupted` and ends it at its last stored
-attempt: the results after that moment are the lost batches. Ctrl-C and SIGTERM end the
-run as `interrupted` and write every result that completed.
+Backpressure: while the oldest result not yet written has waited `LAG_LIMIT_S` or more (a
+store slower than the probes), new probes wait before they start (`ready`), never a probe in
+flight. So what a kill -9 can lose is about the run's last `LAG_LIMIT_S` plus the batch
+being collected (`BATCH_WINDOW_S`), whatever the pace, while a burst the writer clears at
+once (a catalog read answers for each of a provider's models) holds nothing back; the
+results waiting are the run's own, which it keeps for its report anyway. After a kill -9 the
+run is found `running` with a dead process by the next command that opens the store, which
+marks it `interrupted` and ends it at its last stored attempt: the results after that moment
+are the lost batches. Ctrl-C and SIGTERM end the run as `interrupted` and write every result
+that completed.
 
 A database that fails mid-run (disk full, a lock held past the busy timeout) does not
 stop the probe: the failure is reported once and the rest of the run goes unstored.
@@ -45,8 +47,8 @@ BATCH_WINDOW_S = 0.05
 """The longest a result waits to be written."""
 BATCH_SIZE = 500
 """A batch this large is written at once."""
-BACKLOG_LIMIT = 2 * BATCH_SIZE
-"""Results waiting for the writer beyond which new probes wait to start."""
+LAG_LIMIT_S = 1.0
+"""How long the oldest result may wait for the writer before new probes wait to start."""
 
 
 class StoreRecorder(Observer):
@@ -89,7 +91,7 @@ class StoreRecorder(Observer):
             self._timer = loop.call_later(BATCH_WINDOW_S, self.flush)
 
     async def ready(self) -> None:
-        await self._writer.room(BACKLOG_LIMIT)
+        await self._writer.room(LAG_LIMIT_S)
 
     def flush(self) -> None:
         """Hand the results waiting to the writer thread (one transaction); outside an

@@ -5,9 +5,11 @@ being measured).
 
 One thread at a time, batches in the order they were handed over; it ends when nothing is
 left to write and the next batch starts another. `backlog` counts the results handed over
-and not yet committed: the recorder stops new probes from starting while it is over a
-bound (`room`), so a store slower than the probes holds memory and what a kill -9 can lose
-to that bound.
+and not yet committed, and `lag` is how long the oldest of them has waited: the recorder
+stops new probes from starting while the writer lags more than a bound (`room`), so what a
+kill -9 can lose is the last moments of the run, whatever the pace. A bound in results
+instead would also hold back a burst the writer clears at once (a catalog read lists every
+model of a provider in one reply).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -30,7 +33,7 @@ class BatchWriter:
     def __init__(self, write: Callable[[Batch], None]) -> None:
         self._write = write
         self._cond = threading.Condition()
-        self._queue: deque[Batch] = deque()
+        self._queue: deque[tuple[Batch, float]] = deque()
         self._running = False
         self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self.backlog = 0
@@ -43,7 +46,7 @@ class BatchWriter:
         with self._cond:
             if self.error is not None:
                 return
-            self._queue.append(batch)
+            self._queue.append((batch, time.monotonic()))
             self.backlog += len(batch)
             if not self._running:
                 self._running = True
@@ -57,11 +60,20 @@ class BatchWriter:
             while self._running:
                 self._cond.wait()
 
-    async def room(self, limit: int) -> None:
-        """Wait, without blocking the event loop, until at most `limit` results wait."""
+    def lag(self) -> float:
+        """Seconds the oldest batch not yet written has waited; 0 when none waits."""
+        with self._cond:
+            return self._lag()
+
+    def _lag(self) -> float:
+        return time.monotonic() - self._queue[0][1] if self._queue else 0.0
+
+    async def room(self, limit_s: float) -> None:
+        """Wait, without blocking the event loop, while the oldest batch not yet written
+        has waited `limit_s` or more (woken as each batch is written)."""
         while True:
             with self._cond:
-                if self.backlog <= limit or self.error is not None:
+                if not self._queue or self._lag() < limit_s or self.error is not None:
                     return
                 event = asyncio.Event()
                 self._waiting.append((asyncio.get_running_loop(), event))
@@ -74,7 +86,7 @@ class BatchWriter:
                     self._running = False
                     self._cond.notify_all()
                     return
-                batch = self._queue[0]
+                batch = self._queue[0][0]
             error: Exception | None = None
             try:
                 self._write(batch)
