@@ -23,6 +23,12 @@ The layout is the SQLite store's, shaped for a server shared by a fleet and for 
   over all regions reads one row per model and day however many agents there are.
   `rollup` is the same per hour, for what `db prune` took out of `attempt`.
 * Incidents and each model's latest verdict are followed per region (`target_region`).
+* Since version 3 (`_v3_region_state`), nothing a batch writes is shared by agents of
+  different regions: a model's last served model, fingerprint and rate-limit ceilings and
+  its first, last and last successful attempt are kept per region (`target_state`; the
+  same columns of `target` are as they stood before), and the all-regions daily rows
+  (region 0) are built once a day is closed (`daily_closed`, `closing.close_days`); an
+  open day's are the regions' rows summed when read.
 """
 
 from __future__ import annotations
@@ -267,9 +273,51 @@ def _v2_alert_state(conn: psycopg.Connection[Any]) -> None:
     )
 
 
+def _v3_region_state(conn: psycopg.Connection[Any]) -> None:
+    """Take the rows every agent's batch updated off the write path (issue 15's fleet):
+    a model's state per region (`target_state`, filled from the regions' daily rows and
+    the model's last values), and the days whose all-regions rows are built
+    (`daily_closed`: every day before the day of the migration had them kept by each
+    batch; today's are summed from the regions' rows until the day is closed).
+    `modelaudit_pairs_sum` adds up `[key, count, ...]` arrays over rows."""
+    conn.execute(
+        """
+        CREATE TABLE target_state (
+            target_id integer NOT NULL REFERENCES target (id),
+            region_id smallint NOT NULL,
+            first_seen_ms bigint,
+            last_seen_ms bigint,
+            last_ok_ms bigint,
+            served_model_id integer,
+            fingerprint_id integer,
+            ratelimit_id integer,
+            PRIMARY KEY (target_id, region_id)
+        );
+        INSERT INTO target_state
+            SELECT d.target_id, d.region_id, min(d.first_ms), max(d.last_ms),
+                max(d.last_ok_ms), t.served_model_id, t.fingerprint_id, t.ratelimit_id
+            FROM daily d JOIN target t ON t.id = d.target_id WHERE d.region_id <> 0
+            GROUP BY d.target_id, d.region_id, t.served_model_id, t.fingerprint_id,
+                t.ratelimit_id;
+        CREATE TABLE daily_closed (day_ms bigint PRIMARY KEY, closed_ms bigint NOT NULL);
+        INSERT INTO daily_closed
+            SELECT DISTINCT day_ms, (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+            FROM daily WHERE region_id = 0
+            AND day_ms + 86400000 <= (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+        CREATE FUNCTION modelaudit_pairs_merged(a integer[]) RETURNS integer[]
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT modelaudit_pairs_add(a, NULL) $$;
+        CREATE AGGREGATE modelaudit_pairs_sum(integer[]) (
+            SFUNC = array_cat, STYPE = integer[], FINALFUNC = modelaudit_pairs_merged,
+            PARALLEL = SAFE
+        );
+        """
+    )
+
+
 MIGRATIONS: tuple[Callable[[psycopg.Connection[Any]], None], ...] = (
     _v1_history,
     _v2_alert_state,
+    _v3_region_state,
 )
 LATEST = len(MIGRATIONS)
 

@@ -23,7 +23,7 @@ from modelaudit.redact import redact
 from modelaudit.store import liveness
 from modelaudit.store.base import Origin
 from modelaudit.store.incidents import INCIDENT_VERDICTS, NEUTRAL_VERDICTS, Point, Span, follow
-from modelaudit.store.postgres import alerts, db, sums
+from modelaudit.store.postgres import alerts, closing, db, sums
 from modelaudit.store.postgres.backend import describe
 from modelaudit.store.postgres.labels import Labels, ensure_strings, ensure_targets
 from modelaudit.store.postgres.migrations import migrate, schema_version
@@ -52,6 +52,12 @@ if TYPE_CHECKING:
     from modelaudit.store.export import ExportedAttempt
     from modelaudit.store.postgres.reader import PostgresHistory
 
+LAST_OK = (
+    "greatest(t.last_ok_ms,"
+    " (SELECT max(s.last_ok_ms) FROM target_state s WHERE s.target_id = t.id))"
+)
+"""A model's (`target t`) last successful availability attempt in any region (`target`'s
+own column is as it stood before schema 3, or as an older agent of a fleet keeps it)."""
 MAX_CACHED_STRINGS = 20_000
 RATELIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 _ATTEMPT_COLUMNS = (
@@ -209,6 +215,7 @@ class PostgresStore:
         batch = self._prepare([], report.verdicts)
         db.write(self.pool, lambda conn: self._write_finish(conn, run_id, report, batch))
         self._snapshots = {s for s in self._snapshots if s[0] != run_id}
+        closing.close_days(self.pool)
 
     @db.translated
     def abandon_run(self, run_id: int) -> None:
@@ -296,16 +303,25 @@ class PostgresStore:
         results: list[ProbeResult],
         batch: _Batch,
     ) -> set[tuple[int, str]]:
-        """Attempts, the models' rows and change events, the run's counters, catalog
-        snapshots and the daily sums, in that lock order. Returns the snapshots taken."""
+        """Attempts, the models' state in the region and change events, the run's
+        counters, catalog snapshots and the daily sums, in that lock order. Returns the
+        snapshots taken. Only rows of the run's region are updated (and the all-regions
+        daily rows of a closed day: `closing`), so agents in different regions never
+        wait for each other."""
         ids = self.labels.ids
         targets = sorted({batch.targets[(r.provider, r.model)] for r in results})
+        conn.execute(
+            "INSERT INTO target_state (target_id, region_id)"
+            " SELECT t, %s FROM unnest(%s::integer[]) AS t ORDER BY t ON CONFLICT DO NOTHING",
+            (region_id, targets),
+        )
         last = {
             row[0]: row[1:]
             for row in conn.execute(
-                "SELECT id, served_model_id, fingerprint_id, ratelimit_id FROM target"
-                " WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                (targets,),
+                "SELECT target_id, served_model_id, fingerprint_id, ratelimit_id"
+                " FROM target_state WHERE region_id = %s AND target_id = ANY(%s)"
+                " ORDER BY target_id FOR UPDATE",
+                (region_id, targets),
             )
         }
         samples: list[sums.Sample] = []
@@ -339,10 +355,11 @@ class PostgresStore:
             events,
         )
         conn.cursor().executemany(
-            "UPDATE target SET first_seen_ms = least(first_seen_ms, %s),"
+            "UPDATE target_state SET first_seen_ms = least(first_seen_ms, %s),"
             " last_seen_ms = greatest(last_seen_ms, %s), last_ok_ms = greatest(last_ok_ms, %s),"
-            " served_model_id = %s, fingerprint_id = %s, ratelimit_id = %s WHERE id = %s",
-            [(*touched[t], *last[t], t) for t in targets],
+            " served_model_id = %s, fingerprint_id = %s, ratelimit_id = %s"
+            " WHERE target_id = %s AND region_id = %s",
+            [(*touched[t], *last[t], t, region_id) for t in targets],
         )
         ended = max(ms(r.final.started_at) + round(r.final.latency_ms or 0) for r in results)
         conn.execute(
@@ -351,7 +368,7 @@ class PostgresStore:
             (sum(len(r.attempts) for r in results), ended, run_id),
         )
         taken = self._snapshots_of(conn, run_id, results)
-        sums.add(conn, "daily", sums.grouped(samples, sums.DAY_MS, inconclusive=inconclusive))
+        _add_daily(conn, samples, inconclusive=inconclusive)
         return taken
 
     def _attempt_row(
@@ -459,10 +476,8 @@ class PostgresStore:
             sums.Sample(t, region_id, word[k], word[c], c, s, lat, ttft)
             for t, k, c, s, lat, ttft in rows
         ]
-        old = sums.grouped(samples, sums.DAY_MS, inconclusive=not inconclusive)
-        new = sums.grouped(samples, sums.DAY_MS, inconclusive=inconclusive)
-        sums.add(conn, "daily", {key: s.negated() for key, s in old.items()})
-        sums.add(conn, "daily", new)
+        _add_daily(conn, samples, inconclusive=not inconclusive, negated=True)
+        _add_daily(conn, samples, inconclusive=inconclusive)
 
     # --- small reads -------------------------------------------------------------------------
 
@@ -478,7 +493,7 @@ class PostgresStore:
 
         with self.pool.connection() as conn:
             row = conn.execute(
-                "SELECT id, last_ok_ms FROM target WHERE provider = %s AND model = %s",
+                f"SELECT id, {LAST_OK} FROM target t WHERE provider = %s AND model = %s",  # noqa: S608
                 (provider, model),
             ).fetchone()
             if row is None or row[1] is None:
@@ -626,6 +641,20 @@ def _insert_run(conn: psycopg.Connection[Any], values: tuple[Any, ...]) -> int:
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def _add_daily(
+    conn: psycopg.Connection[Any],
+    samples: list[sums.Sample],
+    *,
+    inconclusive: bool,
+    negated: bool = False,
+) -> None:
+    """Add the samples to their region's daily rows (taken out of them when `negated`),
+    and to the all-regions rows of the days already closed."""
+    closed = closing.lock_days(conn, (s.started_ms - s.started_ms % sums.DAY_MS for s in samples))
+    found = sums.grouped(samples, sums.DAY_MS, inconclusive=inconclusive, summed=closed)
+    sums.add(conn, "daily", {k: s.negated() for k, s in found.items()} if negated else found)
 
 
 def _touch(

@@ -1,6 +1,7 @@
 """The period sums of the PostgreSQL store: `daily` (kept as attempts are written) and
 `rollup` (what `db prune` keeps of an hour). One row per period, model, region and whether
-the run was inconclusive; region 0 holds the sums over every region.
+the run was inconclusive; region 0 holds the sums over every region (of `daily`, for the
+closed days only: `closing`).
 
 Writers add to a row with one atomic upsert (`modelaudit_pairs_add` merges the class counts
 and the histograms), keys in order, so any number of agents can add to the same rows at
@@ -20,7 +21,7 @@ from modelaudit.store import buckets
 from modelaudit.vocabulary import ErrorClass, ProbeKind
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Container, Iterable
 
     import psycopg
 
@@ -98,13 +99,22 @@ Key = tuple[int, int, int, bool]
 """(period start, region id, target id, inconclusive): the primary key's order."""
 
 
-def grouped(samples: Iterable[Sample], width_ms: int, *, inconclusive: bool) -> dict[Key, Sum]:
-    """The samples' sums per period, model and region, and over every region."""
+def grouped(
+    samples: Iterable[Sample],
+    width_ms: int,
+    *,
+    inconclusive: bool,
+    summed: Container[int] | None = None,
+) -> dict[Key, Sum]:
+    """The samples' sums per period, model and region, and over every region for the
+    periods in `summed` (None: every period)."""
     sums: dict[Key, Sum] = defaultdict(Sum)
     for s in samples:
         period = s.started_ms - s.started_ms % width_ms
         sums[(period, s.region_id, s.target_id, inconclusive)].add(s, inconclusive=inconclusive)
-        sums[(period, ALL_REGIONS, s.target_id, inconclusive)].add(s, inconclusive=inconclusive)
+        if summed is None or period in summed:
+            key = (period, ALL_REGIONS, s.target_id, inconclusive)
+            sums[key].add(s, inconclusive=inconclusive)
     return sums
 
 

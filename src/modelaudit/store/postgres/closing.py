@@ -1,0 +1,171 @@
+"""The all-regions daily rows (region 0 of `daily`), built once a day is closed instead of
+upserted by every agent's batch.
+
+Agents in different regions probe the same models in the same order; when each batch added
+to the same all-regions rows, the agents queued on those rows' locks (seconds at the 99th
+percentile with ten agents). Now a batch adds to its own region's rows only, and the sums
+over every region of a day are
+
+* for a closed day (listed in `daily_closed`): its region-0 rows, built once from the
+  regions' rows by `close_days`, which an agent runs after each run it finishes (the day
+  must have ended `CLOSE_AFTER_MS` ago, so batches still in flight rarely meet it);
+* for a day still open: the regions' rows, added up when read (`all_regions_rows`).
+
+A batch that writes into a closed day anyway (a late batch, `db copy` of an older run, a
+run reclassified) adds to the region-0 rows as well. The day's advisory lock makes that
+exact: every batch holds it shared from the moment it reads whether its days are closed
+until it commits, and closing a day takes it exclusively (without waiting: a day a batch
+is writing into is closed later), so a batch either commits before the day's rows are
+summed or sees the day closed.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from modelaudit.store.postgres import db
+from modelaudit.store.postgres.sums import ALL_REGIONS, DAY_MS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+DAY_LOCK = 0x6D61_7564
+"""The first key of a day's advisory lock ("maud"); the second is the day's number."""
+CLOSE_AFTER_MS = 3_600_000
+"""How long after a day's end (UTC) it is closed."""
+_ROW = (
+    "day_ms, target_id, {ok}, {failed}, {excluded}, {first}, {last}, {last_ok}, {classes},"
+    " {latency}, {ttft}"
+)
+STORED = _ROW.format(
+    ok="ok",
+    failed="failed",
+    excluded="excluded",
+    first="first_ms",
+    last="last_ms",
+    last_ok="last_ok_ms",
+    classes="classes",
+    latency="latency",
+    ttft="ttft",
+)
+"""What the readers take of an all-regions daily row, as stored."""
+SUMMED = _ROW.format(
+    ok="sum(ok)::integer",
+    failed="sum(failed)::integer",
+    excluded="sum(excluded)::integer",
+    first="min(first_ms)",
+    last="max(last_ms)",
+    last_ok="max(last_ok_ms)",
+    classes="modelaudit_pairs_sum(classes)",
+    latency="modelaudit_pairs_sum(latency)",
+    ttft="modelaudit_pairs_sum(ttft)",
+)
+"""The same of the regions' rows of a day, model and inconclusive flag, added up."""
+
+
+def lock_days(conn: psycopg.Connection[Any], days: Iterable[int]) -> set[int]:
+    """Hold each day's lock shared until the transaction ends; the days among them that
+    are closed (their region-0 rows are kept, so the batch adds to them too)."""
+    numbers = sorted({day // DAY_MS for day in days})
+    if not numbers:
+        return set()
+    conn.execute(
+        "SELECT count(pg_advisory_xact_lock_shared(%s, n))"
+        " FROM (SELECT n FROM unnest(%s::integer[]) AS n ORDER BY n) AS ordered",
+        (DAY_LOCK, numbers),
+    )
+    return {
+        int(row[0])
+        for row in conn.execute(
+            "SELECT day_ms FROM daily_closed WHERE day_ms = ANY(%s)",
+            ([n * DAY_MS for n in numbers],),
+        )
+    }
+
+
+def closed_days(conn: psycopg.Connection[Any], since: int, until: int) -> list[int]:
+    """The closed days starting in [since, until)."""
+    return [
+        int(row[0])
+        for row in conn.execute(
+            "SELECT day_ms FROM daily_closed WHERE day_ms >= %s AND day_ms < %s ORDER BY 1",
+            (since, until),
+        )
+    ]
+
+
+def all_regions_rows(
+    conn: psycopg.Connection[Any], since: int, until: int
+) -> list[tuple[Any, ...]]:
+    """The all-regions rows (`STORED`'s columns) of the days starting in [since, until):
+    a closed day's as stored, an open day's added up from the regions' rows; in binary."""
+    return (
+        conn.cursor(binary=True)
+        .execute(
+            f"SELECT {STORED} FROM daily WHERE day_ms >= %(since)s AND day_ms < %(until)s"  # noqa: S608
+            " AND region_id = %(zero)s AND day_ms = ANY(%(closed)s) UNION ALL"
+            f" SELECT {SUMMED} FROM daily WHERE day_ms >= %(since)s AND day_ms < %(until)s"
+            " AND region_id <> %(zero)s AND NOT day_ms = ANY(%(closed)s)"
+            " GROUP BY day_ms, target_id, inconclusive",
+            {
+                "since": since,
+                "until": until,
+                "zero": ALL_REGIONS,
+                "closed": closed_days(conn, since, until),
+            },
+        )
+        .fetchall()
+    )
+
+
+def close_days(connections: ConnectionPool[Any]) -> list[int]:
+    """Build the all-regions rows of every day that ended `CLOSE_AFTER_MS` ago and is not
+    closed yet, a day per transaction; the days closed. A day another agent is closing,
+    or a batch is still writing into, is left for the next call."""
+    with connections.connection() as conn:
+        open_days = [
+            int(row[0])
+            for row in conn.execute(
+                "WITH RECURSIVE days (day_ms) AS ("  # each day of `daily` once, by its key
+                " SELECT min(day_ms) FROM daily UNION ALL"
+                " SELECT (SELECT min(day_ms) FROM daily WHERE day_ms > days.day_ms) FROM days"
+                " WHERE days.day_ms IS NOT NULL)"
+                " SELECT day_ms FROM days WHERE day_ms + %s + %s"
+                " <= (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+                " AND NOT EXISTS (SELECT 1 FROM daily_closed c WHERE c.day_ms = days.day_ms)",
+                (DAY_MS, CLOSE_AFTER_MS),
+            )
+        ]
+    return [day for day in open_days if db.write(connections, functools.partial(_close, day=day))]
+
+
+def _close(conn: psycopg.Connection[Any], *, day: int) -> bool:
+    taken = conn.execute(
+        "SELECT pg_try_advisory_xact_lock(%s, %s)", (DAY_LOCK, day // DAY_MS)
+    ).fetchone()
+    if not (taken and taken[0]):
+        return False
+    done = conn.execute("SELECT 1 FROM daily_closed WHERE day_ms = %s", (day,)).fetchone()
+    if done:
+        return False
+    conn.execute("DELETE FROM daily WHERE day_ms = %s AND region_id = %s", (day, ALL_REGIONS))
+    conn.execute(
+        "INSERT INTO daily (day_ms, region_id, target_id, inconclusive, attempts, ok, failed,"
+        " excluded, first_ms, last_ms, last_ok_ms, classes, latency, ttft)"
+        " SELECT day_ms, %(zero)s, target_id, inconclusive, sum(attempts)::integer,"
+        " sum(ok)::integer, sum(failed)::integer, sum(excluded)::integer, min(first_ms),"
+        " max(last_ms), max(last_ok_ms), modelaudit_pairs_sum(classes),"
+        " modelaudit_pairs_sum(latency), modelaudit_pairs_sum(ttft) FROM daily"
+        " WHERE day_ms = %(day)s AND region_id <> %(zero)s"
+        " GROUP BY day_ms, target_id, inconclusive ORDER BY target_id, inconclusive",
+        {"day": day, "zero": ALL_REGIONS},
+    )
+    conn.execute(
+        "INSERT INTO daily_closed VALUES (%s, (extract(epoch FROM clock_timestamp()) * 1000))",
+        (day,),
+    )
+    return True
