@@ -8,16 +8,19 @@
    transaction time, and a count of every attempt (none lost, none twice).
 2. A month of history from 10 regions, 1,000 models (catalog + completion + stream per model
    and run), generated in SQL in the store's own layout (attempts, verdicts, daily sums per
-   region and over all regions; each attempt with the fields store_bench's month holds, as
-   vendors send them: served model, fingerprint, rate-limit ceilings, detail, output tokens,
-   stream rates): bytes per stored attempt, then `modelaudit report -f json
-   --since 30d` timed in fresh processes (wall time, CPU time and peak RSS), in each format
-   (`--formats`); with `--baseline SRC` another tree's package (e.g. `main`'s, from `git
-   archive`) reads the same month, its runs alternating with this tree's.
+   region, and over all regions for the closed days; each attempt with the fields
+   store_bench's month holds, as vendors send them: served model, fingerprint, rate-limit
+   ceilings, detail, output tokens, stream rates): bytes per stored attempt, then
+   `modelaudit report -f json --since 30d` timed in fresh processes (wall time, CPU time
+   and peak RSS), in each format (`--formats`); with `--baseline SRC` another tree's
+   package (e.g. `main`'s, from `git archive`) reads the same month (`--baseline-month
+   NAME`: a copy of it in the schema that tree knows), its runs alternating with this
+   tree's.
 
     .venv/bin/python benchmarks/fleet_bench.py \\
         --url postgresql://postgres@127.0.0.1:5432/postgres [--attempts 10000000] [--repeat 3] \\
-        [--batch 100] [--reuse] [--skip-writes] [--formats json,html] [--baseline SRC]
+        [--batch 100] [--reuse] [--skip-writes] [--formats json,html] [--baseline SRC] \\
+        [--baseline-month NAME]
 
 `--batch N` writes N probe results per transaction (`probe` writes a batch every 50 ms or
 500 results: 1 is the slowest case, a run of 2,000 results a second writes about 100).
@@ -233,9 +236,12 @@ SELECT s.day, s.region_id, s.target_id, false, s.attempts, s.ok, s.failed, 0, s.
        s.last_ms, s.last_ok, ARRAY[%(ok)s, s.ok + (s.attempts - s.ok - s.failed)]::integer[],
        a.latency, a.ttft
 FROM sums s LEFT JOIN arrays a USING (day, region_id, target_id);
-UPDATE target t SET last_ok_ms = x.m, first_seen_ms = x.f, last_seen_ms = x.m
-  FROM (SELECT target_id, min(first_ms) AS f, max(last_ms) AS m FROM daily
-        WHERE region_id = 0 GROUP BY 1) AS x WHERE x.target_id = t.id;
+INSERT INTO target_state (target_id, region_id, first_seen_ms, last_seen_ms, last_ok_ms)
+  SELECT target_id, region_id, min(first_ms), max(last_ms), max(last_ok_ms) FROM daily
+  WHERE region_id <> 0 GROUP BY 1, 2;
+INSERT INTO daily_closed
+  SELECT DISTINCT day_ms, %(now)s FROM daily WHERE day_ms + 86400000 + 3600000 <= %(now)s;
+DELETE FROM daily WHERE region_id = 0 AND day_ms NOT IN (SELECT day_ms FROM daily_closed);
 """
 
 
@@ -267,8 +273,10 @@ def build_month(url: str, attempts: int, until: datetime, name: str) -> str:
         for statement in text.split(";")[1:]:
             if statement.strip():
                 conn.execute(statement, params)
-        conn.execute(DAILY.split(";", maxsplit=1)[0], params)
-        conn.execute(DAILY.split(";")[1], params)
+        params["now"] = int(time.time() * 1000)
+        for statement in DAILY.split(";"):  # the all-regions rows: of the closed days only
+            if statement.strip():
+                conn.execute(statement, params)
         conn.execute("VACUUM ANALYZE")
         stored = conn.execute("SELECT count(*) FROM attempt").fetchone()[0]
         sizes = dict(
@@ -302,10 +310,14 @@ def registry(directory: Path) -> Path:
     return path
 
 
-def time_report(url: str, repeat: int, formats: list[str], baseline: Path | None) -> None:
+def time_report(
+    url: str, repeat: int, formats: list[str], baseline: Path | None, baseline_url: str
+) -> None:
     """Each format's report in fresh processes; with a baseline tree, its runs alternate
-    with this tree's on the same database."""
+    with this tree's, on the same database or on `baseline_url` (the same month in the
+    schema the baseline knows)."""
     trees = {"this tree": {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}}
+    urls = {"this tree": url, "baseline": baseline_url}
     if baseline is not None:
         trees = {"baseline": {**trees["this tree"], "PYTHONPATH": str(baseline.resolve())}, **trees}
     with tempfile.TemporaryDirectory() as tmp:
@@ -313,14 +325,17 @@ def time_report(url: str, repeat: int, formats: list[str], baseline: Path | None
         for kind in formats:
             runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in trees}
             out = Path(tmp) / f"report.{kind}"
-            argv = [sys.executable, "-m", "modelaudit", "report", "-c", str(config), "--db", url]
-            argv += ["-f", kind, "--since", "30d", "-o", str(out)]
-            for env in trees.values():
-                run_once(argv, env)  # warm the server's and the file system's caches
+            command = [sys.executable, "-m", "modelaudit", "report", "-c", str(config)]
+            argv = {
+                name: [*command, "--db", urls[name], "-f", kind, "--since", "30d", "-o", str(out)]
+                for name in trees
+            }
+            for name, env in trees.items():
+                run_once(argv[name], env)  # warm the server's and the file system's caches
             for i in range(repeat):
                 order = list(trees.items()) if i % 2 == 0 else list(trees.items())[::-1]
                 for name, env in order:
-                    wall, rss, cpu = run_once(argv, env)
+                    wall, rss, cpu = run_once(argv[name], env)
                     runs[name].append((wall, cpu, rss))
             medians = {}
             for name, found in runs.items():
@@ -349,6 +364,9 @@ def main() -> None:
     parser.add_argument("--month", default="fleet_bench_month", help="the month's database")
     parser.add_argument("--formats", default="json")
     parser.add_argument("--baseline", type=Path, help="another tree's src/, run alternately")
+    parser.add_argument(
+        "--baseline-month", help="the month's database the baseline reads (default: --month)"
+    )
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load}", flush=True)
@@ -359,7 +377,10 @@ def main() -> None:
     else:
         month = build_month(args.url, args.attempts, datetime.now(UTC), args.month)
     if not args.skip_report:
-        time_report(month, args.repeat, args.formats.split(","), args.baseline)
+        other = (
+            args.url.rsplit("/", 1)[0] + f"/{args.baseline_month}" if args.baseline_month else month
+        )
+        time_report(month, args.repeat, args.formats.split(","), args.baseline, other)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at the end: {load}")
 
