@@ -2,9 +2,10 @@
 by a fleet of agents. It implements `modelaudit.store.base.Store`.
 
 Only this package touches PostgreSQL. Every string written passes through `redact` first.
-Each write is one short transaction (`db.write`); what several agents update at once (a
-model's row, the daily sums, the incidents) is locked in key order, so they queue instead
-of losing an update.
+Each write is one short transaction (`db.write`). A batch updates rows of its own region
+only (a model's state in the region, the region's daily sums; `closing` for the sums over
+every region), so agents in different regions never wait for each other; agents of one
+region lock those rows in key order, so they queue instead of losing an update.
 """
 
 from __future__ import annotations
