@@ -160,7 +160,7 @@ UPDATE target t SET first_seen_ms = s.first, last_seen_ms = s.last, last_ok_ms =
         FROM target_state GROUP BY 1) AS s WHERE s.target_id = t.id;
 DROP TABLE target_state, daily_closed;
 DROP AGGREGATE modelaudit_pairs_sum(integer[]);
-DROP FUNCTION modelaudit_pairs_merged(integer[]);
+DROP FUNCTION modelaudit_pairs_merged(integer[]), modelaudit_lock_days(integer[]);
 DELETE FROM schema_migration WHERE version = 3;
 """
 
@@ -208,3 +208,36 @@ def test_a_database_of_the_schema_before_keeps_its_answers_through_the_migration
 def _day(moment: datetime) -> int:
     ms = round(moment.timestamp() * 1000)
     return ms - ms % 86_400_000
+
+
+def test_a_batch_into_a_day_being_closed_waits_and_adds_to_its_all_regions_rows(
+    store: PostgresStore, postgres_url: str
+) -> None:
+    """The race the day's lock settles: a day closed while a batch writes into it."""
+    _write(store, EU, 0)
+    run = store.begin_run(at(hours=2), None, US)
+    done = threading.Event()
+    with psycopg.connect(postgres_url) as closer:
+        assert closing._close(closer, day=_day(at()))  # not committed yet
+        writer = threading.Thread(
+            target=lambda: (store.add_results(run, [completion("a", at(hours=2))]), done.set()),
+            daemon=True,
+        )
+        writer.start()
+        for _ in range(500):  # until the batch waits for the day's lock
+            found = closer.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()
+            if done.is_set() or (found and found[0]):
+                break
+            threading.Event().wait(0.02)
+        assert not done.is_set(), "the batch did not wait for the day being closed"
+        closer.commit()
+    writer.join(10)
+    assert done.is_set()
+    with store.pool.connection() as conn:
+        (summed,) = conn.execute(
+            "SELECT attempts FROM daily d JOIN target t ON t.id = d.target_id"
+            " WHERE d.region_id = 0 AND t.model = 'a'"
+        ).fetchone() or (None,)
+    assert summed == 3  # two from the closed rows, one from the batch that waited

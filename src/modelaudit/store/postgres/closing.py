@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 DAY_LOCK = 0x6D61_7564
-"""The first key of a day's advisory lock ("maud"); the second is the day's number."""
+"""The first key of a day's advisory lock ("maud", 1835103588 in `modelaudit_lock_days` of
+migration 3); the second is the day's number."""
 CLOSE_AFTER_MS = 3_600_000
 """How long after a day's end (UTC) it is closed."""
 _ROW = (
@@ -67,24 +68,19 @@ SUMMED = _ROW.format(
 """The same of the regions' rows of a day, model and inconclusive flag, added up."""
 
 
-def lock_days(conn: psycopg.Connection[Any], days: Iterable[int]) -> set[int]:
-    """Hold each day's lock shared until the transaction ends; the days among them that
-    are closed (their region-0 rows are kept, so the batch adds to them too)."""
-    numbers = sorted({day // DAY_MS for day in days})
+def day_numbers(moments_ms: Iterable[int]) -> list[int]:
+    """The numbers of the UTC days of `moments_ms` (days since the epoch), in order."""
+    return sorted({moment // DAY_MS for moment in moments_ms})
+
+
+def lock_days(conn: psycopg.Connection[Any], numbers: list[int]) -> set[int]:
+    """Hold the lock of each day (`day_numbers`) shared until the transaction ends; the
+    days among them (their start, ms) that are closed: their region-0 rows are kept, so
+    a batch adds to them too."""
     if not numbers:
         return set()
-    conn.execute(
-        "SELECT count(pg_advisory_xact_lock_shared(%s, n))"
-        " FROM (SELECT n FROM unnest(%s::integer[]) AS n ORDER BY n) AS ordered",
-        (DAY_LOCK, numbers),
-    )
-    return {
-        int(row[0])
-        for row in conn.execute(
-            "SELECT day_ms FROM daily_closed WHERE day_ms = ANY(%s)",
-            ([n * DAY_MS for n in numbers],),
-        )
-    }
+    row = conn.execute("SELECT modelaudit_lock_days(%s)", (numbers,)).fetchone()
+    return set(row[0]) if row and row[0] else set()
 
 
 def closed_days(conn: psycopg.Connection[Any], since: int, until: int) -> list[int]:

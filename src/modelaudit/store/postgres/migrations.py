@@ -279,7 +279,9 @@ def _v3_region_state(conn: psycopg.Connection[Any]) -> None:
     the model's last values), and the days whose all-regions rows are built
     (`daily_closed`: every day before the day of the migration had them kept by each
     batch; today's are summed from the regions' rows until the day is closed).
-    `modelaudit_pairs_sum` adds up `[key, count, ...]` arrays over rows."""
+    `modelaudit_pairs_sum` adds up `[key, count, ...]` arrays over rows;
+    `modelaudit_lock_days` takes days' locks shared and says which are closed, in one
+    round trip (`closing.lock_days`)."""
     conn.execute(
         """
         CREATE TABLE target_state (
@@ -310,6 +312,14 @@ def _v3_region_state(conn: psycopg.Connection[Any]) -> None:
             SFUNC = array_cat, STYPE = integer[], FINALFUNC = modelaudit_pairs_merged,
             PARALLEL = SAFE
         );
+        CREATE FUNCTION modelaudit_lock_days(days integer[]) RETURNS bigint[]
+        LANGUAGE plpgsql VOLATILE AS $$
+        BEGIN  -- each statement of a volatile function reads what was committed before it
+            PERFORM pg_advisory_xact_lock_shared(1835103588, d)
+                FROM (SELECT DISTINCT unnest(days) AS d ORDER BY 1) AS in_order;
+            RETURN ARRAY(SELECT day_ms FROM daily_closed
+                WHERE day_ms = ANY(SELECT d::bigint * 86400000 FROM unnest(days) AS d));
+        END $$;
         """
     )
 

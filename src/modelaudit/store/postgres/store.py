@@ -202,11 +202,13 @@ class PostgresStore:
         if not results:
             return
         batch = self._prepare(results, [])
+        days = closing.day_numbers(ms(a.started_at) for r in results for a in r.attempts)
 
         def action(conn: psycopg.Connection[Any]) -> set[tuple[int, str]]:
-            region_id, status = self._run_region(conn, run_id)
+            region_id, status, closed = self._run_region(conn, run_id, days)
+            inconclusive = status == RunStatus.INCONCLUSIVE.value
             return self._write_results(
-                conn, run_id, region_id, status == RunStatus.INCONCLUSIVE.value, results, batch
+                conn, run_id, region_id, inconclusive, results, batch, closed
             )
 
         self._snapshots |= db.write(self.pool, action)
@@ -287,11 +289,18 @@ class PostgresStore:
     def _text_id(self, value: str | None, batch: _Batch) -> int | None:
         return None if not value else batch.strings[self._redacted(value)]
 
-    def _run_region(self, conn: psycopg.Connection[Any], run_id: int) -> tuple[int, str]:
-        row = conn.execute("SELECT region_id, status FROM run WHERE id = %s", (run_id,)).fetchone()
+    def _run_region(
+        self, conn: psycopg.Connection[Any], run_id: int, days: list[int]
+    ) -> tuple[int, str, set[int]]:
+        """The run's region and status, and which of `days` are closed, their locks taken
+        (`closing.lock_days`) in the same round trip."""
+        row = conn.execute(
+            "SELECT region_id, status, modelaudit_lock_days(%s) FROM run WHERE id = %s",
+            (days, run_id),
+        ).fetchone()
         if row is None:
             raise UsageError(f"no run {run_id} in the history database")
-        return int(row[0]), str(row[1])
+        return int(row[0]), str(row[1]), set(row[2] or ())
 
     # --- the rows of a batch -----------------------------------------------------------------
 
@@ -303,25 +312,23 @@ class PostgresStore:
         inconclusive: bool,
         results: list[ProbeResult],
         batch: _Batch,
+        closed: set[int] | None = None,
     ) -> set[tuple[int, str]]:
         """Attempts, the models' state in the region and change events, the run's
         counters, catalog snapshots and the daily sums, in that lock order. Returns the
         snapshots taken. Only rows of the run's region are updated (and the all-regions
-        daily rows of a closed day: `closing`), so agents in different regions never
-        wait for each other."""
+        daily rows of a closed day: `closing`; `closed`, when the caller has locked the
+        days already), so agents in different regions never wait for each other."""
         ids = self.labels.ids
         targets = sorted({batch.targets[(r.provider, r.model)] for r in results})
-        conn.execute(
-            "INSERT INTO target_state (target_id, region_id)"
-            " SELECT t, %s FROM unnest(%s::integer[]) AS t ORDER BY t ON CONFLICT DO NOTHING",
-            (region_id, targets),
-        )
-        last = {
+        last = {  # the region's rows of the models, locked (created when new)
             row[0]: row[1:]
             for row in conn.execute(
-                "SELECT target_id, served_model_id, fingerprint_id, ratelimit_id"
-                " FROM target_state WHERE region_id = %s AND target_id = ANY(%s)"
-                " ORDER BY target_id FOR UPDATE",
+                "INSERT INTO target_state (target_id, region_id)"
+                " SELECT t, %s FROM unnest(%s::integer[]) AS t ORDER BY t"
+                " ON CONFLICT (target_id, region_id) DO UPDATE"
+                " SET served_model_id = target_state.served_model_id"
+                " RETURNING target_id, served_model_id, fingerprint_id, ratelimit_id",
                 (region_id, targets),
             )
         }
@@ -369,7 +376,7 @@ class PostgresStore:
             (sum(len(r.attempts) for r in results), ended, run_id),
         )
         taken = self._snapshots_of(conn, run_id, results)
-        _add_daily(conn, samples, inconclusive=inconclusive)
+        _add_daily(conn, samples, inconclusive=inconclusive, closed=closed)
         return taken
 
     def _attempt_row(
@@ -650,10 +657,12 @@ def _add_daily(
     *,
     inconclusive: bool,
     negated: bool = False,
+    closed: set[int] | None = None,
 ) -> None:
     """Add the samples to their region's daily rows (taken out of them when `negated`),
-    and to the all-regions rows of the days already closed."""
-    closed = closing.lock_days(conn, (s.started_ms - s.started_ms % sums.DAY_MS for s in samples))
+    and to the all-regions rows of the days already closed (`closed`: locked already)."""
+    if closed is None:
+        closed = closing.lock_days(conn, closing.day_numbers(s.started_ms for s in samples))
     found = sums.grouped(samples, sums.DAY_MS, inconclusive=inconclusive, summed=closed)
     sums.add(conn, "daily", {k: s.negated() for k, s in found.items()} if negated else found)
 
