@@ -99,20 +99,17 @@ def all_regions_rows(
 ) -> list[tuple[Any, ...]]:
     """The all-regions rows (`STORED`'s columns) of the days starting in [since, until):
     a closed day's as stored, an open day's added up from the regions' rows; in binary."""
+    closed = closed_days(conn, since, until)
+    first = -(-since // DAY_MS) * DAY_MS
+    still_open = sorted(set(range(first, until, DAY_MS)) - set(closed))
     return (
         conn.cursor(binary=True)
         .execute(
-            f"SELECT {STORED} FROM daily WHERE day_ms >= %(since)s AND day_ms < %(until)s"  # noqa: S608
-            " AND region_id = %(zero)s AND day_ms = ANY(%(closed)s) UNION ALL"
-            f" SELECT {SUMMED} FROM daily WHERE day_ms >= %(since)s AND day_ms < %(until)s"
-            " AND region_id <> %(zero)s AND NOT day_ms = ANY(%(closed)s)"
-            " GROUP BY day_ms, target_id, inconclusive",
-            {
-                "since": since,
-                "until": until,
-                "zero": ALL_REGIONS,
-                "closed": closed_days(conn, since, until),
-            },
+            f"SELECT {STORED} FROM daily WHERE day_ms = ANY(%(closed)s)"  # noqa: S608
+            " AND region_id = %(zero)s UNION ALL"
+            f" SELECT {SUMMED} FROM daily WHERE day_ms = ANY(%(open)s)"
+            " AND region_id <> %(zero)s GROUP BY day_ms, target_id, inconclusive",
+            {"zero": ALL_REGIONS, "closed": closed, "open": still_open},
         )
         .fetchall()
     )
