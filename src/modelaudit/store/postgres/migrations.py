@@ -303,9 +303,9 @@ def _v3_region_state(conn: psycopg.Connection[Any]) -> None:
                 t.ratelimit_id;
         CREATE TABLE daily_closed (day_ms bigint PRIMARY KEY, closed_ms bigint NOT NULL);
         INSERT INTO daily_closed
-            SELECT DISTINCT day_ms, (extract(epoch FROM clock_timestamp()) * 1000)::bigint
-            FROM daily WHERE region_id = 0
-            AND day_ms + 86400000 <= (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+            SELECT day_ms, now_ms FROM (SELECT DISTINCT day_ms FROM daily WHERE region_id = 0)
+                AS days, (SELECT (extract(epoch FROM now()) * 1000)::bigint AS now_ms) AS now
+            WHERE day_ms + 86400000 <= now_ms;
         CREATE FUNCTION modelaudit_pairs_merged(a integer[]) RETURNS integer[]
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT modelaudit_pairs_add(a, NULL) $$;
         CREATE AGGREGATE modelaudit_pairs_sum(integer[]) (
