@@ -159,8 +159,7 @@ UPDATE target t SET first_seen_ms = s.first, last_seen_ms = s.last, last_ok_ms =
         max(fingerprint_id) AS fingerprint, max(ratelimit_id) AS ratelimit
         FROM target_state GROUP BY 1) AS s WHERE s.target_id = t.id;
 DROP TABLE target_state, daily_closed;
-DROP AGGREGATE modelaudit_pairs_sum(integer[]);
-DROP FUNCTION modelaudit_pairs_merged(integer[]), modelaudit_lock_days(integer[]);
+DROP FUNCTION modelaudit_lock_days(integer[]);
 DELETE FROM schema_migration WHERE version = 3;
 """
 

@@ -22,9 +22,10 @@ summed or sees the day closed.
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from modelaudit.store.postgres import db
+from modelaudit.store.postgres import db, sums
 from modelaudit.store.postgres.sums import ALL_REGIONS, DAY_MS
 
 if TYPE_CHECKING:
@@ -38,34 +39,10 @@ DAY_LOCK = 0x6D61_7564
 migration 3); the second is the day's number."""
 CLOSE_AFTER_MS = 3_600_000
 """How long after a day's end (UTC) it is closed."""
-_ROW = (
-    "day_ms, target_id, {ok}, {failed}, {excluded}, {first}, {last}, {last_ok}, {classes},"
-    " {latency}, {ttft}"
+STORED = (
+    "day_ms, target_id, ok, failed, excluded, first_ms, last_ms, last_ok_ms, classes, latency, ttft"
 )
-STORED = _ROW.format(
-    ok="ok",
-    failed="failed",
-    excluded="excluded",
-    first="first_ms",
-    last="last_ms",
-    last_ok="last_ok_ms",
-    classes="classes",
-    latency="latency",
-    ttft="ttft",
-)
-"""What the readers take of an all-regions daily row, as stored."""
-SUMMED = _ROW.format(
-    ok="sum(ok)::integer",
-    failed="sum(failed)::integer",
-    excluded="sum(excluded)::integer",
-    first="min(first_ms)",
-    last="max(last_ms)",
-    last_ok="max(last_ok_ms)",
-    classes="modelaudit_pairs_sum(classes)",
-    latency="modelaudit_pairs_sum(latency)",
-    ttft="modelaudit_pairs_sum(ttft)",
-)
-"""The same of the regions' rows of a day, model and inconclusive flag, added up."""
+"""What the readers take of an all-regions daily row."""
 
 
 def day_numbers(moments_ms: Iterable[int]) -> list[int]:
@@ -98,21 +75,41 @@ def all_regions_rows(
     conn: psycopg.Connection[Any], since: int, until: int
 ) -> list[tuple[Any, ...]]:
     """The all-regions rows (`STORED`'s columns) of the days starting in [since, until):
-    a closed day's as stored, an open day's added up from the regions' rows; in binary."""
+    a closed day's as stored, an open day's added up from the regions' rows."""
     closed = closed_days(conn, since, until)
     first = -(-since // DAY_MS) * DAY_MS
     still_open = sorted(set(range(first, until, DAY_MS)) - set(closed))
-    return (
+    rows = (
         conn.cursor(binary=True)
         .execute(
-            f"SELECT {STORED} FROM daily WHERE day_ms = ANY(%(closed)s)"  # noqa: S608
-            " AND region_id = %(zero)s UNION ALL"
-            f" SELECT {SUMMED} FROM daily WHERE day_ms = ANY(%(open)s)"
-            " AND region_id <> %(zero)s GROUP BY day_ms, target_id, inconclusive",
-            {"zero": ALL_REGIONS, "closed": closed, "open": still_open},
+            f"SELECT {STORED} FROM daily WHERE day_ms = ANY(%s) AND region_id = %s",  # noqa: S608
+            (closed, ALL_REGIONS),
         )
         .fetchall()
     )
+    for (day, _, target_id, _), s in _summed(conn, still_open).items():
+        counts = (s.ok, s.failed, s.excluded, s.first, s.last, s.last_ok)
+        arrays = (sums.pairs(s.classes), sums.pairs(s.latency), sums.pairs(s.ttft))
+        rows.append((day, target_id, *counts, *arrays))
+    return rows
+
+
+def _summed(conn: psycopg.Connection[Any], days: list[int]) -> dict[sums.Key, sums.Sum]:
+    """The regions' rows of `days` added up per day, model and inconclusive flag (keyed
+    as the all-regions rows). Summed here, not in SQL: merging the histograms takes a
+    tenth of the time."""
+    found: dict[sums.Key, sums.Sum] = defaultdict(sums.Sum)
+    if not days:
+        return found
+    for row in conn.cursor(binary=True).execute(
+        "SELECT day_ms, target_id, inconclusive, attempts, ok, failed, excluded, first_ms,"
+        " last_ms, last_ok_ms, classes, latency, ttft FROM daily"
+        " WHERE day_ms = ANY(%s) AND region_id <> %s",
+        (days, ALL_REGIONS),
+    ):
+        key = (row[0], ALL_REGIONS, row[1], row[2])
+        found[key].add_row(row[3:7], row[7:10], row[10:13])
+    return found
 
 
 def close_days(connections: ConnectionPool[Any]) -> list[int]:
@@ -146,17 +143,7 @@ def _close(conn: psycopg.Connection[Any], *, day: int) -> bool:
     if done:
         return False
     conn.execute("DELETE FROM daily WHERE day_ms = %s AND region_id = %s", (day, ALL_REGIONS))
-    conn.execute(
-        "INSERT INTO daily (day_ms, region_id, target_id, inconclusive, attempts, ok, failed,"
-        " excluded, first_ms, last_ms, last_ok_ms, classes, latency, ttft)"
-        " SELECT day_ms, %(zero)s, target_id, inconclusive, sum(attempts)::integer,"
-        " sum(ok)::integer, sum(failed)::integer, sum(excluded)::integer, min(first_ms),"
-        " max(last_ms), max(last_ok_ms), modelaudit_pairs_sum(classes),"
-        " modelaudit_pairs_sum(latency), modelaudit_pairs_sum(ttft) FROM daily"
-        " WHERE day_ms = %(day)s AND region_id <> %(zero)s"
-        " GROUP BY day_ms, target_id, inconclusive ORDER BY target_id, inconclusive",
-        {"day": day, "zero": ALL_REGIONS},
-    )
+    sums.add(conn, "daily", _summed(conn, [day]))
     conn.execute(
         "INSERT INTO daily_closed VALUES (%s, (extract(epoch FROM clock_timestamp()) * 1000))",
         (day,),

@@ -79,6 +79,29 @@ class Sum:
         if s.kind == ProbeKind.STREAM.value and s.ttft_ms is not None:
             self.ttft[buckets.bucket_of(s.ttft_ms)] += 1
 
+    def add_row(
+        self,
+        counts: tuple[int, int, int, int],
+        times: tuple[int, int, int | None],
+        arrays: tuple[list[int] | None, list[int] | None, list[int] | None],
+    ) -> None:
+        """Add a stored row: its attempts, ok, failed and excluded; its first, last and
+        last successful start; its class counts and histograms (`[key, count, ...]`)."""
+        self.attempts += counts[0]
+        self.ok += counts[1]
+        self.failed += counts[2]
+        self.excluded += counts[3]
+        first, last, last_ok = times
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+        if last_ok is not None:
+            self.last_ok = last_ok if self.last_ok is None else max(self.last_ok, last_ok)
+        for counter, flat in zip((self.classes, self.latency, self.ttft), arrays, strict=True):
+            if flat:
+                pairs = iter(flat)
+                for key, count in zip(pairs, pairs, strict=True):
+                    counter[key] += count
+
     def negated(self) -> Sum:
         """The same attempts to take out of a row (they move to another)."""
         return Sum(
