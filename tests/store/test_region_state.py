@@ -15,6 +15,7 @@ import pytest
 from modelaudit.history import Window
 from modelaudit.store.base import Origin
 from modelaudit.store.postgres import closing
+from modelaudit.store.postgres.migrations import LATEST
 from modelaudit.store.postgres.store import PostgresStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 
@@ -160,7 +161,7 @@ UPDATE target t SET first_seen_ms = s.first, last_seen_ms = s.last, last_ok_ms =
         FROM target_state GROUP BY 1) AS s WHERE s.target_id = t.id;
 DROP TABLE target_state, daily_closed;
 DROP FUNCTION modelaudit_lock_days(integer[]);
-DELETE FROM schema_migration WHERE version = 3;
+DELETE FROM schema_migration WHERE version = {latest};
 """
 
 
@@ -182,7 +183,7 @@ def test_a_database_of_the_schema_before_keeps_its_answers_through_the_migration
         regions = conn.execute("SELECT * FROM target_state ORDER BY 1, 2").fetchall()
     before = _answers(store), store.history().models(Window(today, today + timedelta(hours=1)))
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(_BEFORE_SCHEMA_3)
+        conn.execute(_BEFORE_SCHEMA_3.format(latest=LATEST))
 
     with PostgresStore.open(postgres_url, create=False) as migrated:
         after = (
