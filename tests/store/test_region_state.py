@@ -161,6 +161,7 @@ UPDATE target t SET first_seen_ms = s.first, last_seen_ms = s.last, last_ok_ms =
         FROM target_state GROUP BY 1) AS s WHERE s.target_id = t.id;
 DROP TABLE target_state, daily_closed;
 DROP FUNCTION modelaudit_lock_days(integer[]);
+DROP AGGREGATE modelaudit_pairs_cat(integer[]);
 DELETE FROM schema_migration WHERE version = {latest};
 """
 

@@ -96,15 +96,17 @@ def all_regions_rows(
 
 def _summed(conn: psycopg.Connection[Any], days: list[int]) -> dict[sums.Key, sums.Sum]:
     """The regions' rows of `days` added up per day, model and inconclusive flag (keyed
-    as the all-regions rows). Summed here, not in SQL: merging the histograms takes a
-    tenth of the time."""
+    as the all-regions rows): the counts in SQL, the class counts and histograms joined
+    there and merged here (a tenth of the time an SQL merge of the arrays takes)."""
     found: dict[sums.Key, sums.Sum] = defaultdict(sums.Sum)
     if not days:
         return found
     for row in conn.cursor(binary=True).execute(
-        "SELECT day_ms, target_id, inconclusive, attempts, ok, failed, excluded, first_ms,"
-        " last_ms, last_ok_ms, classes, latency, ttft FROM daily"
-        " WHERE day_ms = ANY(%s) AND region_id <> %s",
+        "SELECT day_ms, target_id, inconclusive, sum(attempts)::integer, sum(ok)::integer,"
+        " sum(failed)::integer, sum(excluded)::integer, min(first_ms), max(last_ms),"
+        " max(last_ok_ms), modelaudit_pairs_cat(classes), modelaudit_pairs_cat(latency),"
+        " modelaudit_pairs_cat(ttft) FROM daily WHERE day_ms = ANY(%s) AND region_id <> %s"
+        " GROUP BY day_ms, target_id, inconclusive",
         (days, ALL_REGIONS),
     ):
         key = (row[0], ALL_REGIONS, row[1], row[2])

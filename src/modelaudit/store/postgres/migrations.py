@@ -279,8 +279,9 @@ def _v3_region_state(conn: psycopg.Connection[Any]) -> None:
     the model's last values), and the days whose all-regions rows are built
     (`daily_closed`: every day before the day of the migration had them kept by each
     batch; today's are summed from the regions' rows until the day is closed).
-    `modelaudit_lock_days` takes days' locks shared and says which are closed, in one
-    round trip (`closing.lock_days`)."""
+    `modelaudit_pairs_cat` joins `[key, count, ...]` arrays over rows (their keys added
+    up by the reader); `modelaudit_lock_days` takes days' locks shared and says which
+    are closed, in one round trip (`closing.lock_days`)."""
     conn.execute(
         """
         CREATE TABLE target_state (
@@ -305,6 +306,7 @@ def _v3_region_state(conn: psycopg.Connection[Any]) -> None:
             SELECT day_ms, now_ms FROM (SELECT DISTINCT day_ms FROM daily WHERE region_id = 0)
                 AS days, (SELECT (extract(epoch FROM now()) * 1000)::bigint AS now_ms) AS now
             WHERE day_ms + 86400000 <= now_ms;
+        CREATE AGGREGATE modelaudit_pairs_cat(integer[]) (SFUNC = array_cat, STYPE = integer[]);
         CREATE FUNCTION modelaudit_lock_days(days integer[]) RETURNS bigint[]
         LANGUAGE plpgsql VOLATILE AS $$
         BEGIN  -- each statement of a volatile function reads what was committed before it

@@ -98,9 +98,10 @@ class Sum:
             self.last_ok = last_ok if self.last_ok is None else max(self.last_ok, last_ok)
         for counter, flat in zip((self.classes, self.latency, self.ttft), arrays, strict=True):
             if flat:
+                get = counter.get  # dict's: twice as quick as a Counter's += on a new key
                 pairs = iter(flat)
                 for key, count in zip(pairs, pairs, strict=True):
-                    counter[key] += count
+                    counter[key] = get(key, 0) + count
 
     def negated(self) -> Sum:
         """The same attempts to take out of a row (they move to another)."""
