@@ -174,21 +174,22 @@ INSERT INTO run (started_ms, finished_ms, last_attempt_ms, status, tool_version,
          (SELECT id FROM label WHERE value = 'region-' || r), 'agent-' || r
   FROM generate_series(0, %(rounds)s - 1) AS k, generate_series(0, {agents} - 1) AS r
   ORDER BY 1;
-INSERT INTO attempt (started_ms, latency_ms, ttft_ms, run_id, target_id, kind, number,
-                     error_class, http_status, connect_ms, connection_reused, served_model_id,
+INSERT INTO attempt (started_ms, latency_us, ttft_us, run_id, target_id, kind, number,
+                     error_class, http_status, connect_us, connection_reused, served_model_id,
                      fingerprint_id, ratelimit_id, detail_id, output_tokens, tokens_per_s,
-                     max_gap_ms)
-  SELECT started, latency, CASE WHEN ok AND n = 2 THEN latency * 0.4 END, run_id, target_id,
+                     max_gap_us)
+  SELECT started, modelaudit_us(latency),
+         CASE WHEN ok AND n = 2 THEN modelaudit_us(latency * 0.4) END, run_id, target_id,
          label, 1, CASE WHEN ok THEN %(ok)s ELSE %(fail)s END,
          CASE WHEN ok THEN 200 ELSE 500 END,
-         CASE WHEN n > 0 AND ok AND random() < 0.1 THEN 20 + random() * 60 END,
+         CASE WHEN n > 0 AND ok AND random() < 0.1 THEN modelaudit_us(20 + random() * 60) END,
          CASE WHEN n > 0 AND ok THEN true END,
          CASE WHEN n > 0 AND ok THEN 2 END, CASE WHEN n > 0 AND ok THEN 3 END,
          CASE WHEN n > 0 AND ok THEN 4 END,
          CASE WHEN n = 0 THEN NULL WHEN NOT ok THEN 7 WHEN n = 2 THEN 6 ELSE 5 END,
          CASE WHEN n > 0 AND ok THEN 16 END,
          CASE WHEN n = 2 AND ok THEN 40 + random() * 80 END,
-         CASE WHEN n = 2 AND ok THEN 5 + random() * 55 END
+         CASE WHEN n = 2 AND ok THEN modelaudit_us(5 + random() * 55) END
   FROM (SELECT r.started_ms + t.id * 500 + k.n * 100 AS started, r.id AS run_id,
                t.id AS target_id, k.n, k.label, k.n = 0 OR random() >= 0.01 AS ok,
                CASE WHEN k.n = 0 THEN 100 + random() * 200 ELSE 200 + random() * 800 END
@@ -203,7 +204,8 @@ INSERT INTO verdict (run_id, target_id, verdict, reason_id)
 DAILY = """
 WITH per_bucket AS (
   SELECT a.started_ms - a.started_ms %% 86400000 AS day, r.region_id, a.target_id,
-         a.kind, a.error_class, a.started_ms, a.latency_ms, a.ttft_ms
+         a.kind, a.error_class, a.started_ms, modelaudit_ms(a.latency_us) AS latency_ms,
+         modelaudit_ms(a.ttft_us) AS ttft_ms
   FROM attempt a JOIN run r ON r.id = a.run_id
 ), sums AS (
   SELECT day, g.region_id, target_id, count(*) AS attempts,

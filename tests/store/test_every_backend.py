@@ -3,13 +3,17 @@ SQLite and PostgreSQL, the latter a real server."""
 
 from __future__ import annotations
 
+import random
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from modelaudit.errors import LockedError
 from modelaudit.history import Percentiles, Window, counts_as, streaks_of
+from modelaudit.store import buckets
 from modelaudit.store.backends import locate
 from modelaudit.store.base import Origin, Store
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
@@ -270,3 +274,98 @@ def test_the_fleet_lock_is_one_per_agent_and_region(location: str) -> None:  # n
                 pass
     with where.exclusive(EU):
         pass
+
+
+def test_an_attempts_measurements_come_back_as_the_probe_wrote_them(
+    store: Store,
+    second_location: str,  # noqa: F811 - the fixture above
+) -> None:
+    # The probe rounds durations and rates to three decimals; PostgreSQL stores durations
+    # as integer microseconds and rates as `real` (schema 3): export and copy give back
+    # the same numbers, and a duration beyond 35.8 minutes its milliseconds.
+    durations = [0.001, 0.5, 123.456, 59_999.999, 2_147_483.647]
+    rates = [0.001, 85.123, 1_234.567, 12_345.678]
+    run = store.begin_run(at(), None)
+    written = [
+        result(
+            f"m{i}",
+            ProbeKind.STREAM,
+            attempt(
+                at(minutes=i),
+                latency_ms=value,
+                ttft_ms=value,
+                connect_ms=value,
+                max_gap_ms=value,
+                tokens_per_s=rates[i % len(rates)],
+                retry_after_s=86_400.0 if i == 0 else None,
+            ),
+        )
+        for i, value in enumerate(durations)
+    ]
+    long = attempt(at(minutes=9), latency_ms=3_600_000.123, max_gap_ms=2_400_000.5)
+    store.add_results(run, [*written, result("slow", ProbeKind.STREAM, long)])
+    store.finish_run(run, report(at(), {}))
+
+    def measured(found: list[Any]) -> list[tuple[Any, ...]]:
+        return [
+            (a.latency_ms, a.ttft_ms, a.connect_ms, a.max_gap_ms, a.tokens_per_s, a.retry_after_s)
+            for a in found
+        ]
+
+    expected = [
+        (v, v, v, v, rates[i % len(rates)], 86_400.0 if i == 0 else None)
+        for i, v in enumerate(durations)
+    ]
+    exported = list(store.export_attempts())
+    assert measured(exported[:-1]) == expected
+    assert exported[-1].latency_ms == pytest.approx(3_600_000.123, abs=0.5)
+    assert exported[-1].max_gap_ms == pytest.approx(2_400_000.5, abs=0.5)
+    with locate(second_location).open() as target:
+        for stored in store.copy_out(set()):
+            target.copy_in(stored)
+        (copied,) = target.copy_out(set())
+        attempts = [r.attempts[0] for r in copied.results if r.model != "slow"]
+        assert measured(sorted(attempts, key=lambda a: a.started_at)) == expected
+
+
+def test_a_timeline_of_days_gives_each_days_bucketed_percentiles(store: Store) -> None:
+    # PostgreSQL's daily rows keep the buckets of their p50/p95 (schema 3), SQLite's
+    # `daily_model` its percentiles: a day read whole gives what its histogram does, a
+    # day with an inconclusive run's too (two rows on PostgreSQL, merged). (Per region,
+    # SQLite reads the attempts: exact; test_postgres_schema checks PostgreSQL's rows.)
+    rng = random.Random(15)
+    samples: dict[tuple[str, int], dict[str, list[float]]] = defaultdict(
+        lambda: {"latency": [], "ttft": []}
+    )
+    for day in range(3):
+        for hour, origin in enumerate((EU, US, EU, US, EU)):
+            started = at(days=day, hours=2 * hour)
+            inconclusive = day == 1 and hour == 4
+            run = store.begin_run(started, None, origin)
+            results = []
+            for model in ("a", "b"):
+                latency = round(rng.lognormvariate(6, 0.8), 3)
+                ttft = round(rng.lognormvariate(5, 0.6), 3)
+                when = started + timedelta(minutes=1)
+                results.append(completion(model, when, latency_ms=latency))
+                results.append(result(model, ProbeKind.STREAM, attempt(when, ttft_ms=ttft)))
+                samples[(model, day)]["latency"].append(latency)
+                samples[(model, day)]["ttft"].append(ttft)
+            store.add_results(run, results)
+            status = RunStatus.INCONCLUSIVE if inconclusive else RunStatus.COMPLETE
+            verdict = Verdict.INCONCLUSIVE if inconclusive else Verdict.UP
+            store.finish_run(run, report(started, {"a": verdict, "b": verdict}, status))
+
+    timelines = store.history().timelines(Window(at(), at(days=3)), timedelta(days=1))
+    assert sorted(timelines) == [("acme", "a"), ("acme", "b")]
+    for (_, model), points in timelines.items():
+        assert [p.start for p in points] == [at(days=d) for d in range(3)]
+        for day, point in enumerate(points):
+            kept = samples[(model, day)]
+            latency = buckets.from_histogram(buckets.histogram(kept["latency"]))
+            ttft = buckets.from_histogram(buckets.histogram(kept["ttft"]))
+            assert (point.latency_p50, point.latency_p95, point.ttft_p50) == (
+                latency.p50,
+                latency.p95,
+                ttft.p50,
+            )

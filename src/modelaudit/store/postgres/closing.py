@@ -36,13 +36,15 @@ if TYPE_CHECKING:
 
 DAY_LOCK = 0x6D61_7564
 """The first key of a day's advisory lock ("maud", 1835103588 in `modelaudit_lock_days` of
-migration 3); the second is the day's number."""
+migration 4); the second is the day's number."""
 CLOSE_AFTER_MS = 3_600_000
 """How long after a day's end (UTC) it is closed."""
 STORED = (
-    "day_ms, target_id, ok, failed, excluded, first_ms, last_ms, last_ok_ms, classes, latency, ttft"
+    "day_ms, target_id, ok, failed, excluded, first_ms, last_ms, last_ok_ms, classes, latency,"
+    " ttft, latency_p50_bucket, latency_p95_bucket, ttft_p50_bucket"
 )
-"""What the readers take of an all-regions daily row."""
+"""What the readers take of a stored all-regions daily row (an open day's, added up when
+read, comes without the kept percentiles' buckets: its histograms are merged instead)."""
 
 
 def day_numbers(moments_ms: Iterable[int]) -> list[int]:

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 from modelaudit.probe.result import ModelVerdict, RunReport
 from modelaudit.store.base import CatalogSnapshot, Origin, RunIdentity, StoredRun
 from modelaudit.store.postgres import closing, db
-from modelaudit.store.postgres.store import _insert_run, from_ms, ms, store_snapshot
+from modelaudit.store.postgres.store import (
+    _insert_run,
+    from_ms,
+    ms,
+    store_snapshot,
+    stored_rate,
+)
 from modelaudit.store.rebuild import results_of
 from modelaudit.vocabulary import ErrorClass, RunStatus, Verdict
 
@@ -49,9 +55,10 @@ def copy_out(store: PostgresStore, skip: set[RunIdentity]) -> Iterator[StoredRun
                 continue
             attempts = conn.execute(
                 "SELECT a.id, a.run_id, 0, '', t.provider, t.model, a.kind, a.number,"
-                " a.started_ms, a.error_class, a.http_status, a.latency_ms, a.ttft_ms,"
-                " a.failed_phase, a.connect_ms, a.connection_reused, sm.value, fp.value,"
-                " a.output_tokens, a.tokens_per_s, a.max_gap_ms, a.retry_after_s, rl.value,"
+                " a.started_ms, a.error_class, a.http_status, modelaudit_ms(a.latency_us),"
+                " modelaudit_ms(a.ttft_us), a.failed_phase, modelaudit_ms(a.connect_us),"
+                " a.connection_reused, sm.value, fp.value, a.output_tokens, a.tokens_per_s,"
+                " modelaudit_ms(a.max_gap_us), a.retry_after_s, rl.value,"
                 " d.value FROM attempt a JOIN target t ON t.id = a.target_id"
                 " LEFT JOIN string sm ON sm.id = a.served_model_id"
                 " LEFT JOIN string fp ON fp.id = a.fingerprint_id"
@@ -68,6 +75,7 @@ def copy_out(store: PostgresStore, skip: set[RunIdentity]) -> Iterator[StoredRun
                 values[8] = from_ms(values[8])
                 values[9] = word[values[9]]
                 values[13] = word[values[13]] if values[13] is not None else None
+                values[19] = stored_rate(values[19])
                 values[22] = json.loads(values[22]) if values[22] else {}
                 values[23] = values[23] or ""
                 exported.append(ExportedAttempt._make([*values, word[region], agent]))

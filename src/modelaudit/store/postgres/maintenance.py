@@ -10,7 +10,7 @@ from modelaudit.store.base import CheckReport, PruneResult
 from modelaudit.store.export import ExportedAttempt
 from modelaudit.store.postgres import db, sums
 from modelaudit.store.postgres.migrations import LATEST, schema_version
-from modelaudit.store.postgres.store import from_ms, ms
+from modelaudit.store.postgres.store import from_ms, ms, stored_rate
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -107,7 +107,8 @@ def _roll_up(store: PostgresStore, hour: int, conn: Any) -> tuple[int, int]:
     rows = conn.execute(
         "DELETE FROM attempt a USING run r WHERE r.id = a.run_id"
         " AND a.started_ms >= %s AND a.started_ms < %s RETURNING a.target_id, r.region_id,"
-        " a.kind, a.error_class, a.started_ms, a.latency_ms, a.ttft_ms,"
+        " a.kind, a.error_class, a.started_ms, modelaudit_ms(a.latency_us),"
+        " modelaudit_ms(a.ttft_us),"
         " r.status = 'inconclusive'",
         (hour, hour + sums.HOUR_MS),
     ).fetchall()
@@ -136,9 +137,10 @@ def export_attempts(store: PostgresStore, since_ms: int | None) -> Iterator[Expo
         with conn.cursor(name="modelaudit_export") as cursor:
             cursor.execute(
                 "SELECT a.id, a.run_id, r.started_ms, r.status, t.provider, t.model, a.kind,"
-                " a.number, a.started_ms, a.error_class, a.http_status, a.latency_ms,"
-                " a.ttft_ms, a.failed_phase, a.connect_ms, a.connection_reused, sm.value,"
-                " fp.value, a.output_tokens, a.tokens_per_s, a.max_gap_ms, a.retry_after_s,"
+                " a.number, a.started_ms, a.error_class, a.http_status,"
+                " modelaudit_ms(a.latency_us), modelaudit_ms(a.ttft_us), a.failed_phase,"
+                " modelaudit_ms(a.connect_us), a.connection_reused, sm.value, fp.value,"
+                " a.output_tokens, a.tokens_per_s, modelaudit_ms(a.max_gap_us), a.retry_after_s,"
                 " rl.value, d.value, r.region_id, r.agent"
                 " FROM attempt a JOIN run r ON r.id = a.run_id JOIN target t ON t.id = a.target_id"
                 " LEFT JOIN string sm ON sm.id = a.served_model_id"
@@ -155,6 +157,7 @@ def export_attempts(store: PostgresStore, since_ms: int | None) -> Iterator[Expo
                 values[8] = from_ms(values[8])
                 values[9] = word[values[9]]
                 values[13] = word[values[13]] if values[13] is not None else None
+                values[19] = stored_rate(values[19])
                 values[22] = json.loads(values[22]) if values[22] else {}
                 values[23] = values[23] or ""
                 values[24] = word[values[24]]

@@ -8,7 +8,8 @@ migrates and the others wait, then find the work done. Each step is logged in
 
 The layout is the SQLite store's, shaped for a server shared by a fleet and for size:
 
-* Times are integer milliseconds since the Unix epoch (UTC), like SQLite's.
+* Times are integer milliseconds since the Unix epoch (UTC), like SQLite's; an attempt's
+  durations are integer microseconds (`modelaudit_ms` reads them as milliseconds).
 * Words that repeat on every row (probe kinds, error classes, verdicts, phases, regions)
   are `smallint` ids of `label`; texts that repeat (details, reasons, served model ids,
   fingerprints, rate-limit ceilings) are stored once in `string` (keyed by a digest: a
@@ -19,11 +20,13 @@ The layout is the SQLite store's, shaped for a server shared by a fleet and for 
 * `daily` holds, per UTC day, model, region and whether the run was inconclusive, the
   counts (`ok`/`failed`/`excluded` by `history.counts_as`, and per error class) and the
   latency and TTFT histograms in the fixed log buckets of `store.buckets`, as flat
-  `[bucket, count, ...]` arrays. Region 0 holds the sums over every region, so a report
-  over all regions reads one row per model and day however many agents there are.
+  `[bucket, count, ...]` arrays, and the buckets of each row's latency p50/p95 and TTFT
+  p50 (generated from the histograms: a timeline reads them as they are). Region 0
+  holds the sums over every region, so a report over all regions reads one row per
+  model and day however many agents there are.
   `rollup` is the same per hour, for what `db prune` took out of `attempt`.
 * Incidents and each model's latest verdict are followed per region (`target_region`).
-* Since version 3 (`_v3_region_state`), nothing a batch writes is shared by agents of
+* Since version 4 (`_v4_region_state`), nothing a batch writes is shared by agents of
   different regions: a model's last served model, fingerprint and rate-limit ceilings and
   its first, last and last successful attempt are kept per region (`target_state`; the
   same columns of `target` are as they stood before), and the all-regions daily rows
@@ -273,7 +276,89 @@ def _v2_alert_state(conn: psycopg.Connection[Any]) -> None:
     )
 
 
-def _v3_region_state(conn: psycopg.Connection[Any]) -> None:
+def _v3_compact(conn: psycopg.Connection[Any]) -> None:
+    """Narrower attempts and each day's percentiles kept.
+
+    * An attempt's durations (latency, TTFT, connect time, longest stream gap) were
+      `double precision` milliseconds; the probe rounds them to the microsecond, so they
+      are stored exactly as `integer` microseconds (`<name>_us`). A duration over
+      2,147.483647 s (35.8 min: only with a `timeouts.total_s` set above it) does not fit:
+      it is stored as its whole milliseconds, negated (`modelaudit_us`, and
+      `store.stored_us` as the writers encode it; a duration is never negative, and one
+      of more than 24 days, which no timeout allows, is cut to 24 days); `modelaudit_ms`
+      reads both back as milliseconds.
+    * `tokens_per_s` becomes `real`: a rate, printed to a few digits; the readers round it
+      to the probe's three decimals, which gives back the value written below 16,384
+      tokens/s (and keeps 7 significant digits above).
+    * `retry_after_s` stays `double precision` (a vendor's wait, up to a day; rarely there,
+      so it costs no byte on most rows).
+    Each of these 4-byte columns sits after the two 8-byte ones, so no row pads.
+
+    `daily` keeps, per row, the bucket (`store.buckets`) of its latency p50 and p95 and
+    TTFT p50, as generated columns: whatever writes the row, they follow its histograms,
+    so a timeline of day-wide buckets reads three small numbers per model and day instead
+    of merging each day's histogram (rows written before are filled now). The two
+    conversions are not STRICT, so the planner inlines them (NULL goes through as NULL)."""
+    conn.execute(
+        """
+        CREATE FUNCTION modelaudit_us(ms double precision) RETURNS integer
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT CASE WHEN ms IS NULL THEN NULL
+                        WHEN ms <= 0 THEN 0
+                        WHEN round(ms * 1000) <= 2147483647 THEN round(ms * 1000)::integer
+                        WHEN round(ms) < 2147483647 THEN -round(ms)::integer
+                        ELSE -2147483647 END
+        $$;
+        CREATE FUNCTION modelaudit_ms(us integer) RETURNS double precision
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT CASE WHEN us >= 0 THEN us::double precision / 1000
+                        ELSE -us::double precision END
+        $$;
+        CREATE FUNCTION modelaudit_pairs_rank(h integer[], p integer) RETURNS smallint
+        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        DECLARE
+            n bigint := 0;
+            running bigint := 0;
+            wanted bigint;
+        BEGIN
+            FOR i IN 2 .. coalesce(array_length(h, 1), 0) BY 2 LOOP
+                n := n + h[i];
+            END LOOP;
+            IF n <= 0 THEN
+                RETURN NULL;
+            END IF;
+            wanted := greatest(1, (p * n + 99) / 100);
+            FOR i IN 1 .. array_length(h, 1) BY 2 LOOP
+                running := running + h[i + 1];
+                IF running >= wanted THEN
+                    RETURN h[i];
+                END IF;
+            END LOOP;
+            RETURN NULL;
+        END
+        $$;
+        ALTER TABLE attempt
+            ALTER COLUMN latency_ms TYPE integer USING modelaudit_us(latency_ms),
+            ALTER COLUMN ttft_ms TYPE integer USING modelaudit_us(ttft_ms),
+            ALTER COLUMN connect_ms TYPE integer USING modelaudit_us(connect_ms),
+            ALTER COLUMN tokens_per_s TYPE real,
+            ALTER COLUMN max_gap_ms TYPE integer USING modelaudit_us(max_gap_ms);
+        ALTER TABLE attempt RENAME COLUMN latency_ms TO latency_us;
+        ALTER TABLE attempt RENAME COLUMN ttft_ms TO ttft_us;
+        ALTER TABLE attempt RENAME COLUMN connect_ms TO connect_us;
+        ALTER TABLE attempt RENAME COLUMN max_gap_ms TO max_gap_us;
+        ALTER TABLE daily
+            ADD COLUMN latency_p50_bucket smallint
+                GENERATED ALWAYS AS (modelaudit_pairs_rank(latency, 50)) STORED,
+            ADD COLUMN latency_p95_bucket smallint
+                GENERATED ALWAYS AS (modelaudit_pairs_rank(latency, 95)) STORED,
+            ADD COLUMN ttft_p50_bucket smallint
+                GENERATED ALWAYS AS (modelaudit_pairs_rank(ttft, 50)) STORED;
+        """
+    )
+
+
+def _v4_region_state(conn: psycopg.Connection[Any]) -> None:
     """Take the rows every agent's batch updated off the write path (issue 15's fleet):
     a model's state per region (`target_state`, filled from the regions' daily rows and
     the model's last values), and the days whose all-regions rows are built
@@ -322,7 +407,8 @@ def _v3_region_state(conn: psycopg.Connection[Any]) -> None:
 MIGRATIONS: tuple[Callable[[psycopg.Connection[Any]], None], ...] = (
     _v1_history,
     _v2_alert_state,
-    _v3_region_state,
+    _v3_compact,
+    _v4_region_state,
 )
 LATEST = len(MIGRATIONS)
 

@@ -93,6 +93,8 @@ _DRIFT = (
 )
 _AVAILABILITY = frozenset(k.value for k in AVAILABILITY_KINDS)
 _SUCCESS = frozenset(c.value for c in SUCCESS_CLASSES)
+_KEPT = ", latency_p50_bucket, latency_p95_bucket, ttft_p50_bucket"
+"""The percentiles' buckets each daily row keeps (schema 3)."""
 _Key = tuple[int, int, int]
 """(target id, bucket number, region id: ALL_REGIONS unless read per region)."""
 
@@ -111,6 +113,11 @@ class _Acc:
     ttft: list[list[int]] = field(default_factory=list)
     exact_latency: list[float] = field(default_factory=list)
     exact_ttft: list[float] = field(default_factory=list)
+    rows: int = 0
+    """Period rows added (a timeline's day read whole from one row can take its kept
+    percentiles)."""
+    kept: tuple[int | None, int | None, int | None] | None = None
+    """The one row's buckets of latency p50, p95 and TTFT p50, as `daily` keeps them."""
 
     def add_counts(
         self,
@@ -132,12 +139,34 @@ class _Acc:
         self.last = _pick(max, self.last, last)
         self.last_ok = _pick(max, self.last_ok, last_ok)
 
+    def add_row(self, kept: tuple[Any, ...], latency: Any, ttft: Any) -> None:
+        """A period row: its kept percentiles' buckets are taken when it is the bucket's
+        only row and they agree with its histograms (a row that keeps none, e.g. summed
+        at read time, is merged instead)."""
+        self.rows += 1
+        usable = len(kept) == 3 and (kept[0] is None) == (not latency)
+        usable = usable and (kept[2] is None) == (not ttft)
+        self.kept = (kept[0], kept[1], kept[2]) if self.rows == 1 and usable else None
+
+    def marks(self, exact: bool) -> tuple[float | None, float | None, float | None]:
+        """Latency p50 and p95 and TTFT p50 for a timeline point: the kept ones of the
+        bucket's one daily row when that is all it holds (the same buckets a merge of its
+        histogram gives), else merged."""
+        if self.kept is not None and not exact and not self.exact_latency and not self.exact_ttft:
+            return _value(self.kept[0]), _value(self.kept[1]), _value(self.kept[2])
+        latency, ttft = self.percentiles("latency", exact), self.percentiles("ttft", exact)
+        return latency.p50, latency.p95, ttft.p50
+
     def percentiles(self, metric: Literal["latency", "ttft"], exact: bool) -> Percentiles:
         samples = self.exact_latency if metric == "latency" else self.exact_ttft
         if exact:
             return buckets.from_sorted(sorted(samples))
         stored: list[list[int]] = self.latency if metric == "latency" else self.ttft
         return buckets.from_stored(stored, buckets.histogram(samples) if samples else None)
+
+
+def _value(bucket: int | None) -> float | None:
+    return None if bucket is None else buckets.bucket_value(bucket)
 
 
 def _pick(how: Any, a: int | None, b: int | None) -> int | None:
@@ -247,11 +276,10 @@ class PostgresHistory:
         grid = _Grid(since, until, since - since % width, width)
         timelines: dict[ModelKey, list[TimelinePoint]] = {}
         with self.store.pool.connection() as conn:
-            accs, exact = self._read(conn, grid, window.regions, by_region=False)
+            accs, exact = self._read(conn, grid, window.regions, by_region=False, summary=False)
             starts: dict[int, datetime] = {}
             for (target_id, g, _), acc in sorted(accs.items()):
-                latency = acc.percentiles("latency", exact)
-                ttft = acc.percentiles("ttft", exact)
+                latency_p50, latency_p95, ttft_p50 = acc.marks(exact)
                 start = starts.get(g)
                 if start is None:
                     start = starts[g] = from_ms(grid.origin + g * grid.width)
@@ -261,9 +289,9 @@ class PostgresHistory:
                         ok=acc.ok,
                         failed=acc.failed,
                         excluded=acc.excluded,
-                        latency_p50=latency.p50,
-                        latency_p95=latency.p95,
-                        ttft_p50=ttft.p50,
+                        latency_p50=latency_p50,
+                        latency_p95=latency_p95,
+                        ttft_p50=ttft_p50,
                     )
                 )
         return dict(sorted(timelines.items()))
@@ -298,11 +326,14 @@ class PostgresHistory:
         regions: frozenset[str],
         *,
         by_region: bool,
+        summary: bool = True,
     ) -> tuple[dict[_Key, _Acc], bool]:
         """Every bucket's counts (and histograms or exact samples); True when the
         percentiles are exact (no whole day, no rolled-up hour in the window). A partial
         day whose attempts all fall inside the window is read from its sums like a whole
-        one: attempts are read only where the window cuts through a day's."""
+        one: attempts are read only where the window cuts through a day's. Not for a
+        `summary` (a timeline's points), the period rows' class counts and first and last
+        starts are left out."""
         ids = self.store.region_ids(regions)
         accs: dict[_Key, _Acc] = defaultdict(_Acc)
         parts = grid.parts()
@@ -315,9 +346,9 @@ class PostgresHistory:
         for part, days in parts:
             whole = part if days else self._whole_day(conn, part, grid) if with_days else None
             if whole is not None:
-                self._periods_of(conn, accs, "daily", whole, ids, by_region=by_region)
+                self._periods_of(conn, accs, "daily", whole, ids, by_region, summary)
                 continue
-            self._periods_of(conn, accs, "rollup", part, ids, by_region=by_region)
+            self._periods_of(conn, accs, "rollup", part, ids, by_region, summary)
             self._raw(conn, accs, part, grid, ids, by_region=by_region, exact=exact)
         return accs, exact
 
@@ -373,8 +404,8 @@ class PostgresHistory:
         table: Literal["daily", "rollup"],
         part: _Grid,
         ids: list[int] | None,
-        *,
         by_region: bool,
+        summary: bool,
     ) -> None:
         """The period rows starting in the span: per region, their counts summed in SQL;
         over the regions, their counts, class counts and histograms as stored (a row per
@@ -385,16 +416,24 @@ class PostgresHistory:
             return
         for row in self._period_rows(conn, table, part, ids):
             period, target_id, ok, failed, excluded, first, last, last_ok = row[:8]
-            classes, latency, ttft = row[8:]
+            classes, latency, ttft = row[8:11]
             acc = accs[(target_id, (period - part.origin) // part.width, ALL_REGIONS)]
-            acc.add_counts(ok, failed, excluded, first, last, last_ok)
-            if classes:
-                for i in range(0, len(classes), 2):
-                    acc.classes[self.labels.word(classes[i], conn)] += classes[i + 1]
             if latency:
                 acc.latency.append(latency)
             if ttft:
                 acc.ttft.append(ttft)
+            if not summary:  # a timeline point: its counts, and the day's kept percentiles
+                acc.add_row(row[11:], latency, ttft)
+                acc.ok, acc.failed, acc.excluded = (
+                    acc.ok + ok,
+                    acc.failed + failed,
+                    acc.excluded + excluded,
+                )
+                continue
+            acc.add_counts(ok, failed, excluded, first, last, last_ok)
+            if classes:
+                for i in range(0, len(classes), 2):
+                    acc.classes[self.labels.word(classes[i], conn)] += classes[i + 1]
 
     def _period_rows(
         self,
@@ -416,7 +455,8 @@ class PostgresHistory:
                 conn.cursor(binary=True)
                 .execute(
                     f"SELECT {period}, target_id, ok, failed, excluded, first_ms, last_ms,"  # noqa: S608
-                    f" last_ok_ms, classes, latency, ttft FROM {table}"
+                    f" last_ok_ms, classes, latency, ttft{_KEPT if table == 'daily' else ''}"
+                    f" FROM {table}"
                     f" WHERE {period} >= %(since)s AND {period} < %(until)s AND {which}",
                     {"since": part.since, "until": part.until, **params},
                 )
@@ -478,10 +518,10 @@ class PostgresHistory:
         rows = conn.execute(
             f"SELECT {group}, a.target_id, r.region_id, a.kind, a.error_class,"  # noqa: S608
             " r.status = 'inconclusive', count(*), min(a.started_ms), max(a.started_ms),"
-            " array_agg(a.latency_ms) FILTER (WHERE a.kind = %(completion)s"
-            "  AND a.error_class = ANY(%(ok)s) AND a.latency_ms IS NOT NULL),"
-            " array_agg(a.ttft_ms) FILTER (WHERE a.kind = %(stream)s"
-            "  AND a.error_class = ANY(%(ok)s) AND a.ttft_ms IS NOT NULL)"
+            " array_agg(modelaudit_ms(a.latency_us)) FILTER (WHERE a.kind = %(completion)s"
+            "  AND a.error_class = ANY(%(ok)s) AND a.latency_us IS NOT NULL),"
+            " array_agg(modelaudit_ms(a.ttft_us)) FILTER (WHERE a.kind = %(stream)s"
+            "  AND a.error_class = ANY(%(ok)s) AND a.ttft_us IS NOT NULL)"
             " FROM attempt a JOIN run r ON r.id = a.run_id"
             " WHERE a.started_ms >= %(since)s AND a.started_ms < %(until)s"
             " AND (%(all)s OR r.region_id = ANY(%(regions)s)) GROUP BY 1, 2, 3, 4, 5, 6",

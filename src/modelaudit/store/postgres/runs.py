@@ -143,7 +143,8 @@ def _final_attempts(
     final: dict[int, dict[str, ProbeOutcome]] = {}
     for run_id, started, _, last, finished, _ in runs:
         rows = conn.execute(
-            "SELECT kind, error_class, number, http_status, latency_ms, ttft_ms FROM attempt"
+            "SELECT kind, error_class, number, http_status, modelaudit_ms(latency_us),"
+            " modelaudit_ms(ttft_us) FROM attempt"
             " WHERE run_id = %s AND target_id = %s AND started_ms BETWEEN %s AND %s"
             " ORDER BY kind, number",
             (run_id, target_id, started, last or finished or 2**62),

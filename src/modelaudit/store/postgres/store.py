@@ -58,19 +58,42 @@ LAST_OK = (
     " (SELECT max(s.last_ok_ms) FROM target_state s WHERE s.target_id = t.id))"
 )
 """A model's (`target t`) last successful availability attempt in any region (`target`'s
-own column is as it stood before schema 3, or as an older agent of a fleet keeps it)."""
+own column is as it stood before schema 4, or as an older agent of a fleet keeps it)."""
 MAX_CACHED_STRINGS = 20_000
 RATELIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 _ATTEMPT_COLUMNS = (
-    "run_id, target_id, kind, number, started_ms, error_class, http_status, latency_ms,"
-    " ttft_ms, failed_phase, connect_ms, connection_reused, served_model_id, fingerprint_id,"
-    " output_tokens, tokens_per_s, max_gap_ms, retry_after_s, ratelimit_id, detail_id"
+    "run_id, target_id, kind, number, started_ms, error_class, http_status, latency_us,"
+    " ttft_us, failed_phase, connect_us, connection_reused, served_model_id, fingerprint_id,"
+    " output_tokens, tokens_per_s, max_gap_us, retry_after_s, ratelimit_id, detail_id"
 )
+_MAX_INT = 2**31 - 1
 
 
 def ms(moment: datetime) -> int:
     assert moment.tzinfo is not None, "times are timezone-aware UTC"
     return round(moment.timestamp() * 1000)
+
+
+def stored_us(value_ms: float | None) -> int | None:
+    """A duration as `attempt` stores it (`modelaudit_us` of migration 3): its whole
+    microseconds, or beyond 2,147 s its whole milliseconds negated."""
+    if value_ms is None:
+        return None
+    us = round(max(value_ms, 0.0) * 1000)
+    return us if us <= _MAX_INT else -min(round(value_ms), _MAX_INT)
+
+
+def stored_rate(value: float | None) -> float | None:
+    """`tokens_per_s` as written: stored as `real` (migration 3), rounded back to the
+    probe's three decimals."""
+    return None if value is None else round(value, 3)
+
+
+def duration_ms(stored: int | None) -> float | None:
+    """A stored duration back in milliseconds (`modelaudit_ms`)."""
+    if stored is None:
+        return None
+    return stored / 1000 if stored >= 0 else float(-stored)
 
 
 def from_ms(value: int) -> datetime:
@@ -349,8 +372,8 @@ class PostgresStore:
                             a.error_class.value,
                             ids[a.error_class.value],
                             row[4],
-                            a.latency_ms,
-                            a.ttft_ms,
+                            duration_ms(row[7]),
+                            duration_ms(row[8]),
                         )
                     )
                     _touch(touched, target_id, row[4], result, a)
@@ -392,16 +415,16 @@ class PostgresStore:
             ms(a.started_at),
             ids[a.error_class.value],
             a.http_status,
-            a.latency_ms,
-            a.ttft_ms,
+            stored_us(a.latency_ms),
+            stored_us(a.ttft_ms),
             ids[a.failed_phase.value] if a.failed_phase else None,
-            a.connect_ms,
+            stored_us(a.connect_ms),
             a.connection_reused,
             self._text_id(a.served_model, batch),
             self._text_id(a.system_fingerprint, batch),
             a.output_tokens,
             a.tokens_per_s,
-            a.max_gap_ms,
+            stored_us(a.max_gap_ms),
             a.retry_after_s,
             batch.strings[self._strings[ceilings]] if ceilings else None,
             self._text_id(a.detail, batch),
@@ -473,8 +496,8 @@ class PostgresStore:
         """The run's status became (or stopped being) inconclusive: move its attempts'
         daily sums."""
         rows = conn.execute(
-            "SELECT a.target_id, a.kind, a.error_class, a.started_ms, a.latency_ms, a.ttft_ms"
-            " FROM attempt a JOIN run r ON a.run_id = r.id"
+            "SELECT a.target_id, a.kind, a.error_class, a.started_ms, modelaudit_ms(a.latency_us),"
+            " modelaudit_ms(a.ttft_us) FROM attempt a JOIN run r ON a.run_id = r.id"
             " WHERE r.id = %s AND a.started_ms BETWEEN r.started_ms"
             " AND coalesce(r.last_attempt_ms, r.finished_ms)",
             (run_id,),

@@ -1,0 +1,85 @@
+"""PostgreSQL's migration 3 on a database that holds history: the attempts' durations
+and rates keep their values, and every daily row gets the buckets of its percentiles,
+as the reader would merge them from its histograms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from modelaudit.store import buckets
+from modelaudit.store.backends import locate
+from modelaudit.vocabulary import ProbeKind
+
+from .synthetic import at, attempt, completion, report, result
+
+pytestmark = [pytest.mark.realserver, pytest.mark.xdist_group("postgres")]
+
+
+def _kept_equal_merged(conn: Any) -> int:
+    rows = conn.execute(
+        "SELECT latency, ttft, latency_p50_bucket, latency_p95_bucket, ttft_p50_bucket FROM daily"
+    ).fetchall()
+    for latency, ttft, p50, p95, ttft_p50 in rows:
+        merged = buckets.from_stored([latency] if latency else [])
+        first = buckets.from_stored([ttft] if ttft else [])
+        assert (_value(p50), _value(p95), _value(ttft_p50)) == (merged.p50, merged.p95, first.p50)
+    return len(rows)
+
+
+def _value(bucket: int | None) -> float | None:
+    return None if bucket is None else buckets.bucket_value(bucket)
+
+
+def test_migration_3_keeps_the_attempts_values_and_fills_the_days_percentiles(
+    postgres_url: str,
+) -> None:
+    import psycopg
+
+    from modelaudit.store.postgres.migrations import migrate
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        migrate(conn, target=2)
+        conn.execute(
+            "INSERT INTO label (id, value) VALUES (1, 'completion'), (2, 'ok'), (3, 'r');"
+            "INSERT INTO run (started_ms, status, tool_version, pid, host, region_id, agent)"
+            " VALUES (0, 'complete', 't', 1, 'h', 3, 'a');"
+            "INSERT INTO target (provider, model) VALUES ('acme', 'm');"
+            "INSERT INTO attempt (started_ms, latency_ms, ttft_ms, connect_ms, tokens_per_s,"
+            " max_gap_ms, retry_after_s, run_id, target_id, kind, number, error_class)"
+            " VALUES (1, 123.456, 0.001, 2147483.647, 12345.678, 3600000.4, 2.5, 1, 1, 1, 1, 2),"
+            " (2, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 1, 2, 2);"
+            "INSERT INTO daily (day_ms, region_id, target_id, inconclusive, attempts, ok,"
+            " failed, excluded, first_ms, last_ms, latency, ttft) VALUES"
+            " (0, 0, 1, false, 9, 9, 0, 0, 1, 2, '{100,3,104,5,130,1}', '{90,2}'),"
+            " (0, 3, 1, false, 1, 1, 0, 0, 1, 2, NULL, NULL)"
+        )
+        assert migrate(conn, target=3) == [3]
+        values = conn.execute(
+            "SELECT modelaudit_ms(latency_us), modelaudit_ms(ttft_us),"
+            " modelaudit_ms(connect_us), tokens_per_s, modelaudit_ms(max_gap_us), retry_after_s"
+            " FROM attempt ORDER BY started_ms"
+        ).fetchall()
+        assert values[0][:3] == (123.456, 0.001, 2147483.647)
+        assert round(values[0][3], 3) == 12345.678
+        assert values[0][4:] == (3600000.0, 2.5)
+        assert values[1] == (None,) * 6
+        assert _kept_equal_merged(conn) == 2
+
+
+def test_daily_rows_written_after_keep_their_percentiles(postgres_url: str) -> None:
+    import psycopg
+
+    with locate(postgres_url).open() as store:
+        for hour in range(6):
+            run = store.begin_run(at(hours=hour), None)
+            latencies = [float(10 * (hour + 1) * (i + 1)) for i in range(5)]
+            results = [
+                completion(f"m{i}", at(hours=hour), latency_ms=v) for i, v in enumerate(latencies)
+            ]
+            stream = attempt(at(hours=hour), ttft_ms=7.5 * (hour + 1))
+            store.add_results(run, [*results, result("m0", ProbeKind.STREAM, stream)])
+            store.finish_run(run, report(at(hours=hour), {}))
+    with psycopg.connect(postgres_url) as conn:
+        assert _kept_equal_merged(conn) == 10  # 5 models, over every region and in one
