@@ -55,7 +55,7 @@ def test_migration_3_keeps_the_attempts_values_and_fills_the_days_percentiles(
             " (0, 0, 1, false, 9, 9, 0, 0, 1, 2, '{100,3,104,5,130,1}', '{90,2}'),"
             " (0, 3, 1, false, 1, 1, 0, 0, 1, 2, NULL, NULL)"
         )
-        assert migrate(conn) == [3]
+        assert migrate(conn, target=3) == [3]
         values = conn.execute(
             "SELECT modelaudit_ms(latency_us), modelaudit_ms(ttft_us),"
             " modelaudit_ms(connect_us), tokens_per_s, modelaudit_ms(max_gap_us), retry_after_s"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelaudit.probe.result import ModelVerdict, RunReport
 from modelaudit.store.base import CatalogSnapshot, Origin, RunIdentity, StoredRun
-from modelaudit.store.postgres import db
+from modelaudit.store.postgres import closing, db
 from modelaudit.store.postgres.store import (
     _insert_run,
     from_ms,
@@ -168,7 +168,10 @@ def copy_in(store: PostgresStore, run: StoredRun) -> bool:
         conn.execute("UPDATE run SET requests_sent = %s WHERE id = %s", (run.requests_sent, run_id))
         return True
 
-    return db.write(store.pool, action)
+    copied = db.write(store.pool, action)
+    if copied and run.finished_at is not None:
+        closing.close_days(store.pool)
+    return copied
 
 
 def _identity_lock(identity: RunIdentity) -> int:

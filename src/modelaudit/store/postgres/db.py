@@ -3,8 +3,8 @@ tried again when PostgreSQL resolves a deadlock or a serialization failure by ab
 the advisory lock of scheduled runs, and psycopg's errors as `StoreError`s.
 
 Any number of agents write at once: every write is one short READ COMMITTED transaction
-that never waits on network I/O of the probe; rows several writers update (a model's
-`target` row, its daily sums) are upserted atomically, in key order, so concurrent writers
+that never waits on network I/O of the probe; rows several writers update (a model's state
+and daily sums in one region) are upserted atomically, in key order, so concurrent writers
 queue on row locks instead of losing updates.
 """
 

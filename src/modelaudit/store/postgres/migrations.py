@@ -26,6 +26,12 @@ The layout is the SQLite store's, shaped for a server shared by a fleet and for 
   model and day however many agents there are.
   `rollup` is the same per hour, for what `db prune` took out of `attempt`.
 * Incidents and each model's latest verdict are followed per region (`target_region`).
+* Since version 4 (`_v4_region_state`), nothing a batch writes is shared by agents of
+  different regions: a model's last served model, fingerprint and rate-limit ceilings and
+  its first, last and last successful attempt are kept per region (`target_state`; the
+  same columns of `target` are as they stood before), and the all-regions daily rows
+  (region 0) are built once a day is closed (`daily_closed`, `closing.close_days`); an
+  open day's are the regions' rows summed when read.
 """
 
 from __future__ import annotations
@@ -352,10 +358,57 @@ def _v3_compact(conn: psycopg.Connection[Any]) -> None:
     )
 
 
+def _v4_region_state(conn: psycopg.Connection[Any]) -> None:
+    """Take the rows every agent's batch updated off the write path (issue 15's fleet):
+    a model's state per region (`target_state`, filled from the regions' daily rows and
+    the model's last values), and the days whose all-regions rows are built
+    (`daily_closed`: every day before the day of the migration had them kept by each
+    batch; today's are summed from the regions' rows until the day is closed).
+    `modelaudit_pairs_cat` joins `[key, count, ...]` arrays over rows (their keys added
+    up by the reader); `modelaudit_lock_days` takes days' locks shared and says which
+    are closed, in one round trip (`closing.lock_days`)."""
+    conn.execute(
+        """
+        CREATE TABLE target_state (
+            target_id integer NOT NULL REFERENCES target (id),
+            region_id smallint NOT NULL,
+            first_seen_ms bigint,
+            last_seen_ms bigint,
+            last_ok_ms bigint,
+            served_model_id integer,
+            fingerprint_id integer,
+            ratelimit_id integer,
+            PRIMARY KEY (target_id, region_id)
+        );
+        INSERT INTO target_state
+            SELECT d.target_id, d.region_id, min(d.first_ms), max(d.last_ms),
+                max(d.last_ok_ms), t.served_model_id, t.fingerprint_id, t.ratelimit_id
+            FROM daily d JOIN target t ON t.id = d.target_id WHERE d.region_id <> 0
+            GROUP BY d.target_id, d.region_id, t.served_model_id, t.fingerprint_id,
+                t.ratelimit_id;
+        CREATE TABLE daily_closed (day_ms bigint PRIMARY KEY, closed_ms bigint NOT NULL);
+        INSERT INTO daily_closed
+            SELECT day_ms, now_ms FROM (SELECT DISTINCT day_ms FROM daily WHERE region_id = 0)
+                AS days, (SELECT (extract(epoch FROM now()) * 1000)::bigint AS now_ms) AS now
+            WHERE day_ms + 86400000 <= now_ms;
+        CREATE AGGREGATE modelaudit_pairs_cat(integer[]) (SFUNC = array_cat, STYPE = integer[]);
+        CREATE FUNCTION modelaudit_lock_days(days integer[]) RETURNS bigint[]
+        LANGUAGE plpgsql VOLATILE AS $$
+        BEGIN  -- each statement of a volatile function reads what was committed before it
+            PERFORM pg_advisory_xact_lock_shared(1835103588, d)
+                FROM (SELECT DISTINCT unnest(days) AS d ORDER BY 1) AS in_order;
+            RETURN ARRAY(SELECT day_ms FROM daily_closed
+                WHERE day_ms = ANY(SELECT d::bigint * 86400000 FROM unnest(days) AS d));
+        END $$;
+        """
+    )
+
+
 MIGRATIONS: tuple[Callable[[psycopg.Connection[Any]], None], ...] = (
     _v1_history,
     _v2_alert_state,
     _v3_compact,
+    _v4_region_state,
 )
 LATEST = len(MIGRATIONS)
 

@@ -1,7 +1,8 @@
 """`PostgresHistory`: the `HistoryReader` over the PostgreSQL store.
 
 A window is read as its whole UTC days, from the daily sums (one row per model and day for
-every region together, or per region when the report asks by region), and the hours
+every region together, or per region when the report asks by region; a day not closed yet
+has its regions' rows added up in SQL instead: `closing`), and the hours
 before and after them; a partial day whose attempts all fall inside the window (the last
 day of a window ending now) is read from its sums too, and only where the window cuts
 through a day's attempts are they read themselves, in one pass shared by the reads of
@@ -41,8 +42,8 @@ from modelaudit.history import (
 )
 from modelaudit.store import buckets
 from modelaudit.store.incidents import INCIDENT_VERDICTS
-from modelaudit.store.postgres import db
-from modelaudit.store.postgres.store import from_ms, ms
+from modelaudit.store.postgres import closing, db
+from modelaudit.store.postgres.store import LAST_OK, from_ms, ms
 from modelaudit.store.postgres.sums import ALL_REGIONS, DAY_MS
 from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
 
@@ -77,6 +78,18 @@ _STREAKS = (
     "   ORDER BY r.started_ms DESC, r.id DESC)) AS ranked"
     " WINDOW p AS (PARTITION BY t, region_id)) AS streak JOIN string s ON s.id = reason_id"
     " WHERE back = 1 OR back = runs"
+)
+# Served-model and fingerprint changes; agents detect them per region, so the same change
+# seen by several regions in turn (no other change of the model between) is one event.
+_DRIFT = (
+    "SELECT e.target_id, e.at_ms, e.kind, b.value, a.value FROM ("
+    " SELECT *, lag(before_id) OVER w AS seen_before, lag(after_id) OVER w AS seen_after"
+    " FROM change_event"
+    " WHERE kind IN ('served_model', 'fingerprint') AND at_ms < %s"
+    " WINDOW w AS (PARTITION BY target_id, kind ORDER BY at_ms, id)) AS e"
+    " JOIN string a ON a.id = e.after_id LEFT JOIN string b ON b.id = e.before_id"
+    " WHERE e.at_ms >= %s AND (e.seen_before IS DISTINCT FROM e.before_id"
+    " OR e.seen_after IS DISTINCT FROM e.after_id) ORDER BY e.at_ms, e.id"
 )
 _AVAILABILITY = frozenset(k.value for k in AVAILABILITY_KINDS)
 _SUCCESS = frozenset(c.value for c in SUCCESS_CLASSES)
@@ -346,8 +359,8 @@ class PostgresHistory:
         day = part.since - part.since % DAY_MS
         if part.until > day + DAY_MS:
             return None
-        row = conn.execute(
-            "SELECT min(first_ms), max(last_ms) FROM daily WHERE day_ms = %s AND region_id = %s",
+        row = conn.execute(  # the regions' rows: an open day has no all-regions rows
+            "SELECT min(first_ms), max(last_ms) FROM daily WHERE day_ms = %s AND region_id <> %s",
             (day, ALL_REGIONS),
         ).fetchone()
         if row is None or row[0] is None or row[0] < grid.since or row[1] >= grid.until:
@@ -433,6 +446,8 @@ class PostgresHistory:
         a window (its summary and its timeline ask for the same days), in binary."""
         key = (table, part.since, part.until, tuple(ids) if ids is not None else None)
         found = self._periods.get(key)
+        if found is None and table == "daily" and ids is None:
+            found = self._periods[key] = closing.all_regions_rows(conn, part.since, part.until)
         if found is None:
             period = "day_ms" if table == "daily" else "hour_ms"
             which, params = self._region_rows(ids, by_region=False)
@@ -690,13 +705,7 @@ class PostgresHistory:
     @db.translated
     def drift(self, window: Window) -> list[DriftEvent]:
         with self.store.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT e.target_id, e.at_ms, e.kind, b.value, a.value FROM change_event e"
-                " JOIN string a ON a.id = e.after_id LEFT JOIN string b ON b.id = e.before_id"
-                " WHERE e.kind IN ('served_model', 'fingerprint')"
-                " AND e.at_ms >= %s AND e.at_ms < %s ORDER BY e.at_ms, e.id",
-                (ms(window.since), ms(window.until)),
-            ).fetchall()
+            rows = conn.execute(_DRIFT, (ms(window.until), ms(window.since))).fetchall()
             events = [
                 DriftEvent(*self._name(conn, target_id), from_ms(at), kind, before, after)
                 for target_id, at, kind, before, after in rows
@@ -743,7 +752,10 @@ def last_ok_ms_before(
     the daily sums of the days before, then that day's rolled-up hours and attempts."""
     ids = None if not regions else [labels.ids.get(r, -1) for r in sorted(regions)]
     if ids is None:
-        row = conn.execute("SELECT last_ok_ms FROM target WHERE id = %s", (target_id,)).fetchone()
+        row = conn.execute(
+            f"SELECT {LAST_OK} FROM target t WHERE id = %s",  # noqa: S608
+            (target_id,),
+        ).fetchone()
         if row is None or row[0] is None:
             return None
         if row[0] < before:
@@ -752,7 +764,7 @@ def last_ok_ms_before(
     which = {"all": ids is None, "regions": ids or [], "zero": ALL_REGIONS}
     found = conn.execute(
         "SELECT (SELECT max(last_ok_ms) FROM daily WHERE target_id = %(t)s AND day_ms < %(day)s"
-        "  AND ((%(all)s AND region_id = %(zero)s) OR region_id = ANY(%(regions)s))),"
+        "  AND ((%(all)s AND region_id <> %(zero)s) OR region_id = ANY(%(regions)s))),"
         " (SELECT max(least(last_ok_ms, %(before)s - 1)) FROM rollup WHERE target_id = %(t)s"
         "  AND hour_ms >= %(day)s AND hour_ms < %(before)s"
         "  AND ((%(all)s AND region_id = %(zero)s) OR region_id = ANY(%(regions)s))),"

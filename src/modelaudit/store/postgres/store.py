@@ -2,9 +2,10 @@
 by a fleet of agents. It implements `modelaudit.store.base.Store`.
 
 Only this package touches PostgreSQL. Every string written passes through `redact` first.
-Each write is one short transaction (`db.write`); what several agents update at once (a
-model's row, the daily sums, the incidents) is locked in key order, so they queue instead
-of losing an update.
+Each write is one short transaction (`db.write`). A batch updates rows of its own region
+only (a model's state in the region, the region's daily sums; `closing` for the sums over
+every region), so agents in different regions never wait for each other; agents of one
+region lock those rows in key order, so they queue instead of losing an update.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from modelaudit.redact import redact
 from modelaudit.store import liveness
 from modelaudit.store.base import Origin
 from modelaudit.store.incidents import INCIDENT_VERDICTS, NEUTRAL_VERDICTS, Point, Span, follow
-from modelaudit.store.postgres import alerts, db, sums
+from modelaudit.store.postgres import alerts, closing, db, sums
 from modelaudit.store.postgres.backend import describe
 from modelaudit.store.postgres.labels import Labels, ensure_strings, ensure_targets
 from modelaudit.store.postgres.migrations import migrate, schema_version
@@ -52,6 +53,12 @@ if TYPE_CHECKING:
     from modelaudit.store.export import ExportedAttempt
     from modelaudit.store.postgres.reader import PostgresHistory
 
+LAST_OK = (
+    "greatest(t.last_ok_ms,"
+    " (SELECT max(s.last_ok_ms) FROM target_state s WHERE s.target_id = t.id))"
+)
+"""A model's (`target t`) last successful availability attempt in any region (`target`'s
+own column is as it stood before schema 4, or as an older agent of a fleet keeps it)."""
 MAX_CACHED_STRINGS = 20_000
 RATELIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 _ATTEMPT_COLUMNS = (
@@ -218,11 +225,13 @@ class PostgresStore:
         if not results:
             return
         batch = self._prepare(results, [])
+        days = closing.day_numbers(ms(a.started_at) for r in results for a in r.attempts)
 
         def action(conn: psycopg.Connection[Any]) -> set[tuple[int, str]]:
-            region_id, status = self._run_region(conn, run_id)
+            region_id, status, closed = self._run_region(conn, run_id, days)
+            inconclusive = status == RunStatus.INCONCLUSIVE.value
             return self._write_results(
-                conn, run_id, region_id, status == RunStatus.INCONCLUSIVE.value, results, batch
+                conn, run_id, region_id, inconclusive, results, batch, closed
             )
 
         self._snapshots |= db.write(self.pool, action)
@@ -232,6 +241,7 @@ class PostgresStore:
         batch = self._prepare([], report.verdicts)
         db.write(self.pool, lambda conn: self._write_finish(conn, run_id, report, batch))
         self._snapshots = {s for s in self._snapshots if s[0] != run_id}
+        closing.close_days(self.pool)
 
     @db.translated
     def abandon_run(self, run_id: int) -> None:
@@ -302,11 +312,18 @@ class PostgresStore:
     def _text_id(self, value: str | None, batch: _Batch) -> int | None:
         return None if not value else batch.strings[self._redacted(value)]
 
-    def _run_region(self, conn: psycopg.Connection[Any], run_id: int) -> tuple[int, str]:
-        row = conn.execute("SELECT region_id, status FROM run WHERE id = %s", (run_id,)).fetchone()
+    def _run_region(
+        self, conn: psycopg.Connection[Any], run_id: int, days: list[int]
+    ) -> tuple[int, str, set[int]]:
+        """The run's region and status, and which of `days` are closed, their locks taken
+        (`closing.lock_days`) in the same round trip."""
+        row = conn.execute(
+            "SELECT region_id, status, modelaudit_lock_days(%s) FROM run WHERE id = %s",
+            (days, run_id),
+        ).fetchone()
         if row is None:
             raise UsageError(f"no run {run_id} in the history database")
-        return int(row[0]), str(row[1])
+        return int(row[0]), str(row[1]), set(row[2] or ())
 
     # --- the rows of a batch -----------------------------------------------------------------
 
@@ -318,17 +335,24 @@ class PostgresStore:
         inconclusive: bool,
         results: list[ProbeResult],
         batch: _Batch,
+        closed: set[int] | None = None,
     ) -> set[tuple[int, str]]:
-        """Attempts, the models' rows and change events, the run's counters, catalog
-        snapshots and the daily sums, in that lock order. Returns the snapshots taken."""
+        """Attempts, the models' state in the region and change events, the run's
+        counters, catalog snapshots and the daily sums, in that lock order. Returns the
+        snapshots taken. Only rows of the run's region are updated (and the all-regions
+        daily rows of a closed day: `closing`; `closed`, when the caller has locked the
+        days already), so agents in different regions never wait for each other."""
         ids = self.labels.ids
         targets = sorted({batch.targets[(r.provider, r.model)] for r in results})
-        last = {
+        last = {  # the region's rows of the models, locked (created when new)
             row[0]: row[1:]
             for row in conn.execute(
-                "SELECT id, served_model_id, fingerprint_id, ratelimit_id FROM target"
-                " WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                (targets,),
+                "INSERT INTO target_state (target_id, region_id)"
+                " SELECT t, %s FROM unnest(%s::integer[]) AS t ORDER BY t"
+                " ON CONFLICT (target_id, region_id) DO UPDATE"
+                " SET served_model_id = target_state.served_model_id"
+                " RETURNING target_id, served_model_id, fingerprint_id, ratelimit_id",
+                (region_id, targets),
             )
         }
         samples: list[sums.Sample] = []
@@ -362,10 +386,11 @@ class PostgresStore:
             events,
         )
         conn.cursor().executemany(
-            "UPDATE target SET first_seen_ms = least(first_seen_ms, %s),"
+            "UPDATE target_state SET first_seen_ms = least(first_seen_ms, %s),"
             " last_seen_ms = greatest(last_seen_ms, %s), last_ok_ms = greatest(last_ok_ms, %s),"
-            " served_model_id = %s, fingerprint_id = %s, ratelimit_id = %s WHERE id = %s",
-            [(*touched[t], *last[t], t) for t in targets],
+            " served_model_id = %s, fingerprint_id = %s, ratelimit_id = %s"
+            " WHERE target_id = %s AND region_id = %s",
+            [(*touched[t], *last[t], t, region_id) for t in targets],
         )
         ended = max(ms(r.final.started_at) + round(r.final.latency_ms or 0) for r in results)
         conn.execute(
@@ -374,7 +399,7 @@ class PostgresStore:
             (sum(len(r.attempts) for r in results), ended, run_id),
         )
         taken = self._snapshots_of(conn, run_id, results)
-        sums.add(conn, "daily", sums.grouped(samples, sums.DAY_MS, inconclusive=inconclusive))
+        _add_daily(conn, samples, inconclusive=inconclusive, closed=closed)
         return taken
 
     def _attempt_row(
@@ -482,10 +507,8 @@ class PostgresStore:
             sums.Sample(t, region_id, word[k], word[c], c, s, lat, ttft)
             for t, k, c, s, lat, ttft in rows
         ]
-        old = sums.grouped(samples, sums.DAY_MS, inconclusive=not inconclusive)
-        new = sums.grouped(samples, sums.DAY_MS, inconclusive=inconclusive)
-        sums.add(conn, "daily", {key: s.negated() for key, s in old.items()})
-        sums.add(conn, "daily", new)
+        _add_daily(conn, samples, inconclusive=not inconclusive, negated=True)
+        _add_daily(conn, samples, inconclusive=inconclusive)
 
     # --- small reads -------------------------------------------------------------------------
 
@@ -501,7 +524,7 @@ class PostgresStore:
 
         with self.pool.connection() as conn:
             row = conn.execute(
-                "SELECT id, last_ok_ms FROM target WHERE provider = %s AND model = %s",
+                f"SELECT id, {LAST_OK} FROM target t WHERE provider = %s AND model = %s",  # noqa: S608
                 (provider, model),
             ).fetchone()
             if row is None or row[1] is None:
@@ -649,6 +672,22 @@ def _insert_run(conn: psycopg.Connection[Any], values: tuple[Any, ...]) -> int:
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def _add_daily(
+    conn: psycopg.Connection[Any],
+    samples: list[sums.Sample],
+    *,
+    inconclusive: bool,
+    negated: bool = False,
+    closed: set[int] | None = None,
+) -> None:
+    """Add the samples to their region's daily rows (taken out of them when `negated`),
+    and to the all-regions rows of the days already closed (`closed`: locked already)."""
+    if closed is None:
+        closed = closing.lock_days(conn, closing.day_numbers(s.started_ms for s in samples))
+    found = sums.grouped(samples, sums.DAY_MS, inconclusive=inconclusive, summed=closed)
+    sums.add(conn, "daily", {k: s.negated() for k, s in found.items()} if negated else found)
 
 
 def _touch(

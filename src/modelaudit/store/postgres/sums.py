@@ -1,6 +1,7 @@
 """The period sums of the PostgreSQL store: `daily` (kept as attempts are written) and
 `rollup` (what `db prune` keeps of an hour). One row per period, model, region and whether
-the run was inconclusive; region 0 holds the sums over every region.
+the run was inconclusive; region 0 holds the sums over every region (of `daily`, for the
+closed days only: `closing`).
 
 Writers add to a row with one atomic upsert (`modelaudit_pairs_add` merges the class counts
 and the histograms), keys in order, so any number of agents can add to the same rows at
@@ -20,7 +21,7 @@ from modelaudit.store import buckets
 from modelaudit.vocabulary import ErrorClass, ProbeKind
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Container, Iterable
 
     import psycopg
 
@@ -78,6 +79,30 @@ class Sum:
         if s.kind == ProbeKind.STREAM.value and s.ttft_ms is not None:
             self.ttft[buckets.bucket_of(s.ttft_ms)] += 1
 
+    def add_row(
+        self,
+        counts: tuple[int, int, int, int],
+        times: tuple[int, int, int | None],
+        arrays: tuple[list[int] | None, list[int] | None, list[int] | None],
+    ) -> None:
+        """Add a stored row: its attempts, ok, failed and excluded; its first, last and
+        last successful start; its class counts and histograms (`[key, count, ...]`)."""
+        self.attempts += counts[0]
+        self.ok += counts[1]
+        self.failed += counts[2]
+        self.excluded += counts[3]
+        first, last, last_ok = times
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+        if last_ok is not None:
+            self.last_ok = last_ok if self.last_ok is None else max(self.last_ok, last_ok)
+        for counter, flat in zip((self.classes, self.latency, self.ttft), arrays, strict=True):
+            if flat:
+                get = counter.get  # dict's: twice as quick as a Counter's += on a new key
+                pairs = iter(flat)
+                for key, count in zip(pairs, pairs, strict=True):
+                    counter[key] = get(key, 0) + count
+
     def negated(self) -> Sum:
         """The same attempts to take out of a row (they move to another)."""
         return Sum(
@@ -98,13 +123,22 @@ Key = tuple[int, int, int, bool]
 """(period start, region id, target id, inconclusive): the primary key's order."""
 
 
-def grouped(samples: Iterable[Sample], width_ms: int, *, inconclusive: bool) -> dict[Key, Sum]:
-    """The samples' sums per period, model and region, and over every region."""
+def grouped(
+    samples: Iterable[Sample],
+    width_ms: int,
+    *,
+    inconclusive: bool,
+    summed: Container[int] | None = None,
+) -> dict[Key, Sum]:
+    """The samples' sums per period, model and region, and over every region for the
+    periods in `summed` (None: every period)."""
     sums: dict[Key, Sum] = defaultdict(Sum)
     for s in samples:
         period = s.started_ms - s.started_ms % width_ms
         sums[(period, s.region_id, s.target_id, inconclusive)].add(s, inconclusive=inconclusive)
-        sums[(period, ALL_REGIONS, s.target_id, inconclusive)].add(s, inconclusive=inconclusive)
+        if summed is None or period in summed:
+            key = (period, ALL_REGIONS, s.target_id, inconclusive)
+            sums[key].add(s, inconclusive=inconclusive)
     return sums
 
 
