@@ -174,19 +174,19 @@ INSERT INTO run (started_ms, finished_ms, last_attempt_ms, status, tool_version,
          (SELECT id FROM label WHERE value = 'region-' || r), 'agent-' || r
   FROM generate_series(0, %(rounds)s - 1) AS k, generate_series(0, {agents} - 1) AS r
   ORDER BY 1;
+INSERT INTO attempt_extra (id, served_model_id, fingerprint_id, ratelimit_id, detail_id)
+  VALUES (1, 2, 3, 4, 5), (2, 2, 3, 4, 6), (3, NULL, NULL, NULL, 7);
+SELECT setval(pg_get_serial_sequence('attempt_extra', 'id'), 3);
 INSERT INTO attempt (started_ms, latency_us, ttft_us, run_id, target_id, kind, number,
-                     error_class, http_status, connect_us, connection_reused, served_model_id,
-                     fingerprint_id, ratelimit_id, detail_id, output_tokens, tokens_per_s,
-                     max_gap_us)
+                     error_class, http_status, connect_us, connection_reused, extra_id,
+                     output_tokens, tokens_per_s, max_gap_us)
   SELECT started, modelaudit_us(latency),
          CASE WHEN ok AND n = 2 THEN modelaudit_us(latency * 0.4) END, run_id, target_id,
          label, 1, CASE WHEN ok THEN %(ok)s ELSE %(fail)s END,
          CASE WHEN ok THEN 200 ELSE 500 END,
          CASE WHEN n > 0 AND ok AND random() < 0.1 THEN modelaudit_us(20 + random() * 60) END,
          CASE WHEN n > 0 AND ok THEN true END,
-         CASE WHEN n > 0 AND ok THEN 2 END, CASE WHEN n > 0 AND ok THEN 3 END,
-         CASE WHEN n > 0 AND ok THEN 4 END,
-         CASE WHEN n = 0 THEN NULL WHEN NOT ok THEN 7 WHEN n = 2 THEN 6 ELSE 5 END,
+         CASE WHEN n = 0 THEN NULL WHEN NOT ok THEN 3 WHEN n = 2 THEN 2 ELSE 1 END,
          CASE WHEN n > 0 AND ok THEN 16 END,
          CASE WHEN n = 2 AND ok THEN 40 + random() * 80 END,
          CASE WHEN n = 2 AND ok THEN modelaudit_us(5 + random() * 55) END
