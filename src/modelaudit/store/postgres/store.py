@@ -317,14 +317,11 @@ class PostgresStore:
         inserted in one round trip of their own."""
         if len(self._extra_ids) > MAX_CACHED_STRINGS:
             self._extra_ids.clear()
-        wanted = {self._extra(a, batch) for r in results for a in r.attempts}
-        missing = sorted(
-            (e for e in wanted if e not in self._extra_ids and e != (None,) * 4),
-            key=lambda e: tuple(-1 if i is None else i for i in e),
-        )
+        wanted = {self._extra(a, batch) for r in results for a in r.attempts} - {(None,) * 4}
+        missing = [e for e in wanted if e not in self._extra_ids]
         if missing:
             self._extra_ids.update(ensure_extras(self.pool, missing))
-        batch.extras = self._extra_ids
+        batch.extras = {e: self._extra_ids[e] for e in wanted}
 
     def _extra(self, a: Attempt, batch: _Batch) -> Extra:
         ceilings = tuple(pair for pair in a.ratelimit if is_ceiling(pair[0]))
