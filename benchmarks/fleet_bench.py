@@ -2,10 +2,12 @@
 
 1. 10 agents (processes, one region each) write one run of 1,000 models at once through the
    store's own write path (catalog + completion + stream per model, one transaction per
-   probe result as `probe` writes), timed from the moment all of them have started (imported
-   what a probing agent has, connected, run begun: ten processes starting on a small machine
-   otherwise make every agent's first batch the slowest): insert rate, p50/p90/p99/max
-   transaction time, and a count of every attempt (none lost, none twice).
+   probe result as `probe` writes; completions and streams carry a served model per model, a
+   fingerprint, rate-limit ceilings and a detail, as the month's), timed from the moment all
+   of them have started (imported what a probing agent has, connected, run begun: ten
+   processes starting on a small machine otherwise make every agent's first batch the
+   slowest): insert rate, p50/p90/p99/max transaction time, and a count of every attempt
+   (none lost, none twice).
 2. A month of history from 10 regions, 1,000 models (catalog + completion + stream per model
    and run), generated in SQL in the store's own layout (attempts, verdicts, daily sums per
    region, and over all regions for the closed days; each attempt with the fields
@@ -66,6 +68,9 @@ def database(url: str, name: str) -> str:
     return url.rsplit("/", 1)[0] + f"/{name}"
 
 
+CEILINGS = (("x-ratelimit-limit-requests", "10000"), ("x-ratelimit-limit-tokens", "2000000"))
+
+
 def model_names() -> list[tuple[str, str]]:
     return [(f"p{i % PROVIDERS}", f"model-{i:04d}") for i in range(MODELS)]
 
@@ -87,19 +92,46 @@ def agent(
     waiting: list[ProbeResult] = []
     for provider, model in model_names():
         now = datetime.now(UTC)
+        sent = {  # as vendors send them (the month's fields): each model its served name
+            "served_model": f"{model}-2025-06-01",
+            "system_fingerprint": "fp_0abc1",
+            "ratelimit": CEILINGS,
+            "output_tokens": 16,
+        }
         results = [
             ProbeResult(provider, model, ProbeKind.CATALOG, (Attempt(1, now, ErrorClass.OK),)),
             ProbeResult(
                 provider,
                 model,
                 ProbeKind.COMPLETION,
-                (Attempt(1, now, ErrorClass.OK, 200, latency_ms=300.0 + index),),
+                (
+                    Attempt(
+                        1,
+                        now,
+                        ErrorClass.OK,
+                        200,
+                        latency_ms=300.0 + index,
+                        detail="answered (finish: length)",
+                        **sent,
+                    ),
+                ),
             ),
             ProbeResult(
                 provider,
                 model,
                 ProbeKind.STREAM,
-                (Attempt(1, now, ErrorClass.OK, 200, latency_ms=900.0, ttft_ms=250.0),),
+                (
+                    Attempt(
+                        1,
+                        now,
+                        ErrorClass.OK,
+                        200,
+                        latency_ms=900.0,
+                        ttft_ms=250.0,
+                        detail="streamed 9 chunks with text (finish: length)",
+                        **sent,
+                    ),
+                ),
             ),
         ]
         for result in results:
