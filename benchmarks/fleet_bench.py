@@ -2,10 +2,12 @@
 
 1. 10 agents (processes, one region each) write one run of 1,000 models at once through the
    store's own write path (catalog + completion + stream per model, one transaction per
-   probe result as `probe` writes), timed from the moment all of them have started (imported
-   what a probing agent has, connected, run begun: ten processes starting on a small machine
-   otherwise make every agent's first batch the slowest): insert rate, p50/p90/p99/max
-   transaction time, and a count of every attempt (none lost, none twice).
+   probe result as `probe` writes; completions and streams carry a served model per model, a
+   fingerprint, rate-limit ceilings and a detail, as the month's), timed from the moment all
+   of them have started (imported what a probing agent has, connected, run begun: ten
+   processes starting on a small machine otherwise make every agent's first batch the
+   slowest): insert rate, p50/p90/p99/max transaction time, and a count of every attempt
+   (none lost, none twice).
 2. A month of history from 10 regions, 1,000 models (catalog + completion + stream per model
    and run), generated in SQL in the store's own layout (attempts, verdicts, daily sums per
    region, and over all regions for the closed days; each attempt with the fields
@@ -66,6 +68,9 @@ def database(url: str, name: str) -> str:
     return url.rsplit("/", 1)[0] + f"/{name}"
 
 
+CEILINGS = (("x-ratelimit-limit-requests", "10000"), ("x-ratelimit-limit-tokens", "2000000"))
+
+
 def model_names() -> list[tuple[str, str]]:
     return [(f"p{i % PROVIDERS}", f"model-{i:04d}") for i in range(MODELS)]
 
@@ -87,19 +92,46 @@ def agent(
     waiting: list[ProbeResult] = []
     for provider, model in model_names():
         now = datetime.now(UTC)
+        sent = {  # as vendors send them (the month's fields): each model its served name
+            "served_model": f"{model}-2025-06-01",
+            "system_fingerprint": "fp_0abc1",
+            "ratelimit": CEILINGS,
+            "output_tokens": 16,
+        }
         results = [
             ProbeResult(provider, model, ProbeKind.CATALOG, (Attempt(1, now, ErrorClass.OK),)),
             ProbeResult(
                 provider,
                 model,
                 ProbeKind.COMPLETION,
-                (Attempt(1, now, ErrorClass.OK, 200, latency_ms=300.0 + index),),
+                (
+                    Attempt(
+                        1,
+                        now,
+                        ErrorClass.OK,
+                        200,
+                        latency_ms=300.0 + index,
+                        detail="answered (finish: length)",
+                        **sent,
+                    ),
+                ),
             ),
             ProbeResult(
                 provider,
                 model,
                 ProbeKind.STREAM,
-                (Attempt(1, now, ErrorClass.OK, 200, latency_ms=900.0, ttft_ms=250.0),),
+                (
+                    Attempt(
+                        1,
+                        now,
+                        ErrorClass.OK,
+                        200,
+                        latency_ms=900.0,
+                        ttft_ms=250.0,
+                        detail="streamed 9 chunks with text (finish: length)",
+                        **sent,
+                    ),
+                ),
             ),
         ]
         for result in results:
@@ -174,19 +206,19 @@ INSERT INTO run (started_ms, finished_ms, last_attempt_ms, status, tool_version,
          (SELECT id FROM label WHERE value = 'region-' || r), 'agent-' || r
   FROM generate_series(0, %(rounds)s - 1) AS k, generate_series(0, {agents} - 1) AS r
   ORDER BY 1;
+INSERT INTO attempt_extra (id, served_model_id, fingerprint_id, ratelimit_id, detail_id)
+  VALUES (1, 2, 3, 4, 5), (2, 2, 3, 4, 6), (3, NULL, NULL, NULL, 7);
+SELECT setval(pg_get_serial_sequence('attempt_extra', 'id'), 3);
 INSERT INTO attempt (started_ms, latency_us, ttft_us, run_id, target_id, kind, number,
-                     error_class, http_status, connect_us, connection_reused, served_model_id,
-                     fingerprint_id, ratelimit_id, detail_id, output_tokens, tokens_per_s,
-                     max_gap_us)
+                     error_class, http_status, connect_us, connection_reused, extra_id,
+                     output_tokens, tokens_per_s, max_gap_us)
   SELECT started, modelaudit_us(latency),
          CASE WHEN ok AND n = 2 THEN modelaudit_us(latency * 0.4) END, run_id, target_id,
          label, 1, CASE WHEN ok THEN %(ok)s ELSE %(fail)s END,
          CASE WHEN ok THEN 200 ELSE 500 END,
          CASE WHEN n > 0 AND ok AND random() < 0.1 THEN modelaudit_us(20 + random() * 60) END,
          CASE WHEN n > 0 AND ok THEN true END,
-         CASE WHEN n > 0 AND ok THEN 2 END, CASE WHEN n > 0 AND ok THEN 3 END,
-         CASE WHEN n > 0 AND ok THEN 4 END,
-         CASE WHEN n = 0 THEN NULL WHEN NOT ok THEN 7 WHEN n = 2 THEN 6 ELSE 5 END,
+         CASE WHEN n = 0 THEN NULL WHEN NOT ok THEN 3 WHEN n = 2 THEN 2 ELSE 1 END,
          CASE WHEN n > 0 AND ok THEN 16 END,
          CASE WHEN n = 2 AND ok THEN 40 + random() * 80 END,
          CASE WHEN n = 2 AND ok THEN modelaudit_us(5 + random() * 55) END

@@ -1,16 +1,18 @@
-"""PostgreSQL's migration 3 on a database that holds history: the attempts' durations
-and rates keep their values, and every daily row gets the buckets of its percentiles,
-as the reader would merge them from its histograms."""
+"""PostgreSQL's migrations 3 and 5 on a database that holds history: the attempts'
+durations and rates keep their values, every daily row gets the buckets of its
+percentiles, as the reader would merge them from its histograms, and the attempts' texts
+read back alike through one interned id."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from modelaudit.store import buckets
 from modelaudit.store.backends import locate
-from modelaudit.vocabulary import ProbeKind
+from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
 
 from .synthetic import at, attempt, completion, report, result
 
@@ -83,3 +85,102 @@ def test_daily_rows_written_after_keep_their_percentiles(postgres_url: str) -> N
             store.finish_run(run, report(at(hours=hour), {}))
     with psycopg.connect(postgres_url) as conn:
         assert _kept_equal_merged(conn) == 10  # 5 models, over every region and in one
+
+
+UNDO_5 = """
+ALTER TABLE attempt ADD COLUMN served_model_id integer, ADD COLUMN fingerprint_id integer,
+    ADD COLUMN ratelimit_id integer, ADD COLUMN detail_id integer;
+UPDATE attempt a SET served_model_id = x.served_model_id, fingerprint_id = x.fingerprint_id,
+    ratelimit_id = x.ratelimit_id, detail_id = x.detail_id
+    FROM attempt_extra x WHERE x.id = a.extra_id;
+ALTER TABLE attempt DROP COLUMN extra_id;
+DROP TABLE attempt_extra;
+DROP FUNCTION modelaudit_attempt_extras(integer[], integer[], integer[], integer[]);
+DELETE FROM schema_migration WHERE version = 5;
+"""
+"""A database of schema 5 taken back to schema 4: the four ids on each attempt row."""
+
+_CEILINGS = (("x-ratelimit-limit-requests", "100"), ("x-ratelimit-remaining-requests", "7"))
+
+
+def _texts_history(store: Any) -> None:
+    """Attempts with every mix of served model, fingerprint, ceilings and detail: all
+    four, none, one alone, the same four again, another model's."""
+    mixes: list[dict[str, Any]] = [
+        {"served_model": "m-1", "system_fingerprint": "fp_1", "ratelimit": _CEILINGS},
+        {},
+        {"detail": "HTTP 500"},
+        {"served_model": "m-1", "system_fingerprint": "fp_1", "ratelimit": _CEILINGS},
+        {"served_model": "m-2", "detail": "answered"},
+        {"ratelimit": _CEILINGS[1:]},  # no ceiling among them: nothing stored
+    ]
+    for hour in range(2):
+        run = store.begin_run(at(hours=hour), None)
+        start = at(hours=hour, minutes=1)
+        store.add_results(
+            run,
+            [
+                completion(f"m{i}", start + timedelta(seconds=i), ErrorClass.OK, **mix)
+                for i, mix in enumerate(mixes)
+            ]
+            + [result("m0", ProbeKind.CATALOG, attempt(start, ErrorClass.SERVER_ERROR))],
+        )
+        store.finish_run(run, report(at(hours=hour), {"m0": Verdict.UP}))
+
+
+def test_migration_5_keeps_every_attempts_texts_ids_index_and_keys(postgres_url: str) -> None:
+    import psycopg
+
+    from modelaudit.store.postgres.store import PostgresStore
+
+    with PostgresStore.open(postgres_url) as store:
+        _texts_history(store)
+        exported, copied = list(store.export_attempts()), list(store.copy_out(set()))
+    texts = {(e.served_model, e.system_fingerprint, str(e.ratelimit), e.detail) for e in exported}
+    assert texts == {
+        ("m-1", "fp_1", "{'x-ratelimit-limit-requests': '100'}", ""),
+        (None, None, "{}", ""),
+        (None, None, "{}", "HTTP 500"),
+        ("m-2", None, "{}", "answered"),
+    }
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(UNDO_5)
+        before = conn.execute(
+            "SELECT id, served_model_id, fingerprint_id, ratelimit_id, detail_id FROM attempt"
+            " ORDER BY id"
+        ).fetchall()
+        next_id = conn.execute("SELECT last_value + 1 FROM attempt_id_seq").fetchone()
+
+    with PostgresStore.open(postgres_url, create=False) as migrated:
+        assert list(migrated.export_attempts()) == exported
+        assert list(migrated.copy_out(set())) == copied
+        assert migrated.check().problems == ()
+        run = migrated.begin_run(at(hours=3), None)
+        again = {"served_model": "m-1", "system_fingerprint": "fp_1", "ratelimit": _CEILINGS}
+        migrated.add_results(run, [completion("m0", at(hours=3), **again)])
+        with migrated.pool.connection() as conn:
+            after = conn.execute(
+                "SELECT a.id, x.served_model_id, x.fingerprint_id, x.ratelimit_id, x.detail_id"
+                " FROM attempt a LEFT JOIN attempt_extra x ON x.id = a.extra_id ORDER BY a.id"
+            ).fetchall()
+            combinations = conn.execute("SELECT count(*) FROM attempt_extra").fetchone()
+            parts = conn.execute(
+                "SELECT (SELECT count(*) FROM pg_attribute WHERE attrelid = 'attempt'::regclass"
+                "  AND attisdropped),"
+                " (SELECT array_agg(conname ORDER BY conname) FROM pg_constraint"
+                "  WHERE conrelid = 'attempt'::regclass AND contype = 'f'),"
+                " (SELECT indexdef FROM pg_indexes WHERE tablename = 'attempt'),"
+                " (SELECT attidentity FROM pg_attribute WHERE attrelid = 'attempt'::regclass"
+                "  AND attname = 'id')"
+            ).fetchone()
+
+    assert after[:-1] == before
+    assert after[-1] == (next_id[0] if next_id else None, *before[0][1:])
+    assert combinations == (3,)  # all four; the detail alone; a served model and a detail
+    assert parts == (
+        0,
+        ["attempt_run_id_fkey", "attempt_target_id_fkey"],
+        "CREATE INDEX attempt_started ON public.attempt USING brin (started_ms)"
+        " WITH (pages_per_range='16')",
+        "d",
+    )

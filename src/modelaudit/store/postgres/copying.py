@@ -10,6 +10,7 @@ from modelaudit.probe.result import ModelVerdict, RunReport
 from modelaudit.store.base import CatalogSnapshot, Origin, RunIdentity, StoredRun
 from modelaudit.store.postgres import closing, db
 from modelaudit.store.postgres.store import (
+    ATTEMPT_TEXTS,
     _insert_run,
     from_ms,
     ms,
@@ -54,16 +55,13 @@ def copy_out(store: PostgresStore, skip: set[RunIdentity]) -> Iterator[StoredRun
             if identity in skip:
                 continue
             attempts = conn.execute(
-                "SELECT a.id, a.run_id, 0, '', t.provider, t.model, a.kind, a.number,"
+                "SELECT a.id, a.run_id, 0, '', t.provider, t.model, a.kind, a.number,"  # noqa: S608 - constants only
                 " a.started_ms, a.error_class, a.http_status, modelaudit_ms(a.latency_us),"
                 " modelaudit_ms(a.ttft_us), a.failed_phase, modelaudit_ms(a.connect_us),"
                 " a.connection_reused, sm.value, fp.value, a.output_tokens, a.tokens_per_s,"
                 " modelaudit_ms(a.max_gap_us), a.retry_after_s, rl.value,"
                 " d.value FROM attempt a JOIN target t ON t.id = a.target_id"
-                " LEFT JOIN string sm ON sm.id = a.served_model_id"
-                " LEFT JOIN string fp ON fp.id = a.fingerprint_id"
-                " LEFT JOIN string rl ON rl.id = a.ratelimit_id"
-                " LEFT JOIN string d ON d.id = a.detail_id"
+                f"{ATTEMPT_TEXTS}"
                 " WHERE a.run_id = %s AND a.started_ms BETWEEN %s AND %s"
                 " ORDER BY a.started_ms, a.id",
                 (run_id, started, row[14] if row[14] is not None else finished or 2**62),

@@ -1,7 +1,8 @@
 """The small words and the repeated texts of the PostgreSQL store: `label` (kinds, error
-classes, verdicts, phases, regions: a `smallint` on each row) and `string` (details,
+classes, verdicts, phases, regions: a `smallint` on each row), `string` (details,
 reasons, served model ids, fingerprints, rate-limit ceilings: stored once, keyed by a
-digest). Both are written in short transactions of their own before the rows that use them
+digest) and `attempt_extra` (an attempt's four texts as one id). All three are written
+in short transactions of their own before the rows that use them
 (an entry nobody ends up using is harmless), so a writer can cache them without tracking
 what a rolled-back transaction made."""
 
@@ -11,10 +12,13 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     import psycopg
     from psycopg_pool import ConnectionPool
+
+Extra = tuple[int | None, int | None, int | None, int | None]
+"""An attempt's served model, fingerprint, rate-limit ceilings and detail as `string` ids."""
 
 
 def digest(value: str) -> bytes:
@@ -68,6 +72,23 @@ def ensure_strings(pool: ConnectionPool[Any], values: Iterable[str]) -> dict[str
             "SELECT digest, id FROM string WHERE digest = ANY(%s)", (keys,)
         ).fetchall()
     return {wanted[bytes(d)]: int(i) for d, i in rows}
+
+
+def ensure_extras(pool: ConnectionPool[Any], extras: Sequence[Extra]) -> dict[Extra, int]:
+    """The `attempt_extra` ids of `extras` (served model, fingerprint, ceilings and detail
+    as `string` ids; each with at least one of them), inserting those not stored yet, in
+    one round trip (`modelaudit_attempt_extras`)."""
+    if not extras:
+        return {}
+    columns = [[e[i] for e in extras] for i in range(4)]
+    with pool.connection() as conn, conn.transaction():
+        row = conn.execute(
+            "SELECT modelaudit_attempt_extras(%s::integer[], %s::integer[], %s::integer[],"
+            " %s::integer[])",
+            columns,
+        ).fetchone()
+    assert row is not None
+    return dict(zip(extras, row[0], strict=True))
 
 
 def ensure_targets(

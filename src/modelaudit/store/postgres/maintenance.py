@@ -10,7 +10,7 @@ from modelaudit.store.base import CheckReport, PruneResult
 from modelaudit.store.export import ExportedAttempt
 from modelaudit.store.postgres import db, sums
 from modelaudit.store.postgres.migrations import LATEST, schema_version
-from modelaudit.store.postgres.store import from_ms, ms, stored_rate
+from modelaudit.store.postgres.store import ATTEMPT_TEXTS, from_ms, ms, stored_rate
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,6 +27,7 @@ TABLES = (
     "target_state",
     "incident",
     "string",
+    "attempt_extra",
     "label",
     "catalog_set",
     "catalog_snapshot",
@@ -43,6 +44,12 @@ _ORPHANS = (
         "attempt",
         "run",
         "SELECT count(*) FROM attempt a LEFT JOIN run r ON r.id = a.run_id WHERE r.id IS NULL",
+    ),
+    (
+        "attempt",
+        "attempt_extra",
+        "SELECT count(*) FROM attempt a LEFT JOIN attempt_extra x ON x.id = a.extra_id"
+        " WHERE a.extra_id IS NOT NULL AND x.id IS NULL",
     ),
     (
         "verdict",
@@ -136,17 +143,14 @@ def export_attempts(store: PostgresStore, since_ms: int | None) -> Iterator[Expo
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         with conn.cursor(name="modelaudit_export") as cursor:
             cursor.execute(
-                "SELECT a.id, a.run_id, r.started_ms, r.status, t.provider, t.model, a.kind,"
+                "SELECT a.id, a.run_id, r.started_ms, r.status, t.provider, t.model, a.kind,"  # noqa: S608 - constants only
                 " a.number, a.started_ms, a.error_class, a.http_status,"
                 " modelaudit_ms(a.latency_us), modelaudit_ms(a.ttft_us), a.failed_phase,"
                 " modelaudit_ms(a.connect_us), a.connection_reused, sm.value, fp.value,"
                 " a.output_tokens, a.tokens_per_s, modelaudit_ms(a.max_gap_us), a.retry_after_s,"
                 " rl.value, d.value, r.region_id, r.agent"
                 " FROM attempt a JOIN run r ON r.id = a.run_id JOIN target t ON t.id = a.target_id"
-                " LEFT JOIN string sm ON sm.id = a.served_model_id"
-                " LEFT JOIN string fp ON fp.id = a.fingerprint_id"
-                " LEFT JOIN string rl ON rl.id = a.ratelimit_id"
-                " LEFT JOIN string d ON d.id = a.detail_id"
+                f"{ATTEMPT_TEXTS}"
                 " WHERE a.started_ms >= %s ORDER BY a.started_ms, a.id",
                 (since_ms if since_ms is not None else -(2**62),),
             )

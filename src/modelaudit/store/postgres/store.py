@@ -26,7 +26,13 @@ from modelaudit.store.base import Origin
 from modelaudit.store.incidents import INCIDENT_VERDICTS, NEUTRAL_VERDICTS, Point, Span, follow
 from modelaudit.store.postgres import alerts, closing, db, sums
 from modelaudit.store.postgres.backend import describe
-from modelaudit.store.postgres.labels import Labels, ensure_strings, ensure_targets
+from modelaudit.store.postgres.labels import (
+    Extra,
+    Labels,
+    ensure_extras,
+    ensure_strings,
+    ensure_targets,
+)
 from modelaudit.store.postgres.migrations import migrate, schema_version
 from modelaudit.vocabulary import RunStatus, Verdict
 
@@ -63,9 +69,19 @@ MAX_CACHED_STRINGS = 20_000
 RATELIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 _ATTEMPT_COLUMNS = (
     "run_id, target_id, kind, number, started_ms, error_class, http_status, latency_us,"
-    " ttft_us, failed_phase, connect_us, connection_reused, served_model_id, fingerprint_id,"
-    " output_tokens, tokens_per_s, max_gap_us, retry_after_s, ratelimit_id, detail_id"
+    " ttft_us, failed_phase, connect_us, connection_reused, extra_id, output_tokens,"
+    " tokens_per_s, max_gap_us, retry_after_s"
 )
+ATTEMPT_TEXTS = (
+    " LEFT JOIN attempt_extra x ON x.id = a.extra_id"
+    " LEFT JOIN string sm ON sm.id = x.served_model_id"
+    " LEFT JOIN string fp ON fp.id = x.fingerprint_id"
+    " LEFT JOIN string rl ON rl.id = x.ratelimit_id"
+    " LEFT JOIN string d ON d.id = x.detail_id"
+)
+"""The joins that give an attempt's (`attempt a`) served model, fingerprint, rate-limit
+ceilings and detail as `sm.value`, `fp.value`, `rl.value` and `d.value`."""
+
 _MAX_INT = 2**31 - 1
 
 
@@ -115,6 +131,7 @@ class _Batch:
 
     targets: dict[tuple[str, str], int] = field(default_factory=dict)
     strings: dict[str, int] = field(default_factory=dict)
+    extras: dict[Extra, int] = field(default_factory=dict)
 
 
 class PostgresStore:
@@ -128,6 +145,7 @@ class PostgresStore:
         self._strings: dict[object, str] = {}
         """Raw value -> its redacted text; valid while `redact.generation()` is."""
         self._string_ids: dict[str, int] = {}
+        self._extra_ids: dict[Extra, int] = {}
         self._targets: dict[tuple[str, str], int] = {}
         self._runs: dict[int, int] = {}
         """Run id -> its region's label id (the runs this store began)."""
@@ -290,7 +308,29 @@ class PostgresStore:
         keys = {(r.provider, r.model) for r in results} | {(v.provider, v.model) for v in verdicts}
         new = {k for k in keys if k not in self._targets}
         self._targets.update(ensure_targets(self.pool, new))
-        return _Batch({k: self._targets[k] for k in keys}, self._string_ids)
+        batch = _Batch({k: self._targets[k] for k in keys}, self._string_ids)
+        self._ensure_extras(results, batch)
+        return batch
+
+    def _ensure_extras(self, results: Sequence[ProbeResult], batch: _Batch) -> None:
+        """The `attempt_extra` ids of the batch's attempts, those not cached yet found or
+        inserted in one round trip of their own."""
+        if len(self._extra_ids) > MAX_CACHED_STRINGS:
+            self._extra_ids.clear()
+        wanted = {self._extra(a, batch) for r in results for a in r.attempts} - {(None,) * 4}
+        missing = [e for e in wanted if e not in self._extra_ids]
+        if missing:
+            self._extra_ids.update(ensure_extras(self.pool, missing))
+        batch.extras = {e: self._extra_ids[e] for e in wanted}
+
+    def _extra(self, a: Attempt, batch: _Batch) -> Extra:
+        ceilings = tuple(pair for pair in a.ratelimit if is_ceiling(pair[0]))
+        return (
+            self._text_id(a.served_model, batch),
+            self._text_id(a.system_fingerprint, batch),
+            batch.strings[self._strings[ceilings]] if ceilings else None,
+            self._text_id(a.detail, batch),
+        )
 
     def _redacted(self, raw: str) -> str:
         found = self._strings.get(raw)
@@ -406,7 +446,7 @@ class PostgresStore:
         self, run_id: int, target_id: int, result: ProbeResult, a: Attempt, batch: _Batch
     ) -> tuple[Any, ...]:
         ids = self.labels.ids
-        ceilings = tuple(pair for pair in a.ratelimit if is_ceiling(pair[0]))
+        extra = self._extra(a, batch)
         return (
             run_id,
             target_id,
@@ -420,14 +460,11 @@ class PostgresStore:
             ids[a.failed_phase.value] if a.failed_phase else None,
             stored_us(a.connect_ms),
             a.connection_reused,
-            self._text_id(a.served_model, batch),
-            self._text_id(a.system_fingerprint, batch),
+            batch.extras.get(extra),
             a.output_tokens,
             a.tokens_per_s,
             stored_us(a.max_gap_ms),
             a.retry_after_s,
-            batch.strings[self._strings[ceilings]] if ceilings else None,
-            self._text_id(a.detail, batch),
         )
 
     def _snapshots_of(
@@ -718,10 +755,7 @@ def _changes(
     events: list[tuple[int, int, str, int | None, int]] = []
     for a in result.attempts:
         at = ms(a.started_at)
-        served_id = store._text_id(a.served_model, batch)
-        fingerprint_id = store._text_id(a.system_fingerprint, batch)
-        ceilings = tuple(pair for pair in a.ratelimit if is_ceiling(pair[0]))
-        ratelimit_id = batch.strings[store._strings[ceilings]] if ceilings else None
+        served_id, fingerprint_id, ratelimit_id, _ = store._extra(a, batch)
         if served_id is not None and served_id != served:
             name = redact(a.served_model) if a.served_model else None
             if served is not None or not same_model(result.model, name):
