@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from modelaudit.history import Window
+from modelaudit.store import buckets
 from modelaudit.store.base import Origin
 from modelaudit.store.postgres import closing
-from modelaudit.store.postgres.migrations import LATEST
 from modelaudit.store.postgres.store import PostgresStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 
@@ -162,8 +162,44 @@ UPDATE target t SET first_seen_ms = s.first, last_seen_ms = s.last, last_ok_ms =
 DROP TABLE target_state, daily_closed;
 DROP FUNCTION modelaudit_lock_days(integer[]);
 DROP AGGREGATE modelaudit_pairs_cat(integer[]);
-DELETE FROM schema_migration WHERE version = {latest};
+DELETE FROM schema_migration WHERE version = 4;
 """
+_BEFORE_SCHEMA_5 = """
+ALTER TABLE daily DROP COLUMN latency_p50_bucket, DROP COLUMN latency_p95_bucket,
+    DROP COLUMN ttft_p50_bucket;
+ALTER TABLE daily
+    ALTER COLUMN classes TYPE integer[] USING modelaudit_hist_decode(classes),
+    ALTER COLUMN latency TYPE integer[] USING modelaudit_hist_decode(latency),
+    ALTER COLUMN ttft TYPE integer[] USING modelaudit_hist_decode(ttft);
+ALTER TABLE daily
+    ADD COLUMN latency_p50_bucket smallint
+        GENERATED ALWAYS AS (modelaudit_pairs_rank(latency, 50)) STORED,
+    ADD COLUMN latency_p95_bucket smallint
+        GENERATED ALWAYS AS (modelaudit_pairs_rank(latency, 95)) STORED,
+    ADD COLUMN ttft_p50_bucket smallint
+        GENERATED ALWAYS AS (modelaudit_pairs_rank(ttft, 50)) STORED;
+ALTER TABLE rollup
+    ALTER COLUMN classes TYPE integer[] USING modelaudit_hist_decode(classes),
+    ALTER COLUMN latency TYPE integer[] USING modelaudit_hist_decode(latency),
+    ALTER COLUMN ttft TYPE integer[] USING modelaudit_hist_decode(ttft);
+DROP FUNCTION modelaudit_hist_rank(bytea, integer), modelaudit_hist_add(bytea, bytea),
+    modelaudit_hist_encode(integer[]), modelaudit_hist_decode(bytea);
+CREATE FUNCTION modelaudit_pairs_add(a integer[], b integer[]) RETURNS integer[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    WITH summed AS (
+        SELECT h[i] AS k, sum(h[i + 1])::integer AS n
+        FROM (SELECT a AS h UNION ALL SELECT b) AS both_sides,
+             generate_series(1, coalesce(array_length(h, 1), 0), 2) AS i
+        GROUP BY 1 HAVING sum(h[i + 1]) <> 0
+    )
+    SELECT array_agg(v ORDER BY k, o)
+    FROM (SELECT k, 0 AS o, k AS v FROM summed UNION ALL SELECT k, 1, n FROM summed) AS f
+$$;
+CREATE AGGREGATE modelaudit_pairs_cat(integer[]) (SFUNC = array_cat, STYPE = integer[]);
+DELETE FROM schema_migration WHERE version = 5;
+"""
+"""Schema 5 taken back to 4 (the period rows' `integer[]` arrays, as the writers before it
+left them)."""
 
 
 def test_a_database_of_the_schema_before_keeps_its_answers_through_the_migration(
@@ -184,7 +220,8 @@ def test_a_database_of_the_schema_before_keeps_its_answers_through_the_migration
         regions = conn.execute("SELECT * FROM target_state ORDER BY 1, 2").fetchall()
     before = _answers(store), store.history().models(Window(today, today + timedelta(hours=1)))
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(_BEFORE_SCHEMA_3.format(latest=LATEST))
+        conn.execute(_BEFORE_SCHEMA_5)
+        conn.execute(_BEFORE_SCHEMA_3)
 
     with PostgresStore.open(postgres_url, create=False) as migrated:
         after = (
@@ -204,6 +241,62 @@ def test_a_database_of_the_schema_before_keeps_its_answers_through_the_migration
     assert closed == [_day(at()), _day(at(days=1))]  # today stays open: read from its regions' rows
     assert [row[:5] for row in kept] == [row[:5] for row in regions]
     assert [(d.before, d.after) for d in drift] == [("a-1", "a-2")]
+
+
+_STORED_SUMS = (
+    "SELECT classes, latency, ttft, latency_p50_bucket, latency_p95_bucket, ttft_p50_bucket"
+    " FROM daily ORDER BY day_ms, region_id, target_id, inconclusive"
+)
+_ROLLUP_SUMS = "SELECT classes, latency, ttft FROM rollup ORDER BY hour_ms, region_id, target_id"
+
+
+def test_period_rows_of_schema_4_keep_their_answers_and_bytes_through_migration_5(
+    store: PostgresStore, postgres_url: str
+) -> None:
+    """The class counts and histograms stored as `integer[]` (closed days, an open day,
+    pruned hours) are converted to the bytes a writer of schema 5 writes, the kept
+    percentiles generated again, every answer the same, and writers go on adding."""
+    today = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    for hour in (0, 6, 25):
+        _write(store, EU, hour)
+        _write(store, US, hour + 1, offline=hour == 6)
+    run = store.begin_run(today, None, US)
+    store.add_results(run, [completion("a", today, latency_ms=321.0)])
+    closing.close_days(store.pool)
+    store.prune(timedelta(days=1), at(days=2))  # day 0 kept as hourly rollups
+    before = _answers(store), store.history().models(Window(today, today + timedelta(hours=1)))
+    with store.pool.connection() as conn:
+        stored = conn.execute(_STORED_SUMS).fetchall(), conn.execute(_ROLLUP_SUMS).fetchall()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(_BEFORE_SCHEMA_5)
+        arrays = conn.execute("SELECT latency FROM daily WHERE latency IS NOT NULL").fetchall()
+        assert arrays
+        assert all(isinstance(row[0], list) for row in arrays)
+
+    with PostgresStore.open(postgres_url, create=False) as migrated:
+        after = (
+            _answers(migrated),
+            migrated.history().models(Window(today, today + timedelta(hours=1))),
+        )
+        with migrated.pool.connection() as conn:
+            converted = conn.execute(_STORED_SUMS).fetchall(), conn.execute(_ROLLUP_SUMS).fetchall()
+        later = migrated.begin_run(today, None, EU)
+        migrated.add_results(later, [completion("a", today, latency_ms=321.0)])
+        added = migrated.history().models(Window(today, today + timedelta(hours=1)))
+        with migrated.pool.connection() as conn:
+            kept = conn.execute(
+                "SELECT modelaudit_hist_decode(latency), latency_p50_bucket FROM daily"
+                " WHERE day_ms = %s AND region_id <> 0 AND latency IS NOT NULL ORDER BY region_id",
+                (_day(today),),
+            ).fetchall()
+
+    assert after == before
+    assert converted == stored
+    assert all(rows and any(isinstance(row[1], bytes) for row in rows) for rows in converted)
+    (a,) = (m for m in added if m.model == "a")
+    assert (a.ok, a.latency.n) == (2, 2)
+    bucket = buckets.bucket_of(321.0)
+    assert sorted(kept) == [([bucket, 1], bucket), ([bucket, 1], bucket)]  # US, then EU's new
 
 
 def _day(moment: datetime) -> int:

@@ -404,11 +404,211 @@ def _v4_region_state(conn: psycopg.Connection[Any]) -> None:
     )
 
 
+def _v5_compact_sums(conn: psycopg.Connection[Any]) -> None:
+    """The class counts and histograms of `daily` and `rollup` as varint bytes (`bytea`,
+    `sums.encoded`: a pair's key difference and count, a byte each for most pairs, behind
+    a 1-byte header) instead of `integer[]` (a 24-byte header and 8 bytes a pair): a daily
+    row of a busy month takes half the bytes. The rows are converted in place and the kept
+    percentiles' buckets generated again from the new columns.
+    `modelaudit_hist_add` merges two (keys in order, zero counts dropped, NULL for none);
+    `modelaudit_hist_rank` is `modelaudit_pairs_rank` of the decoded pairs; the readers
+    gather a day's regions' rows with `array_agg` and decode them in Python, so
+    `modelaudit_pairs_add` and `modelaudit_pairs_cat` go."""
+    conn.execute(
+        """
+        CREATE FUNCTION modelaudit_hist_decode(h bytea) RETURNS integer[]
+        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        DECLARE
+            flat integer[] := '{}';
+            size integer := length(h);
+            i integer := 0;
+            b integer;
+            shift integer;
+            head bigint;
+            n bigint;
+            key bigint := 0;
+            k integer := 0;
+        BEGIN
+            WHILE i < size LOOP
+                b := get_byte(h, i);
+                i := i + 1;
+                head := b & 127;
+                shift := 7;
+                WHILE b >= 128 LOOP
+                    b := get_byte(h, i);
+                    i := i + 1;
+                    head := head | ((b & 127)::bigint << shift);
+                    shift := shift + 7;
+                END LOOP;
+                b := get_byte(h, i);
+                i := i + 1;
+                n := b & 127;
+                shift := 7;
+                WHILE b >= 128 LOOP
+                    b := get_byte(h, i);
+                    i := i + 1;
+                    n := n | ((b & 127)::bigint << shift);
+                    shift := shift + 7;
+                END LOOP;
+                key := key + ((head >> 2) # -((head >> 1) & 1));
+                k := k + 2;
+                flat[k - 1] := key;
+                flat[k] := CASE WHEN head & 1 = 1 THEN -n ELSE n END;
+            END LOOP;
+            RETURN flat;
+        END $$;
+        CREATE FUNCTION modelaudit_hist_encode(flat integer[]) RETURNS bytea
+        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        DECLARE
+            encoded bytea := '';
+            zero bytea := decode('00', 'hex');
+            previous bigint := 0;
+            delta bigint;
+            v bigint;
+        BEGIN
+            FOR i IN 1 .. coalesce(array_length(flat, 1), 0) BY 2 LOOP
+                CONTINUE WHEN flat[i + 1] = 0;
+                delta := flat[i] - previous;
+                previous := flat[i];
+                v := (((delta << 1) # (delta >> 63)) << 1) | (flat[i + 1] < 0)::integer;
+                WHILE v >= 128 LOOP
+                    encoded := encoded || set_byte(zero, 0, (v & 127 | 128)::integer);
+                    v := v >> 7;
+                END LOOP;
+                encoded := encoded || set_byte(zero, 0, v::integer);
+                v := abs(flat[i + 1]);
+                WHILE v >= 128 LOOP
+                    encoded := encoded || set_byte(zero, 0, (v & 127 | 128)::integer);
+                    v := v >> 7;
+                END LOOP;
+                encoded := encoded || set_byte(zero, 0, v::integer);
+            END LOOP;
+            RETURN nullif(encoded, '');
+        END $$;
+        CREATE FUNCTION modelaudit_hist_add(a bytea, b bytea) RETURNS bytea
+        LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+        DECLARE
+            x integer[] := coalesce(modelaudit_hist_decode(a), '{}');
+            y integer[] := coalesce(modelaudit_hist_decode(b), '{}');
+            nx integer := coalesce(array_length(x, 1), 0);
+            ny integer := coalesce(array_length(y, 1), 0);
+            i integer := 1;
+            j integer := 1;
+            merged integer[] := '{}';
+            k integer := 0;
+        BEGIN
+            WHILE i <= nx OR j <= ny LOOP
+                IF j > ny OR (i <= nx AND x[i] < y[j]) THEN
+                    k := k + 2;
+                    merged[k - 1] := x[i];
+                    merged[k] := x[i + 1];
+                    i := i + 2;
+                ELSIF i > nx OR y[j] < x[i] THEN
+                    k := k + 2;
+                    merged[k - 1] := y[j];
+                    merged[k] := y[j + 1];
+                    j := j + 2;
+                ELSE
+                    k := k + 2;
+                    merged[k - 1] := x[i];
+                    merged[k] := x[i + 1] + y[j + 1];
+                    i := i + 2;
+                    j := j + 2;
+                END IF;
+            END LOOP;
+            RETURN modelaudit_hist_encode(merged);
+        END $$;
+        CREATE FUNCTION modelaudit_hist_rank(h bytea, p integer) RETURNS smallint
+        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        DECLARE  -- modelaudit_pairs_rank over the bytes: the counts summed, then walked
+            size integer := length(h);
+            i integer;
+            b integer;
+            shift integer;
+            head bigint;
+            n bigint;
+            key bigint;
+            total bigint := 0;
+            wanted bigint;
+        BEGIN
+            FOR pass IN 1 .. 2 LOOP
+                i := 0;
+                key := 0;
+                WHILE i < size LOOP
+                    b := get_byte(h, i);
+                    i := i + 1;
+                    head := b & 127;
+                    shift := 7;
+                    WHILE b >= 128 LOOP
+                        b := get_byte(h, i);
+                        i := i + 1;
+                        head := head | ((b & 127)::bigint << shift);
+                        shift := shift + 7;
+                    END LOOP;
+                    b := get_byte(h, i);
+                    i := i + 1;
+                    n := b & 127;
+                    shift := 7;
+                    WHILE b >= 128 LOOP
+                        b := get_byte(h, i);
+                        i := i + 1;
+                        n := n | ((b & 127)::bigint << shift);
+                        shift := shift + 7;
+                    END LOOP;
+                    IF head & 1 = 1 THEN
+                        n := -n;
+                    END IF;
+                    IF pass = 1 THEN
+                        total := total + n;
+                    ELSE
+                        key := key + ((head >> 2) # -((head >> 1) & 1));
+                        total := total + n;
+                        IF total >= wanted THEN
+                            RETURN key;
+                        END IF;
+                    END IF;
+                END LOOP;
+                IF pass = 1 THEN
+                    IF total <= 0 THEN
+                        RETURN NULL;
+                    END IF;
+                    wanted := greatest(1, (p * total + 99) / 100);
+                    total := 0;
+                END IF;
+            END LOOP;
+            RETURN NULL;
+        END $$;
+        ALTER TABLE daily
+            DROP COLUMN latency_p50_bucket,
+            DROP COLUMN latency_p95_bucket,
+            DROP COLUMN ttft_p50_bucket;
+        ALTER TABLE daily
+            ALTER COLUMN classes TYPE bytea USING modelaudit_hist_encode(classes),
+            ALTER COLUMN latency TYPE bytea USING modelaudit_hist_encode(latency),
+            ALTER COLUMN ttft TYPE bytea USING modelaudit_hist_encode(ttft);
+        ALTER TABLE daily
+            ADD COLUMN latency_p50_bucket smallint
+                GENERATED ALWAYS AS (modelaudit_hist_rank(latency, 50)) STORED,
+            ADD COLUMN latency_p95_bucket smallint
+                GENERATED ALWAYS AS (modelaudit_hist_rank(latency, 95)) STORED,
+            ADD COLUMN ttft_p50_bucket smallint
+                GENERATED ALWAYS AS (modelaudit_hist_rank(ttft, 50)) STORED;
+        ALTER TABLE rollup
+            ALTER COLUMN classes TYPE bytea USING modelaudit_hist_encode(classes),
+            ALTER COLUMN latency TYPE bytea USING modelaudit_hist_encode(latency),
+            ALTER COLUMN ttft TYPE bytea USING modelaudit_hist_encode(ttft);
+        DROP FUNCTION modelaudit_pairs_add(integer[], integer[]);
+        DROP AGGREGATE modelaudit_pairs_cat(integer[]);
+        """
+    )
+
+
 MIGRATIONS: tuple[Callable[[psycopg.Connection[Any]], None], ...] = (
     _v1_history,
     _v2_alert_state,
     _v3_compact,
     _v4_region_state,
+    _v5_compact_sums,
 )
 LATEST = len(MIGRATIONS)
 

@@ -42,7 +42,7 @@ from modelaudit.history import (
 )
 from modelaudit.store import buckets
 from modelaudit.store.incidents import INCIDENT_VERDICTS
-from modelaudit.store.postgres import closing, db
+from modelaudit.store.postgres import closing, db, sums
 from modelaudit.store.postgres.store import LAST_OK, from_ms, ms
 from modelaudit.store.postgres.sums import ALL_REGIONS, DAY_MS
 from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
@@ -416,7 +416,7 @@ class PostgresHistory:
             return
         for row in self._period_rows(conn, table, part, ids):
             period, target_id, ok, failed, excluded, first, last, last_ok = row[:8]
-            classes, latency, ttft = row[8:11]
+            classes, latency, ttft = map(sums.decoded, row[8:11])
             acc = accs[(target_id, (period - part.origin) // part.width, ALL_REGIONS)]
             if latency:
                 acc.latency.append(latency)

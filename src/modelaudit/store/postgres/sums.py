@@ -3,17 +3,19 @@
 the run was inconclusive; region 0 holds the sums over every region (of `daily`, for the
 closed days only: `closing`).
 
-Writers add to a row with one atomic upsert (`modelaudit_pairs_add` merges the class counts
-and the histograms), keys in order, so any number of agents can add to the same rows at
-once without losing a count or deadlocking. A row's counts follow `history.counts_as`
-as it stands when the attempt is written, and keep every error class, so the rule can be
-applied again from them.
+The class counts and the histograms are stored as `encoded` bytes (schema 5: a quarter of
+the `integer[]` arrays they were). Writers add to a row with one atomic upsert
+(`modelaudit_hist_add` merges the class counts and the histograms), keys in order, so any
+number of agents can add to the same rows at once without losing a count or deadlocking.
+A row's counts follow `history.counts_as` as it stands when the attempt is written, and
+keep every error class, so the rule can be applied again from them.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Literal
 
 from modelaudit.history import AVAILABILITY_KINDS, SUCCESS_CLASSES, counts_as
@@ -143,9 +145,78 @@ def grouped(
 
 
 def pairs(hist: Counter[int]) -> list[int] | None:
-    """A counter as the stored flat array `[key, count, ...]` in key order."""
+    """A counter as the flat array `[key, count, ...]` in key order."""
     flat = [n for k in sorted(hist) if hist[k] for n in (k, hist[k])]
     return flat or None
+
+
+def encoded(flat: list[int] | None) -> bytes | None:
+    """A flat `[key, count, ...]` array (keys in order, as `pairs` gives) as stored: per
+    pair, the key's difference from the one before (from 0 for the first), zigzag, shifted
+    left by one with the count's sign in the low bit, then the count's magnitude, each an
+    unsigned LEB128 varint (`modelaudit_hist_encode` in SQL writes the same bytes). A
+    zero count is left out; nothing left is None (SQL NULL)."""
+    if not flat:
+        return None
+    out = bytearray()
+    previous = 0
+    for i in range(0, len(flat), 2):
+        key, count = flat[i], flat[i + 1]
+        if not count:
+            continue
+        delta = key - previous
+        previous = key
+        for number in ((((delta << 1) ^ (delta >> 63)) << 1) | (count < 0), abs(count)):
+            value = number
+            while value >= 0x80:
+                out.append(value & 0x7F | 0x80)
+                value >>= 7
+            out.append(value)
+    return bytes(out) or None
+
+
+_DELTA = tuple(((t >> 1) >> 1) ^ -((t >> 1) & 1) for t in range(128))
+"""A one-byte pair head (a positive count's) to its key difference."""
+_EVEN = bytes(range(0, 128, 2))
+
+
+def decoded(data: bytes | None) -> list[int] | None:
+    """`encoded`'s bytes back as the flat `[key, count, ...]` array (None for None). A
+    report reads tens of thousands of them: when every varint is one byte and every count
+    positive (the usual row) the work is done by C loops over the bytes."""
+    if not data:
+        return None
+    heads = data[0::2]
+    if data.isascii() and not heads.translate(None, _EVEN):
+        flat = [0] * len(data)
+        flat[0::2] = accumulate(map(_DELTA.__getitem__, heads))
+        flat[1::2] = data[1::2]
+        return flat
+    return _decoded_slowly(data)
+
+
+def _decoded_slowly(data: bytes) -> list[int]:
+    numbers: list[int] = []
+    value = shift = 0
+    for byte in data:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            numbers.append(value)
+            value = shift = 0
+    flat: list[int] = []
+    key = 0
+    for i in range(0, len(numbers), 2):
+        head, count = numbers[i], numbers[i + 1]
+        zigzag = head >> 1
+        key += (zigzag >> 1) ^ -(zigzag & 1)
+        flat += (key, -count if head & 1 else count)
+    return flat
+
+
+def stored(hist: Counter[int]) -> bytes | None:
+    """A counter as stored in a period row."""
+    return encoded(pairs(hist))
 
 
 def add(
@@ -165,9 +236,9 @@ def add(
             s.first,
             s.last,
             s.last_ok,
-            pairs(s.classes),
-            pairs(s.latency),
-            pairs(s.ttft),
+            stored(s.classes),
+            stored(s.latency),
+            stored(s.ttft),
         )
         for key, s in sorted(sums.items())
     ]
@@ -183,9 +254,9 @@ def add(
             f" first_ms = least({table}.first_ms, excluded.first_ms),"
             f" last_ms = greatest({table}.last_ms, excluded.last_ms),"
             f" last_ok_ms = greatest({table}.last_ok_ms, excluded.last_ok_ms),"
-            f" classes = modelaudit_pairs_add({table}.classes, excluded.classes),"
-            f" latency = modelaudit_pairs_add({table}.latency, excluded.latency),"
-            f" ttft = modelaudit_pairs_add({table}.ttft, excluded.ttft)",
+            f" classes = modelaudit_hist_add({table}.classes, excluded.classes),"
+            f" latency = modelaudit_hist_add({table}.latency, excluded.latency),"
+            f" ttft = modelaudit_hist_add({table}.ttft, excluded.ttft)",
             rows,
         )
     emptied = [key for key, s in sorted(sums.items()) if s.attempts < 0]
