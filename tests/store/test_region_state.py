@@ -16,6 +16,7 @@ from modelaudit.history import Window
 from modelaudit.store import buckets
 from modelaudit.store.base import Origin
 from modelaudit.store.postgres import closing
+from modelaudit.store.postgres.migrations import PAIRS_ADD
 from modelaudit.store.postgres.store import PostgresStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 
@@ -184,20 +185,10 @@ ALTER TABLE rollup
     ALTER COLUMN ttft TYPE integer[] USING modelaudit_hist_decode(ttft);
 DROP FUNCTION modelaudit_hist_rank(bytea, integer), modelaudit_hist_add(bytea, bytea),
     modelaudit_hist_encode(integer[]), modelaudit_hist_decode(bytea);
-CREATE FUNCTION modelaudit_pairs_add(a integer[], b integer[]) RETURNS integer[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    WITH summed AS (
-        SELECT h[i] AS k, sum(h[i + 1])::integer AS n
-        FROM (SELECT a AS h UNION ALL SELECT b) AS both_sides,
-             generate_series(1, coalesce(array_length(h, 1), 0), 2) AS i
-        GROUP BY 1 HAVING sum(h[i + 1]) <> 0
-    )
-    SELECT array_agg(v ORDER BY k, o)
-    FROM (SELECT k, 0 AS o, k AS v FROM summed UNION ALL SELECT k, 1, n FROM summed) AS f
-$$;
+{PAIRS_ADD}
 CREATE AGGREGATE modelaudit_pairs_cat(integer[]) (SFUNC = array_cat, STYPE = integer[]);
 DELETE FROM schema_migration WHERE version = 5;
-"""
+""".replace("{PAIRS_ADD}", PAIRS_ADD)
 """Schema 5 taken back to 4 (the period rows' `integer[]` arrays, as the writers before it
 left them)."""
 

@@ -68,6 +68,19 @@ _PERIOD_COLUMNS = """
     ttft integer[]
 """
 
+PAIRS_ADD = """CREATE FUNCTION modelaudit_pairs_add(a integer[], b integer[]) RETURNS integer[]
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            WITH summed AS (
+                SELECT h[i] AS k, sum(h[i + 1])::integer AS n
+                FROM (SELECT a AS h UNION ALL SELECT b) AS both_sides,
+                     generate_series(1, coalesce(array_length(h, 1), 0), 2) AS i
+                GROUP BY 1 HAVING sum(h[i + 1]) <> 0
+            )
+            SELECT array_agg(v ORDER BY k, o)
+            FROM (SELECT k, 0 AS o, k AS v FROM summed UNION ALL SELECT k, 1, n FROM summed) AS f
+        $$;"""
+"""How schema 1 to 4 merged `integer[]` pairs (kept for the tests that go back to them)."""
+
 
 def _v1_history(conn: psycopg.Connection[Any]) -> None:
     conn.execute(
@@ -206,17 +219,7 @@ def _v1_history(conn: psycopg.Connection[Any]) -> None:
             {_PERIOD_COLUMNS},
             PRIMARY KEY (hour_ms, region_id, target_id, inconclusive)
         );
-        CREATE FUNCTION modelaudit_pairs_add(a integer[], b integer[]) RETURNS integer[]
-        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-            WITH summed AS (
-                SELECT h[i] AS k, sum(h[i + 1])::integer AS n
-                FROM (SELECT a AS h UNION ALL SELECT b) AS both_sides,
-                     generate_series(1, coalesce(array_length(h, 1), 0), 2) AS i
-                GROUP BY 1 HAVING sum(h[i + 1]) <> 0
-            )
-            SELECT array_agg(v ORDER BY k, o)
-            FROM (SELECT k, 0 AS o, k AS v FROM summed UNION ALL SELECT k, 1, n FROM summed) AS f
-        $$;
+        {PAIRS_ADD}
         """  # noqa: S608 - built from this module's constants only
     )
 
@@ -470,18 +473,16 @@ def _v5_compact_sums(conn: psycopg.Connection[Any]) -> None:
                 CONTINUE WHEN flat[i + 1] = 0;
                 delta := flat[i] - previous;
                 previous := flat[i];
-                v := (((delta << 1) # (delta >> 63)) << 1) | (flat[i + 1] < 0)::integer;
-                WHILE v >= 128 LOOP
-                    encoded := encoded || set_byte(zero, 0, (v & 127 | 128)::integer);
-                    v := v >> 7;
+                FOREACH v IN ARRAY ARRAY[
+                    (((delta << 1) # (delta >> 63)) << 1) | (flat[i + 1] < 0)::integer,
+                    abs(flat[i + 1])
+                ] LOOP
+                    WHILE v >= 128 LOOP
+                        encoded := encoded || set_byte(zero, 0, (v & 127 | 128)::integer);
+                        v := v >> 7;
+                    END LOOP;
+                    encoded := encoded || set_byte(zero, 0, v::integer);
                 END LOOP;
-                encoded := encoded || set_byte(zero, 0, v::integer);
-                v := abs(flat[i + 1]);
-                WHILE v >= 128 LOOP
-                    encoded := encoded || set_byte(zero, 0, (v & 127 | 128)::integer);
-                    v := v >> 7;
-                END LOOP;
-                encoded := encoded || set_byte(zero, 0, v::integer);
             END LOOP;
             RETURN nullif(encoded, '');
         END $$;
@@ -519,65 +520,9 @@ def _v5_compact_sums(conn: psycopg.Connection[Any]) -> None:
             RETURN modelaudit_hist_encode(merged);
         END $$;
         CREATE FUNCTION modelaudit_hist_rank(h bytea, p integer) RETURNS smallint
-        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-        DECLARE  -- modelaudit_pairs_rank over the bytes: the counts summed, then walked
-            size integer := length(h);
-            i integer;
-            b integer;
-            shift integer;
-            head bigint;
-            n bigint;
-            key bigint;
-            total bigint := 0;
-            wanted bigint;
-        BEGIN
-            FOR pass IN 1 .. 2 LOOP
-                i := 0;
-                key := 0;
-                WHILE i < size LOOP
-                    b := get_byte(h, i);
-                    i := i + 1;
-                    head := b & 127;
-                    shift := 7;
-                    WHILE b >= 128 LOOP
-                        b := get_byte(h, i);
-                        i := i + 1;
-                        head := head | ((b & 127)::bigint << shift);
-                        shift := shift + 7;
-                    END LOOP;
-                    b := get_byte(h, i);
-                    i := i + 1;
-                    n := b & 127;
-                    shift := 7;
-                    WHILE b >= 128 LOOP
-                        b := get_byte(h, i);
-                        i := i + 1;
-                        n := n | ((b & 127)::bigint << shift);
-                        shift := shift + 7;
-                    END LOOP;
-                    IF head & 1 = 1 THEN
-                        n := -n;
-                    END IF;
-                    IF pass = 1 THEN
-                        total := total + n;
-                    ELSE
-                        key := key + ((head >> 2) # -((head >> 1) & 1));
-                        total := total + n;
-                        IF total >= wanted THEN
-                            RETURN key;
-                        END IF;
-                    END IF;
-                END LOOP;
-                IF pass = 1 THEN
-                    IF total <= 0 THEN
-                        RETURN NULL;
-                    END IF;
-                    wanted := greatest(1, (p * total + 99) / 100);
-                    total := 0;
-                END IF;
-            END LOOP;
-            RETURN NULL;
-        END $$;
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+            SELECT modelaudit_pairs_rank(modelaudit_hist_decode(h), p)
+        $$;
         ALTER TABLE daily
             DROP COLUMN latency_p50_bucket,
             DROP COLUMN latency_p95_bucket,
