@@ -408,10 +408,11 @@ def _v4_region_state(conn: psycopg.Connection[Any]) -> None:
 
 
 def _v5_compact_sums(conn: psycopg.Connection[Any]) -> None:
-    """The class counts and histograms of `daily` and `rollup` as varint bytes (`bytea`,
-    `sums.encoded`: a pair's key difference and count, a byte each for most pairs, behind
-    a 1-byte header) instead of `integer[]` (a 24-byte header and 8 bytes a pair): a daily
-    row of a busy month takes half the bytes. The rows are converted in place and the kept
+    """The class counts and histograms of `daily` and `rollup` as packed bytes (`bytea`,
+    `sums.encoded`: the keys' differences and the counts in the fewest whole bytes each
+    row's values need, a byte each for most, behind a 1-byte header) instead of
+    `integer[]` (a 24-byte header and 8 bytes a pair): a daily row of a busy month takes
+    half the bytes. The rows are converted in place and the kept
     percentiles' buckets generated again from the new columns.
     `modelaudit_hist_add` merges two (keys in order, zero counts dropped, NULL for none);
     `modelaudit_hist_rank` is `modelaudit_pairs_rank` of the decoded pairs; the readers
@@ -421,70 +422,80 @@ def _v5_compact_sums(conn: psycopg.Connection[Any]) -> None:
         """
         CREATE FUNCTION modelaudit_hist_decode(h bytea) RETURNS integer[]
         LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-        DECLARE
+        DECLARE  -- sums.decoded: the layout is described there
+            head integer := get_byte(h, 0);
+            width integer := (ARRAY[1, 2, 4, 4])[(head & 3) + 1];
+            step integer := CASE WHEN head & 8 = 8 THEN 2 ELSE 1 END;
+            n integer := (length(h) - 3 + step) / (step + width);
+            at_key integer := 3;
+            at_count integer := 3 + (n - 1) * step;
+            key integer := (((get_byte(h, 1) << 8) | get_byte(h, 2)) # 32768) - 32768;
             flat integer[] := '{}';
-            size integer := length(h);
-            i integer := 0;
-            b integer;
-            shift integer;
-            head bigint;
-            n bigint;
-            key bigint := 0;
-            k integer := 0;
+            n_count bigint;
         BEGIN
-            WHILE i < size LOOP
-                b := get_byte(h, i);
-                i := i + 1;
-                head := b & 127;
-                shift := 7;
-                WHILE b >= 128 LOOP
-                    b := get_byte(h, i);
-                    i := i + 1;
-                    head := head | ((b & 127)::bigint << shift);
-                    shift := shift + 7;
-                END LOOP;
-                b := get_byte(h, i);
-                i := i + 1;
-                n := b & 127;
-                shift := 7;
-                WHILE b >= 128 LOOP
-                    b := get_byte(h, i);
-                    i := i + 1;
-                    n := n | ((b & 127)::bigint << shift);
-                    shift := shift + 7;
-                END LOOP;
-                key := key + ((head >> 2) # -((head >> 1) & 1));
-                k := k + 2;
-                flat[k - 1] := key;
-                flat[k] := CASE WHEN head & 1 = 1 THEN -n ELSE n END;
+            FOR j IN 1 .. n LOOP
+                IF j > 1 THEN
+                    key := key + CASE WHEN step = 1 THEN get_byte(h, at_key)
+                        ELSE (get_byte(h, at_key) << 8) | get_byte(h, at_key + 1) END;
+                    at_key := at_key + step;
+                END IF;
+                n_count := CASE width
+                    WHEN 1 THEN get_byte(h, at_count)
+                    WHEN 2 THEN (get_byte(h, at_count) << 8) | get_byte(h, at_count + 1)
+                    ELSE (get_byte(h, at_count)::bigint << 24) | (get_byte(h, at_count + 1) << 16)
+                        | (get_byte(h, at_count + 2) << 8) | get_byte(h, at_count + 3) END;
+                IF head & 4 = 4 AND n_count >= 1::bigint << (8 * width - 1) THEN
+                    n_count := n_count - (1::bigint << (8 * width));
+                END IF;
+                at_count := at_count + width;
+                flat[2 * j - 1] := key;
+                flat[2 * j] := n_count;
             END LOOP;
             RETURN flat;
         END $$;
         CREATE FUNCTION modelaudit_hist_encode(flat integer[]) RETURNS bytea
         LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-        DECLARE
-            encoded bytea := '';
-            zero bytea := decode('00', 'hex');
-            previous bigint := 0;
-            delta bigint;
-            v bigint;
+        DECLARE  -- sums.encoded
+            keys integer[] := '{}';
+            counts integer[] := '{}';
+            n integer := 0;
+            low integer;
+            high integer;
+            width integer;
+            step integer := 1;
+            encoded bytea;
         BEGIN
             FOR i IN 1 .. coalesce(array_length(flat, 1), 0) BY 2 LOOP
                 CONTINUE WHEN flat[i + 1] = 0;
-                delta := flat[i] - previous;
-                previous := flat[i];
-                FOREACH v IN ARRAY ARRAY[
-                    (((delta << 1) # (delta >> 63)) << 1) | (flat[i + 1] < 0)::integer,
-                    abs(flat[i + 1])
-                ] LOOP
-                    WHILE v >= 128 LOOP
-                        encoded := encoded || set_byte(zero, 0, (v & 127 | 128)::integer);
-                        v := v >> 7;
-                    END LOOP;
-                    encoded := encoded || set_byte(zero, 0, v::integer);
-                END LOOP;
+                n := n + 1;
+                keys[n] := flat[i];
+                counts[n] := flat[i + 1];
+                low := least(low, flat[i + 1]);
+                high := greatest(high, flat[i + 1]);
+                IF n > 1 AND keys[n] - keys[n - 1] > 255 THEN
+                    step := 2;
+                END IF;
             END LOOP;
-            RETURN nullif(encoded, '');
+            IF n = 0 THEN
+                RETURN NULL;
+            END IF;
+            IF low < 0 THEN
+                width := CASE WHEN low >= -128 AND high <= 127 THEN 1
+                    WHEN low >= -32768 AND high <= 32767 THEN 2 ELSE 4 END;
+            ELSE
+                width := CASE WHEN high <= 255 THEN 1 WHEN high <= 65535 THEN 2 ELSE 4 END;
+            END IF;
+            encoded := set_byte(decode('00', 'hex'), 0,
+                CASE width WHEN 1 THEN 0 WHEN 2 THEN 1 ELSE 2 END
+                | CASE WHEN low < 0 THEN 4 ELSE 0 END | CASE WHEN step = 2 THEN 8 ELSE 0 END)
+                || substring(int4send(keys[1]) FROM 3);
+            FOR j IN 2 .. n LOOP
+                encoded := encoded || substring(int4send(keys[j] - keys[j - 1]) FROM 5 - step);
+            END LOOP;
+            FOR j IN 1 .. n LOOP
+                encoded := encoded || substring(int4send(counts[j]) FROM 5 - width);
+            END LOOP;
+            RETURN encoded;
         END $$;
         CREATE FUNCTION modelaudit_hist_add(a bytea, b bytea) RETURNS bytea
         LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$

@@ -13,9 +13,10 @@ keep every error class, so the rule can be applied again from them.
 
 from __future__ import annotations
 
+import itertools
+import struct
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Literal
 
 from modelaudit.history import AVAILABILITY_KINDS, SUCCESS_CLASSES, counts_as
@@ -151,66 +152,47 @@ def pairs(hist: Counter[int]) -> list[int] | None:
 
 
 def encoded(flat: list[int] | None) -> bytes | None:
-    """A flat `[key, count, ...]` array (keys in order, as `pairs` gives) as stored: per
-    pair, the key's difference from the one before (from 0 for the first), zigzag, shifted
-    left by one with the count's sign in the low bit, then the count's magnitude, each an
-    unsigned LEB128 varint (`modelaudit_hist_encode` in SQL writes the same bytes). A
-    zero count is left out; nothing left is None (SQL NULL)."""
+    """A flat `[key, count, ...]` array (keys in ascending order, as `pairs` gives) as
+    stored, big-endian: a head byte (bits 0-1: each count's width, 1, 2 or 4 bytes; bit 2:
+    counts signed, only in a writer's input that takes attempts out of a row; bit 3: each
+    key difference's width, 1 or 2 bytes), the first key (2 bytes, signed), the
+    differences of the others from the key before, then the counts. Zero counts are left
+    out; nothing left is None (SQL NULL). `modelaudit_hist_encode` in SQL writes the same
+    bytes; fixed widths per row let a reader unpack a row in one C call."""
     if not flat:
         return None
-    out = bytearray()
-    previous = 0
-    for i in range(0, len(flat), 2):
-        key, count = flat[i], flat[i + 1]
-        if not count:
-            continue
-        delta = key - previous
-        previous = key
-        for number in ((((delta << 1) ^ (delta >> 63)) << 1) | (count < 0), abs(count)):
-            value = number
-            while value >= 0x80:
-                out.append(value & 0x7F | 0x80)
-                value >>= 7
-            out.append(value)
-    return bytes(out) or None
+    pairs_kept = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2) if flat[i + 1]]
+    if not pairs_kept:
+        return None
+    keys = [key for key, _ in pairs_kept]
+    counts = [count for _, count in pairs_kept]
+    deltas = [b - a for a, b in itertools.pairwise(keys)]
+    low, high = min(counts), max(counts)
+    if low < 0:
+        width = 0 if low >= -128 and high <= 127 else 1 if low >= -32768 and high <= 32767 else 2
+    else:
+        width = 0 if high <= 255 else 1 if high <= 65535 else 2
+    wide = max(deltas, default=0) > 255
+    head = width | (4 if low < 0 else 0) | (8 if wide else 0)
+    return bytes([head]) + struct.pack(_layout(head, len(keys)), keys[0], *deltas, *counts)
 
 
-_DELTA = tuple(((t >> 1) >> 1) ^ -((t >> 1) & 1) for t in range(128))
-"""A one-byte pair head (a positive count's) to its key difference."""
-_EVEN = bytes(range(0, 128, 2))
+def _layout(head: int, n: int) -> str:
+    count = ("bhi" if head & 4 else "BHI")[head & 3]
+    return f">h{n - 1}{'H' if head & 8 else 'B'}{n}{count}"
 
 
 def decoded(data: bytes | None) -> list[int] | None:
-    """`encoded`'s bytes back as the flat `[key, count, ...]` array (None for None). A
-    report reads tens of thousands of them: when every varint is one byte and every count
-    positive (the usual row) the work is done by C loops over the bytes."""
+    """`encoded`'s bytes back as the flat `[key, count, ...]` array (None for None)."""
     if not data:
         return None
-    heads = data[0::2]
-    if data.isascii() and not heads.translate(None, _EVEN):
-        flat = [0] * len(data)
-        flat[0::2] = accumulate(map(_DELTA.__getitem__, heads))
-        flat[1::2] = data[1::2]
-        return flat
-    return _decoded_slowly(data)
-
-
-def _decoded_slowly(data: bytes) -> list[int]:
-    numbers: list[int] = []
-    value = shift = 0
-    for byte in data:
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            numbers.append(value)
-            value = shift = 0
-    flat: list[int] = []
-    key = 0
-    for i in range(0, len(numbers), 2):
-        head, count = numbers[i], numbers[i + 1]
-        zigzag = head >> 1
-        key += (zigzag >> 1) ^ -(zigzag & 1)
-        flat += (key, -count if head & 1 else count)
+    head = data[0]
+    step = 2 if head & 8 else 1
+    n = (len(data) - 3 + step) // (step + (1, 2, 4, 4)[head & 3])
+    values = struct.unpack_from(_layout(head, n), data, 1)
+    flat = [0] * (2 * n)
+    flat[0::2] = itertools.accumulate(values[:n])
+    flat[1::2] = values[n:]
     return flat
 
 
