@@ -98,7 +98,7 @@ def test_the_histograms_bytes_are_the_same_written_by_python_or_sql_and_add_up(
 ) -> None:
     """Writers encode in Python and the upsert merges in SQL: both ends read the same
     bytes, whatever the keys (below 1 ms buckets are negative), counts (a writer's input
-    takes attempts out of a row: negative) and varint lengths."""
+    takes attempts out of a row: negative) and widths."""
     import random
     from collections import Counter
 
