@@ -20,7 +20,8 @@ The layout is the SQLite store's, shaped for a server shared by a fleet and for 
 * `daily` holds, per UTC day, model, region and whether the run was inconclusive, the
   counts (`ok`/`failed`/`excluded` by `history.counts_as`, and per error class) and the
   latency and TTFT histograms in the fixed log buckets of `store.buckets`, as flat
-  `[bucket, count, ...]` arrays, and the buckets of each row's latency p50/p95 and TTFT
+  `[bucket, count, ...]` arrays (since version 5 packed in `bytea`: `sums.encoded`,
+  `_v5_compact_sums`), and the buckets of each row's latency p50/p95 and TTFT
   p50 (generated from the histograms: a timeline reads them as they are). Region 0
   holds the sums over every region, so a report over all regions reads one row per
   model and day however many agents there are.
