@@ -267,8 +267,9 @@ WITH per_bucket AS (
 INSERT INTO daily (day_ms, region_id, target_id, inconclusive, attempts, ok, failed, excluded,
                    first_ms, last_ms, last_ok_ms, classes, latency, ttft)
 SELECT s.day, s.region_id, s.target_id, false, s.attempts, s.ok, s.failed, 0, s.first_ms,
-       s.last_ms, s.last_ok, ARRAY[%(ok)s, s.ok + (s.attempts - s.ok - s.failed)]::integer[],
-       a.latency, a.ttft
+       s.last_ms, s.last_ok,
+       modelaudit_hist_encode(ARRAY[%(ok)s, s.ok + (s.attempts - s.ok - s.failed)]::integer[]),
+       modelaudit_hist_encode(a.latency), modelaudit_hist_encode(a.ttft)
 FROM sums s LEFT JOIN arrays a USING (day, region_id, target_id);
 INSERT INTO target_state (target_id, region_id, first_seen_ms, last_seen_ms, last_ok_ms)
   SELECT target_id, region_id, min(first_ms), max(last_ms), max(last_ok_ms) FROM daily

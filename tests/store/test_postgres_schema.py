@@ -1,7 +1,8 @@
 """PostgreSQL's migrations 3 and 5 on a database that holds history: the attempts'
 durations and rates keep their values, every daily row gets the buckets of its
 percentiles, as the reader would merge them from its histograms, and the attempts' texts
-read back alike through one interned id."""
+read back alike through one interned id. The histograms' bytes of schema 6 (migration 6
+itself is tested in test_region_state.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 
 from modelaudit.store import buckets
 from modelaudit.store.backends import locate
+from modelaudit.store.postgres import sums
+from modelaudit.store.postgres.migrations import PAIRS_ADD
 from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
 
 from .synthetic import at, attempt, completion, report, result
@@ -23,11 +26,17 @@ def _kept_equal_merged(conn: Any) -> int:
     rows = conn.execute(
         "SELECT latency, ttft, latency_p50_bucket, latency_p95_bucket, ttft_p50_bucket FROM daily"
     ).fetchall()
-    for latency, ttft, p50, p95, ttft_p50 in rows:
+    for latency, ttft, p50, p95, ttft_p50 in map(_flat, rows):
         merged = buckets.from_stored([latency] if latency else [])
         first = buckets.from_stored([ttft] if ttft else [])
         assert (_value(p50), _value(p95), _value(ttft_p50)) == (merged.p50, merged.p95, first.p50)
     return len(rows)
+
+
+def _flat(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row's histograms as flat arrays, whether stored as such (schema 3 and 4) or
+    encoded (schema 5)."""
+    return tuple(sums.decoded(v) if isinstance(v, bytes) else v for v in row)
 
 
 def _value(bucket: int | None) -> float | None:
@@ -87,6 +96,33 @@ def test_daily_rows_written_after_keep_their_percentiles(postgres_url: str) -> N
         assert _kept_equal_merged(conn) == 10  # 5 models, over every region and in one
 
 
+UNDO_6 = """
+ALTER TABLE daily DROP COLUMN latency_p50_bucket, DROP COLUMN latency_p95_bucket,
+    DROP COLUMN ttft_p50_bucket;
+ALTER TABLE daily
+    ALTER COLUMN classes TYPE integer[] USING modelaudit_hist_decode(classes),
+    ALTER COLUMN latency TYPE integer[] USING modelaudit_hist_decode(latency),
+    ALTER COLUMN ttft TYPE integer[] USING modelaudit_hist_decode(ttft);
+ALTER TABLE daily
+    ADD COLUMN latency_p50_bucket smallint
+        GENERATED ALWAYS AS (modelaudit_pairs_rank(latency, 50)) STORED,
+    ADD COLUMN latency_p95_bucket smallint
+        GENERATED ALWAYS AS (modelaudit_pairs_rank(latency, 95)) STORED,
+    ADD COLUMN ttft_p50_bucket smallint
+        GENERATED ALWAYS AS (modelaudit_pairs_rank(ttft, 50)) STORED;
+ALTER TABLE rollup
+    ALTER COLUMN classes TYPE integer[] USING modelaudit_hist_decode(classes),
+    ALTER COLUMN latency TYPE integer[] USING modelaudit_hist_decode(latency),
+    ALTER COLUMN ttft TYPE integer[] USING modelaudit_hist_decode(ttft);
+DROP FUNCTION modelaudit_hist_rank(bytea, integer), modelaudit_hist_add(bytea, bytea),
+    modelaudit_hist_encode(integer[]), modelaudit_hist_decode(bytea);
+{PAIRS_ADD}
+CREATE AGGREGATE modelaudit_pairs_cat(integer[]) (SFUNC = array_cat, STYPE = integer[]);
+DELETE FROM schema_migration WHERE version = 6;
+""".replace("{PAIRS_ADD}", PAIRS_ADD)
+"""Schema 6 taken back to 5 (the period rows' `integer[]` arrays, as the writers before it
+left them)."""
+
 UNDO_5 = """
 ALTER TABLE attempt ADD COLUMN served_model_id integer, ADD COLUMN fingerprint_id integer,
     ADD COLUMN ratelimit_id integer, ADD COLUMN detail_id integer;
@@ -144,6 +180,7 @@ def test_migration_5_keeps_every_attempts_texts_ids_index_and_keys(postgres_url:
         ("m-2", None, "{}", "answered"),
     }
     with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(UNDO_6)
         conn.execute(UNDO_5)
         before = conn.execute(
             "SELECT id, served_model_id, fingerprint_id, ratelimit_id, detail_id FROM attempt"
@@ -184,3 +221,49 @@ def test_migration_5_keeps_every_attempts_texts_ids_index_and_keys(postgres_url:
         " WITH (pages_per_range='16')",
         "d",
     )
+
+
+def test_the_histograms_bytes_are_the_same_written_by_python_or_sql_and_add_up(
+    postgres_url: str,
+) -> None:
+    """Writers encode in Python and the upsert merges in SQL: both ends read the same
+    bytes, whatever the keys (below 1 ms buckets are negative), counts (a writer's input
+    takes attempts out of a row: negative) and widths."""
+    import random
+    from collections import Counter
+
+    import psycopg
+
+    from modelaudit.store.postgres.migrations import migrate
+
+    rnd = random.Random(15)
+    counts = [1, 2, 63, 64, 127, 128, 20_000, 3_000_000, -1, -200]
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        migrate(conn)
+        for _ in range(60):
+            h = Counter(
+                {rnd.randint(-130, 400): rnd.choice(counts) for _ in range(rnd.randint(0, 30))}
+            )
+            g = Counter(
+                {rnd.randint(-130, 400): rnd.choice(counts) for _ in range(rnd.randint(0, 9))}
+            )
+            flat, encoded = sums.pairs(h), sums.stored(h)
+            assert sums.decoded(encoded) == flat
+            in_sql = conn.execute(
+                "SELECT modelaudit_hist_encode(%s::integer[]), modelaudit_hist_decode(%s::bytea),"
+                " modelaudit_hist_add(%s::bytea, %s::bytea)",
+                (flat, encoded, encoded, sums.stored(g)),
+            ).fetchone()
+            assert in_sql is not None
+            total = Counter(h)
+            total.update(g)
+            assert in_sql[:2] == (encoded, flat)
+            assert sums.decoded(in_sql[2]) == sums.pairs(total)
+            positive = Counter({k: abs(v) for k, v in h.items()})
+            ranks = conn.execute(
+                "SELECT modelaudit_hist_rank(%s, 50), modelaudit_hist_rank(%s, 95)",
+                (sums.stored(positive), sums.stored(positive)),
+            ).fetchone()
+            merged = buckets.from_stored([sums.pairs(positive)] if positive else [])
+            assert ranks is not None
+            assert (_value(ranks[0]), _value(ranks[1])) == (merged.p50, merged.p95)

@@ -13,13 +13,14 @@ import psycopg
 import pytest
 
 from modelaudit.history import Window
+from modelaudit.store import buckets
 from modelaudit.store.base import Origin
 from modelaudit.store.postgres import closing
 from modelaudit.store.postgres.store import PostgresStore
 from modelaudit.vocabulary import ErrorClass, ProbeKind, RunStatus, Verdict
 
 from .synthetic import at, attempt, completion, report, result
-from .test_postgres_schema import UNDO_5
+from .test_postgres_schema import UNDO_5, UNDO_6
 
 pytestmark = [pytest.mark.realserver, pytest.mark.xdist_group("postgres")]
 EU, US = Origin("eu-west", "agent-eu"), Origin("us-east", "agent-us")
@@ -184,6 +185,7 @@ def test_a_database_of_the_schema_before_keeps_its_answers_through_the_migration
         regions = conn.execute("SELECT * FROM target_state ORDER BY 1, 2").fetchall()
     before = _answers(store), store.history().models(Window(today, today + timedelta(hours=1)))
     with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(UNDO_6)
         conn.execute(UNDO_5)
         conn.execute(_BEFORE_SCHEMA_3)
 
@@ -205,6 +207,62 @@ def test_a_database_of_the_schema_before_keeps_its_answers_through_the_migration
     assert closed == [_day(at()), _day(at(days=1))]  # today stays open: read from its regions' rows
     assert [row[:5] for row in kept] == [row[:5] for row in regions]
     assert [(d.before, d.after) for d in drift] == [("a-1", "a-2")]
+
+
+_STORED_SUMS = (
+    "SELECT classes, latency, ttft, latency_p50_bucket, latency_p95_bucket, ttft_p50_bucket"
+    " FROM daily ORDER BY day_ms, region_id, target_id, inconclusive"
+)
+_ROLLUP_SUMS = "SELECT classes, latency, ttft FROM rollup ORDER BY hour_ms, region_id, target_id"
+
+
+def test_period_rows_of_schema_4_keep_their_answers_and_bytes_through_migration_5(
+    store: PostgresStore, postgres_url: str
+) -> None:
+    """The class counts and histograms stored as `integer[]` (closed days, an open day,
+    pruned hours) are converted to the bytes a writer of schema 5 writes, the kept
+    percentiles generated again, every answer the same, and writers go on adding."""
+    today = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    for hour in (0, 6, 25):
+        _write(store, EU, hour)
+        _write(store, US, hour + 1, offline=hour == 6)
+    run = store.begin_run(today, None, US)
+    store.add_results(run, [completion("a", today, latency_ms=321.0)])
+    closing.close_days(store.pool)
+    store.prune(timedelta(days=1), at(days=2))  # day 0 kept as hourly rollups
+    before = _answers(store), store.history().models(Window(today, today + timedelta(hours=1)))
+    with store.pool.connection() as conn:
+        stored = conn.execute(_STORED_SUMS).fetchall(), conn.execute(_ROLLUP_SUMS).fetchall()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(UNDO_6)
+        arrays = conn.execute("SELECT latency FROM daily WHERE latency IS NOT NULL").fetchall()
+        assert arrays
+        assert all(isinstance(row[0], list) for row in arrays)
+
+    with PostgresStore.open(postgres_url, create=False) as migrated:
+        after = (
+            _answers(migrated),
+            migrated.history().models(Window(today, today + timedelta(hours=1))),
+        )
+        with migrated.pool.connection() as conn:
+            converted = conn.execute(_STORED_SUMS).fetchall(), conn.execute(_ROLLUP_SUMS).fetchall()
+        later = migrated.begin_run(today, None, EU)
+        migrated.add_results(later, [completion("a", today, latency_ms=321.0)])
+        added = migrated.history().models(Window(today, today + timedelta(hours=1)))
+        with migrated.pool.connection() as conn:
+            kept = conn.execute(
+                "SELECT modelaudit_hist_decode(latency), latency_p50_bucket FROM daily"
+                " WHERE day_ms = %s AND region_id <> 0 AND latency IS NOT NULL ORDER BY region_id",
+                (_day(today),),
+            ).fetchall()
+
+    assert after == before
+    assert converted == stored
+    assert all(rows and any(isinstance(row[1], bytes) for row in rows) for rows in converted)
+    (a,) = (m for m in added if m.model == "a")
+    assert (a.ok, a.latency.n) == (2, 2)
+    bucket = buckets.bucket_of(321.0)
+    assert sorted(kept) == [([bucket, 1], bucket), ([bucket, 1], bucket)]  # US, then EU's new
 
 
 def _day(moment: datetime) -> int:

@@ -23,7 +23,8 @@ The layout is the SQLite store's, shaped for a server shared by a fleet and for 
 * `daily` holds, per UTC day, model, region and whether the run was inconclusive, the
   counts (`ok`/`failed`/`excluded` by `history.counts_as`, and per error class) and the
   latency and TTFT histograms in the fixed log buckets of `store.buckets`, as flat
-  `[bucket, count, ...]` arrays, and the buckets of each row's latency p50/p95 and TTFT
+  `[bucket, count, ...]` arrays (since version 6 packed in `bytea`: `sums.encoded`,
+  `_v6_compact_sums`), and the buckets of each row's latency p50/p95 and TTFT
   p50 (generated from the histograms: a timeline reads them as they are). Region 0
   holds the sums over every region, so a report over all regions reads one row per
   model and day however many agents there are.
@@ -70,6 +71,19 @@ _PERIOD_COLUMNS = """
     latency integer[],
     ttft integer[]
 """
+
+PAIRS_ADD = """CREATE FUNCTION modelaudit_pairs_add(a integer[], b integer[]) RETURNS integer[]
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            WITH summed AS (
+                SELECT h[i] AS k, sum(h[i + 1])::integer AS n
+                FROM (SELECT a AS h UNION ALL SELECT b) AS both_sides,
+                     generate_series(1, coalesce(array_length(h, 1), 0), 2) AS i
+                GROUP BY 1 HAVING sum(h[i + 1]) <> 0
+            )
+            SELECT array_agg(v ORDER BY k, o)
+            FROM (SELECT k, 0 AS o, k AS v FROM summed UNION ALL SELECT k, 1, n FROM summed) AS f
+        $$;"""
+"""How schema 1 to 4 merged `integer[]` pairs (kept for the tests that go back to them)."""
 
 
 def _v1_history(conn: psycopg.Connection[Any]) -> None:
@@ -209,17 +223,7 @@ def _v1_history(conn: psycopg.Connection[Any]) -> None:
             {_PERIOD_COLUMNS},
             PRIMARY KEY (hour_ms, region_id, target_id, inconclusive)
         );
-        CREATE FUNCTION modelaudit_pairs_add(a integer[], b integer[]) RETURNS integer[]
-        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-            WITH summed AS (
-                SELECT h[i] AS k, sum(h[i + 1])::integer AS n
-                FROM (SELECT a AS h UNION ALL SELECT b) AS both_sides,
-                     generate_series(1, coalesce(array_length(h, 1), 0), 2) AS i
-                GROUP BY 1 HAVING sum(h[i + 1]) <> 0
-            )
-            SELECT array_agg(v ORDER BY k, o)
-            FROM (SELECT k, 0 AS o, k AS v FROM summed UNION ALL SELECT k, 1, n FROM summed) AS f
-        $$;
+        {PAIRS_ADD}
         """  # noqa: S608 - built from this module's constants only
     )
 
@@ -501,12 +505,165 @@ def _v5_attempt_extra(conn: psycopg.Connection[Any]) -> None:
     )
 
 
+def _v6_compact_sums(conn: psycopg.Connection[Any]) -> None:
+    """The class counts and histograms of `daily` and `rollup` as packed bytes (`bytea`,
+    `sums.encoded`: the keys' differences and the counts in the fewest whole bytes each
+    row's values need, a byte each for most, behind a 1-byte header) instead of
+    `integer[]` (a 24-byte header and 8 bytes a pair): a daily row of a busy month takes
+    half the bytes. The rows are converted in place and the kept
+    percentiles' buckets generated again from the new columns.
+    `modelaudit_hist_add` merges two (keys in order, zero counts dropped, NULL for none);
+    `modelaudit_hist_rank` is `modelaudit_pairs_rank` of the decoded pairs; the readers
+    gather a day's regions' rows with `array_agg` and decode them in Python, so
+    `modelaudit_pairs_add` and `modelaudit_pairs_cat` go."""
+    conn.execute(
+        """
+        CREATE FUNCTION modelaudit_hist_decode(h bytea) RETURNS integer[]
+        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        DECLARE  -- sums.decoded: the layout is described there
+            head integer := get_byte(h, 0);
+            width integer := (ARRAY[1, 2, 4, 4])[(head & 3) + 1];
+            step integer := CASE WHEN head & 8 = 8 THEN 2 ELSE 1 END;
+            n integer := (length(h) - 3 + step) / (step + width);
+            at_key integer := 3;
+            at_count integer := 3 + (n - 1) * step;
+            key integer := (((get_byte(h, 1) << 8) | get_byte(h, 2)) # 32768) - 32768;
+            flat integer[] := '{}';
+            n_count bigint;
+        BEGIN
+            FOR j IN 1 .. n LOOP
+                IF j > 1 THEN
+                    key := key + CASE WHEN step = 1 THEN get_byte(h, at_key)
+                        ELSE (get_byte(h, at_key) << 8) | get_byte(h, at_key + 1) END;
+                    at_key := at_key + step;
+                END IF;
+                n_count := CASE width
+                    WHEN 1 THEN get_byte(h, at_count)
+                    WHEN 2 THEN (get_byte(h, at_count) << 8) | get_byte(h, at_count + 1)
+                    ELSE (get_byte(h, at_count)::bigint << 24) | (get_byte(h, at_count + 1) << 16)
+                        | (get_byte(h, at_count + 2) << 8) | get_byte(h, at_count + 3) END;
+                IF head & 4 = 4 AND n_count >= 1::bigint << (8 * width - 1) THEN
+                    n_count := n_count - (1::bigint << (8 * width));
+                END IF;
+                at_count := at_count + width;
+                flat[2 * j - 1] := key;
+                flat[2 * j] := n_count;
+            END LOOP;
+            RETURN flat;
+        END $$;
+        CREATE FUNCTION modelaudit_hist_encode(flat integer[]) RETURNS bytea
+        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        DECLARE  -- sums.encoded
+            keys integer[] := '{}';
+            counts integer[] := '{}';
+            n integer := 0;
+            low integer;
+            high integer;
+            width integer;
+            step integer := 1;
+            encoded bytea;
+        BEGIN
+            FOR i IN 1 .. coalesce(array_length(flat, 1), 0) BY 2 LOOP
+                CONTINUE WHEN flat[i + 1] = 0;
+                n := n + 1;
+                keys[n] := flat[i];
+                counts[n] := flat[i + 1];
+                low := least(low, flat[i + 1]);
+                high := greatest(high, flat[i + 1]);
+                IF n > 1 AND keys[n] - keys[n - 1] > 255 THEN
+                    step := 2;
+                END IF;
+            END LOOP;
+            IF n = 0 THEN
+                RETURN NULL;
+            END IF;
+            IF low < 0 THEN
+                width := CASE WHEN low >= -128 AND high <= 127 THEN 1
+                    WHEN low >= -32768 AND high <= 32767 THEN 2 ELSE 4 END;
+            ELSE
+                width := CASE WHEN high <= 255 THEN 1 WHEN high <= 65535 THEN 2 ELSE 4 END;
+            END IF;
+            encoded := set_byte(decode('00', 'hex'), 0,
+                CASE width WHEN 1 THEN 0 WHEN 2 THEN 1 ELSE 2 END
+                | CASE WHEN low < 0 THEN 4 ELSE 0 END | CASE WHEN step = 2 THEN 8 ELSE 0 END)
+                || substring(int4send(keys[1]) FROM 3);
+            FOR j IN 2 .. n LOOP
+                encoded := encoded || substring(int4send(keys[j] - keys[j - 1]) FROM 5 - step);
+            END LOOP;
+            FOR j IN 1 .. n LOOP
+                encoded := encoded || substring(int4send(counts[j]) FROM 5 - width);
+            END LOOP;
+            RETURN encoded;
+        END $$;
+        CREATE FUNCTION modelaudit_hist_add(a bytea, b bytea) RETURNS bytea
+        LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+        DECLARE
+            x integer[] := coalesce(modelaudit_hist_decode(a), '{}');
+            y integer[] := coalesce(modelaudit_hist_decode(b), '{}');
+            nx integer := coalesce(array_length(x, 1), 0);
+            ny integer := coalesce(array_length(y, 1), 0);
+            i integer := 1;
+            j integer := 1;
+            merged integer[] := '{}';
+            k integer := 0;
+        BEGIN
+            WHILE i <= nx OR j <= ny LOOP
+                IF j > ny OR (i <= nx AND x[i] < y[j]) THEN
+                    k := k + 2;
+                    merged[k - 1] := x[i];
+                    merged[k] := x[i + 1];
+                    i := i + 2;
+                ELSIF i > nx OR y[j] < x[i] THEN
+                    k := k + 2;
+                    merged[k - 1] := y[j];
+                    merged[k] := y[j + 1];
+                    j := j + 2;
+                ELSE
+                    k := k + 2;
+                    merged[k - 1] := x[i];
+                    merged[k] := x[i + 1] + y[j + 1];
+                    i := i + 2;
+                    j := j + 2;
+                END IF;
+            END LOOP;
+            RETURN modelaudit_hist_encode(merged);
+        END $$;
+        CREATE FUNCTION modelaudit_hist_rank(h bytea, p integer) RETURNS smallint
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+            SELECT modelaudit_pairs_rank(modelaudit_hist_decode(h), p)
+        $$;
+        ALTER TABLE daily
+            DROP COLUMN latency_p50_bucket,
+            DROP COLUMN latency_p95_bucket,
+            DROP COLUMN ttft_p50_bucket;
+        ALTER TABLE daily
+            ALTER COLUMN classes TYPE bytea USING modelaudit_hist_encode(classes),
+            ALTER COLUMN latency TYPE bytea USING modelaudit_hist_encode(latency),
+            ALTER COLUMN ttft TYPE bytea USING modelaudit_hist_encode(ttft);
+        ALTER TABLE daily
+            ADD COLUMN latency_p50_bucket smallint
+                GENERATED ALWAYS AS (modelaudit_hist_rank(latency, 50)) STORED,
+            ADD COLUMN latency_p95_bucket smallint
+                GENERATED ALWAYS AS (modelaudit_hist_rank(latency, 95)) STORED,
+            ADD COLUMN ttft_p50_bucket smallint
+                GENERATED ALWAYS AS (modelaudit_hist_rank(ttft, 50)) STORED;
+        ALTER TABLE rollup
+            ALTER COLUMN classes TYPE bytea USING modelaudit_hist_encode(classes),
+            ALTER COLUMN latency TYPE bytea USING modelaudit_hist_encode(latency),
+            ALTER COLUMN ttft TYPE bytea USING modelaudit_hist_encode(ttft);
+        DROP FUNCTION modelaudit_pairs_add(integer[], integer[]);
+        DROP AGGREGATE modelaudit_pairs_cat(integer[]);
+        """
+    )
+
+
 MIGRATIONS: tuple[Callable[[psycopg.Connection[Any]], None], ...] = (
     _v1_history,
     _v2_alert_state,
     _v3_compact,
     _v4_region_state,
     _v5_attempt_extra,
+    _v6_compact_sums,
 )
 LATEST = len(MIGRATIONS)
 

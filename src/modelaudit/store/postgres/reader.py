@@ -42,7 +42,7 @@ from modelaudit.history import (
 )
 from modelaudit.store import buckets
 from modelaudit.store.incidents import INCIDENT_VERDICTS
-from modelaudit.store.postgres import closing, db
+from modelaudit.store.postgres import closing, db, sums
 from modelaudit.store.postgres.store import LAST_OK, from_ms, ms
 from modelaudit.store.postgres.sums import ALL_REGIONS, DAY_MS
 from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
@@ -108,9 +108,10 @@ class _Acc:
     last: int | None = None
     last_ok: int | None = None
     classes: Counter[str] = field(default_factory=Counter)
-    latency: list[list[int]] = field(default_factory=list)
-    """Stored histograms (`[bucket, count, ...]`) to merge, then the raw samples'."""
-    ttft: list[list[int]] = field(default_factory=list)
+    latency: list[bytes] = field(default_factory=list)
+    """Stored histograms (`sums.encoded`) to merge, then the raw samples' (a timeline point
+    that takes its row's kept percentiles never decodes them)."""
+    ttft: list[bytes] = field(default_factory=list)
     exact_latency: list[float] = field(default_factory=list)
     exact_ttft: list[float] = field(default_factory=list)
     rows: int = 0
@@ -161,8 +162,9 @@ class _Acc:
         samples = self.exact_latency if metric == "latency" else self.exact_ttft
         if exact:
             return buckets.from_sorted(sorted(samples))
-        stored: list[list[int]] = self.latency if metric == "latency" else self.ttft
-        return buckets.from_stored(stored, buckets.histogram(samples) if samples else None)
+        stored = self.latency if metric == "latency" else self.ttft
+        flat = [h for h in map(sums.decoded, stored) if h]
+        return buckets.from_stored(flat, buckets.histogram(samples) if samples else None)
 
 
 def _value(bucket: int | None) -> float | None:
@@ -416,7 +418,7 @@ class PostgresHistory:
             return
         for row in self._period_rows(conn, table, part, ids):
             period, target_id, ok, failed, excluded, first, last, last_ok = row[:8]
-            classes, latency, ttft = row[8:11]
+            classes, latency, ttft = row[8:11]  # as stored: decoded only where needed
             acc = accs[(target_id, (period - part.origin) // part.width, ALL_REGIONS)]
             if latency:
                 acc.latency.append(latency)
@@ -432,8 +434,9 @@ class PostgresHistory:
                 continue
             acc.add_counts(ok, failed, excluded, first, last, last_ok)
             if classes:
-                for i in range(0, len(classes), 2):
-                    acc.classes[self.labels.word(classes[i], conn)] += classes[i + 1]
+                flat = sums.decoded(classes) or []
+                for i in range(0, len(flat), 2):
+                    acc.classes[self.labels.word(flat[i], conn)] += flat[i + 1]
 
     def _period_rows(
         self,

@@ -3,15 +3,18 @@
 the run was inconclusive; region 0 holds the sums over every region (of `daily`, for the
 closed days only: `closing`).
 
-Writers add to a row with one atomic upsert (`modelaudit_pairs_add` merges the class counts
-and the histograms), keys in order, so any number of agents can add to the same rows at
-once without losing a count or deadlocking. A row's counts follow `history.counts_as`
-as it stands when the attempt is written, and keep every error class, so the rule can be
-applied again from them.
+The class counts and the histograms are stored as `encoded` bytes (schema 6: a quarter of
+the `integer[]` arrays they were). Writers add to a row with one atomic upsert
+(`modelaudit_hist_add` merges the class counts and the histograms), keys in order, so any
+number of agents can add to the same rows at once without losing a count or deadlocking.
+A row's counts follow `history.counts_as` as it stands when the attempt is written, and
+keep every error class, so the rule can be applied again from them.
 """
 
 from __future__ import annotations
 
+import itertools
+import struct
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -143,9 +146,59 @@ def grouped(
 
 
 def pairs(hist: Counter[int]) -> list[int] | None:
-    """A counter as the stored flat array `[key, count, ...]` in key order."""
+    """A counter as the flat array `[key, count, ...]` in key order."""
     flat = [n for k in sorted(hist) if hist[k] for n in (k, hist[k])]
     return flat or None
+
+
+def encoded(flat: list[int] | None) -> bytes | None:
+    """A flat `[key, count, ...]` array (keys in ascending order, as `pairs` gives) as
+    stored, big-endian: a head byte (bits 0-1: each count's width, 1, 2 or 4 bytes; bit 2:
+    counts signed, only in a writer's input that takes attempts out of a row; bit 3: each
+    key difference's width, 1 or 2 bytes), the first key (2 bytes, signed), the
+    differences of the others from the key before, then the counts. Zero counts are left
+    out; nothing left is None (SQL NULL). `modelaudit_hist_encode` in SQL writes the same
+    bytes; fixed widths per row let a reader unpack a row in one C call."""
+    if not flat:
+        return None
+    pairs_kept = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2) if flat[i + 1]]
+    if not pairs_kept:
+        return None
+    keys = [key for key, _ in pairs_kept]
+    counts = [count for _, count in pairs_kept]
+    deltas = [b - a for a, b in itertools.pairwise(keys)]
+    low, high = min(counts), max(counts)
+    if low < 0:
+        width = 0 if low >= -128 and high <= 127 else 1 if low >= -32768 and high <= 32767 else 2
+    else:
+        width = 0 if high <= 255 else 1 if high <= 65535 else 2
+    wide = max(deltas, default=0) > 255
+    head = width | (4 if low < 0 else 0) | (8 if wide else 0)
+    return bytes([head]) + struct.pack(_layout(head, len(keys)), keys[0], *deltas, *counts)
+
+
+def _layout(head: int, n: int) -> str:
+    count = ("bhi" if head & 4 else "BHI")[head & 3]
+    return f">h{n - 1}{'H' if head & 8 else 'B'}{n}{count}"
+
+
+def decoded(data: bytes | None) -> list[int] | None:
+    """`encoded`'s bytes back as the flat `[key, count, ...]` array (None for None)."""
+    if not data:
+        return None
+    head = data[0]
+    step = 2 if head & 8 else 1
+    n = (len(data) - 3 + step) // (step + (1, 2, 4, 4)[head & 3])
+    values = struct.unpack_from(_layout(head, n), data, 1)
+    flat = [0] * (2 * n)
+    flat[0::2] = itertools.accumulate(values[:n])
+    flat[1::2] = values[n:]
+    return flat
+
+
+def stored(hist: Counter[int]) -> bytes | None:
+    """A counter as stored in a period row."""
+    return encoded(pairs(hist))
 
 
 def add(
@@ -165,9 +218,9 @@ def add(
             s.first,
             s.last,
             s.last_ok,
-            pairs(s.classes),
-            pairs(s.latency),
-            pairs(s.ttft),
+            stored(s.classes),
+            stored(s.latency),
+            stored(s.ttft),
         )
         for key, s in sorted(sums.items())
     ]
@@ -183,9 +236,9 @@ def add(
             f" first_ms = least({table}.first_ms, excluded.first_ms),"
             f" last_ms = greatest({table}.last_ms, excluded.last_ms),"
             f" last_ok_ms = greatest({table}.last_ok_ms, excluded.last_ok_ms),"
-            f" classes = modelaudit_pairs_add({table}.classes, excluded.classes),"
-            f" latency = modelaudit_pairs_add({table}.latency, excluded.latency),"
-            f" ttft = modelaudit_pairs_add({table}.ttft, excluded.ttft)",
+            f" classes = modelaudit_hist_add({table}.classes, excluded.classes),"
+            f" latency = modelaudit_hist_add({table}.latency, excluded.latency),"
+            f" ttft = modelaudit_hist_add({table}.ttft, excluded.ttft)",
             rows,
         )
     emptied = [key for key, s in sorted(sums.items()) if s.attempts < 0]
