@@ -184,6 +184,30 @@ def test_stream_any_split(cuts: list[int]) -> None:
     assert decode_in_pieces(FAMILY.stream_decoder(), SDK_STREAM, cuts) == SDK_EVENTS
 
 
+# llama.cpp's server (xllamacpp 2026.10.11549) on its /v1/messages route, streamed: now and then
+# (11 of 120 requests, four at once) it sends no `message_start` at all. Recorded on
+# loopback, as served.
+LLAMACPP_STREAM_WITHOUT_START = (
+    b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+    b'"content_block":{"type":"text","text":""}}\n\n'
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":'
+    b'{"type":"text_delta","text":"\xf0\x9f\x98\x89"}}\n\n'
+    b'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
+    b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"max_tokens",'
+    b'"stop_sequence":null},"usage":{"output_tokens":3}}\n\n'
+    b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+)
+
+
+def test_a_stream_without_message_start_still_answers() -> None:
+    """The answer is the tokens and the end, not the opening event: a server that skips it
+    served the model (only the served model's name is unknown)."""
+    assert decode_whole(FAMILY.stream_decoder(), LLAMACPP_STREAM_WITHOUT_START) == [
+        StreamToken(chars=1),
+        StreamEnd(finish_reason="max_tokens", output_tokens=3),
+    ]
+
+
 def test_refusal_stream_ends_filtered() -> None:
     body = (
         b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_01","type":'
