@@ -14,7 +14,7 @@ import pytest
 from modelaudit.store import buckets
 from modelaudit.store.backends import locate
 from modelaudit.store.postgres import sums
-from modelaudit.store.postgres.migrations import PAIRS_ADD
+from modelaudit.store.postgres.migrations import PAIRS_ADD, kept_buckets, retyped_sums
 from modelaudit.vocabulary import ErrorClass, ProbeKind, Verdict
 
 from .synthetic import at, attempt, completion, report, result
@@ -96,30 +96,22 @@ def test_daily_rows_written_after_keep_their_percentiles(postgres_url: str) -> N
         assert _kept_equal_merged(conn) == 10  # 5 models, over every region and in one
 
 
-UNDO_6 = """
-ALTER TABLE daily DROP COLUMN latency_p50_bucket, DROP COLUMN latency_p95_bucket,
-    DROP COLUMN ttft_p50_bucket;
-ALTER TABLE daily
-    ALTER COLUMN classes TYPE integer[] USING modelaudit_hist_decode(classes),
-    ALTER COLUMN latency TYPE integer[] USING modelaudit_hist_decode(latency),
-    ALTER COLUMN ttft TYPE integer[] USING modelaudit_hist_decode(ttft);
-ALTER TABLE daily
-    ADD COLUMN latency_p50_bucket smallint
-        GENERATED ALWAYS AS (modelaudit_pairs_rank(latency, 50)) STORED,
-    ADD COLUMN latency_p95_bucket smallint
-        GENERATED ALWAYS AS (modelaudit_pairs_rank(latency, 95)) STORED,
-    ADD COLUMN ttft_p50_bucket smallint
-        GENERATED ALWAYS AS (modelaudit_pairs_rank(ttft, 50)) STORED;
-ALTER TABLE rollup
-    ALTER COLUMN classes TYPE integer[] USING modelaudit_hist_decode(classes),
-    ALTER COLUMN latency TYPE integer[] USING modelaudit_hist_decode(latency),
-    ALTER COLUMN ttft TYPE integer[] USING modelaudit_hist_decode(ttft);
+UNDO_6 = (
+    "ALTER TABLE daily DROP COLUMN latency_p50_bucket, DROP COLUMN latency_p95_bucket,"
+    " DROP COLUMN ttft_p50_bucket;\n"
+    + retyped_sums("daily", "integer[]", "modelaudit_hist_decode")
+    + kept_buckets("modelaudit_pairs_rank")
+    + retyped_sums("rollup", "integer[]", "modelaudit_hist_decode")
+    + """
 DROP FUNCTION modelaudit_hist_rank(bytea, integer), modelaudit_hist_add(bytea, bytea),
     modelaudit_hist_encode(integer[]), modelaudit_hist_decode(bytea);
-{PAIRS_ADD}
+"""
+    + PAIRS_ADD
+    + """
 CREATE AGGREGATE modelaudit_pairs_cat(integer[]) (SFUNC = array_cat, STYPE = integer[]);
 DELETE FROM schema_migration WHERE version = 6;
-""".replace("{PAIRS_ADD}", PAIRS_ADD)
+"""
+)
 """Schema 6 taken back to 5 (the period rows' `integer[]` arrays, as the writers before it
 left them)."""
 
