@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from modelaudit.families import FAMILIES
 from modelaudit.families.base import (
@@ -32,6 +32,8 @@ from modelaudit.untrusted import MAX_ID_CHARS
 from modelaudit.vocabulary import ErrorClass, Phase, ProbeKind
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from modelaudit.families.base import Family, HttpRequest
     from modelaudit.registry.schema import ModelSpec, ProviderSpec, Timeouts
 
@@ -50,6 +52,9 @@ async def probe_catalog(
     attempts = listing.attempts
     entries = {entry.id: entry for entry in listing.entries}
     listed_ids = tuple(entries)
+    # The models the list names alike (most often all of them: no lifecycle fields) share
+    # one finding and one attempt log (frozen values), made once, not once per model.
+    listed: dict[_Lifecycle, tuple[CatalogFinding, tuple[Attempt, ...]]] = {}
     results = []
     for model in models:
         if attempts[-1].error_class is not ErrorClass.OK:
@@ -59,8 +64,26 @@ async def probe_catalog(
         if entry is None:
             results.append(await _retrieve_by_id(ctx, provider, model, attempts, listed_ids))
             continue
-        results.append(_catalog_result(provider, model, attempts, entry, listed_ids))
+        said = (entry.retires, entry.lifecycle, entry.note)
+        made = listed.get(said)
+        if made is None:
+            made = listed[said] = _listed(attempts, entry, listed_ids)
+        finding, logged = made
+        results.append(
+            ProbeResult(
+                provider.name,
+                model.id,
+                ProbeKind.CATALOG,
+                logged,
+                catalog=finding,
+                catalog_ids=listed_ids,
+            )
+        )
     return results
+
+
+_Lifecycle: TypeAlias = "tuple[date | None, str | None, str | None]"
+"""What a list says of a model beyond its id: retirement day, lifecycle word, note."""
 
 
 @dataclass(frozen=True)
@@ -100,21 +123,28 @@ def _catalog_result(
             detail=f"not in the catalog ({len(listed_ids)} models listed)"
             + (f"; {why}" if why else ""),
         )
-        finding = CatalogFinding(listed=False)
+        finding, logged = CatalogFinding(listed=False), (*attempts[:-1], final)
     else:
-        finding = CatalogFinding(
-            listed=True, retires=entry.retires, lifecycle=entry.lifecycle, note=entry.note
-        )
-        detail = f"listed ({len(listed_ids)} models)" + _lifecycle_words(finding)
-        final = replace(attempts[-1], detail=redact(detail))
+        finding, logged = _listed(attempts, entry, listed_ids)
     return ProbeResult(
         provider.name,
         model.id,
         ProbeKind.CATALOG,
-        (*attempts[:-1], final),
+        logged,
         catalog=finding,
         catalog_ids=listed_ids,
     )
+
+
+def _listed(
+    attempts: tuple[Attempt, ...], entry: CatalogEntry, listed_ids: tuple[str, ...]
+) -> tuple[CatalogFinding, tuple[Attempt, ...]]:
+    """The finding and attempt log of a model the list names as `entry`."""
+    finding = CatalogFinding(
+        listed=True, retires=entry.retires, lifecycle=entry.lifecycle, note=entry.note
+    )
+    detail = f"listed ({len(listed_ids)} models)" + _lifecycle_words(finding)
+    return finding, (*attempts[:-1], replace(attempts[-1], detail=redact(detail)))
 
 
 @dataclass(frozen=True)
