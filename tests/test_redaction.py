@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
+from typing import TypeVar
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -46,6 +47,7 @@ from tests.gate.reports import report_of
 from tests.week_history import NOW, SPAN, at, registry, week_history
 
 AT = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+T = TypeVar("T")
 
 # --- redact, one string at a time ------------------------------------------------------------
 
@@ -298,6 +300,46 @@ def test_probe_formats_parse_and_never_carry_the_key(echo: tuple[str, str]) -> N
     report = _run_report(text)
 
     _check(key, {**_probe_outputs(report), **_other_outputs(report, text)})
+
+
+def _with_text_everywhere(value: T, text: str) -> T:
+    """`value` with every field that may hold a string (by its annotation) set to `text`:
+    a field added later is covered without this test knowing its name."""
+    shapes = {
+        "str": text,
+        "str | None": text,
+        "tuple[str, ...] | None": (text,),
+        "tuple[tuple[str, str], ...]": ((text, text),),
+    }
+    made = {f.name: shapes[str(f.type)] for f in fields(value) if str(f.type) in shapes}  # type: ignore[arg-type]
+    assert all("str" not in str(f.type) or f.name in made for f in fields(value))  # type: ignore[arg-type]
+    return replace(value, **made)  # type: ignore[type-var]
+
+
+def test_the_probe_json_document_masks_a_key_in_every_string_field() -> None:
+    """The JSON document makes safe only the strings that may come from outside, each
+    where it is put in (`document.result_json`): a string field it forgot would leak."""
+    key = "sk-canary-EveryField000042"
+    register_secret(key)
+    text = f"echo {key}"
+    attempt = _with_text_everywhere(Attempt(1, AT, ErrorClass.OK), text)
+    finding = _with_text_everywhere(CatalogFinding(listed=True), text)
+    results = tuple(
+        _with_text_everywhere(
+            ProbeResult("acme", "m1", kind, (attempt, attempt), catalog=finding), text
+        )
+        for kind in (ProbeKind.CATALOG, ProbeKind.COMPLETION)
+    )
+    verdict = _with_text_everywhere(ModelVerdict("acme", "m1", Verdict.UP, ""), text)
+    report = RunReport(AT, AT, RunStatus.COMPLETE, results, (verdict,), notes=(text,))
+
+    for name, output in _probe_outputs(report).items():
+        assert key not in output, name
+        assert key.lower() not in output.lower(), name
+        if name == "probe json":
+            document = json.loads(output)
+            assert document["results"][0]["ratelimit"] == {f"echo {MASK}": f"echo {MASK}"}
+            assert document["verdicts"][0]["provider"] == f"echo {MASK}"
 
 
 @PROPERTY

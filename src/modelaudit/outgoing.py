@@ -21,7 +21,8 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+import sys
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
@@ -45,6 +46,12 @@ def outgoing_each(values: Iterable[T]) -> Iterator[T]:
     for value in values:
         walked: T = walk.value(value)  # type: ignore[assignment]
         yield walked
+
+
+def safe_texts() -> Callable[[str], str]:
+    """`safe_text` for many strings, remembering those made safe (names and words repeat):
+    for a writer that knows which of its strings may come from outside."""
+    return _Walk(finite=True).text
 
 
 def json_text(document: object, **options: Any) -> str:
@@ -130,6 +137,8 @@ class _Walk:
             return self.text(value)  # type: ignore[arg-type]
         if kind in _KEPT:
             return value
+        if kind is tuple:
+            return self._tuple(value)  # type: ignore[arg-type]
         if kind is dict:
             return self._dict(value)  # type: ignore[arg-type]
         fields = _TEXT_FIELDS.get(kind)
@@ -174,9 +183,9 @@ class _Walk:
         return value if fresh is None else fresh
 
     def _tuple(self, value: tuple[object, ...]) -> object:
-        if _textless(value):
+        if not value or _textless(value):
             return value
-        shared = len(value) >= _SHARED_LENGTH
+        shared = len(value) >= _SHARED_LENGTH or type(value[0]) in _TEXT_FIELDS
         if shared:
             known = self.shared.get(id(value))
             if known is not None and known[0] is value:
@@ -193,15 +202,18 @@ class _Walk:
         return made
 
     def _dataclass(self, value: object) -> object:
-        fields = _text_fields(type(value))
-        if not fields:
+        names = _text_fields(type(value))
+        if not names:
             return value
         changed: dict[str, object] = {}
-        for field in fields:
-            old = getattr(value, field.name)
-            new = self.value(old)
+        text = self.text
+        for name in names:
+            old = getattr(value, name)
+            if old is None:
+                continue
+            new = text(old) if type(old) is str else self.value(old)
             if new is not old:
-                changed[field.name] = new
+                changed[name] = new
         if not changed:
             return value
         fresh = copy.copy(value)
@@ -221,27 +233,42 @@ _REMEMBERED = 50_000
 """Strings a walk remembers having made safe (names and words repeat; a long document's
 timestamps do not, and are not kept for ever)."""
 _SHARED_LENGTH = 16
-"""Tuples this long are remembered by identity (shorter ones cost less to walk again)."""
+"""Tuples this long are remembered by identity (shorter ones cost less to walk again),
+and tuples of dataclasses (a catalog's models share one attempt log)."""
 _KEPT = frozenset({int, bool, type(None), datetime, date, timedelta})
 _SCALARS = frozenset({"int", "float", "bool", "None", "datetime", "date", "timedelta"})
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
-_TEXT_FIELDS: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
+_TEXT_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _text_fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
-    """The fields of a dataclass that may hold a string: all but those annotated with
-    numbers, booleans and dates only (`float | None`), which are skipped. (A field whose
-    annotation names anything else is walked.)"""
+def _text_fields(cls: type) -> tuple[str, ...]:
+    """The names of the fields of a dataclass that may hold a string: all but those
+    annotated with numbers, booleans, dates and enumerations only (`float | None`,
+    `ErrorClass | None`), which are skipped: `value` keeps such values as they are. (A
+    field whose annotation names anything else is walked.)"""
     found = _TEXT_FIELDS.get(cls)
     if found is None:
+        names = vars(sys.modules[cls.__module__]) if cls.__module__ in sys.modules else {}
         found = _TEXT_FIELDS[cls] = tuple(
-            field
+            field.name
             for field in dataclasses.fields(cls)
-            if not (isinstance(field.type, str) and set(_WORDS.findall(field.type)) <= _SCALARS)
+            if not (
+                isinstance(field.type, str)
+                and all(_kept_word(word, names) for word in _WORDS.findall(field.type))
+            )
         )
     return found
+
+
+def _kept_word(word: str, names: Mapping[str, object]) -> bool:
+    """Whether a word of an annotation names a type whose values `value` keeps as they
+    are: a number, a date, or an enumeration of the dataclass's module."""
+    if word in _SCALARS:
+        return True
+    named = names.get(word)
+    return isinstance(named, type) and issubclass(named, Enum)
 
 
 def _changed(new: list[object], old: list[object] | tuple[object, ...]) -> bool:

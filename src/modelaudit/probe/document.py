@@ -16,6 +16,8 @@ from modelaudit.clock import iso
 from modelaudit.output.documents import Tool, closed, tool
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from modelaudit.probe.plan import Cost, Plan, ProviderPlan
     from modelaudit.probe.result import Attempt, ModelVerdict, ProbeResult, RunReport
 
@@ -210,10 +212,18 @@ def run_json(report: RunReport) -> RunJson:
     }
 
 
-def attempt_json(attempt: Attempt) -> AttemptJson:
+def _as_is(text: str) -> str:
+    return text
+
+
+def attempt_json(
+    attempt: Attempt, text: Callable[[str], str] = _as_is, started_at: str | None = None
+) -> AttemptJson:
+    """`text` is applied to each string that may come from outside (see `result_json`);
+    `started_at` is the attempt's, written already."""
     return {
         "number": attempt.number,
-        "started_at": iso(attempt.started_at),
+        "started_at": started_at or iso(attempt.started_at),
         "error_class": attempt.error_class.value,
         "http_status": attempt.http_status,
         "latency_ms": attempt.latency_ms,
@@ -222,56 +232,68 @@ def attempt_json(attempt: Attempt) -> AttemptJson:
         "connect_ms": attempt.connect_ms,
         "connection_reused": attempt.connection_reused,
         "retry_after_s": attempt.retry_after_s,
-        "detail": attempt.detail,
+        "detail": text(attempt.detail),
     }
 
 
-def result_json(result: ProbeResult) -> ResultJson:
+def result_json(result: ProbeResult, text: Callable[[str], str] = _as_is) -> ResultJson:
+    """`text` is applied to each string that may come from outside (a name, a detail, a
+    header): `formats.json_doc` passes the redactor's (`outgoing.safe_texts`), and leaves
+    the rest, this program's own words (enumerations, timestamps) and numbers, unwalked."""
     final = result.final
     catalog = result.catalog
+    started_at = iso(result.started_at)
+    first = result.attempts[0]
     return {
-        "provider": result.provider,
-        "model": result.model,
+        "provider": text(result.provider),
+        "model": text(result.model),
         "kind": result.kind.value,
         "error_class": final.error_class.value,
         "http_status": final.http_status,
         "latency_ms": final.latency_ms,
         "ttft_ms": final.ttft_ms,
         "attempts": len(result.attempts),
-        "served_model": final.served_model,
-        "detail": final.detail,
-        "started_at": iso(result.started_at),
+        "served_model": _text_or_none(final.served_model, text),
+        "detail": text(final.detail),
+        "started_at": started_at,
         "failed_phase": final.failed_phase.value if final.failed_phase else None,
-        "system_fingerprint": final.system_fingerprint,
+        "system_fingerprint": _text_or_none(final.system_fingerprint, text),
         "connect_ms": final.connect_ms,
         "connection_reused": final.connection_reused,
         "output_tokens": final.output_tokens,
         "tokens_per_s": final.tokens_per_s,
         "max_gap_ms": final.max_gap_ms,
-        "ratelimit": dict(final.ratelimit),
+        "ratelimit": {text(name): text(value) for name, value in final.ratelimit},
         "catalog": (
             {
                 "listed": catalog.listed,
                 "retires": catalog.retires.isoformat() if catalog.retires else None,
-                "lifecycle": catalog.lifecycle,
-                "note": catalog.note,
+                "lifecycle": _text_or_none(catalog.lifecycle, text),
+                "note": _text_or_none(catalog.note, text),
                 "retrieved_by_id": catalog.retrieved_by_id,
-                "resolved_id": catalog.resolved_id,
+                "resolved_id": _text_or_none(catalog.resolved_id, text),
             }
             if catalog
             else None
         ),
         "health": result.health.value if result.health else None,
-        "attempt_log": [attempt_json(a) for a in result.attempts],
+        "attempt_log": [
+            attempt_json(a, text, started_at if a is first else None) for a in result.attempts
+        ],
     }
 
 
-def verdict_json(verdict: ModelVerdict) -> VerdictJson:
+def _text_or_none(value: str | None, text: Callable[[str], str]) -> str | None:
+    return None if value is None else text(value)
+
+
+def verdict_json(verdict: ModelVerdict, text: Callable[[str], str] = _as_is) -> VerdictJson:
+    """`text` as for `result_json`."""
     return {
-        "provider": verdict.provider,
-        "model": verdict.model,
+        "provider": text(verdict.provider),
+        "model": text(verdict.model),
         "verdict": verdict.verdict.value,
-        "reason": verdict.reason,
+        "reason": text(verdict.reason),
         "error_class": verdict.error_class.value if verdict.error_class else None,
     }
 

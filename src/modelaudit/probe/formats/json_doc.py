@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from modelaudit.outgoing import json_chunks, json_text, outgoing_each
+from modelaudit.outgoing import json_chunks, json_text, safe_texts
 from modelaudit.probe.document import plan_json, report_json, result_json, verdict_json
 from modelaudit.probe.formats.base import ProbeFormatter
 
@@ -22,12 +22,13 @@ class JsonFormatter(ProbeFormatter):
         self.out.flush()
 
     def write_safe(self, value: RunReport) -> None:
-        # The results and verdicts are made safe as values (a few text fields each), then
-        # turned into dictionaries whose other strings are this module's own words: cheaper
-        # than walking every key and value of the dictionaries.
+        # The results and verdicts become dictionaries whose strings from outside (names,
+        # details, headers) are made safe as they are put in (`safe_texts`), and whose other
+        # strings are this module's own words: much cheaper than walking every value.
+        text = safe_texts()
         made = {
-            "results": (result_json(r) for r in outgoing_each(value.results)),
-            "verdicts": (verdict_json(v) for v in outgoing_each(value.verdicts)),
+            "results": (result_json(r, text) for r in value.results),
+            "verdicts": (verdict_json(v, text) for v in value.verdicts),
         }
         head = {**report_json(value, listed=False), **made}
         for chunk in json_chunks(head, listed=tuple(made), walked=tuple(made)):
