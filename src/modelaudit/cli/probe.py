@@ -109,11 +109,12 @@ def run_once(
     plan: Plan, registry_sha256: str, job: Job, chosen: ProbeFormat, fail_on: tuple[Verdict, ...]
 ) -> int:
     """One run: output as it goes, stored, summarized, metrics written, switch pinged."""
+    from modelaudit.cli.settle import Settler
     from modelaudit.probe import outcome, runner
     from modelaudit.probe.formats import formatter
 
     out = formatter(chosen, sys.stdout, console.screen())
-    observers: list[runner.Observer] = [out, job.observer(registry_sha256)]
+    observers: list[runner.Observer] = [out, job.observer(registry_sha256), Settler()]
     if sys.stderr.isatty():
         from modelaudit.cli.progress import LiveProgress
 
