@@ -166,9 +166,13 @@ class SqliteStore:
             daily.reclassify(conn, run_id, inconclusive=inconclusive)
         self._find_targets(conn, report.verdicts, pending)
         targets = [self._target(conn, v, pending) for v in report.verdicts]
+        reasons: dict[str, str] = {}  # a fleet's verdicts share a few reasons
         conn.executemany(
             "INSERT OR REPLACE INTO verdict VALUES (?, ?, ?, ?, ?)",
-            [_verdict_row(run_id, t, v) for t, v in zip(targets, report.verdicts, strict=True)],
+            [
+                _verdict_row(run_id, t, v, reasons)
+                for t, v in zip(targets, report.verdicts, strict=True)
+            ],
         )
         incidents.record(
             conn, run_id, zip(targets, (v.verdict for v in report.verdicts), strict=True)
@@ -554,13 +558,19 @@ def _ceilings_json(ceilings: tuple[tuple[str, str], ...]) -> str:
     return json.dumps({redact(k): redact(v) for k, v in ceilings}, sort_keys=True)
 
 
-def _verdict_row(run_id: int, target_id: int, verdict: ModelVerdict) -> tuple[object, ...]:
+def _verdict_row(
+    run_id: int, target_id: int, verdict: ModelVerdict, reasons: dict[str, str]
+) -> tuple[object, ...]:
+    """`reasons`: the reasons redacted so far, by their text."""
+    reason = reasons.get(verdict.reason)
+    if reason is None:
+        reason = reasons[verdict.reason] = redact(verdict.reason)
     return (
         run_id,
         target_id,
         verdict.verdict.value,
         verdict.error_class.value if verdict.error_class else None,
-        redact(verdict.reason),
+        reason,
     )
 
 
