@@ -88,12 +88,15 @@ def load(path: FilePath) -> LoadedRegistry:
         raise ConfigError([_format(label, exc.problem)]) from None
     if problems and not document.values:
         raise ConfigError([_format(label, p) for p in problems])
-    registry, schema_problems = _validate(document)
-    # A value the YAML reader refused (an unsupported tag) is read as nothing: the schema's
-    # complaint about that same value would only repeat the problem.
-    refused = {p.path for p in problems}
-    schema_problems = [p for p in schema_problems if p.path not in refused]
-    problems = [*problems, *schema_problems, *_cross_problems(document)]
+    from modelaudit.collector import paused
+
+    with paused():  # the registry lives on: the collector's passes over it would free nothing
+        registry, schema_problems = _validate(document)
+        # A value the YAML reader refused (an unsupported tag) is read as nothing: the
+        # schema's complaint about that same value would only repeat the problem.
+        refused = {p.path for p in problems}
+        schema_problems = [p for p in schema_problems if p.path not in refused]
+        problems = [*problems, *schema_problems, *_cross_problems(document)]
     if problems or registry is None:
         ordered = sorted(problems, key=lambda p: (p.position.line, p.position.column))
         raise ConfigError([_format(label, p) for p in ordered])
