@@ -76,7 +76,8 @@ def json_chunks(
     walked one at a time, so the whole document is never held as values or as text.
     The items of the lists named in `walked` were made from values that went through
     `outgoing` already (cheaper to walk than the dictionaries made of them): they are
-    encoded as they are, and walked only if the encoder finds a number JSON cannot hold."""
+    encoded as they are, and walked only if the encoder finds a number JSON cannot hold.
+    An item that is `Encoded` already (`safe_item_encoder`'s) is written as it is."""
     walk = _Walk(finite=True)
     for index, (key, value) in enumerate(document.items()):
         yield ("{\n  " if index == 0 else ",\n  ") + json.dumps(walk.value(key)) + ": "
@@ -97,8 +98,8 @@ def _lines(
     encode = encoder.encode
     opened = False
     for item in items:
-        text = None
-        if safe:
+        text: str | None = item if isinstance(item, Encoded) else None
+        if safe and text is None:
             with contextlib.suppress(ValueError):  # a number JSON cannot hold: walk it
                 text = encode(item)
         if text is None:
@@ -106,6 +107,29 @@ def _lines(
         yield ("[\n    " if not opened else ",\n    ") + text
         opened = True
     yield "\n  ]" if opened else "[]"
+
+
+class Encoded(str):
+    """The compact JSON text of one item of a `json_chunks` list, made ahead of it."""
+
+    __slots__ = ()
+
+
+def safe_item_encoder(*, ensure_ascii: bool = True) -> Callable[[object], Encoded]:
+    """What `json_chunks` makes of an item of a `walked` list (its strings made safe
+    already), for a writer that makes some of them ahead: the same text."""
+    encode = json.JSONEncoder(
+        allow_nan=False, ensure_ascii=ensure_ascii, check_circular=False
+    ).encode
+    walk = _Walk(finite=True)
+
+    def encoded(item: object) -> Encoded:
+        try:
+            return Encoded(encode(item))
+        except ValueError:  # a number JSON cannot hold
+            return Encoded(encode(walk.value(item)))
+
+    return encoded
 
 
 def safe_text(text: str) -> str:
