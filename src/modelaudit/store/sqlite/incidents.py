@@ -12,6 +12,7 @@ order, gives (what migration 5 did for the verdicts stored before it).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from modelaudit.store.incidents import INCIDENT_VERDICTS, NEUTRAL_VERDICTS, Point, Span, follow
@@ -30,20 +31,49 @@ def record(conn: sqlite3.Connection, run_id: int, verdicts: Iterable[tuple[int, 
     started, region = conn.execute(
         "SELECT started_ms, region FROM run WHERE id = ?", (run_id,)
     ).fetchone()
+    verdicts = list(verdicts)
+    latest, with_incidents = _known(conn, region, [target_id for target_id, _ in verdicts])
     for target_id, verdict in verdicts:
         point = Point(started, run_id, verdict)
-        row = conn.execute(
-            "SELECT verdict_ms, verdict_run FROM target_region WHERE target_id = ? AND region = ?",
-            (target_id, region),
-        ).fetchone()
-        if row is None or (point.at_ms, point.run_id) > (row[0], row[1]):
-            _extend(conn, target_id, region, point)
+        row = latest.get(target_id)
+        if row is None or (point.at_ms, point.run_id) > row:
+            # Without an incident in the region, only an incident verdict can open one.
+            if target_id in with_incidents or verdict in INCIDENT_VERDICTS:
+                _extend(conn, target_id, region, point)
+                with_incidents.add(target_id)
             conn.execute(
                 "INSERT OR REPLACE INTO target_region VALUES (?, ?, ?, ?)",
                 (target_id, region, point.at_ms, point.run_id),
             )
+            latest[target_id] = (point.at_ms, point.run_id)
         else:
             _redo_from(conn, target_id, region, point.at_ms)
+            with_incidents.add(target_id)
+
+
+def _known(
+    conn: sqlite3.Connection, region: str, target_ids: list[int]
+) -> tuple[dict[int, tuple[int, int]], set[int]]:
+    """For the models of `target_ids` in `region`: their latest verdict's (start, run), and
+    those with an incident row; read once for a run's verdicts, not twice for each."""
+    ids = json.dumps(target_ids)
+    latest = {
+        target_id: (at_ms, run)
+        for target_id, at_ms, run in conn.execute(
+            "SELECT target_id, verdict_ms, verdict_run FROM target_region"
+            " WHERE region = ? AND target_id IN (SELECT value FROM json_each(?))",
+            (region, ids),
+        )
+    }
+    with_incidents = {
+        target_id
+        for (target_id,) in conn.execute(
+            "SELECT DISTINCT target_id FROM incident"
+            " WHERE region = ? AND target_id IN (SELECT value FROM json_each(?))",
+            (region, ids),
+        )
+    }
+    return latest, with_incidents
 
 
 def _extend(conn: sqlite3.Connection, target_id: int, region: str, point: Point) -> None:
