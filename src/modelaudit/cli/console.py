@@ -87,11 +87,8 @@ def warn(message: str) -> None:
 
 def info(renderable: RenderableType | str) -> None:
     if isinstance(renderable, str):
-        from rich.text import Text
-
-        from modelaudit.outgoing import safe_text
-
-        renderable = Text(safe_text(renderable))
+        note(renderable)  # without rich where there is no colour: a run's summary line
+        return
     err().print(renderable, soft_wrap=True)
 
 
