@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
@@ -43,13 +44,15 @@ def _report(detail: str) -> RunReport:
         )
         for n in range(40)
     )
-    verdicts = tuple(ModelVerdict("acme", r.model, Verdict.UP, "answered") for r in results)
+    verdicts = tuple(ModelVerdict("acme", r.model, Verdict.UP, f"{detail} !") for r in results)
     return RunReport(AT, AT, RunStatus.COMPLETE, results, verdicts)
 
 
-def _written_while_running(report: RunReport, *, between: object = None) -> tuple[str, int]:
-    """The document, its results handed over in a run's event loop that then waits (as a
-    run waits on the network); with how many lines were made during the wait."""
+def _written_while_running(
+    report: RunReport, *, between: object = None, final: RunReport | None = None
+) -> tuple[str, int]:
+    """The document, its results and verdicts handed over in a run's event loop that then
+    waits (as a run waits on the network); with how many lines were made during the wait."""
     buffer = io.StringIO()
     out = probe_formatter(ProbeFormat.JSON, buffer)
     assert isinstance(out, JsonFormatter)
@@ -58,6 +61,8 @@ def _written_while_running(report: RunReport, *, between: object = None) -> tupl
         out.started(cast("Plan", None), AT)
         for result in report.results:
             out.result(result)
+        for verdict in report.verdicts:
+            out.model_done(verdict)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 10
         ahead = out._ahead  # what the wait made is the point
@@ -69,17 +74,21 @@ def _written_while_running(report: RunReport, *, between: object = None) -> tupl
         return len(ahead.made)
 
     made = asyncio.run(run())
-    out.write(report)
+    out.write(final or report)
     return buffer.getvalue(), made
 
 
 def test_the_lines_made_while_the_run_waits_are_the_document_made_at_the_end() -> None:
+    """A verdict decided again at the end is another value: its line is made then."""
     report = _report("answered")
+    decided_again = ModelVerdict("acme", "m0", Verdict.INCONCLUSIVE, "the network went down")
+    final = replace(report, verdicts=(decided_again, *report.verdicts[1:]))
 
-    written, made = _written_while_running(report)
+    written, made = _written_while_running(report, final=final)
 
-    assert made == len(report.results)
-    assert written == rendered(JsonFormatter, report)  # all made at the end
+    assert made == len(report.results) + len(report.verdicts)
+    assert written == rendered(JsonFormatter, final)
+    assert "the network went down" in written  # all made at the end
     assert '"latency_ms": null' in written
 
 
@@ -89,6 +98,7 @@ def test_a_key_registered_after_lines_were_made_is_masked_in_the_document() -> N
 
     written, made = _written_while_running(report, between=lambda: register_secret(key))
 
-    assert made == len(report.results)  # made with the key still unknown, then dropped
+    assert made == len(report.results) + len(report.verdicts)  # with the key unknown
     assert key not in written
     assert f"echo {MASK} #0" in written
+    assert f"echo {MASK} !" in written
