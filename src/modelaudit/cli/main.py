@@ -5,7 +5,8 @@ from __future__ import annotations
 import _thread
 import os
 import sys
-from typing import TYPE_CHECKING, Literal
+import types
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,6 +65,7 @@ def _main(args: list[str]) -> int:
     # pydantic scans every installed package's entry points for plugins at import time;
     # a CLI needs none, and skipping the scan saves a noticeable part of start-up.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _defer_package_metadata()
     checked = _config_to_check(args)
     if checked is not None:  # no typer: its option parsing costs as much as the check
         from modelaudit.cli.boundary import guarded
@@ -73,6 +75,40 @@ def _main(args: list[str]) -> int:
     from modelaudit.cli.app import run
 
     return run(args)
+
+
+class _DeferredMetadata(types.ModuleType):
+    """Stands in for `importlib.metadata` until it is used. pydantic's plugin loader imports
+    `entry_points` from it when the first model is built, and calls it only when plugins
+    are enabled; the module itself (with email, zipfile and csv) costs ~20 ms of every
+    command's start-up. The first real use imports it and puts it in this one's place."""
+
+    @staticmethod
+    def entry_points(**params: Any) -> Any:
+        return _package_metadata().entry_points(**params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_package_metadata(), name)
+
+
+def _defer_package_metadata() -> None:
+    if "importlib.metadata" in sys.modules:
+        return
+    import importlib
+
+    deferred = _DeferredMetadata("importlib.metadata", "deferred until first used")
+    # A package's path: `from importlib.metadata import entry_points` then takes the name
+    # as it is instead of asking for `__path__`, which would import the real module.
+    deferred.__path__ = [os.path.join(path, "metadata") for path in importlib.__path__]
+    sys.modules["importlib.metadata"] = importlib.metadata = deferred
+
+
+def _package_metadata() -> types.ModuleType:
+    if isinstance(sys.modules.get("importlib.metadata"), _DeferredMetadata):
+        del sys.modules["importlib.metadata"]
+    from importlib import import_module
+
+    return import_module("importlib.metadata")
 
 
 def _config_to_check(args: list[str]) -> Path | Literal[""] | None:

@@ -16,7 +16,6 @@ because the status alone still classifies the failure.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
@@ -278,6 +277,8 @@ def _text_body_message(body: bytes, headers: Mapping[str, str]) -> str | None:
         return None
     content_type = headers.get("content-type", "")
     if "html" in content_type or decoded.startswith("<"):
+        import html  # its entity table costs ~3 ms to import; a page body is the rare case
+
         lowered = decoded.translate(_ASCII_LOWER)  # the same length, so the same positions
         title = _title(decoded, lowered)
         if title is not None:
