@@ -65,20 +65,10 @@ async def probe_catalog(
             results.append(await _retrieve_by_id(ctx, provider, model, attempts, listed_ids))
             continue
         said = (entry.retires, entry.lifecycle, entry.note)
-        made = listed.get(said)
-        if made is None:
-            made = listed[said] = _listed(attempts, entry, listed_ids)
-        finding, logged = made
-        results.append(
-            ProbeResult(
-                provider.name,
-                model.id,
-                ProbeKind.CATALOG,
-                logged,
-                catalog=finding,
-                catalog_ids=listed_ids,
-            )
-        )
+        if said not in listed:
+            listed[said] = _listed(attempts, entry, listed_ids)
+        made = listed[said]
+        results.append(_catalog_result(provider, model, attempts, entry, listed_ids, made=made))
     return results
 
 
@@ -115,7 +105,9 @@ def _catalog_result(
     entry: CatalogEntry | None,
     listed_ids: tuple[str, ...],
     why: str = "",
+    made: tuple[CatalogFinding, tuple[Attempt, ...]] | None = None,
 ) -> ProbeResult:
+    """`made`: the finding and attempt log `_listed` made for an entry said alike."""
     if entry is None:
         final = replace(
             attempts[-1],
@@ -125,7 +117,7 @@ def _catalog_result(
         )
         finding, logged = CatalogFinding(listed=False), (*attempts[:-1], final)
     else:
-        finding, logged = _listed(attempts, entry, listed_ids)
+        finding, logged = made or _listed(attempts, entry, listed_ids)
     return ProbeResult(
         provider.name,
         model.id,
