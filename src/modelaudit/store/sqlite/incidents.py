@@ -41,14 +41,19 @@ def record(conn: sqlite3.Connection, run_id: int, verdicts: Iterable[tuple[int, 
             if target_id in with_incidents or verdict in INCIDENT_VERDICTS:
                 _extend(conn, target_id, region, point)
                 with_incidents.add(target_id)
-            conn.execute(
-                "INSERT OR REPLACE INTO target_region VALUES (?, ?, ?, ?)",
-                (target_id, region, point.at_ms, point.run_id),
-            )
             latest[target_id] = (point.at_ms, point.run_id)
         else:
             _redo_from(conn, target_id, region, point.at_ms)
             with_incidents.add(target_id)
+    # Read above only as `latest`: written once, after the run's verdicts.
+    conn.executemany(
+        "INSERT OR REPLACE INTO target_region VALUES (?, ?, ?, ?)",
+        [
+            (target_id, region, *latest[target_id])
+            for target_id in dict.fromkeys(t for t, _ in verdicts)
+            if latest[target_id][1] == run_id
+        ],
+    )
 
 
 def _known(
