@@ -928,6 +928,53 @@ def test_the_window_of_a_google_quota_decides(quota_id: str, expected: ErrorClas
     assert classify_response(429, error) is expected
 
 
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("INSUFFICIENT_G1_CREDITS_BALANCE", E.QUOTA_EXHAUSTED),
+        ("payment_overdue", E.QUOTA_EXHAUSTED),
+        ("load_balancer_saturated", E.RATE_LIMITED),  # "balancer" is not the balance
+        ("creditsless", E.RATE_LIMITED),
+    ],
+)
+def test_a_code_about_the_balance_is_billing_even_on_a_429(code: str, expected: ErrorClass) -> None:
+    error = ProviderError(type="RESOURCE_EXHAUSTED", code=code, message="Resource exhausted.")
+    assert classify_response(429, error) is expected
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "expected"),
+    [
+        (
+            403,
+            "Out of call volume quota. Quota will be replenished in 1.02:00:00.",
+            E.QUOTA_EXHAUSTED,
+        ),
+        (400, "Monthly quota exceeded for this key.", E.QUOTA_EXHAUSTED),
+        (403, "Requests have been exhausted.", E.ACCESS_DENIED),  # no quota named
+        (503, "The quota service is exhausted, try again.", E.SERVER_ERROR),  # not a 4xx
+    ],
+)
+def test_a_spent_quota_on_a_4xx_is_our_allowance_not_our_access(
+    status: int, message: str, expected: ErrorClass
+) -> None:
+    assert classify_response(status, ProviderError(message=message)) is expected
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Model disabled.", E.MODEL_DEPRECATED),
+        ("The model has been taken offline.", E.MODEL_DEPRECATED),
+        ("This model is disabled for your organization.", E.ACCESS_DENIED),
+    ],
+)
+def test_a_model_switched_off_for_everyone_is_gone_for_us_only_is_access(
+    message: str, expected: ErrorClass
+) -> None:
+    assert classify_response(403, ProviderError(message=message)) is expected
+
+
 # --- who answered ---------------------------------------------------------------------
 
 

@@ -36,3 +36,4 @@ def test_the_corpus_is_wide() -> None:
     held_out = [c for c in real if c.holdout]
     assert 0.1 <= len(held_out) / len(real) <= 0.3
     assert len([c for c in real if c.batch == "heldout-2"]) >= 30
+    assert len([c for c in real if c.batch == "heldout-3"]) >= 29

@@ -393,6 +393,17 @@ SPEND_LIMIT = Signal(
     "a usage or spending limit is reached: raise it, or wait for the period to reset",
     ("Anthropic", "xAI", "Ollama Cloud", "Kimi", "Kiro"),
 )
+QUOTA_SPENT = Signal(
+    "quota-spent",
+    ErrorClass.QUOTA_EXHAUSTED,
+    ("exhausted", "exceeded", "used up", "replenished", "out of call volume"),
+    "the account's quota is spent: raise it, or wait for it to be replenished",
+    ("Azure API Management",),
+)
+"""A quota said to be spent (the message names the quota and one of these words), on a
+4xx that is not a rate limit's (Azure API Management's quota policy answers 403 "Out of
+call volume quota"): what was refused is our allowance, not our access. On a 429 the
+limits rule reads the same words with their window."""
 ACCOUNT_STATE = Signal(
     "account-state",
     ErrorClass.ACCESS_DENIED,
@@ -471,6 +482,17 @@ DEPRECATED = Signal(
     "the model is retired: move to its replacement",
     ("OpenAI", "Gemini", "Groq", "Bedrock"),
 )
+WITHDRAWN = Signal(
+    "withdrawn",
+    ErrorClass.MODEL_DEPRECATED,
+    ("model disabled", "model is disabled", "model has been disabled", "taken offline",
+     "model is offline", "已下线"),
+    "the vendor took the model offline: move to its replacement",
+    ("SiliconFlow",),
+)  # fmt: skip
+"""A model the vendor switched off for everyone (SiliconFlow's 403 `30003` "Model
+disabled." for models it retired): read before the access rule, which a 403 would reach.
+Switched off for this key or account only ("disabled for this API key") is our access."""
 WRONG_ROUTE = Signal(
     "wrong-route",
     ErrorClass.BAD_REQUEST,
@@ -576,10 +598,13 @@ CAPACITY = Signal(
         "model is busy",
         "slow down",
         "reset reason: overflow",
+        "no deployments available",
+        "no healthy deployment",
+        "no available deployment",
     ),
     "the provider has no capacity for this model right now",
     ("Anthropic", "OpenAI", "Gemini", "Gemini Code Assist", "Mistral", "Moonshot", "Ollama",
-     "TGI", "Envoy", "DeepInfra"),
+     "TGI", "Envoy", "DeepInfra", "LiteLLM"),
 )  # fmt: skip
 LOADING = Signal(
     "loading",
@@ -675,12 +700,14 @@ LONG_WINDOW = Signal(
 SIGNALS: tuple[Signal, ...] = (
     BILLING,
     SPEND_LIMIT,
+    QUOTA_SPENT,
     ACCOUNT_STATE,
     ACCESS_POLICY,
     ENTITLEMENT,
     VERIFICATION,
     REGION,
     DEPRECATED,
+    WITHDRAWN,
     OTHER_ENDPOINT,
     WRONG_ROUTE,
     MODEL_NOT_FOUND,
@@ -738,6 +765,10 @@ _QUOTA_CODES = frozenset(
         "1113",
     }
 )
+_BILLING_CODE_WORDS = frozenset({"balance", "credit", "credits", "billing", "arrearage", "payment"})
+"""Words that make a code about money wherever they sit in it (Google's ErrorInfo reason
+`INSUFFICIENT_G1_CREDITS_BALANCE`): a code naming the balance is billing, even on a 429."""
+_CODE_WORD = re.compile(r"[a-z]+")
 _DEPRECATED_CODES = frozenset({"model_decommissioned", "model_deprecated"})
 _REGION_CODES = frozenset({"unsupported_country_region_territory", "regionerror"})
 _ACCOUNT_CODES = frozenset(
@@ -918,14 +949,20 @@ def _signals(
 
 
 def _billing(s: _Signals) -> Finding | None:
-    if s.status == 402 or s.has(_QUOTA_CODES):
+    if s.status == 402 or s.has(_QUOTA_CODES) or _billing_code(s.codes):
         return s.found(BILLING)
     if _limit_shaped(s):
         return None  # a limit's own words: the limits rule reads them with its window
     for signal in (BILLING, SPEND_LIMIT):
         if s.says(signal):
             return s.found(signal)
+    if s.client_side and "quota" in s.text and s.says(QUOTA_SPENT):
+        return s.found(QUOTA_SPENT)
     return None
+
+
+def _billing_code(codes: frozenset[str]) -> bool:
+    return any(not _BILLING_CODE_WORDS.isdisjoint(_CODE_WORD.findall(code)) for code in codes)
 
 
 def _account(s: _Signals) -> Finding | None:
@@ -950,9 +987,16 @@ def _region(s: _Signals) -> Finding | None:
 def _lifecycle(s: _Signals) -> Finding | None:
     if s.has(_DEPRECATED_CODES):
         return s.found(DEPRECATED)
-    if s.client_side and s.about_a_model and s.says(DEPRECATED):
+    if not (s.client_side and s.about_a_model):
+        return None
+    if s.says(DEPRECATED):
         return s.found(DEPRECATED)
+    if s.says(WITHDRAWN) and not any(words in s.text for words in _OUR_SCOPE):
+        return s.found(WITHDRAWN)
     return None
+
+
+_OUR_SCOPE = ("for your", "for this", "your account", "your organization", "your project")
 
 
 def _other_endpoint(s: _Signals) -> Finding | None:
