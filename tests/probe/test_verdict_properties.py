@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from modelaudit.families.base import ProviderError
@@ -147,6 +147,7 @@ def test_worse_evidence_never_makes_a_better_verdict(
     st.text(max_size=200),
     st.one_of(st.none(), st.text(max_size=40)),
 )
+@example(None, "FAILED TO LOAD MODEL", None)  # Ollama's load failure, said with a 429
 def test_a_429_is_never_read_as_a_server_failure(
     code: str | None, message: str, error_type: str | None
 ) -> None:

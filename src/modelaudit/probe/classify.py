@@ -1069,7 +1069,9 @@ def _capacity(s: _Signals) -> Finding | None:
     if s.status == 529 or s.has(_OVERLOAD_CODES):
         return s.found(CAPACITY)
     if s.status in (None, 429, 500, 502, 503, 504):
-        if s.says(LOAD_FAILED):
+        # A 429 is a limit whatever it says: a server refusing to load one more model now
+        # is at capacity, not down.
+        if s.status != 429 and s.says(LOAD_FAILED):
             return s.found(LOAD_FAILED)
         for signal in (LOADING, CAPACITY):
             if s.says(signal):
