@@ -4,7 +4,10 @@ that never answers is `tests.fakes.silent_port()`."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -49,3 +52,20 @@ def run_cli(args: Sequence[str], capsys: pytest.CaptureFixture[str]) -> CliRun:
     code = main(list(args))
     captured = capsys.readouterr()
     return CliRun(code, captured.out, captured.err)
+
+
+def python_stderr(
+    script: str, *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> list[str]:
+    """The stderr lines of `python -c script` in a fresh interpreter (what a command
+    imports is seen only there), which must exit 0; `env` is added to this one's."""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=cwd,
+        env={**os.environ, **env} if env is not None else None,
+    )
+    return done.stderr.splitlines()

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.helpers import run_cli
+from tests.helpers import python_stderr, run_cli
 
 from modelaudit import __version__
 
@@ -279,10 +279,7 @@ def test_light_commands_do_not_load_the_http_stack(
         "if m in sys.modules); "
         "print(code, heavy, file=sys.stderr)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stderr.splitlines()[-1] == "0 []"
+    assert python_stderr(script)[-1] == "0 []"
 
 
 @pytest.mark.parametrize("args", [["--version"], ["config", "check"], ["providers"]])
@@ -300,10 +297,7 @@ def test_the_vertex_extra_loads_only_when_a_vertex_provider_sends(
         " 'requests', 'cryptography'))); "
         "print(code, heavy, file=sys.stderr)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stderr.splitlines()[-1] == "0 []"
+    assert python_stderr(script)[-1] == "0 []"
 
 
 def test_config_check_answers_without_typer_or_rich(isolated_env: Path) -> None:
@@ -314,16 +308,9 @@ def test_config_check_answers_without_typer_or_rich(isolated_env: Path) -> None:
         "code = main(['config', 'check', '-c', 'providers.yaml']); "
         "print(code, sorted(m for m in ('rich', 'typer') if m in sys.modules), file=sys.stderr)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        cwd=isolated_env,
-    )
-    assert done.stderr.splitlines()[0] == "providers.yaml: valid (schema version 1)"
-    assert done.stderr.splitlines()[-1] == "0 []"
+    lines = python_stderr(script, cwd=isolated_env)
+    assert lines[0] == "providers.yaml: valid (schema version 1)"
+    assert lines[-1] == "0 []"
 
 
 @pytest.mark.parametrize(
